@@ -1,0 +1,133 @@
+//! Command-line interface: argument parsing and output routing. Results go
+//! to stdout, diagnostics and errors to stderr.
+//!
+//! Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error,
+//! 3 internal error.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fimkit::render::diagnostics::{DiagnosticStyle, render_human, to_json};
+use fimkit::render::model::{model_json, model_text};
+use fimkit::render::text::TextStyle;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code: the model file has errors.
+const EXIT_MODEL_ERROR: u8 = 1;
+/// Exit code: bad usage or unreadable file.
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fimkit",
+    version,
+    about = "Fisher information from a model file",
+    long_about = "fimkit reads a statistical model written as a small text file and derives its score, \
+Hessian and Fisher information matrix.",
+    after_help = "Examples:\n  fimkit parse examples/normal.fim\n  fimkit parse examples/gamma.fim --format json\n\n\
+Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error, 3 internal error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    /// Readable text.
+    Text,
+    /// JSON for programs.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check a model; print the resolved model.
+    #[command(
+        after_help = "Examples:\n  fimkit parse examples/normal.fim\n  fimkit parse model.fim --format json"
+    )]
+    Parse {
+        /// The model file.
+        model: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Plain ASCII instead of Unicode in formulas.
+        #[arg(long)]
+        ascii: bool,
+    },
+}
+
+/// Run the CLI and return the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Parse {
+            model,
+            format,
+            ascii,
+        } => parse_cmd(&model, format, ascii),
+    }
+}
+
+fn read_model(path: &Path) -> Result<String, ExitCode> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", path.display());
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+fn parse_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
+    let source = match read_model(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let name = path.display().to_string();
+    let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
+    match format {
+        Format::Json => {
+            let out = serde_json::json!({
+                "ok": loaded.model.is_some(),
+                "model": loaded.model.as_ref().map(model_json),
+                "diagnostics": to_json(&loaded.diagnostics, &name, &source),
+            });
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        }
+        Format::Text => {
+            if !loaded.diagnostics.is_empty() {
+                let style = DiagnosticStyle {
+                    color: std::io::stderr().is_terminal(),
+                };
+                eprint!(
+                    "{}",
+                    render_human(&loaded.diagnostics, &name, &source, style)
+                );
+            }
+            if let Some(m) = &loaded.model {
+                let style = if ascii {
+                    TextStyle::ascii()
+                } else {
+                    TextStyle::unicode()
+                };
+                print!("{}", model_text(m, &style));
+            }
+        }
+    }
+    if loaded.model.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_MODEL_ERROR)
+    }
+}

@@ -1,0 +1,8 @@
+//! The resolved model and its symbolic expression IR.
+
+pub mod expr;
+pub mod model;
+pub mod resolve;
+
+pub use expr::{Constant, Expr, Func, Name, Rational};
+pub use model::Model;

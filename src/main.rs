@@ -1,0 +1,17 @@
+//! The `fimkit` command line: a thin layer over the library.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    // Deep (but bounded) expressions recurse; give the work a roomy stack.
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(cli::run);
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        _ => {
+            eprintln!("fimkit: internal error (please report it with the model file)");
+            std::process::ExitCode::from(3)
+        }
+    }
+}

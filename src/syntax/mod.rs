@@ -1,0 +1,6 @@
+//! Model source → spanned AST. Knows nothing of the IR's semantics.
+
+pub mod ast;
+mod parser;
+
+pub use parser::{MAX_DEPTH, MAX_SOURCE_LEN, parse};

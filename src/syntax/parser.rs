@@ -1,0 +1,760 @@
+//! pest → spanned AST, with readable syntax errors and recovery so that
+//! several syntax errors in one file are all reported.
+
+use super::ast::*;
+use crate::diagnostic::{Diagnostic, Span, did_you_mean};
+use crate::ir::expr::parse_decimal;
+use pest::Parser;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::sync::LazyLock;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar/model.pest"]
+struct ModelParser;
+
+/// Deepest nesting of expressions accepted; deeper input gets a diagnostic
+/// instead of exhausting the stack.
+pub const MAX_DEPTH: usize = 200;
+
+/// Largest model file accepted, in bytes.
+pub const MAX_SOURCE_LEN: usize = 1 << 20;
+
+/// Most syntax errors reported for one file.
+const MAX_SYNTAX_ERRORS: usize = 10;
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+        .op(Op::prefix(Rule::neg))
+        .op(Op::infix(Rule::pow, Assoc::Right))
+});
+
+const STATEMENT_KEYWORDS: [&str; 8] = [
+    "model",
+    "const",
+    "param",
+    "data",
+    "covariate",
+    "let",
+    "logp",
+    "coords",
+];
+
+/// Parse a model source into its AST, or the syntax errors found.
+///
+/// ```
+/// let file = fimkit::syntax::parse("param mu : real\ndata x : real\nx ~ normal(mu, 1)").unwrap();
+/// assert_eq!(file.statements.len(), 3);
+/// ```
+pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
+    if source.len() > MAX_SOURCE_LEN {
+        return Err(vec![Diagnostic::error(
+            "E0001",
+            format!("model file is too large ({} bytes)", source.len()),
+            Span::new(0, 0),
+            "file starts here",
+        )
+        .with_help(format!("model files are limited to {MAX_SOURCE_LEN} bytes; use sum(...) and indexed declarations instead of writing terms out"))]);
+    }
+    if let Some(d) = check_nesting(source) {
+        return Err(vec![d]);
+    }
+    pest::set_error_detail(true);
+    pest::set_call_limit(Some(
+        std::num::NonZeroUsize::new(5_000_000).expect("nonzero"),
+    ));
+    let mut text = source.to_string();
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    loop {
+        match ModelParser::parse(Rule::file, &text) {
+            Ok(mut pairs) => {
+                if !errors.is_empty() {
+                    return Err(errors);
+                }
+                let file = pairs.next().expect("file rule");
+                let mut cx = Builder::default();
+                let ast = cx.file(file);
+                return if cx.errors.is_empty() {
+                    Ok(ast)
+                } else {
+                    Err(cx.errors)
+                };
+            }
+            Err(e) => {
+                let pos = match e.location {
+                    pest::error::InputLocation::Pos(p) => p,
+                    pest::error::InputLocation::Span((p, _)) => p,
+                };
+                errors.push(syntax_error(source, &e, pos));
+                if errors.len() >= MAX_SYNTAX_ERRORS || !blank_statement_at(&mut text, pos) {
+                    return Err(errors);
+                }
+            }
+        }
+    }
+}
+
+/// Bytes of the source outside comments, with their offsets.
+fn code_bytes(source: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut in_comment = false;
+    source.bytes().enumerate().filter(move |&(_, b)| {
+        if in_comment {
+            in_comment = b != b'\n';
+            return false;
+        }
+        if b == b'#' {
+            in_comment = true;
+            return false;
+        }
+        true
+    })
+}
+
+/// Reject input whose nesting would make the parser recurse too deep:
+/// brackets, right-associative `^` chains and runs of unary minus.
+fn check_nesting(source: &str) -> Option<Diagnostic> {
+    let too_deep = |i: usize, what: String, help: &str| {
+        Some(
+            Diagnostic::error("E0002", what, Span::new(i, i + 1), "here")
+                .with_help(help.to_string()),
+        )
+    };
+    let (mut depth, mut carets, mut minus_run) = (0usize, 0usize, 0usize);
+    for (i, b) in code_bytes(source) {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return too_deep(
+                        i,
+                        "brackets nested too deeply".into(),
+                        "expressions may nest at most 200 levels; name intermediate results with `let`",
+                    );
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'^' => {
+                carets += 1;
+                if carets > 4 * MAX_DEPTH {
+                    return too_deep(
+                        i,
+                        format!("too many `^` operators (more than {})", 4 * MAX_DEPTH),
+                        "use sum(...) or prod(...) over indexed names",
+                    );
+                }
+            }
+            _ => {}
+        }
+        match b {
+            b'-' => {
+                minus_run += 1;
+                if minus_run > 16 {
+                    return too_deep(
+                        i,
+                        "too many minus signs in a row".into(),
+                        "write a single `-` (two minus signs cancel)",
+                    );
+                }
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => minus_run = 0,
+        }
+    }
+    None
+}
+
+/// Start offsets of the lines that begin a statement.
+fn statement_starts(text: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let lead = line.len() - trimmed.len();
+        let word: String = trimmed
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let rest = trimmed[word.len()..].trim_start();
+        let is_start = STATEMENT_KEYWORDS.contains(&word.as_str())
+            || word == "for"
+            || (!word.is_empty() && (rest.starts_with('~') || rest.starts_with('[')))
+            || trimmed.starts_with('}');
+        if is_start {
+            starts.push(offset + lead);
+        }
+        offset += line.len();
+    }
+    starts
+}
+
+/// Replace the statement containing `pos` by spaces (keeping offsets), so
+/// parsing can resume at the next statement. Returns false if nothing could
+/// be blanked.
+fn blank_statement_at(text: &mut String, pos: usize) -> bool {
+    let starts = statement_starts(text);
+    let begin = starts
+        .iter()
+        .rev()
+        .find(|&&s| s <= pos)
+        .copied()
+        .unwrap_or(0);
+    let end = starts
+        .iter()
+        .find(|&&s| s > pos)
+        .copied()
+        .unwrap_or(text.len());
+    if begin >= end {
+        return false;
+    }
+    let blanked: String = text[begin..end]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect();
+    let changed = blanked != text[begin..end];
+    text.replace_range(begin..end, &blanked);
+    changed
+}
+
+fn rule_name(rule: &Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::ident => "a name",
+        Rule::number => "a number",
+        Rule::expr | Rule::primary => "an expression",
+        Rule::domain => "a domain",
+        Rule::support => "a support",
+        Rule::EOI => "end of file",
+        Rule::args => "arguments",
+        Rule::range => "a range `lo..hi`",
+        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::pow => "an operator",
+        _ => return None,
+    })
+}
+
+/// A literal token from pest's parse attempts, as `\`tok\``; ranges and
+/// built-in rules are left out.
+fn token_text(t: &impl std::fmt::Display) -> Option<String> {
+    let s = t.to_string();
+    if s == "BUILTIN_RULE" || (s.contains("..") && s.chars().count() == 4) || s.trim().is_empty() {
+        None
+    } else {
+        Some(format!("`{s}`"))
+    }
+}
+
+/// Turn a pest error into a diagnostic with a readable expectation and a hint.
+fn syntax_error(source: &str, e: &pest::error::Error<Rule>, pos: usize) -> Diagnostic {
+    let found_end = source[pos..]
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(source.len(), |(i, _)| pos + i)
+        .max((pos + 1).min(source.len()));
+    let found = &source[pos..found_end];
+    let found_desc = if found.is_empty() {
+        "end of file".to_string()
+    } else {
+        format!("`{found}`")
+    };
+
+    // A misspelt statement keyword at the start of the line.
+    let line_start = source[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line = &source[line_start..];
+    let lead = line.len() - line.trim_start().len();
+    let word: String = line
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if !word.is_empty() && !STATEMENT_KEYWORDS.contains(&word.as_str()) && word != "for" {
+        let rest = line.trim_start()[word.len()..].trim_start();
+        let looks_like_decl = rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+        if looks_like_decl {
+            let span = Span::new(line_start + lead, line_start + lead + word.len());
+            let mut d = Diagnostic::error(
+                "E0003",
+                format!("unknown statement `{word}`"),
+                span,
+                "not a statement keyword",
+            );
+            let keywords = STATEMENT_KEYWORDS.iter().copied().chain(["for"]);
+            d = match did_you_mean(&word, keywords) {
+                Some(k) => d.with_help(format!("did you mean `{k}`?")),
+                None => d.with_help("a statement starts with model, const, param, data, covariate, let, logp +=, coords, for, or `NAME ~ family(...)`"),
+            };
+            return d;
+        }
+    }
+
+    let mut expected: Vec<String> = Vec::new();
+    if let Some(attempts) = e.parse_attempts() {
+        expected.extend(attempts.expected_tokens().iter().filter_map(token_text));
+    }
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        for r in positives {
+            if let Some(n) = rule_name(r) {
+                expected.push(n.to_string());
+            } else if let Some(kw) = keyword_of(r) {
+                expected.push(format!("`{kw}`"));
+            }
+        }
+    }
+    expected.retain(|t| t != "`#`");
+    expected.sort();
+    expected.dedup();
+    // Collapse keyword alternatives into the category they belong to.
+    let wants_domain = expected.iter().any(|t| t == "a domain");
+    let wants_support = expected.iter().any(|t| t == "a support");
+    if wants_domain || wants_support {
+        let category = if wants_domain {
+            "a domain"
+        } else {
+            "a support"
+        };
+        let choices: &[&str] = if wants_domain {
+            &["real", "positive", "negative", "unit"]
+        } else {
+            &["real", "positive", "unit", "count", "simplex"]
+        };
+        let mut d = Diagnostic::error(
+            "E0004",
+            format!("expected {category}, found {found_desc}"),
+            Span::new(pos, found_end),
+            format!("not {category}"),
+        );
+        let word: String = found
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        d = match did_you_mean(&word, choices.iter().copied()) {
+            Some(s) if !word.is_empty() => d.with_help(format!("did you mean `{s}`?")),
+            _ if wants_domain => d.with_help("a parameter's domain is real, positive, negative, unit, or an open interval (lo, hi)"),
+            _ => d.with_help("a data support is real, positive, unit, count, simplex, an interval (lo, hi), a set {0, 1}, or an integer range a..b / a.."),
+        };
+        return d;
+    }
+    let statement_level = expected.iter().any(|t| t == "`param`" || t == "`data`");
+    let message = if statement_level {
+        format!("expected a statement, found {found_desc}")
+    } else if expected.is_empty() {
+        format!("unexpected {found_desc}")
+    } else {
+        format!("expected {}, found {found_desc}", join_or(&expected))
+    };
+    let span = Span::new(pos, found_end);
+    let label = if statement_level {
+        "a statement cannot start here".to_string()
+    } else {
+        "unexpected here".to_string()
+    };
+    let mut d = Diagnostic::error("E0004", message, span, label);
+    let help = if expected.iter().any(|t| t == "a domain") {
+        "a parameter's domain is real, positive, negative, unit, or an open interval (lo, hi)"
+            .to_string()
+    } else if expected.iter().any(|t| t == "a support") {
+        "a data support is real, positive, unit, count, simplex, an interval (lo, hi), a set {0, 1}, or an integer range a..b / a..".to_string()
+    } else if statement_level {
+        "a statement starts with model, const, param, data, covariate, let, logp +=, coords, for, or `NAME ~ family(...)`".to_string()
+    } else if expected.iter().any(|t| t == "an expression") {
+        if found.starts_with([')', ',', ']']) {
+            "an operand is missing before this token".to_string()
+        } else {
+            "write a number, a name, a call such as log(x), or a parenthesised expression"
+                .to_string()
+        }
+    } else if expected.iter().any(|t| t == "`)`") {
+        "a `(` is not closed".to_string()
+    } else if expected.iter().any(|t| t == "`:`") {
+        "declarations read `param NAME : DOMAIN` / `data NAME : SUPPORT`".to_string()
+    } else if found.starts_with("**") {
+        "powers are written with `^`".to_string()
+    } else if found.starts_with('=') && expected.iter().any(|t| t == "`+=`") {
+        "the log-density is accumulated with `logp += expr`".to_string()
+    } else {
+        "check the statement's syntax against docs/language.md".to_string()
+    };
+    d = d.with_help(help);
+    d
+}
+
+fn keyword_of(rule: &Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::kw_model => "model",
+        Rule::kw_const => "const",
+        Rule::kw_param => "param",
+        Rule::kw_data => "data",
+        Rule::kw_covariate => "covariate",
+        Rule::kw_let => "let",
+        Rule::kw_logp => "logp",
+        Rule::kw_coords => "coords",
+        Rule::kw_for => "for",
+        Rule::kw_in => "in",
+        Rule::kw_sum => "sum",
+        Rule::kw_prod => "prod",
+        Rule::kw_real => "real",
+        Rule::kw_positive => "positive",
+        Rule::kw_negative => "negative",
+        Rule::kw_unit => "unit",
+        Rule::kw_count => "count",
+        Rule::kw_simplex => "simplex",
+        _ => return None,
+    })
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [a] => a.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Pairs → AST. Errors found while building (depth, bad numbers) are collected.
+#[derive(Default)]
+struct Builder {
+    errors: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn file(&mut self, pair: Pair<Rule>) -> File {
+        let mut header = None;
+        let mut statements = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::header => {
+                    header = Some(self.ident(p.into_inner().nth(1).expect("header name")))
+                }
+                Rule::EOI => {}
+                _ => statements.extend(self.statement(p)),
+            }
+        }
+        File { header, statements }
+    }
+
+    fn ident(&mut self, p: Pair<Rule>) -> Ident {
+        Ident {
+            name: p.as_str().to_string(),
+            span: p.as_span().into(),
+        }
+    }
+
+    fn statement(&mut self, p: Pair<Rule>) -> Option<Stmt> {
+        let span: Span = p.as_span().into();
+        let rule = p.as_rule();
+        let mut it = p.into_inner();
+        Some(match rule {
+            Rule::const_decl => {
+                it.next(); // kw
+                let name = self.ident(it.next()?);
+                let value = self.expr(it.next()?);
+                Stmt::Const { name, value, span }
+            }
+            Rule::param_decl | Rule::covariate_decl => {
+                it.next();
+                let name = self.decl_name(it.next()?);
+                let domain = self.domain(it.next()?);
+                if rule == Rule::param_decl {
+                    Stmt::Param { name, domain, span }
+                } else {
+                    Stmt::Covariate { name, domain, span }
+                }
+            }
+            Rule::data_decl => {
+                it.next();
+                let name = self.decl_name(it.next()?);
+                let support = self.support(it.next()?);
+                Stmt::Data {
+                    name,
+                    support,
+                    span,
+                }
+            }
+            Rule::let_decl => {
+                it.next();
+                let name = self.ident(it.next()?);
+                let value = self.expr(it.next()?);
+                Stmt::Let { name, value, span }
+            }
+            Rule::logp_stmt => {
+                it.next();
+                let value = self.expr(it.next()?);
+                Stmt::Logp { value, span }
+            }
+            Rule::sample_stmt => {
+                let target = self.target(it.next()?);
+                let family = self.ident(it.next()?);
+                let args = match it.next() {
+                    Some(a) => self.args(a),
+                    None => Vec::new(),
+                };
+                Stmt::Sample {
+                    target,
+                    family,
+                    args,
+                    span,
+                }
+            }
+            Rule::for_block => {
+                it.next();
+                let var = self.ident(it.next()?);
+                it.next(); // in
+                let range = self.range(it.next()?);
+                let body = it.filter_map(|s| self.statement(s)).collect();
+                Stmt::For {
+                    var,
+                    range,
+                    body,
+                    span,
+                }
+            }
+            Rule::coords_block => {
+                it.next();
+                let name = self.ident(it.next()?);
+                let mut params = Vec::new();
+                let mut maps = Vec::new();
+                for item in it {
+                    let ispan: Span = item.as_span().into();
+                    match item.as_rule() {
+                        Rule::coord_param => {
+                            let mut ii = item.into_inner();
+                            ii.next();
+                            let n = self.decl_name(ii.next()?);
+                            let d = self.domain(ii.next()?);
+                            params.push((n, d, ispan));
+                        }
+                        Rule::coord_map => {
+                            let mut ii = item.into_inner();
+                            let t = self.target(ii.next()?);
+                            let e = self.expr(ii.next()?);
+                            maps.push((t, e, ispan));
+                        }
+                        _ => {}
+                    }
+                }
+                Stmt::Coords {
+                    name,
+                    params,
+                    maps,
+                    span,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn decl_name(&mut self, p: Pair<Rule>) -> DeclName {
+        let mut it = p.into_inner();
+        let ident = self.ident(it.next().expect("decl ident"));
+        let range = it.next().map(|r| {
+            let rspan: Span = r.as_span().into();
+            let inner = r.into_inner().next().expect("index range body");
+            match inner.as_rule() {
+                Rule::range => self.range(inner),
+                _ => {
+                    let hi = self.expr(inner);
+                    let lo = AstExpr {
+                        kind: ExprKind::Number(int_rational(1)),
+                        span: hi.span,
+                    };
+                    Range {
+                        lo,
+                        hi,
+                        span: rspan,
+                    }
+                }
+            }
+        });
+        DeclName { ident, range }
+    }
+
+    fn range(&mut self, p: Pair<Rule>) -> Range {
+        let span: Span = p.as_span().into();
+        let mut it = p.into_inner();
+        let lo = self.expr(it.next().expect("range lo"));
+        let hi = self.expr(it.next().expect("range hi"));
+        Range { lo, hi, span }
+    }
+
+    fn target(&mut self, p: Pair<Rule>) -> Target {
+        let span: Span = p.as_span().into();
+        let mut it = p.into_inner();
+        let ident = self.ident(it.next().expect("target ident"));
+        let index = it.next().map(|e| self.expr(e));
+        Target { ident, index, span }
+    }
+
+    fn args(&mut self, p: Pair<Rule>) -> Vec<AstExpr> {
+        p.into_inner().map(|e| self.expr(e)).collect()
+    }
+
+    fn domain(&mut self, p: Pair<Rule>) -> Domain {
+        let span: Span = p.as_span().into();
+        let inner = p.into_inner().next().expect("domain body");
+        match inner.as_rule() {
+            Rule::kw_real => Domain::Real(span),
+            Rule::kw_positive => Domain::Positive(span),
+            Rule::kw_negative => Domain::Negative(span),
+            Rule::kw_unit => Domain::Unit(span),
+            _ => {
+                let mut it = inner.into_inner();
+                let lo = self.expr(it.next().expect("lo"));
+                let hi = self.expr(it.next().expect("hi"));
+                Domain::Interval(lo, hi, span)
+            }
+        }
+    }
+
+    fn support(&mut self, p: Pair<Rule>) -> Support {
+        let span: Span = p.as_span().into();
+        let inner = p.into_inner().next().expect("support body");
+        match inner.as_rule() {
+            Rule::kw_real => Support::Real(span),
+            Rule::kw_positive => Support::Positive(span),
+            Rule::kw_unit => Support::Unit(span),
+            Rule::kw_count => Support::Count(span),
+            Rule::kw_simplex => Support::Simplex(span),
+            Rule::interval => {
+                let mut it = inner.into_inner();
+                let lo = self.expr(it.next().expect("lo"));
+                let hi = self.expr(it.next().expect("hi"));
+                Support::Interval(lo, hi, span)
+            }
+            Rule::finite_set => {
+                Support::Set(inner.into_inner().map(|e| self.expr(e)).collect(), span)
+            }
+            _ => {
+                let mut it = inner.into_inner();
+                let lo = self.expr(it.next().expect("lo"));
+                let hi = it.next().map(|e| self.expr(e));
+                Support::IntRange(lo, hi, span)
+            }
+        }
+    }
+
+    fn expr(&mut self, p: Pair<Rule>) -> AstExpr {
+        let span: Span = p.as_span().into();
+        let (e, d) = self.pratt(p.into_inner());
+        if d > MAX_DEPTH {
+            self.errors.push(
+                Diagnostic::error("E0002", "expression nested too deeply", span, "this expression")
+                    .with_help(format!("expressions may nest at most {MAX_DEPTH} levels; use sum(...) or name parts with `let`")),
+            );
+        }
+        e
+    }
+
+    /// Build an expression with the Pratt parser, tracking depth so that an
+    /// over-deep tree is cut off (replaced by a leaf) before it is built.
+    fn pratt(&mut self, pairs: Pairs<Rule>) -> (AstExpr, usize) {
+        let this = std::cell::RefCell::new(self);
+        let cut = |kind: ExprKind, span: Span, d: usize| {
+            if d > MAX_DEPTH {
+                (
+                    AstExpr {
+                        kind: ExprKind::Number(int_rational(0)),
+                        span,
+                    },
+                    d,
+                )
+            } else {
+                (AstExpr { kind, span }, d)
+            }
+        };
+        PRATT
+            .map_primary(|p| {
+                let e = this.borrow_mut().primary(p);
+                let d = depth(&e);
+                (e, d)
+            })
+            .map_prefix(|op, (rhs, d)| {
+                let span = Span::from(op.as_span()).join(rhs.span);
+                cut(ExprKind::Neg(Box::new(rhs)), span, d + 1)
+            })
+            .map_infix(|(lhs, dl), op, (rhs, dr)| {
+                let bin = match op.as_rule() {
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    Rule::div => BinOp::Div,
+                    _ => BinOp::Pow,
+                };
+                let span = lhs.span.join(rhs.span);
+                cut(
+                    ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
+                    span,
+                    dl.max(dr) + 1,
+                )
+            })
+            .parse(pairs)
+    }
+
+    fn primary(&mut self, p: Pair<Rule>) -> AstExpr {
+        let span: Span = p.as_span().into();
+        let kind = match p.as_rule() {
+            Rule::number => match parse_decimal(p.as_str()) {
+                Some(r) => ExprKind::Number(r),
+                None => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            "E0005",
+                            format!("number `{}` is out of range", p.as_str()),
+                            span,
+                            "too large or too small",
+                        )
+                        .with_help("write numbers with exponents between -300 and 300"),
+                    );
+                    ExprKind::Number(int_rational(0))
+                }
+            },
+            Rule::ident => ExprKind::Name(p.as_str().to_string()),
+            Rule::expr => return self.expr(p),
+            Rule::call => {
+                let mut it = p.into_inner();
+                let f = self.ident(it.next().expect("callee"));
+                let args = it.next().map(|a| self.args(a)).unwrap_or_default();
+                ExprKind::Call(f, args)
+            }
+            Rule::indexed => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next().expect("indexed name"));
+                let index = self.expr(it.next().expect("index"));
+                ExprKind::Index(name, Box::new(index))
+            }
+            Rule::vector => ExprKind::Vector(p.into_inner().map(|e| self.expr(e)).collect()),
+            Rule::reduce => {
+                let mut it = p.into_inner();
+                let op = if it.next().expect("sum/prod").as_rule() == Rule::kw_sum {
+                    Reduce::Sum
+                } else {
+                    Reduce::Prod
+                };
+                let var = self.ident(it.next().expect("loop var"));
+                it.next(); // in
+                let range = self.range(it.next().expect("range"));
+                let body = self.expr(it.next().expect("body"));
+                ExprKind::Reduce(op, var, Box::new(range), Box::new(body))
+            }
+            _ => ExprKind::Number(int_rational(0)),
+        };
+        AstExpr { kind, span }
+    }
+}
+
+/// Depth of an AST expression whose subexpressions are already bounded.
+fn depth(e: &AstExpr) -> usize {
+    match &e.kind {
+        ExprKind::Number(_) | ExprKind::Name(_) => 1,
+        ExprKind::Index(_, i) => 1 + depth(i),
+        ExprKind::Neg(a) => 1 + depth(a),
+        ExprKind::Binary(_, a, b) => 1 + depth(a).max(depth(b)),
+        ExprKind::Call(_, xs) | ExprKind::Vector(xs) => 1 + xs.iter().map(depth).max().unwrap_or(0),
+        ExprKind::Reduce(_, _, r, b) => 1 + depth(b).max(depth(&r.lo)).max(depth(&r.hi)),
+    }
+}
+
+fn int_rational(n: i64) -> crate::ir::expr::Rational {
+    crate::ir::expr::Rational::from_integer(n.into())
+}
