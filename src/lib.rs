@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod families;
 pub mod ir;
 pub mod render;
+pub mod symbolic;
 pub mod syntax;
 
 pub use diagnostic::{Diagnostic, Severity, Span};

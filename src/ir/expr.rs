@@ -24,6 +24,7 @@
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -436,10 +437,46 @@ impl Expr {
             0 => Expr::zero(),
             1 => out.pop().expect("one term"),
             _ => {
-                out.sort();
+                out.sort_by_cached_key(|t| {
+                    let (c, rest) = t.split_coeff();
+                    (rest, c)
+                });
                 Expr::Add(out)
             }
         }
+    }
+
+    /// Split a sum into its numeric content and a primitive sum whose first
+    /// term has a positive coefficient and whose coefficients have no
+    /// common factor: `-2x + 4y` → `(-2, x - 2y)`. Other expressions give
+    /// `(1, self)`.
+    pub fn sum_content(&self) -> (Rational, Expr) {
+        let Expr::Add(terms) = self else {
+            return (Rational::one(), self.clone());
+        };
+        let coeffs: Vec<Rational> = terms.iter().map(|t| t.split_coeff().0).collect();
+        let mut num_gcd = BigInt::zero();
+        let mut den_lcm = BigInt::one();
+        for c in &coeffs {
+            num_gcd = num_integer::Integer::gcd(&num_gcd, c.numer());
+            den_lcm = num_integer::Integer::lcm(&den_lcm, c.denom());
+        }
+        let mut content = Rational::new(num_gcd, den_lcm);
+        if coeffs[0].is_negative() {
+            content = -content;
+        }
+        if content.is_one() || content.is_zero() {
+            return (Rational::one(), self.clone());
+        }
+        let inv = content.recip();
+        let scaled = terms
+            .iter()
+            .map(|t| {
+                let (c, rest) = t.split_coeff();
+                Expr::scale(c * &inv, rest)
+            })
+            .collect();
+        (content, Expr::Add(scaled))
     }
 
     /// `c · rest` where `rest` carries no numeric coefficient.
@@ -480,6 +517,20 @@ impl Expr {
         let mut out: Vec<Expr> = Vec::with_capacity(bases.len());
         for (base, exps) in bases {
             let e = Expr::add(exps);
+            let (base, e) = match (&base, e.as_num()) {
+                (Expr::Add(_), Some(n)) if n.is_integer() => {
+                    // (c·A)^n = c^n A^n: pull numeric content out of sums.
+                    let (c, primitive) = base.sum_content();
+                    match rational_pow(&c, n) {
+                        Some(Expr::Num(cn)) => {
+                            coeff *= cn;
+                            (primitive, e)
+                        }
+                        _ => (base, e),
+                    }
+                }
+                _ => (base, e),
+            };
             match Expr::pow(base, e) {
                 Expr::Num(r) => coeff *= r,
                 Expr::Mul(inner) => {
@@ -559,6 +610,12 @@ impl Expr {
             return Expr::call(Func::Exp, vec![exp]);
         }
         let int_exp = exp.as_num().filter(|r| r.is_integer()).is_some();
+        if int_exp && matches!(base, Expr::Add(_)) {
+            let (c, _) = base.sum_content();
+            if !c.is_one() {
+                return Expr::mul(vec![Expr::Pow(Box::new(base), Box::new(exp))]);
+            }
+        }
         match base {
             Expr::Pow(b, e) if int_exp => Expr::pow(*b, Expr::mul(vec![*e, exp])),
             Expr::Mul(fs) if int_exp => {
@@ -717,7 +774,10 @@ impl Expr {
                 let mut acc = vec![Expr::one()];
                 for f in fs {
                     let ts = match f {
-                        Expr::Pow(b, x) if matches!(*b, Expr::Add(_)) && x.as_int().is_some_and(|n| (2..=8).contains(&n)) => {
+                        Expr::Pow(b, x)
+                            if matches!(*b, Expr::Add(_))
+                                && x.as_int().is_some_and(|n| (2..=8).contains(&n)) =>
+                        {
                             let n = x.as_int().unwrap_or(1);
                             let base = terms_of(*b);
                             let mut p = vec![Expr::one()];
@@ -732,7 +792,10 @@ impl Expr {
                 }
                 Expr::add(acc)
             }
-            Expr::Pow(b, x) if matches!(*b, Expr::Add(_)) && x.as_int().is_some_and(|n| (2..=8).contains(&n)) => {
+            Expr::Pow(b, x)
+                if matches!(*b, Expr::Add(_))
+                    && x.as_int().is_some_and(|n| (2..=8).contains(&n)) =>
+            {
                 let n = x.as_int().unwrap_or(1);
                 let base = terms_of(*b);
                 let mut p = vec![Expr::one()];

@@ -233,7 +233,12 @@ impl Printer<'_> {
                 other => num.push(other),
             }
         }
-        let negative = coeff.is_negative();
+        let mut negative = coeff.is_negative();
+        if negative && let Some(i) = num.iter().position(|f| matches!(f, Expr::Add(_))) {
+            // -(mu - x)/s² reads better as (x - mu)/s².
+            num[i] = Expr::neg(num[i].clone());
+            negative = false;
+        }
         let coeff = coeff.abs();
         let (cn, cd) = (
             Rational::from_integer(coeff.numer().clone()),

@@ -1,0 +1,6 @@
+//! Symbolic calculus on the IR: exact differentiation (own rules, not
+//! rewriting) and, later in the pipeline, bounded e-graph simplification.
+
+mod diff;
+
+pub use diff::{diff, gradient, hessian};
