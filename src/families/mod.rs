@@ -5,14 +5,26 @@
 //! user's own argument expressions, so that any parameterisation the user
 //! writes flows through differentiation unchanged.
 //!
+//! Exponential families also carry their [`ExpFamily`] form — sufficient
+//! statistics T(x), natural parameters η, log-partition A, base measure h,
+//! and the moments E[T] and Cov[T] as functions of the family's own
+//! arguments — which the expectation stage uses to find closed-form Fisher
+//! information. Every table entry is checked numerically in
+//! `tests/families.rs` (log-density = η·T − A + log h, moments by
+//! quadrature or summation).
+//!
 //! ```
 //! use fimkit::families;
 //! let normal = families::lookup("normal").unwrap();
 //! assert_eq!(normal.args.len(), 2);
+//! assert!(normal.ef.is_some());
 //! ```
 
-use crate::ir::expr::{Expr, Func};
+mod library;
+
+use crate::ir::expr::Expr;
 use crate::ir::model::Arg;
+pub use library::FAMILIES;
 
 /// What an argument must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +37,8 @@ pub enum ArgKind {
     Unit,
     /// A positive integer known in advance (a constant), such as a binomial's n.
     Count,
+    /// A vector of real numbers.
+    RealVector,
     /// A vector of positive numbers.
     PositiveVector,
     /// A vector of probabilities summing to one.
@@ -34,7 +48,10 @@ pub enum ArgKind {
 impl ArgKind {
     /// True for the vector kinds.
     pub fn is_vector(self) -> bool {
-        matches!(self, ArgKind::PositiveVector | ArgKind::ProbabilityVector)
+        matches!(
+            self,
+            ArgKind::RealVector | ArgKind::PositiveVector | ArgKind::ProbabilityVector
+        )
     }
 
     /// How the requirement reads in a diagnostic.
@@ -44,6 +61,7 @@ impl ArgKind {
             ArgKind::Positive => "positive",
             ArgKind::Unit => "in (0, 1)",
             ArgKind::Count => "a positive integer constant",
+            ArgKind::RealVector => "a vector of real numbers",
             ArgKind::PositiveVector => "a vector of positive numbers",
             ArgKind::ProbabilityVector => "a vector of probabilities",
         }
@@ -71,12 +89,17 @@ pub enum DataKind {
     Simplex,
     /// A vector of counts summing to the first argument.
     CountVector,
+    /// A vector of reals, as long as the vector arguments.
+    RealVector,
 }
 
 impl DataKind {
     /// Does the family generate a vector?
     pub fn is_vector(self) -> bool {
-        matches!(self, DataKind::Simplex | DataKind::CountVector)
+        matches!(
+            self,
+            DataKind::Simplex | DataKind::CountVector | DataKind::RealVector
+        )
     }
 
     /// How the support reads in a diagnostic.
@@ -91,8 +114,32 @@ impl DataKind {
             DataKind::Category => "integer data in 1..K",
             DataKind::Simplex => "a vector on the simplex",
             DataKind::CountVector => "a vector of counts",
+            DataKind::RealVector => "a vector of reals",
         }
     }
+}
+
+/// The exponential-family form of a family:
+/// `log p(x) = η(args)·T(x) − A(args) + log h(x)`.
+///
+/// `x` holds the data (one expression, or a vector's components) and `args`
+/// the family's arguments as the user wrote them.
+pub struct ExpFamily {
+    /// Argument positions that must be free of parameters for the family to
+    /// be exponential (a Weibull's shape, a Laplace's location, ...).
+    pub fixed: &'static [usize],
+    /// Sufficient statistics T(x).
+    pub stats: fn(x: &[Expr], args: &[Arg]) -> Vec<Expr>,
+    /// Natural parameters η(args), one per statistic.
+    pub natural: fn(args: &[Arg]) -> Vec<Expr>,
+    /// Log-partition A(args).
+    pub log_partition: fn(args: &[Arg]) -> Expr,
+    /// Log base measure log h(x); may use fixed arguments.
+    pub log_base: fn(x: &[Expr], args: &[Arg]) -> Expr,
+    /// E[T] as functions of the arguments.
+    pub mean: fn(args: &[Arg]) -> Vec<Expr>,
+    /// Cov[T] as functions of the arguments (symmetric).
+    pub cov: fn(args: &[Arg]) -> Vec<Vec<Expr>>,
 }
 
 /// A distribution of the library.
@@ -107,6 +154,12 @@ pub struct Family {
     pub data: DataKind,
     /// `log p(x; args)`; `x` holds one expression, or a vector's components.
     pub log_density: fn(x: &[Expr], args: &[Arg]) -> Expr,
+    /// The exponential-family form, when the family is one (possibly only
+    /// with some arguments fixed).
+    pub ef: Option<ExpFamily>,
+    /// Why the family is not an exponential family (for messages), when `ef`
+    /// is `None`.
+    pub not_ef_reason: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Family {
@@ -114,182 +167,6 @@ impl std::fmt::Debug for Family {
         f.debug_struct("Family").field("name", &self.name).finish()
     }
 }
-
-fn s(args: &[Arg], i: usize) -> Expr {
-    args[i]
-        .scalar()
-        .cloned()
-        .expect("scalar argument checked by the resolver")
-}
-
-fn v(args: &[Arg], i: usize) -> Vec<Expr> {
-    match &args[i] {
-        Arg::Vector(v) => v.clone(),
-        Arg::Scalar(e) => vec![e.clone()],
-    }
-}
-
-fn log(e: Expr) -> Expr {
-    Expr::log(e)
-}
-
-fn lgamma(e: Expr) -> Expr {
-    Expr::lgamma(e)
-}
-
-fn one_minus(e: Expr) -> Expr {
-    Expr::sub(Expr::one(), e)
-}
-
-/// The family library.
-pub static FAMILIES: &[Family] = &[
-    Family {
-        name: "normal",
-        description: "Normal(mu, sigma): mean mu, standard deviation sigma",
-        args: &[("mu", ArgKind::Real), ("sigma", ArgKind::Positive)],
-        data: DataKind::Real,
-        log_density: |x, a| {
-            let (mu, sigma) = (s(a, 0), s(a, 1));
-            let z2 = Expr::div(
-                Expr::powi(Expr::sub(x[0].clone(), mu), 2),
-                Expr::mul2(Expr::int(2), Expr::powi(sigma.clone(), 2)),
-            );
-            Expr::add(vec![
-                Expr::neg(log(sigma)),
-                Expr::mul2(
-                    Expr::rational(-1, 2),
-                    log(Expr::mul2(Expr::int(2), Expr::pi())),
-                ),
-                Expr::neg(z2),
-            ])
-        },
-    },
-    Family {
-        name: "bernoulli",
-        description: "Bernoulli(p): success probability p",
-        args: &[("p", ArgKind::Unit)],
-        data: DataKind::Binary,
-        log_density: |x, a| {
-            let p = s(a, 0);
-            Expr::add(vec![
-                Expr::mul2(x[0].clone(), log(p.clone())),
-                Expr::mul2(one_minus(x[0].clone()), log(one_minus(p))),
-            ])
-        },
-    },
-    Family {
-        name: "binomial",
-        description: "Binomial(n, p): n trials (a constant), success probability p",
-        args: &[("n", ArgKind::Count), ("p", ArgKind::Unit)],
-        data: DataKind::BoundedCount,
-        log_density: |x, a| {
-            let (n, p) = (s(a, 0), s(a, 1));
-            let x = x[0].clone();
-            let n_minus_x = Expr::sub(n.clone(), x.clone());
-            Expr::add(vec![
-                lgamma(Expr::add2(n, Expr::one())),
-                Expr::neg(lgamma(Expr::add2(x.clone(), Expr::one()))),
-                Expr::neg(lgamma(Expr::add2(n_minus_x.clone(), Expr::one()))),
-                Expr::mul2(x, log(p.clone())),
-                Expr::mul2(n_minus_x, log(one_minus(p))),
-            ])
-        },
-    },
-    Family {
-        name: "poisson",
-        description: "Poisson(lambda): mean lambda",
-        args: &[("lambda", ArgKind::Positive)],
-        data: DataKind::Count,
-        log_density: |x, a| {
-            let l = s(a, 0);
-            Expr::add(vec![
-                Expr::mul2(x[0].clone(), log(l.clone())),
-                Expr::neg(l),
-                Expr::neg(lgamma(Expr::add2(x[0].clone(), Expr::one()))),
-            ])
-        },
-    },
-    Family {
-        name: "exponential",
-        description: "Exponential(lambda): rate lambda (mean 1/lambda)",
-        args: &[("lambda", ArgKind::Positive)],
-        data: DataKind::Positive,
-        log_density: |x, a| {
-            let l = s(a, 0);
-            Expr::sub(log(l.clone()), Expr::mul2(l, x[0].clone()))
-        },
-    },
-    Family {
-        name: "gamma",
-        description: "Gamma(alpha, beta): shape alpha, rate beta (mean alpha/beta)",
-        args: &[("alpha", ArgKind::Positive), ("beta", ArgKind::Positive)],
-        data: DataKind::Positive,
-        log_density: |x, a| {
-            let (al, be) = (s(a, 0), s(a, 1));
-            Expr::add(vec![
-                Expr::mul2(al.clone(), log(be.clone())),
-                Expr::neg(lgamma(al.clone())),
-                Expr::mul2(Expr::sub(al, Expr::one()), log(x[0].clone())),
-                Expr::neg(Expr::mul2(be, x[0].clone())),
-            ])
-        },
-    },
-    Family {
-        name: "beta",
-        description: "Beta(a, b): shapes a and b",
-        args: &[("a", ArgKind::Positive), ("b", ArgKind::Positive)],
-        data: DataKind::Unit,
-        log_density: |x, a| {
-            let (p, q) = (s(a, 0), s(a, 1));
-            Expr::add(vec![
-                Expr::mul2(Expr::sub(p.clone(), Expr::one()), log(x[0].clone())),
-                Expr::mul2(
-                    Expr::sub(q.clone(), Expr::one()),
-                    log(one_minus(x[0].clone())),
-                ),
-                Expr::neg(Expr::call(Func::Lbeta, vec![p, q])),
-            ])
-        },
-    },
-    Family {
-        name: "categorical",
-        description: "Categorical(p): P(x = k) = p[k] for k in 1..K",
-        args: &[("p", ArgKind::ProbabilityVector)],
-        data: DataKind::Category,
-        log_density: |x, a| {
-            let p = v(a, 0);
-            Expr::add(
-                p.into_iter()
-                    .enumerate()
-                    .map(|(k, pk)| {
-                        Expr::mul2(
-                            Expr::call(
-                                Func::Indicator,
-                                vec![x[0].clone(), Expr::int(k as i64 + 1)],
-                            ),
-                            log(pk),
-                        )
-                    })
-                    .collect(),
-            )
-        },
-    },
-    Family {
-        name: "dirichlet",
-        description: "Dirichlet(alpha): concentrations alpha[1..K]; data on the K-simplex",
-        args: &[("alpha", ArgKind::PositiveVector)],
-        data: DataKind::Simplex,
-        log_density: |x, a| {
-            let alpha = v(a, 0);
-            let mut terms = vec![lgamma(Expr::add(alpha.clone()))];
-            for (ak, xk) in alpha.into_iter().zip(x) {
-                terms.push(Expr::neg(lgamma(ak.clone())));
-                terms.push(Expr::mul2(Expr::sub(ak, Expr::one()), log(xk.clone())));
-            }
-            Expr::add(terms)
-        },
-    },
-];
 
 /// Find a family by name.
 pub fn lookup(name: &str) -> Option<&'static Family> {

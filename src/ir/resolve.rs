@@ -972,7 +972,7 @@ impl Resolver {
         let sup = &var.support;
         let cont = |lo: &Option<Expr>, hi: &Option<Expr>| (numeric_opt(lo), numeric_opt(hi));
         let fits = match fam.data {
-            DataKind::Real => !sup.is_discrete(),
+            DataKind::Real | DataKind::RealVector => !sup.is_discrete(),
             DataKind::Positive => {
                 matches!(sup, Support::Continuous { lo, hi } if cont(lo, hi).0.is_some_and(|l| l >= 0.0))
             }
@@ -994,7 +994,7 @@ impl Resolver {
         };
         if !fits {
             let suggestion = match fam.data {
-                DataKind::Real => "real",
+                DataKind::Real | DataKind::RealVector => "real",
                 DataKind::Positive => "positive",
                 DataKind::Unit => "unit",
                 DataKind::Binary => "{0, 1}",
