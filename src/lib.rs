@@ -17,6 +17,7 @@
 
 pub mod diagnostic;
 pub mod families;
+pub mod fisher;
 pub mod ir;
 pub mod render;
 pub mod symbolic;

@@ -309,18 +309,87 @@ impl Expr {
         out
     }
 
-    /// Number of operations, the size measure used by the simplicity bar:
-    /// each binary `+ - * / ^` and each function call counts one, a
-    /// negation counts one, leaves count zero.
+    /// Number of operations as the expression prints: each binary
+    /// `+ - * / ^`, each function call and each unary minus counts one;
+    /// leaves count zero. `x^-2` prints `1/x^2` (two operations), a
+    /// negative term of a sum prints as a subtraction (its sign is free),
+    /// `-(1 - p)·q` prints as `(p - 1)·q`. This is the size measure of the
+    /// simplicity bar: a derived formula must be no larger than the
+    /// textbook's.
+    ///
+    /// ```
+    /// use fimkit::ir::Expr;
+    /// let (x, mu, s) = (Expr::var("x"), Expr::var("mu"), Expr::var("sigma"));
+    /// // (x - mu)/sigma^2: minus, divide, power
+    /// assert_eq!(((x - mu) / Expr::powi(s, 2)).op_count(), 3);
+    /// ```
     pub fn op_count(&self) -> usize {
+        self.ops(false)
+    }
+
+    /// `signed`: the sign of a leading negative coefficient is absorbed
+    /// (the term prints after a `-` of an enclosing sum).
+    fn ops(&self, sign_absorbed: bool) -> usize {
         match self {
-            Expr::Num(r) => usize::from(r.is_negative()) + usize::from(!r.is_integer()),
-            Expr::Const(_) | Expr::Var(_) => 0,
-            Expr::Add(xs) | Expr::Mul(xs) => {
-                xs.len() - 1 + xs.iter().map(Expr::op_count).sum::<usize>()
+            Expr::Num(r) => {
+                let sign = usize::from(r.is_negative() && !sign_absorbed);
+                sign + usize::from(!r.is_integer())
             }
-            Expr::Pow(b, e) => 1 + b.op_count() + e.op_count(),
-            Expr::Call(_, xs) => 1 + xs.iter().map(Expr::op_count).sum::<usize>(),
+            Expr::Const(_) | Expr::Var(_) => 0,
+            Expr::Add(xs) => {
+                xs.len() - 1
+                    + xs.iter()
+                        .enumerate()
+                        .map(|(i, t)| t.ops(i > 0))
+                        .sum::<usize>()
+            }
+            Expr::Mul(fs) => {
+                let (coeff, rest) = match &fs[0] {
+                    Expr::Num(c) => (Some(c), &fs[1..]),
+                    _ => (None, &fs[..]),
+                };
+                let mut num = 0usize;
+                let mut den = 0usize;
+                let mut inner = 0usize;
+                let mut has_sum = false;
+                for f in rest {
+                    match f {
+                        Expr::Pow(b, e) if e.as_num().is_some_and(|r| r.is_negative()) => {
+                            den += 1;
+                            let pos = Expr::pow((**b).clone(), Expr::neg((**e).clone()));
+                            inner += pos.ops(false);
+                        }
+                        other => {
+                            has_sum |= matches!(other, Expr::Add(_));
+                            num += 1;
+                            inner += other.ops(false);
+                        }
+                    }
+                }
+                if let Some(c) = coeff {
+                    let a = c.abs();
+                    if !a.numer().is_one() {
+                        num += 1;
+                    }
+                    if !a.denom().is_one() {
+                        den += 1;
+                    }
+                    if c.is_negative() && !sign_absorbed && !has_sum {
+                        inner += 1;
+                    }
+                }
+                let num_ops = num.saturating_sub(1);
+                let den_ops = if den == 0 { 0 } else { den };
+                num_ops + den_ops + inner
+            }
+            Expr::Pow(b, e) => match e.as_num() {
+                Some(r) if *r == Rational::new(BigInt::one(), BigInt::from(2)) => 1 + b.ops(false),
+                Some(r) if r.is_negative() => {
+                    1 + Expr::pow((**b).clone(), Expr::Num(-r.clone())).ops(false)
+                }
+                _ => 1 + b.ops(false) + e.ops(false),
+            },
+            Expr::Call(_, xs) => 1 + xs.iter().map(|x| x.ops(false)).sum::<usize>(),
         }
     }
 

@@ -2,5 +2,7 @@
 //! rewriting) and, later in the pipeline, bounded e-graph simplification.
 
 mod diff;
+mod rational;
 
 pub use diff::{diff, gradient, hessian};
+pub use rational::cancel;

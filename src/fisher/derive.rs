@@ -1,0 +1,211 @@
+//! The tier-1 derivation: score, Hessian and the closed-form Fisher
+//! information F(θ) = −E[∇²log p], with an independent second formula
+//! F = Σ Jᵀ Cov[T] J (J = ∂η/∂θ) that must agree.
+
+use super::expectation::{Blocker, DataGroup, data_groups, expectation};
+use super::matrix::{self, Matrix};
+use crate::ir::expr::{Expr, Name};
+use crate::ir::model::Model;
+use crate::symbolic::{diff, gradient, hessian};
+
+/// What `derive` found for one model (or one coordinate system).
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    /// Parameter names, the order of θ.
+    pub params: Vec<Name>,
+    /// ∂ log p / ∂θ.
+    pub score: Vec<Expr>,
+    /// ∂² log p / ∂θ².
+    pub hessian: Matrix,
+    /// The closed form, or why there is none.
+    pub fisher: Result<ClosedForm, Blocker>,
+}
+
+/// The closed-form Fisher information and what follows from it.
+#[derive(Clone, Debug)]
+pub struct ClosedForm {
+    /// F(θ) for one observation (one row of data), = −E[Hessian].
+    pub fim: Matrix,
+    /// The second formula Σ Jᵀ Cov[T] J.
+    pub fim_outer: Matrix,
+    /// Whether the two formulas agree symbolically (after expansion).
+    pub formulas_agree_symbolically: bool,
+    /// The exponential-family structure of the data.
+    pub groups: Vec<DataGroup>,
+    /// det F, when computed symbolically.
+    pub det: Option<Expr>,
+    /// F⁻¹ (the Cramér–Rao bound for one observation), when computed
+    /// symbolically and F is not singular.
+    pub inverse: Option<Matrix>,
+    /// Jeffreys prior density up to a constant, √det F.
+    pub jeffreys: Option<Expr>,
+    /// det F is identically zero: the parameters are not identifiable.
+    pub singular: bool,
+}
+
+/// Options for [`derive`].
+#[derive(Clone, Debug)]
+pub struct DeriveConfig {
+    /// Largest dimension for which det F and F⁻¹ are computed symbolically.
+    pub max_symbolic_inverse: usize,
+}
+
+impl Default for DeriveConfig {
+    fn default() -> Self {
+        DeriveConfig {
+            max_symbolic_inverse: 4,
+        }
+    }
+}
+
+/// Derive score, Hessian and, when the model allows, the closed-form FIM.
+///
+/// ```
+/// let src = "param p : unit\ndata y : {0, 1}\ny ~ bernoulli(p)";
+/// let model = fimkit::load(src, "bernoulli").unwrap();
+/// let d = fimkit::fisher::derive(&model, &Default::default());
+/// let f = &d.fisher.unwrap().fim[0][0];
+/// let text = fimkit::render::text::render(f, &Default::default());
+/// assert_eq!(text, "1/(p*(1 - p))");
+/// ```
+pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
+    let params = model.param_names();
+    derive_logp(model, &model.logp, &params, config)
+}
+
+/// Derive for a log-density in the given parameters (the model's own, or
+/// alternative coordinates substituted in).
+pub fn derive_logp(
+    model: &Model,
+    logp: &Expr,
+    params: &[Name],
+    config: &DeriveConfig,
+) -> Derivation {
+    let is_param = |v: &str| params.iter().any(|p| &**p == v);
+    let score: Vec<Expr> = gradient(logp, params)
+        .into_iter()
+        .map(|e| tidy(&e))
+        .collect();
+    let hess: Matrix = hessian(logp, params)
+        .into_iter()
+        .map(|row| row.into_iter().map(|e| tidy(&e)).collect())
+        .collect();
+    let fisher = closed_form(model, &hess, params, &is_param, config);
+    Derivation {
+        params: params.to_vec(),
+        score,
+        hessian: hess,
+        fisher,
+    }
+}
+
+fn closed_form(
+    model: &Model,
+    hess: &Matrix,
+    params: &[Name],
+    is_param: &dyn Fn(&str) -> bool,
+    config: &DeriveConfig,
+) -> Result<ClosedForm, Blocker> {
+    let groups = data_groups(model, is_param)?;
+    let p = params.len();
+    let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
+        Ok(tidy(&expectation(
+            &Expr::neg(hess[i][j].clone()),
+            &groups,
+            is_param,
+        )?))
+    })?;
+    let fim_outer = outer_formula(&groups, params, is_param)?;
+    let formulas_agree_symbolically = (0..p).all(|i| {
+        (0..p).all(|j| {
+            let d = Expr::sub(fim[i][j].clone(), fim_outer[i][j].clone());
+            d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()
+        })
+    });
+    let (det, inverse, jeffreys, singular) = if p <= config.max_symbolic_inverse {
+        let det = tidy(&matrix::det(&fim));
+        let singular = det.is_zero();
+        let inverse = if singular {
+            None
+        } else {
+            Some(
+                matrix::inverse_with_det(&fim, &det)
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
+                    .collect(),
+            )
+        };
+        let jeffreys = if singular {
+            None
+        } else {
+            Some(tidy(&Expr::sqrt(det.clone())))
+        };
+        (Some(det), inverse, jeffreys, singular)
+    } else {
+        (None, None, None, false)
+    };
+    Ok(ClosedForm {
+        fim,
+        fim_outer,
+        formulas_agree_symbolically,
+        groups,
+        det,
+        inverse,
+        jeffreys,
+        singular,
+    })
+}
+
+/// F = Σ_groups E[J_gᵀ Cov[T_g] J_g], J_g = ∂η_g/∂θ.
+fn outer_formula(
+    groups: &[DataGroup],
+    params: &[Name],
+    is_param: &dyn Fn(&str) -> bool,
+) -> Result<Matrix, Blocker> {
+    let p = params.len();
+    let mut f = vec![vec![Expr::zero(); p]; p];
+    for g in groups {
+        let jac: Vec<Vec<Expr>> = g
+            .natural
+            .iter()
+            .map(|eta| params.iter().map(|v| diff(eta, v)).collect())
+            .collect();
+        let k = g.natural.len();
+        for i in 0..p {
+            for j in i..p {
+                let mut terms = Vec::new();
+                for a in 0..k {
+                    if jac[a][i].is_zero() {
+                        continue;
+                    }
+                    for b in 0..k {
+                        if jac[b][j].is_zero() || g.cov[a][b].is_zero() {
+                            continue;
+                        }
+                        terms.push(Expr::mul(vec![
+                            jac[a][i].clone(),
+                            g.cov[a][b].clone(),
+                            jac[b][j].clone(),
+                        ]));
+                    }
+                }
+                f[i][j] = Expr::add(vec![f[i][j].clone(), Expr::add(terms)]);
+            }
+        }
+    }
+    matrix::symmetric(p, |i, j| {
+        Ok(tidy(&expectation(&f[i][j], groups, is_param)?))
+    })
+}
+
+/// The smaller of an expression and its expansion (by operation count);
+/// the e-graph simplifier refines this further.
+pub fn tidy(e: &Expr) -> Expr {
+    let mut best = e.clone();
+    for candidate in [e.expand(), crate::symbolic::cancel(e)] {
+        if candidate.op_count() < best.op_count() {
+            best = candidate;
+        }
+    }
+    best
+}

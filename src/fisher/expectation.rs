@@ -1,0 +1,328 @@
+//! Exact expectations over the data (tier 1).
+//!
+//! Every data variable (or vector of them) drawn with `~` from an
+//! exponential family forms a [`DataGroup`] that knows its sufficient
+//! statistics T and their moments E[T], Cov[T] in the user's own argument
+//! expressions. [`expectation`] linearizes an expression in each group's
+//! data and replaces every monomial by its moment; groups whose arguments
+//! involve other data (conditional models) are integrated first.
+
+use super::linearize::{NotSeparable, linearize};
+use crate::families::{self, DataKind};
+use crate::ir::expr::{Expr, Func, Name};
+use crate::ir::model::{Model, Support, TermSource};
+use std::collections::BTreeSet;
+
+/// Why no closed-form expectation exists (or was found).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Blocker {
+    /// The family is not an exponential family in the way it is used.
+    NotExpFamily {
+        /// Family name.
+        family: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Data and parameters are tangled inside a function.
+    NotSeparable {
+        /// The offending subexpression.
+        culprit: Expr,
+    },
+    /// A monomial of the data whose moment the family does not provide.
+    UnknownMoment {
+        /// The monomial.
+        monomial: Expr,
+        /// Family name.
+        family: &'static str,
+    },
+    /// Data given by a raw `logp +=` that matches no library family.
+    RawData {
+        /// The data variable.
+        var: Name,
+        /// What was tried.
+        reason: String,
+    },
+    /// Data that has both a `~` distribution and extra `logp +=` terms.
+    Mixed {
+        /// The data variable.
+        var: Name,
+    },
+    /// A data variable with no distribution at all.
+    NoDistribution {
+        /// The data variable.
+        var: Name,
+    },
+    /// Groups whose arguments depend on each other's data in a cycle.
+    Cycle,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let style = crate::render::text::TextStyle::ascii();
+        let show = |e: &Expr| crate::render::text::render(e, &style);
+        match self {
+            Blocker::NotExpFamily { family, reason } => write!(f, "{family}: {reason}"),
+            Blocker::NotSeparable { culprit } => write!(
+                f,
+                "data and parameters cannot be separated in `{}`, so the model is not an exponential family in these parameters",
+                show(culprit)
+            ),
+            Blocker::UnknownMoment { monomial, family } => {
+                write!(
+                    f,
+                    "the moment E[{}] under {family} is not in the family library",
+                    show(monomial)
+                )
+            }
+            Blocker::RawData { var, reason } => {
+                write!(f, "the raw log-density of `{var}` {reason}")
+            }
+            Blocker::Mixed { var } => write!(
+                f,
+                "`{var}` has a `~` distribution and extra `logp +=` terms, so its density is not the library family's"
+            ),
+            Blocker::NoDistribution { var } => write!(f, "`{var}` has no distribution"),
+            Blocker::Cycle => write!(
+                f,
+                "the arguments of two distributions depend on each other's data"
+            ),
+        }
+    }
+}
+
+impl From<NotSeparable> for Blocker {
+    fn from(e: NotSeparable) -> Blocker {
+        Blocker::NotSeparable { culprit: e.culprit }
+    }
+}
+
+/// Data variables with a known exponential-family distribution.
+#[derive(Clone, Debug)]
+pub struct DataGroup {
+    /// Family name.
+    pub family: &'static str,
+    /// The data variables (one, or a vector's components).
+    pub vars: Vec<Name>,
+    /// Sufficient statistics T(x).
+    pub stats: Vec<Expr>,
+    /// Natural parameters η as functions of the model's parameters.
+    pub natural: Vec<Expr>,
+    /// Log-partition A in the model's parameters.
+    pub log_partition: Expr,
+    /// Log base measure.
+    pub log_base: Expr,
+    /// E[T].
+    pub mean: Vec<Expr>,
+    /// Cov[T].
+    pub cov: Vec<Vec<Expr>>,
+    /// Data are 0/1 (powers collapse).
+    pub binary: bool,
+    /// Data variables of other groups that the arguments use.
+    pub depends_on: BTreeSet<Name>,
+}
+
+/// The exponential-family structure of every data variable of a model.
+pub fn data_groups(
+    model: &Model,
+    is_param: &dyn Fn(&str) -> bool,
+) -> Result<Vec<DataGroup>, Blocker> {
+    let mut groups = Vec::new();
+    let mut covered: BTreeSet<Name> = BTreeSet::new();
+    let data_names: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();
+    for term in &model.terms {
+        let TermSource::Family { family, data, args } = &term.source else {
+            continue;
+        };
+        let fam = families::lookup(family).expect("resolver accepted the family");
+        let Some(ef) = &fam.ef else {
+            return Err(Blocker::NotExpFamily {
+                family: fam.name,
+                reason: fam
+                    .not_ef_reason
+                    .unwrap_or("not an exponential family")
+                    .to_string(),
+            });
+        };
+        for &i in ef.fixed {
+            let free = args[i]
+                .exprs()
+                .iter()
+                .all(|e| !e.free_vars().iter().any(|v| is_param(v)));
+            if !free {
+                return Err(Blocker::NotExpFamily {
+                    family: fam.name,
+                    reason: fam
+                        .not_ef_reason
+                        .unwrap_or("not an exponential family when this argument is unknown")
+                        .to_string(),
+                });
+            }
+        }
+        let x: Vec<Expr> = data.iter().map(|n| Expr::Var(n.clone())).collect();
+        let depends_on: BTreeSet<Name> = args
+            .iter()
+            .flat_map(|a| {
+                a.exprs()
+                    .into_iter()
+                    .flat_map(Expr::free_vars)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| data_names.contains(v) && !data.contains(v))
+            .collect();
+        let binary = fam.data == DataKind::Binary
+            || data
+                .iter()
+                .all(|n| model.data_var(n).is_some_and(|d| d.support.is_binary()));
+        covered.extend(data.iter().cloned());
+        groups.push(DataGroup {
+            family: fam.name,
+            vars: data.clone(),
+            stats: (ef.stats)(&x, args),
+            natural: (ef.natural)(args),
+            log_partition: (ef.log_partition)(args),
+            log_base: (ef.log_base)(&x, args),
+            mean: (ef.mean)(args),
+            cov: (ef.cov)(args),
+            binary,
+            depends_on,
+        });
+    }
+    // Raw terms: data in them must not also have a family; data-free raw
+    // terms are part of the log-density as written.
+    for term in &model.terms {
+        if !matches!(term.source, TermSource::Raw) {
+            continue;
+        }
+        for v in term.logp.free_vars() {
+            if !data_names.contains(&v) {
+                continue;
+            }
+            if covered.contains(&v) {
+                return Err(Blocker::Mixed { var: v });
+            }
+            return Err(Blocker::RawData {
+                var: v,
+                reason: "is not matched to a library family yet; use `~` with a library family, or the numeric route".into(),
+            });
+        }
+    }
+    if let Some(d) = model
+        .data
+        .iter()
+        .find(|d| !covered.contains(&d.name) && !matches!(d.support, Support::Simplex { .. }))
+    {
+        // Data used only as a bound of another variable's support is fine.
+        let used_in_logp = model.logp.contains_var(&d.name);
+        if used_in_logp {
+            return Err(Blocker::NoDistribution {
+                var: d.name.clone(),
+            });
+        }
+    }
+    order_groups(groups)
+}
+
+/// Order groups so that a group is integrated before the groups whose data
+/// its arguments use (E over x2 | x1 first, then over x1).
+fn order_groups(mut groups: Vec<DataGroup>) -> Result<Vec<DataGroup>, Blocker> {
+    let mut ordered = Vec::with_capacity(groups.len());
+    while !groups.is_empty() {
+        // A group nobody else still depends on can be integrated now.
+        let pick = (0..groups.len()).rev().find(|&i| {
+            !groups
+                .iter()
+                .enumerate()
+                .any(|(j, g)| j != i && groups[i].vars.iter().any(|v| g.depends_on.contains(v)))
+        });
+        match pick {
+            Some(i) => ordered.push(groups.remove(i)),
+            None => return Err(Blocker::Cycle),
+        }
+    }
+    Ok(ordered)
+}
+
+/// E over all data of `e`, exactly. `is_param` names the variables that
+/// are parameters (everything else that is not data is a constant or a
+/// covariate).
+pub fn expectation(
+    e: &Expr,
+    groups: &[DataGroup],
+    is_param: &dyn Fn(&str) -> bool,
+) -> Result<Expr, Blocker> {
+    let mut current = e.clone();
+    for g in groups {
+        current = group_expectation(&current, g, is_param)?;
+    }
+    Ok(current)
+}
+
+/// E over one group's data, the others held fixed.
+fn group_expectation(
+    e: &Expr,
+    g: &DataGroup,
+    is_param: &dyn Fn(&str) -> bool,
+) -> Result<Expr, Blocker> {
+    let in_group = |v: &str| g.vars.iter().any(|n| &**n == v);
+    let parts = linearize(e, &in_group, is_param)?;
+    let mut terms = Vec::with_capacity(parts.len());
+    for (monomial, coeff) in parts {
+        let m = normalize_monomial(&monomial, g);
+        terms.push(Expr::mul2(coeff, moment(&m, g)?));
+    }
+    Ok(Expr::add(terms))
+}
+
+/// Reduce a monomial using the support: x^k = x for 0/1 data, products of
+/// indicators of one categorical variable.
+fn normalize_monomial(m: &Expr, g: &DataGroup) -> Expr {
+    m.map_bottom_up(&mut |e| match &e {
+        Expr::Pow(b, k)
+            if g.binary && matches!(**b, Expr::Var(_)) && k.as_int().is_some_and(|k| k > 0) =>
+        {
+            (**b).clone()
+        }
+        Expr::Pow(b, k)
+            if matches!(**b, Expr::Call(Func::Indicator, _))
+                && k.as_int().is_some_and(|k| k > 0) =>
+        {
+            (**b).clone()
+        }
+        Expr::Mul(fs) => {
+            let inds: Vec<&Expr> = fs
+                .iter()
+                .filter(|f| matches!(f, Expr::Call(Func::Indicator, _)))
+                .collect();
+            let distinct = inds.windows(2).any(|w| match (w[0], w[1]) {
+                (Expr::Call(_, a), Expr::Call(_, b)) => a[0] == b[0] && a[1] != b[1],
+                _ => false,
+            });
+            if distinct { Expr::zero() } else { e }
+        }
+        _ => e,
+    })
+}
+
+/// E[m] for a monomial of the group's data.
+fn moment(m: &Expr, g: &DataGroup) -> Result<Expr, Blocker> {
+    if m.is_one() || m.is_zero() {
+        return Ok(m.clone());
+    }
+    if let Some(k) = g.stats.iter().position(|t| t == m) {
+        return Ok(g.mean[k].clone());
+    }
+    for i in 0..g.stats.len() {
+        for j in i..g.stats.len() {
+            if Expr::mul2(g.stats[i].clone(), g.stats[j].clone()) == *m {
+                return Ok(Expr::add2(
+                    g.cov[i][j].clone(),
+                    Expr::mul2(g.mean[i].clone(), g.mean[j].clone()),
+                ));
+            }
+        }
+    }
+    Err(Blocker::UnknownMoment {
+        monomial: m.clone(),
+        family: g.family,
+    })
+}

@@ -1,0 +1,130 @@
+//! Small symbolic matrices: determinant and inverse by cofactors, for the
+//! dimensions where a closed form is readable.
+
+use crate::ir::expr::Expr;
+
+/// A dense matrix of expressions, row-major.
+pub type Matrix = Vec<Vec<Expr>>;
+
+/// Determinant by cofactor expansion along the first row (with zero
+/// entries skipped, so diagonal and sparse matrices stay cheap).
+///
+/// ```
+/// use fimkit::ir::Expr;
+/// use fimkit::fisher::matrix::det;
+/// let (a, b) = (Expr::var("a"), Expr::var("b"));
+/// let m = vec![vec![a.clone(), Expr::zero()], vec![Expr::zero(), b.clone()]];
+/// assert_eq!(det(&m), a * b);
+/// ```
+pub fn det(m: &Matrix) -> Expr {
+    let n = m.len();
+    match n {
+        0 => Expr::one(),
+        1 => m[0][0].clone(),
+        2 => Expr::sub(
+            Expr::mul2(m[0][0].clone(), m[1][1].clone()),
+            Expr::mul2(m[0][1].clone(), m[1][0].clone()),
+        ),
+        _ => {
+            let mut terms = Vec::new();
+            for j in 0..n {
+                if m[0][j].is_zero() {
+                    continue;
+                }
+                let sign = if j % 2 == 0 {
+                    Expr::one()
+                } else {
+                    Expr::int(-1)
+                };
+                terms.push(Expr::mul(vec![sign, m[0][j].clone(), det(&minor(m, 0, j))]));
+            }
+            Expr::add(terms)
+        }
+    }
+}
+
+/// The matrix without row `r` and column `c`.
+pub fn minor(m: &Matrix, r: usize, c: usize) -> Matrix {
+    m.iter()
+        .enumerate()
+        .filter(|(i, _)| *i != r)
+        .map(|(_, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|(j, _)| *j != c)
+                .map(|(_, e)| e.clone())
+                .collect()
+        })
+        .collect()
+}
+
+/// Inverse as adjugate / det, given the determinant (non-zero).
+pub fn inverse_with_det(m: &Matrix, det: &Expr) -> Matrix {
+    let n = m.len();
+    let inv_det = Expr::recip(det.clone());
+    if n == 1 {
+        return vec![vec![inv_det]];
+    }
+    (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| {
+                    let cof = self::det(&minor(m, j, i));
+                    let sign = if (i + j) % 2 == 0 {
+                        Expr::one()
+                    } else {
+                        Expr::int(-1)
+                    };
+                    Expr::mul(vec![sign, cof, inv_det.clone()])
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A symmetric matrix from a function of the upper triangle (`i <= j`).
+pub fn symmetric<E>(
+    n: usize,
+    mut entry: impl FnMut(usize, usize) -> Result<Expr, E>,
+) -> Result<Matrix, E> {
+    let mut out = vec![vec![Expr::zero(); n]; n];
+    for i in 0..n {
+        for j in i..n {
+            let e = entry(i, j)?;
+            out[j][i] = e.clone();
+            out[i][j] = e;
+        }
+    }
+    Ok(out)
+}
+
+/// Jᵀ A J for a square `a` (p×p) and `j` (p×q).
+pub fn congruence(a: &Matrix, j: &Matrix) -> Matrix {
+    let p = a.len();
+    let q = j.first().map_or(0, Vec::len);
+    let mut out = vec![vec![Expr::zero(); q]; q];
+    for r in 0..q {
+        for c in r..q {
+            let mut terms = Vec::new();
+            for k in 0..p {
+                if j[k][r].is_zero() {
+                    continue;
+                }
+                for l in 0..p {
+                    if j[l][c].is_zero() || a[k][l].is_zero() {
+                        continue;
+                    }
+                    terms.push(Expr::mul(vec![
+                        j[k][r].clone(),
+                        a[k][l].clone(),
+                        j[l][c].clone(),
+                    ]));
+                }
+            }
+            let e = Expr::add(terms);
+            out[r][c] = e.clone();
+            out[c][r] = e;
+        }
+    }
+    out
+}

@@ -1,0 +1,11 @@
+//! Fisher information: exact expectations over the data (tier 1), the
+//! closed-form FIM and what follows from it (Cramér–Rao bound, Jeffreys
+//! prior, alternative coordinates).
+
+pub mod derive;
+pub mod expectation;
+pub mod linearize;
+pub mod matrix;
+
+pub use derive::{ClosedForm, Derivation, DeriveConfig, derive, derive_logp};
+pub use expectation::Blocker;

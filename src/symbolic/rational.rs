@@ -1,0 +1,279 @@
+//! Rational-function normalisation: bring a sum of fractions over one
+//! common denominator and cancel factors the numerator shares with it.
+//!
+//! This is the step e-graph rewriting cannot do well (it needs polynomial
+//! division): `p(1/p² − 1/(1−p)²) + 1/(1−p)²` becomes `1/(p(1 − p))`.
+//! Denominator factors that are atoms (p, σ, ψ₁(α)) cancel by exponent;
+//! factors that are sums linear in some atom (1 − p, 1 + φ) cancel by
+//! exact polynomial division in that atom.
+//!
+//! ```
+//! use fimkit::ir::Expr;
+//! use fimkit::symbolic::cancel;
+//! let p = Expr::var("p");
+//! let q = Expr::one() - p.clone();
+//! let f = p.clone() * (Expr::powi(p.clone(), -2) - Expr::powi(q.clone(), -2)) + Expr::powi(q.clone(), -2);
+//! assert_eq!(cancel(&f), Expr::recip(p * q));
+//! ```
+
+use crate::ir::expr::{Expr, Rational};
+use num_traits::{One, Zero};
+use std::collections::BTreeMap;
+
+/// Largest number of numerator terms handled; beyond it the input is
+/// returned unchanged.
+const MAX_TERMS: usize = 2000;
+
+/// One common denominator, common factors cancelled. Returns the input
+/// when nothing gets simpler.
+pub fn cancel(e: &Expr) -> Expr {
+    together(e).unwrap_or_else(|| e.clone())
+}
+
+/// `(numerator terms, denominator base → exponent)`.
+fn together(e: &Expr) -> Option<Expr> {
+    let expanded = e.expand();
+    let terms: Vec<Expr> = match &expanded {
+        Expr::Add(ts) => ts.clone(),
+        other => vec![other.clone()],
+    };
+    if terms.len() > MAX_TERMS {
+        return None;
+    }
+    // Least common denominator.
+    let mut lcd: BTreeMap<Expr, i64> = BTreeMap::new();
+    for t in &terms {
+        for (base, k) in denominator_factors(t) {
+            let entry = lcd.entry(base).or_insert(0);
+            *entry = (*entry).max(k);
+        }
+    }
+    if lcd.is_empty() {
+        return Some(expanded);
+    }
+    let den_product = |lcd: &BTreeMap<Expr, i64>| {
+        Expr::mul(lcd.iter().map(|(b, k)| Expr::powi(b.clone(), *k)).collect())
+    };
+    let scale = den_product(&lcd);
+    let mut numer = Expr::add(
+        terms
+            .iter()
+            .map(|t| Expr::mul2(t.clone(), scale.clone()))
+            .collect(),
+    )
+    .expand();
+    if numer_terms(&numer).len() > MAX_TERMS {
+        return None;
+    }
+    // Cancel common factors.
+    let bases: Vec<Expr> = lcd.keys().cloned().collect();
+    for base in bases {
+        let mut k = lcd[&base];
+        if matches!(base, Expr::Add(_)) {
+            while k > 0 {
+                match divide_linear(&numer, &base) {
+                    Some(q) => {
+                        numer = q;
+                        k -= 1;
+                    }
+                    None => break,
+                }
+            }
+        } else {
+            let common = min_exponent(&numer, &base).min(k);
+            if common > 0 {
+                numer = Expr::mul2(numer, Expr::powi(base.clone(), -common)).expand();
+                k -= common;
+            }
+        }
+        lcd.insert(base, k);
+    }
+    lcd.retain(|_, k| *k > 0);
+    let numer = factor_content(&numer);
+    let result = Expr::mul2(numer, Expr::recip(den_product(&lcd)));
+    Some(result)
+}
+
+fn numer_terms(e: &Expr) -> Vec<Expr> {
+    match e {
+        Expr::Add(ts) => ts.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Bases with negative integer exponents in a product, and those exponents negated.
+fn denominator_factors(t: &Expr) -> Vec<(Expr, i64)> {
+    let factors: Vec<Expr> = match t {
+        Expr::Mul(fs) => fs.clone(),
+        other => vec![other.clone()],
+    };
+    factors
+        .into_iter()
+        .filter_map(|f| match f {
+            Expr::Pow(b, x) => match x.as_int() {
+                Some(k) if k < 0 => Some((*b, -k)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// Exponent of `base` in a product term (0 when absent; negative for denominators).
+fn exponent_in(t: &Expr, base: &Expr) -> i64 {
+    let factors: Vec<Expr> = match t {
+        Expr::Mul(fs) => fs.clone(),
+        other => vec![other.clone()],
+    };
+    factors
+        .iter()
+        .map(|f| match f {
+            f if f == base => 1,
+            Expr::Pow(b, x) if **b == *base => x.as_int().unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+fn min_exponent(numer: &Expr, base: &Expr) -> i64 {
+    if numer.is_zero() {
+        return 0;
+    }
+    numer_terms(numer)
+        .iter()
+        .map(|t| exponent_in(t, base))
+        .min()
+        .unwrap_or(0)
+}
+
+/// Replace every occurrence of `from` by `to`.
+fn replace(e: &Expr, from: &Expr, to: &Expr) -> Expr {
+    e.map_bottom_up(&mut |x| if x == *from { to.clone() } else { x })
+}
+
+/// Exact quotient `numer / base` when `base = a·v + c` for some atom `v`
+/// (a numeric) and the division leaves no remainder.
+fn divide_linear(numer: &Expr, base: &Expr) -> Option<Expr> {
+    let Expr::Add(bterms) = base else { return None };
+    for (i, t) in bterms.iter().enumerate() {
+        let (a, v) = t.split_coeff();
+        if matches!(v, Expr::Num(_) | Expr::Add(_) | Expr::Mul(_)) {
+            continue;
+        }
+        // v must not occur in the other terms.
+        let rest: Vec<Expr> = bterms
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, t)| t.clone())
+            .collect();
+        let c = Expr::add(rest);
+        if occurs(&c, &v) {
+            continue;
+        }
+        // Root test: numer(v = -c/a) == 0.
+        let root = Expr::mul2(Expr::neg(c.clone()), Expr::Num(a.recip()));
+        if !replace(numer, &v, &root).expand().is_zero() {
+            continue;
+        }
+        return synthetic_division(numer, &v, &a, &c);
+    }
+    None
+}
+
+fn occurs(e: &Expr, atom: &Expr) -> bool {
+    if e == atom {
+        return true;
+    }
+    match e {
+        Expr::Pow(b, x) => occurs(b, atom) || occurs(x, atom),
+        _ => e.children().iter().any(|c| occurs(c, atom)),
+    }
+}
+
+/// Divide a polynomial in the atom `v` by `a·v + c` (remainder known zero).
+fn synthetic_division(numer: &Expr, v: &Expr, a: &Rational, c: &Expr) -> Option<Expr> {
+    // Collect coefficients by degree in v.
+    let mut coeffs: BTreeMap<i64, Vec<Expr>> = BTreeMap::new();
+    for t in numer_terms(numer) {
+        let d = exponent_in(&t, v);
+        if d < 0 {
+            return None;
+        }
+        let rest = Expr::mul2(t.clone(), Expr::powi(v.clone(), -d));
+        if occurs(&rest, v) {
+            return None;
+        }
+        coeffs.entry(d).or_default().push(rest);
+    }
+    let degree = *coeffs.keys().next_back()?;
+    if degree == 0 {
+        return None;
+    }
+    let mut n: Vec<Expr> = (0..=degree)
+        .map(|d| Expr::add(coeffs.remove(&d).unwrap_or_default()))
+        .collect();
+    let inv_a = Expr::Num(a.recip());
+    let mut quotient = vec![Expr::zero(); degree as usize];
+    for d in (1..=degree as usize).rev() {
+        let q = Expr::mul2(n[d].clone(), inv_a.clone()).expand();
+        n[d - 1] = Expr::sub(n[d - 1].clone(), Expr::mul2(q.clone(), c.clone())).expand();
+        quotient[d - 1] = q;
+    }
+    if !n[0].is_zero() {
+        return None;
+    }
+    Some(
+        Expr::add(
+            quotient
+                .into_iter()
+                .enumerate()
+                .map(|(d, q)| Expr::mul2(q, Expr::powi(v.clone(), d as i64)))
+                .collect(),
+        )
+        .expand(),
+    )
+}
+
+/// Pull the numeric content out of a sum: `2x + 4y` → `2(x + 2y)`.
+fn factor_content(e: &Expr) -> Expr {
+    let (c, primitive) = e.sum_content();
+    if c.is_one() || c.is_zero() {
+        return e.clone();
+    }
+    Expr::Mul(vec![Expr::Num(c), primitive])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binomial_in_odds() {
+        // n/(phi(1 + phi)^2) from a sum of fractions
+        let (phi, n) = (Expr::var("phi"), Expr::var("n"));
+        let one_phi = Expr::one() + phi.clone();
+        let f = n.clone() / phi.clone()
+            - n.clone() / one_phi.clone()
+            - n.clone() / Expr::powi(one_phi.clone(), 2);
+        // n/phi - n/(1+phi) - n/(1+phi)^2 = n / (phi (1+phi)^2)
+        let got = cancel(&f);
+        assert_eq!(got, n / (phi * Expr::powi(one_phi, 2)));
+    }
+
+    #[test]
+    fn gamma_determinant_over_common_denominator() {
+        let (a, b) = (Expr::var("alpha"), Expr::var("beta"));
+        let psi1 = Expr::polygamma(1, a.clone());
+        let det = a.clone() * psi1.clone() / Expr::powi(b.clone(), 2)
+            - Expr::recip(Expr::powi(b.clone(), 2));
+        let got = cancel(&det);
+        assert_eq!(got, (a * psi1 - Expr::one()) / Expr::powi(b, 2));
+    }
+
+    #[test]
+    fn nothing_to_do() {
+        let x = Expr::var("x");
+        assert_eq!(cancel(&x), x);
+    }
+}
