@@ -83,6 +83,7 @@ pub fn inverse_with_det(m: &Matrix, det: &Expr) -> Matrix {
 }
 
 /// A symmetric matrix from a function of the upper triangle (`i <= j`).
+#[expect(clippy::needless_range_loop, reason = "both triangles are written from one index pair")]
 pub fn symmetric<E>(
     n: usize,
     mut entry: impl FnMut(usize, usize) -> Result<Expr, E>,
