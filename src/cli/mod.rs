@@ -43,6 +43,20 @@ enum Format {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Derive score, Hessian and the closed-form Fisher information.
+    #[command(
+        after_help = "Examples:\n  fimkit derive examples/gamma.fim\n  fimkit derive examples/normal.fim --format json"
+    )]
+    Derive {
+        /// The model file.
+        model: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Plain ASCII instead of Unicode in formulas.
+        #[arg(long)]
+        ascii: bool,
+    },
     /// Parse and check a model; print the resolved model.
     #[command(
         after_help = "Examples:\n  fimkit parse examples/normal.fim\n  fimkit parse model.fim --format json"
@@ -74,6 +88,11 @@ pub fn run() -> ExitCode {
             format,
             ascii,
         } => parse_cmd(&model, format, ascii),
+        Command::Derive {
+            model,
+            format,
+            ascii,
+        } => derive_cmd(&model, format, ascii),
     }
 }
 
@@ -87,6 +106,55 @@ fn read_model(path: &Path) -> Result<String, ExitCode> {
 fn file_stem(path: &Path) -> String {
     path.file_stem()
         .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Read and resolve a model, printing diagnostics; `None` if it has errors.
+fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), ExitCode> {
+    let source = read_model(path)?;
+    let name = path.display().to_string();
+    let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
+    if format == Format::Json && loaded.model.is_none() {
+        let out = serde_json::json!({"ok": false, "diagnostics": to_json(&loaded.diagnostics, &name, &source)});
+        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+    } else if !loaded.diagnostics.is_empty() {
+        let style = DiagnosticStyle {
+            color: std::io::stderr().is_terminal(),
+        };
+        eprint!(
+            "{}",
+            render_human(&loaded.diagnostics, &name, &source, style)
+        );
+    }
+    match loaded.model {
+        Some(m) => Ok((m, source)),
+        None => Err(ExitCode::from(EXIT_MODEL_ERROR)),
+    }
+}
+
+fn derive_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
+    let (model, _source) = match load_model(path, format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let derivation = fimkit::fisher::derive(&model, &Default::default());
+    match format {
+        Format::Json => {
+            let out = fimkit::render::derivation::derivation_json(&model, &derivation);
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        }
+        Format::Text => {
+            let style = if ascii {
+                TextStyle::ascii()
+            } else {
+                TextStyle::unicode()
+            };
+            print!(
+                "{}",
+                fimkit::render::derivation::derivation_text(&model, &derivation, &style)
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn parse_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {

@@ -122,28 +122,12 @@ fn closed_form(
             d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()
         })
     });
-    let (det, inverse, jeffreys, singular) = if p <= config.max_symbolic_inverse {
-        let det = tidy(&matrix::det(&fim));
-        let singular = det.is_zero();
-        let inverse = if singular {
-            None
-        } else {
-            Some(
-                matrix::inverse_with_det(&fim, &det)
-                    .into_iter()
-                    .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
-                    .collect(),
-            )
-        };
-        let jeffreys = if singular {
-            None
-        } else {
-            Some(tidy(&Expr::sqrt(det.clone())))
-        };
-        (Some(det), inverse, jeffreys, singular)
-    } else {
-        (None, None, None, false)
-    };
+    let (det, inverse) = matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy);
+    let singular = det.as_ref().is_some_and(Expr::is_zero);
+    let jeffreys = det
+        .as_ref()
+        .filter(|d| !d.is_zero())
+        .map(|d| tidy(&Expr::sqrt(d.clone())));
     Ok(ClosedForm {
         fim,
         fim_outer,

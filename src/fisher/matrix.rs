@@ -83,7 +83,10 @@ pub fn inverse_with_det(m: &Matrix, det: &Expr) -> Matrix {
 }
 
 /// A symmetric matrix from a function of the upper triangle (`i <= j`).
-#[expect(clippy::needless_range_loop, reason = "both triangles are written from one index pair")]
+#[expect(
+    clippy::needless_range_loop,
+    reason = "both triangles are written from one index pair"
+)]
 pub fn symmetric<E>(
     n: usize,
     mut entry: impl FnMut(usize, usize) -> Result<Expr, E>,
@@ -128,4 +131,117 @@ pub fn congruence(a: &Matrix, j: &Matrix) -> Matrix {
         }
     }
     out
+}
+
+/// Recognised structure of a symmetric matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Structure {
+    /// Only diagonal entries are non-zero.
+    Diagonal,
+    /// `diag(d) + u·11ᵀ` with every off-diagonal entry equal to `u ≠ 0`
+    /// (Dirichlet, multinomial, categorical).
+    DiagonalPlusRankOne {
+        /// The diagonal part.
+        d: Vec<Expr>,
+        /// The common off-diagonal entry.
+        u: Expr,
+    },
+    /// Anything else.
+    General,
+}
+
+/// Detect diagonal and diagonal-plus-rank-one structure.
+pub fn structure(m: &Matrix) -> Structure {
+    let n = m.len();
+    let off: Vec<&Expr> = (0..n)
+        .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+        .map(|(i, j)| &m[i][j])
+        .collect();
+    if off.iter().all(|e| e.is_zero()) {
+        return Structure::Diagonal;
+    }
+    if n >= 3 && off.windows(2).all(|w| w[0] == w[1]) {
+        let u = off[0].clone();
+        let d = (0..n)
+            .map(|i| Expr::sub(m[i][i].clone(), u.clone()))
+            .collect();
+        return Structure::DiagonalPlusRankOne { d, u };
+    }
+    Structure::General
+}
+
+/// det and inverse using the structure when there is one; `None` for the
+/// inverse when the matrix is too large for a readable general formula.
+pub fn det_and_inverse(
+    m: &Matrix,
+    max_general: usize,
+    tidy: &dyn Fn(&Expr) -> Expr,
+) -> (Option<Expr>, Option<Matrix>) {
+    let n = m.len();
+    match structure(m) {
+        Structure::Diagonal => {
+            let det = tidy(&Expr::mul((0..n).map(|i| m[i][i].clone()).collect()));
+            if det.is_zero() {
+                return (Some(det), None);
+            }
+            let inv = (0..n)
+                .map(|i| {
+                    (0..n)
+                        .map(|j| {
+                            if i == j {
+                                tidy(&Expr::recip(m[i][i].clone()))
+                            } else {
+                                Expr::zero()
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            (Some(det), Some(inv))
+        }
+        Structure::DiagonalPlusRankOne { d, u } => {
+            // Matrix determinant lemma and Sherman–Morrison.
+            let sum_inv = Expr::add(d.iter().map(|di| Expr::recip(di.clone())).collect());
+            let factor = tidy(&Expr::add2(Expr::one(), Expr::mul2(u.clone(), sum_inv)));
+            let mut det_factors: Vec<Expr> = d.clone();
+            det_factors.push(factor.clone());
+            let det = tidy(&Expr::mul(det_factors));
+            if det.is_zero() || factor.is_zero() {
+                return (Some(det), None);
+            }
+            let c = tidy(&Expr::div(u, factor));
+            let inv = (0..n)
+                .map(|i| {
+                    (0..n)
+                        .map(|j| {
+                            let outer = Expr::neg(Expr::mul(vec![
+                                c.clone(),
+                                Expr::recip(d[i].clone()),
+                                Expr::recip(d[j].clone()),
+                            ]));
+                            let e = if i == j {
+                                Expr::add2(Expr::recip(d[i].clone()), outer)
+                            } else {
+                                outer
+                            };
+                            tidy(&e)
+                        })
+                        .collect()
+                })
+                .collect();
+            (Some(det), Some(inv))
+        }
+        Structure::General if n <= max_general => {
+            let det = tidy(&det(m));
+            if det.is_zero() {
+                return (Some(det), None);
+            }
+            let inv = inverse_with_det(m, &det)
+                .into_iter()
+                .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
+                .collect();
+            (Some(det), Some(inv))
+        }
+        Structure::General => (None, None),
+    }
 }
