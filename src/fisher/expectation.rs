@@ -187,25 +187,10 @@ pub fn data_groups(
             depends_on,
         });
     }
-    // Raw terms: data in them must not also have a family; data-free raw
-    // terms are part of the log-density as written.
-    for term in &model.terms {
-        if !matches!(term.source, TermSource::Raw) {
-            continue;
-        }
-        for v in term.logp.free_vars() {
-            if !data_names.contains(&v) {
-                continue;
-            }
-            if covered.contains(&v) {
-                return Err(Blocker::Mixed { var: v });
-            }
-            return Err(Blocker::RawData {
-                var: v,
-                reason: "is not matched to a library family yet; use `~` with a library family, or the numeric route".into(),
-            });
-        }
-    }
+    // Data described only by raw `logp +=` terms: match a library family.
+    let raw = super::raw::raw_groups(model, is_param, &covered)?;
+    covered.extend(raw.iter().flat_map(|g| g.vars.iter().cloned()));
+    groups.extend(raw);
     if let Some(d) = model
         .data
         .iter()

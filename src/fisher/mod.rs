@@ -6,6 +6,7 @@ pub mod derive;
 pub mod expectation;
 pub mod linearize;
 pub mod matrix;
+mod raw;
 
 pub use derive::{ClosedForm, Derivation, DeriveConfig, derive, derive_logp};
 pub use expectation::Blocker;
