@@ -148,10 +148,12 @@ fn derive_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
             } else {
                 TextStyle::unicode()
             };
-            print!(
-                "{}",
-                fimkit::render::derivation::derivation_text(&model, &derivation, &style)
-            );
+            let coords = fimkit::fisher::derive_coords(&model, &derivation, &Default::default());
+            let mut text = fimkit::render::derivation::derivation_text(&model, &derivation, &style);
+            text.push_str(&fimkit::render::derivation::coords_text(
+                &model, &coords, &style,
+            ));
+            print!("{text}");
         }
     }
     ExitCode::SUCCESS

@@ -69,28 +69,100 @@ impl Default for DeriveConfig {
 /// assert_eq!(text, "1/(p*(1 - p))");
 /// ```
 pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
-    let params = model.param_names();
-    derive_logp(model, &model.logp, &params, config)
+    derive_with(model, &model.param_names(), &|_| None, config)
 }
 
-/// Derive for a log-density in the given parameters (the model's own, or
-/// alternative coordinates substituted in).
-pub fn derive_logp(
+/// The derivation in alternative coordinates, and whether it agrees with
+/// the pull-back Jᵀ F(θ(φ)) J of the model's own Fisher information.
+#[derive(Clone, Debug)]
+pub struct CoordsDerivation {
+    /// The coordinate system's name.
+    pub name: String,
+    /// Score, Hessian and FIM derived directly in the new coordinates.
+    pub derivation: Derivation,
+    /// The pull-back Jᵀ F(θ(φ)) J, when F(θ) has a closed form.
+    pub pullback: Option<Matrix>,
+    /// The direct FIM equals the pull-back symbolically.
+    pub pullback_agrees: bool,
+}
+
+/// Derive in every coordinate system the model declares.
+pub fn derive_coords(
     model: &Model,
-    logp: &Expr,
+    base: &Derivation,
+    config: &DeriveConfig,
+) -> Vec<CoordsDerivation> {
+    model
+        .coords
+        .iter()
+        .map(|c| {
+            let new: Vec<Name> = c.params.iter().map(|p| p.name.clone()).collect();
+            let subst = |v: &str| {
+                c.map
+                    .iter()
+                    .find(|(old, _)| &**old == v)
+                    .map(|(_, e)| e.clone())
+            };
+            let derivation = derive_with(model, &new, &subst, config);
+            let pullback = base.fisher.as_ref().ok().map(|cf| {
+                let f_at: Matrix = cf
+                    .fim
+                    .iter()
+                    .map(|r| r.iter().map(|e| e.substitute(&subst)).collect())
+                    .collect();
+                let jac: Matrix = c
+                    .map
+                    .iter()
+                    .map(|(_, e)| new.iter().map(|v| diff(e, v)).collect())
+                    .collect();
+                matrix::congruence(&f_at, &jac)
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
+                    .collect::<Matrix>()
+            });
+            let pullback_agrees = match (&derivation.fisher, &pullback) {
+                (Ok(cf), Some(pb)) => matrices_agree(&cf.fim, pb),
+                _ => false,
+            };
+            CoordsDerivation {
+                name: c.name.clone(),
+                derivation,
+                pullback,
+                pullback_agrees,
+            }
+        })
+        .collect()
+}
+
+/// Entry-wise symbolic equality after expansion or cancellation.
+pub fn matrices_agree(a: &Matrix, b: &Matrix) -> bool {
+    a.iter().zip(b).all(|(ra, rb)| {
+        ra.iter().zip(rb).all(|(x, y)| {
+            let d = Expr::sub(x.clone(), y.clone());
+            d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()
+        })
+    })
+}
+
+/// Derive in `params`, with the model's own parameters replaced through
+/// `subst` (alternative coordinates) where it gives an expression.
+fn derive_with(
+    model: &Model,
     params: &[Name],
+    subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
     let is_param = |v: &str| params.iter().any(|p| &**p == v);
-    let score: Vec<Expr> = gradient(logp, params)
+    let logp = model.logp.substitute(subst);
+    let score: Vec<Expr> = gradient(&logp, params)
         .into_iter()
         .map(|e| tidy(&e))
         .collect();
-    let hess: Matrix = hessian(logp, params)
+    let hess: Matrix = hessian(&logp, params)
         .into_iter()
         .map(|row| row.into_iter().map(|e| tidy(&e)).collect())
         .collect();
-    let fisher = closed_form(model, &hess, params, &is_param, config);
+    let fisher = closed_form(model, &hess, params, &is_param, subst, config);
     Derivation {
         params: params.to_vec(),
         score,
@@ -104,9 +176,15 @@ fn closed_form(
     hess: &Matrix,
     params: &[Name],
     is_param: &dyn Fn(&str) -> bool,
+    subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Result<ClosedForm, Blocker> {
-    let groups = data_groups(model, is_param)?;
+    let own_params = model.param_names();
+    let is_own_param = |v: &str| own_params.iter().any(|p| &**p == v) || is_param(v);
+    let groups: Vec<DataGroup> = data_groups(model, &is_own_param)?
+        .into_iter()
+        .map(|g| substitute_group(g, subst))
+        .collect();
     let p = params.len();
     let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
         Ok(tidy(&expectation(
@@ -116,12 +194,7 @@ fn closed_form(
         )?))
     })?;
     let fim_outer = outer_formula(&groups, params, is_param)?;
-    let formulas_agree_symbolically = (0..p).all(|i| {
-        (0..p).all(|j| {
-            let d = Expr::sub(fim[i][j].clone(), fim_outer[i][j].clone());
-            d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()
-        })
-    });
+    let formulas_agree_symbolically = matrices_agree(&fim, &fim_outer);
     let (det, inverse) = matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy);
     let singular = det.as_ref().is_some_and(Expr::is_zero);
     let jeffreys = det
@@ -138,6 +211,15 @@ fn closed_form(
         jeffreys,
         singular,
     })
+}
+
+fn substitute_group(mut g: DataGroup, subst: &dyn Fn(&str) -> Option<Expr>) -> DataGroup {
+    let s = |e: &Expr| e.substitute(subst);
+    g.natural = g.natural.iter().map(s).collect();
+    g.log_partition = s(&g.log_partition);
+    g.mean = g.mean.iter().map(s).collect();
+    g.cov = g.cov.iter().map(|r| r.iter().map(s).collect()).collect();
+    g
 }
 
 /// F = Σ_groups E[J_gᵀ Cov[T_g] J_g], J_g = ∂η_g/∂θ.

@@ -8,5 +8,5 @@ pub mod linearize;
 pub mod matrix;
 mod raw;
 
-pub use derive::{ClosedForm, Derivation, DeriveConfig, derive, derive_logp};
+pub use derive::{ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords};
 pub use expectation::Blocker;

@@ -162,19 +162,70 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             );
         }
     }
-    if !style.unicode {
-        out = out
-            .replace('∂', "d")
-            .replace('−', "-")
-            .replace('Σ', "sum")
-            .replace('ᵀ', "^T")
-            .replace("⪰", ">=")
-            .replace("⁻¹", "^-1")
-            .replace("θ̂", "theta_hat")
-            .replace('∝', "~")
-            .replace('–', "-");
+    if style.unicode { out } else { asciify(&out) }
+}
+
+/// Text for the derivations in alternative coordinates.
+pub fn coords_text(
+    model: &Model,
+    coords: &[crate::fisher::CoordsDerivation],
+    style: &TextStyle,
+) -> String {
+    let mut out = String::new();
+    for c in coords {
+        let block = model.coords.iter().find(|b| b.name == c.name);
+        let _ = writeln!(out, "\ncoordinates {}", c.name);
+        if let Some(b) = block {
+            for (old, e) in &b.map {
+                let _ = writeln!(out, "  {} = {}", param_label(old, style), render(e, style));
+            }
+        }
+        let d = &c.derivation;
+        match &d.fisher {
+            Ok(cf) => {
+                let _ = writeln!(
+                    out,
+                    "  Fisher information in ({})",
+                    d.params
+                        .iter()
+                        .map(|p| param_label(p, style))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                out.push_str(&matrix_text(&cf.fim, style, "    "));
+                if let Some(j) = &cf.jeffreys {
+                    let _ = writeln!(out, "  Jeffreys prior   ∝ {}", render(j, style));
+                }
+                let _ = writeln!(
+                    out,
+                    "  {}",
+                    if c.pullback_agrees {
+                        "verified: equals Jᵀ F J (J = ∂θ/∂φ)"
+                    } else {
+                        "warning: differs symbolically from Jᵀ F J; see `fimkit check`"
+                    }
+                );
+            }
+            Err(b) => {
+                let _ = writeln!(out, "  no closed form: {b}");
+            }
+        }
     }
-    out
+    if style.unicode { out } else { asciify(&out) }
+}
+
+/// Replace the Unicode that [`derivation_text`] uses by ASCII.
+pub fn asciify(out: &str) -> String {
+    out.replace('∂', "d")
+        .replace('η', "eta")
+        .replace('−', "-")
+        .replace('Σ', "sum")
+        .replace('ᵀ', "^T")
+        .replace("⪰", ">=")
+        .replace("⁻¹", "^-1")
+        .replace("θ̂", "theta_hat")
+        .replace('∝', "~")
+        .replace('–', "-")
 }
 
 fn group_text(g: &DataGroup, style: &TextStyle) -> String {

@@ -27,7 +27,32 @@ const MAX_TERMS: usize = 2000;
 /// One common denominator, common factors cancelled. Returns the input
 /// when nothing gets simpler.
 pub fn cancel(e: &Expr) -> Expr {
-    together(e).unwrap_or_else(|| e.clone())
+    // Inner sums first, so nested fractions such as 1 - φ/(1 + φ) are
+    // single fractions before the outer level is combined.
+    let inner = e.map_bottom_up(&mut |x| {
+        if matches!(x, Expr::Add(_)) && has_fraction(&x) {
+            match together(&x) {
+                Some(t) if t.op_count() <= x.op_count() => t,
+                _ => x,
+            }
+        } else {
+            x
+        }
+    });
+    let out = together(&inner).unwrap_or(inner);
+    if out.op_count() <= e.op_count() {
+        out
+    } else {
+        e.clone()
+    }
+}
+
+/// Does a sum contain a term with a negative integer power?
+fn has_fraction(e: &Expr) -> bool {
+    match e {
+        Expr::Add(ts) => ts.iter().any(|t| !denominator_factors(t).is_empty()),
+        _ => false,
+    }
 }
 
 /// `(numerator terms, denominator base → exponent)`.
