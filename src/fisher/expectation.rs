@@ -158,6 +158,22 @@ pub fn data_groups(
                 });
             }
         }
+        if let Some(crate::ir::model::Arg::Vector(probs)) = args
+            .iter()
+            .find(|a| matches!(a, crate::ir::model::Arg::Vector(_)))
+            && matches!(fam.name, "categorical" | "multinomial")
+        {
+            let total = crate::symbolic::cancel(&Expr::add(probs.clone()));
+            if !total.is_one() {
+                return Err(Blocker::NotExpFamily {
+                    family: fam.name,
+                    reason: format!(
+                        "its probabilities sum to {}, not to 1; give the last one as 1 minus the others",
+                        crate::render::text::render(&total, &Default::default())
+                    ),
+                });
+            }
+        }
         let x: Vec<Expr> = data.iter().map(|n| Expr::Var(n.clone())).collect();
         let depends_on: BTreeSet<Name> = args
             .iter()

@@ -137,7 +137,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                 if let Some(inv) = &cf.inverse {
                     let _ = writeln!(
                         out,
-                        "\nCramér–Rao bound, n observations: Cov(θ̂) ⪰ F⁻¹/n with F⁻¹ ="
+                        "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ ="
                     );
                     out.push_str(&matrix_text(inv, style, "  "));
                 }
