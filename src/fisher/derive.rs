@@ -36,7 +36,7 @@ pub struct ClosedForm {
     pub det: Option<Expr>,
     /// F⁻¹ (the Cramér–Rao bound for one observation), when computed
     /// symbolically and F is not singular.
-    pub inverse: Option<Matrix>,
+    pub inverse: Option<matrix::Inverse>,
     /// Jeffreys prior density up to a constant, √det F.
     pub jeffreys: Option<Expr>,
     /// det F is identically zero: the parameters are not identifiable.
@@ -134,12 +134,17 @@ pub fn derive_coords(
         .collect()
 }
 
-/// Entry-wise symbolic equality after expansion or cancellation.
+/// Entry-wise symbolic equality: identical, or a difference that expands
+/// or cancels (over short sums) to zero. `false` means "not shown
+/// symbolically", not "different": the numeric check decides then.
 pub fn matrices_agree(a: &Matrix, b: &Matrix) -> bool {
     a.iter().zip(b).all(|(ra, rb)| {
         ra.iter().zip(rb).all(|(x, y)| {
+            if x == y {
+                return true;
+            }
             let d = Expr::sub(x.clone(), y.clone());
-            d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()
+            d.expand().is_zero() || crate::symbolic::cancel_bounded(&d, TIDY_SUM_BOUND).is_zero()
         })
     })
 }
@@ -195,7 +200,8 @@ fn closed_form(
     })?;
     let fim_outer = outer_formula(&groups, params, is_param)?;
     let formulas_agree_symbolically = matrices_agree(&fim, &fim_outer);
-    let (det, inverse) = matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy);
+    let (det, inverse) =
+        matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy, &tidy_deep);
     let singular = det.as_ref().is_some_and(Expr::is_zero);
     let jeffreys = det
         .as_ref()
@@ -264,14 +270,61 @@ fn outer_formula(
     })
 }
 
-/// The smaller of an expression and its expansion (by operation count);
-/// the e-graph simplifier refines this further.
+thread_local! {
+    /// Results of [`tidy`] within one derivation: FIM, Hessian and inverse
+    /// entries repeat (every off-diagonal entry of a Dirichlet FIM is the
+    /// same), so each distinct expression is tidied once.
+    static TIDY_CACHE: std::cell::RefCell<std::collections::HashMap<(usize, Expr), Expr>> = Default::default();
+}
+
+/// Longest sum put under a common denominator by [`tidy`].
+const TIDY_SUM_BOUND: usize = 4;
+
+/// The smallest of an expression, its expansion and its cancelled rational
+/// form (by operation count), with common denominators only over short
+/// sums; the e-graph simplifier refines this further.
 pub fn tidy(e: &Expr) -> Expr {
+    tidy_bounded(e, TIDY_SUM_BOUND)
+}
+
+/// [`tidy`] with common denominators over sums of any length: for the few
+/// scalar factors (det F, the Sherman–Morrison factor) where
+/// `1 + u·(p1 + ... + p9)/(1 - p1 - ... - p9)` must collapse.
+pub fn tidy_deep(e: &Expr) -> Expr {
+    tidy_bounded(e, usize::MAX)
+}
+
+fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
+    let key = (bound, e.clone());
+    if let Some(hit) = TIDY_CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return hit;
+    }
     let mut best = e.clone();
-    for candidate in [e.expand(), crate::symbolic::cancel(e)] {
+    let mut consider = |candidate: Expr| {
         if candidate.op_count() < best.op_count() {
             best = candidate;
         }
+    };
+    consider(e.expand());
+    if has_fraction(e) {
+        consider(crate::symbolic::cancel_bounded(e, bound));
     }
+    TIDY_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() > 100_000 {
+            c.clear();
+        }
+        c.insert(key, best.clone());
+    });
     best
+}
+
+/// Does the expression contain a negative integer power (a fraction)?
+fn has_fraction(e: &Expr) -> bool {
+    match e {
+        Expr::Pow(b, x) => {
+            x.as_num().is_some_and(|r| r < &num_traits::Zero::zero()) || has_fraction(b)
+        }
+        _ => e.children().iter().any(has_fraction),
+    }
 }

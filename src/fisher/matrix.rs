@@ -170,13 +170,62 @@ pub fn structure(m: &Matrix) -> Structure {
     Structure::General
 }
 
+/// F⁻¹ in the form it is best shown in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inverse {
+    /// Every entry written out.
+    Dense(Matrix),
+    /// `diag(w) − c·w wᵀ` (Sherman–Morrison for diagonal plus rank one).
+    DiagonalMinusRankOne {
+        /// The weights `w_k = 1/d_k`.
+        w: Vec<Expr>,
+        /// The scalar `c = u / (1 + u Σ w_k)`.
+        c: Expr,
+    },
+}
+
+impl Inverse {
+    /// Every entry.
+    pub fn to_dense(&self) -> Matrix {
+        match self {
+            Inverse::Dense(m) => m.clone(),
+            Inverse::DiagonalMinusRankOne { w, c } => {
+                let n = w.len();
+                (0..n)
+                    .map(|i| {
+                        (0..n)
+                            .map(|j| {
+                                let outer = Expr::neg(Expr::mul(vec![
+                                    c.clone(),
+                                    w[i].clone(),
+                                    w[j].clone(),
+                                ]));
+                                if i == j {
+                                    Expr::add2(w[i].clone(), outer)
+                                } else {
+                                    outer
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 /// det and inverse using the structure when there is one; `None` for the
-/// inverse when the matrix is too large for a readable general formula.
+/// inverse when the matrix is singular or too large for a readable general
+/// formula.
+///
+/// `tidy` simplifies entries; `tidy_deep` the few scalar factors that need
+/// common denominators over long sums.
 pub fn det_and_inverse(
     m: &Matrix,
     max_general: usize,
     tidy: &dyn Fn(&Expr) -> Expr,
-) -> (Option<Expr>, Option<Matrix>) {
+    tidy_deep: &dyn Fn(&Expr) -> Expr,
+) -> (Option<Expr>, Option<Inverse>) {
     let n = m.len();
     match structure(m) {
         Structure::Diagonal => {
@@ -197,12 +246,15 @@ pub fn det_and_inverse(
                         .collect()
                 })
                 .collect();
-            (Some(det), Some(inv))
+            (Some(det), Some(Inverse::Dense(inv)))
         }
         Structure::DiagonalPlusRankOne { d, u } => {
             // Matrix determinant lemma and Sherman–Morrison.
-            let sum_inv = Expr::add(d.iter().map(|di| Expr::recip(di.clone())).collect());
-            let factor = tidy(&Expr::add2(Expr::one(), Expr::mul2(u.clone(), sum_inv)));
+            let w: Vec<Expr> = d.iter().map(|di| tidy(&Expr::recip(di.clone()))).collect();
+            let factor = tidy_deep(&Expr::add2(
+                Expr::one(),
+                Expr::mul2(u.clone(), Expr::add(w.clone())),
+            ));
             let mut det_factors: Vec<Expr> = d.clone();
             det_factors.push(factor.clone());
             let det = tidy(&Expr::mul(det_factors));
@@ -210,29 +262,10 @@ pub fn det_and_inverse(
                 return (Some(det), None);
             }
             let c = tidy(&Expr::div(u, factor));
-            let inv = (0..n)
-                .map(|i| {
-                    (0..n)
-                        .map(|j| {
-                            let outer = Expr::neg(Expr::mul(vec![
-                                c.clone(),
-                                Expr::recip(d[i].clone()),
-                                Expr::recip(d[j].clone()),
-                            ]));
-                            let e = if i == j {
-                                Expr::add2(Expr::recip(d[i].clone()), outer)
-                            } else {
-                                outer
-                            };
-                            tidy(&e)
-                        })
-                        .collect()
-                })
-                .collect();
-            (Some(det), Some(inv))
+            (Some(det), Some(Inverse::DiagonalMinusRankOne { w, c }))
         }
         Structure::General if n <= max_general => {
-            let det = tidy(&det(m));
+            let det = tidy_deep(&det(m));
             if det.is_zero() {
                 return (Some(det), None);
             }
@@ -240,7 +273,7 @@ pub fn det_and_inverse(
                 .into_iter()
                 .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
                 .collect();
-            (Some(det), Some(inv))
+            (Some(det), Some(Inverse::Dense(inv)))
         }
         Structure::General => (None, None),
     }

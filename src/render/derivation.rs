@@ -1,7 +1,7 @@
 //! The `fimkit derive` report: text for people, JSON for programs.
 
 use super::text::{TextStyle, render};
-use crate::fisher::{Derivation, expectation::DataGroup};
+use crate::fisher::{Derivation, expectation::DataGroup, matrix::Inverse};
 use crate::ir::expr::Expr;
 use crate::ir::model::Model;
 use serde_json::{Value, json};
@@ -134,12 +134,24 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                 if let Some(det) = &cf.det {
                     let _ = writeln!(out, "\ndet F   {}", r(det));
                 }
-                if let Some(inv) = &cf.inverse {
-                    let _ = writeln!(
-                        out,
-                        "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ ="
-                    );
-                    out.push_str(&matrix_text(inv, style, "  "));
+                match &cf.inverse {
+                    Some(Inverse::Dense(inv)) => {
+                        let _ = writeln!(
+                            out,
+                            "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ ="
+                        );
+                        out.push_str(&matrix_text(inv, style, "  "));
+                    }
+                    Some(Inverse::DiagonalMinusRankOne { w, c }) => {
+                        let _ = writeln!(
+                            out,
+                            "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ = diag(w) − c·w·wᵀ,"
+                        );
+                        let ws: Vec<String> = w.iter().map(r).collect();
+                        let _ = writeln!(out, "  w = ({})", ws.join(", "));
+                        let _ = writeln!(out, "  c = {}", r(c));
+                    }
+                    None => {}
                 }
                 if let Some(j) = &cf.jeffreys
                     && model.covariates.is_empty()
@@ -292,7 +304,9 @@ pub fn derivation_json(model: &Model, d: &Derivation) -> Value {
             obj.insert("singular".into(), json!(cf.singular));
             obj.insert(
                 "crb".into(),
-                cf.inverse.as_ref().map_or(Value::Null, |m| matrix_json(m)),
+                cf.inverse
+                    .as_ref()
+                    .map_or(Value::Null, |m| matrix_json(&m.to_dense())),
             );
             obj.insert(
                 "jeffreys".into(),

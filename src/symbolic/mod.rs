@@ -5,4 +5,4 @@ mod diff;
 mod rational;
 
 pub use diff::{diff, gradient, hessian};
-pub use rational::cancel;
+pub use rational::{cancel, cancel_bounded};

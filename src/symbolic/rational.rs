@@ -27,11 +27,18 @@ const MAX_TERMS: usize = 2000;
 /// One common denominator, common factors cancelled. Returns the input
 /// when nothing gets simpler.
 pub fn cancel(e: &Expr) -> Expr {
+    cancel_bounded(e, usize::MAX)
+}
+
+/// [`cancel`], but sums of fractions over a sum of more than
+/// `max_denominator_sum` terms are left alone (a common denominator over
+/// `1 - p1 - ... - p9` only grows the expression, and is expensive).
+pub fn cancel_bounded(e: &Expr, max_denominator_sum: usize) -> Expr {
     // Inner sums first, so nested fractions such as 1 - φ/(1 + φ) are
     // single fractions before the outer level is combined.
     let inner = e.map_bottom_up(&mut |x| {
         if matches!(x, Expr::Add(_)) && has_fraction(&x) {
-            match together(&x) {
+            match together(&x, max_denominator_sum) {
                 Some(t) if t.op_count() <= x.op_count() => t,
                 _ => x,
             }
@@ -39,7 +46,7 @@ pub fn cancel(e: &Expr) -> Expr {
             x
         }
     });
-    let out = together(&inner).unwrap_or(inner);
+    let out = together(&inner, max_denominator_sum).unwrap_or(inner);
     if out.op_count() <= e.op_count() {
         out
     } else {
@@ -56,7 +63,7 @@ fn has_fraction(e: &Expr) -> bool {
 }
 
 /// `(numerator terms, denominator base → exponent)`.
-fn together(e: &Expr) -> Option<Expr> {
+fn together(e: &Expr, max_denominator_sum: usize) -> Option<Expr> {
     let expanded = e.expand();
     let terms: Vec<Expr> = match &expanded {
         Expr::Add(ts) => ts.clone(),
@@ -75,6 +82,14 @@ fn together(e: &Expr) -> Option<Expr> {
     }
     if lcd.is_empty() {
         return Some(expanded);
+    }
+    // Over a long sum (1 - p1 - ... - p9) a common denominator only grows
+    // the expression; leave such sums of fractions alone.
+    if lcd
+        .keys()
+        .any(|b| matches!(b, Expr::Add(ts) if ts.len() > max_denominator_sum))
+    {
+        return None;
     }
     let den_product = |lcd: &BTreeMap<Expr, i64>| {
         Expr::mul(lcd.iter().map(|(b, k)| Expr::powi(b.clone(), *k)).collect())
