@@ -79,6 +79,14 @@ impl Product {
 /// Arrange a product, power, number or atom for display. `leading` lists the
 /// variables a sum should start with (the model's data).
 pub(crate) fn product(e: &Expr, leading: &[Name]) -> Product {
+    arrange(e, leading, false)
+}
+
+/// [`product`] for a term of a sum (`in_sum`), where a minus sign in front
+/// costs nothing (it becomes the operator), so a sum factor keeps its
+/// complement form `1 − p` rather than absorb the sign; elsewhere a
+/// visible minus is worse than `α ψ₁(α) − 1`.
+fn arrange(e: &Expr, leading: &[Name], in_sum: bool) -> Product {
     let factors: &[Expr] = match e {
         Expr::Mul(fs) => fs,
         other => std::slice::from_ref(other),
@@ -133,7 +141,12 @@ pub(crate) fn product(e: &Expr, leading: &[Name]) -> Product {
             .filter(odd)
             .map(|f| {
                 let flipped = Expr::neg(f.base.clone());
-                let gain = niceness(&flipped, leading).cmp(&niceness(&f.base, leading));
+                let (a, b) = (niceness(&flipped, leading), niceness(&f.base, leading));
+                let gain = if in_sum {
+                    a.cmp(&b)
+                } else {
+                    (a.0, a.2).cmp(&(b.0, b.2))
+                };
                 (gain, f, flipped)
             })
             .filter(|(gain, _, _)| gain.is_le())
@@ -189,7 +202,7 @@ fn sum_ranked(terms: &[Expr], leading: &[Name]) -> Vec<(usize, Product)> {
     keyed.sort_by_key(|&(is_num, rank, _)| (is_num, rank));
     let mut out: Vec<(usize, Product)> = keyed
         .into_iter()
-        .map(|(_, rank, t)| (rank, product(t, leading)))
+        .map(|(_, rank, t)| (rank, arrange(t, leading, true)))
         .collect();
     if out.first().is_some_and(|(_, p)| p.negative)
         && let Some(i) = out.iter().position(|(_, p)| !p.negative)

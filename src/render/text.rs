@@ -132,6 +132,8 @@ fn short_symbol(s: &str) -> bool {
     let mut cs = s.chars();
     match cs.next() {
         Some('(' | '√' | '|' | '[') => true,
+        // `2e` could be read as the start of `2e-3`: keep `2·e`.
+        Some('e') => false,
         Some(c) if c.is_alphabetic() => !cs.next().is_some_and(char::is_alphabetic),
         _ => false,
     }
