@@ -86,3 +86,17 @@ fn matrices_and_vectors() {
     assert_eq!(v["entries"][1]["text"], "1");
     assert_eq!(SCHEMA, "fimkit-json 1");
 }
+
+/// The expression example in docs/json-schema.md is what the code writes.
+#[test]
+fn documented_example_is_current() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json-schema.md"))
+        .expect("docs/json-schema.md");
+    let start = doc.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + doc[start..].find("```").expect("end of block");
+    let documented: serde_json::Value = serde_json::from_str(&doc[start..end]).expect("valid JSON");
+    let (x, mu, s) = (Expr::var("x"), Expr::var("mu"), Expr::var("sigma"));
+    let e = Expr::div(Expr::sub(x, mu), Expr::powi(s, 2));
+    assert_eq!(documented, expr_json(&e, &["x".into()]));
+    assert!(doc.contains(&format!("`{SCHEMA}`")));
+}

@@ -9,9 +9,12 @@
 
 #[path = "render_support/corpus.rs"]
 mod corpus;
+#[path = "render_support/gen.rs"]
+mod generate;
 
 use fimkit::render::latex::{LatexStyle, latex};
 use fimkit::render::matrix::{matrix_latex, vector_latex};
+use proptest::strategy::{Strategy, ValueTree};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,33 @@ fn latex_corpus() -> Vec<(String, String)> {
         if m.rows.iter().all(|r| r.len() == 1) {
             let v: Vec<_> = m.rows.iter().map(|r| r[0].clone()).collect();
             out.push((format!("{} (vector)", m.id), vector_latex(&v, &style)));
+        }
+    }
+    // Random expressions (deterministic seed), plain and as a matrix row.
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let n = if std::env::var("FIMKIT_LONG").is_ok_and(|v| v == "1") {
+        5000
+    } else {
+        400
+    };
+    let mut row = Vec::new();
+    for i in 0..n {
+        let e = generate::expr()
+            .new_tree(&mut runner)
+            .expect("generate an expression")
+            .current();
+        out.push((
+            format!("random #{i}: {e}"),
+            latex(&e, &LatexStyle::default()),
+        ));
+        let style = LatexStyle::default().with_leading(["x", "a[1]"]);
+        out.push((format!("random #{i} (leading x): {e}"), latex(&e, &style)));
+        row.push(e);
+        if row.len() == 3 {
+            out.push((
+                format!("random matrix #{i}"),
+                matrix_latex(&[std::mem::take(&mut row)], &style),
+            ));
         }
     }
     out
