@@ -396,3 +396,18 @@ fn evaluator_reference_values() {
     assert!(close(eval::bessel_i(0.0, 1.0), 1.266_065_877_752_008_4));
     assert!(close(eval::bessel_i(0.5, 2.0), 2.046_236_863_089_055));
 }
+
+/// Deep nesting of sums under odd powers: the layout decisions look only one
+/// level down, so this renders at once (an exponential layout would hang).
+#[test]
+fn deep_nesting_renders() {
+    let mut e = Expr::sub(v("x"), v("mu"));
+    for i in 0..40 {
+        e = Expr::sub(Expr::powi(e, 3), v(&format!("c{}", i % 3)));
+        e = Expr::neg(Expr::mul2(e, v("y")));
+    }
+    let s = render(&e, &TextStyle::ascii().with_leading(["x"]));
+    assert!(s.len() > 200, "{s}");
+    let t = fimkit::render::latex::latex(&e, &fimkit::render::latex::LatexStyle::default());
+    assert!(t.matches(r"^{3}").count() >= 40, "{t}");
+}

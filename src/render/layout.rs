@@ -231,20 +231,29 @@ fn leading_rank(t: &Expr, leading: &[Name]) -> usize {
 /// worst; then a trailing negative constant (`p − 1` reads worse than the
 /// complement `1 − p`); then a first term without a leading variable
 /// (`μ − x` reads worse than `x − μ` when `x` is data).
+///
+/// It looks only at the sum's own terms (their coefficients' signs), not
+/// at how nested sums would be arranged, so deciding costs time linear in
+/// the number of terms and nesting never multiplies the work.
 fn niceness(s: &Expr, leading: &[Name]) -> (bool, bool, usize) {
-    match s {
-        Expr::Add(terms) => {
-            let order = sum_ranked(terms, leading);
-            let first_negative = order.first().is_some_and(|(_, p)| p.negative);
-            let trailing_negative_constant = order
-                .last()
-                .is_some_and(|(_, p)| p.negative && p.num.is_empty() && p.den.is_empty())
-                && order.len() > 1;
-            let rank = order.first().map_or(usize::MAX, |(r, _)| *r);
-            (first_negative, trailing_negative_constant, rank)
-        }
-        _ => (false, false, usize::MAX),
-    }
+    let Expr::Add(terms) = s else {
+        return (false, false, usize::MAX);
+    };
+    let negative = |t: &Expr| t.split_coeff().0.is_negative();
+    let mut keyed: Vec<(bool, usize, bool)> = terms
+        .iter()
+        .map(|t| (t.as_num().is_some(), leading_rank(t, leading), negative(t)))
+        .collect();
+    keyed.sort_by_key(|&(is_num, rank, _)| (is_num, rank));
+    let first = keyed
+        .iter()
+        .find(|k| !k.2)
+        .or(keyed.first())
+        .copied()
+        .unwrap_or((false, usize::MAX, false));
+    let last = keyed.last().copied().unwrap_or((false, usize::MAX, false));
+    let trailing_negative_constant = keyed.len() > 1 && last.0 && last.2;
+    (first.2, trailing_negative_constant, first.1)
 }
 
 /// Does a variable whose name renders as γ occur in any of the
