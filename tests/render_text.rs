@@ -411,3 +411,15 @@ fn deep_nesting_renders() {
     let t = fimkit::render::latex::latex(&e, &fimkit::render::latex::LatexStyle::default());
     assert!(t.matches(r"^{3}").count() >= 40, "{t}");
 }
+
+/// A hand-built call with the wrong number of arguments (bypassing the
+/// constructors) still renders instead of panicking.
+#[test]
+fn malformed_call_renders() {
+    let bad = Expr::Call(Func::Polygamma, vec![v("x")]);
+    assert_eq!(ascii(&bad), "polygamma(x)");
+    let bad = Expr::Call(Func::Log, vec![]);
+    assert_eq!(ascii(&bad), "log()");
+    let t = fimkit::render::latex::latex(&bad, &fimkit::render::latex::LatexStyle::default());
+    assert_eq!(t, r"\operatorname{log}()");
+}

@@ -270,6 +270,10 @@ impl Printer<'_> {
     }
 
     fn call(&self, f: Func, args: &[Expr]) -> (String, Prec) {
+        if args.len() != f.arity() {
+            // Only a hand-built `Expr::Call` can get here; show it plainly.
+            return (self.plain_call(f, args), P_ATOM);
+        }
         let a = |i: usize| self.expr(&args[i]).0;
         let pa = |i: usize| paren(&a(i));
         let s = match f {
@@ -300,6 +304,12 @@ impl Printer<'_> {
             Func::Indicator => format!(r"\mathbb{{1}}[{} = {}]", a(0), a(1)),
         };
         (s, P_ATOM)
+    }
+
+    /// `\operatorname{name}(a, b)`.
+    fn plain_call(&self, f: Func, args: &[Expr]) -> String {
+        let args: Vec<String> = args.iter().map(|x| self.expr(x).0).collect();
+        format!(r"\operatorname{{{}}}{}", f.name(), paren(&args.join(", ")))
     }
 }
 

@@ -14,6 +14,14 @@
 //! assert_eq!(render(&score, &TextStyle::unicode()), "(x − μ)/σ²");
 //! ```
 //!
+//! Notation (ASCII → Unicode): `sigma^2` → `σ²`, `a[2]` → `a₂`, `b0` → `b₀`,
+//! `sqrt(x)` → `√x`, `2*x` → `2x`, `a*b` → `a·b`, `-` → `−`,
+//! `digamma(x)` → `ψ(x)`, `trigamma(x)` → `ψ₁(x)`, `polygamma(n, x)` → `ψₙ(x)`,
+//! `lgamma(x)` → `lnΓ(x)`, `lbeta(a, b)` → `lnB(a, b)`, `log1p(x)` →
+//! `log(1 + x)`, `expm1(x)` → `exp(x) − 1`, `Phi(x)` → `Φ(x)`, `abs(x)` →
+//! `|x|`, `besseli(0, x)` → `I₀(x)`, `indicator(x, k)` → `[x = k]`,
+//! `pi` → `π`, `eulergamma` → `γ` (`γₑ` when a variable is named gamma).
+//!
 //! Sums read data-first when the style lists the data variables as
 //! *leading*: `(mu - x)^2` prints as `(x - mu)^2` (same value).
 //!
@@ -302,6 +310,10 @@ impl<'a> Printer<'a> {
     }
 
     fn call(&self, f: Func, args: &[Expr]) -> (String, Prec) {
+        if args.len() != f.arity() {
+            // Only a hand-built `Expr::Call` can get here; show it plainly.
+            return (self.plain_call(f, args), P_ATOM);
+        }
         let a = |i: usize| self.expr(&args[i]).0;
         let u = self.u();
         let s = match f {
@@ -332,16 +344,21 @@ impl<'a> Printer<'a> {
                 _ => format!("I_{}({})", self.wrap(self.expr(&args[0]), P_ATOM), a(1)),
             },
             Func::Indicator if u => format!("[{} = {}]", a(0), a(1)),
-            _ => format!(
-                "{}({})",
-                f.name(),
-                args.iter()
-                    .map(|x| self.expr(x).0)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            _ => self.plain_call(f, args),
         };
         (s, P_ATOM)
+    }
+
+    /// `name(a, b)` with the language's function name.
+    fn plain_call(&self, f: Func, args: &[Expr]) -> String {
+        format!(
+            "{}({})",
+            f.name(),
+            args.iter()
+                .map(|x| self.expr(x).0)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     }
 }
 
