@@ -89,12 +89,31 @@ fn node_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The KaTeX version pinned in tests/katex/package.json.
+fn pinned_katex(dir: &Path) -> String {
+    let pkg: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("package.json")).expect("tests/katex/package.json"),
+    )
+    .expect("package.json is JSON");
+    pkg["dependencies"]["katex"]
+        .as_str()
+        .expect("katex pinned in package.json")
+        .to_string()
+}
+
+/// The KaTeX version installed in tests/katex/node_modules, if any.
+fn installed_katex(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("node_modules/katex/package.json")).ok()?;
+    let pkg: Value = serde_json::from_str(&text).ok()?;
+    pkg["version"].as_str().map(str::to_string)
+}
+
 /// Install the pinned KaTeX once per test run (the tests of this file run
 /// in parallel and must not run `npm ci` in the same folder at once).
 fn ensure_katex_installed(dir: &Path) {
     static INSTALLED: Mutex<bool> = Mutex::new(false);
     let mut done = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-    if *done || dir.join("node_modules/katex/package.json").is_file() {
+    if *done || installed_katex(dir).as_deref() == Some(pinned_katex(dir).as_str()) {
         *done = true;
         return;
     }
@@ -190,6 +209,11 @@ fn katex_accepts_every_latex_string() {
         "every string checked"
     );
     assert_eq!(summary["failed"].as_u64(), Some(0));
+    assert_eq!(
+        summary["katex"].as_str(),
+        Some(pinned_katex(&dir).as_str()),
+        "the pinned KaTeX version ran"
+    );
 }
 
 /// The checker itself must catch a broken string (so a passing run means something).
