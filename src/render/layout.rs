@@ -130,15 +130,10 @@ fn arrange(e: &Expr, leading: &[Name], in_sum: bool) -> Product {
     // flipped sum reads no worse: −(μ − x)/σ² = (x − μ)/σ², but
     // −y·σ(1 − σ) keeps its complement 1 − σ.
     if negative {
-        let odd = |f: &&mut Factor| {
-            matches!(f.base, Expr::Add(_))
-                && f.exp_num()
-                    .is_some_and(|r| r.is_integer() && !(r.to_integer() % 2u8).is_zero())
-        };
         let best = num
             .iter_mut()
             .chain(den.iter_mut())
-            .filter(odd)
+            .filter(|f| is_odd_sum(f))
             .map(|f| {
                 let flipped = Expr::neg(f.base.clone());
                 let (a, b) = (niceness(&flipped, leading), niceness(&f.base, leading));
@@ -156,6 +151,21 @@ fn arrange(e: &Expr, leading: &[Name], in_sum: bool) -> Product {
             negative = false;
         }
     }
+    // Two odd sums that both read better flipped flip together (the sign
+    // is unchanged): (x − μ)(y − ν) rather than (x − μ)(ν − y)... when
+    // only one would, it stays, since flipping it alone shows a minus.
+    let mut better: Vec<&mut Factor> = num
+        .iter_mut()
+        .chain(den.iter_mut())
+        .filter(|f| is_odd_sum(f))
+        .filter(|f| niceness(&Expr::neg(f.base.clone()), leading) < niceness(&f.base, leading))
+        .collect();
+    if better.len() % 2 == 1 {
+        better.pop();
+    }
+    for f in better {
+        f.base = Expr::neg(f.base.clone());
+    }
     sort_factors(&mut num);
     sort_factors(&mut den);
     let coeff = coeff.abs();
@@ -166,6 +176,13 @@ fn arrange(e: &Expr, leading: &[Name], in_sum: bool) -> Product {
         num,
         den,
     }
+}
+
+/// A sum raised to an odd integer power (flipping it flips the sign).
+fn is_odd_sum(f: &Factor) -> bool {
+    matches!(f.base, Expr::Add(_))
+        && f.exp_num()
+            .is_some_and(|r| r.is_integer() && !(r.to_integer() % 2u8).is_zero())
 }
 
 /// Display order of factors: numbers (√2), constants (π), variables, sums,
@@ -385,6 +402,33 @@ mod tests {
             p.num[0].base,
             Expr::sub(mu, x),
             "canonical without a preference"
+        );
+    }
+
+    #[test]
+    fn odd_sums_flip_in_pairs() {
+        let (x, y, mu, nu) = (
+            Expr::var("x"),
+            Expr::var("y"),
+            Expr::var("mu"),
+            Expr::var("nu"),
+        );
+        let e = Expr::mul2(
+            Expr::sub(mu.clone(), x.clone()),
+            Expr::sub(nu.clone(), y.clone()),
+        );
+        let p = product(&e, &names(&["x", "y"]));
+        assert!(!p.negative);
+        let bases: Vec<Expr> = p.num.iter().map(|f| f.base.clone()).collect();
+        assert!(bases.contains(&Expr::sub(x.clone(), mu.clone())));
+        assert!(bases.contains(&Expr::sub(y.clone(), nu.clone())));
+        // Only one of them data: it stays, rather than show a minus.
+        let p = product(&e, &names(&["x"]));
+        assert!(!p.negative);
+        assert!(
+            p.num
+                .iter()
+                .any(|f| f.base == Expr::sub(mu.clone(), x.clone()))
         );
     }
 
