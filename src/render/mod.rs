@@ -18,3 +18,21 @@ mod layout;
 pub mod matrix;
 pub mod model;
 pub mod text;
+
+use crate::ir::{Model, Name};
+
+/// The variables a model's formulas should list first: its data variables,
+/// in declaration order (`x - mu`, `(x - mu)^2`). Pass them to
+/// [`text::TextStyle::with_leading`], [`latex::LatexStyle::with_leading`]
+/// or [`json::expr_json`].
+///
+/// ```
+/// let src = "param mu : real\ndata x : real\nlogp += -(mu - x)^2/2\n";
+/// let m = fimkit::load(src, "m").unwrap();
+/// let style = fimkit::render::text::TextStyle::ascii()
+///     .with_leading(fimkit::render::leading_names(&m).iter().map(|n| &**n));
+/// assert_eq!(fimkit::render::text::render(&m.logp, &style), "-(x - mu)^2/2");
+/// ```
+pub fn leading_names(model: &Model) -> Vec<Name> {
+    model.data.iter().map(|d| d.name.clone()).collect()
+}

@@ -57,7 +57,7 @@ pub fn examples() -> Vec<Example> {
 
 /// Leading variables of a model: its data variables.
 pub fn data_names(m: &fimkit::Model) -> Vec<Name> {
-    m.data.iter().map(|d| d.name.clone()).collect()
+    fimkit::render::leading_names(m)
 }
 
 /// Log-densities and every gradient entry and Hessian entry of the examples.
