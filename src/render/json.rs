@@ -163,8 +163,11 @@ fn read(v: &Value, path: &mut String) -> Result<Expr, TreeError> {
     if let Some(name) = obj.get("var") {
         only("var", &[], obj)?;
         return match name.as_str() {
-            Some(s) if !s.is_empty() => Ok(Expr::var(s)),
-            _ => Err(err(path, "`var` must be a non-empty string")),
+            Some(s) if valid_name(s) => Ok(Expr::var(s)),
+            _ => Err(err(
+                path,
+                "`var` must be a model-language name such as \"mu\" or \"alpha[2]\"",
+            )),
         };
     }
     let args = |path: &mut String| -> Result<Vec<Expr>, TreeError> {
@@ -226,6 +229,23 @@ fn read(v: &Value, path: &mut String) -> Result<Expr, TreeError> {
     ))
 }
 
+/// A name of the language (`[A-Za-z_][A-Za-z0-9_]*`), optionally with a
+/// numeric index (`alpha[2]`).
+fn valid_name(s: &str) -> bool {
+    let (base, index) = match s.split_once('[') {
+        Some((b, rest)) => match rest.strip_suffix(']') {
+            Some(ix) => (b, Some(ix)),
+            None => return false,
+        },
+        None => (s, None),
+    };
+    let mut cs = base.chars();
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && index.is_none_or(|ix| !ix.is_empty() && ix.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// `"-3"` or `"1/3"` as an exact rational.
 fn parse_rational(s: &str) -> Option<Rational> {
     let (n, d) = match s.split_once('/') {
@@ -264,12 +284,25 @@ mod tests {
             json!({"fn": "log", "args": []}),
             json!({"fn": "tan", "args": [{"var": "x"}]}),
             json!({"var": "x", "extra": 1}),
+            json!({"var": "my var"}),
+            json!({"var": "a[k]"}),
+            json!({"var": "2x"}),
         ];
         for b in bad {
             assert!(from_tree(&b).is_err(), "{b}");
         }
         let e = from_tree(&json!({"op": "pow", "args": [{"var": "x"}, {"nope": 1}]})).unwrap_err();
         assert_eq!(e.path, "/args/1");
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["x", "_t", "alpha[12]", "b0", "sigma_x"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "x y", "a[", "a[]", "a[1", "1a", "a[1]b", "σ"] {
+            assert!(!valid_name(bad), "{bad}");
+        }
     }
 
     #[test]
