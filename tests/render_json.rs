@@ -4,6 +4,8 @@
 
 #[path = "render_support/corpus.rs"]
 mod corpus;
+#[path = "render_support/gen.rs"]
+mod generate;
 
 use fimkit::Expr;
 use fimkit::render::json::{SCHEMA, expr_json, from_tree, matrix_json, tree, vector_json};
@@ -99,4 +101,18 @@ fn documented_example_is_current() {
     let e = Expr::div(Expr::sub(x, mu), Expr::powi(s, 2));
     assert_eq!(documented, expr_json(&e, &["x".into()]));
     assert!(doc.contains(&format!("`{SCHEMA}`")));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: if std::env::var("FIMKIT_LONG").is_ok_and(|v| v == "1") { 5000 } else { 300 },
+        ..Default::default()
+    })]
+
+    /// Random canonical expressions read back from their tree unchanged.
+    #[test]
+    fn random_trees_read_back(e in generate::expr()) {
+        let back = from_tree(&tree(&e)).map_err(|x| proptest::test_runner::TestCaseError::fail(x.to_string()))?;
+        proptest::prop_assert_eq!(back, e);
+    }
 }
