@@ -358,7 +358,7 @@ fn unicode_forms() {
     assert_eq!(render(&Expr::lgamma(a.clone()), &u), "lnΓ(α)");
     assert_eq!(
         render(&Expr::sqrt(Expr::mul2(Expr::int(2), Expr::pi())), &u),
-        "√2·√π"
+        "√(2π)"
     );
     assert_eq!(
         render(

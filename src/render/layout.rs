@@ -166,6 +166,8 @@ fn arrange(e: &Expr, leading: &[Name], in_sum: bool) -> Product {
     for f in better {
         f.base = Expr::neg(f.base.clone());
     }
+    merge_roots(&mut num);
+    merge_roots(&mut den);
     sort_factors(&mut num);
     sort_factors(&mut den);
     let coeff = coeff.abs();
@@ -176,6 +178,29 @@ fn arrange(e: &Expr, leading: &[Name], in_sum: bool) -> Product {
         num,
         den,
     }
+}
+
+/// One square root for positive constants: `√2·√π` → `√(2π)`, exact
+/// because both are positive.
+fn merge_roots(fs: &mut Vec<Factor>) {
+    let positive_constant = |f: &Factor| {
+        f.is_sqrt()
+            && match &f.base {
+                Expr::Num(r) => r.is_positive(),
+                Expr::Const(_) => true,
+                _ => false,
+            }
+    };
+    if fs.iter().filter(|f| positive_constant(f)).count() < 2 {
+        return;
+    }
+    let (roots, rest): (Vec<Factor>, Vec<Factor>) =
+        std::mem::take(fs).into_iter().partition(|f| positive_constant(f));
+    *fs = rest;
+    fs.push(Factor {
+        base: Expr::mul(roots.into_iter().map(|f| f.base).collect()),
+        exp: Expr::rational(1, 2),
+    });
 }
 
 /// A sum raised to an odd integer power (flipping it flips the sign).
