@@ -194,8 +194,9 @@ fn merge_roots(fs: &mut Vec<Factor>) {
     if fs.iter().filter(|f| positive_constant(f)).count() < 2 {
         return;
     }
-    let (roots, rest): (Vec<Factor>, Vec<Factor>) =
-        std::mem::take(fs).into_iter().partition(|f| positive_constant(f));
+    let (roots, rest): (Vec<Factor>, Vec<Factor>) = std::mem::take(fs)
+        .into_iter()
+        .partition(|f| positive_constant(f));
     *fs = rest;
     fs.push(Factor {
         base: Expr::mul(roots.into_iter().map(|f| f.base).collect()),
