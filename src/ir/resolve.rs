@@ -130,7 +130,7 @@ struct Resolver {
 
 type Res<T> = Result<T, ()>;
 
-const BUILTIN_CONSTANTS: [&str; 2] = ["pi", "e"];
+const BUILTIN_CONSTANTS: [&str; 3] = ["pi", "e", "eulergamma"];
 
 /// Language functions: name and arity.
 const FUNCTIONS: &[(&str, usize)] = &[
@@ -155,6 +155,7 @@ const FUNCTIONS: &[(&str, usize)] = &[
     ("cos", 1),
     ("besseli", 2),
     ("abs", 1),
+    ("indicator", 2),
 ];
 
 impl Resolver {
@@ -1297,6 +1298,7 @@ impl Resolver {
         match n {
             "pi" => return Ok(Value::Scalar(Expr::Const(Constant::Pi))),
             "e" => return Ok(Value::Scalar(Expr::Const(Constant::E))),
+            "eulergamma" => return Ok(Value::Scalar(Expr::Const(Constant::EulerGamma))),
             "inf" => {
                 self.error(
                     Diagnostic::error(
@@ -1661,6 +1663,7 @@ impl Resolver {
                 c(Func::BesselI, xs)
             }
             "abs" => c(Func::Abs, xs),
+            "indicator" => c(Func::Indicator, xs),
             other => unreachable!("function table lists {other}"),
         }))
     }
