@@ -39,13 +39,24 @@ enum Format {
     Text,
     /// JSON for programs.
     Json,
+    /// LaTeX (derive only).
+    Latex,
+}
+
+/// Output formats of `parse`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ParseFormat {
+    /// Readable text.
+    Text,
+    /// JSON for programs.
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
-        after_help = "Examples:\n  fimkit derive examples/gamma.fim\n  fimkit derive examples/normal.fim --format json"
+        after_help = "Examples:\n  fimkit derive examples/gamma.fim\n  fimkit derive examples/normal.fim --format json\n  fimkit derive examples/beta.fim --format latex --standalone > beta.tex"
     )]
     Derive {
         /// The model file.
@@ -56,6 +67,9 @@ enum Command {
         /// Plain ASCII instead of Unicode in formulas.
         #[arg(long)]
         ascii: bool,
+        /// With --format latex: a complete .tex document.
+        #[arg(long)]
+        standalone: bool,
     },
     /// Parse and check a model; print the resolved model.
     #[command(
@@ -65,8 +79,8 @@ enum Command {
         /// The model file.
         model: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = ParseFormat::Text)]
+        format: ParseFormat,
         /// Plain ASCII instead of Unicode in formulas.
         #[arg(long)]
         ascii: bool,
@@ -92,7 +106,8 @@ pub fn run() -> ExitCode {
             model,
             format,
             ascii,
-        } => derive_cmd(&model, format, ascii),
+            standalone,
+        } => derive_cmd(&model, format, ascii, standalone),
     }
 }
 
@@ -131,35 +146,39 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
     }
 }
 
-fn derive_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
+fn derive_cmd(path: &Path, format: Format, ascii: bool, standalone: bool) -> ExitCode {
     let (model, _source) = match load_model(path, format) {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let derivation = fimkit::fisher::derive(&model, &Default::default());
+    let config = fimkit::fisher::DeriveConfig::default();
+    let derivation = fimkit::fisher::derive(&model, &config);
+    let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
+    use fimkit::render::derivation as report;
     match format {
         Format::Json => {
-            let out = fimkit::render::derivation::derivation_json(&model, &derivation);
+            let out = report::derivation_json(&model, &derivation, &coords);
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
+        Format::Latex => print!(
+            "{}",
+            report::derivation_latex(&model, &derivation, &coords, standalone)
+        ),
         Format::Text => {
             let style = if ascii {
                 TextStyle::ascii()
             } else {
                 TextStyle::unicode()
             };
-            let coords = fimkit::fisher::derive_coords(&model, &derivation, &Default::default());
-            let mut text = fimkit::render::derivation::derivation_text(&model, &derivation, &style);
-            text.push_str(&fimkit::render::derivation::coords_text(
-                &model, &coords, &style,
-            ));
+            let mut text = report::derivation_text(&model, &derivation, &style);
+            text.push_str(&report::coords_text(&model, &coords, &style));
             print!("{text}");
         }
     }
     ExitCode::SUCCESS
 }
 
-fn parse_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
+fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
     let source = match read_model(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -167,7 +186,7 @@ fn parse_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
     let name = path.display().to_string();
     let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
     match format {
-        Format::Json => {
+        ParseFormat::Json => {
             let out = serde_json::json!({
                 "ok": loaded.model.is_some(),
                 "model": loaded.model.as_ref().map(model_json),
@@ -175,7 +194,7 @@ fn parse_cmd(path: &Path, format: Format, ascii: bool) -> ExitCode {
             });
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
-        Format::Text => {
+        ParseFormat::Text => {
             if !loaded.diagnostics.is_empty() {
                 let style = DiagnosticStyle {
                     color: std::io::stderr().is_terminal(),

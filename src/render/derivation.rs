@@ -1,72 +1,49 @@
-//! The `fimkit derive` report: text for people, JSON for programs.
+//! The `fimkit derive` report: text for people, LaTeX for papers, JSON for
+//! programs. Formulas list the model's data variables first (`x − μ`).
 
-use super::text::{TextStyle, render};
-use crate::fisher::{Derivation, expectation::DataGroup, matrix::Inverse};
-use crate::ir::expr::Expr;
+use super::json::{SCHEMA, expr_json, matrix_json, vector_json};
+use super::latex::{LatexStyle, latex, latex_name};
+use super::matrix::{matrix_latex, matrix_text};
+use super::text::{TextStyle, render, unicode_name};
+use crate::fisher::{CoordsDerivation, Derivation, expectation::DataGroup, matrix::Inverse};
+use crate::ir::expr::{Expr, Name};
 use crate::ir::model::Model;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
-/// Render a matrix with aligned columns: `⎡ a  b ⎤` in Unicode, `[ a  b ]`
-/// in ASCII.
-pub fn matrix_text(m: &[Vec<Expr>], style: &TextStyle, indent: &str) -> String {
-    let cells: Vec<Vec<String>> = m
-        .iter()
-        .map(|r| r.iter().map(|e| render(e, style)).collect())
-        .collect();
-    let n = cells.len();
-    let cols = cells.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..cols)
-        .map(|j| {
-            cells
-                .iter()
-                .map(|r| r[j].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for (i, row) in cells.iter().enumerate() {
-        let (l, r) = if !style.unicode || n == 1 {
-            ("[", "]")
-        } else if i == 0 {
-            ("⎡", "⎤")
-        } else if i == n - 1 {
-            ("⎣", "⎦")
-        } else {
-            ("⎢", "⎥")
-        };
-        let body: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-            .collect();
-        let _ = writeln!(out, "{indent}{l} {} {r}", body.join("   "));
-    }
-    out
+fn leading(model: &Model) -> Vec<Name> {
+    super::leading_names(model)
 }
 
-fn param_label(name: &str, style: &TextStyle) -> String {
+fn indent(block: &str, pad: &str) -> String {
+    block.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+fn label(name: &str, style: &TextStyle) -> String {
     if style.unicode {
-        super::text::unicode_name(name)
+        unicode_name(name)
     } else {
         name.to_string()
     }
 }
 
-/// The derivation as readable text.
+/// The derivation as readable text (Unicode or ASCII per `style`; the
+/// model's data variables are put first in sums automatically).
 pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> String {
-    let mut out = String::new();
+    let style = &style
+        .clone()
+        .with_leading(leading(model).iter().map(|n| &**n));
     let r = |e: &Expr| render(e, style);
+    let mut out = String::new();
     let params: Vec<String> = model
         .params
         .iter()
-        .map(|p| format!("{} : {}", param_label(&p.name, style), p.domain.label))
+        .map(|p| format!("{} : {}", label(&p.name, style), p.domain.label))
         .collect();
     let data: Vec<String> = model
         .data
         .iter()
-        .map(|x| format!("{} : {}", param_label(&x.name, style), x.support.label()))
+        .map(|x| format!("{} : {}", label(&x.name, style), x.support.label()))
         .collect();
     let _ = writeln!(out, "{}", model.name);
     let _ = writeln!(out, "  parameters  {}", params.join(", "));
@@ -75,7 +52,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
         let cov: Vec<String> = model
             .covariates
             .iter()
-            .map(|c| param_label(&c.name, style))
+            .map(|c| label(&c.name, style))
             .collect();
         let _ = writeln!(
             out,
@@ -83,25 +60,24 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             cov.join(", ")
         );
     }
-    let d_sym = if style.unicode { "∂" } else { "d" };
     let width = d
         .params
         .iter()
-        .map(|p| param_label(p, style).chars().count())
+        .map(|p| label(p, style).chars().count())
         .max()
         .unwrap_or(0);
     let _ = writeln!(out, "\nscore");
     for (p, s) in d.params.iter().zip(&d.score) {
-        let label = param_label(p, style);
+        let l = label(p, style);
         let _ = writeln!(
             out,
-            "  {d_sym}/{d_sym}{label}{}   {}",
-            " ".repeat(width - label.chars().count()),
+            "  ∂/∂{l}{}   {}",
+            " ".repeat(width - l.chars().count()),
             r(s)
         );
     }
     let _ = writeln!(out, "\nHessian of the log-density");
-    out.push_str(&matrix_text(&d.hessian, style, "  "));
+    out.push_str(&indent(&matrix_text(&d.hessian, style), "  "));
     match &d.fisher {
         Ok(cf) => {
             if !cf.groups.is_empty() {
@@ -111,7 +87,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                 }
             }
             let _ = writeln!(out, "\nFisher information, one observation");
-            out.push_str(&matrix_text(&cf.fim, style, "  "));
+            out.push_str(&indent(&matrix_text(&cf.fim, style), "  "));
             if !model.covariates.is_empty() {
                 let _ = writeln!(
                     out,
@@ -130,7 +106,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                         "\nOne row's Fisher information is singular, as expected with covariates; the sum over enough distinct rows is not."
                     );
                 }
-            } else {
+            } else if model.covariates.is_empty() {
                 if let Some(det) = &cf.det {
                     let _ = writeln!(out, "\ndet F   {}", r(det));
                 }
@@ -140,7 +116,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                             out,
                             "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ ="
                         );
-                        out.push_str(&matrix_text(inv, style, "  "));
+                        out.push_str(&indent(&matrix_text(inv, style), "  "));
                     }
                     Some(Inverse::DiagonalMinusRankOne { w, c }) => {
                         let _ = writeln!(
@@ -153,16 +129,14 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                     }
                     None => {}
                 }
-                if let Some(j) = &cf.jeffreys
-                    && model.covariates.is_empty()
-                {
+                if let Some(j) = &cf.jeffreys {
                     let _ = writeln!(out, "\nJeffreys prior   ∝ {}", r(j));
                 }
             }
             let check = if cf.formulas_agree_symbolically {
                 "−E[Hessian] = Σ Jᵀ Cov[T] J symbolically"
             } else {
-                "−E[Hessian] and Σ Jᵀ Cov[T] J differ symbolically; see `fimkit check`"
+                "−E[Hessian] and Σ Jᵀ Cov[T] J are not equal symbolically after simplification; `fimkit check` compares them numerically"
             };
             let _ = writeln!(out, "\nverified: {check}");
         }
@@ -178,45 +152,33 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
 }
 
 /// Text for the derivations in alternative coordinates.
-pub fn coords_text(
-    model: &Model,
-    coords: &[crate::fisher::CoordsDerivation],
-    style: &TextStyle,
-) -> String {
+pub fn coords_text(model: &Model, coords: &[CoordsDerivation], style: &TextStyle) -> String {
+    let style = &style
+        .clone()
+        .with_leading(leading(model).iter().map(|n| &**n));
     let mut out = String::new();
     for c in coords {
-        let block = model.coords.iter().find(|b| b.name == c.name);
         let _ = writeln!(out, "\ncoordinates {}", c.name);
-        if let Some(b) = block {
+        if let Some(b) = model.coords.iter().find(|b| b.name == c.name) {
             for (old, e) in &b.map {
-                let _ = writeln!(out, "  {} = {}", param_label(old, style), render(e, style));
+                let _ = writeln!(out, "  {} = {}", label(old, style), render(e, style));
             }
         }
         let d = &c.derivation;
         match &d.fisher {
             Ok(cf) => {
-                let _ = writeln!(
-                    out,
-                    "  Fisher information in ({})",
-                    d.params
-                        .iter()
-                        .map(|p| param_label(p, style))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                out.push_str(&matrix_text(&cf.fim, style, "    "));
+                let names: Vec<String> = d.params.iter().map(|p| label(p, style)).collect();
+                let _ = writeln!(out, "  Fisher information in ({})", names.join(", "));
+                out.push_str(&indent(&matrix_text(&cf.fim, style), "    "));
                 if let Some(j) = &cf.jeffreys {
                     let _ = writeln!(out, "  Jeffreys prior   ∝ {}", render(j, style));
                 }
-                let _ = writeln!(
-                    out,
-                    "  {}",
-                    if c.pullback_agrees {
-                        "verified: equals Jᵀ F J (J = ∂θ/∂φ)"
-                    } else {
-                        "warning: differs symbolically from Jᵀ F J; see `fimkit check`"
-                    }
-                );
+                let verdict = if c.pullback_agrees {
+                    "verified: equals Jᵀ F J (J = ∂θ/∂φ)"
+                } else {
+                    "not shown equal to Jᵀ F J symbolically; `fimkit check` compares them numerically"
+                };
+                let _ = writeln!(out, "  {verdict}");
             }
             Err(b) => {
                 let _ = writeln!(out, "  no closed form: {b}");
@@ -226,24 +188,27 @@ pub fn coords_text(
     if style.unicode { out } else { asciify(&out) }
 }
 
-/// Replace the Unicode that [`derivation_text`] uses by ASCII.
+/// Replace the Unicode of the report's prose by ASCII.
 pub fn asciify(out: &str) -> String {
     out.replace('∂', "d")
         .replace('η', "eta")
         .replace('−', "-")
         .replace('Σ', "sum")
         .replace('ᵀ', "^T")
-        .replace("⪰", ">=")
+        .replace('⪰', ">=")
         .replace("⁻¹", "^-1")
         .replace("θ̂", "theta_hat")
+        .replace('θ', "theta")
+        .replace('φ', "phi")
         .replace('∝', "~")
         .replace('–', "-")
+        .replace('·', "*")
 }
 
 fn group_text(g: &DataGroup, style: &TextStyle) -> String {
     let r = |e: &Expr| render(e, style);
     let list = |v: &[Expr]| v.iter().map(r).collect::<Vec<_>>().join(", ");
-    let vars: Vec<String> = g.vars.iter().map(|v| param_label(v, style)).collect();
+    let vars: Vec<String> = g.vars.iter().map(|v| label(v, style)).collect();
     let mut out = String::new();
     let _ = writeln!(out, "  {} ~ {}", vars.join(", "), g.family);
     let _ = writeln!(out, "    T = ({})", list(&g.stats));
@@ -253,39 +218,140 @@ fn group_text(g: &DataGroup, style: &TextStyle) -> String {
     out
 }
 
-fn matrix_json(m: &[Vec<Expr>]) -> Value {
-    let style = TextStyle::ascii();
-    Value::Array(
-        m.iter()
-            .map(|row| {
-                Value::Array(
-                    row.iter()
-                        .map(|e| Value::String(render(e, &style)))
-                        .collect(),
-                )
-            })
-            .collect(),
-    )
+/// The derivation as a LaTeX fragment (`align*` environments), or a
+/// complete document with `standalone`.
+pub fn derivation_latex(
+    model: &Model,
+    d: &Derivation,
+    coords: &[CoordsDerivation],
+    standalone: bool,
+) -> String {
+    let style = LatexStyle::default().with_leading(leading(model).iter().map(|n| &**n));
+    let l = |e: &Expr| latex(e, &style);
+    let theta: Vec<String> = d.params.iter().map(|p| latex_name(p)).collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "% {} — derived by fimkit", model.name);
+    let _ = writeln!(out, "\\begin{{align*}}");
+    for (i, (p, s)) in d.params.iter().zip(&d.score).enumerate() {
+        let sep = if i + 1 < d.params.len() { " \\\\" } else { "" };
+        let _ = writeln!(
+            out,
+            "  \\frac{{\\partial \\log p}}{{\\partial {}}} &= {}{sep}",
+            latex_name(p),
+            l(s)
+        );
+    }
+    let _ = writeln!(out, "\\end{{align*}}");
+    let _ = writeln!(out, "\\begin{{align*}}");
+    let _ = writeln!(
+        out,
+        "  \\nabla^2_\\theta \\log p &= {}",
+        matrix_latex(&d.hessian, &style)
+    );
+    let _ = writeln!(out, "\\end{{align*}}");
+    match &d.fisher {
+        Ok(cf) => {
+            let _ = writeln!(out, "\\begin{{align*}}");
+            let _ = write!(
+                out,
+                "  \\mathcal{{I}}({}) &= {}",
+                theta.join(", "),
+                matrix_latex(&cf.fim, &style)
+            );
+            if cf.singular || !model.covariates.is_empty() {
+                let _ = writeln!(out);
+            } else {
+                if let Some(det) = &cf.det {
+                    let _ = write!(out, " \\\\\n  \\det \\mathcal{{I}} &= {}", l(det));
+                }
+                match &cf.inverse {
+                    Some(Inverse::Dense(inv)) => {
+                        let _ = write!(
+                            out,
+                            " \\\\\n  \\mathcal{{I}}^{{-1}} &= {}",
+                            matrix_latex(inv, &style)
+                        );
+                    }
+                    Some(inv @ Inverse::DiagonalMinusRankOne { .. }) => {
+                        let _ = write!(
+                            out,
+                            " \\\\\n  \\mathcal{{I}}^{{-1}} &= {}",
+                            matrix_latex(&inv.to_dense(), &style)
+                        );
+                    }
+                    None => {}
+                }
+                if let Some(j) = &cf.jeffreys {
+                    let _ = write!(
+                        out,
+                        " \\\\\n  \\pi_J({}) &\\propto {}",
+                        theta.join(", "),
+                        l(j)
+                    );
+                }
+                let _ = writeln!(out);
+            }
+            let _ = writeln!(out, "\\end{{align*}}");
+        }
+        Err(b) => {
+            let _ = writeln!(out, "% no closed-form Fisher information: {b}");
+        }
+    }
+    for c in coords {
+        if let Ok(cf) = &c.derivation.fisher {
+            let phi: Vec<String> = c.derivation.params.iter().map(|p| latex_name(p)).collect();
+            let _ = writeln!(out, "% coordinates {}", c.name);
+            let _ = writeln!(out, "\\begin{{align*}}");
+            let _ = writeln!(
+                out,
+                "  \\mathcal{{I}}({}) &= {}",
+                phi.join(", "),
+                matrix_latex(&cf.fim, &style)
+            );
+            let _ = writeln!(out, "\\end{{align*}}");
+        }
+    }
+    if standalone {
+        format!(
+            "\\documentclass{{article}}\n\\usepackage{{amsmath,amssymb}}\n\\begin{{document}}\n\\section*{{{}}}\n{out}\\end{{document}}\n",
+            model.name.replace('_', "\\_")
+        )
+    } else {
+        out
+    }
 }
 
-fn vec_json(v: &[Expr]) -> Value {
-    let style = TextStyle::ascii();
-    Value::Array(v.iter().map(|e| Value::String(render(e, &style))).collect())
-}
-
-/// The derivation as JSON (schema "fimkit-json 1", see docs/json-schema.md).
-pub fn derivation_json(model: &Model, d: &Derivation) -> Value {
-    let style = TextStyle::ascii();
+/// The derivation as JSON (schema `fimkit-json 1`, see docs/json-schema.md).
+///
+/// `score`, `hessian` and `fim` are ASCII strings (stable keys for
+/// programs); `formulas` holds every expression with its text, Unicode,
+/// LaTeX and tree.
+pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation]) -> Value {
+    let lead = leading(model);
+    let ascii = TextStyle::ascii().with_leading(lead.iter().map(|n| &**n));
+    let s = |e: &Expr| Value::String(render(e, &ascii));
+    let strings = |m: &[Vec<Expr>]| {
+        Value::Array(
+            m.iter()
+                .map(|r| Value::Array(r.iter().map(s).collect()))
+                .collect(),
+        )
+    };
     let mut out = json!({
-        "schema": "fimkit-json 1",
+        "schema": SCHEMA,
         "model": model.name,
         "parameters": d.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         "data": model.data.iter().map(|x| x.name.to_string()).collect::<Vec<_>>(),
         "covariates": model.covariates.iter().map(|x| x.name.to_string()).collect::<Vec<_>>(),
-        "score": vec_json(&d.score),
-        "hessian": matrix_json(&d.hessian),
+        "score": d.score.iter().map(s).collect::<Vec<_>>(),
+        "hessian": strings(&d.hessian),
+    });
+    let mut formulas = json!({
+        "score": vector_json(&d.score, &lead),
+        "hessian": matrix_json(&d.hessian, &lead),
     });
     let obj = out.as_object_mut().expect("object");
+    let f = formulas.as_object_mut().expect("object");
     match &d.fisher {
         Ok(cf) => {
             obj.insert("closed_form".into(), json!(true));
@@ -293,26 +359,18 @@ pub fn derivation_json(model: &Model, d: &Derivation) -> Value {
                 "method".into(),
                 json!("exponential-family moments (tier 1)"),
             );
-            obj.insert("fim".into(), matrix_json(&cf.fim));
+            obj.insert("fim".into(), strings(&cf.fim));
             obj.insert("fim_check".into(), json!({"formula": "sum J^T Cov[T] J", "agrees_symbolically": cf.formulas_agree_symbolically}));
-            obj.insert(
-                "det".into(),
-                cf.det
-                    .as_ref()
-                    .map_or(Value::Null, |e| json!(render(e, &style))),
-            );
             obj.insert("singular".into(), json!(cf.singular));
+            obj.insert("det".into(), cf.det.as_ref().map_or(Value::Null, s));
+            let crb = cf.inverse.as_ref().map(Inverse::to_dense);
             obj.insert(
                 "crb".into(),
-                cf.inverse
-                    .as_ref()
-                    .map_or(Value::Null, |m| matrix_json(&m.to_dense())),
+                crb.as_ref().map_or(Value::Null, |m| strings(m)),
             );
             obj.insert(
                 "jeffreys".into(),
-                cf.jeffreys
-                    .as_ref()
-                    .map_or(Value::Null, |e| json!(render(e, &style))),
+                cf.jeffreys.as_ref().map_or(Value::Null, s),
             );
             obj.insert(
                 "exponential_family".into(),
@@ -323,14 +381,29 @@ pub fn derivation_json(model: &Model, d: &Derivation) -> Value {
                             json!({
                                 "family": g.family,
                                 "data": g.vars.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-                                "T": vec_json(&g.stats),
-                                "eta": vec_json(&g.natural),
-                                "A": render(&g.log_partition, &style),
-                                "log_h": render(&g.log_base, &style),
+                                "T": vector_json(&g.stats, &lead),
+                                "eta": vector_json(&g.natural, &lead),
+                                "A": expr_json(&g.log_partition, &lead),
+                                "log_h": expr_json(&g.log_base, &lead),
                             })
                         })
                         .collect(),
                 ),
+            );
+            f.insert("fim".into(), matrix_json(&cf.fim, &lead));
+            f.insert(
+                "det".into(),
+                cf.det.as_ref().map_or(Value::Null, |e| expr_json(e, &lead)),
+            );
+            f.insert(
+                "crb".into(),
+                crb.as_ref().map_or(Value::Null, |m| matrix_json(m, &lead)),
+            );
+            f.insert(
+                "jeffreys".into(),
+                cf.jeffreys
+                    .as_ref()
+                    .map_or(Value::Null, |e| expr_json(e, &lead)),
             );
         }
         Err(b) => {
@@ -340,5 +413,23 @@ pub fn derivation_json(model: &Model, d: &Derivation) -> Value {
             obj.insert("no_closed_form_reason".into(), json!(b.to_string()));
         }
     }
+    obj.insert("formulas".into(), formulas);
+    obj.insert(
+        "coordinates".into(),
+        Value::Array(
+            coords
+                .iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name,
+                        "parameters": c.derivation.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                        "score": c.derivation.score.iter().map(s).collect::<Vec<_>>(),
+                        "fim": c.derivation.fisher.as_ref().ok().map(|cf| strings(&cf.fim)),
+                        "pullback_agrees": c.pullback_agrees,
+                    })
+                })
+                .collect(),
+        ),
+    );
     out
 }

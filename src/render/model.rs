@@ -7,6 +7,9 @@ use std::fmt::Write;
 
 /// Resolved model as an aligned text summary.
 pub fn model_text(m: &Model, style: &TextStyle) -> String {
+    let style = &style
+        .clone()
+        .with_leading(super::leading_names(m).iter().map(|n| &**n));
     let mut out = String::new();
     let _ = writeln!(out, "model {}", m.name);
     let width = m
