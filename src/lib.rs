@@ -18,6 +18,7 @@
 pub mod diagnostic;
 pub mod families;
 pub mod ir;
+pub mod numeric;
 pub mod render;
 pub mod symbolic;
 pub mod syntax;
