@@ -253,9 +253,11 @@ impl Builder<'_> {
     /// Fold a list with a commutative op: plain operands first (in f64),
     /// then the dual ones, then join.
     fn fold(&mut self, op: Op, items: Vec<Operand>) -> Result<Operand, CompileError> {
-        let (plain, dual): (Vec<_>, Vec<_>) = items
+        let (plain, mut dual): (Vec<_>, Vec<_>) = items
             .into_iter()
             .partition(|o| matches!(o, Operand::Plain(_)));
+        // Parameter-only operands first, so their partial sum is hoisted.
+        dual.sort_by_key(|o| self.class(*o) != Class::Param);
         let mut acc: Option<Operand> = None;
         for part in [plain, dual] {
             let mut it = part.into_iter();
@@ -643,5 +645,314 @@ impl Tape {
             })
             .collect::<Result<Vec<Vec<T>>, EvalError>>()
             .map(|v| v.into_iter().flatten().collect())
+    }
+}
+
+// ----------------------------------------------------------------------
+// Exploiting linear structure: Hessians through a few linear forms.
+// ----------------------------------------------------------------------
+
+/// Hessians that exploit linear structure in the parameters.
+///
+/// Many log-densities depend on θ only through a few linear forms
+/// `L_i(θ) = a_iᵀθ + c_i` whose coefficients `a_i` are data (a GLM's linear
+/// predictor `η = zᵀβ`). With `logp = g(L_1, …, L_m)`:
+///
+/// ```text
+/// ∇ logp = Σ_i g_i a_i,      ∇² logp = Σ_ij g_ij a_i a_jᵀ
+/// ```
+///
+/// so second-order dual numbers are needed in only `m` directions, not `d`.
+/// The *frontier* — linear registers read by a nonlinear instruction — is
+/// found on the tape; linear registers are evaluated as sparse affine forms
+/// in `f64`, the rest with `Dual2SVec<m>`. Used when `m ≤ 4` and `m < d`.
+#[derive(Clone, Debug)]
+pub struct LinearHessian {
+    /// Dual instructions in execution order.
+    instrs: Vec<Instr>,
+    /// Is the dual register linear in θ?
+    linear: Vec<bool>,
+    /// Frontier registers (linear, read by nonlinear code or output).
+    frontier: Vec<u32>,
+    n_params: usize,
+    output: Operand,
+}
+
+/// Registers for [`LinearHessian::eval_row`].
+#[derive(Clone, Debug)]
+pub struct LinearWorkspace {
+    plain: Vec<f64>,
+    lin_value: Vec<f64>,
+    lin_coef: Vec<Vec<(u32, f64)>>,
+    dense: Vec<f64>,
+    duals: Duals,
+}
+
+#[derive(Clone, Debug)]
+enum Duals {
+    M1(Vec<num_dual::Dual2SVec64<1>>),
+    M2(Vec<num_dual::Dual2SVec64<2>>),
+    M3(Vec<num_dual::Dual2SVec64<3>>),
+    M4(Vec<num_dual::Dual2SVec64<4>>),
+}
+
+impl Tape {
+    /// The linear-structure Hessian of output 0, when θ enters through at
+    /// most 4 linear forms and fewer forms than parameters.
+    pub fn linear_hessian(&self) -> Option<LinearHessian> {
+        let n_params = self.params.len();
+        let instrs: Vec<Instr> = self
+            .dual_param
+            .iter()
+            .chain(&self.dual_row)
+            .copied()
+            .collect();
+        let mut linear = vec![false; self.n_dual];
+        linear[..n_params].iter_mut().for_each(|l| *l = true);
+        let is_lin = |linear: &[bool], o: Operand| match o {
+            Operand::Plain(_) => None,
+            Operand::Dual(r) => Some(linear[r as usize]),
+        };
+        for ins in &instrs {
+            let (a, b) = (is_lin(&linear, ins.a), is_lin(&linear, ins.b));
+            let lin = match ins.op {
+                Op::Add => matches!((a, b), (Some(true), Some(true) | None) | (None, Some(true))),
+                Op::Mul => matches!((a, b), (Some(true), None) | (None, Some(true))),
+                _ => false,
+            };
+            if let Operand::Dual(r) = ins.dst {
+                linear[r as usize] = lin;
+            }
+        }
+        let mut frontier = Vec::new();
+        let mut mark = |r: u32| {
+            if linear[r as usize] && !frontier.contains(&r) {
+                frontier.push(r);
+            }
+        };
+        for ins in &instrs {
+            let dst_lin = matches!(ins.dst, Operand::Dual(r) if linear[r as usize]);
+            if !dst_lin {
+                for o in [ins.a, ins.b] {
+                    if let Operand::Dual(r) = o {
+                        mark(r);
+                    }
+                }
+            }
+        }
+        let output = *self.outputs.first()?;
+        if let Operand::Dual(r) = output {
+            mark(r);
+        }
+        let m = frontier.len();
+        if m == 0 || m > 4 || m >= n_params {
+            return None;
+        }
+        Some(LinearHessian {
+            instrs,
+            linear,
+            frontier,
+            n_params,
+            output,
+        })
+    }
+}
+
+impl LinearHessian {
+    /// Number of linear forms (dual directions used per row).
+    pub fn forms(&self) -> usize {
+        self.frontier.len()
+    }
+
+    /// Fresh registers.
+    pub fn workspace(&self, tape: &Tape) -> LinearWorkspace {
+        let n = tape.n_dual;
+        let m = self.frontier.len();
+        let duals = match m {
+            1 => Duals::M1(vec![num_dual::Dual2SVec64::<1>::from_re(0.0); n]),
+            2 => Duals::M2(vec![num_dual::Dual2SVec64::<2>::from_re(0.0); n]),
+            3 => Duals::M3(vec![num_dual::Dual2SVec64::<3>::from_re(0.0); n]),
+            _ => Duals::M4(vec![num_dual::Dual2SVec64::<4>::from_re(0.0); n]),
+        };
+        LinearWorkspace {
+            plain: tape.plain_init.clone(),
+            lin_value: vec![0.0; n],
+            lin_coef: vec![Vec::new(); n],
+            dense: vec![0.0; m * self.n_params],
+            duals,
+        }
+    }
+
+    /// Value of output 0 at `params` for one data row; its gradient into
+    /// `grad` (length d) and Hessian into `hess` (d×d, row-major).
+    pub fn eval_row(
+        &self,
+        tape: &Tape,
+        params: &[f64],
+        data: &[f64],
+        ws: &mut LinearWorkspace,
+        grad: &mut [f64],
+        hess: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        ws.plain[..data.len()].copy_from_slice(data);
+        for ins in &tape.plain_row {
+            let get = |o: Operand| match o {
+                Operand::Plain(r) => Arg::<f64>::P(ws.plain[r as usize]),
+                Operand::Dual(_) => Arg::P(f64::NAN),
+            };
+            let v: f64 = exec(ins.op, get(ins.a), get(ins.b))?;
+            if let Operand::Plain(r) = ins.dst {
+                ws.plain[r as usize] = v;
+            }
+        }
+        // Linear registers as sparse affine forms.
+        for (k, &p) in params.iter().enumerate() {
+            ws.lin_value[k] = p;
+            ws.lin_coef[k].clear();
+            ws.lin_coef[k].push((k as u32, 1.0));
+        }
+        for ins in &self.instrs {
+            let Operand::Dual(dst) = ins.dst else {
+                continue;
+            };
+            let dst = dst as usize;
+            if !self.linear[dst] {
+                continue;
+            }
+            let mut coef = std::mem::take(&mut ws.lin_coef[dst]);
+            coef.clear();
+            let value = match ins.op {
+                Op::Add => {
+                    let mut v = 0.0;
+                    for o in [ins.a, ins.b] {
+                        match o {
+                            Operand::Plain(r) => v += ws.plain[r as usize],
+                            Operand::Dual(r) => {
+                                v += ws.lin_value[r as usize];
+                                coef.extend_from_slice(&ws.lin_coef[r as usize]);
+                            }
+                        }
+                    }
+                    v
+                }
+                _ => {
+                    // Mul of a linear register by a plain one.
+                    let (d, p) = match (ins.a, ins.b) {
+                        (Operand::Dual(d), Operand::Plain(p))
+                        | (Operand::Plain(p), Operand::Dual(d)) => {
+                            (d as usize, ws.plain[p as usize])
+                        }
+                        _ => (0, f64::NAN),
+                    };
+                    coef.extend(ws.lin_coef[d].iter().map(|&(i, c)| (i, c * p)));
+                    ws.lin_value[d] * p
+                }
+            };
+            ws.lin_value[dst] = value;
+            ws.lin_coef[dst] = coef;
+        }
+        // Dense coefficient rows a_i.
+        let d = self.n_params;
+        ws.dense.iter_mut().for_each(|v| *v = 0.0);
+        for (i, &r) in self.frontier.iter().enumerate() {
+            for &(k, c) in &ws.lin_coef[r as usize] {
+                ws.dense[i * d + k as usize] += c;
+            }
+        }
+        let (value, g, h) = match &mut ws.duals {
+            Duals::M1(v) => self.nonlinear::<1>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M2(v) => self.nonlinear::<2>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M3(v) => self.nonlinear::<3>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M4(v) => self.nonlinear::<4>(v, &ws.plain, &ws.lin_value)?,
+        };
+        if !value.is_finite() {
+            return Err(tape.explain_at(0, params, data, value));
+        }
+        let m = self.frontier.len();
+        let a = &ws.dense;
+        for k in 0..d {
+            grad[k] = (0..m).map(|i| g[i] * a[i * d + k]).sum();
+        }
+        // H = Aᵀ Hm A, upper triangle then mirrored.
+        let mut c = [0.0; 4];
+        for k in 0..d {
+            for (i, ci) in c.iter_mut().enumerate().take(m) {
+                *ci = (0..m).map(|j| h[i * 4 + j] * a[j * d + k]).sum();
+            }
+            for l in k..d {
+                let v: f64 = (0..m).map(|i| a[i * d + l] * c[i]).sum();
+                hess[k * d + l] = v;
+                hess[l * d + k] = v;
+            }
+        }
+        Ok(value)
+    }
+
+    /// Run the nonlinear instructions with `M` dual directions, one per
+    /// frontier register; returns value, g (M) and H (M×M, stride 4).
+    fn nonlinear<const M: usize>(
+        &self,
+        regs: &mut [num_dual::Dual2SVec64<M>],
+        plain: &[f64],
+        lin_value: &[f64],
+    ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
+        use nalgebra::{Const, U1};
+        type D<const M: usize> = num_dual::Dual2SVec64<M>;
+        for (i, &r) in self.frontier.iter().enumerate() {
+            regs[r as usize] = D::<M>::from_re(lin_value[r as usize]).derivative(i);
+        }
+        for ins in &self.instrs {
+            let Operand::Dual(dst) = ins.dst else {
+                continue;
+            };
+            if self.linear[dst as usize] {
+                continue;
+            }
+            let v = {
+                let get = |o: Operand| match o {
+                    Operand::Plain(r) => Arg::P(plain[r as usize]),
+                    Operand::Dual(r) => Arg::D(&regs[r as usize]),
+                };
+                exec(ins.op, get(ins.a), get(ins.b))?
+            };
+            regs[dst as usize] = v;
+        }
+        let out = match self.output {
+            Operand::Dual(r) => regs[r as usize],
+            Operand::Plain(r) => D::<M>::from(plain[r as usize]),
+        };
+        let gv = out.v1.unwrap_generic(U1, Const::<M>);
+        let hv = out.v2.unwrap_generic(Const::<M>, Const::<M>);
+        let mut g = [0.0; 4];
+        let mut h = [0.0; 16];
+        for i in 0..M {
+            g[i] = gv[i];
+            for j in 0..M {
+                h[i * 4 + j] = hv[(i, j)];
+            }
+        }
+        Ok((out.re, g, h))
+    }
+}
+
+impl Tape {
+    /// [`Tape::explain`] from plain parameter and data values.
+    fn explain_at(&self, i: usize, params: &[f64], data: &[f64], re: f64) -> EvalError {
+        let env = |name: &str| {
+            if let Some(k) = self.params.iter().position(|p| &**p == name) {
+                return params.get(k).copied();
+            }
+            self.data
+                .iter()
+                .position(|p| &**p == name)
+                .and_then(|k| data.get(k).copied())
+        };
+        match eval::<f64>(&self.exprs[i], &env) {
+            Err(e) => e,
+            Ok(_) => EvalError::NonFinite {
+                expr: super::eval::describe(&self.exprs[i]),
+                value: re,
+            },
+        }
     }
 }
