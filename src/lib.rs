@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod families;
 pub mod fisher;
 pub mod ir;
+pub mod numeric;
 pub mod render;
 pub mod symbolic;
 pub mod syntax;

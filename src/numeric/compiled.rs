@@ -1,0 +1,958 @@
+//! Compile expressions once into a flat instruction tape and evaluate it
+//! many times, generic over the dual number type.
+//!
+//! Compilation:
+//! * **Hash-consing.** Every node is numbered bottom-up by its operation and
+//!   its children's registers, so a subexpression shared anywhere in the
+//!   expressions (the linear predictor inside a log-likelihood, a
+//!   `lgamma(alpha)` in the value and its score) is computed once.
+//! * **Structural zeros.** Each register is classified by what it depends
+//!   on: constants (folded at compile time), data only, parameters only, or
+//!   both. Only parameter-dependent registers use dual arithmetic; data
+//!   work runs in plain `f64`. N-ary sums and products add their data parts
+//!   in `f64` first and touch the dual chain once.
+//! * **Hoisting.** Parameter-only instructions (`lgamma(alpha)`,
+//!   `alpha*log(beta)`) run once per parameter point
+//!   ([`Tape::set_params`]), not once per data row ([`Tape::eval_row`]).
+//!
+//! Evaluation writes into a reusable [`Workspace`]: no allocation per
+//! row for `Copy` dual types. [`Tape::par_map_rows`] spreads rows over
+//! threads with rayon.
+//!
+//! ```
+//! use fimkit::ir::Expr;
+//! use fimkit::numeric::compiled::Tape;
+//! use num_dual::{Dual64, DualNum};
+//! let (x, mu) = (Expr::var("x"), Expr::var("mu"));
+//! let logp = -Expr::powi(x - mu, 2) / Expr::int(2);
+//! let tape = Tape::compile(&[logp], &["mu"], &["x"]).unwrap();
+//! let mut ws = tape.workspace::<Dual64>();
+//! tape.set_params(&[Dual64::from_re(0.5).derivative()], &mut ws).unwrap();
+//! tape.eval_row(&[1.5], &mut ws).unwrap();
+//! let out = tape.output(&ws, 0);
+//! assert_eq!((out.re, out.eps), (-0.5, 1.0));
+//! ```
+
+use super::SpecialFunctions;
+use super::eval::{EvalError, eval, one_minus_sigmoid, polygamma_order};
+use crate::ir::expr::{Expr, Func, Name, rational_to_f64};
+use num_dual::DualNum;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// A register: plain `f64` or dual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operand {
+    /// A plain `f64` register (constants and data-only values).
+    Plain(u32),
+    /// A dual register (parameter-dependent values).
+    Dual(u32),
+}
+
+/// What a value depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    Const,
+    Data,
+    Param,
+    Mixed,
+}
+
+impl Class {
+    fn join(self, other: Class) -> Class {
+        use Class::*;
+        match (self, other) {
+            (Const, c) | (c, Const) => c,
+            (Data, Data) => Data,
+            (Param, Param) => Param,
+            _ => Mixed,
+        }
+    }
+    fn is_plain(self) -> bool {
+        matches!(self, Class::Const | Class::Data)
+    }
+}
+
+/// An operation of the tape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Add,
+    Mul,
+    Powi(i32),
+    Powf(f64),
+    Sqrt,
+    /// `a^b` with a symbolic exponent: `exp(b ln a)`.
+    PowGeneral,
+    Unary(Func),
+    LogSigmoid,
+    LogBesselI,
+    /// Two-argument functions: polygamma(n, x), besseli(nu, x), lbeta, indicator.
+    Binary(Func),
+}
+
+/// Hash-consing key: an operation and its operands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Op(u8, u64, Operand, Operand),
+}
+
+fn op_key(op: Op) -> (u8, u64) {
+    match op {
+        Op::Add => (0, 0),
+        Op::Mul => (1, 0),
+        Op::Powi(n) => (2, n as u64),
+        Op::Powf(p) => (3, p.to_bits()),
+        Op::Sqrt => (4, 0),
+        Op::PowGeneral => (5, 0),
+        Op::Unary(f) => (6, f as u64),
+        Op::LogSigmoid => (7, 0),
+        Op::LogBesselI => (8, 0),
+        Op::Binary(f) => (9, f as u64),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Instr {
+    op: Op,
+    dst: Operand,
+    a: Operand,
+    b: Operand,
+}
+
+/// Why an expression could not be compiled.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CompileError {
+    /// A variable is neither a parameter nor a data variable.
+    UnknownVariable(Name),
+    /// A constant subexpression is not finite or an order is unusable.
+    Eval(EvalError),
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::UnknownVariable(v) => write!(
+                f,
+                "`{v}` is neither a parameter nor a data variable of the tape"
+            ),
+            CompileError::Eval(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A compiled set of expressions.
+#[derive(Clone, Debug)]
+pub struct Tape {
+    params: Vec<Name>,
+    data: Vec<Name>,
+    /// Initial plain registers: constants folded at compile time (data slots 0).
+    plain_init: Vec<f64>,
+    /// Data-only instructions (per row, f64).
+    plain_row: Vec<Instr>,
+    /// Parameter-only instructions (once per parameter point, dual).
+    dual_param: Vec<Instr>,
+    /// Instructions depending on both (per row, dual).
+    dual_row: Vec<Instr>,
+    n_dual: usize,
+    outputs: Vec<Operand>,
+    exprs: Vec<Expr>,
+}
+
+/// Registers for evaluating a [`Tape`] over the dual type `D`.
+#[derive(Clone, Debug)]
+pub struct Workspace<D> {
+    plain: Vec<f64>,
+    dual: Vec<D>,
+}
+
+struct Builder<'a> {
+    params: &'a [Name],
+    data: &'a [Name],
+    plain_vals: Vec<f64>,
+    plain_class: Vec<Class>,
+    n_dual: usize,
+    dual_class: Vec<Class>,
+    plain_row: Vec<Instr>,
+    dual_param: Vec<Instr>,
+    dual_row: Vec<Instr>,
+    memo: HashMap<Key, Operand>,
+    consts: HashMap<u64, Operand>,
+}
+
+impl Builder<'_> {
+    fn class(&self, o: Operand) -> Class {
+        match o {
+            Operand::Plain(r) => self.plain_class[r as usize],
+            Operand::Dual(r) => self.dual_class[r as usize],
+        }
+    }
+
+    fn constant(&mut self, v: f64) -> Operand {
+        if let Some(o) = self.consts.get(&v.to_bits()) {
+            return *o;
+        }
+        let o = Operand::Plain(self.plain_vals.len() as u32);
+        self.plain_vals.push(v);
+        self.plain_class.push(Class::Const);
+        self.consts.insert(v.to_bits(), o);
+        o
+    }
+
+    fn const_value(&self, o: Operand) -> Option<f64> {
+        match o {
+            Operand::Plain(r) if self.plain_class[r as usize] == Class::Const => {
+                Some(self.plain_vals[r as usize])
+            }
+            _ => None,
+        }
+    }
+
+    /// Emit (or reuse) `op(a, b)`.
+    fn emit(&mut self, op: Op, a: Operand, b: Operand) -> Result<Operand, CompileError> {
+        let (tag, bits) = op_key(op);
+        let (a, b) = if matches!(op, Op::Add | Op::Mul) && a > b {
+            (b, a) // commutative: one key for both orders
+        } else {
+            (a, b)
+        };
+        let key = Key::Op(tag, bits, a, b);
+        if let Some(o) = self.memo.get(&key) {
+            return Ok(*o);
+        }
+        let class = self.class(a).join(self.class(b));
+        let out = if class == Class::Const {
+            // Fold now.
+            let ca = self.const_value(a).unwrap_or(f64::NAN);
+            let cb = self.const_value(b).unwrap_or(f64::NAN);
+            let v: f64 = exec(op, Arg::P(ca), Arg::P(cb)).map_err(CompileError::Eval)?;
+            self.constant(v)
+        } else if class.is_plain() {
+            let dst = Operand::Plain(self.plain_vals.len() as u32);
+            self.plain_vals.push(0.0);
+            self.plain_class.push(class);
+            self.plain_row.push(Instr { op, dst, a, b });
+            dst
+        } else {
+            let dst = Operand::Dual(self.n_dual as u32);
+            self.n_dual += 1;
+            self.dual_class.push(class);
+            let ins = Instr { op, dst, a, b };
+            if class == Class::Param {
+                self.dual_param.push(ins);
+            } else {
+                self.dual_row.push(ins);
+            }
+            dst
+        };
+        self.memo.insert(key, out);
+        Ok(out)
+    }
+
+    /// Fold a list with a commutative op: plain operands first (in f64),
+    /// then the dual ones, then join.
+    fn fold(&mut self, op: Op, items: Vec<Operand>) -> Result<Operand, CompileError> {
+        let (plain, mut dual): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .partition(|o| matches!(o, Operand::Plain(_)));
+        // Parameter-only operands first, so their partial sum is hoisted.
+        dual.sort_by_key(|o| self.class(*o) != Class::Param);
+        let mut acc: Option<Operand> = None;
+        for part in [plain, dual] {
+            let mut it = part.into_iter();
+            let Some(first) = it.next() else { continue };
+            let mut p = first;
+            for o in it {
+                p = self.emit(op, p, o)?;
+            }
+            acc = Some(match acc {
+                None => p,
+                Some(a) => self.emit(op, a, p)?,
+            });
+        }
+        Ok(acc.unwrap_or_else(|| self.constant(if op == Op::Mul { 1.0 } else { 0.0 })))
+    }
+
+    /// A one-argument operation (the operand is repeated in the second slot).
+    fn emit1(&mut self, op: Op, a: Operand) -> Result<Operand, CompileError> {
+        self.emit(op, a, a)
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<Operand, CompileError> {
+        match e {
+            Expr::Num(r) => Ok(self.constant(rational_to_f64(r))),
+            Expr::Const(c) => Ok(self.constant(c.value())),
+            Expr::Var(v) => {
+                if let Some(i) = self.params.iter().position(|p| p == v) {
+                    Ok(Operand::Dual(i as u32))
+                } else if let Some(i) = self.data.iter().position(|p| p == v) {
+                    Ok(Operand::Plain(i as u32))
+                } else {
+                    Err(CompileError::UnknownVariable(v.clone()))
+                }
+            }
+            Expr::Add(ts) => {
+                let items = ts.iter().map(|t| self.expr(t)).collect::<Result<_, _>>()?;
+                self.fold(Op::Add, items)
+            }
+            Expr::Mul(fs) => {
+                let items = fs.iter().map(|t| self.expr(t)).collect::<Result<_, _>>()?;
+                self.fold(Op::Mul, items)
+            }
+            Expr::Pow(b, x) => {
+                let base = self.expr(b)?;
+                match x.as_num() {
+                    Some(r) if r.is_integer() => {
+                        match x.as_int().and_then(|n| i32::try_from(n).ok()) {
+                            Some(n) => self.emit1(Op::Powi(n), base),
+                            None => self.emit1(Op::Powf(rational_to_f64(r)), base),
+                        }
+                    }
+                    Some(r) => {
+                        let p = rational_to_f64(r);
+                        if p == 0.5 {
+                            self.emit1(Op::Sqrt, base)
+                        } else {
+                            self.emit1(Op::Powf(p), base)
+                        }
+                    }
+                    None => {
+                        let ex = self.expr(x)?;
+                        self.emit(Op::PowGeneral, base, ex)
+                    }
+                }
+            }
+            Expr::Call(f, args) => {
+                if *f == Func::Log {
+                    match &args[0] {
+                        Expr::Call(Func::BesselI, inner) => {
+                            let nu = self.expr(&inner[0])?;
+                            let x = self.expr(&inner[1])?;
+                            return self.emit(Op::LogBesselI, nu, x);
+                        }
+                        Expr::Call(Func::Sigmoid, inner) => {
+                            let u = self.expr(&inner[0])?;
+                            return self.emit1(Op::LogSigmoid, u);
+                        }
+                        a => {
+                            if let Some(u) = one_minus_sigmoid(a) {
+                                let u = self.expr(u)?;
+                                let m1 = self.constant(-1.0);
+                                let neg = self.emit(Op::Mul, m1, u)?;
+                                return self.emit1(Op::LogSigmoid, neg);
+                            }
+                        }
+                    }
+                }
+                if f.arity() == 2 {
+                    let a = self.expr(&args[0])?;
+                    let b = self.expr(&args[1])?;
+                    self.emit(Op::Binary(*f), a, b)
+                } else {
+                    let a = self.expr(&args[0])?;
+                    self.emit1(Op::Unary(*f), a)
+                }
+            }
+        }
+    }
+}
+
+/// An operand's value during execution.
+#[derive(Clone, Copy)]
+enum Arg<'a, D> {
+    P(f64),
+    D(&'a D),
+}
+
+impl<D: DualNum<Primitive = f64>> Arg<'_, D> {
+    fn re(&self) -> f64 {
+        match self {
+            Arg::P(x) => *x,
+            Arg::D(d) => d.re(),
+        }
+    }
+    fn into_dual(self) -> D {
+        match self {
+            Arg::P(x) => D::from(x),
+            Arg::D(d) => d.clone(),
+        }
+    }
+}
+
+/// Execute one operation.
+fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, EvalError> {
+    Ok(match op {
+        Op::Add => match (a, b) {
+            (Arg::P(x), Arg::P(y)) => D::from(x + y),
+            (Arg::D(d), Arg::P(p)) | (Arg::P(p), Arg::D(d)) => d.clone() + p,
+            (Arg::D(x), Arg::D(y)) => x.clone() + y,
+        },
+        Op::Mul => match (a, b) {
+            (Arg::P(x), Arg::P(y)) => D::from(x * y),
+            (Arg::D(d), Arg::P(p)) | (Arg::P(p), Arg::D(d)) => d.clone() * p,
+            (Arg::D(x), Arg::D(y)) => x.clone() * y,
+        },
+        Op::Powi(n) => match a {
+            Arg::P(x) => D::from(x.powi(n)),
+            Arg::D(d) => d.powi(n),
+        },
+        Op::Powf(p) => match a {
+            Arg::P(x) => D::from(x.powf(p)),
+            Arg::D(d) => d.powf(p),
+        },
+        Op::Sqrt => a.into_dual().sqrt(),
+        Op::PowGeneral => match (a, b) {
+            (Arg::P(x), Arg::P(y)) => D::from(x.powf(y)),
+            (Arg::P(x), e) => (e.into_dual() * x.ln()).exp(),
+            (base, e) => (e.into_dual() * base.into_dual().ln()).exp(),
+        },
+        Op::LogSigmoid => a.into_dual().log_sigmoid(),
+        Op::LogBesselI => b.into_dual().log_besseli(a.re()),
+        Op::Unary(f) => {
+            let x = a.into_dual();
+            match f {
+                Func::Log => x.ln(),
+                Func::Exp => x.exp(),
+                Func::Log1p => x.ln_1p(),
+                Func::Expm1 => x.exp_m1(),
+                Func::Sigmoid => x.sigmoid(),
+                Func::Lgamma => x.lgamma(),
+                Func::Erf => SpecialFunctions::erf(&x),
+                Func::Erfc => SpecialFunctions::erfc(&x),
+                Func::Sin => x.sin(),
+                Func::Cos => x.cos(),
+                Func::Abs => num_traits::Signed::abs(&x),
+                Func::NormalCdf => x.normal_cdf(),
+                Func::Polygamma | Func::Lbeta | Func::BesselI | Func::Indicator => {
+                    D::from(f64::NAN)
+                }
+            }
+        }
+        Op::Binary(f) => match f {
+            Func::Polygamma => b.into_dual().polygamma(polygamma_order(a.re())?),
+            Func::BesselI => b.into_dual().besseli(a.re()),
+            Func::Lbeta => a.into_dual().lbeta(&b.into_dual()),
+            Func::Indicator => D::from(if a.re() == b.re() { 1.0 } else { 0.0 }),
+            _ => D::from(f64::NAN),
+        },
+    })
+}
+
+impl Tape {
+    /// Compile `exprs` with the differentiation variables `params` and the
+    /// per-row variables `data` (data, covariates and any constants not
+    /// substituted). Every free variable must be one of the two.
+    pub fn compile(
+        exprs: &[Expr],
+        params: &[impl AsRef<str>],
+        data: &[impl AsRef<str>],
+    ) -> Result<Tape, CompileError> {
+        let params: Vec<Name> = params.iter().map(|p| Name::from(p.as_ref())).collect();
+        let data: Vec<Name> = data.iter().map(|p| Name::from(p.as_ref())).collect();
+        let mut b = Builder {
+            params: &params,
+            data: &data,
+            plain_vals: vec![0.0; data.len()],
+            plain_class: vec![Class::Data; data.len()],
+            n_dual: params.len(),
+            dual_class: vec![Class::Param; params.len()],
+            plain_row: Vec::new(),
+            dual_param: Vec::new(),
+            dual_row: Vec::new(),
+            memo: HashMap::new(),
+            consts: HashMap::new(),
+        };
+        let outputs = exprs
+            .iter()
+            .map(|e| b.expr(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Tape {
+            plain_init: b.plain_vals,
+            plain_row: b.plain_row,
+            dual_param: b.dual_param,
+            dual_row: b.dual_row,
+            n_dual: b.n_dual,
+            outputs,
+            exprs: exprs.to_vec(),
+            params,
+            data,
+        })
+    }
+
+    /// The parameter names, in slot order.
+    pub fn params(&self) -> &[Name] {
+        &self.params
+    }
+
+    /// The data names, in slot order.
+    pub fn data(&self) -> &[Name] {
+        &self.data
+    }
+
+    /// Number of instructions: (data-only in f64, parameter-only dual,
+    /// per-row dual).
+    pub fn instruction_counts(&self) -> (usize, usize, usize) {
+        (
+            self.plain_row.len(),
+            self.dual_param.len(),
+            self.dual_row.len(),
+        )
+    }
+
+    /// Fresh registers for the dual type `D`.
+    pub fn workspace<D: DualNum<Primitive = f64>>(&self) -> Workspace<D> {
+        Workspace {
+            plain: self.plain_init.clone(),
+            dual: vec![D::zero(); self.n_dual],
+        }
+    }
+
+    fn run<D: DualNum<Primitive = f64>>(
+        list: &[Instr],
+        ws: &mut Workspace<D>,
+    ) -> Result<(), EvalError> {
+        for ins in list {
+            let v = {
+                let get = |o: Operand| match o {
+                    Operand::Plain(r) => Arg::P(ws.plain[r as usize]),
+                    Operand::Dual(r) => Arg::D(&ws.dual[r as usize]),
+                };
+                exec(ins.op, get(ins.a), get(ins.b))?
+            };
+            match ins.dst {
+                Operand::Dual(r) => ws.dual[r as usize] = v,
+                Operand::Plain(r) => ws.plain[r as usize] = v.re(),
+            }
+        }
+        Ok(())
+    }
+
+    /// Set the parameters and evaluate everything that depends on them only.
+    pub fn set_params<D: DualNum<Primitive = f64>>(
+        &self,
+        params: &[D],
+        ws: &mut Workspace<D>,
+    ) -> Result<(), EvalError> {
+        for (slot, p) in ws.dual.iter_mut().zip(params) {
+            *slot = p.clone();
+        }
+        Self::run(&self.dual_param, ws)
+    }
+
+    /// Evaluate one row of data (after [`Tape::set_params`]). A non-finite
+    /// output is an error naming the innermost subexpression responsible.
+    pub fn eval_row<D: DualNum<Primitive = f64>>(
+        &self,
+        data: &[f64],
+        ws: &mut Workspace<D>,
+    ) -> Result<(), EvalError> {
+        ws.plain[..data.len()].copy_from_slice(data);
+        // Plain instructions run in f64.
+        for ins in &self.plain_row {
+            let get = |o: Operand| match o {
+                Operand::Plain(r) => Arg::<f64>::P(ws.plain[r as usize]),
+                Operand::Dual(_) => Arg::P(f64::NAN),
+            };
+            let v: f64 = exec(ins.op, get(ins.a), get(ins.b))?;
+            if let Operand::Plain(r) = ins.dst {
+                ws.plain[r as usize] = v;
+            }
+        }
+        Self::run(&self.dual_row, ws)?;
+        for (i, o) in self.outputs.iter().enumerate() {
+            let re = match *o {
+                Operand::Plain(r) => ws.plain[r as usize],
+                Operand::Dual(r) => ws.dual[r as usize].re(),
+            };
+            if !re.is_finite() {
+                return Err(self.explain(i, ws, re));
+            }
+        }
+        Ok(())
+    }
+
+    /// Find the culprit of a non-finite output with the tree evaluator.
+    fn explain<D: DualNum<Primitive = f64>>(
+        &self,
+        i: usize,
+        ws: &Workspace<D>,
+        re: f64,
+    ) -> EvalError {
+        let env = |name: &str| {
+            if let Some(k) = self.params.iter().position(|p| &**p == name) {
+                return Some(ws.dual[k].re());
+            }
+            self.data
+                .iter()
+                .position(|p| &**p == name)
+                .map(|k| ws.plain[k])
+        };
+        match eval::<f64>(&self.exprs[i], &env) {
+            Err(e) => e,
+            Ok(_) => EvalError::NonFinite {
+                expr: super::eval::describe(&self.exprs[i]),
+                value: re,
+            },
+        }
+    }
+
+    /// [`Tape::set_params`] then [`Tape::eval_row`].
+    pub fn eval<D: DualNum<Primitive = f64>>(
+        &self,
+        params: &[D],
+        data: &[f64],
+        ws: &mut Workspace<D>,
+    ) -> Result<(), EvalError> {
+        self.set_params(params, ws)?;
+        self.eval_row(data, ws)
+    }
+
+    /// Output `i` of the last evaluation.
+    pub fn output<D: DualNum<Primitive = f64>>(&self, ws: &Workspace<D>, i: usize) -> D {
+        match self.outputs[i] {
+            Operand::Plain(r) => D::from(ws.plain[r as usize]),
+            Operand::Dual(r) => ws.dual[r as usize].clone(),
+        }
+    }
+
+    /// Evaluate every row (each `data.len()` a multiple of the data width,
+    /// row-major) in parallel and map each row's workspace with `f`, e.g. to
+    /// extract a Hessian. Rows keep their order in the result.
+    pub fn par_map_rows<D, T, F>(
+        &self,
+        params: &[D],
+        rows: &[f64],
+        f: F,
+    ) -> Result<Vec<T>, EvalError>
+    where
+        D: DualNum<Primitive = f64> + Send + Sync,
+        T: Send,
+        F: Fn(&Tape, &Workspace<D>) -> T + Sync,
+    {
+        let width = self.data.len().max(1);
+        let mut base = self.workspace::<D>();
+        self.set_params(params, &mut base)?;
+        rows.par_chunks(width * 256)
+            .map(|chunk| {
+                let mut ws = base.clone();
+                let mut out = Vec::with_capacity(chunk.len() / width);
+                for row in chunk.chunks(width) {
+                    self.eval_row(if self.data.is_empty() { &[] } else { row }, &mut ws)?;
+                    out.push(f(self, &ws));
+                }
+                Ok(out)
+            })
+            .collect::<Result<Vec<Vec<T>>, EvalError>>()
+            .map(|v| v.into_iter().flatten().collect())
+    }
+}
+
+// ----------------------------------------------------------------------
+// Exploiting linear structure: Hessians through a few linear forms.
+// ----------------------------------------------------------------------
+
+/// Hessians that exploit linear structure in the parameters.
+///
+/// Many log-densities depend on θ only through a few linear forms
+/// `L_i(θ) = a_iᵀθ + c_i` whose coefficients `a_i` are data (a GLM's linear
+/// predictor `η = zᵀβ`). With `logp = g(L_1, …, L_m)`:
+///
+/// ```text
+/// ∇ logp = Σ_i g_i a_i,      ∇² logp = Σ_ij g_ij a_i a_jᵀ
+/// ```
+///
+/// so second-order dual numbers are needed in only `m` directions, not `d`.
+/// The *frontier* — linear registers read by a nonlinear instruction — is
+/// found on the tape; linear registers are evaluated as sparse affine forms
+/// in `f64`, the rest with `Dual2SVec<m>`. Used when `m ≤ 4` and `m < d`.
+#[derive(Clone, Debug)]
+pub struct LinearHessian {
+    /// Dual instructions in execution order.
+    instrs: Vec<Instr>,
+    /// Is the dual register linear in θ?
+    linear: Vec<bool>,
+    /// Frontier registers (linear, read by nonlinear code or output).
+    frontier: Vec<u32>,
+    n_params: usize,
+    output: Operand,
+}
+
+/// Registers for [`LinearHessian::eval_row`].
+#[derive(Clone, Debug)]
+pub struct LinearWorkspace {
+    plain: Vec<f64>,
+    lin_value: Vec<f64>,
+    lin_coef: Vec<Vec<(u32, f64)>>,
+    dense: Vec<f64>,
+    duals: Duals,
+}
+
+#[derive(Clone, Debug)]
+enum Duals {
+    M1(Vec<num_dual::Dual2SVec64<1>>),
+    M2(Vec<num_dual::Dual2SVec64<2>>),
+    M3(Vec<num_dual::Dual2SVec64<3>>),
+    M4(Vec<num_dual::Dual2SVec64<4>>),
+}
+
+impl Tape {
+    /// The linear-structure Hessian of output 0, when θ enters through at
+    /// most 4 linear forms and fewer forms than parameters.
+    pub fn linear_hessian(&self) -> Option<LinearHessian> {
+        let n_params = self.params.len();
+        let instrs: Vec<Instr> = self
+            .dual_param
+            .iter()
+            .chain(&self.dual_row)
+            .copied()
+            .collect();
+        let mut linear = vec![false; self.n_dual];
+        linear[..n_params].iter_mut().for_each(|l| *l = true);
+        let is_lin = |linear: &[bool], o: Operand| match o {
+            Operand::Plain(_) => None,
+            Operand::Dual(r) => Some(linear[r as usize]),
+        };
+        for ins in &instrs {
+            let (a, b) = (is_lin(&linear, ins.a), is_lin(&linear, ins.b));
+            let lin = match ins.op {
+                Op::Add => matches!((a, b), (Some(true), Some(true) | None) | (None, Some(true))),
+                Op::Mul => matches!((a, b), (Some(true), None) | (None, Some(true))),
+                _ => false,
+            };
+            if let Operand::Dual(r) = ins.dst {
+                linear[r as usize] = lin;
+            }
+        }
+        let mut frontier = Vec::new();
+        let mut mark = |r: u32| {
+            if linear[r as usize] && !frontier.contains(&r) {
+                frontier.push(r);
+            }
+        };
+        for ins in &instrs {
+            let dst_lin = matches!(ins.dst, Operand::Dual(r) if linear[r as usize]);
+            if !dst_lin {
+                for o in [ins.a, ins.b] {
+                    if let Operand::Dual(r) = o {
+                        mark(r);
+                    }
+                }
+            }
+        }
+        let output = *self.outputs.first()?;
+        if let Operand::Dual(r) = output {
+            mark(r);
+        }
+        let m = frontier.len();
+        if m == 0 || m > 4 || m >= n_params {
+            return None;
+        }
+        Some(LinearHessian {
+            instrs,
+            linear,
+            frontier,
+            n_params,
+            output,
+        })
+    }
+}
+
+impl LinearHessian {
+    /// Number of linear forms (dual directions used per row).
+    pub fn forms(&self) -> usize {
+        self.frontier.len()
+    }
+
+    /// Fresh registers.
+    pub fn workspace(&self, tape: &Tape) -> LinearWorkspace {
+        let n = tape.n_dual;
+        let m = self.frontier.len();
+        let duals = match m {
+            1 => Duals::M1(vec![num_dual::Dual2SVec64::<1>::from_re(0.0); n]),
+            2 => Duals::M2(vec![num_dual::Dual2SVec64::<2>::from_re(0.0); n]),
+            3 => Duals::M3(vec![num_dual::Dual2SVec64::<3>::from_re(0.0); n]),
+            _ => Duals::M4(vec![num_dual::Dual2SVec64::<4>::from_re(0.0); n]),
+        };
+        LinearWorkspace {
+            plain: tape.plain_init.clone(),
+            lin_value: vec![0.0; n],
+            lin_coef: vec![Vec::new(); n],
+            dense: vec![0.0; m * self.n_params],
+            duals,
+        }
+    }
+
+    /// Value of output 0 at `params` for one data row; its gradient into
+    /// `grad` (length d) and Hessian into `hess` (d×d, row-major).
+    pub fn eval_row(
+        &self,
+        tape: &Tape,
+        params: &[f64],
+        data: &[f64],
+        ws: &mut LinearWorkspace,
+        grad: &mut [f64],
+        hess: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        ws.plain[..data.len()].copy_from_slice(data);
+        for ins in &tape.plain_row {
+            let get = |o: Operand| match o {
+                Operand::Plain(r) => Arg::<f64>::P(ws.plain[r as usize]),
+                Operand::Dual(_) => Arg::P(f64::NAN),
+            };
+            let v: f64 = exec(ins.op, get(ins.a), get(ins.b))?;
+            if let Operand::Plain(r) = ins.dst {
+                ws.plain[r as usize] = v;
+            }
+        }
+        // Linear registers as sparse affine forms.
+        for (k, &p) in params.iter().enumerate() {
+            ws.lin_value[k] = p;
+            ws.lin_coef[k].clear();
+            ws.lin_coef[k].push((k as u32, 1.0));
+        }
+        for ins in &self.instrs {
+            let Operand::Dual(dst) = ins.dst else {
+                continue;
+            };
+            let dst = dst as usize;
+            if !self.linear[dst] {
+                continue;
+            }
+            let mut coef = std::mem::take(&mut ws.lin_coef[dst]);
+            coef.clear();
+            let value = match ins.op {
+                Op::Add => {
+                    let mut v = 0.0;
+                    for o in [ins.a, ins.b] {
+                        match o {
+                            Operand::Plain(r) => v += ws.plain[r as usize],
+                            Operand::Dual(r) => {
+                                v += ws.lin_value[r as usize];
+                                coef.extend_from_slice(&ws.lin_coef[r as usize]);
+                            }
+                        }
+                    }
+                    v
+                }
+                _ => {
+                    // Mul of a linear register by a plain one.
+                    let (d, p) = match (ins.a, ins.b) {
+                        (Operand::Dual(d), Operand::Plain(p))
+                        | (Operand::Plain(p), Operand::Dual(d)) => {
+                            (d as usize, ws.plain[p as usize])
+                        }
+                        _ => (0, f64::NAN),
+                    };
+                    coef.extend(ws.lin_coef[d].iter().map(|&(i, c)| (i, c * p)));
+                    ws.lin_value[d] * p
+                }
+            };
+            ws.lin_value[dst] = value;
+            ws.lin_coef[dst] = coef;
+        }
+        // Dense coefficient rows a_i.
+        let d = self.n_params;
+        ws.dense.iter_mut().for_each(|v| *v = 0.0);
+        for (i, &r) in self.frontier.iter().enumerate() {
+            for &(k, c) in &ws.lin_coef[r as usize] {
+                ws.dense[i * d + k as usize] += c;
+            }
+        }
+        let (value, g, h) = match &mut ws.duals {
+            Duals::M1(v) => self.nonlinear::<1>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M2(v) => self.nonlinear::<2>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M3(v) => self.nonlinear::<3>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M4(v) => self.nonlinear::<4>(v, &ws.plain, &ws.lin_value)?,
+        };
+        if !value.is_finite() {
+            return Err(tape.explain_at(0, params, data, value));
+        }
+        let m = self.frontier.len();
+        let a = &ws.dense;
+        for k in 0..d {
+            grad[k] = (0..m).map(|i| g[i] * a[i * d + k]).sum();
+        }
+        // H = Aᵀ Hm A, upper triangle then mirrored.
+        let mut c = [0.0; 4];
+        for k in 0..d {
+            for (i, ci) in c.iter_mut().enumerate().take(m) {
+                *ci = (0..m).map(|j| h[i * 4 + j] * a[j * d + k]).sum();
+            }
+            for l in k..d {
+                let v: f64 = (0..m).map(|i| a[i * d + l] * c[i]).sum();
+                hess[k * d + l] = v;
+                hess[l * d + k] = v;
+            }
+        }
+        Ok(value)
+    }
+
+    /// Run the nonlinear instructions with `M` dual directions, one per
+    /// frontier register; returns value, g (M) and H (M×M, stride 4).
+    fn nonlinear<const M: usize>(
+        &self,
+        regs: &mut [num_dual::Dual2SVec64<M>],
+        plain: &[f64],
+        lin_value: &[f64],
+    ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
+        use nalgebra::{Const, U1};
+        type D<const M: usize> = num_dual::Dual2SVec64<M>;
+        for (i, &r) in self.frontier.iter().enumerate() {
+            regs[r as usize] = D::<M>::from_re(lin_value[r as usize]).derivative(i);
+        }
+        for ins in &self.instrs {
+            let Operand::Dual(dst) = ins.dst else {
+                continue;
+            };
+            if self.linear[dst as usize] {
+                continue;
+            }
+            let v = {
+                let get = |o: Operand| match o {
+                    Operand::Plain(r) => Arg::P(plain[r as usize]),
+                    Operand::Dual(r) => Arg::D(&regs[r as usize]),
+                };
+                exec(ins.op, get(ins.a), get(ins.b))?
+            };
+            regs[dst as usize] = v;
+        }
+        let out = match self.output {
+            Operand::Dual(r) => regs[r as usize],
+            Operand::Plain(r) => D::<M>::from(plain[r as usize]),
+        };
+        let gv = out.v1.unwrap_generic(U1, Const::<M>);
+        let hv = out.v2.unwrap_generic(Const::<M>, Const::<M>);
+        let mut g = [0.0; 4];
+        let mut h = [0.0; 16];
+        for i in 0..M {
+            g[i] = gv[i];
+            for j in 0..M {
+                h[i * 4 + j] = hv[(i, j)];
+            }
+        }
+        Ok((out.re, g, h))
+    }
+}
+
+impl Tape {
+    /// [`Tape::explain`] from plain parameter and data values.
+    fn explain_at(&self, i: usize, params: &[f64], data: &[f64], re: f64) -> EvalError {
+        let env = |name: &str| {
+            if let Some(k) = self.params.iter().position(|p| &**p == name) {
+                return params.get(k).copied();
+            }
+            self.data
+                .iter()
+                .position(|p| &**p == name)
+                .and_then(|k| data.get(k).copied())
+        };
+        match eval::<f64>(&self.exprs[i], &env) {
+            Err(e) => e,
+            Ok(_) => EvalError::NonFinite {
+                expr: super::eval::describe(&self.exprs[i]),
+                value: re,
+            },
+        }
+    }
+}

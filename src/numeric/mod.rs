@@ -1,0 +1,19 @@
+//! Exact numerics: special functions in `f64` and for dual numbers, and
+//! evaluation of the IR over any [`num_dual::DualNum`] type.
+//!
+//! * [`special`] — lgamma, digamma, polygamma(n), erf/erfc, Φ, Bessel I,
+//!   lbeta, sigmoid in `f64`, checked against an mpmath table.
+//! * [`SpecialFunctions`] — the same functions for every dual number type
+//!   `D: DualNum<Primitive = f64>` (value and all derivatives `D` carries).
+//! * [`eval`] — evaluate an [`crate::ir::Expr`] over any such `D`; exact
+//!   gradient and Hessian with [`eval::gradient_hessian`].
+//! * [`compiled`] — compile expressions once into a flat tape with shared
+//!   subexpressions, plain-`f64` data work and hoisted parameter work, and
+//!   evaluate it per data row without allocation.
+
+mod dual;
+pub mod special;
+
+pub use dual::{SpecialFunctions, taylor_compose};
+pub mod compiled;
+pub mod eval;

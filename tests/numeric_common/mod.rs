@@ -1,0 +1,216 @@
+//! Shared helpers for the numeric tests: the mpmath reference tables.
+#![allow(dead_code, reason = "each test file uses a subset")]
+
+/// One row of a reference table: `func,p,x,value,d1,d2,d3`.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub func: String,
+    pub p: Option<f64>,
+    pub x: f64,
+    /// value, d1, d2, d3 (None where not tabled).
+    pub vals: [Option<f64>; 4],
+}
+
+fn cell(s: &str) -> Option<f64> {
+    if s.is_empty() {
+        None
+    } else {
+        Some(
+            s.parse()
+                .unwrap_or_else(|e| panic!("bad number {s:?}: {e}")),
+        )
+    }
+}
+
+/// Parse a table (header line first).
+pub fn table(text: &str) -> Vec<Row> {
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            assert_eq!(c.len(), 7, "row {l}");
+            Row {
+                func: c[0].to_string(),
+                p: cell(c[1]),
+                x: cell(c[2]).expect("x"),
+                vals: [cell(c[3]), cell(c[4]), cell(c[5]), cell(c[6])],
+            }
+        })
+        .collect()
+}
+
+/// Every reference row, all tables.
+pub fn all_rows() -> Vec<Row> {
+    let mut v = table(include_str!("../data/special/gamma.csv"));
+    v.extend(table(include_str!("../data/special/lbeta.csv")));
+    v.extend(table(include_str!("../data/special/erf.csv")));
+    v.extend(table(include_str!("../data/special/sigmoid.csv")));
+    v.extend(table(include_str!("../data/special/besseli.csv")));
+    v
+}
+
+/// Relative error, or absolute error when |want| < `abs_below`.
+pub fn err(got: f64, want: f64, abs_below: f64) -> f64 {
+    if got == want {
+        return 0.0;
+    }
+    let d = (got - want).abs();
+    if want.abs() < abs_below {
+        d
+    } else {
+        d / want.abs()
+    }
+}
+
+use fimkit::Model;
+use fimkit::ir::model::Support;
+
+/// A tiny deterministic generator (xorshift64*), so tests need no seed files.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let v = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (v >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next_f64()
+    }
+}
+
+/// Every model in examples/, loaded.
+pub fn example_models() -> Vec<(String, Model)> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let mut out = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("examples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("fim"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        let src = std::fs::read_to_string(&p).expect("read model");
+        let name = p
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("model")
+            .to_string();
+        let m = fimkit::load(&src, &name).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+        out.push((name, m));
+    }
+    assert!(out.len() >= 8, "examples/ has the example models");
+    out
+}
+
+/// A random point inside the model's domains: parameter values, then data
+/// and covariate values (all by name).
+pub fn random_point(m: &Model, rng: &mut Rng) -> (Vec<f64>, Vec<(String, f64)>) {
+    let interval = |label: &str, rng: &mut Rng| match label {
+        "positive" => rng.uniform(0.5, 3.0),
+        "unit" => rng.uniform(0.1, 0.9),
+        "negative" => rng.uniform(-3.0, -0.5),
+        _ => rng.uniform(-1.5, 1.5),
+    };
+    let params = m
+        .params
+        .iter()
+        .map(|p| interval(&p.domain.label, rng))
+        .collect();
+    let mut data = Vec::new();
+    let mut simplex: Vec<f64> = Vec::new();
+    for d in &m.data {
+        let v = match &d.support {
+            Support::Simplex { dim, .. } => {
+                if simplex.is_empty() {
+                    let raw: Vec<f64> = (0..*dim).map(|_| rng.uniform(0.2, 1.0)).collect();
+                    let s: f64 = raw.iter().sum();
+                    simplex = raw.iter().map(|v| v / s).collect();
+                    simplex.reverse();
+                }
+                simplex.pop().unwrap_or(0.3)
+            }
+            s if s.is_binary() => f64::from(u8::from(rng.next_f64() < 0.5)),
+            s if s.is_discrete() => (rng.next_f64() * 6.0).floor(),
+            s => interval(&s.label(), rng),
+        };
+        data.push((d.name.to_string(), v));
+    }
+    for c in &m.covariates {
+        data.push((c.name.to_string(), interval(&c.domain.label, rng)));
+    }
+    (params, data)
+}
+
+use fimkit::ir::{Expr, Func};
+use proptest::prelude::*;
+
+/// `1/2 + u²`: a positive argument for functions with a domain.
+pub fn pos(u: Expr) -> Expr {
+    Expr::add2(Expr::rational(1, 2), Expr::powi(u, 2))
+}
+
+/// A one-argument function of the language applied inside its domain.
+pub fn unary(i: usize, u: Expr) -> Expr {
+    let c = |f: Func, a: Expr| Expr::call(f, vec![a]);
+    match i {
+        0 => Expr::log(pos(u)),
+        1 => Expr::exp(c(Func::Sin, u)),
+        2 => c(Func::Log1p, Expr::powi(u, 2)),
+        3 => c(Func::Expm1, c(Func::Sin, u)),
+        4 => c(Func::Sigmoid, u),
+        5 => Expr::lgamma(pos(u)),
+        6 => c(Func::Erf, u),
+        7 => c(Func::Erfc, u),
+        8 => c(Func::NormalCdf, u),
+        9 => c(Func::Sin, u),
+        10 => c(Func::Cos, u),
+        11 => c(Func::Abs, Expr::add2(u, Expr::rational(1, 7))),
+        12 => Expr::sqrt(pos(u)),
+        13 => Expr::pow(pos(u), Expr::rational(-3, 2)),
+        14 => Expr::powi(u, 3),
+        15 => Expr::mul2(
+            Expr::call(Func::Indicator, vec![Expr::var("k"), Expr::int(1)]),
+            u,
+        ),
+        _ => Expr::log(c(Func::Sigmoid, u)),
+    }
+}
+
+/// A two-argument construction inside its domain.
+pub fn binary(i: usize, u: Expr, v: Expr) -> Expr {
+    match i {
+        0 => Expr::call(Func::Lbeta, vec![pos(u), pos(v)]),
+        1 => Expr::polygamma((v.size() % 3) as i64, pos(u)),
+        2 => Expr::call(
+            Func::BesselI,
+            vec![Expr::rational([0, 2, 5][v.size() % 3], 2), pos(u)],
+        ),
+        3 => Expr::pow(pos(u), Expr::call(Func::Sigmoid, vec![v])),
+        4 => Expr::div(u, pos(v)),
+        5 => Expr::sub(u, v),
+        6 => Expr::mul2(u, v),
+        _ => Expr::add2(u, v),
+    }
+}
+
+/// Random expression trees over parameters `a`, `b` and data `x`, `k`,
+/// built from the language's functions with arguments kept in their domains.
+pub fn random_expr() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        Just(Expr::var("a")),
+        Just(Expr::var("b")),
+        Just(Expr::var("x")),
+        (-3i64..=3, 1i64..=3).prop_map(|(p, q)| Expr::rational(p, q)),
+        Just(Expr::pi()),
+    ];
+    leaf.prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            (inner.clone(), 0usize..17).prop_map(|(u, i)| unary(i, u)),
+            (inner.clone(), inner, 0usize..8).prop_map(|(u, v, i)| binary(i, u, v)),
+        ]
+    })
+}
