@@ -309,19 +309,92 @@ impl Expr {
         out
     }
 
-    /// Number of operations, the size measure used by the simplicity bar:
-    /// each binary `+ - * / ^` and each function call counts one, a
-    /// negation counts one, leaves count zero.
+    /// Number of operations as a textbook (and `render::text`) prints the
+    /// expression; the size measure of the simplicity bar. Each binary
+    /// `+ - * /` and `^`, each function call, each unary minus and each
+    /// square root counts one; leaves count zero. So `a - b` counts 1 (not
+    /// 3 for `a + (-1)·b`), `a/b` 1 (not 3 for `a·b^-1`), `x/2` 1, `-x/2`
+    /// 2, `1/x^2` 2 and `sqrt(x)` 1.
+    ///
+    /// ```
+    /// use fimkit::ir::Expr;
+    /// let (x, mu, s) = (Expr::var("x"), Expr::var("mu"), Expr::var("sigma"));
+    /// let score = Expr::div(Expr::sub(x, mu), Expr::powi(s, 2)); // (x - mu)/sigma^2
+    /// assert_eq!(score.op_count(), 3);
+    /// ```
     pub fn op_count(&self) -> usize {
         match self {
             Expr::Num(r) => usize::from(r.is_negative()) + usize::from(!r.is_integer()),
             Expr::Const(_) | Expr::Var(_) => 0,
-            Expr::Add(xs) | Expr::Mul(xs) => {
-                xs.len() - 1 + xs.iter().map(Expr::op_count).sum::<usize>()
+            Expr::Add(ts) => {
+                // A negative term prints as ` - (its negation)`; when every
+                // term is negative the first one carries a unary minus.
+                let all_negative = ts.iter().all(Expr::prints_negative);
+                let mut n = ts.len() - 1 + usize::from(all_negative);
+                for t in ts {
+                    n += if t.prints_negative() {
+                        Expr::neg(t.clone()).op_count()
+                    } else {
+                        t.op_count()
+                    };
+                }
+                n
             }
-            Expr::Pow(b, e) => 1 + b.op_count() + e.op_count(),
+            Expr::Mul(_) | Expr::Pow(..) => self.product_op_count(),
             Expr::Call(_, xs) => 1 + xs.iter().map(Expr::op_count).sum::<usize>(),
         }
+    }
+
+    /// Does the term print with a leading minus?
+    fn prints_negative(&self) -> bool {
+        match self {
+            Expr::Num(r) => r.is_negative(),
+            Expr::Mul(fs) => fs[0].as_num().is_some_and(|r| r.is_negative()),
+            _ => false,
+        }
+    }
+
+    /// Operations of a product printed as `-c·num/den`.
+    fn product_op_count(&self) -> usize {
+        let factors = match self {
+            Expr::Mul(fs) => fs.as_slice(),
+            other => std::slice::from_ref(other),
+        };
+        let mut coeff = Rational::one();
+        let mut num: Vec<Expr> = Vec::new();
+        let mut den: Vec<Expr> = Vec::new();
+        for f in factors {
+            match f {
+                Expr::Num(r) => coeff = r.clone(),
+                Expr::Pow(b, x) if x.as_num().is_some_and(|r| r.is_negative()) => {
+                    den.push(Expr::pow((**b).clone(), Expr::neg((**x).clone())));
+                }
+                other => num.push(other.clone()),
+            }
+        }
+        let mut negative = coeff.is_negative();
+        if negative && let Some(i) = num.iter().position(|f| matches!(f, Expr::Add(_))) {
+            num[i] = Expr::neg(num[i].clone());
+            negative = false;
+        }
+        let factor_ops = |f: &Expr| match f {
+            Expr::Pow(b, x)
+                if x.as_num()
+                    .is_some_and(|r| *r == Rational::new(1.into(), 2.into())) =>
+            {
+                1 + b.op_count()
+            }
+            Expr::Pow(b, x) => 1 + b.op_count() + x.op_count(),
+            other => other.op_count(),
+        };
+        let coeff = coeff.abs();
+        let num_len = num.len() + usize::from(!coeff.numer().is_one());
+        let den_len = den.len() + usize::from(!coeff.denom().is_one());
+        usize::from(negative)
+            + num_len.saturating_sub(1)
+            + num.iter().map(factor_ops).sum::<usize>()
+            + if den_len > 0 { den_len } else { 0 }
+            + den.iter().map(factor_ops).sum::<usize>()
     }
 
     /// Number of nodes in the tree.

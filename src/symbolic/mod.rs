@@ -1,6 +1,7 @@
 //! Symbolic calculus on the IR: exact differentiation (own rules, not
-//! rewriting) and, later in the pipeline, bounded e-graph simplification.
+//! rewriting) and bounded e-graph simplification ([`simplify`]).
 
 mod diff;
+pub mod simplify;
 
 pub use diff::{diff, gradient, hessian};
