@@ -259,7 +259,7 @@ mod tests {
         assert!("x".parse::<Num>().is_err());
         assert!("-".parse::<Num>().is_err());
         let pat: RecExpr<Math> = "(+ x (* -1/2 (^ pi e)))".parse().unwrap();
-        assert!(matches!(pat.as_ref()[2], Math::Num(_)));
+        assert!(matches!(pat.as_ref()[1], Math::Num(_)));
         assert!(matches!(pat.as_ref()[3], Math::Named(_)));
     }
 

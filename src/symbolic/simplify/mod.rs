@@ -39,6 +39,7 @@ pub use rules::{Rewrite, rule_names, rules};
 pub use seeds::{factor_sums, seeds};
 
 use crate::ir::expr::Expr;
+use crate::symbolic::diff::diff;
 use egg::{Extractor, Id, RecExpr, Runner};
 use std::time::Duration;
 
@@ -63,9 +64,9 @@ impl Default for SimplifyConfig {
     /// 20 ms (see `benches/derive.rs`).
     fn default() -> Self {
         SimplifyConfig {
-            iter_limit: 10,
-            node_limit: 4_000,
-            time_limit: Duration::from_millis(200),
+            iter_limit: 8,
+            node_limit: 2_500,
+            time_limit: Duration::from_millis(100),
         }
     }
 }
@@ -163,41 +164,43 @@ pub fn simplify_many(
     assumptions: &Assumptions,
     config: &SimplifyConfig,
 ) -> SimplifiedMany {
+    let forms: Vec<Vec<Expr>> = es.iter().map(|e| vec![e.clone()]).collect();
+    simplify_forms(&forms, assumptions, config)
+}
+
+/// Simplify several expressions in one e-graph, each given by one or more
+/// forms known to be equal (say, a derivative taken before and after a
+/// simplification). Each result is no larger than the smallest form given,
+/// and `before` counts the first form.
+pub fn simplify_forms(
+    forms: &[Vec<Expr>],
+    assumptions: &Assumptions,
+    config: &SimplifyConfig,
+) -> SimplifiedMany {
     let mut runner: Runner<Math, FactAnalysis> =
         Runner::new(FactAnalysis::new(assumptions.clone()))
             .with_iter_limit(config.iter_limit)
             .with_node_limit(config.node_limit)
             .with_time_limit(config.time_limit);
-    let mut roots: Vec<Id> = Vec::with_capacity(es.len());
-    for e in es {
-        let id = runner.egraph.add_expr(&to_rec_expr(e));
-        for seed in seeds(e) {
-            let sid = runner.egraph.add_expr(&to_rec_expr(&seed));
-            runner.egraph.union(id, sid);
+    let mut roots: Vec<Id> = Vec::with_capacity(forms.len());
+    for equal in forms {
+        let mut root: Option<Id> = None;
+        for e in equal {
+            for f in std::iter::once(e.clone()).chain(seeds(e)) {
+                let id = runner.egraph.add_expr(&to_rec_expr(&f));
+                match root {
+                    None => root = Some(id),
+                    Some(r) => {
+                        runner.egraph.union(r, id);
+                    }
+                }
+            }
         }
-        roots.push(id);
+        roots.push(root.unwrap_or_else(|| runner.egraph.add(Math::num(num_traits::Zero::zero()))));
     }
     runner.egraph.rebuild();
     runner.roots = roots.clone();
     let runner = runner.run(&rules());
-    if std::env::var("FIMKIT_SIMPLIFY_TRACE").is_ok() {
-        for it in &runner.iterations {
-            eprintln!(
-                "  iter nodes {} classes {} search {:.4} apply {:.4} rebuild {:.4} applied {:?}",
-                it.egraph_nodes,
-                it.egraph_classes,
-                it.search_time,
-                it.apply_time,
-                it.rebuild_time,
-                it.applied
-                    .iter()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(k, n)| format!("{k}:{n}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-        }
-    }
     let report = RunReport {
         stop_reason: runner
             .stop_reason
@@ -209,21 +212,28 @@ pub fn simplify_many(
         conflicts: runner.egraph.analysis.conflicts,
     };
     let extractor = Extractor::new(&runner.egraph, TextbookCost::new(&runner.egraph));
-    let exprs = es
+    let exprs = forms
         .iter()
         .zip(&roots)
-        .map(|(e, root)| {
-            let before = e.op_count();
+        .map(|(equal, root)| {
+            let before = equal.first().map_or(0, Expr::op_count);
+            // The smallest given form is the fallback.
+            let given = equal
+                .iter()
+                .min_by_key(|e| (e.op_count(), e.size()))
+                .cloned()
+                .unwrap_or_else(Expr::zero);
             if report.conflicts > 0 {
-                return (e.clone(), before, before);
+                return (given.clone(), before, given.op_count());
             }
             let (_, best): (_, RecExpr<Math>) = extractor.find_best(runner.egraph.find(*root));
             let candidate = from_rec_expr(&best);
             let after = candidate.op_count();
-            if (after, candidate.size()) < (before, e.size()) {
+            if (after, candidate.size()) < (given.op_count(), given.size()) {
                 (candidate, before, after)
             } else {
-                (e.clone(), before, before)
+                let after = given.op_count();
+                (given, before, after)
             }
         })
         .collect();
@@ -242,13 +252,23 @@ pub fn simplify_symmetric(
     for (i, row) in m.iter().enumerate() {
         upper.extend(row.iter().skip(i).cloned());
     }
-    let many = simplify_many(&upper, assumptions, config);
+    symmetric_from_upper(n, simplify_many(&upper, assumptions, config))
+}
+
+/// The symmetric matrix whose upper triangle, row by row, is `many`.
+fn symmetric_from_upper(n: usize, many: SimplifiedMany) -> SimplifiedMatrix {
     let mut matrix = vec![vec![Expr::zero(); n]; n];
     let mut it = many.exprs.iter();
     let (mut before, mut after) = (Vec::new(), Vec::new());
+    #[expect(
+        clippy::needless_range_loop,
+        reason = "fills both triangles of a square matrix"
+    )]
     for i in 0..n {
         for j in i..n {
-            let (e, b, a) = it.next().expect("one result per upper entry");
+            let Some((e, b, a)) = it.next() else {
+                break;
+            };
             matrix[i][j] = e.clone();
             matrix[j][i] = e.clone();
             before.push(*b);
@@ -260,5 +280,80 @@ pub fn simplify_symmetric(
         before,
         after,
         report: many.report,
+    }
+}
+
+/// Score and Hessian of a log-density, simplified at each step.
+#[derive(Clone, Debug)]
+pub struct Derived {
+    /// The log-density, simplified.
+    pub logp: Simplified,
+    /// The score `∂ logp/∂θ_i`, simplified, in parameter order.
+    pub score: SimplifiedMany,
+    /// The Hessian `∂² logp/∂θ_i∂θ_j`, simplified (symmetric).
+    pub hessian: SimplifiedMatrix,
+}
+
+/// Differentiate and simplify in a cascade: simplify the log-density,
+/// differentiate it, simplify the score, differentiate the simplified
+/// score (row `i` gives the entries `j ≥ i`) and simplify the Hessian.
+/// Simplifying before each derivative keeps the derivatives small:
+/// `x log(φ/(1 + φ))` becomes `x log φ - x log(1 + φ)` before it is
+/// differentiated, so the Hessian comes out as a sum of simple fractions.
+///
+/// ```
+/// use fimkit::symbolic::simplify::{derive_simplified, Assumptions, SimplifyConfig};
+/// let model = fimkit::load(
+///     "param lambda : positive\ndata k : count\nk ~ poisson(lambda)\n", "poisson",
+/// ).unwrap();
+/// let d = derive_simplified(
+///     &model.logp, &model.param_names(), &Assumptions::from_model(&model),
+///     &SimplifyConfig::default(),
+/// );
+/// assert_eq!(d.hessian.matrix[0][0].to_string(), "-1*k*lambda^-2");
+/// ```
+pub fn derive_simplified(
+    logp: &Expr,
+    params: &[impl AsRef<str>],
+    assumptions: &Assumptions,
+    config: &SimplifyConfig,
+) -> Derived {
+    let simple_logp = simplify(logp, assumptions, config);
+    // Each derivative is taken of the input and of the simplified form;
+    // both go into the e-class, so the cascade never loses.
+    let grad: Vec<Vec<Expr>> = params
+        .iter()
+        .map(|p| {
+            let plain = diff(logp, p.as_ref());
+            let cascaded = diff(&simple_logp.expr, p.as_ref());
+            if cascaded == plain {
+                vec![plain]
+            } else {
+                vec![plain, cascaded]
+            }
+        })
+        .collect();
+    let score = simplify_forms(&grad, assumptions, config);
+    let n = params.len();
+    let mut upper: Vec<Vec<Expr>> = Vec::with_capacity(n * (n + 1) / 2);
+    for (i, (given, simple)) in grad.iter().zip(&score.exprs).enumerate() {
+        for p in &params[i..] {
+            let mut forms: Vec<Expr> = Vec::new();
+            for s in given.iter().chain(std::iter::once(&simple.0)) {
+                let d = diff(s, p.as_ref());
+                if !forms.contains(&d) {
+                    forms.push(d);
+                }
+            }
+            upper.push(forms);
+        }
+    }
+    let many = simplify_forms(&upper, assumptions, config);
+    let hessian = symmetric_from_upper(n, many);
+    let logp = simple_logp;
+    Derived {
+        logp,
+        score,
+        hessian,
     }
 }
