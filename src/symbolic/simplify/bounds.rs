@@ -50,7 +50,8 @@ impl End {
 /// ```
 /// use fimkit::symbolic::simplify::Bounds;
 /// let p = Bounds::unit();
-/// let one_minus_p = Bounds::exactly(&1.into()).add(&p.neg());
+/// let one = fimkit::ir::Rational::from_integer(1.into());
+/// let one_minus_p = Bounds::exactly(&one).add(&p.neg());
 /// assert!(one_minus_p.is_unit());
 /// assert!(Bounds::positive().mul(&Bounds::negative()).is_negative());
 /// ```

@@ -214,7 +214,7 @@ pub fn add_expr(e: &Expr, out: &mut RecExpr<Math>) -> Id {
 /// use fimkit::symbolic::simplify::{from_rec_expr, to_rec_expr};
 /// let e = Expr::div(Expr::var("x") - Expr::var("mu"), Expr::powi(Expr::var("sigma"), 2));
 /// let r = to_rec_expr(&e);
-/// assert_eq!(r.to_string(), "(* (+ x (* -1 mu)) (^ sigma -2))");
+/// assert_eq!(r.to_string(), "(* -1 (* (+ mu (* -1 x)) (^ sigma -2)))");
 /// assert_eq!(from_rec_expr(&r), e);
 /// ```
 pub fn to_rec_expr(e: &Expr) -> RecExpr<Math> {
