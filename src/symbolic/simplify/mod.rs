@@ -182,6 +182,18 @@ pub fn simplify_forms(
     assumptions: &Assumptions,
     config: &SimplifyConfig,
 ) -> SimplifiedMany {
+    if forms.is_empty() {
+        return SimplifiedMany {
+            exprs: Vec::new(),
+            report: RunReport {
+                stop_reason: StopReason::Saturated,
+                iterations: 0,
+                egraph_nodes: 0,
+                egraph_classes: 0,
+                conflicts: 0,
+            },
+        };
+    }
     let mut runner: Runner<Math, FactAnalysis> =
         Runner::new(FactAnalysis::new(assumptions.clone()))
             .with_iter_limit(config.iter_limit)
@@ -364,5 +376,29 @@ pub fn derive_simplified(
         logp,
         score,
         hessian,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_to_simplify_is_fine() {
+        let d = derive_simplified(
+            &Expr::var("x"),
+            &[] as &[&str],
+            &Assumptions::new(),
+            &SimplifyConfig::default(),
+        );
+        assert!(d.score.exprs.is_empty() && d.hessian.matrix.is_empty());
+    }
+
+    #[test]
+    fn never_larger_than_the_input() {
+        let x = Expr::var("x");
+        let e = Expr::add2(Expr::exp(x.clone()), Expr::log(x));
+        let s = simplify(&e, &Assumptions::new(), &SimplifyConfig::default());
+        assert!(s.after <= s.before);
     }
 }
