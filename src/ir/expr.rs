@@ -337,10 +337,13 @@ impl Expr {
             }
             Expr::Const(_) | Expr::Var(_) => 0,
             Expr::Add(xs) => {
+                // The printer leads with a non-negative term when there is
+                // one; every other negative term prints after a `-`.
+                let lead = xs.iter().position(|t| !t.prints_negative()).unwrap_or(0);
                 xs.len() - 1
                     + xs.iter()
                         .enumerate()
-                        .map(|(i, t)| t.ops(i > 0))
+                        .map(|(i, t)| t.ops(i != lead))
                         .sum::<usize>()
             }
             Expr::Mul(fs) => {
@@ -390,6 +393,15 @@ impl Expr {
                 _ => 1 + b.ops(false) + e.ops(false),
             },
             Expr::Call(_, xs) => 1 + xs.iter().map(|x| x.ops(false)).sum::<usize>(),
+        }
+    }
+
+    /// Does the term print with a leading minus?
+    fn prints_negative(&self) -> bool {
+        match self {
+            Expr::Num(r) => r.is_negative(),
+            Expr::Mul(fs) => fs[0].as_num().is_some_and(|r| r.is_negative()),
+            _ => false,
         }
     }
 

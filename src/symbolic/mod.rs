@@ -1,8 +1,9 @@
 //! Symbolic calculus on the IR: exact differentiation (own rules, not
-//! rewriting) and, later in the pipeline, bounded e-graph simplification.
+//! rewriting) and bounded e-graph simplification ([`simplify`]).
 
 mod diff;
 mod rational;
+pub mod simplify;
 
 pub use diff::{diff, gradient, hessian};
 pub use rational::{cancel, cancel_bounded};
