@@ -6,6 +6,9 @@ use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::Model;
+use crate::symbolic::simplify::{
+    Assumptions, SimplifyConfig, derive_simplified, simplify_many, simplify_symmetric,
+};
 use crate::symbolic::{diff, gradient, hessian};
 
 /// What `derive` found for one model (or one coordinate system).
@@ -48,12 +51,16 @@ pub struct ClosedForm {
 pub struct DeriveConfig {
     /// Largest dimension for which det F and F⁻¹ are computed symbolically.
     pub max_symbolic_inverse: usize,
+    /// E-graph simplification of every printed formula; `None` keeps the
+    /// canonical form with common denominators only (faster).
+    pub simplify: Option<SimplifyConfig>,
 }
 
 impl Default for DeriveConfig {
     fn default() -> Self {
         DeriveConfig {
             max_symbolic_inverse: 4,
+            simplify: Some(SimplifyConfig::default()),
         }
     }
 }
@@ -159,21 +166,163 @@ fn derive_with(
 ) -> Derivation {
     let is_param = |v: &str| params.iter().any(|p| &**p == v);
     let logp = model.logp.substitute(subst);
-    let score: Vec<Expr> = gradient(&logp, params)
-        .into_iter()
-        .map(|e| tidy(&e))
-        .collect();
-    let hess: Matrix = hessian(&logp, params)
-        .into_iter()
-        .map(|row| row.into_iter().map(|e| tidy(&e)).collect())
-        .collect();
-    let fisher = closed_form(model, &hess, params, &is_param, subst, config);
+    // The plain Hessian feeds the expectation; the printed score and Hessian
+    // are simplified (when enabled) and equal to it.
+    let hess_plain: Matrix = hessian(&logp, params);
+    let (score, hess_shown) = match &config.simplify {
+        Some(sc) => {
+            let derived = derive_simplified(&logp, params, &assumptions(model, subst), sc);
+            let score = derived.score.exprs.into_iter().map(|(e, _, _)| e).collect();
+            (score, derived.hessian.matrix)
+        }
+        None => (
+            gradient(&logp, params)
+                .into_iter()
+                .map(|e| tidy(&e))
+                .collect(),
+            hess_plain
+                .iter()
+                .map(|row| row.iter().map(tidy).collect())
+                .collect(),
+        ),
+    };
+    let fisher = closed_form(model, &hess_plain, params, &is_param, subst, config).map(|cf| {
+        match &config.simplify {
+            Some(sc) => polish(cf, &assumptions(model, subst), sc, params),
+            None => cf,
+        }
+    });
     Derivation {
         params: params.to_vec(),
         score,
-        hessian: hess,
+        hessian: hess_shown,
         fisher,
     }
+}
+
+/// What the simplifier may assume: the model's declarations, and the new
+/// coordinates' domains when deriving in alternative coordinates.
+fn assumptions(model: &Model, subst: &dyn Fn(&str) -> Option<Expr>) -> Assumptions {
+    let mut a = Assumptions::from_model(model);
+    for c in &model.coords {
+        let in_use = c.map.iter().any(|(old, e)| subst(old).as_ref() == Some(e));
+        if in_use {
+            for p in &c.params {
+                let b = a.domain(&p.domain);
+                a.set(&p.name, b);
+            }
+        }
+    }
+    a
+}
+
+/// √e for an expression known to be non-negative (det F of a positive
+/// semidefinite F): squares of positive factors come out of the root and
+/// the rest splits into √numerator/√denominator.
+///
+/// `2/σ⁴` gives `√2/σ²`; `(αψ₁(α) − 1)/β²` gives `√(αψ₁(α) − 1)/β`.
+fn sqrt_of_nonnegative(e: &Expr, facts: &Assumptions) -> Expr {
+    let factors: Vec<Expr> = match e {
+        Expr::Mul(fs) => fs.clone(),
+        other => vec![other.clone()],
+    };
+    let mut out = Vec::new();
+    let mut num = Vec::new();
+    let mut den = Vec::new();
+    for f in factors {
+        let (b, k) = f.split_pow();
+        match k.as_int() {
+            Some(k)
+                if k % 2 == 0 && (facts.bounds_of(&b).is_positive() || b.as_num().is_some()) =>
+            {
+                out.push(Expr::powi(b, k / 2));
+            }
+            Some(k) if k < 0 => den.push(Expr::powi(b, -k)),
+            _ => num.push(f),
+        }
+    }
+    out.push(Expr::sqrt(Expr::mul(num)));
+    out.push(Expr::recip(Expr::sqrt(Expr::mul(den))));
+    Expr::mul(out)
+}
+
+/// The product without its factors that involve no parameter (a density
+/// "up to a constant").
+fn drop_constant_factors(e: &Expr, params: &[Name]) -> Expr {
+    let involves = |f: &Expr| f.free_vars().iter().any(|v| params.contains(v));
+    match e {
+        Expr::Mul(fs) => Expr::mul(fs.iter().filter(|f| involves(f)).cloned().collect()),
+        other if involves(other) => other.clone(),
+        _ => Expr::one(),
+    }
+}
+
+/// E-graph simplification of the closed form's printed formulas.
+fn polish(
+    mut cf: ClosedForm,
+    facts: &Assumptions,
+    sc: &SimplifyConfig,
+    params: &[Name],
+) -> ClosedForm {
+    cf.fim = simplify_symmetric(&cf.fim, facts, sc).matrix;
+    let mut scalars: Vec<Expr> = Vec::new();
+    scalars.extend(cf.det.iter().cloned());
+    scalars.extend(cf.jeffreys.iter().cloned());
+    let inverse_entries: Vec<Expr> = match &cf.inverse {
+        Some(matrix::Inverse::Dense(m)) => m
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r[i..].to_vec())
+            .collect(),
+        Some(matrix::Inverse::DiagonalMinusRankOne { w, c }) => w
+            .iter()
+            .cloned()
+            .chain(std::iter::once(c.clone()))
+            .collect(),
+        None => Vec::new(),
+    };
+    scalars.extend(inverse_entries);
+    let simple: Vec<Expr> = simplify_many(&scalars, facts, sc)
+        .exprs
+        .into_iter()
+        .map(|(e, _, _)| e)
+        .collect();
+    let mut it = simple.into_iter();
+    if cf.det.is_some() {
+        cf.det = it.next();
+    }
+    if cf.jeffreys.is_some() {
+        let _ = it.next();
+        // Up to a constant: drop the factors free of parameters.
+        cf.jeffreys = cf
+            .det
+            .as_ref()
+            .map(|d| drop_constant_factors(&sqrt_of_nonnegative(d, facts), params));
+    }
+    cf.inverse = match cf.inverse.take() {
+        Some(matrix::Inverse::Dense(m)) => {
+            let n = m.len();
+            let mut out = vec![vec![Expr::zero(); n]; n];
+            for i in 0..n {
+                for j in i..n {
+                    let e = it.next().unwrap_or_else(|| m[i][j].clone());
+                    out[j][i] = e.clone();
+                    out[i][j] = e;
+                }
+            }
+            Some(matrix::Inverse::Dense(out))
+        }
+        Some(matrix::Inverse::DiagonalMinusRankOne { w, c }) => {
+            let w: Vec<Expr> = w
+                .iter()
+                .map(|wi| it.next().unwrap_or_else(|| wi.clone()))
+                .collect();
+            let c = it.next().unwrap_or(c);
+            Some(matrix::Inverse::DiagonalMinusRankOne { w, c })
+        }
+        None => None,
+    };
+    cf
 }
 
 fn closed_form(

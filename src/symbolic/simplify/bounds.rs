@@ -669,7 +669,8 @@ impl Assumptions {
         a
     }
 
-    fn domain(&self, d: &Domain) -> Bounds {
+    /// Bounds of a declared domain (its ends may be constants of these assumptions).
+    pub fn domain(&self, d: &Domain) -> Bounds {
         let lo = d.lo.as_ref().map(|e| self.bounds_of(e));
         let hi = d.hi.as_ref().map(|e| self.bounds_of(e));
         Bounds::between(lo, hi, false)
