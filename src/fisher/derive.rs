@@ -5,7 +5,7 @@
 use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
 use crate::ir::expr::{Expr, Name};
-use crate::ir::model::Model;
+use crate::ir::model::{Domain, Model};
 use crate::symbolic::simplify::{
     Assumptions, SimplifyConfig, derive_simplified, simplify_many, simplify_symmetric,
 };
@@ -42,8 +42,12 @@ pub struct ClosedForm {
     pub inverse: Option<matrix::Inverse>,
     /// Jeffreys prior density up to a constant, √det F.
     pub jeffreys: Option<Expr>,
-    /// det F is identically zero: the parameters are not identifiable.
+    /// F is singular: det F is identically zero, or F is rank deficient at
+    /// a typical point (see `singularity`).
     pub singular: bool,
+    /// Numeric rank and null directions, when F is rank deficient at a
+    /// typical point (models without covariates).
+    pub singularity: Option<super::identifiability::Singularity>,
 }
 
 /// Options for [`derive`].
@@ -76,7 +80,12 @@ impl Default for DeriveConfig {
 /// assert_eq!(text, "1/(p*(1 - p))");
 /// ```
 pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
-    derive_with(model, &model.param_names(), &|_| None, config)
+    let domains: Vec<(Name, Domain)> = model
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.domain.clone()))
+        .collect();
+    derive_with(model, &domains, &|_| None, config)
 }
 
 /// The derivation in alternative coordinates, and whether it agrees with
@@ -104,13 +113,18 @@ pub fn derive_coords(
         .iter()
         .map(|c| {
             let new: Vec<Name> = c.params.iter().map(|p| p.name.clone()).collect();
+            let domains: Vec<(Name, Domain)> = c
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), p.domain.clone()))
+                .collect();
             let subst = |v: &str| {
                 c.map
                     .iter()
                     .find(|(old, _)| &**old == v)
                     .map(|(_, e)| e.clone())
             };
-            let derivation = derive_with(model, &new, &subst, config);
+            let derivation = derive_with(model, &domains, &subst, config);
             let pullback = base.fisher.as_ref().ok().map(|cf| {
                 let f_at: Matrix = cf
                     .fim
@@ -160,10 +174,12 @@ pub fn matrices_agree(a: &Matrix, b: &Matrix) -> bool {
 /// `subst` (alternative coordinates) where it gives an expression.
 fn derive_with(
     model: &Model,
-    params: &[Name],
+    domains: &[(Name, Domain)],
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
+    let names: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
+    let params = &names[..];
     let is_param = |v: &str| params.iter().any(|p| &**p == v);
     let logp = model.logp.substitute(subst);
     // The plain Hessian feeds the expectation; the printed score and Hessian
@@ -186,12 +202,13 @@ fn derive_with(
                 .collect(),
         ),
     };
-    let fisher = closed_form(model, &hess_plain, params, &is_param, subst, config).map(|cf| {
-        match &config.simplify {
+    let fisher =
+        closed_form(model, &hess_plain, domains, &is_param, subst, config).map(|cf| match &config
+            .simplify
+        {
             Some(sc) => polish(cf, &assumptions(model, subst), sc, params),
             None => cf,
-        }
-    });
+        });
     Derivation {
         params: params.to_vec(),
         score,
@@ -328,11 +345,13 @@ fn polish(
 fn closed_form(
     model: &Model,
     hess: &Matrix,
-    params: &[Name],
+    domains: &[(Name, Domain)],
     is_param: &dyn Fn(&str) -> bool,
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Result<ClosedForm, Blocker> {
+    let names: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
+    let params = &names[..];
     let own_params = model.param_names();
     let is_own_param = |v: &str| own_params.iter().any(|p| &**p == v) || is_param(v);
     let groups: Vec<DataGroup> = data_groups(model, &is_own_param)?
@@ -351,10 +370,20 @@ fn closed_form(
     let formulas_agree_symbolically = matrices_agree(&fim, &fim_outer);
     let (det, inverse) =
         matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy, &tidy_deep);
-    let singular = det.as_ref().is_some_and(Expr::is_zero);
+    let singularity = if model.covariates.is_empty() {
+        super::identifiability::singularity(model, &fim, domains)
+    } else {
+        None
+    };
+    let singular = det.as_ref().is_some_and(Expr::is_zero) || singularity.is_some();
+    let (det, inverse) = if singular {
+        (det, None)
+    } else {
+        (det, inverse)
+    };
     let jeffreys = det
         .as_ref()
-        .filter(|d| !d.is_zero())
+        .filter(|_| !singular)
         .map(|d| tidy(&Expr::sqrt(d.clone())));
     Ok(ClosedForm {
         fim,
@@ -365,6 +394,7 @@ fn closed_form(
         inverse,
         jeffreys,
         singular,
+        singularity,
     })
 }
 

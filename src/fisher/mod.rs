@@ -4,6 +4,7 @@
 
 pub mod derive;
 pub mod expectation;
+pub mod identifiability;
 pub mod linearize;
 pub mod matrix;
 mod raw;

@@ -5,6 +5,7 @@ use super::json::{SCHEMA, expr_json, matrix_json, vector_json};
 use super::latex::{LatexStyle, latex, latex_name};
 use super::matrix::{matrix_latex, matrix_text};
 use super::text::{TextStyle, render, unicode_name};
+use crate::fisher::identifiability::direction_text;
 use crate::fisher::{CoordsDerivation, Derivation, expectation::DataGroup, matrix::Inverse};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::Model;
@@ -96,10 +97,38 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             }
             if cf.singular {
                 if model.covariates.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "\nThe Fisher information is singular (det F = 0): the parameters are not identifiable."
-                    );
+                    match &cf.singularity {
+                        Some(sg) => {
+                            let names: Vec<String> =
+                                d.params.iter().map(|p| label(p, style)).collect();
+                            let point: Vec<String> = sg
+                                .at
+                                .iter()
+                                .map(|(n, v)| format!("{} = {v}", label(n, style)))
+                                .collect();
+                            let _ = writeln!(
+                                out,
+                                "\nThe Fisher information is singular: rank {} of {} (at {}).",
+                                sg.rank,
+                                sg.dim,
+                                point.join(", ")
+                            );
+                            for v in &sg.null_directions {
+                                let _ = writeln!(
+                                    out,
+                                    "Along {} in ({}) the log-density does not change: the parameters are not identifiable.",
+                                    direction_text(v),
+                                    names.join(", ")
+                                );
+                            }
+                        }
+                        None => {
+                            let _ = writeln!(
+                                out,
+                                "\nThe Fisher information is singular (det F = 0): the parameters are not identifiable."
+                            );
+                        }
+                    }
                 } else {
                     let _ = writeln!(
                         out,
@@ -362,6 +391,25 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
             obj.insert("fim".into(), strings(&cf.fim));
             obj.insert("fim_check".into(), json!({"formula": "sum J^T Cov[T] J", "agrees_symbolically": cf.formulas_agree_symbolically}));
             obj.insert("singular".into(), json!(cf.singular));
+            obj.insert(
+                "rank".into(),
+                cf.singularity
+                    .as_ref()
+                    .map_or(json!(d.params.len()), |sg| json!(sg.rank)),
+            );
+            let null_dirs: Vec<serde_json::Map<String, Value>> = cf
+                .singularity
+                .iter()
+                .flat_map(|sg| sg.null_directions.iter())
+                .map(|v| {
+                    d.params
+                        .iter()
+                        .map(|p| p.to_string())
+                        .zip(v.iter().map(|x| json!(x)))
+                        .collect()
+                })
+                .collect();
+            obj.insert("null_directions".into(), json!(null_dirs));
             obj.insert("det".into(), cf.det.as_ref().map_or(Value::Null, s));
             let crb = cf.inverse.as_ref().map(Inverse::to_dense);
             obj.insert(

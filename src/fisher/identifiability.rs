@@ -1,0 +1,157 @@
+//! Rank and null directions of a Fisher information matrix.
+//!
+//! A symbolic determinant that is identically zero proves singularity, but
+//! says nothing of the direction; and for large models no determinant is
+//! formed at all. So F is also evaluated at a typical point inside the
+//! parameter domains and its eigen-decomposition gives the numeric rank and
+//! the directions along which the model does not change.
+
+use super::matrix::Matrix;
+use crate::ir::expr::{Expr, Name};
+use crate::ir::model::{Domain, Model};
+use crate::numeric::eval::eval_f64;
+use nalgebra::DMatrix;
+
+/// A rank-deficient Fisher information.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Singularity {
+    /// Numeric rank at the typical point.
+    pub rank: usize,
+    /// Number of parameters.
+    pub dim: usize,
+    /// Directions in parameter space (one per missing rank) along which the
+    /// log-density does not change to second order; the largest component
+    /// of each is ±1.
+    pub null_directions: Vec<Vec<f64>>,
+    /// The point where F was evaluated.
+    pub at: Vec<(Name, f64)>,
+}
+
+/// Relative size below which an eigenvalue counts as zero.
+const RANK_TOLERANCE: f64 = 1e-10;
+
+/// A point inside a domain, away from special values (0, 1, symmetric
+/// points) so that accidental cancellations are unlikely.
+pub fn typical_value(domain: &Domain, model: &Model, salt: usize) -> f64 {
+    let bound = |e: &Option<Expr>| {
+        e.as_ref().and_then(|e| {
+            let e = model.substitute_consts(e);
+            eval_f64(&e, &|_| None).ok()
+        })
+    };
+    let jitter = 0.0137 * salt as f64;
+    match (bound(&domain.lo), bound(&domain.hi)) {
+        (None, None) => 0.37 + 0.21 * salt as f64,
+        (Some(lo), None) => lo + 1.3 + 0.17 * salt as f64,
+        (None, Some(hi)) => hi - 1.3 - 0.17 * salt as f64,
+        (Some(lo), Some(hi)) => lo + (hi - lo) * (0.29 + jitter).min(0.8),
+    }
+}
+
+/// Values for every parameter and constant at a typical point.
+pub fn typical_point(model: &Model, params: &[(Name, Domain)]) -> Vec<(Name, f64)> {
+    let mut at: Vec<(Name, f64)> = params
+        .iter()
+        .enumerate()
+        .map(|(i, (n, d))| (n.clone(), typical_value(d, model, i)))
+        .collect();
+    at.extend(model.consts.iter().map(|c| (c.name.clone(), c.value_f64())));
+    at
+}
+
+/// Numeric rank of `fim` at a typical point; `None` when F has full rank
+/// there (or cannot be evaluated).
+pub fn singularity(model: &Model, fim: &Matrix, params: &[(Name, Domain)]) -> Option<Singularity> {
+    let n = params.len();
+    if n == 0 {
+        return None;
+    }
+    let at = typical_point(model, params);
+    let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
+    let mut m = DMatrix::<f64>::zeros(n, n);
+    for i in 0..n {
+        for j in 0..n {
+            m[(i, j)] = eval_f64(&fim[i][j], &lookup).ok()?;
+        }
+    }
+    let eig = m.symmetric_eigen();
+    let scale = eig.eigenvalues.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
+    if scale == 0.0 {
+        return Some(Singularity {
+            rank: 0,
+            dim: n,
+            null_directions: unit_vectors(n),
+            at: at[..n].to_vec(),
+        });
+    }
+    let null: Vec<usize> = (0..n)
+        .filter(|&k| eig.eigenvalues[k].abs() <= RANK_TOLERANCE * scale)
+        .collect();
+    if null.is_empty() {
+        return None;
+    }
+    let null_directions = null
+        .iter()
+        .map(|&k| {
+            let v = eig.eigenvectors.column(k);
+            let big = v
+                .iter()
+                .fold(0.0f64, |a, &b| if b.abs() > a.abs() { b } else { a });
+            v.iter().map(|x| clean(x / big)).collect()
+        })
+        .collect();
+    Some(Singularity {
+        rank: n - null.len(),
+        dim: n,
+        null_directions,
+        at: at[..n].to_vec(),
+    })
+}
+
+fn unit_vectors(n: usize) -> Vec<Vec<f64>> {
+    (0..n)
+        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect()
+}
+
+/// Snap values within 1e-9 of a simple fraction (denominator ≤ 12) to it.
+fn clean(x: f64) -> f64 {
+    for q in 1..=12 {
+        let p = (x * q as f64).round();
+        if (x - p / q as f64).abs() < 1e-9 {
+            return p / q as f64;
+        }
+    }
+    x
+}
+
+/// A direction as `(1, -1)`-style text with simple fractions.
+pub fn direction_text(v: &[f64]) -> String {
+    let show = |x: f64| {
+        for q in 1..=12i64 {
+            let p = (x * q as f64).round();
+            if (x - p / q as f64).abs() < 1e-12 {
+                return if q == 1 {
+                    format!("{}", p as i64)
+                } else {
+                    format!("{}/{q}", p as i64)
+                };
+            }
+        }
+        format!("{x:.4}")
+    };
+    format!(
+        "({})",
+        v.iter().map(|&x| show(x)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_print_as_fractions() {
+        assert_eq!(direction_text(&[1.0, -1.0, 0.5]), "(1, -1, 1/2)");
+    }
+}
