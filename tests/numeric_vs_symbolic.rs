@@ -21,7 +21,9 @@ fn largest_intermediate(e: &Expr, values: &dyn Fn(&str) -> Option<f64>) -> f64 {
         Expr::Pow(b, x) => vec![(**b).clone(), (**x).clone()],
         other => other.children().to_vec(),
     };
-    kids.iter().map(|k| largest_intermediate(k, values)).fold(here, f64::max)
+    kids.iter()
+        .map(|k| largest_intermediate(k, values))
+        .fold(here, f64::max)
 }
 
 /// Relative agreement, with an absolute floor of `tol` for values near 0.

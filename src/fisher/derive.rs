@@ -33,6 +33,9 @@ pub struct ClosedForm {
     pub fim_outer: Matrix,
     /// Whether the two formulas agree symbolically (after expansion).
     pub formulas_agree_symbolically: bool,
+    /// How the two formulas agree (symbolically, or numerically at typical
+    /// points); a disagreement is an error, not a closed form.
+    pub agreement: super::identifiability::Agreement,
     /// The exponential-family structure of the data.
     pub groups: Vec<DataGroup>,
     /// det F, when computed symbolically.
@@ -359,15 +362,26 @@ fn closed_form(
         .map(|g| substitute_group(g, subst))
         .collect();
     let p = params.len();
+    let facts = assumptions(model, subst);
     let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
         Ok(tidy(&expectation(
-            &Expr::neg(hess[i][j].clone()),
+            &Expr::neg(super::positive::split_positive(&hess[i][j], &facts)),
             &groups,
             is_param,
         )?))
     })?;
     let fim_outer = outer_formula(&groups, params, is_param)?;
     let formulas_agree_symbolically = matrices_agree(&fim, &fim_outer);
+    let agreement = if formulas_agree_symbolically {
+        super::identifiability::Agreement::Symbolic
+    } else if model.covariates.is_empty() {
+        super::identifiability::compare_numerically(model, &fim, &fim_outer, domains)
+    } else {
+        super::identifiability::Agreement::Unverified
+    };
+    if let super::identifiability::Agreement::Disagree { entry, values } = agreement {
+        return Err(Blocker::FormulasDisagree { entry, values });
+    }
     let (det, inverse) =
         matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy, &tidy_deep);
     let singularity = if model.covariates.is_empty() {
@@ -389,6 +403,7 @@ fn closed_form(
         fim,
         fim_outer,
         formulas_agree_symbolically,
+        agreement,
         groups,
         det,
         inverse,

@@ -54,6 +54,14 @@ pub enum Blocker {
     },
     /// Groups whose arguments depend on each other's data in a cycle.
     Cycle,
+    /// −E[Hessian] and Σ Jᵀ Cov[T] J differ: a wrong table entry or an
+    /// engine bug. Reported, never resolved silently.
+    FormulasDisagree {
+        /// The entry (row, column).
+        entry: (usize, usize),
+        /// The two values at a typical point.
+        values: (f64, f64),
+    },
 }
 
 impl std::fmt::Display for Blocker {
@@ -85,6 +93,14 @@ impl std::fmt::Display for Blocker {
             Blocker::Cycle => write!(
                 f,
                 "the arguments of two distributions depend on each other's data"
+            ),
+            Blocker::FormulasDisagree { entry, values } => write!(
+                f,
+                "internal inconsistency: entry ({}, {}) of -E[Hessian] is {} but sum J^T Cov[T] J gives {}; please report this model",
+                entry.0 + 1,
+                entry.1 + 1,
+                values.0,
+                values.1
             ),
         }
     }

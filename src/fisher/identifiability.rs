@@ -48,15 +48,105 @@ pub fn typical_value(domain: &Domain, model: &Model, salt: usize) -> f64 {
     }
 }
 
-/// Values for every parameter and constant at a typical point.
+/// Values for every parameter and constant at a typical point. Parameters
+/// in (0, 1) share a small total so that probabilities such as
+/// `1 - p1 - p2 - ...` stay positive.
 pub fn typical_point(model: &Model, params: &[(Name, Domain)]) -> Vec<(Name, f64)> {
+    typical_point_salted(model, params, 0)
+}
+
+/// [`typical_point`] moved by `salt` (another point of the same kind).
+pub fn typical_point_salted(
+    model: &Model,
+    params: &[(Name, Domain)],
+    salt: usize,
+) -> Vec<(Name, f64)> {
+    let is_unit = |d: &Domain| {
+        d.lo.as_ref().is_some_and(Expr::is_zero) && d.hi.as_ref().is_some_and(Expr::is_one)
+    };
+    let units = params.iter().filter(|(_, d)| is_unit(d)).count().max(1) as f64;
     let mut at: Vec<(Name, f64)> = params
         .iter()
         .enumerate()
-        .map(|(i, (n, d))| (n.clone(), typical_value(d, model, i)))
+        .map(|(i, (n, d))| {
+            let v = if is_unit(d) {
+                (0.29 + 0.07 * salt as f64 + 0.013 * i as f64) / (units + 0.5)
+            } else {
+                typical_value(d, model, i + 3 * salt)
+            };
+            (n.clone(), v)
+        })
         .collect();
     at.extend(model.consts.iter().map(|c| (c.name.clone(), c.value_f64())));
     at
+}
+
+/// How the two closed-form formulas compare.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Agreement {
+    /// Equal after symbolic simplification.
+    Symbolic,
+    /// Equal at typical points to this relative difference.
+    Numeric {
+        /// Points compared.
+        points: usize,
+        /// Largest relative difference.
+        max_rel: f64,
+    },
+    /// Different: a bug in a table or in the engine, reported as an error.
+    Disagree {
+        /// Entry (row, column).
+        entry: (usize, usize),
+        /// The two values.
+        values: (f64, f64),
+    },
+    /// The formulas could not be evaluated at the points tried.
+    Unverified,
+}
+
+/// Compare two matrices numerically at three typical points.
+pub fn compare_numerically(
+    model: &Model,
+    a: &Matrix,
+    b: &Matrix,
+    params: &[(Name, Domain)],
+) -> Agreement {
+    let n = a.len();
+    let mut points = 0;
+    let mut max_rel: f64 = 0.0;
+    for salt in 0..3 {
+        let at = typical_point_salted(model, params, salt);
+        let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
+        let mut ok = true;
+        for i in 0..n {
+            for j in 0..n {
+                match (eval_f64(&a[i][j], &lookup), eval_f64(&b[i][j], &lookup)) {
+                    (Ok(x), Ok(y)) => {
+                        let rel = (x - y).abs() / x.abs().max(y.abs()).max(1e-300);
+                        let abs_small = (x - y).abs() < 1e-12;
+                        if rel > 1e-9 && !abs_small {
+                            return Agreement::Disagree {
+                                entry: (i, j),
+                                values: (x, y),
+                            };
+                        }
+                        if !abs_small {
+                            max_rel = max_rel.max(rel);
+                        }
+                    }
+                    _ => ok = false,
+                }
+            }
+        }
+        if ok {
+            points += 1;
+        }
+    }
+    if points == 0 {
+        Agreement::Unverified
+    } else {
+        Agreement::Numeric { points, max_rel }
+    }
 }
 
 /// Numeric rank of `fim` at a typical point; `None` when F has full rank

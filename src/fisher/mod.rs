@@ -7,6 +7,7 @@ pub mod expectation;
 pub mod identifiability;
 pub mod linearize;
 pub mod matrix;
+pub mod positive;
 mod raw;
 
 pub use derive::{ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords};

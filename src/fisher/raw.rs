@@ -4,53 +4,48 @@
 //! involve parameters are sufficient statistics T with natural parameters
 //! η(θ) (their coefficients); parameter-free monomials form log h(x). A
 //! family matches when its statistics cover T on the same support with the
-//! same base measure (up to a constant). Moments then follow from the
-//! family's log-partition in natural parameters: E[T] = ∇A(η),
-//! Cov[T] = ∇²A(η), evaluated at η(θ).
+//! same base measure (up to a constant). Families with a known argument
+//! (a binomial's n, a Weibull's shape, a Laplace's location, a Pareto's
+//! scale, a negative binomial's r) find it in the support or in the
+//! monomials themselves. Moments then follow from the family's
+//! log-partition in natural parameters: E[T] = ∇A(η), Cov[T] = ∇²A(η),
+//! evaluated at η(θ).
 
 use super::expectation::{Blocker, DataGroup};
-use super::linearize::linearize;
+use super::linearize::{Linear, linearize};
+use super::positive::split_positive;
 use crate::ir::expr::{Expr, Func, Name};
 use crate::ir::model::{Model, Support, TermSource};
+use crate::symbolic::simplify::Assumptions;
 use crate::symbolic::{cancel, diff};
 use std::collections::BTreeSet;
 
-/// A family as seen from its natural parameters.
+/// What a natural family sees of the data it is matched against.
+struct Candidate<'a> {
+    x: &'a [Expr],
+    supports: &'a [Support],
+    monomials: Vec<&'a Expr>,
+}
+
+/// A family as seen from its natural parameters. `fixed` holds the known
+/// arguments found by `discover`.
 struct NaturalFamily {
     name: &'static str,
-    /// Statistics of data `x` (one or more components).
-    stats: fn(x: &[Expr]) -> Vec<Expr>,
+    /// Possible values of the known arguments (one empty list when none).
+    discover: fn(&Candidate) -> Vec<Vec<Expr>>,
+    /// Statistics.
+    stats: fn(x: &[Expr], fixed: &[Expr]) -> Vec<Expr>,
     /// log h(x).
-    log_base: fn(x: &[Expr]) -> Expr,
+    log_base: fn(x: &[Expr], fixed: &[Expr]) -> Expr,
     /// A(η).
-    log_partition: fn(eta: &[Expr]) -> Expr,
-    /// Does the declared support fit?
-    support: fn(&Support, usize) -> bool,
+    log_partition: fn(eta: &[Expr], fixed: &[Expr]) -> Expr,
 }
 
 fn x0(x: &[Expr]) -> Expr {
     x[0].clone()
 }
 
-fn continuous(s: &Support, lo: Option<f64>, hi: Option<f64>) -> bool {
-    let num = |e: &Option<Expr>| e.as_ref().and_then(crate::ir::resolve::numeric_value);
-    match s {
-        Support::Continuous { lo: l, hi: h } => {
-            let lo_ok = match lo {
-                None => l.is_none(),
-                Some(v) => num(l) == Some(v),
-            };
-            let hi_ok = match hi {
-                None => h.is_none(),
-                Some(v) => num(h) == Some(v),
-            };
-            lo_ok && hi_ok
-        }
-        _ => false,
-    }
-}
-
-fn log_of(e: Expr) -> Expr {
+fn log(e: Expr) -> Expr {
     Expr::log(e)
 }
 
@@ -58,127 +53,316 @@ fn half_log_2pi() -> Expr {
     Expr::rational(1, 2) * Expr::log(Expr::int(2) * Expr::pi())
 }
 
+fn num(e: &Option<Expr>) -> Option<f64> {
+    e.as_ref().and_then(crate::ir::resolve::numeric_value)
+}
+
+/// A single continuous variable on (lo, hi) (`None` = infinite).
+fn continuous(c: &Candidate, lo: Option<f64>, hi: Option<f64>) -> Vec<Vec<Expr>> {
+    let ok = c.x.len() == 1
+        && matches!(&c.supports[0], Support::Continuous { lo: l, hi: h }
+            if (match lo { None => l.is_none(), Some(v) => num(l) == Some(v) })
+            && (match hi { None => h.is_none(), Some(v) => num(h) == Some(v) }));
+    if ok { vec![vec![]] } else { vec![] }
+}
+
+fn counts(c: &Candidate) -> bool {
+    c.x.len() == 1 && matches!(&c.supports[0], Support::Integers { lo, hi: None } if lo.is_zero())
+}
+
+fn normal_partition(e: &[Expr]) -> Expr {
+    -(Expr::powi(e[0].clone(), 2) / (Expr::int(4) * e[1].clone()))
+        - Expr::rational(1, 2) * log(Expr::int(-2) * e[1].clone())
+}
+
+fn lchoose(n: Expr, k: Expr) -> Expr {
+    Expr::add(vec![
+        Expr::lgamma(n.clone() + Expr::one()),
+        -Expr::lgamma(k.clone() + Expr::one()),
+        -Expr::lgamma(n - k + Expr::one()),
+    ])
+}
+
 static NATURAL_FAMILIES: &[NaturalFamily] = &[
     NaturalFamily {
         name: "normal",
-        stats: |x| vec![x0(x), Expr::powi(x0(x), 2)],
-        log_base: |_| -half_log_2pi(),
-        log_partition: |e| {
-            -(Expr::powi(e[0].clone(), 2) / (Expr::int(4) * e[1].clone()))
-                - Expr::rational(1, 2) * log_of(Expr::int(-2) * e[1].clone())
-        },
-        support: |s, d| d == 1 && continuous(s, None, None),
+        discover: |c| continuous(c, None, None),
+        stats: |x, _| vec![x0(x), Expr::powi(x0(x), 2)],
+        log_base: |_, _| -half_log_2pi(),
+        log_partition: |e, _| normal_partition(e),
     },
     NaturalFamily {
         name: "lognormal",
-        stats: |x| vec![log_of(x0(x)), Expr::powi(log_of(x0(x)), 2)],
-        log_base: |x| -log_of(x0(x)) - half_log_2pi(),
-        log_partition: |e| {
-            -(Expr::powi(e[0].clone(), 2) / (Expr::int(4) * e[1].clone()))
-                - Expr::rational(1, 2) * log_of(Expr::int(-2) * e[1].clone())
-        },
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![log(x0(x)), Expr::powi(log(x0(x)), 2)],
+        log_base: |x, _| -log(x0(x)) - half_log_2pi(),
+        log_partition: |e, _| normal_partition(e),
     },
     NaturalFamily {
         name: "exponential",
-        stats: |x| vec![x0(x)],
-        log_base: |_| Expr::zero(),
-        log_partition: |e| -log_of(-e[0].clone()),
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![x0(x)],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| -log(-e[0].clone()),
     },
     NaturalFamily {
         name: "rayleigh",
-        stats: |x| vec![Expr::powi(x0(x), 2)],
-        log_base: |x| log_of(x0(x)),
-        log_partition: |e| -log_of(Expr::int(-2) * e[0].clone()),
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![Expr::powi(x0(x), 2)],
+        log_base: |x, _| log(x0(x)),
+        log_partition: |e, _| -log(Expr::int(-2) * e[0].clone()),
     },
     NaturalFamily {
         name: "gamma",
-        stats: |x| vec![log_of(x0(x)), x0(x)],
-        log_base: |_| Expr::zero(),
-        log_partition: |e| {
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![log(x0(x)), x0(x)],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| {
             let a = e[0].clone() + Expr::one();
-            Expr::lgamma(a.clone()) - a * log_of(-e[1].clone())
+            Expr::lgamma(a.clone()) - a * log(-e[1].clone())
         },
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
     },
     NaturalFamily {
         name: "inverse_gamma",
-        stats: |x| vec![log_of(x0(x)), Expr::recip(x0(x))],
-        log_base: |_| Expr::zero(),
-        log_partition: |e| {
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![log(x0(x)), Expr::recip(x0(x))],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| {
             let a = -e[0].clone() - Expr::one();
-            Expr::lgamma(a.clone()) - a * log_of(-e[1].clone())
+            Expr::lgamma(a.clone()) - a * log(-e[1].clone())
         },
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
     },
     NaturalFamily {
         name: "inverse_gaussian",
-        stats: |x| vec![x0(x), Expr::recip(x0(x))],
-        log_base: |x| -half_log_2pi() - Expr::rational(3, 2) * log_of(x0(x)),
-        log_partition: |e| {
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![x0(x), Expr::recip(x0(x))],
+        log_base: |x, _| -half_log_2pi() - Expr::rational(3, 2) * log(x0(x)),
+        log_partition: |e, _| {
             Expr::int(-2) * Expr::sqrt(e[0].clone() * e[1].clone())
-                - Expr::rational(1, 2) * log_of(Expr::int(-2) * e[1].clone())
+                - Expr::rational(1, 2) * log(Expr::int(-2) * e[1].clone())
         },
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
     },
     NaturalFamily {
         name: "chi_squared",
-        stats: |x| vec![log_of(x0(x))],
-        log_base: |x| -(Expr::rational(1, 2) * x0(x)),
-        log_partition: |e| {
+        discover: |c| continuous(c, Some(0.0), None),
+        stats: |x, _| vec![log(x0(x))],
+        log_base: |x, _| -(Expr::rational(1, 2) * x0(x)),
+        log_partition: |e, _| {
             let h = e[0].clone() + Expr::one();
-            Expr::lgamma(h.clone()) + h * log_of(Expr::int(2))
+            Expr::lgamma(h.clone()) + h * log(Expr::int(2))
         },
-        support: |s, d| d == 1 && continuous(s, Some(0.0), None),
     },
     NaturalFamily {
         name: "beta",
-        stats: |x| vec![log_of(x0(x)), log_of(Expr::one() - x0(x))],
-        log_base: |_| Expr::zero(),
-        log_partition: |e| {
+        discover: |c| continuous(c, Some(0.0), Some(1.0)),
+        stats: |x, _| vec![log(x0(x)), log(Expr::one() - x0(x))],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| {
             Expr::call(
                 Func::Lbeta,
                 vec![e[0].clone() + Expr::one(), e[1].clone() + Expr::one()],
             )
         },
-        support: |s, d| d == 1 && continuous(s, Some(0.0), Some(1.0)),
+    },
+    NaturalFamily {
+        // Known scale xm: the support's lower end.
+        name: "pareto",
+        discover: |c| match &c.supports[0] {
+            Support::Continuous {
+                lo: Some(xm),
+                hi: None,
+            } if c.x.len() == 1 && !xm.is_zero() => vec![vec![xm.clone()]],
+            _ => vec![],
+        },
+        stats: |x, _| vec![log(x0(x))],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, f| {
+            let alpha = -e[0].clone() - Expr::one();
+            -log(alpha.clone()) - alpha * log(f[0].clone())
+        },
+    },
+    NaturalFamily {
+        // Known shape k: a monomial x^k.
+        name: "weibull",
+        discover: |c| {
+            if c.x.len() != 1 || continuous(c, Some(0.0), None).is_empty() {
+                return vec![];
+            }
+            c.monomials
+                .iter()
+                .filter_map(|m| match m {
+                    Expr::Pow(b, k)
+                        if **b == c.x[0]
+                            && k.free_vars()
+                                .iter()
+                                .all(|v| !c.x.iter().any(|x| x.contains_var(v))) =>
+                    {
+                        Some(vec![(**k).clone()])
+                    }
+                    _ => None,
+                })
+                .collect()
+        },
+        stats: |x, f| vec![Expr::pow(x0(x), f[0].clone())],
+        log_base: |x, f| log(f[0].clone()) + (f[0].clone() - Expr::one()) * log(x0(x)),
+        log_partition: |e, _| -log(-e[0].clone()),
+    },
+    NaturalFamily {
+        // Known location m: a monomial |x - m|.
+        name: "laplace",
+        discover: |c| {
+            if c.x.len() != 1 || continuous(c, None, None).is_empty() {
+                return vec![];
+            }
+            c.monomials
+                .iter()
+                .filter_map(|m| match m {
+                    Expr::Call(Func::Abs, a) if a[0].contains_var(&c.x[0].to_string()) => {
+                        let m = Expr::sub(c.x[0].clone(), a[0].clone());
+                        (!m.contains_var(&c.x[0].to_string())).then(|| vec![m])
+                    }
+                    _ => None,
+                })
+                .collect()
+        },
+        stats: |x, f| vec![Expr::call(Func::Abs, vec![x0(x) - f[0].clone()])],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| log(Expr::int(-2) / e[0].clone()),
     },
     NaturalFamily {
         name: "bernoulli",
-        stats: |x| vec![x0(x)],
-        log_base: |_| Expr::zero(),
-        log_partition: |e| Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())]),
-        support: |s, d| d == 1 && s.is_binary(),
+        discover: |c| {
+            if c.x.len() == 1 && c.supports[0].is_binary() {
+                vec![vec![]]
+            } else {
+                vec![]
+            }
+        },
+        stats: |x, _| vec![x0(x)],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())]),
+    },
+    NaturalFamily {
+        // Known n: the support 0..n.
+        name: "binomial",
+        discover: |c| match &c.supports[0] {
+            Support::Integers { lo, hi: Some(n) } if c.x.len() == 1 && lo.is_zero() => {
+                vec![vec![n.clone()]]
+            }
+            _ => vec![],
+        },
+        stats: |x, _| vec![x0(x)],
+        log_base: |x, f| lchoose(f[0].clone(), x0(x)),
+        log_partition: |e, f| f[0].clone() * Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())]),
     },
     NaturalFamily {
         name: "poisson",
-        stats: |x| vec![x0(x)],
-        log_base: |x| -Expr::lgamma(x0(x) + Expr::one()),
-        log_partition: |e| Expr::exp(e[0].clone()),
-        support: |s, d| d == 1 && matches!(s, Support::Integers { lo, hi: None } if lo.is_zero()),
+        discover: |c| if counts(c) { vec![vec![]] } else { vec![] },
+        stats: |x, _| vec![x0(x)],
+        log_base: |x, _| -Expr::lgamma(x0(x) + Expr::one()),
+        log_partition: |e, _| Expr::exp(e[0].clone()),
     },
     NaturalFamily {
         name: "geometric",
-        stats: |x| vec![x0(x)],
-        log_base: |_| Expr::zero(),
-        log_partition: |e| -log_of(Expr::one() - Expr::exp(e[0].clone())),
-        support: |s, d| d == 1 && matches!(s, Support::Integers { lo, hi: None } if lo.is_zero()),
+        discover: |c| if counts(c) { vec![vec![]] } else { vec![] },
+        stats: |x, _| vec![x0(x)],
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| -log(Expr::one() - Expr::exp(e[0].clone())),
+    },
+    NaturalFamily {
+        // Known r: a monomial lgamma(x + r).
+        name: "negative_binomial",
+        discover: |c| {
+            if !counts(c) {
+                return vec![];
+            }
+            c.monomials
+                .iter()
+                .filter_map(|m| match m {
+                    Expr::Call(Func::Lgamma, a) => {
+                        let r = Expr::sub(a[0].clone(), c.x[0].clone());
+                        (!r.contains_var(&c.x[0].to_string()) && !r.is_one()).then(|| vec![r])
+                    }
+                    _ => None,
+                })
+                .collect()
+        },
+        stats: |x, _| vec![x0(x)],
+        log_base: |x, f| {
+            Expr::lgamma(x0(x) + f[0].clone())
+                - Expr::lgamma(f[0].clone())
+                - Expr::lgamma(x0(x) + Expr::one())
+        },
+        log_partition: |e, f| -(f[0].clone() * log(Expr::one() - Expr::exp(e[0].clone()))),
     },
     NaturalFamily {
         name: "dirichlet",
-        stats: |x| x.iter().map(|xk| log_of(xk.clone())).collect(),
-        log_base: |_| Expr::zero(),
-        log_partition: |e| {
+        discover: |c| {
+            if matches!(&c.supports[0], Support::Simplex { dim, .. } if *dim == c.x.len()) {
+                vec![vec![]]
+            } else {
+                vec![]
+            }
+        },
+        stats: |x, _| x.iter().map(|xk| log(xk.clone())).collect(),
+        log_base: |_, _| Expr::zero(),
+        log_partition: |e, _| {
             let a: Vec<Expr> = e.iter().map(|ek| ek.clone() + Expr::one()).collect();
             let mut terms: Vec<Expr> = a.iter().cloned().map(Expr::lgamma).collect();
             terms.push(-Expr::lgamma(Expr::add(a)));
             Expr::add(terms)
         },
-        support: |s, d| matches!(s, Support::Simplex { dim, .. } if *dim == d),
+    },
+    NaturalFamily {
+        // Written by hand: x1 : 0..n, x2 : 0..(n - x1), ...; the last count
+        // is n minus the others.
+        name: "multinomial",
+        discover: |c| {
+            chained_total(c.x, c.supports)
+                .map(|n| vec![vec![n]])
+                .unwrap_or_default()
+        },
+        stats: |x, _| x.to_vec(),
+        log_base: |x, f| {
+            let mut terms = vec![Expr::lgamma(f[0].clone() + Expr::one())];
+            terms.extend(x.iter().map(|xk| -Expr::lgamma(xk.clone() + Expr::one())));
+            let rest = Expr::sub(f[0].clone(), Expr::add(x.to_vec()));
+            terms.push(-Expr::lgamma(rest + Expr::one()));
+            Expr::add(terms)
+        },
+        log_partition: |e, f| {
+            let mut terms = vec![Expr::one()];
+            terms.extend(e.iter().map(|ek| Expr::exp(ek.clone())));
+            f[0].clone() * log(Expr::add(terms))
+        },
     },
 ];
+
+/// For counts x1 : 0..n, x2 : 0..(n − x1), ..., the total n.
+fn chained_total(x: &[Expr], supports: &[Support]) -> Option<Expr> {
+    if x.len() < 2 {
+        return None;
+    }
+    let mut total = None;
+    for (k, s) in supports.iter().enumerate() {
+        let Support::Integers { lo, hi: Some(hi) } = s else {
+            return None;
+        };
+        if !lo.is_zero() {
+            return None;
+        }
+        let n = Expr::add2(hi.clone(), Expr::add(x[..k].to_vec()));
+        match &total {
+            None => total = Some(n),
+            Some(t) if *t == n => {}
+            Some(_) => return None,
+        }
+    }
+    total.filter(|n| {
+        x.iter()
+            .all(|xk| !n.free_vars().iter().any(|v| xk.contains_var(v)))
+    })
+}
 
 /// Data groups for the data that only raw `logp +=` terms describe.
 pub fn raw_groups(
@@ -195,28 +379,36 @@ pub fn raw_groups(
     if raw.is_empty() {
         return Ok(Vec::new());
     }
-    let raw_logp = Expr::add(raw);
+    let facts = Assumptions::from_model(model);
+    let raw_logp = split_positive(&Expr::add(raw), &facts);
     let data_names: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();
-    let raw_data: Vec<Name> = raw_logp
-        .free_vars()
-        .into_iter()
-        .filter(|v| data_names.contains(v))
+    let raw_data: Vec<Name> = model
+        .data
+        .iter()
+        .map(|d| d.name.clone())
+        .filter(|v| raw_logp.contains_var(v))
         .collect();
     if let Some(v) = raw_data.iter().find(|v| covered.contains(*v)) {
         return Err(Blocker::Mixed { var: v.clone() });
     }
-    // Group the components of one indexed declaration.
+    // Group the components of one indexed declaration, and variables whose
+    // supports refer to each other (a multinomial written by hand).
     let mut groups: Vec<Vec<Name>> = Vec::new();
     for v in raw_data {
         let base = v.split('[').next().unwrap_or(&v).to_string();
-        match groups
-            .iter_mut()
-            .find(|g| g[0].split('[').next() == Some(base.as_str()))
-        {
-            Some(g) => g.push(v),
+        let bound_on: Vec<Name> = model
+            .data_var(&v)
+            .map(|d| d.support.bound_vars())
+            .unwrap_or_default();
+        let joins = groups.iter().position(|g| {
+            g[0].split('[').next() == Some(base.as_str()) || g.iter().any(|m| bound_on.contains(m))
+        });
+        match joins {
+            Some(i) => groups[i].push(v),
             None => groups.push(vec![v]),
         }
     }
+    let _ = data_names;
     groups
         .into_iter()
         .map(|g| match_group(model, &raw_logp, &g, is_param))
@@ -231,107 +423,178 @@ fn match_group(
 ) -> Result<DataGroup, Blocker> {
     let in_group = |v: &str| vars.iter().any(|n| &**n == v);
     let parts = linearize(raw_logp, &in_group, is_param)?;
-    let support =
-        model
-            .data_var(&vars[0])
-            .map(|d| d.support.clone())
-            .ok_or(Blocker::NoDistribution {
-                var: vars[0].clone(),
-            })?;
+    let supports: Vec<Support> = vars
+        .iter()
+        .map(|v| {
+            model
+                .data_var(v)
+                .map(|d| d.support.clone())
+                .ok_or(Blocker::NoDistribution { var: v.clone() })
+        })
+        .collect::<Result<_, _>>()?;
     let x: Vec<Expr> = vars.iter().map(|v| Expr::Var(v.clone())).collect();
     let has_param = |e: &Expr| e.free_vars().iter().any(|v| is_param(v));
+    let candidate = Candidate {
+        x: &x,
+        supports: &supports,
+        monomials: parts.keys().collect(),
+    };
     let stats_in_model: Vec<&Expr> = parts
         .iter()
         .filter(|(m, c)| !m.is_one() && has_param(c))
         .map(|(m, _)| m)
         .collect();
     let mut tried = Vec::new();
-    let mut candidates: Vec<&NaturalFamily> = NATURAL_FAMILIES
-        .iter()
-        .filter(|f| (f.support)(&support, vars.len()))
-        .collect();
-    candidates.sort_by_key(|f| (f.stats)(&x).len());
-    for fam in candidates {
-        tried.push(fam.name);
-        let stats = (fam.stats)(&x);
-        if !stats_in_model.iter().all(|m| stats.contains(m)) {
-            continue;
+    for fam in NATURAL_FAMILIES {
+        for fixed in (fam.discover)(&candidate) {
+            tried.push(fam.name);
+            if let Some(g) = try_family(
+                fam,
+                &fixed,
+                &x,
+                vars,
+                &parts,
+                &stats_in_model,
+                &in_group,
+                &has_param,
+                &supports,
+            ) {
+                return Ok(g);
+            }
         }
-        // Natural parameters: coefficients of the family's statistics.
-        let eta: Vec<Expr> = stats
-            .iter()
-            .map(|t| parts.get(t).cloned().unwrap_or_else(Expr::zero))
-            .collect();
-        // What is left (not a statistic, not constant in x) must be log h.
-        let base: Expr = Expr::add(
-            parts
-                .iter()
-                .filter(|(m, _)| !m.is_one() && !stats.contains(m))
-                .map(|(m, c)| Expr::mul2(c.clone(), m.clone()))
-                .collect(),
-        );
-        if has_param(&base) {
-            continue;
-        }
-        let base_diff = Expr::sub(base.clone(), (fam.log_base)(&x));
-        let base_matches = base_diff.expand().free_vars().iter().all(|v| !in_group(v));
-        if !base_matches {
-            continue;
-        }
-        let placeholders: Vec<Expr> = (0..stats.len())
-            .map(|k| Expr::var(&format!("__eta{k}")))
-            .collect();
-        let a_nat = (fam.log_partition)(&placeholders);
-        let at_theta = |e: &Expr| {
-            e.substitute(&|v| {
-                v.strip_prefix("__eta")
-                    .and_then(|k| k.parse::<usize>().ok())
-                    .map(|k| eta[k].clone())
-            })
-        };
-        let grad: Vec<Expr> = placeholders
-            .iter()
-            .map(|p| diff(&a_nat, &p.to_string()))
-            .collect();
-        let mean: Vec<Expr> = grad.iter().map(|g| tidy(&at_theta(g))).collect();
-        let cov: Vec<Vec<Expr>> = grad
-            .iter()
-            .map(|g| {
-                placeholders
-                    .iter()
-                    .map(|p| tidy(&at_theta(&diff(g, &p.to_string()))))
-                    .collect()
-            })
-            .collect();
-        return Ok(DataGroup {
-            family: fam.name,
-            vars: vars.to_vec(),
-            stats,
-            natural: eta.clone(),
-            log_partition: tidy(&at_theta(&a_nat)),
-            log_base: (fam.log_base)(&x),
-            mean,
-            cov,
-            binary: support.is_binary(),
-            depends_on: BTreeSet::new(),
-        });
     }
+    let style = crate::render::text::TextStyle::ascii();
     let stats_text: Vec<String> = stats_in_model
         .iter()
-        .map(|m| crate::render::text::render(m, &Default::default()))
+        .map(|m| crate::render::text::render(m, &style))
         .collect();
+    tried.dedup();
     Err(Blocker::RawData {
         var: vars[0].clone(),
         reason: format!(
             "has sufficient statistics ({}) on support {} that match no library family (tried {})",
             stats_text.join(", "),
-            support.label(),
+            supports[0].label(),
             if tried.is_empty() {
                 "none with this support".to_string()
             } else {
                 tried.join(", ")
             }
         ),
+    })
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one match attempt over the pieces of a linearization"
+)]
+fn try_family(
+    fam: &NaturalFamily,
+    fixed: &[Expr],
+    x: &[Expr],
+    vars: &[Name],
+    parts: &Linear,
+    stats_in_model: &[&Expr],
+    in_group: &dyn Fn(&str) -> bool,
+    has_param: &dyn Fn(&Expr) -> bool,
+    supports: &[Support],
+) -> Option<DataGroup> {
+    let stats = (fam.stats)(x, fixed);
+    if !stats_in_model.iter().all(|m| stats.contains(m)) {
+        return None;
+    }
+    // The family's own base measure may contain a statistic (log x for the
+    // log-normal): linearize it too and compare part by part.
+    let base_f = (fam.log_base)(x, fixed);
+    let base_parts = linearize(&base_f, in_group, &|_| false).ok()?;
+    let base_coeff = |m: &Expr| base_parts.get(m).cloned().unwrap_or_else(Expr::zero);
+    let eta: Vec<Expr> = stats
+        .iter()
+        .map(|t| {
+            Expr::sub(
+                parts.get(t).cloned().unwrap_or_else(Expr::zero),
+                base_coeff(t),
+            )
+        })
+        .collect();
+    // What is left (not a statistic, not constant in x) must be log h.
+    let mut leftover = Vec::new();
+    for (m, c) in parts
+        .iter()
+        .filter(|(m, _)| !m.is_one() && !stats.contains(m))
+    {
+        if has_param(c) {
+            return None;
+        }
+        leftover.push(Expr::mul2(c.clone(), m.clone()));
+    }
+    for (m, c) in base_parts
+        .iter()
+        .filter(|(m, _)| !m.is_one() && !stats.contains(m))
+    {
+        leftover.push(Expr::neg(Expr::mul2(c.clone(), m.clone())));
+    }
+    let difference = Expr::add(leftover);
+    let expanded = split_logs(&difference.expand());
+    if expanded.free_vars().iter().any(|v| in_group(v)) {
+        return None;
+    }
+    let placeholders: Vec<Expr> = (0..stats.len())
+        .map(|k| Expr::var(&format!("__eta{k}")))
+        .collect();
+    let a_nat = (fam.log_partition)(&placeholders, fixed);
+    let at_theta = |e: &Expr| {
+        e.substitute(&|v| {
+            v.strip_prefix("__eta")
+                .and_then(|k| k.parse::<usize>().ok())
+                .map(|k| eta[k].clone())
+        })
+    };
+    let grad: Vec<Expr> = placeholders
+        .iter()
+        .map(|p| diff(&a_nat, &p.to_string()))
+        .collect();
+    let mean: Vec<Expr> = grad.iter().map(|g| tidy(&at_theta(g))).collect();
+    let cov: Vec<Vec<Expr>> = grad
+        .iter()
+        .map(|g| {
+            placeholders
+                .iter()
+                .map(|p| tidy(&at_theta(&diff(g, &p.to_string()))))
+                .collect()
+        })
+        .collect();
+    Some(DataGroup {
+        family: fam.name,
+        vars: vars.to_vec(),
+        stats,
+        natural: eta.clone(),
+        log_partition: tidy(&at_theta(&a_nat)),
+        log_base: base_f,
+        mean,
+        cov,
+        binary: supports.iter().all(Support::is_binary),
+        depends_on: BTreeSet::new(),
+    })
+}
+
+/// `lgamma` and `log` of sums differ syntactically from their pieces only
+/// when written differently; this expands `log(c·u)` of numbers so base
+/// measures written as `log(2πx³)/2` compare equal to `log(2π)/2 + ...`.
+fn split_logs(e: &Expr) -> Expr {
+    e.map_bottom_up(&mut |x| match &x {
+        Expr::Call(Func::Log, a) => match &a[0] {
+            Expr::Mul(fs)
+                if fs.iter().all(|f| {
+                    f.as_num().is_some_and(|r| r > &num_traits::Zero::zero())
+                        || matches!(f, Expr::Const(_))
+                }) =>
+            {
+                Expr::add(fs.iter().map(|f| Expr::log(f.clone())).collect())
+            }
+            _ => x,
+        },
+        _ => x,
     })
 }
 

@@ -751,6 +751,27 @@ impl Expr {
                 if let Expr::Call(Func::Log, inner) = a0 {
                     return inner[0].clone();
                 }
+                // exp(c·log u + rest) = u^c · exp(rest): log u is defined only
+                // for u > 0, where the identity holds.
+                let terms: &[Expr] = match a0 {
+                    Expr::Add(ts) => ts,
+                    other => std::slice::from_ref(other),
+                };
+                let is_log_term = |t: &Expr| matches!(t.split_coeff().1, Expr::Call(Func::Log, _));
+                if terms.iter().any(is_log_term) {
+                    let mut factors = Vec::new();
+                    let mut rest = Vec::new();
+                    for t in terms {
+                        match t.split_coeff() {
+                            (c, Expr::Call(Func::Log, inner)) => {
+                                factors.push(Expr::pow(inner[0].clone(), Expr::Num(c)))
+                            }
+                            _ => rest.push(t.clone()),
+                        }
+                    }
+                    factors.push(Expr::call(Func::Exp, vec![Expr::add(rest)]));
+                    return Expr::mul(factors);
+                }
             }
             Func::Log1p | Func::Expm1 | Func::Erf | Func::Sin => {
                 if a0.is_zero() {

@@ -5,7 +5,7 @@ use super::json::{SCHEMA, expr_json, matrix_json, vector_json};
 use super::latex::{LatexStyle, latex, latex_name};
 use super::matrix::{matrix_latex, matrix_text};
 use super::text::{TextStyle, render, unicode_name};
-use crate::fisher::identifiability::direction_text;
+use crate::fisher::identifiability::{Agreement, direction_text};
 use crate::fisher::{CoordsDerivation, Derivation, expectation::DataGroup, matrix::Inverse};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::Model;
@@ -162,10 +162,17 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                     let _ = writeln!(out, "\nJeffreys prior   ∝ {}", r(j));
                 }
             }
-            let check = if cf.formulas_agree_symbolically {
-                "−E[Hessian] = Σ Jᵀ Cov[T] J symbolically"
-            } else {
-                "−E[Hessian] and Σ Jᵀ Cov[T] J are not equal symbolically after simplification; `fimkit check` compares them numerically"
+            let check = match &cf.agreement {
+                Agreement::Symbolic => "−E[Hessian] = Σ Jᵀ Cov[T] J symbolically".to_string(),
+                Agreement::Numeric { points, max_rel } => {
+                    format!(
+                        "−E[Hessian] = Σ Jᵀ Cov[T] J at {points} points (max rel. difference {max_rel:.1e})"
+                    )
+                }
+                Agreement::Unverified | Agreement::Disagree { .. } => {
+                    "−E[Hessian] and Σ Jᵀ Cov[T] J could not be compared; run `fimkit check`"
+                        .to_string()
+                }
             };
             let _ = writeln!(out, "\nverified: {check}");
         }
@@ -389,7 +396,15 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
                 json!("exponential-family moments (tier 1)"),
             );
             obj.insert("fim".into(), strings(&cf.fim));
-            obj.insert("fim_check".into(), json!({"formula": "sum J^T Cov[T] J", "agrees_symbolically": cf.formulas_agree_symbolically}));
+            let (how, max_rel) = match &cf.agreement {
+                Agreement::Symbolic => ("symbolic", Value::Null),
+                Agreement::Numeric { max_rel, .. } => ("numeric", json!(max_rel)),
+                _ => ("unverified", Value::Null),
+            };
+            obj.insert(
+                "fim_check".into(),
+                json!({"formula": "sum J^T Cov[T] J", "agrees_symbolically": cf.formulas_agree_symbolically, "agreement": how, "max_rel_difference": max_rel}),
+            );
             obj.insert("singular".into(), json!(cf.singular));
             obj.insert(
                 "rank".into(),
