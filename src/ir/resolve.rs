@@ -11,7 +11,7 @@ use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::families::{self, ArgKind, DataKind, Family};
 use crate::syntax::ast::{self, AstExpr, BinOp, ExprKind, Reduce, Stmt};
 use num_traits::{Signed, ToPrimitive};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Limits that keep resolution bounded.
 #[derive(Clone, Debug)]
@@ -116,6 +116,9 @@ struct Resolver {
     /// Every name declared anywhere in the file, with its first span.
     all_declared: HashMap<String, Span>,
     coord_scope: HashMap<String, Decl>,
+    /// Names whose declaration failed (already reported): their uses are
+    /// skipped silently instead of cascading into "unknown name" errors.
+    poisoned: HashSet<String>,
     model_consts: Vec<ConstDecl>,
     params: Vec<Param>,
     data: Vec<DataVar>,
@@ -132,29 +135,61 @@ type Res<T> = Result<T, ()>;
 
 const BUILTIN_CONSTANTS: [&str; 2] = ["pi", "e"];
 
-/// Language functions: name and arity.
-const FUNCTIONS: &[(&str, usize)] = &[
-    ("log", 1),
-    ("exp", 1),
-    ("sqrt", 1),
-    ("log1p", 1),
-    ("expm1", 1),
-    ("sigmoid", 1),
-    ("logit", 1),
-    ("lgamma", 1),
-    ("digamma", 1),
-    ("trigamma", 1),
-    ("polygamma", 2),
-    ("lbeta", 2),
-    ("lchoose", 2),
-    ("lfactorial", 1),
-    ("erf", 1),
-    ("erfc", 1),
-    ("Phi", 1),
-    ("sin", 1),
-    ("cos", 1),
-    ("besseli", 2),
-    ("abs", 1),
+/// Other names for library families, from other languages and textbooks.
+const FAMILY_ALIASES: &[(&str, &str)] = &[
+    ("gaussian", "normal"),
+    ("norm", "normal"),
+    ("bern", "bernoulli"),
+    ("binom", "binomial"),
+    ("pois", "poisson"),
+    ("exp", "exponential"),
+    ("expon", "exponential"),
+    ("cat", "categorical"),
+    ("multinoulli", "categorical"),
+    ("discrete", "categorical"),
+    ("dirich", "dirichlet"),
+];
+
+/// Other names for language functions.
+const FUNCTION_ALIASES: &[(&str, &str)] = &[
+    ("ln", "log"),
+    ("gammaln", "lgamma"),
+    ("loggamma", "lgamma"),
+    ("lngamma", "lgamma"),
+    ("psi", "digamma"),
+    ("logistic", "sigmoid"),
+    ("expit", "sigmoid"),
+    ("inv_logit", "sigmoid"),
+    ("pnorm", "Phi"),
+    ("normcdf", "Phi"),
+    ("fabs", "abs"),
+    ("betaln", "lbeta"),
+    ("log_beta", "lbeta"),
+];
+
+/// Language functions: name, arity and how a call is written.
+const FUNCTIONS: &[(&str, usize, &str)] = &[
+    ("log", 1, "log(x)"),
+    ("exp", 1, "exp(x)"),
+    ("sqrt", 1, "sqrt(x)"),
+    ("log1p", 1, "log1p(x)"),
+    ("expm1", 1, "expm1(x)"),
+    ("sigmoid", 1, "sigmoid(x)"),
+    ("logit", 1, "logit(p)"),
+    ("lgamma", 1, "lgamma(x)"),
+    ("digamma", 1, "digamma(x)"),
+    ("trigamma", 1, "trigamma(x)"),
+    ("polygamma", 2, "polygamma(n, x) with a constant order n"),
+    ("lbeta", 2, "lbeta(a, b)"),
+    ("lchoose", 2, "lchoose(n, k)"),
+    ("lfactorial", 1, "lfactorial(n)"),
+    ("erf", 1, "erf(x)"),
+    ("erfc", 1, "erfc(x)"),
+    ("Phi", 1, "Phi(x)"),
+    ("sin", 1, "sin(x)"),
+    ("cos", 1, "cos(x)"),
+    ("besseli", 2, "besseli(nu, x) with a constant order nu"),
+    ("abs", 1, "abs(x)"),
 ];
 
 impl Resolver {
@@ -167,6 +202,7 @@ impl Resolver {
             loops: Vec::new(),
             all_declared: HashMap::new(),
             coord_scope: HashMap::new(),
+            poisoned: HashSet::new(),
             model_consts: Vec::new(),
             params: Vec::new(),
             data: Vec::new(),
@@ -260,6 +296,7 @@ impl Resolver {
             );
             return Err(());
         }
+        self.poisoned.remove(&name.name);
         self.decls.insert(
             name.name.clone(),
             Decl {
@@ -370,11 +407,9 @@ impl Resolver {
                 let l = self.bound(lo, ctx, false)?;
                 let h = self.bound(hi, ctx, true)?;
                 self.check_interval(&l, &h, *span)?;
-                let show = |b: &Option<Expr>, inf: &str| {
-                    b.as_ref().map_or(inf.to_string(), |e| e.to_string())
-                };
+                // The label shows the bounds as written: `(-pi, pi)`, `(c, inf)`.
                 Domain {
-                    label: format!("({}, {})", show(&l, "-inf"), show(&h, "inf")),
+                    label: format!("({lo}, {hi})"),
                     lo: l,
                     hi: h,
                 }
@@ -518,7 +553,21 @@ impl Resolver {
     // ------------------------------------------------------------- statements
 
     fn statement(&mut self, stmt: &Stmt) {
-        let _ = self.statement_inner(stmt);
+        let declared = match stmt {
+            Stmt::Const { name, .. } | Stmt::Let { name, .. } => Some(name),
+            Stmt::Param { name, .. } | Stmt::Data { name, .. } | Stmt::Covariate { name, .. } => {
+                Some(&name.ident)
+            }
+            _ => None,
+        };
+        let existed = declared.is_some_and(|n| self.decls.contains_key(&n.name));
+        let result = self.statement_inner(stmt);
+        if let Some(n) = declared
+            && result.is_err()
+            && !existed
+        {
+            self.poisoned.insert(n.name.clone());
+        }
     }
 
     fn statement_inner(&mut self, stmt: &Stmt) -> Res<()> {
@@ -638,15 +687,28 @@ impl Resolver {
                 if self.decls.contains_key(&var.name)
                     || self.loops.iter().any(|(n, _)| *n == var.name)
                 {
-                    self.error(
-                        Diagnostic::error(
-                            "E0102",
-                            format!("loop variable `{}` shadows a name", var.name),
-                            var.span,
-                            "already in use",
-                        )
-                        .with_help("pick a fresh name for the loop variable, such as k"),
-                    );
+                    let fresh = ["k", "j", "i", "l", "m", "k2"]
+                        .into_iter()
+                        .find(|c| {
+                            !self.decls.contains_key(*c) && !self.loops.iter().any(|(n, _)| n == c)
+                        })
+                        .unwrap_or("k_");
+                    let mut d = Diagnostic::error(
+                        "E0102",
+                        format!("loop variable `{}` shadows a name", var.name),
+                        var.span,
+                        "already in use",
+                    )
+                    .with_help(format!(
+                        "pick a fresh name for the loop variable, such as `{fresh}`"
+                    ));
+                    if let Some(prev) = self.decls.get(&var.name) {
+                        d = d.with_label(
+                            prev.span,
+                            format!("declared as a {} here", prev.kind.noun()),
+                        );
+                    }
+                    self.error(d);
                     return Err(());
                 }
                 for k in lo..=hi {
@@ -695,9 +757,16 @@ impl Resolver {
                     family.span,
                     "not in the family library",
                 );
-                d = match did_you_mean(&family.name, families::names()) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help(format!(
+                let alias = FAMILY_ALIASES
+                    .iter()
+                    .find(|(a, _)| a.eq_ignore_ascii_case(&family.name));
+                d = match (alias, did_you_mean(&family.name, families::names())) {
+                    (Some((_, real)), _) => d.with_help(format!(
+                        "fimkit calls this family `{real}`: write `{} ~ {real}(...)`",
+                        target.ident.name
+                    )),
+                    (None, Some(s)) => d.with_help(format!("did you mean `{s}`?")),
+                    (None, None) => d.with_help(format!(
                         "available families: {}; or write the log-density with `logp += ...`",
                         families::names().collect::<Vec<_>>().join(", ")
                     )),
@@ -708,20 +777,26 @@ impl Resolver {
         };
         if args.len() != fam.args.len() {
             let expected: Vec<&str> = fam.args.iter().map(|(n, _)| *n).collect();
+            let signature = format!("{}({})", fam.name, expected.join(", "));
+            let meaning = fam
+                .description
+                .split_once(": ")
+                .map_or(fam.description, |(_, m)| m);
             self.error(
                 Diagnostic::error(
                     "E0104",
                     format!(
-                        "`{}` takes {} argument{}, but {} were given",
+                        "`{}` takes {} argument{}, but {} {} given",
                         fam.name,
                         fam.args.len(),
                         plural(fam.args.len()),
-                        args.len()
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
                     ),
-                    family.span.join(span),
-                    format!("expected {}({})", fam.name, expected.join(", ")),
+                    Span::new(family.span.start, span.end),
+                    format!("expected {signature}"),
                 )
-                .with_help(fam.description),
+                .with_help(format!("write `{signature}`: {meaning}")),
             );
             return Err(());
         }
@@ -767,6 +842,9 @@ impl Resolver {
     /// The data names on the left of `~`.
     fn sample_target(&mut self, target: &ast::Target) -> Res<Vec<Name>> {
         let name = &target.ident.name;
+        if self.poisoned.contains(name) {
+            return Err(());
+        }
         let decl = match self.decls.get(name) {
             Some(d) => d.clone(),
             None => {
@@ -847,7 +925,7 @@ impl Resolver {
                                 a.span,
                                 "not a known positive integer",
                             )
-                            .with_help(format!("declare it first, e.g. `const {aname} = 10`")),
+                            .with_help(format!("`{aname}` must be known in advance: write a positive integer, or declare `const {aname} = 10` and use that")),
                         );
                         return Err(());
                     }
@@ -862,15 +940,29 @@ impl Resolver {
                 );
                 Err(())
             }
-            (false, Value::Vector(_)) => {
+            (false, Value::Vector(xs)) => {
+                let help = match &a.kind {
+                    ExprKind::Name(n) => {
+                        let (lo, hi) = self
+                            .decls
+                            .get(n)
+                            .and_then(|d| d.range)
+                            .unwrap_or((1, xs.len() as i64));
+                        format!(
+                            "`{n}` has {} components: pick one, as in `{n}[k]` inside `for k in {lo}..{hi} {{ ... }}`",
+                            xs.len()
+                        )
+                    }
+                    _ => "pick one component with an index, as in `a[k]`".to_string(),
+                };
                 self.error(
                     Diagnostic::error(
                         "E0116",
                         format!("`{aname}` of {} must be a scalar", fam.name),
                         a.span,
-                        "a vector",
+                        format!("a vector of {} components", xs.len()),
                     )
-                    .with_help("index it, e.g. `a[k]`"),
+                    .with_help(help),
                 );
                 Err(())
             }
@@ -994,15 +1086,18 @@ impl Resolver {
         };
         if !fits {
             let suggestion = match fam.data {
-                DataKind::Real => "real",
-                DataKind::Positive => "positive",
-                DataKind::Unit => "unit",
-                DataKind::Binary => "{0, 1}",
-                DataKind::Count => "count",
-                DataKind::BoundedCount => "0..n",
-                DataKind::Category => "1..K",
-                DataKind::Simplex => "simplex",
-                DataKind::CountVector => "count",
+                DataKind::Real => "real".to_string(),
+                DataKind::Positive => "positive".to_string(),
+                DataKind::Unit => "unit".to_string(),
+                DataKind::Binary => "{0, 1}".to_string(),
+                DataKind::Count => "count".to_string(),
+                DataKind::BoundedCount => match args.first() {
+                    Some(Arg::Scalar(n)) => format!("0..{n}"),
+                    _ => "0..n".to_string(),
+                },
+                DataKind::Category => format!("1..{}", vector_len.unwrap_or(1)),
+                DataKind::Simplex => "simplex".to_string(),
+                DataKind::CountVector => "count".to_string(),
             };
             let d = Diagnostic::error(
                 "E0115",
@@ -1102,6 +1197,7 @@ impl Resolver {
         let mut map: HashMap<Name, (Expr, Span)> = HashMap::new();
         for (target, e, mspan) in maps {
             let lhs = match self.decls.get(&target.ident.name).cloned() {
+                _ if self.poisoned.contains(&target.ident.name) => None,
                 Some(d) if d.kind == Kind::Param => match (&target.index, d.range) {
                     (None, None) => Some(Name::from(target.ident.name.as_str())),
                     (Some(ix), Some(range)) => self
@@ -1279,6 +1375,9 @@ impl Resolver {
         {
             return Ok(self.var_value(n, &d));
         }
+        if self.poisoned.contains(n) {
+            return Err(());
+        }
         if let Some(v) = self.lets.get(n) {
             if matches!(ctx, Ctx::Constant | Ctx::Coords) {
                 self.error(
@@ -1331,7 +1430,7 @@ impl Resolver {
             let (code, what) = match (ctx, d.kind) {
                 (Ctx::Coords, Kind::Data | Kind::Covariate) => (
                     "E0110",
-                    format!("the {} `{n}` is used as a coordinate", d.kind.noun()),
+                    format!("the {} `{n}` is used in a coordinate map", d.kind.noun()),
                 ),
                 (Ctx::Coords, _) => (
                     "E0110",
@@ -1348,7 +1447,7 @@ impl Resolver {
                     ),
                 ),
                 _ => (
-                    "E0107",
+                    "E0110",
                     format!(
                         "the {} `{n}` is used where a constant is needed",
                         d.kind.noun()
@@ -1404,6 +1503,9 @@ impl Resolver {
             ExprKind::Number(r) => Ok(Value::Scalar(Expr::Num(r.clone()))),
             ExprKind::Name(n) => self.name(n, e.span, ctx),
             ExprKind::Index(id, ix) => {
+                if self.poisoned.contains(&id.name) && !self.coord_scope.contains_key(&id.name) {
+                    return Err(());
+                }
                 let decl = if ctx == Ctx::Coords {
                     self.coord_scope.get(&id.name).cloned()
                 } else {
@@ -1462,7 +1564,7 @@ impl Resolver {
                                     b.span,
                                     "this is zero",
                                 )
-                                .with_help("check the denominator"),
+                                .with_help("the denominator is zero once constants are substituted; check the constants it uses"),
                             );
                             return Err(());
                         }
@@ -1533,8 +1635,11 @@ impl Resolver {
     }
 
     fn call(&mut self, f: &ast::Ident, args: &[AstExpr], ctx: Ctx, span: Span) -> Res<Value> {
-        let Some(&(_, arity)) = FUNCTIONS.iter().find(|(n, _)| *n == f.name) else {
+        let Some(&(_, arity, signature)) = FUNCTIONS.iter().find(|(n, _, _)| *n == f.name) else {
             let is_family = families::lookup(&f.name).is_some();
+            let alias = FUNCTION_ALIASES
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(&f.name));
             let mut d = Diagnostic::error(
                 "E0105",
                 format!("unknown function `{}`", f.name),
@@ -1542,18 +1647,27 @@ impl Resolver {
                 "not a function of the language",
             );
             d = if is_family {
+                let also = match f.name.as_str() {
+                    "gamma" => "; for the gamma function use lgamma(x)",
+                    "beta" => "; for the beta function use lbeta(a, b)",
+                    _ => "",
+                };
                 d.with_help(format!(
-                    "`{}` is a distribution: write `x ~ {}(...)` as a statement",
+                    "`{}` is a distribution: write `x ~ {}(...)` as a statement{also}",
                     f.name, f.name
                 ))
-            } else if let Some(s) = did_you_mean(&f.name, FUNCTIONS.iter().map(|(n, _)| *n)) {
+            } else if let Some((_, real)) = alias {
+                d.with_help(format!("the language calls this function `{real}`"))
+            } else if f.name == "pow" {
+                d.with_help("powers are written with `^`: pow(a, b) is a^b")
+            } else if let Some(s) = did_you_mean(&f.name, FUNCTIONS.iter().map(|(n, _, _)| *n)) {
                 d.with_help(format!("did you mean `{s}`?"))
             } else {
                 d.with_help(format!(
                     "available functions: {}",
                     FUNCTIONS
                         .iter()
-                        .map(|(n, _)| *n)
+                        .map(|(n, _, _)| *n)
                         .collect::<Vec<_>>()
                         .join(", ")
                 ))
@@ -1566,20 +1680,18 @@ impl Resolver {
                 Diagnostic::error(
                     "E0103",
                     format!(
-                        "`{}` takes {arity} argument{}, but {} were given",
+                        "`{}` takes {arity} argument{}, but {} {} given",
                         f.name,
                         plural(arity),
-                        args.len()
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
                     ),
                     span,
                     "wrong number of arguments",
                 )
                 .with_help(match f.name.as_str() {
-                    "polygamma" => "write polygamma(n, x) with a constant order n",
-                    "besseli" => "write besseli(nu, x) with a constant order nu",
-                    "lbeta" => "write lbeta(a, b)",
-                    "lchoose" => "write lchoose(n, k)",
-                    _ => "check the function's arguments in docs/language.md",
+                    "log" => "log is the natural logarithm of one argument; for base b write log(x)/log(b)".to_string(),
+                    _ => format!("write {signature}"),
                 }),
             );
             return Err(());
@@ -1613,7 +1725,7 @@ impl Resolver {
                             if nonneg_int { " integer in 0..100" } else { "" }
                         ),
                         args[i].span,
-                        "not allowed",
+                        "not a constant",
                     )
                     .with_help(format!("write {}(n, x) with n a number or const", f.name)),
                 );
@@ -1682,7 +1794,9 @@ impl Resolver {
             );
         }
         let logp = Expr::add(self.terms.iter().map(|t| t.logp.clone()).collect());
-        if !self.terms.is_empty() {
+        // After an error some terms were dropped, so "never used" would be
+        // a guess: warn about unused names only in models without errors.
+        if !self.terms.is_empty() && !has_errors {
             let used: BTreeSet<Name> = logp.free_vars().into_iter().collect();
             let mut reported_groups = BTreeSet::new();
             for p in &self.params {
@@ -1700,7 +1814,17 @@ impl Resolver {
                     .data
                     .iter()
                     .any(|o| o.support.bound_vars().contains(&d.name));
-                if !used.contains(&d.name) && !used_as_bound && reported_groups.insert(group) {
+                // Its support moves with a parameter (already warned about).
+                let bounded_by_param = d
+                    .support
+                    .bound_vars()
+                    .iter()
+                    .any(|v| self.params.iter().any(|p| p.name == *v));
+                if !used.contains(&d.name)
+                    && !used_as_bound
+                    && !bounded_by_param
+                    && reported_groups.insert(group)
+                {
                     let w = Diagnostic::warning(
                         "W0203",
                         format!(

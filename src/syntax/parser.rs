@@ -124,7 +124,7 @@ fn code_bytes(source: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
 fn check_nesting(source: &str) -> Option<Diagnostic> {
     let too_deep = |i: usize, what: String, help: &str| {
         Some(
-            Diagnostic::error("E0002", what, Span::new(i, i + 1), "here")
+            Diagnostic::error("E0002", what, Span::new(i, i + 1), "one level too many")
                 .with_help(help.to_string()),
         )
     };
