@@ -32,7 +32,10 @@ fn model_error_exits_one_with_diagnostics_on_stderr() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error[E0101]: unknown name `sigam`"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0101]: unknown name `sigam`"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("tests/fixtures/err/unknown_name_typo.fim:6:16"),
         "{stderr}"

@@ -10,7 +10,7 @@ use super::model::*;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::families::{self, ArgKind, DataKind, Family};
 use crate::syntax::ast::{self, AstExpr, BinOp, ExprKind, Reduce, Stmt};
-use num_traits::{Signed, ToPrimitive};
+use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Limits that keep resolution bounded.
@@ -18,12 +18,21 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 pub struct ResolveConfig {
     /// Most scalar declarations plus loop iterations one model may unroll to.
     pub max_unrolled: usize,
+    /// Most expression nodes that uses of `let` bindings may copy in total.
+    /// Each use inlines the binding, so a chain of lets that each use the
+    /// previous one twice doubles in size at every step.
+    pub max_inlined_nodes: usize,
+    /// Most bits (numerator plus denominator) of an exact constant computed
+    /// while resolving, such as `10^400`.
+    pub max_constant_bits: u64,
 }
 
 impl Default for ResolveConfig {
     fn default() -> Self {
         ResolveConfig {
             max_unrolled: 20_000,
+            max_inlined_nodes: 1_000_000,
+            max_constant_bits: 1 << 16,
         }
     }
 }
@@ -129,6 +138,8 @@ struct Resolver {
     diagnostics: Vec<Diagnostic>,
     unrolled: usize,
     budget_reported: bool,
+    inlined: usize,
+    inline_reported: bool,
 }
 
 type Res<T> = Result<T, ()>;
@@ -213,6 +224,8 @@ impl Resolver {
             diagnostics: Vec::new(),
             unrolled: 0,
             budget_reported: false,
+            inlined: 0,
+            inline_reported: false,
         }
     }
 
@@ -249,6 +262,51 @@ impl Resolver {
                         .with_help(format!("indexed declarations, loops and sums may unroll to at most {max} items in total")),
                 );
             }
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Count the nodes copied by inlining a `let`; report once past the limit.
+    fn spend_inlined(&mut self, v: &Value, name: &str, span: Span) -> Res<()> {
+        let size = match v {
+            Value::Scalar(e) => e.size(),
+            Value::Vector(xs) => xs.iter().map(Expr::size).sum(),
+        };
+        self.inlined = self.inlined.saturating_add(size);
+        if self.inlined > self.config.max_inlined_nodes {
+            if !self.inline_reported {
+                self.inline_reported = true;
+                let max = self.config.max_inlined_nodes;
+                self.error(
+                    Diagnostic::error(
+                        "E0125",
+                        "the model grows too large when `let` bindings are inlined",
+                        span,
+                        format!("this use of `{name}` copies {size} nodes"),
+                    )
+                    .with_help(format!("every use of a let binding copies its definition, and uses of lets may copy at most {max} nodes in total; a let that uses the previous let several times doubles the size at each step")),
+                );
+            }
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Refuse exact arithmetic whose result would exceed the constant size
+    /// limit. `bits` estimates the result's size.
+    fn check_constant_bits(&mut self, bits: u64, span: Span) -> Res<()> {
+        let max = self.config.max_constant_bits;
+        if bits > max {
+            self.error(
+                Diagnostic::error(
+                    "E0108",
+                    "exact constant too large",
+                    span,
+                    format!("about {bits} bits"),
+                )
+                .with_help(format!("constants are exact rationals of at most {max} bits (about {} digits); write the quantity with log or exp, or rescale it", max * 3 / 10)),
+            );
             return Err(());
         }
         Ok(())
@@ -370,6 +428,28 @@ impl Resolver {
                 );
                 Err(())
             }
+        }
+    }
+
+    /// The exact value of an expression made of numbers and `const` names
+    /// only; `None` as soon as anything else occurs (without rebuilding a
+    /// large expression just to find out).
+    fn constant_value(&self, e: &Expr) -> Option<Rational> {
+        fn only_consts(r: &Resolver, e: &Expr) -> bool {
+            match e {
+                Expr::Num(_) => true,
+                Expr::Const(_) => false,
+                Expr::Var(v) => r.consts.contains_key(&**v),
+                Expr::Add(xs) | Expr::Mul(xs) | Expr::Call(_, xs) => {
+                    xs.iter().all(|x| only_consts(r, x))
+                }
+                Expr::Pow(b, x) => only_consts(r, b) && only_consts(r, x),
+            }
+        }
+        match e {
+            Expr::Num(r) => Some(r.clone()),
+            _ if only_consts(self, e) => self.fold_consts(e).as_num().cloned(),
+            _ => None,
         }
     }
 
@@ -664,6 +744,22 @@ impl Resolver {
                 let v = self.value(value, Ctx::General);
                 self.declare(name, Kind::Let, None)?;
                 let v = v?;
+                let depth = match &v {
+                    Value::Scalar(e) => expr_depth(e),
+                    Value::Vector(xs) => xs.iter().map(expr_depth).max().unwrap_or(0),
+                };
+                if depth > MAX_EXPR_DEPTH {
+                    self.error(
+                        Diagnostic::error(
+                            "E0125",
+                            format!("`{}` is nested too deeply once earlier let bindings are inlined", name.name),
+                            value.span,
+                            format!("{depth} levels deep"),
+                        )
+                        .with_help(format!("formulas may nest at most {MAX_EXPR_DEPTH} levels after inlining; a long chain of lets that each wrap the previous one in a function exceeds this")),
+                    );
+                    return Err(());
+                }
                 self.lets.insert(name.name.clone(), v);
             }
             Stmt::Logp { value, span } => {
@@ -1391,7 +1487,9 @@ impl Resolver {
                 );
                 return Err(());
             }
-            return Ok(v.clone());
+            let v = v.clone();
+            self.spend_inlined(&v, n, span)?;
+            return Ok(v);
         }
         match n {
             "pi" => return Ok(Value::Scalar(Expr::Const(Constant::Pi))),
@@ -1551,12 +1649,25 @@ impl Resolver {
                 let x = self.scalar(a, ctx);
                 let y = self.scalar(b, ctx);
                 let (x, y) = (x?, y?);
+                let folded = (self.constant_value(&x), self.constant_value(&y));
+                if let (Some(bx), Some(ey)) = &folded {
+                    let bits = match op {
+                        BinOp::Pow if bx.is_zero() || bx.abs().is_one() => 0,
+                        BinOp::Pow => {
+                            let p = ey.numer().magnitude().to_u64().unwrap_or(u64::MAX);
+                            let q = ey.denom().magnitude().to_u64().unwrap_or(1).max(1);
+                            rational_bits(bx).saturating_mul(p) / q
+                        }
+                        _ => rational_bits(bx).saturating_add(rational_bits(ey)),
+                    };
+                    self.check_constant_bits(bits, e.span)?;
+                }
                 Ok(Value::Scalar(match op {
                     BinOp::Add => Expr::add2(x, y),
                     BinOp::Sub => Expr::sub(x, y),
                     BinOp::Mul => Expr::mul2(x, y),
                     BinOp::Div => {
-                        if self.fold_consts(&y).is_zero() {
+                        if folded.1.as_ref().is_some_and(|r| r.is_zero()) {
                             self.error(
                                 Diagnostic::error(
                                     "E0124",
@@ -1570,26 +1681,7 @@ impl Resolver {
                         }
                         Expr::div(x, y)
                     }
-                    BinOp::Pow => {
-                        if let (Some(bx), Some(ey)) = (
-                            self.fold_consts(&x).as_num().cloned(),
-                            self.fold_consts(&y).as_num().cloned(),
-                        ) && ey.abs() > Rational::from_integer(4096.into())
-                            && bx.abs() != Rational::from_integer(1.into())
-                        {
-                            self.error(
-                                Diagnostic::error(
-                                    "E0108",
-                                    "exponent too large for an exact constant",
-                                    b.span,
-                                    format!("exponent {ey}"),
-                                )
-                                .with_help("use exponents of at most 4096 on numbers"),
-                            );
-                            return Err(());
-                        }
-                        Expr::pow(x, y)
-                    }
+                    BinOp::Pow => Expr::pow(x, y),
                 }))
             }
             ExprKind::Vector(items) => {
@@ -1863,6 +1955,26 @@ impl Resolver {
             diagnostics: self.diagnostics,
         }
     }
+}
+
+/// Deepest nesting of a lowered formula (after `let` bindings are inlined).
+/// Later stages recurse over formulas, so their depth stays bounded.
+const MAX_EXPR_DEPTH: usize = 1000;
+
+/// Depth of a formula whose parts are already bounded by [`MAX_EXPR_DEPTH`].
+fn expr_depth(e: &Expr) -> usize {
+    match e {
+        Expr::Num(_) | Expr::Const(_) | Expr::Var(_) => 1,
+        Expr::Add(xs) | Expr::Mul(xs) | Expr::Call(_, xs) => {
+            1 + xs.iter().map(expr_depth).max().unwrap_or(0)
+        }
+        Expr::Pow(b, x) => 1 + expr_depth(b).max(expr_depth(x)),
+    }
+}
+
+/// Size of an exact rational: bits of the numerator plus the denominator.
+fn rational_bits(r: &Rational) -> u64 {
+    r.numer().bits() + r.denom().bits()
 }
 
 fn plural(n: usize) -> &'static str {
