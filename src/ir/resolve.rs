@@ -267,6 +267,18 @@ impl Resolver {
         Ok(())
     }
 
+    /// A loop or sum index name that is not in use.
+    fn fresh_index_name(&self) -> &'static str {
+        ["k", "j", "i", "l", "m", "k2", "k3"]
+            .into_iter()
+            .find(|c| {
+                !self.decls.contains_key(*c)
+                    && !self.lets.contains_key(*c)
+                    && !self.loops.iter().any(|(n, _)| n == c)
+            })
+            .unwrap_or("k_")
+    }
+
     /// Count the nodes copied by inlining a `let`; report once past the limit.
     fn spend_inlined(&mut self, v: &Value, name: &str, span: Span) -> Res<()> {
         let size = match v {
@@ -783,12 +795,7 @@ impl Resolver {
                 if self.decls.contains_key(&var.name)
                     || self.loops.iter().any(|(n, _)| *n == var.name)
                 {
-                    let fresh = ["k", "j", "i", "l", "m", "k2"]
-                        .into_iter()
-                        .find(|c| {
-                            !self.decls.contains_key(*c) && !self.loops.iter().any(|(n, _)| n == c)
-                        })
-                        .unwrap_or("k_");
+                    let fresh = self.fresh_index_name();
                     let mut d = Diagnostic::error(
                         "E0102",
                         format!("loop variable `{}` shadows a name", var.name),
@@ -1698,15 +1705,21 @@ impl Resolver {
             ExprKind::Reduce(op, var, range, body) => {
                 let (lo, hi) = self.int_range(range)?;
                 if self.decls.contains_key(&var.name) || self.lets.contains_key(&var.name) {
-                    self.error(
-                        Diagnostic::error(
-                            "E0102",
-                            format!("index `{}` shadows a declared name", var.name),
-                            var.span,
-                            "already declared",
-                        )
-                        .with_help("use a fresh index name such as k"),
-                    );
+                    let fresh = self.fresh_index_name();
+                    let mut d = Diagnostic::error(
+                        "E0102",
+                        format!("index `{}` shadows a declared name", var.name),
+                        var.span,
+                        "already declared",
+                    )
+                    .with_help(format!("use a fresh index name, such as `{fresh}`"));
+                    if let Some(prev) = self.decls.get(&var.name) {
+                        d = d.with_label(
+                            prev.span,
+                            format!("declared as a {} here", prev.kind.noun()),
+                        );
+                    }
+                    self.error(d);
                     return Err(());
                 }
                 self.spend((hi - lo + 1) as usize, var.span)?;
@@ -1974,7 +1987,7 @@ fn expr_depth(e: &Expr) -> usize {
 
 /// Size of an exact rational: bits of the numerator plus the denominator.
 fn rational_bits(r: &Rational) -> u64 {
-    r.numer().bits() + r.denom().bits()
+    r.numer().bits() + r.denom().bits() - 1
 }
 
 fn plural(n: usize) -> &'static str {
