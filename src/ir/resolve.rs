@@ -335,7 +335,13 @@ impl Resolver {
                     name.span,
                     "cannot be redeclared",
                 )
-                .with_help("choose another name"),
+                .with_help(match name.name.as_str() {
+                    "inf" => "choose another name; `inf` is infinity in interval ends".to_string(),
+                    other => format!(
+                        "choose another name; `{other}` always means the constant {}",
+                        if other == "pi" { "π" } else { "e = 2.718..." }
+                    ),
+                }),
             );
             return Err(());
         }
@@ -536,8 +542,13 @@ impl Resolver {
         if is_inf(e) {
             if !upper {
                 self.error(
-                    Diagnostic::error("E0108", "the lower end cannot be +inf", e.span, "here")
-                        .with_help("write -inf for an unbounded lower end"),
+                    Diagnostic::error(
+                        "E0108",
+                        "the lower end cannot be +inf",
+                        e.span,
+                        "+inf as the lower end",
+                    )
+                    .with_help("write -inf for an unbounded lower end"),
                 );
                 return Err(());
             }
@@ -548,8 +559,13 @@ impl Resolver {
         {
             if upper {
                 self.error(
-                    Diagnostic::error("E0108", "the upper end cannot be -inf", e.span, "here")
-                        .with_help("write inf for an unbounded upper end"),
+                    Diagnostic::error(
+                        "E0108",
+                        "the upper end cannot be -inf",
+                        e.span,
+                        "-inf as the upper end",
+                    )
+                    .with_help("write inf for an unbounded upper end"),
                 );
                 return Err(());
             }
@@ -1212,7 +1228,7 @@ impl Resolver {
                     sup.label()
                 ),
                 target.span,
-                format!("{} has the wrong support", target.ident.name),
+                format!("`{}` has the wrong support", target.ident.name),
             )
             .with_label(var.span, "declared here")
             .with_help(format!(
@@ -1490,7 +1506,16 @@ impl Resolver {
                         span,
                         "not a constant",
                     )
-                    .with_help("only numbers and `const` names are allowed here"),
+                    .with_help(if ctx == Ctx::Coords {
+                        "the right side of a coordinate map may use only the block's new parameters and constants".to_string()
+                    } else {
+                        match v {
+                            Value::Scalar(Expr::Num(r)) => {
+                                format!("a let is not a constant: declare `const {n} = {r}` instead")
+                            }
+                            _ => format!("a let is not a constant: for a fixed number use `const {n} = ...`"),
+                        }
+                    }),
                 );
                 return Err(());
             }
