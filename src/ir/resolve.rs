@@ -830,6 +830,49 @@ impl Resolver {
                     self.error(d);
                     return Err(());
                 }
+                let mut ok = true;
+                for s in body {
+                    let declared = match s {
+                        Stmt::Const { name, .. } => Some(("const", name)),
+                        Stmt::Param { name, .. } => Some(("param", &name.ident)),
+                        Stmt::Data { name, .. } => Some(("data", &name.ident)),
+                        Stmt::Covariate { name, .. } => Some(("covariate", &name.ident)),
+                        Stmt::Coords { name, .. } => Some(("coords", name)),
+                        _ => None,
+                    };
+                    if let Some((kw, n)) = declared {
+                        ok = false;
+                        self.error(
+                            Diagnostic::error(
+                                "E0117",
+                                format!("`{kw} {}` is inside a `for` loop", n.name),
+                                n.span,
+                                "would be declared once per iteration",
+                            )
+                            .with_help(match kw {
+                                "param" | "data" | "covariate" => format!(
+                                    "declare the whole vector before the loop, `{kw} {}[{}..{}] : ...`, and use `{}[{}]` inside",
+                                    n.name, range.lo, range.hi, n.name, var.name
+                                ),
+                                _ => format!("move the `{kw}` above the loop"),
+                            }),
+                        );
+                        if !self.decls.contains_key(&n.name) {
+                            self.poisoned.insert(n.name.clone());
+                        }
+                    }
+                }
+                if !ok {
+                    return Err(());
+                }
+                // A `let` in the body is local to one iteration.
+                let local_lets: Vec<&str> = body
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::Let { name, .. } => Some(name.name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
                 for k in lo..=hi {
                     self.spend(body.len().max(1), var.span)?;
                     self.loops.push((var.name.clone(), k));
@@ -838,6 +881,12 @@ impl Resolver {
                         self.statement(s);
                     }
                     self.loops.pop();
+                    for n in &local_lets {
+                        if self.decls.get(*n).is_some_and(|d| d.kind == Kind::Let) {
+                            self.decls.remove(*n);
+                        }
+                        self.lets.remove(*n);
+                    }
                     if self.diagnostics[before..].iter().any(Diagnostic::is_error) {
                         // Report a body's errors once, not once per iteration.
                         break;

@@ -482,7 +482,7 @@ fn syntax_error(text: &str, e: &pest::error::Error<Rule>, pos: usize) -> Diagnos
     let help = if statement_level {
         STATEMENT_HELP.to_string()
     } else if wants("an expression") {
-        if found.starts_with([')', ',', ']', '}']) || found.is_empty() {
+        if found.starts_with([')', ',', ']', '}', ';']) || found.is_empty() {
             "an operand is missing before this token".to_string()
         } else {
             "write a number, a name, a call such as log(x), or a parenthesised expression"
@@ -534,7 +534,9 @@ fn expected_tokens(e: &pest::error::Error<Rule>) -> Vec<String> {
         expected.retain(|t| t != "`_`");
     }
     if has(&expected, "a number") || has(&expected, "an expression") {
-        let starts = ["`(`", "`-`", "`[`", "`prod`", "`sum`", "a name", "a number"];
+        let starts = [
+            "`(`", "`-`", "`[`", "`_`", "`prod`", "`sum`", "a name", "a number",
+        ];
         expected.retain(|t| !starts.contains(&t.as_str()));
         expected.push("an expression".to_string());
     }
@@ -571,6 +573,22 @@ fn line_mistake(text: &str, pos: usize, found: Span, expected: &[String]) -> Opt
     };
     let rest_trim = rest.trim_start();
 
+    // A `model` header after other statements.
+    if word == "model" && pos <= word_span.start && line_start > 0 {
+        let header_end = line_start + line.trim_end().len();
+        return Some(
+            Diagnostic::error(
+                "E0004",
+                "the `model` header must come first",
+                Span::new(word_span.start, header_end),
+                "after other statements",
+            )
+            .with_help(format!(
+                "move `{}` to the top of the file (comments may precede it)",
+                line.trim()
+            )),
+        );
+    }
     if word == "logp" && !rest_trim.starts_with("+=") {
         let at = line_end - rest_trim.len();
         let tok = token_at(text, at);
