@@ -47,10 +47,72 @@ pub struct Resolved {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Parse and resolve a model source: every syntax error, and the errors and
+/// warnings of the statements that did parse, in source order.
+///
+/// After syntax errors the statements that parsed are still checked (uses
+/// of names declared by skipped statements are not reported), but no model
+/// is returned and no unused-name warnings are given.
+///
+/// ```
+/// use fimkit::ir::resolve::{ResolveConfig, load_source};
+/// let r = load_source("param mu real\ndata x : real\nx ~ normal(mu, sigam)", "m", &ResolveConfig::default());
+/// let codes: Vec<_> = r.diagnostics.iter().map(|d| d.code).collect();
+/// assert_eq!(codes, ["E0004", "E0101"]);
+/// assert!(r.model.is_none());
+/// ```
+pub fn load_source(source: &str, default_name: &str, config: &ResolveConfig) -> Resolved {
+    let parsed = crate::syntax::parse_recovering(source);
+    let Some(file) = parsed.file else {
+        return Resolved {
+            model: None,
+            diagnostics: parsed.errors,
+        };
+    };
+    if parsed.errors.is_empty() {
+        return resolve(&file, default_name, config);
+    }
+    let r = resolve_partial(&file, default_name, config, &parsed.skipped_names);
+    let mut diagnostics = parsed.errors;
+    diagnostics.extend(r.diagnostics);
+    diagnostics.sort_by_key(|d| (d.span().start, d.severity));
+    Resolved {
+        model: None,
+        diagnostics,
+    }
+}
+
 /// Resolve a parsed file. `default_name` names the model when the file has
 /// no `model` header.
 pub fn resolve(file: &ast::File, default_name: &str, config: &ResolveConfig) -> Resolved {
+    resolve_inner(file, default_name, config, None)
+}
+
+/// Resolve what parsed of a file that has syntax errors: uses of
+/// `skipped_names` (declared by skipped statements) are not reported, the
+/// model is not built and unused-name warnings are not given.
+pub fn resolve_partial(
+    file: &ast::File,
+    default_name: &str,
+    config: &ResolveConfig,
+    skipped_names: &[String],
+) -> Resolved {
+    let mut r = resolve_inner(file, default_name, config, Some(skipped_names));
+    r.model = None;
+    r
+}
+
+fn resolve_inner(
+    file: &ast::File,
+    default_name: &str,
+    config: &ResolveConfig,
+    skipped_names: Option<&[String]>,
+) -> Resolved {
     let mut r = Resolver::new(config.clone());
+    if let Some(names) = skipped_names {
+        r.after_syntax_errors = true;
+        r.poisoned.extend(names.iter().cloned());
+    }
     for stmt in &file.statements {
         r.declared_later_scan(stmt);
     }
@@ -140,6 +202,8 @@ struct Resolver {
     budget_reported: bool,
     inlined: usize,
     inline_reported: bool,
+    /// Some statements were skipped because of syntax errors.
+    after_syntax_errors: bool,
 }
 
 type Res<T> = Result<T, ()>;
@@ -226,6 +290,7 @@ impl Resolver {
             budget_reported: false,
             inlined: 0,
             inline_reported: false,
+            after_syntax_errors: false,
         }
     }
 
@@ -1959,7 +2024,8 @@ impl Resolver {
     // ----------------------------------------------------------------- finish
 
     fn finish(mut self, name: String, file: &ast::File) -> Resolved {
-        let has_errors = self.diagnostics.iter().any(Diagnostic::is_error);
+        let has_errors =
+            self.after_syntax_errors || self.diagnostics.iter().any(Diagnostic::is_error);
         if self.terms.is_empty() && !has_errors {
             let span = file.header.as_ref().map_or(Span::new(0, 0), |h| h.span);
             self.error(

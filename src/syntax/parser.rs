@@ -49,8 +49,44 @@ const STATEMENT_KEYWORDS: [&str; 8] = [
 /// assert_eq!(file.statements.len(), 3);
 /// ```
 pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
+    let parsed = parse_recovering(source);
+    match parsed.file {
+        Some(file) if parsed.errors.is_empty() => Ok(file),
+        _ => Err(parsed.errors),
+    }
+}
+
+/// What [`parse_recovering`] found.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The AST of the statements that parsed: the whole file when there was
+    /// no syntax error; the rest of it when statements with syntax errors
+    /// could be skipped; `None` when no sensible AST remains.
+    pub file: Option<File>,
+    /// Syntax errors, in source order.
+    pub errors: Vec<Diagnostic>,
+    /// Names declared by the statements skipped because of syntax errors, so
+    /// that later stages do not report their uses as unknown.
+    pub skipped_names: Vec<String>,
+}
+
+/// Parse a model source, skipping statements with syntax errors so that the
+/// rest of the file can still be checked.
+///
+/// ```
+/// let p = fimkit::syntax::parse_recovering("param mu real\ndata x : real\nx ~ normal(mu, 1)");
+/// assert_eq!(p.errors.len(), 1);
+/// assert_eq!(p.skipped_names, ["mu"]);
+/// assert_eq!(p.file.unwrap().statements.len(), 2);
+/// ```
+pub fn parse_recovering(source: &str) -> Parsed {
+    let fail = |errors: Vec<Diagnostic>| Parsed {
+        file: None,
+        errors,
+        skipped_names: Vec::new(),
+    };
     if source.len() > MAX_SOURCE_LEN {
-        return Err(vec![Diagnostic::error(
+        return fail(vec![Diagnostic::error(
             "E0001",
             format!("model file is too large ({} bytes)", source.len()),
             Span::new(0, 0),
@@ -59,7 +95,7 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
         .with_help(format!("model files are limited to {MAX_SOURCE_LEN} bytes; use sum(...) and indexed declarations instead of writing terms out"))]);
     }
     if let Some(d) = check_nesting(source) {
-        return Err(vec![d]);
+        return fail(vec![d]);
     }
     pest::set_error_detail(true);
     pest::set_call_limit(Some(
@@ -67,19 +103,24 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
     ));
     let mut text = source.to_string();
     let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut skipped_names = Vec::new();
     loop {
         match ModelParser::parse(Rule::file, &text) {
             Ok(mut pairs) => {
-                if !errors.is_empty() {
-                    return Err(errors);
-                }
                 let file = pairs.next().expect("file rule");
                 let mut cx = Builder::default();
                 let ast = cx.file(file);
-                return if cx.errors.is_empty() {
-                    Ok(ast)
-                } else {
-                    Err(cx.errors)
+                if !cx.errors.is_empty() {
+                    // Over-deep expressions and bad numbers were replaced by
+                    // placeholders: checking further would report on those.
+                    errors.extend(cx.errors);
+                    errors.sort_by_key(|d| d.span().start);
+                    return fail(errors);
+                }
+                return Parsed {
+                    file: Some(ast),
+                    errors,
+                    skipped_names,
                 };
             }
             Err(e) => {
@@ -94,9 +135,9 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
                 errors.push(d);
                 if unclosed
                     || errors.len() >= MAX_SYNTAX_ERRORS
-                    || !blank_statement_at(&mut text, pos)
+                    || !blank_statement_at(&mut text, pos, &mut skipped_names)
                 {
-                    return Err(errors);
+                    return fail(errors);
                 }
             }
         }
@@ -197,9 +238,9 @@ fn statement_starts(text: &str) -> Vec<usize> {
 }
 
 /// Replace the statement containing `pos` by spaces (keeping offsets), so
-/// parsing can resume at the next statement. Returns false if nothing could
-/// be blanked.
-fn blank_statement_at(text: &mut String, pos: usize) -> bool {
+/// parsing can resume at the next statement, and note the names the blanked
+/// lines declare. Returns false if nothing could be blanked.
+fn blank_statement_at(text: &mut String, pos: usize, declared: &mut Vec<String>) -> bool {
     let starts = statement_starts(text);
     let begin = starts
         .iter()
@@ -233,6 +274,21 @@ fn blank_statement_at(text: &mut String, pos: usize) -> bool {
                 }
             }
             _ => {}
+        }
+    }
+    for line in text[begin..end].lines() {
+        // `param mu real`, or a declaration with a misspelt keyword such as
+        // `parm mu : real`.
+        let (word, _, rest) = first_word(line);
+        let (name, _, after) = first_word(rest);
+        let keyword = ["const", "param", "data", "covariate", "let"].contains(&word);
+        let shaped = after.trim_start().starts_with([':', '=', '[']);
+        if !name.is_empty()
+            && !RESERVED.contains(&name)
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && (keyword || shaped)
+        {
+            declared.push(name.to_string());
         }
     }
     let blanked: String = text[begin..end]
