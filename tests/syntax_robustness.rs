@@ -398,6 +398,37 @@ fn huge_exact_powers_are_refused() {
 }
 
 #[test]
+fn growing_exact_coefficients_are_refused() {
+    // Each term is small, but adding them up would build a rational with
+    // millions of bits, quadratically slowly.
+    assert_error(
+        &format!("{HEAD}logp += mu*sum(k in 1..1000, x/(1e300 + k))"),
+        "E0108",
+    );
+    assert_error(
+        &format!("{HEAD}for k in 1..1000 {{ logp += mu*x/(1e300 + k) }}"),
+        "E0108",
+    );
+    assert_error(
+        &format!("{HEAD}logp += mu*prod(k in 1..1000, 1e300 + k)"),
+        "E0108",
+    );
+    // Thousands of fractions with different denominators in one like term
+    // would take minutes to add exactly.
+    assert_error(&format!("{HEAD}logp += mu*sum(k in 1..8000, x/k)"), "E0108");
+    // Shorter harmonic-type sums load, and so do many distinct fractions
+    // on distinct terms (nothing is added up).
+    assert!(fimkit::load(&format!("{HEAD}logp += mu*sum(k in 1..500, x/k)"), "h").is_ok());
+    assert!(
+        fimkit::load(
+            &format!("{HEAD}logp += sum(k in 1..3000, (x - mu)^k/k)"),
+            "p"
+        )
+        .is_ok()
+    );
+}
+
+#[test]
 fn doubling_let_chains_are_refused() {
     let mut s = String::from(HEAD);
     s.push_str("let a0 = x - mu\n");

@@ -32,7 +32,7 @@ impl Default for ResolveConfig {
         ResolveConfig {
             max_unrolled: 20_000,
             max_inlined_nodes: 1_000_000,
-            max_constant_bits: 1 << 16,
+            max_constant_bits: 1 << 17,
         }
     }
 }
@@ -342,6 +342,113 @@ impl Resolver {
                     && !self.loops.iter().any(|(n, _)| n == c)
             })
             .unwrap_or("k_")
+    }
+
+    /// Adding (or multiplying) terms combines their exact numeric
+    /// coefficients. Bound the size of the result before doing it, so that,
+    /// say, `sum(k in 1..20000, x/(1e300 + k))` is refused instead of
+    /// building a 20-million-bit rational.
+    ///
+    /// For a sum of coefficients p_k/q_k with L = lcm(q_k), the result is
+    /// (Σ p_k·L/q_k)/L, so it has at most
+    /// 2·bits(L) + max(bits(p_k) − bits(q_k)) + bits(n) + 1 bits. L is
+    /// tracked exactly for denominators that fit in 64 bits (one pass over
+    /// L per term) and bounded by adding bits for larger ones. Each exact
+    /// addition also costs about the square of that size (the gcd that
+    /// reduces the fraction), so the sum of squares is bounded too: a sum
+    /// of thousands of fractions with different denominators is refused
+    /// rather than left to run for minutes. For a product the bound is the
+    /// sum of all the coefficients' bits.
+    fn check_coefficient_growth<'e>(
+        &mut self,
+        terms: impl Iterator<Item = (&'e Expr, Span)>,
+        product: bool,
+    ) -> Res<()> {
+        /// The coefficients added into one like term.
+        #[derive(Default)]
+        struct Group {
+            lcm_small: Option<num_bigint::BigUint>,
+            big_denom_bits: u64,
+            count: u64,
+            max_excess: i64,
+        }
+        let max = self.config.max_constant_bits;
+        let mut groups: std::collections::BTreeMap<Expr, Group> = Default::default();
+        let mut product_bits = 0u64;
+        let mut work = 0f64;
+        let max_work = 12.0 * (max as f64) * (max as f64);
+        for (term, span) in terms {
+            let mut stack = vec![term];
+            while let Some(t) = stack.pop() {
+                // The numeric coefficient, and (for sums) the rest of the
+                // term: only like terms have their coefficients added.
+                let (c, rest) = match t {
+                    Expr::Add(xs) if !product => {
+                        stack.extend(xs);
+                        continue;
+                    }
+                    Expr::Mul(xs) if product => {
+                        stack.extend(xs);
+                        continue;
+                    }
+                    Expr::Num(r) => (r, None),
+                    Expr::Mul(xs) => match xs.split_first() {
+                        Some((Expr::Num(r), rest)) => (r, Some(rest)),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                let bits = if product {
+                    product_bits = product_bits.saturating_add(rational_bits(c));
+                    product_bits
+                } else {
+                    let key = match rest {
+                        None => Expr::one(),
+                        Some([one]) => one.clone(),
+                        Some(many) => Expr::Mul(many.to_vec()),
+                    };
+                    let g = groups.entry(key).or_default();
+                    g.count += 1;
+                    let (p, q) = (c.numer().bits(), c.denom().bits());
+                    g.max_excess = g.max_excess.max(p as i64 - q as i64);
+                    let lcm = g.lcm_small.get_or_insert_with(num_bigint::BigUint::one);
+                    match c.denom().magnitude().to_u64() {
+                        Some(d) if d > 1 => {
+                            let r = (&*lcm % d).to_u64().unwrap_or(0);
+                            let gcd = num_integer::Integer::gcd(&r, &d);
+                            *lcm *= d / gcd;
+                        }
+                        Some(_) => {}
+                        None => g.big_denom_bits = g.big_denom_bits.saturating_add(q),
+                    }
+                    let l = lcm.bits().saturating_add(g.big_denom_bits);
+                    let b =
+                        (2 * l) as i64 + g.max_excess + i64::from(64 - g.count.leading_zeros()) + 1;
+                    let (b, count) = (b.max(0) as u64, g.count);
+                    // Adding into the group costs about the square of its size.
+                    if count > 1 {
+                        work += (b as f64) * (b as f64);
+                    }
+                    if work > max_work {
+                        self.error(
+                            Diagnostic::error(
+                                "E0108",
+                                "too many fractions with different denominators to add exactly",
+                                span,
+                                format!("the exact sum reaches about {b} bits after {count} terms"),
+                            )
+                            .with_help("adding many fractions exactly builds ever larger denominators; use a closed form (such as digamma for harmonic numbers), fewer terms, or decimals with a common denominator"),
+                        );
+                        return Err(());
+                    }
+                    b
+                };
+                if bits > max {
+                    return self.check_constant_bits(bits, span);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Count the nodes copied by inlining a `let`; report once past the limit.
@@ -1839,7 +1946,12 @@ impl Resolver {
                         Err(()) => ok = false,
                     }
                 }
-                if ok { Ok(Value::Vector(out)) } else { Err(()) }
+                if !ok {
+                    return Err(());
+                }
+                // Families such as dirichlet add the components up.
+                self.check_coefficient_growth(out.iter().map(|t| (t, e.span)), false)?;
+                Ok(Value::Vector(out))
             }
             ExprKind::Reduce(op, var, range, body) => {
                 let (lo, hi) = self.int_range(range)?;
@@ -1869,9 +1981,12 @@ impl Resolver {
                     self.loops.pop();
                     terms.push(t?);
                 }
-                Ok(Value::Scalar(match op {
-                    Reduce::Sum => Expr::add(terms),
-                    Reduce::Prod => Expr::mul(terms),
+                let product = *op == Reduce::Prod;
+                self.check_coefficient_growth(terms.iter().map(|t| (t, e.span)), product)?;
+                Ok(Value::Scalar(if product {
+                    Expr::mul(terms)
+                } else {
+                    Expr::add(terms)
                 }))
             }
             ExprKind::Call(f, args) => self.call(f, args, ctx, e.span),
@@ -2038,7 +2153,16 @@ impl Resolver {
                 .with_help("add `x ~ family(...)` for each data variable, or `logp += ...`"),
             );
         }
-        let logp = Expr::add(self.terms.iter().map(|t| t.logp.clone()).collect());
+        let terms = std::mem::take(&mut self.terms);
+        let combined =
+            self.check_coefficient_growth(terms.iter().map(|t| (&t.logp, t.span)), false);
+        self.terms = terms;
+        let has_errors = has_errors || combined.is_err();
+        let logp = if combined.is_ok() {
+            Expr::add(self.terms.iter().map(|t| t.logp.clone()).collect())
+        } else {
+            Expr::zero()
+        };
         // After an error some terms were dropped, so "never used" would be
         // a guess: warn about unused names only in models without errors.
         if !self.terms.is_empty() && !has_errors {
