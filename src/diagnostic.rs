@@ -144,6 +144,16 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Suggest the closest candidate to `name` (for "did you mean ...?").
+///
+/// A candidate must share at least one character position with the name
+/// (so `a` does not suggest `e`) and be within about a third of its length
+/// in edit distance, or be very similar by Jaro–Winkler.
+///
+/// ```
+/// use fimkit::diagnostic::did_you_mean;
+/// assert_eq!(did_you_mean("sigam", ["sigma", "mu"]), Some("sigma"));
+/// assert_eq!(did_you_mean("a", ["e", "mu"]), None);
+/// ```
 pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -153,7 +163,10 @@ pub fn did_you_mean<'a>(
         .filter(|c| *c != name)
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
         .filter(|(d, c)| {
-            *d <= (name.len().max(c.len()) / 3).max(1) || strsim::jaro_winkler(name, c) > 0.9
+            let shorter = name.chars().count().min(c.chars().count());
+            *d < shorter
+                && (*d <= (name.len().max(c.len()) / 3).max(1)
+                    || strsim::jaro_winkler(name, c) > 0.9)
         })
         .min()
         .map(|(_, c)| c)
@@ -175,5 +188,8 @@ mod tests {
     fn suggestions() {
         assert_eq!(did_you_mean("sigam", ["sigma", "mu"]), Some("sigma"));
         assert_eq!(did_you_mean("zzz", ["sigma", "mu"]), None);
+        assert_eq!(did_you_mean("mu", ["nu"]), Some("nu"));
+        assert_eq!(did_you_mean("a", ["e"]), None);
+        assert_eq!(did_you_mean("parm", ["param", "data"]), Some("param"));
     }
 }

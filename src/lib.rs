@@ -39,19 +39,11 @@ pub struct Loaded {
 
 /// Parse and resolve a model source, collecting every diagnostic.
 pub fn load_with_diagnostics(source: &str, default_name: &str) -> Loaded {
-    match syntax::parse(source) {
-        Err(diagnostics) => Loaded {
-            model: None,
-            diagnostics,
-        },
-        Ok(file) => {
-            let r =
-                ir::resolve::resolve(&file, default_name, &ir::resolve::ResolveConfig::default());
-            Loaded {
-                model: r.model,
-                diagnostics: r.diagnostics,
-            }
-        }
+    let config = ir::resolve::ResolveConfig::default();
+    let r = ir::resolve::load_source(source, default_name, &config);
+    Loaded {
+        model: r.model,
+        diagnostics: r.diagnostics,
     }
 }
 

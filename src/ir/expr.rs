@@ -693,7 +693,9 @@ impl Expr {
         let int_exp = exp.as_num().filter(|r| r.is_integer()).is_some();
         if int_exp && matches!(base, Expr::Add(_)) {
             let (c, _) = base.sum_content();
-            if !c.is_one() {
+            // Only when c^n folds: otherwise mul hands the power straight
+            // back here, without end ((x - mu)^5000 overflowed the stack).
+            if !c.is_one() && exp.as_num().and_then(|n| rational_pow(&c, n)).is_some() {
                 return Expr::mul(vec![Expr::Pow(Box::new(base), Box::new(exp))]);
             }
         }

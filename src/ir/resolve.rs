@@ -10,20 +10,29 @@ use super::model::*;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
 use crate::families::{self, ArgKind, DataKind, Family};
 use crate::syntax::ast::{self, AstExpr, BinOp, ExprKind, Reduce, Stmt};
-use num_traits::{Signed, ToPrimitive};
-use std::collections::{BTreeSet, HashMap};
+use num_traits::{One, Signed, ToPrimitive, Zero};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Limits that keep resolution bounded.
 #[derive(Clone, Debug)]
 pub struct ResolveConfig {
     /// Most scalar declarations plus loop iterations one model may unroll to.
     pub max_unrolled: usize,
+    /// Most expression nodes that uses of `let` bindings may copy in total.
+    /// Each use inlines the binding, so a chain of lets that each use the
+    /// previous one twice doubles in size at every step.
+    pub max_inlined_nodes: usize,
+    /// Most bits (numerator plus denominator) of an exact constant computed
+    /// while resolving, such as `10^400`.
+    pub max_constant_bits: u64,
 }
 
 impl Default for ResolveConfig {
     fn default() -> Self {
         ResolveConfig {
             max_unrolled: 20_000,
+            max_inlined_nodes: 1_000_000,
+            max_constant_bits: 1 << 17,
         }
     }
 }
@@ -38,10 +47,72 @@ pub struct Resolved {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Parse and resolve a model source: every syntax error, and the errors and
+/// warnings of the statements that did parse, in source order.
+///
+/// After syntax errors the statements that parsed are still checked (uses
+/// of names declared by skipped statements are not reported), but no model
+/// is returned and no unused-name warnings are given.
+///
+/// ```
+/// use fimkit::ir::resolve::{ResolveConfig, load_source};
+/// let r = load_source("param mu real\ndata x : real\nx ~ normal(mu, sigam)", "m", &ResolveConfig::default());
+/// let codes: Vec<_> = r.diagnostics.iter().map(|d| d.code).collect();
+/// assert_eq!(codes, ["E0004", "E0101"]);
+/// assert!(r.model.is_none());
+/// ```
+pub fn load_source(source: &str, default_name: &str, config: &ResolveConfig) -> Resolved {
+    let parsed = crate::syntax::parse_recovering(source);
+    let Some(file) = parsed.file else {
+        return Resolved {
+            model: None,
+            diagnostics: parsed.errors,
+        };
+    };
+    if parsed.errors.is_empty() {
+        return resolve(&file, default_name, config);
+    }
+    let r = resolve_partial(&file, default_name, config, &parsed.skipped_names);
+    let mut diagnostics = parsed.errors;
+    diagnostics.extend(r.diagnostics);
+    diagnostics.sort_by_key(|d| (d.span().start, d.severity));
+    Resolved {
+        model: None,
+        diagnostics,
+    }
+}
+
 /// Resolve a parsed file. `default_name` names the model when the file has
 /// no `model` header.
 pub fn resolve(file: &ast::File, default_name: &str, config: &ResolveConfig) -> Resolved {
+    resolve_inner(file, default_name, config, None)
+}
+
+/// Resolve what parsed of a file that has syntax errors: uses of
+/// `skipped_names` (declared by skipped statements) are not reported, the
+/// model is not built and unused-name warnings are not given.
+pub fn resolve_partial(
+    file: &ast::File,
+    default_name: &str,
+    config: &ResolveConfig,
+    skipped_names: &[String],
+) -> Resolved {
+    let mut r = resolve_inner(file, default_name, config, Some(skipped_names));
+    r.model = None;
+    r
+}
+
+fn resolve_inner(
+    file: &ast::File,
+    default_name: &str,
+    config: &ResolveConfig,
+    skipped_names: Option<&[String]>,
+) -> Resolved {
     let mut r = Resolver::new(config.clone());
+    if let Some(names) = skipped_names {
+        r.after_syntax_errors = true;
+        r.poisoned.extend(names.iter().cloned());
+    }
     for stmt in &file.statements {
         r.declared_later_scan(stmt);
     }
@@ -116,6 +187,9 @@ struct Resolver {
     /// Every name declared anywhere in the file, with its first span.
     all_declared: HashMap<String, Span>,
     coord_scope: HashMap<String, Decl>,
+    /// Names whose declaration failed (already reported): their uses are
+    /// skipped silently instead of cascading into "unknown name" errors.
+    poisoned: HashSet<String>,
     model_consts: Vec<ConstDecl>,
     params: Vec<Param>,
     data: Vec<DataVar>,
@@ -126,36 +200,76 @@ struct Resolver {
     diagnostics: Vec<Diagnostic>,
     unrolled: usize,
     budget_reported: bool,
+    inlined: usize,
+    inline_reported: bool,
+    /// Some statements were skipped because of syntax errors.
+    after_syntax_errors: bool,
 }
 
 type Res<T> = Result<T, ()>;
 
 const BUILTIN_CONSTANTS: [&str; 3] = ["pi", "e", "eulergamma"];
 
-/// Language functions: name and arity.
-const FUNCTIONS: &[(&str, usize)] = &[
-    ("log", 1),
-    ("exp", 1),
-    ("sqrt", 1),
-    ("log1p", 1),
-    ("expm1", 1),
-    ("sigmoid", 1),
-    ("logit", 1),
-    ("lgamma", 1),
-    ("digamma", 1),
-    ("trigamma", 1),
-    ("polygamma", 2),
-    ("lbeta", 2),
-    ("lchoose", 2),
-    ("lfactorial", 1),
-    ("erf", 1),
-    ("erfc", 1),
-    ("Phi", 1),
-    ("sin", 1),
-    ("cos", 1),
-    ("besseli", 2),
-    ("abs", 1),
-    ("indicator", 2),
+/// Other names for library families, from other languages and textbooks.
+const FAMILY_ALIASES: &[(&str, &str)] = &[
+    ("gaussian", "normal"),
+    ("norm", "normal"),
+    ("bern", "bernoulli"),
+    ("binom", "binomial"),
+    ("pois", "poisson"),
+    ("exp", "exponential"),
+    ("expon", "exponential"),
+    ("cat", "categorical"),
+    ("multinoulli", "categorical"),
+    ("discrete", "categorical"),
+    ("dirich", "dirichlet"),
+];
+
+/// Other names for language functions.
+const FUNCTION_ALIASES: &[(&str, &str)] = &[
+    ("ln", "log"),
+    ("gammaln", "lgamma"),
+    ("loggamma", "lgamma"),
+    ("lngamma", "lgamma"),
+    ("psi", "digamma"),
+    ("logistic", "sigmoid"),
+    ("expit", "sigmoid"),
+    ("inv_logit", "sigmoid"),
+    ("pnorm", "Phi"),
+    ("normcdf", "Phi"),
+    ("fabs", "abs"),
+    ("betaln", "lbeta"),
+    ("log_beta", "lbeta"),
+];
+
+/// Language functions: name, arity and how a call is written.
+const FUNCTIONS: &[(&str, usize, &str)] = &[
+    ("log", 1, "log(x)"),
+    ("exp", 1, "exp(x)"),
+    ("sqrt", 1, "sqrt(x)"),
+    ("log1p", 1, "log1p(x)"),
+    ("expm1", 1, "expm1(x)"),
+    ("sigmoid", 1, "sigmoid(x)"),
+    ("logit", 1, "logit(p)"),
+    ("lgamma", 1, "lgamma(x)"),
+    ("digamma", 1, "digamma(x)"),
+    ("trigamma", 1, "trigamma(x)"),
+    ("polygamma", 2, "polygamma(n, x) with a constant order n"),
+    ("lbeta", 2, "lbeta(a, b)"),
+    ("lchoose", 2, "lchoose(n, k)"),
+    ("lfactorial", 1, "lfactorial(n)"),
+    ("erf", 1, "erf(x)"),
+    ("erfc", 1, "erfc(x)"),
+    ("Phi", 1, "Phi(x)"),
+    ("sin", 1, "sin(x)"),
+    ("cos", 1, "cos(x)"),
+    ("besseli", 2, "besseli(nu, x) with a constant order nu"),
+    ("abs", 1, "abs(x)"),
+    (
+        "indicator",
+        2,
+        "indicator(x, k), 1 when x = k and 0 otherwise",
+    ),
 ];
 
 impl Resolver {
@@ -168,6 +282,7 @@ impl Resolver {
             loops: Vec::new(),
             all_declared: HashMap::new(),
             coord_scope: HashMap::new(),
+            poisoned: HashSet::new(),
             model_consts: Vec::new(),
             params: Vec::new(),
             data: Vec::new(),
@@ -178,6 +293,9 @@ impl Resolver {
             diagnostics: Vec::new(),
             unrolled: 0,
             budget_reported: false,
+            inlined: 0,
+            inline_reported: false,
+            after_syntax_errors: false,
         }
     }
 
@@ -219,6 +337,170 @@ impl Resolver {
         Ok(())
     }
 
+    /// A loop or sum index name that is not in use.
+    fn fresh_index_name(&self) -> &'static str {
+        ["k", "j", "i", "l", "m", "k2", "k3"]
+            .into_iter()
+            .find(|c| {
+                !self.decls.contains_key(*c)
+                    && !self.lets.contains_key(*c)
+                    && !self.loops.iter().any(|(n, _)| n == c)
+            })
+            .unwrap_or("k_")
+    }
+
+    /// Adding (or multiplying) terms combines their exact numeric
+    /// coefficients. Bound the size of the result before doing it, so that,
+    /// say, `sum(k in 1..20000, x/(1e300 + k))` is refused instead of
+    /// building a 20-million-bit rational.
+    ///
+    /// For a sum of coefficients p_k/q_k with L = lcm(q_k), the result is
+    /// (Σ p_k·L/q_k)/L, so it has at most
+    /// 2·bits(L) + max(bits(p_k) − bits(q_k)) + bits(n) + 1 bits. L is
+    /// tracked exactly for denominators that fit in 64 bits (one pass over
+    /// L per term) and bounded by adding bits for larger ones. Each exact
+    /// addition also costs about the square of that size (the gcd that
+    /// reduces the fraction), so the sum of squares is bounded too: a sum
+    /// of thousands of fractions with different denominators is refused
+    /// rather than left to run for minutes. For a product the bound is the
+    /// sum of all the coefficients' bits.
+    fn check_coefficient_growth<'e>(
+        &mut self,
+        terms: impl Iterator<Item = (&'e Expr, Span)>,
+        product: bool,
+    ) -> Res<()> {
+        /// The coefficients added into one like term.
+        #[derive(Default)]
+        struct Group {
+            lcm_small: Option<num_bigint::BigUint>,
+            big_denom_bits: u64,
+            count: u64,
+            max_excess: i64,
+        }
+        let max = self.config.max_constant_bits;
+        let mut groups: std::collections::BTreeMap<Expr, Group> = Default::default();
+        let mut product_bits = 0u64;
+        let mut work = 0f64;
+        let max_work = 12.0 * (max as f64) * (max as f64);
+        for (term, span) in terms {
+            let mut stack = vec![term];
+            while let Some(t) = stack.pop() {
+                // The numeric coefficient, and (for sums) the rest of the
+                // term: only like terms have their coefficients added.
+                let (c, rest) = match t {
+                    Expr::Add(xs) if !product => {
+                        stack.extend(xs);
+                        continue;
+                    }
+                    Expr::Mul(xs) if product => {
+                        stack.extend(xs);
+                        continue;
+                    }
+                    Expr::Num(r) => (r, None),
+                    Expr::Mul(xs) => match xs.split_first() {
+                        Some((Expr::Num(r), rest)) => (r, Some(rest)),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                let bits = if product {
+                    product_bits = product_bits.saturating_add(rational_bits(c));
+                    product_bits
+                } else {
+                    let key = match rest {
+                        None => Expr::one(),
+                        Some([one]) => one.clone(),
+                        Some(many) => Expr::Mul(many.to_vec()),
+                    };
+                    let g = groups.entry(key).or_default();
+                    g.count += 1;
+                    let (p, q) = (c.numer().bits(), c.denom().bits());
+                    g.max_excess = g.max_excess.max(p as i64 - q as i64);
+                    let lcm = g.lcm_small.get_or_insert_with(num_bigint::BigUint::one);
+                    match c.denom().magnitude().to_u64() {
+                        Some(d) if d > 1 => {
+                            let r = (&*lcm % d).to_u64().unwrap_or(0);
+                            let gcd = num_integer::Integer::gcd(&r, &d);
+                            *lcm *= d / gcd;
+                        }
+                        Some(_) => {}
+                        None => g.big_denom_bits = g.big_denom_bits.saturating_add(q),
+                    }
+                    let l = lcm.bits().saturating_add(g.big_denom_bits);
+                    let b =
+                        (2 * l) as i64 + g.max_excess + i64::from(64 - g.count.leading_zeros()) + 1;
+                    let (b, count) = (b.max(0) as u64, g.count);
+                    // Adding into the group costs about the square of its size.
+                    if count > 1 {
+                        work += (b as f64) * (b as f64);
+                    }
+                    if work > max_work {
+                        self.error(
+                            Diagnostic::error(
+                                "E0108",
+                                "too many fractions with different denominators to add exactly",
+                                span,
+                                format!("the exact sum reaches about {b} bits after {count} terms"),
+                            )
+                            .with_help("adding many fractions exactly builds ever larger denominators; use a closed form (such as digamma for harmonic numbers), fewer terms, or decimals with a common denominator"),
+                        );
+                        return Err(());
+                    }
+                    b
+                };
+                if bits > max {
+                    return self.check_constant_bits(bits, span);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Count the nodes copied by inlining a `let`; report once past the limit.
+    fn spend_inlined(&mut self, v: &Value, name: &str, span: Span) -> Res<()> {
+        let size = match v {
+            Value::Scalar(e) => e.size(),
+            Value::Vector(xs) => xs.iter().map(Expr::size).sum(),
+        };
+        self.inlined = self.inlined.saturating_add(size);
+        if self.inlined > self.config.max_inlined_nodes {
+            if !self.inline_reported {
+                self.inline_reported = true;
+                let max = self.config.max_inlined_nodes;
+                self.error(
+                    Diagnostic::error(
+                        "E0125",
+                        "the model grows too large when `let` bindings are inlined",
+                        span,
+                        format!("this use of `{name}` copies {size} nodes"),
+                    )
+                    .with_help(format!("every use of a let binding copies its definition, and uses of lets may copy at most {max} nodes in total; a let that uses the previous let several times doubles the size at each step")),
+                );
+            }
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Refuse exact arithmetic whose result would exceed the constant size
+    /// limit. `bits` estimates the result's size.
+    fn check_constant_bits(&mut self, bits: u64, span: Span) -> Res<()> {
+        let max = self.config.max_constant_bits;
+        if bits > max {
+            self.error(
+                Diagnostic::error(
+                    "E0108",
+                    "exact constant too large",
+                    span,
+                    format!("about {bits} bits"),
+                )
+                .with_help(format!("constants are exact rationals of at most {max} bits (about {} digits); write the quantity with log or exp, or rescale it", max * 3 / 10)),
+            );
+            return Err(());
+        }
+        Ok(())
+    }
+
     // ------------------------------------------------------------ declarations
 
     fn declare(&mut self, name: &ast::Ident, kind: Kind, range: Option<(i64, i64)>) -> Res<()> {
@@ -230,7 +512,13 @@ impl Resolver {
                     name.span,
                     "cannot be redeclared",
                 )
-                .with_help("choose another name"),
+                .with_help(match name.name.as_str() {
+                    "inf" => "choose another name; `inf` is infinity in interval ends".to_string(),
+                    other => format!(
+                        "choose another name; `{other}` always means the constant {}",
+                        if other == "pi" { "π" } else { "e = 2.718..." }
+                    ),
+                }),
             );
             return Err(());
         }
@@ -261,6 +549,7 @@ impl Resolver {
             );
             return Err(());
         }
+        self.poisoned.remove(&name.name);
         self.decls.insert(
             name.name.clone(),
             Decl {
@@ -337,6 +626,28 @@ impl Resolver {
         }
     }
 
+    /// The exact value of an expression made of numbers and `const` names
+    /// only; `None` as soon as anything else occurs (without rebuilding a
+    /// large expression just to find out).
+    fn constant_value(&self, e: &Expr) -> Option<Rational> {
+        fn only_consts(r: &Resolver, e: &Expr) -> bool {
+            match e {
+                Expr::Num(_) => true,
+                Expr::Const(_) => false,
+                Expr::Var(v) => r.consts.contains_key(&**v),
+                Expr::Add(xs) | Expr::Mul(xs) | Expr::Call(_, xs) => {
+                    xs.iter().all(|x| only_consts(r, x))
+                }
+                Expr::Pow(b, x) => only_consts(r, b) && only_consts(r, x),
+            }
+        }
+        match e {
+            Expr::Num(r) => Some(r.clone()),
+            _ if only_consts(self, e) => self.fold_consts(e).as_num().cloned(),
+            _ => None,
+        }
+    }
+
     fn fold_consts(&self, e: &Expr) -> Expr {
         e.substitute(&|v| self.consts.get(v).map(|r| Expr::Num(r.clone())))
     }
@@ -371,11 +682,9 @@ impl Resolver {
                 let l = self.bound(lo, ctx, false)?;
                 let h = self.bound(hi, ctx, true)?;
                 self.check_interval(&l, &h, *span)?;
-                let show = |b: &Option<Expr>, inf: &str| {
-                    b.as_ref().map_or(inf.to_string(), |e| e.to_string())
-                };
+                // The label shows the bounds as written: `(-pi, pi)`, `(c, inf)`.
                 Domain {
-                    label: format!("({}, {})", show(&l, "-inf"), show(&h, "inf")),
+                    label: format!("({lo}, {hi})"),
                     lo: l,
                     hi: h,
                 }
@@ -410,8 +719,13 @@ impl Resolver {
         if is_inf(e) {
             if !upper {
                 self.error(
-                    Diagnostic::error("E0108", "the lower end cannot be +inf", e.span, "here")
-                        .with_help("write -inf for an unbounded lower end"),
+                    Diagnostic::error(
+                        "E0108",
+                        "the lower end cannot be +inf",
+                        e.span,
+                        "+inf as the lower end",
+                    )
+                    .with_help("write -inf for an unbounded lower end"),
                 );
                 return Err(());
             }
@@ -422,8 +736,13 @@ impl Resolver {
         {
             if upper {
                 self.error(
-                    Diagnostic::error("E0108", "the upper end cannot be -inf", e.span, "here")
-                        .with_help("write inf for an unbounded upper end"),
+                    Diagnostic::error(
+                        "E0108",
+                        "the upper end cannot be -inf",
+                        e.span,
+                        "-inf as the upper end",
+                    )
+                    .with_help("write inf for an unbounded upper end"),
                 );
                 return Err(());
             }
@@ -519,7 +838,21 @@ impl Resolver {
     // ------------------------------------------------------------- statements
 
     fn statement(&mut self, stmt: &Stmt) {
-        let _ = self.statement_inner(stmt);
+        let declared = match stmt {
+            Stmt::Const { name, .. } | Stmt::Let { name, .. } => Some(name),
+            Stmt::Param { name, .. } | Stmt::Data { name, .. } | Stmt::Covariate { name, .. } => {
+                Some(&name.ident)
+            }
+            _ => None,
+        };
+        let existed = declared.is_some_and(|n| self.decls.contains_key(&n.name));
+        let result = self.statement_inner(stmt);
+        if let Some(n) = declared
+            && result.is_err()
+            && !existed
+        {
+            self.poisoned.insert(n.name.clone());
+        }
     }
 
     fn statement_inner(&mut self, stmt: &Stmt) -> Res<()> {
@@ -616,6 +949,22 @@ impl Resolver {
                 let v = self.value(value, Ctx::General);
                 self.declare(name, Kind::Let, None)?;
                 let v = v?;
+                let depth = match &v {
+                    Value::Scalar(e) => expr_depth(e),
+                    Value::Vector(xs) => xs.iter().map(expr_depth).max().unwrap_or(0),
+                };
+                if depth > MAX_EXPR_DEPTH {
+                    self.error(
+                        Diagnostic::error(
+                            "E0125",
+                            format!("`{}` is nested too deeply once earlier let bindings are inlined", name.name),
+                            value.span,
+                            format!("{depth} levels deep"),
+                        )
+                        .with_help(format!("formulas may nest at most {MAX_EXPR_DEPTH} levels after inlining; a long chain of lets that each wrap the previous one in a function exceeds this")),
+                    );
+                    return Err(());
+                }
                 self.lets.insert(name.name.clone(), v);
             }
             Stmt::Logp { value, span } => {
@@ -639,17 +988,68 @@ impl Resolver {
                 if self.decls.contains_key(&var.name)
                     || self.loops.iter().any(|(n, _)| *n == var.name)
                 {
-                    self.error(
-                        Diagnostic::error(
-                            "E0102",
-                            format!("loop variable `{}` shadows a name", var.name),
-                            var.span,
-                            "already in use",
-                        )
-                        .with_help("pick a fresh name for the loop variable, such as k"),
-                    );
+                    let fresh = self.fresh_index_name();
+                    let mut d = Diagnostic::error(
+                        "E0102",
+                        format!("loop variable `{}` shadows a name", var.name),
+                        var.span,
+                        "already in use",
+                    )
+                    .with_help(format!(
+                        "pick a fresh name for the loop variable, such as `{fresh}`"
+                    ));
+                    if let Some(prev) = self.decls.get(&var.name) {
+                        d = d.with_label(
+                            prev.span,
+                            format!("declared as a {} here", prev.kind.noun()),
+                        );
+                    }
+                    self.error(d);
                     return Err(());
                 }
+                let mut ok = true;
+                for s in body {
+                    let declared = match s {
+                        Stmt::Const { name, .. } => Some(("const", name)),
+                        Stmt::Param { name, .. } => Some(("param", &name.ident)),
+                        Stmt::Data { name, .. } => Some(("data", &name.ident)),
+                        Stmt::Covariate { name, .. } => Some(("covariate", &name.ident)),
+                        Stmt::Coords { name, .. } => Some(("coords", name)),
+                        _ => None,
+                    };
+                    if let Some((kw, n)) = declared {
+                        ok = false;
+                        self.error(
+                            Diagnostic::error(
+                                "E0117",
+                                format!("`{kw} {}` is inside a `for` loop", n.name),
+                                n.span,
+                                "would be declared once per iteration",
+                            )
+                            .with_help(match kw {
+                                "param" | "data" | "covariate" => format!(
+                                    "declare the whole vector before the loop, `{kw} {}[{}..{}] : ...`, and use `{}[{}]` inside",
+                                    n.name, range.lo, range.hi, n.name, var.name
+                                ),
+                                _ => format!("move the `{kw}` above the loop"),
+                            }),
+                        );
+                        if !self.decls.contains_key(&n.name) {
+                            self.poisoned.insert(n.name.clone());
+                        }
+                    }
+                }
+                if !ok {
+                    return Err(());
+                }
+                // A `let` in the body is local to one iteration.
+                let local_lets: Vec<&str> = body
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::Let { name, .. } => Some(name.name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
                 for k in lo..=hi {
                     self.spend(body.len().max(1), var.span)?;
                     self.loops.push((var.name.clone(), k));
@@ -658,6 +1058,12 @@ impl Resolver {
                         self.statement(s);
                     }
                     self.loops.pop();
+                    for n in &local_lets {
+                        if self.decls.get(*n).is_some_and(|d| d.kind == Kind::Let) {
+                            self.decls.remove(*n);
+                        }
+                        self.lets.remove(*n);
+                    }
                     if self.diagnostics[before..].iter().any(Diagnostic::is_error) {
                         // Report a body's errors once, not once per iteration.
                         break;
@@ -696,9 +1102,16 @@ impl Resolver {
                     family.span,
                     "not in the family library",
                 );
-                d = match did_you_mean(&family.name, families::names()) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help(format!(
+                let alias = FAMILY_ALIASES
+                    .iter()
+                    .find(|(a, _)| a.eq_ignore_ascii_case(&family.name));
+                d = match (alias, did_you_mean(&family.name, families::names())) {
+                    (Some((_, real)), _) => d.with_help(format!(
+                        "fimkit calls this family `{real}`: write `{} ~ {real}(...)`",
+                        target.ident.name
+                    )),
+                    (None, Some(s)) => d.with_help(format!("did you mean `{s}`?")),
+                    (None, None) => d.with_help(format!(
                         "available families: {}; or write the log-density with `logp += ...`",
                         families::names().collect::<Vec<_>>().join(", ")
                     )),
@@ -709,20 +1122,26 @@ impl Resolver {
         };
         if args.len() != fam.args.len() {
             let expected: Vec<&str> = fam.args.iter().map(|(n, _)| *n).collect();
+            let signature = format!("{}({})", fam.name, expected.join(", "));
+            let meaning = fam
+                .description
+                .split_once(": ")
+                .map_or(fam.description, |(_, m)| m);
             self.error(
                 Diagnostic::error(
                     "E0104",
                     format!(
-                        "`{}` takes {} argument{}, but {} were given",
+                        "`{}` takes {} argument{}, but {} {} given",
                         fam.name,
                         fam.args.len(),
                         plural(fam.args.len()),
-                        args.len()
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
                     ),
-                    family.span.join(span),
-                    format!("expected {}({})", fam.name, expected.join(", ")),
+                    Span::new(family.span.start, span.end),
+                    format!("expected {signature}"),
                 )
-                .with_help(fam.description),
+                .with_help(format!("write `{signature}`: {meaning}")),
             );
             return Err(());
         }
@@ -768,6 +1187,9 @@ impl Resolver {
     /// The data names on the left of `~`.
     fn sample_target(&mut self, target: &ast::Target) -> Res<Vec<Name>> {
         let name = &target.ident.name;
+        if self.poisoned.contains(name) {
+            return Err(());
+        }
         let decl = match self.decls.get(name) {
             Some(d) => d.clone(),
             None => {
@@ -848,7 +1270,7 @@ impl Resolver {
                                 a.span,
                                 "not a known positive integer",
                             )
-                            .with_help(format!("declare it first, e.g. `const {aname} = 10`")),
+                            .with_help(format!("`{aname}` must be known in advance: write a positive integer, or declare `const {aname} = 10` and use that")),
                         );
                         return Err(());
                     }
@@ -863,15 +1285,29 @@ impl Resolver {
                 );
                 Err(())
             }
-            (false, Value::Vector(_)) => {
+            (false, Value::Vector(xs)) => {
+                let help = match &a.kind {
+                    ExprKind::Name(n) => {
+                        let (lo, hi) = self
+                            .decls
+                            .get(n)
+                            .and_then(|d| d.range)
+                            .unwrap_or((1, xs.len() as i64));
+                        format!(
+                            "`{n}` has {} components: pick one, as in `{n}[k]` inside `for k in {lo}..{hi} {{ ... }}`",
+                            xs.len()
+                        )
+                    }
+                    _ => "pick one component with an index, as in `a[k]`".to_string(),
+                };
                 self.error(
                     Diagnostic::error(
                         "E0116",
                         format!("`{aname}` of {} must be a scalar", fam.name),
                         a.span,
-                        "a vector",
+                        format!("a vector of {} components", xs.len()),
                     )
-                    .with_help("index it, e.g. `a[k]`"),
+                    .with_help(help),
                 );
                 Err(())
             }
@@ -995,15 +1431,18 @@ impl Resolver {
         };
         if !fits {
             let suggestion = match fam.data {
-                DataKind::Real | DataKind::RealVector => "real",
-                DataKind::Positive => "positive",
-                DataKind::Unit => "unit",
-                DataKind::Binary => "{0, 1}",
-                DataKind::Count => "count",
-                DataKind::BoundedCount => "0..n",
-                DataKind::Category => "1..K",
-                DataKind::Simplex => "simplex",
-                DataKind::CountVector => "count",
+                DataKind::Real | DataKind::RealVector => "real".to_string(),
+                DataKind::Positive => "positive".to_string(),
+                DataKind::Unit => "unit".to_string(),
+                DataKind::Binary => "{0, 1}".to_string(),
+                DataKind::Count => "count".to_string(),
+                DataKind::BoundedCount => match args.first() {
+                    Some(Arg::Scalar(n)) => format!("0..{n}"),
+                    _ => "0..n".to_string(),
+                },
+                DataKind::Category => format!("1..{}", vector_len.unwrap_or(1)),
+                DataKind::Simplex => "simplex".to_string(),
+                DataKind::CountVector => "count".to_string(),
             };
             let d = Diagnostic::error(
                 "E0115",
@@ -1015,7 +1454,7 @@ impl Resolver {
                     sup.label()
                 ),
                 target.span,
-                format!("{} has the wrong support", target.ident.name),
+                format!("`{}` has the wrong support", target.ident.name),
             )
             .with_label(var.span, "declared here")
             .with_help(format!(
@@ -1103,6 +1542,7 @@ impl Resolver {
         let mut map: HashMap<Name, (Expr, Span)> = HashMap::new();
         for (target, e, mspan) in maps {
             let lhs = match self.decls.get(&target.ident.name).cloned() {
+                _ if self.poisoned.contains(&target.ident.name) => None,
                 Some(d) if d.kind == Kind::Param => match (&target.index, d.range) {
                     (None, None) => Some(Name::from(target.ident.name.as_str())),
                     (Some(ix), Some(range)) => self
@@ -1280,6 +1720,9 @@ impl Resolver {
         {
             return Ok(self.var_value(n, &d));
         }
+        if self.poisoned.contains(n) {
+            return Err(());
+        }
         if let Some(v) = self.lets.get(n) {
             if matches!(ctx, Ctx::Constant | Ctx::Coords) {
                 self.error(
@@ -1289,11 +1732,22 @@ impl Resolver {
                         span,
                         "not a constant",
                     )
-                    .with_help("only numbers and `const` names are allowed here"),
+                    .with_help(if ctx == Ctx::Coords {
+                        "the right side of a coordinate map may use only the block's new parameters and constants".to_string()
+                    } else {
+                        match v {
+                            Value::Scalar(Expr::Num(r)) => {
+                                format!("a let is not a constant: declare `const {n} = {r}` instead")
+                            }
+                            _ => format!("a let is not a constant: for a fixed number use `const {n} = ...`"),
+                        }
+                    }),
                 );
                 return Err(());
             }
-            return Ok(v.clone());
+            let v = v.clone();
+            self.spend_inlined(&v, n, span)?;
+            return Ok(v);
         }
         match n {
             "pi" => return Ok(Value::Scalar(Expr::Const(Constant::Pi))),
@@ -1333,7 +1787,7 @@ impl Resolver {
             let (code, what) = match (ctx, d.kind) {
                 (Ctx::Coords, Kind::Data | Kind::Covariate) => (
                     "E0110",
-                    format!("the {} `{n}` is used as a coordinate", d.kind.noun()),
+                    format!("the {} `{n}` is used in a coordinate map", d.kind.noun()),
                 ),
                 (Ctx::Coords, _) => (
                     "E0110",
@@ -1350,7 +1804,7 @@ impl Resolver {
                     ),
                 ),
                 _ => (
-                    "E0107",
+                    "E0110",
                     format!(
                         "the {} `{n}` is used where a constant is needed",
                         d.kind.noun()
@@ -1406,6 +1860,9 @@ impl Resolver {
             ExprKind::Number(r) => Ok(Value::Scalar(Expr::Num(r.clone()))),
             ExprKind::Name(n) => self.name(n, e.span, ctx),
             ExprKind::Index(id, ix) => {
+                if self.poisoned.contains(&id.name) && !self.coord_scope.contains_key(&id.name) {
+                    return Err(());
+                }
                 let decl = if ctx == Ctx::Coords {
                     self.coord_scope.get(&id.name).cloned()
                 } else {
@@ -1451,12 +1908,25 @@ impl Resolver {
                 let x = self.scalar(a, ctx);
                 let y = self.scalar(b, ctx);
                 let (x, y) = (x?, y?);
+                let folded = (self.constant_value(&x), self.constant_value(&y));
+                if let (Some(bx), Some(ey)) = &folded {
+                    let bits = match op {
+                        BinOp::Pow if bx.is_zero() || bx.abs().is_one() => 0,
+                        BinOp::Pow => {
+                            let p = ey.numer().magnitude().to_u64().unwrap_or(u64::MAX);
+                            let q = ey.denom().magnitude().to_u64().unwrap_or(1).max(1);
+                            rational_bits(bx).saturating_mul(p) / q
+                        }
+                        _ => rational_bits(bx).saturating_add(rational_bits(ey)),
+                    };
+                    self.check_constant_bits(bits, e.span)?;
+                }
                 Ok(Value::Scalar(match op {
                     BinOp::Add => Expr::add2(x, y),
                     BinOp::Sub => Expr::sub(x, y),
                     BinOp::Mul => Expr::mul2(x, y),
                     BinOp::Div => {
-                        if self.fold_consts(&y).is_zero() {
+                        if folded.1.as_ref().is_some_and(|r| r.is_zero()) {
                             self.error(
                                 Diagnostic::error(
                                     "E0124",
@@ -1464,32 +1934,13 @@ impl Resolver {
                                     b.span,
                                     "this is zero",
                                 )
-                                .with_help("check the denominator"),
+                                .with_help("the denominator is zero once constants are substituted; check the constants it uses"),
                             );
                             return Err(());
                         }
                         Expr::div(x, y)
                     }
-                    BinOp::Pow => {
-                        if let (Some(bx), Some(ey)) = (
-                            self.fold_consts(&x).as_num().cloned(),
-                            self.fold_consts(&y).as_num().cloned(),
-                        ) && ey.abs() > Rational::from_integer(4096.into())
-                            && bx.abs() != Rational::from_integer(1.into())
-                        {
-                            self.error(
-                                Diagnostic::error(
-                                    "E0108",
-                                    "exponent too large for an exact constant",
-                                    b.span,
-                                    format!("exponent {ey}"),
-                                )
-                                .with_help("use exponents of at most 4096 on numbers"),
-                            );
-                            return Err(());
-                        }
-                        Expr::pow(x, y)
-                    }
+                    BinOp::Pow => Expr::pow(x, y),
                 }))
             }
             ExprKind::Vector(items) => {
@@ -1501,20 +1952,31 @@ impl Resolver {
                         Err(()) => ok = false,
                     }
                 }
-                if ok { Ok(Value::Vector(out)) } else { Err(()) }
+                if !ok {
+                    return Err(());
+                }
+                // Families such as dirichlet add the components up.
+                self.check_coefficient_growth(out.iter().map(|t| (t, e.span)), false)?;
+                Ok(Value::Vector(out))
             }
             ExprKind::Reduce(op, var, range, body) => {
                 let (lo, hi) = self.int_range(range)?;
                 if self.decls.contains_key(&var.name) || self.lets.contains_key(&var.name) {
-                    self.error(
-                        Diagnostic::error(
-                            "E0102",
-                            format!("index `{}` shadows a declared name", var.name),
-                            var.span,
-                            "already declared",
-                        )
-                        .with_help("use a fresh index name such as k"),
-                    );
+                    let fresh = self.fresh_index_name();
+                    let mut d = Diagnostic::error(
+                        "E0102",
+                        format!("index `{}` shadows a declared name", var.name),
+                        var.span,
+                        "already declared",
+                    )
+                    .with_help(format!("use a fresh index name, such as `{fresh}`"));
+                    if let Some(prev) = self.decls.get(&var.name) {
+                        d = d.with_label(
+                            prev.span,
+                            format!("declared as a {} here", prev.kind.noun()),
+                        );
+                    }
+                    self.error(d);
                     return Err(());
                 }
                 self.spend((hi - lo + 1) as usize, var.span)?;
@@ -1525,9 +1987,12 @@ impl Resolver {
                     self.loops.pop();
                     terms.push(t?);
                 }
-                Ok(Value::Scalar(match op {
-                    Reduce::Sum => Expr::add(terms),
-                    Reduce::Prod => Expr::mul(terms),
+                let product = *op == Reduce::Prod;
+                self.check_coefficient_growth(terms.iter().map(|t| (t, e.span)), product)?;
+                Ok(Value::Scalar(if product {
+                    Expr::mul(terms)
+                } else {
+                    Expr::add(terms)
                 }))
             }
             ExprKind::Call(f, args) => self.call(f, args, ctx, e.span),
@@ -1535,8 +2000,11 @@ impl Resolver {
     }
 
     fn call(&mut self, f: &ast::Ident, args: &[AstExpr], ctx: Ctx, span: Span) -> Res<Value> {
-        let Some(&(_, arity)) = FUNCTIONS.iter().find(|(n, _)| *n == f.name) else {
+        let Some(&(_, arity, signature)) = FUNCTIONS.iter().find(|(n, _, _)| *n == f.name) else {
             let is_family = families::lookup(&f.name).is_some();
+            let alias = FUNCTION_ALIASES
+                .iter()
+                .find(|(a, _)| a.eq_ignore_ascii_case(&f.name));
             let mut d = Diagnostic::error(
                 "E0105",
                 format!("unknown function `{}`", f.name),
@@ -1544,18 +2012,27 @@ impl Resolver {
                 "not a function of the language",
             );
             d = if is_family {
+                let also = match f.name.as_str() {
+                    "gamma" => "; for the gamma function use lgamma(x)",
+                    "beta" => "; for the beta function use lbeta(a, b)",
+                    _ => "",
+                };
                 d.with_help(format!(
-                    "`{}` is a distribution: write `x ~ {}(...)` as a statement",
+                    "`{}` is a distribution: write `x ~ {}(...)` as a statement{also}",
                     f.name, f.name
                 ))
-            } else if let Some(s) = did_you_mean(&f.name, FUNCTIONS.iter().map(|(n, _)| *n)) {
+            } else if let Some((_, real)) = alias {
+                d.with_help(format!("the language calls this function `{real}`"))
+            } else if f.name == "pow" {
+                d.with_help("powers are written with `^`: pow(a, b) is a^b")
+            } else if let Some(s) = did_you_mean(&f.name, FUNCTIONS.iter().map(|(n, _, _)| *n)) {
                 d.with_help(format!("did you mean `{s}`?"))
             } else {
                 d.with_help(format!(
                     "available functions: {}",
                     FUNCTIONS
                         .iter()
-                        .map(|(n, _)| *n)
+                        .map(|(n, _, _)| *n)
                         .collect::<Vec<_>>()
                         .join(", ")
                 ))
@@ -1568,20 +2045,18 @@ impl Resolver {
                 Diagnostic::error(
                     "E0103",
                     format!(
-                        "`{}` takes {arity} argument{}, but {} were given",
+                        "`{}` takes {arity} argument{}, but {} {} given",
                         f.name,
                         plural(arity),
-                        args.len()
+                        args.len(),
+                        if args.len() == 1 { "was" } else { "were" }
                     ),
                     span,
                     "wrong number of arguments",
                 )
                 .with_help(match f.name.as_str() {
-                    "polygamma" => "write polygamma(n, x) with a constant order n",
-                    "besseli" => "write besseli(nu, x) with a constant order nu",
-                    "lbeta" => "write lbeta(a, b)",
-                    "lchoose" => "write lchoose(n, k)",
-                    _ => "check the function's arguments in docs/language.md",
+                    "log" => "log is the natural logarithm of one argument; for base b write log(x)/log(b)".to_string(),
+                    _ => format!("write {signature}"),
                 }),
             );
             return Err(());
@@ -1615,7 +2090,7 @@ impl Resolver {
                             if nonneg_int { " integer in 0..100" } else { "" }
                         ),
                         args[i].span,
-                        "not allowed",
+                        "not a constant",
                     )
                     .with_help(format!("write {}(n, x) with n a number or const", f.name)),
                 );
@@ -1671,7 +2146,8 @@ impl Resolver {
     // ----------------------------------------------------------------- finish
 
     fn finish(mut self, name: String, file: &ast::File) -> Resolved {
-        let has_errors = self.diagnostics.iter().any(Diagnostic::is_error);
+        let has_errors =
+            self.after_syntax_errors || self.diagnostics.iter().any(Diagnostic::is_error);
         if self.terms.is_empty() && !has_errors {
             let span = file.header.as_ref().map_or(Span::new(0, 0), |h| h.span);
             self.error(
@@ -1684,8 +2160,19 @@ impl Resolver {
                 .with_help("add `x ~ family(...)` for each data variable, or `logp += ...`"),
             );
         }
-        let logp = Expr::add(self.terms.iter().map(|t| t.logp.clone()).collect());
-        if !self.terms.is_empty() {
+        let terms = std::mem::take(&mut self.terms);
+        let combined =
+            self.check_coefficient_growth(terms.iter().map(|t| (&t.logp, t.span)), false);
+        self.terms = terms;
+        let has_errors = has_errors || combined.is_err();
+        let logp = if combined.is_ok() {
+            Expr::add(self.terms.iter().map(|t| t.logp.clone()).collect())
+        } else {
+            Expr::zero()
+        };
+        // After an error some terms were dropped, so "never used" would be
+        // a guess: warn about unused names only in models without errors.
+        if !self.terms.is_empty() && !has_errors {
             let used: BTreeSet<Name> = logp.free_vars().into_iter().collect();
             let mut reported_groups = BTreeSet::new();
             for p in &self.params {
@@ -1703,7 +2190,17 @@ impl Resolver {
                     .data
                     .iter()
                     .any(|o| o.support.bound_vars().contains(&d.name));
-                if !used.contains(&d.name) && !used_as_bound && reported_groups.insert(group) {
+                // Its support moves with a parameter (already warned about).
+                let bounded_by_param = d
+                    .support
+                    .bound_vars()
+                    .iter()
+                    .any(|v| self.params.iter().any(|p| p.name == *v));
+                if !used.contains(&d.name)
+                    && !used_as_bound
+                    && !bounded_by_param
+                    && reported_groups.insert(group)
+                {
                     let w = Diagnostic::warning(
                         "W0203",
                         format!(
@@ -1742,6 +2239,26 @@ impl Resolver {
             diagnostics: self.diagnostics,
         }
     }
+}
+
+/// Deepest nesting of a lowered formula (after `let` bindings are inlined).
+/// Later stages recurse over formulas, so their depth stays bounded.
+const MAX_EXPR_DEPTH: usize = 1000;
+
+/// Depth of a formula whose parts are already bounded by [`MAX_EXPR_DEPTH`].
+fn expr_depth(e: &Expr) -> usize {
+    match e {
+        Expr::Num(_) | Expr::Const(_) | Expr::Var(_) => 1,
+        Expr::Add(xs) | Expr::Mul(xs) | Expr::Call(_, xs) => {
+            1 + xs.iter().map(expr_depth).max().unwrap_or(0)
+        }
+        Expr::Pow(b, x) => 1 + expr_depth(b).max(expr_depth(x)),
+    }
+}
+
+/// Size of an exact rational: bits of the numerator plus the denominator.
+fn rational_bits(r: &Rational) -> u64 {
+    r.numer().bits() + r.denom().bits() - 1
 }
 
 fn plural(n: usize) -> &'static str {

@@ -264,3 +264,92 @@ pub enum ExprKind {
     /// `[a, b, c]`.
     Vector(Vec<AstExpr>),
 }
+
+/// Binding strength of a printed expression: higher binds tighter.
+fn precedence(e: &AstExpr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 1,
+        ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 2,
+        ExprKind::Number(r) if !r.is_integer() => 2,
+        ExprKind::Neg(_) => 3,
+        ExprKind::Binary(BinOp::Pow, ..) => 4,
+        _ => 5,
+    }
+}
+
+/// Prints the expression as model-language source, with the parentheses
+/// the precedence rules need (`-x^2`, `(a + b)*c`, `a - (b - c)`).
+///
+/// ```
+/// let f = fimkit::syntax::parse("param t : (-pi, 2*(1 + 1))\n").unwrap();
+/// let fimkit::syntax::ast::Stmt::Param { domain, .. } = &f.statements[0] else { panic!() };
+/// let fimkit::syntax::ast::Domain::Interval(lo, hi, _) = domain else { panic!() };
+/// assert_eq!(format!("({lo}, {hi})"), "(-pi, 2*(1 + 1))");
+/// ```
+impl std::fmt::Display for AstExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let wrap = |f: &mut std::fmt::Formatter<'_>, e: &AstExpr, parens: bool| {
+            if parens {
+                write!(f, "({e})")
+            } else {
+                write!(f, "{e}")
+            }
+        };
+        let list = |f: &mut std::fmt::Formatter<'_>, xs: &[AstExpr]| {
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{x}")?;
+            }
+            Ok(())
+        };
+        match &self.kind {
+            ExprKind::Number(r) => write!(f, "{r}"),
+            ExprKind::Name(n) => f.write_str(n),
+            ExprKind::Index(id, ix) => write!(f, "{}[{ix}]", id.name),
+            ExprKind::Neg(a) => {
+                f.write_str("-")?;
+                wrap(f, a, precedence(a) <= 3)
+            }
+            ExprKind::Binary(op, a, b) => {
+                let p = precedence(self);
+                let (sym, right_assoc) = match op {
+                    BinOp::Add => (" + ", false),
+                    BinOp::Sub => (" - ", false),
+                    BinOp::Mul => ("*", false),
+                    BinOp::Div => ("/", false),
+                    BinOp::Pow => ("^", true),
+                };
+                let (pa, pb) = (precedence(a), precedence(b));
+                wrap(f, a, pa < p || (right_assoc && pa == p))?;
+                f.write_str(sym)?;
+                let rhs_parens = pb < p
+                    || (!right_assoc && pb == p && matches!(op, BinOp::Sub | BinOp::Div))
+                    || (matches!(op, BinOp::Pow) && pb == 3);
+                wrap(f, b, rhs_parens)
+            }
+            ExprKind::Call(g, args) => {
+                write!(f, "{}(", g.name)?;
+                list(f, args)?;
+                f.write_str(")")
+            }
+            ExprKind::Reduce(op, var, range, body) => {
+                let name = match op {
+                    Reduce::Sum => "sum",
+                    Reduce::Prod => "prod",
+                };
+                write!(
+                    f,
+                    "{name}({} in {}..{}, {body})",
+                    var.name, range.lo, range.hi
+                )
+            }
+            ExprKind::Vector(xs) => {
+                f.write_str("[")?;
+                list(f, xs)?;
+                f.write_str("]")
+            }
+        }
+    }
+}

@@ -3,4 +3,4 @@
 pub mod ast;
 mod parser;
 
-pub use parser::{MAX_DEPTH, MAX_SOURCE_LEN, parse};
+pub use parser::{MAX_DEPTH, MAX_SOURCE_LEN, Parsed, parse, parse_recovering};

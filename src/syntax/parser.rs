@@ -49,8 +49,44 @@ const STATEMENT_KEYWORDS: [&str; 8] = [
 /// assert_eq!(file.statements.len(), 3);
 /// ```
 pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
+    let parsed = parse_recovering(source);
+    match parsed.file {
+        Some(file) if parsed.errors.is_empty() => Ok(file),
+        _ => Err(parsed.errors),
+    }
+}
+
+/// What [`parse_recovering`] found.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The AST of the statements that parsed: the whole file when there was
+    /// no syntax error; the rest of it when statements with syntax errors
+    /// could be skipped; `None` when no sensible AST remains.
+    pub file: Option<File>,
+    /// Syntax errors, in source order.
+    pub errors: Vec<Diagnostic>,
+    /// Names declared by the statements skipped because of syntax errors, so
+    /// that later stages do not report their uses as unknown.
+    pub skipped_names: Vec<String>,
+}
+
+/// Parse a model source, skipping statements with syntax errors so that the
+/// rest of the file can still be checked.
+///
+/// ```
+/// let p = fimkit::syntax::parse_recovering("param mu real\ndata x : real\nx ~ normal(mu, 1)");
+/// assert_eq!(p.errors.len(), 1);
+/// assert_eq!(p.skipped_names, ["mu"]);
+/// assert_eq!(p.file.unwrap().statements.len(), 2);
+/// ```
+pub fn parse_recovering(source: &str) -> Parsed {
+    let fail = |errors: Vec<Diagnostic>| Parsed {
+        file: None,
+        errors,
+        skipped_names: Vec::new(),
+    };
     if source.len() > MAX_SOURCE_LEN {
-        return Err(vec![Diagnostic::error(
+        return fail(vec![Diagnostic::error(
             "E0001",
             format!("model file is too large ({} bytes)", source.len()),
             Span::new(0, 0),
@@ -59,7 +95,7 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
         .with_help(format!("model files are limited to {MAX_SOURCE_LEN} bytes; use sum(...) and indexed declarations instead of writing terms out"))]);
     }
     if let Some(d) = check_nesting(source) {
-        return Err(vec![d]);
+        return fail(vec![d]);
     }
     pest::set_error_detail(true);
     pest::set_call_limit(Some(
@@ -67,19 +103,24 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
     ));
     let mut text = source.to_string();
     let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut skipped_names = Vec::new();
     loop {
         match ModelParser::parse(Rule::file, &text) {
             Ok(mut pairs) => {
-                if !errors.is_empty() {
-                    return Err(errors);
-                }
                 let file = pairs.next().expect("file rule");
                 let mut cx = Builder::default();
                 let ast = cx.file(file);
-                return if cx.errors.is_empty() {
-                    Ok(ast)
-                } else {
-                    Err(cx.errors)
+                if !cx.errors.is_empty() {
+                    // Over-deep expressions and bad numbers were replaced by
+                    // placeholders: checking further would report on those.
+                    errors.extend(cx.errors);
+                    errors.sort_by_key(|d| d.span().start);
+                    return fail(errors);
+                }
+                return Parsed {
+                    file: Some(ast),
+                    errors,
+                    skipped_names,
                 };
             }
             Err(e) => {
@@ -87,9 +128,16 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
                     pest::error::InputLocation::Pos(p) => p,
                     pest::error::InputLocation::Span((p, _)) => p,
                 };
-                errors.push(syntax_error(source, &e, pos));
-                if errors.len() >= MAX_SYNTAX_ERRORS || !blank_statement_at(&mut text, pos) {
-                    return Err(errors);
+                let d = syntax_error(&text, &e, pos);
+                // Everything after a bracket that is never closed is inside
+                // it: there is nothing sensible to resume at.
+                let unclosed = d.message.ends_with("is never closed");
+                errors.push(d);
+                if unclosed
+                    || errors.len() >= MAX_SYNTAX_ERRORS
+                    || !blank_statement_at(&mut text, pos, &mut skipped_names)
+                {
+                    return fail(errors);
                 }
             }
         }
@@ -117,7 +165,7 @@ fn code_bytes(source: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
 fn check_nesting(source: &str) -> Option<Diagnostic> {
     let too_deep = |i: usize, what: String, help: &str| {
         Some(
-            Diagnostic::error("E0002", what, Span::new(i, i + 1), "here")
+            Diagnostic::error("E0002", what, Span::new(i, i + 1), "one level too many")
                 .with_help(help.to_string()),
         )
     };
@@ -190,9 +238,9 @@ fn statement_starts(text: &str) -> Vec<usize> {
 }
 
 /// Replace the statement containing `pos` by spaces (keeping offsets), so
-/// parsing can resume at the next statement. Returns false if nothing could
-/// be blanked.
-fn blank_statement_at(text: &mut String, pos: usize) -> bool {
+/// parsing can resume at the next statement, and note the names the blanked
+/// lines declare. Returns false if nothing could be blanked.
+fn blank_statement_at(text: &mut String, pos: usize, declared: &mut Vec<String>) -> bool {
     let starts = statement_starts(text);
     let begin = starts
         .iter()
@@ -207,6 +255,41 @@ fn blank_statement_at(text: &mut String, pos: usize) -> bool {
         .unwrap_or(text.len());
     if begin >= end {
         return false;
+    }
+    // A blanked `for` or `coords` header takes its `{ ... }` body with it,
+    // so the body's `}` is not reported as unmatched.
+    let mut depth = 0usize;
+    let mut end = end;
+    for (i, b) in code_bytes(text).skip_while(|&(i, _)| i < begin) {
+        if i >= end && depth == 0 {
+            break;
+        }
+        match b {
+            b'{' => depth += 1,
+            b'}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 && i >= end {
+                    end = i + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    for line in text[begin..end].lines() {
+        // `param mu real`, or a declaration with a misspelt keyword such as
+        // `parm mu : real`.
+        let (word, _, rest) = first_word(line);
+        let (name, _, after) = first_word(rest);
+        let keyword = ["const", "param", "data", "covariate", "let"].contains(&word);
+        let shaped = after.trim_start().starts_with([':', '=', '[']);
+        if !name.is_empty()
+            && !RESERVED.contains(&name)
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && (keyword || shaped)
+        {
+            declared.push(name.to_string());
+        }
     }
     let blanked: String = text[begin..end]
         .chars()
@@ -243,52 +326,251 @@ fn token_text(t: &impl std::fmt::Display) -> Option<String> {
     }
 }
 
-/// Turn a pest error into a diagnostic with a readable expectation and a hint.
-fn syntax_error(source: &str, e: &pest::error::Error<Rule>, pos: usize) -> Diagnostic {
-    let found_end = source[pos..]
-        .char_indices()
-        .find(|(_, c)| c.is_whitespace())
-        .map_or(source.len(), |(i, _)| pos + i)
-        .max((pos + 1).min(source.len()));
-    let found = &source[pos..found_end];
+/// Every reserved word of the language.
+const RESERVED: [&str; 12] = [
+    "model",
+    "const",
+    "param",
+    "data",
+    "covariate",
+    "let",
+    "logp",
+    "coords",
+    "for",
+    "in",
+    "sum",
+    "prod",
+];
+
+const STATEMENT_HELP: &str = "a statement starts with model, const, param, data, covariate, let, logp +=, coords, for, or `NAME ~ family(...)`";
+const DOMAIN_HELP: &str =
+    "a parameter's domain is real, positive, negative, unit, or an open interval (lo, hi)";
+const SUPPORT_HELP: &str = "a data support is real, positive, unit, count, simplex, an interval (lo, hi), a set {0, 1}, or an integer range a..b / a..";
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The span of the token starting at `pos`: a word or number, a
+/// two-character operator, or one character; empty at the end of the file.
+fn token_at(text: &str, pos: usize) -> Span {
+    let rest = &text[pos..];
+    let Some(c) = rest.chars().next() else {
+        return Span::new(pos, pos);
+    };
+    let len = if is_word_char(c) {
+        rest.find(|ch: char| !is_word_char(ch))
+            .unwrap_or(rest.len())
+    } else if ["**", "+=", "..", "==", "<-", ":="]
+        .iter()
+        .any(|op| rest.starts_with(op))
+    {
+        2
+    } else {
+        c.len_utf8()
+    };
+    Span::new(pos, pos + len)
+}
+
+/// The first word of a line and where it starts, plus the text after it.
+fn first_word(line: &str) -> (&str, usize, &str) {
+    let lead = line.len() - line.trim_start().len();
+    let trimmed = &line[lead..];
+    let end = trimmed
+        .find(|c: char| !is_word_char(c))
+        .unwrap_or(trimmed.len());
+    (&trimmed[..end], lead, &trimmed[end..])
+}
+
+/// The innermost bracket still open at `pos`, outside comments.
+fn open_bracket_at(text: &str, pos: usize) -> Option<(usize, u8)> {
+    let mut stack: Vec<(usize, u8)> = Vec::new();
+    for (i, b) in code_bytes(text) {
+        if i >= pos {
+            break;
+        }
+        match b {
+            b'(' | b'[' | b'{' => stack.push((i, b)),
+            b')' | b']' | b'}' if stack.last().is_some_and(|&(_, o)| closer(o) == b) => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
+}
+
+fn closer(open: u8) -> u8 {
+    match open {
+        b'(' => b')',
+        b'[' => b']',
+        _ => b'}',
+    }
+}
+
+/// Does a statement start at `pos` (a statement keyword, or `NAME ~`)?
+fn starts_statement(text: &str, pos: usize) -> bool {
+    let (word, _, rest) = first_word(&text[pos..]);
+    STATEMENT_KEYWORDS.contains(&word) || word == "for" || {
+        let rest = rest.trim_start();
+        !word.is_empty() && (rest.starts_with('~') || (rest.starts_with('[') && rest.contains('~')))
+    }
+}
+
+/// Turn a pest error into a diagnostic with a readable expectation and a
+/// hint. `text` is the source with earlier bad statements blanked out (same
+/// offsets).
+fn syntax_error(text: &str, e: &pest::error::Error<Rule>, pos: usize) -> Diagnostic {
+    let found_span = token_at(text, pos);
+    let found = &text[found_span.start..found_span.end];
     let found_desc = if found.is_empty() {
         "end of file".to_string()
     } else {
         format!("`{found}`")
     };
+    let expected = expected_tokens(e);
+    let wants = |t: &str| expected.iter().any(|x| x == t);
 
-    // A misspelt statement keyword at the start of the line.
-    let line_start = source[..pos].rfind('\n').map_or(0, |i| i + 1);
-    let line = &source[line_start..];
-    let lead = line.len() - line.trim_start().len();
-    let word: String = line
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    if !word.is_empty() && !STATEMENT_KEYWORDS.contains(&word.as_str()) && word != "for" {
-        let rest = line.trim_start()[word.len()..].trim_start();
-        let looks_like_decl = rest
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        if looks_like_decl {
-            let span = Span::new(line_start + lead, line_start + lead + word.len());
-            let mut d = Diagnostic::error(
-                "E0003",
-                format!("unknown statement `{word}`"),
-                span,
-                "not a statement keyword",
-            );
-            let keywords = STATEMENT_KEYWORDS.iter().copied().chain(["for"]);
-            d = match did_you_mean(&word, keywords) {
-                Some(k) => d.with_help(format!("did you mean `{k}`?")),
-                None => d.with_help("a statement starts with model, const, param, data, covariate, let, logp +=, coords, for, or `NAME ~ family(...)`"),
+    if let Some(d) = line_mistake(text, pos, found_span, &expected) {
+        return d;
+    }
+
+    // `**` for a power: the first `*` parsed as a product.
+    if found == "*" && text[..pos].ends_with('*') || found == "**" {
+        let start = if found == "**" { pos } else { pos - 1 };
+        return Diagnostic::error(
+            "E0004",
+            "`**` is not an operator",
+            Span::new(start, start + 2),
+            "not an operator",
+        )
+        .with_help("powers are written with `^`, as in x^2");
+    }
+
+    // Brackets: a closer without an opener, or an opener never closed.
+    let open = open_bracket_at(text, pos);
+    if let Some(&c) = found.as_bytes().first()
+        && matches!(c, b')' | b']' | b'}')
+        && open.is_none_or(|(_, o)| closer(o) != c)
+    {
+        let opener = match c {
+            b')' => '(',
+            b']' => '[',
+            _ => '{',
+        };
+        return Diagnostic::error(
+            "E0004",
+            format!("unmatched `{found}`"),
+            found_span,
+            format!("no `{opener}` to close"),
+        )
+        .with_help(format!("remove it, or add the matching `{opener}`"));
+    }
+    if let Some((at, o)) = open {
+        let close = closer(o) as char;
+        let at_statement = found.is_empty() || starts_statement(text, pos);
+        if at_statement && wants(&format!("`{close}`")) {
+            let open_ch = o as char;
+            let (where_, span) = if found.is_empty() {
+                let end = text.trim_end().len();
+                (format!("expected `{close}` here"), Span::new(end, end))
+            } else {
+                (
+                    format!("expected `{close}` before this statement"),
+                    found_span,
+                )
             };
-            return d;
+            return Diagnostic::error(
+                "E0004",
+                format!("`{open_ch}` is never closed"),
+                Span::new(at, at + 1),
+                "opened here",
+            )
+            .with_label(span, where_)
+            .with_help(format!("add the missing `{close}`"));
         }
     }
 
+    // A domain or a support was expected.
+    let wants_domain = wants("a domain");
+    if wants_domain || wants("a support") {
+        let category = if wants_domain {
+            "a domain"
+        } else {
+            "a support"
+        };
+        let choices: &[&str] = if wants_domain {
+            &["real", "positive", "negative", "unit"]
+        } else {
+            &["real", "positive", "unit", "count", "simplex"]
+        };
+        let d = Diagnostic::error(
+            "E0004",
+            format!("expected {category}, found {found_desc}"),
+            found_span,
+            format!("not {category}"),
+        );
+        let word = if found.chars().all(is_word_char) {
+            found
+        } else {
+            ""
+        };
+        return match did_you_mean(word, choices.iter().copied()) {
+            Some(s) if !word.is_empty() => d.with_help(format!("did you mean `{s}`?")),
+            _ if wants_domain => d.with_help(DOMAIN_HELP),
+            _ => d.with_help(SUPPORT_HELP),
+        };
+    }
+
+    let statement_level = wants("`param`") || wants("`data`");
+    let message = if statement_level {
+        format!("expected a statement, found {found_desc}")
+    } else if expected.is_empty() {
+        format!("unexpected {found_desc}")
+    } else {
+        format!("expected {}, found {found_desc}", join_or(&expected))
+    };
+    let label = if statement_level {
+        "a statement cannot start here"
+    } else {
+        "unexpected here"
+    };
+    let help = if statement_level {
+        STATEMENT_HELP.to_string()
+    } else if wants("an expression") {
+        if found.starts_with([')', ',', ']', '}', ';']) || found.is_empty() {
+            "an operand is missing before this token".to_string()
+        } else {
+            "write a number, a name, a call such as log(x), or a parenthesised expression"
+                .to_string()
+        }
+    } else if wants("`:`") {
+        "declarations read `param NAME : DOMAIN`, `data NAME : SUPPORT`, `covariate NAME : DOMAIN`"
+            .to_string()
+    } else if wants("`=`") {
+        "write `const NAME = value`, `let NAME = expr`, or `PARAM = expr` in a coords block"
+            .to_string()
+    } else if wants("`~`") {
+        "a distribution statement reads `x ~ family(args)`".to_string()
+    } else if wants("`in`") {
+        "loops read `for k in 1..K { ... }` and sums `sum(k in 1..K, expr)`".to_string()
+    } else if wants("`..`") {
+        "a range reads `lo..hi`, both ends integers".to_string()
+    } else if wants("`{`") {
+        "the body of a `for` loop or a coords block goes between `{` and `}`".to_string()
+    } else if wants("`,`") && wants("`)`") {
+        "separate arguments with `,` and close the call with `)`".to_string()
+    } else if wants("an operator") {
+        "two operands need an operator between them, such as `*`".to_string()
+    } else {
+        "see docs/language.md for the statements of the language".to_string()
+    };
+    Diagnostic::error("E0004", message, found_span, label).with_help(help)
+}
+
+/// What pest expected at the error, in readable form and without the noise
+/// of every token that could start an expression.
+fn expected_tokens(e: &pest::error::Error<Rule>) -> Vec<String> {
     let mut expected: Vec<String> = Vec::new();
     if let Some(attempts) = e.parse_attempts() {
         expected.extend(attempts.expected_tokens().iter().filter_map(token_text));
@@ -302,82 +584,143 @@ fn syntax_error(source: &str, e: &pest::error::Error<Rule>, pos: usize) -> Diagn
             }
         }
     }
+    let has = |xs: &[String], t: &str| xs.iter().any(|x| x == t);
     expected.retain(|t| t != "`#`");
-    expected.sort();
-    expected.dedup();
-    // Collapse keyword alternatives into the category they belong to.
-    let wants_domain = expected.iter().any(|t| t == "a domain");
-    let wants_support = expected.iter().any(|t| t == "a support");
-    if wants_domain || wants_support {
-        let category = if wants_domain {
-            "a domain"
-        } else {
-            "a support"
-        };
-        let choices: &[&str] = if wants_domain {
-            &["real", "positive", "negative", "unit"]
-        } else {
-            &["real", "positive", "unit", "count", "simplex"]
-        };
-        let mut d = Diagnostic::error(
-            "E0004",
-            format!("expected {category}, found {found_desc}"),
-            Span::new(pos, found_end),
-            format!("not {category}"),
-        );
-        let word: String = found
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        d = match did_you_mean(&word, choices.iter().copied()) {
-            Some(s) if !word.is_empty() => d.with_help(format!("did you mean `{s}`?")),
-            _ if wants_domain => d.with_help("a parameter's domain is real, positive, negative, unit, or an open interval (lo, hi)"),
-            _ => d.with_help("a data support is real, positive, unit, count, simplex, an interval (lo, hi), a set {0, 1}, or an integer range a..b / a.."),
-        };
-        return d;
+    if has(&expected, "a name") {
+        expected.retain(|t| t != "`_`");
     }
-    let statement_level = expected.iter().any(|t| t == "`param`" || t == "`data`");
-    let message = if statement_level {
-        format!("expected a statement, found {found_desc}")
-    } else if expected.is_empty() {
-        format!("unexpected {found_desc}")
-    } else {
-        format!("expected {}, found {found_desc}", join_or(&expected))
+    if has(&expected, "a number") || has(&expected, "an expression") {
+        let starts = [
+            "`(`", "`-`", "`[`", "`_`", "`prod`", "`sum`", "a name", "a number",
+        ];
+        expected.retain(|t| !starts.contains(&t.as_str()));
+        expected.push("an expression".to_string());
+    }
+    if has(&expected, "an operator") {
+        // `(` and `[` continue a name into a call or an index; listing them
+        // after every name is noise.
+        let ops = ["`*`", "`+`", "`-`", "`/`", "`^`", "`(`", "`[`"];
+        expected.retain(|t| !ops.contains(&t.as_str()));
+    }
+    expected.sort_by_key(|t| (!t.starts_with('`'), t.clone()));
+    expected.dedup();
+    expected
+}
+
+/// Mistakes recognised from the shape of the line the error is on.
+fn line_mistake(text: &str, pos: usize, found: Span, expected: &[String]) -> Option<Diagnostic> {
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let line = &text[line_start..line_end];
+    let (word, lead, rest) = first_word(line);
+    let word_span = Span::new(line_start + lead, line_start + lead + word.len());
+    let found_text = &text[found.start..found.end];
+    let keyword_as_name = |kw: &str, span: Span| {
+        Diagnostic::error(
+            "E0004",
+            format!("`{kw}` is a keyword and cannot be used as a name"),
+            span,
+            "reserved word",
+        )
+        .with_help(format!(
+            "choose another name, such as `{kw}1`; reserved words are {}",
+            RESERVED.join(", ")
+        ))
     };
-    let span = Span::new(pos, found_end);
-    let label = if statement_level {
-        "a statement cannot start here".to_string()
-    } else {
-        "unexpected here".to_string()
-    };
-    let mut d = Diagnostic::error("E0004", message, span, label);
-    let help = if expected.iter().any(|t| t == "a domain") {
-        "a parameter's domain is real, positive, negative, unit, or an open interval (lo, hi)"
-            .to_string()
-    } else if expected.iter().any(|t| t == "a support") {
-        "a data support is real, positive, unit, count, simplex, an interval (lo, hi), a set {0, 1}, or an integer range a..b / a..".to_string()
-    } else if statement_level {
-        "a statement starts with model, const, param, data, covariate, let, logp +=, coords, for, or `NAME ~ family(...)`".to_string()
-    } else if expected.iter().any(|t| t == "an expression") {
-        if found.starts_with([')', ',', ']']) {
-            "an operand is missing before this token".to_string()
+    let rest_trim = rest.trim_start();
+
+    // A `model` header after other statements.
+    if word == "model" && pos <= word_span.start && line_start > 0 {
+        let header_end = line_start + line.trim_end().len();
+        return Some(
+            Diagnostic::error(
+                "E0004",
+                "the `model` header must come first",
+                Span::new(word_span.start, header_end),
+                "after other statements",
+            )
+            .with_help(format!(
+                "move `{}` to the top of the file (comments may precede it)",
+                line.trim()
+            )),
+        );
+    }
+    if word == "logp" && !rest_trim.starts_with("+=") {
+        let at = line_end - rest_trim.len();
+        let tok = token_at(text, at);
+        let shown = &text[tok.start..tok.end];
+        let found_desc = if shown.is_empty() {
+            "end of line".to_string()
         } else {
-            "write a number, a name, a call such as log(x), or a parenthesised expression"
-                .to_string()
-        }
-    } else if expected.iter().any(|t| t == "`)`") {
-        "a `(` is not closed".to_string()
-    } else if expected.iter().any(|t| t == "`:`") {
-        "declarations read `param NAME : DOMAIN` / `data NAME : SUPPORT`".to_string()
-    } else if found.starts_with("**") {
-        "powers are written with `^`".to_string()
-    } else if found.starts_with('=') && expected.iter().any(|t| t == "`+=`") {
-        "the log-density is accumulated with `logp += expr`".to_string()
-    } else {
-        "check the statement's syntax against docs/language.md".to_string()
-    };
-    d = d.with_help(help);
-    d
+            format!("`{shown}`")
+        };
+        return Some(
+            Diagnostic::error(
+                "E0004",
+                format!("expected `+=` after `logp`, found {found_desc}"),
+                if tok.start == tok.end { word_span } else { tok },
+                "expected `+=`",
+            )
+            .with_help("the log-density is accumulated with `logp += expr`"),
+        );
+    }
+    // A reserved word where a name is expected: `data data : real`.
+    if RESERVED.contains(&found_text) && expected.iter().any(|t| t == "a name") {
+        return Some(keyword_as_name(found_text, found));
+    }
+    // A reserved word on the left of `~`: `data ~ normal(mu, 1)`.
+    if RESERVED.contains(&word) && (rest_trim.starts_with('~')) {
+        return Some(keyword_as_name(word, word_span));
+    }
+    if word.is_empty()
+        || RESERVED.contains(&word)
+        || word.starts_with(|c: char| c.is_ascii_digit())
+        || pos < word_span.start
+        || pos > line_end - rest_trim.len()
+        || !starts_fresh_line(text, line_start)
+    {
+        return None;
+    }
+    let next_is_word = rest_trim.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    if !next_is_word {
+        return None;
+    }
+    let keywords = STATEMENT_KEYWORDS.iter().copied().chain(["for"]);
+    let d = Diagnostic::error(
+        "E0003",
+        format!("unknown statement `{word}`"),
+        word_span,
+        "not a statement keyword",
+    );
+    if let Some(k) = did_you_mean(word, keywords) {
+        return Some(d.with_help(format!("did you mean `{k}`?")));
+    }
+    // `x normal(mu, 1)`: a name, then a call, with no `~` between.
+    let (next, _, after) = first_word(rest_trim);
+    if after.trim_start().starts_with('(') {
+        let gap = word_span.end;
+        return Some(
+            Diagnostic::error(
+                "E0004",
+                format!("expected `~` between `{word}` and `{next}`"),
+                Span::new(gap, gap + 1),
+                "missing `~`",
+            )
+            .with_help(format!(
+                "a distribution statement reads `{word} ~ {next}(...)`"
+            )),
+        );
+    }
+    Some(d.with_help(STATEMENT_HELP))
+}
+
+/// True when the previous code line (if any) ends a statement, so that the
+/// line starting at `line_start` is not the continuation of an expression.
+fn starts_fresh_line(text: &str, line_start: usize) -> bool {
+    let before = text[..line_start].trim_end();
+    let last_line = before.rsplit('\n').next().unwrap_or("");
+    let code = last_line.split('#').next().unwrap_or("").trim_end();
+    !code.ends_with(['+', '-', '*', '/', '^', '(', '[', ',', '=', '~', ':'])
 }
 
 fn keyword_of(rule: &Rule) -> Option<&'static str> {
