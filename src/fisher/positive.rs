@@ -22,16 +22,27 @@ pub fn split_positive(e: &Expr, facts: &Assumptions) -> Expr {
     let positive = |f: &Expr| facts.bounds_of(f).is_positive();
     e.map_bottom_up(&mut |x| match &x {
         Expr::Call(Func::Log, args) => split_log(&args[0], &positive).unwrap_or(x),
-        Expr::Pow(b, k) => match &**b {
-            Expr::Mul(fs) if fs.iter().all(positive) => Expr::mul(
-                fs.iter()
-                    .map(|f| Expr::pow(f.clone(), (**k).clone()))
-                    .collect(),
-            ),
-            _ => x,
-        },
+        Expr::Pow(b, k) => pow_positive(b, k, &positive).unwrap_or(x),
         _ => x,
     })
+}
+
+/// `(a·b)^k = a^k·b^k` and `(a^m)^k = a^(mk)` for positive a, b.
+fn pow_positive(b: &Expr, k: &Expr, positive: &dyn Fn(&Expr) -> bool) -> Option<Expr> {
+    match b {
+        Expr::Mul(fs) if fs.iter().all(positive) => Some(Expr::mul(
+            fs.iter()
+                .map(|f| {
+                    pow_positive(f, k, positive).unwrap_or_else(|| Expr::pow(f.clone(), k.clone()))
+                })
+                .collect(),
+        )),
+        Expr::Pow(inner, m) if positive(inner) => Some(Expr::pow(
+            (**inner).clone(),
+            Expr::mul2((**m).clone(), k.clone()),
+        )),
+        _ => None,
+    }
 }
 
 /// `log u` as a sum of simpler logs, when `u` is a product or power of
