@@ -502,6 +502,7 @@ fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
     consider(e.expand());
     if has_fraction(e) {
         consider(crate::symbolic::cancel_bounded(e, bound));
+        consider(crate::symbolic::cancel_grouped(e));
     }
     TIDY_CACHE.with(|c| {
         let mut c = c.borrow_mut();

@@ -6,4 +6,4 @@ mod rational;
 pub mod simplify;
 
 pub use diff::{diff, gradient, hessian};
-pub use rational::{cancel, cancel_bounded};
+pub use rational::{cancel, cancel_bounded, cancel_grouped};

@@ -54,6 +54,53 @@ pub fn cancel_bounded(e: &Expr, max_denominator_sum: usize) -> Expr {
     }
 }
 
+/// Partial common denominators: terms with the same denominator are
+/// combined and cancelled, different denominators stay apart.
+/// `n/q² − n·p1/q² − n·p2/q² + n/p1` with `q = 1 − p1 − p2` becomes
+/// `n/q + n/p1`, the textbook form, where one common denominator would
+/// give a larger fraction.
+///
+/// ```
+/// use fimkit::ir::Expr;
+/// use fimkit::symbolic::cancel_grouped;
+/// let (p, n) = (Expr::var("p"), Expr::var("n"));
+/// let q = Expr::one() - p.clone();
+/// let e = n.clone() / Expr::powi(q.clone(), 2) - n.clone() * p.clone() / Expr::powi(q.clone(), 2) + n.clone() / p.clone();
+/// assert_eq!(cancel_grouped(&e), n.clone() / q + n / p);
+/// ```
+pub fn cancel_grouped(e: &Expr) -> Expr {
+    let expanded = e.expand();
+    let Expr::Add(terms) = &expanded else {
+        return e.clone();
+    };
+    let mut groups: BTreeMap<Vec<(Expr, i64)>, Vec<Expr>> = BTreeMap::new();
+    for t in terms {
+        let mut key = denominator_factors(t);
+        key.sort();
+        groups.entry(key).or_default().push(t.clone());
+    }
+    if groups.len() == terms.len() {
+        return e.clone();
+    }
+    let parts: Vec<Expr> = groups
+        .into_values()
+        .map(|ts| {
+            let sum = Expr::add(ts);
+            if matches!(sum, Expr::Add(_)) {
+                together(&sum, usize::MAX).unwrap_or(sum)
+            } else {
+                sum
+            }
+        })
+        .collect();
+    let out = Expr::add(parts);
+    if out.op_count() <= e.op_count() {
+        out
+    } else {
+        e.clone()
+    }
+}
+
 /// Does a sum contain a term with a negative integer power?
 fn has_fraction(e: &Expr) -> bool {
     match e {

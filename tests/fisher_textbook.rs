@@ -1,0 +1,237 @@
+//! The textbook corpus (tests/fixtures/textbook/): for every model, the
+//! derived Fisher information
+//! - is a closed form, snapshotted in text and LaTeX;
+//! - equals the textbook's formula (the `# fim:` line of the file, cited in
+//!   its comments) at several parameter points;
+//! - is no larger, entry by entry (operation count), than the textbook's
+//!   form (the simplicity bar), with the counts snapshotted.
+
+use fimkit::Expr;
+use fimkit::fisher::{DeriveConfig, derive};
+use fimkit::numeric::eval::eval_f64;
+use fimkit::render::latex::LatexStyle;
+use fimkit::render::matrix::{matrix_latex, matrix_text};
+use fimkit::render::text::TextStyle;
+use std::fmt::Write;
+use std::path::Path;
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots/fisher");
+    s.set_prepend_module_to_snapshot(false);
+    s
+}
+
+/// Split `[[a, b], [c, d]]` into rows of entry texts, respecting brackets
+/// inside entries (`polygamma(1, x)`, `alpha[1]`).
+fn parse_matrix(text: &str) -> Vec<Vec<String>> {
+    let inner = text
+        .trim()
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .expect("outer brackets");
+    let mut rows = Vec::new();
+    let mut depth = 0;
+    let mut row = Vec::new();
+    let mut cell = String::new();
+    for c in inner.chars() {
+        match c {
+            '[' if depth == 0 => {
+                depth = 1;
+                row.clear();
+                cell.clear();
+            }
+            ']' if depth == 1 => {
+                row.push(cell.trim().to_string());
+                rows.push(std::mem::take(&mut row));
+                cell.clear();
+                depth = 0;
+            }
+            ',' if depth == 1 => {
+                row.push(cell.trim().to_string());
+                cell.clear();
+            }
+            '(' | '[' => {
+                depth += 1;
+                cell.push(c);
+            }
+            ')' | ']' => {
+                depth -= 1;
+                cell.push(c);
+            }
+            _ if depth >= 1 => cell.push(c),
+            _ => {}
+        }
+    }
+    rows
+}
+
+/// An expression in the model's names: the model source with one more
+/// `logp +=` term, whose canonical form is the expression.
+fn expr_in_model(source: &str, text: &str) -> Expr {
+    let extended = format!("{source}\nlogp += {text}\n");
+    let m =
+        fimkit::load(&extended, "m").unwrap_or_else(|d| panic!("`{text}` does not parse: {d:?}"));
+    m.terms.last().expect("the added term").logp.clone()
+}
+
+struct Case {
+    name: String,
+    source: String,
+    model: fimkit::Model,
+    textbook: Vec<Vec<Expr>>,
+}
+
+fn corpus() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/textbook");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "fim"))
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned();
+            let source = std::fs::read_to_string(&path).expect("read");
+            let model = fimkit::load(&source, &name).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+            let line = source
+                .lines()
+                .find_map(|l| l.strip_prefix("# fim:"))
+                .unwrap_or_else(|| panic!("{name}: no `# fim:` line"));
+            let textbook = parse_matrix(line)
+                .iter()
+                .map(|r| r.iter().map(|t| expr_in_model(&source, t)).collect())
+                .collect();
+            Case {
+                name,
+                source,
+                model,
+                textbook,
+            }
+        })
+        .collect()
+}
+
+/// Typical values: every parameter, covariate and constant of the model.
+fn points(m: &fimkit::Model) -> Vec<Vec<(String, f64)>> {
+    (0..3)
+        .map(|salt| {
+            let domains: Vec<_> = m
+                .params
+                .iter()
+                .map(|p| (p.name.clone(), p.domain.clone()))
+                .collect();
+            let mut at: Vec<(String, f64)> =
+                fimkit::fisher::identifiability::typical_point_salted(m, &domains, salt)
+                    .into_iter()
+                    .map(|(n, v)| (n.to_string(), v))
+                    .collect();
+            at.extend(
+                m.covariates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.name.to_string(), 0.4 + 0.3 * i as f64 - 0.2 * salt as f64)),
+            );
+            at
+        })
+        .collect()
+}
+
+#[test]
+fn corpus_has_thirty_models_with_closed_forms() {
+    let cases = corpus();
+    assert!(cases.len() >= 30, "the corpus has {} models", cases.len());
+    let config = DeriveConfig::default();
+    let mut counts = String::new();
+    for case in &cases {
+        let d = derive(&case.model, &config);
+        let cf = d
+            .fisher
+            .as_ref()
+            .unwrap_or_else(|b| panic!("{}: no closed form: {b}", case.name));
+        let n = d.params.len();
+        assert_eq!(
+            case.textbook.len(),
+            n,
+            "{}: textbook matrix size",
+            case.name
+        );
+        // Equal to the textbook formula at three points.
+        for at in points(&case.model) {
+            let lookup = |v: &str| at.iter().find(|(n, _)| n == v).map(|(_, x)| *x);
+            for i in 0..n {
+                for j in 0..n {
+                    let got = eval_f64(&cf.fim[i][j], &lookup)
+                        .unwrap_or_else(|e| panic!("{}: F[{i}][{j}]: {e}", case.name));
+                    let want = eval_f64(&case.textbook[i][j], &lookup)
+                        .unwrap_or_else(|e| panic!("{}: textbook [{i}][{j}]: {e}", case.name));
+                    let tol = 1e-12 * want.abs().max(1.0);
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{}: F[{i}][{j}] = {got}, textbook {want} at {at:?}",
+                        case.name
+                    );
+                }
+            }
+        }
+        // The simplicity bar.
+        for i in 0..n {
+            for j in i..n {
+                let (ours, theirs) = (cf.fim[i][j].op_count(), case.textbook[i][j].op_count());
+                let _ = writeln!(
+                    counts,
+                    "{:<22} F[{i}][{j}]  derived {ours:>3}  textbook {theirs:>3}",
+                    case.name
+                );
+                assert!(
+                    ours <= theirs,
+                    "{}: F[{i}][{j}] has {ours} operations, the textbook form {theirs}",
+                    case.name
+                );
+            }
+        }
+    }
+    settings().bind(|| insta::assert_snapshot!("textbook_fim_op_counts", counts));
+}
+
+#[test]
+fn corpus_fim_snapshots() {
+    let config = DeriveConfig::default();
+    for case in corpus() {
+        let d = derive(&case.model, &config);
+        let Ok(cf) = &d.fisher else { continue };
+        let lead = fimkit::render::leading_names(&case.model);
+        let text = TextStyle::unicode().with_leading(lead.iter().map(|n| &**n));
+        let latex = LatexStyle::default().with_leading(lead.iter().map(|n| &**n));
+        let mut out = String::new();
+        let _ = writeln!(out, "{}\n---", case.source.trim_end());
+        let _ = writeln!(
+            out,
+            "parameters: {}",
+            d.params
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(out, "\nFisher information\n{}", matrix_text(&cf.fim, &text));
+        let _ = writeln!(out, "\nLaTeX\n{}", matrix_latex(&cf.fim, &latex));
+        if let Some(det) = &cf.det {
+            let _ = writeln!(
+                out,
+                "\ndet F = {}",
+                fimkit::render::text::render(det, &text)
+            );
+        }
+        if let Some(j) = &cf.jeffreys {
+            let _ = writeln!(out, "Jeffreys ∝ {}", fimkit::render::text::render(j, &text));
+        }
+        settings().bind(|| insta::assert_snapshot!(format!("textbook__{}", case.name), out));
+    }
+}
