@@ -145,7 +145,15 @@ pub fn derive_coords(
                     .collect::<Matrix>()
             });
             let pullback_agrees = match (&derivation.fisher, &pullback) {
-                (Ok(cf), Some(pb)) => matrices_agree(&cf.fim, pb),
+                (Ok(cf), Some(pb)) => {
+                    matrices_agree(&cf.fim, pb)
+                        || matches!(
+                            super::identifiability::compare_numerically(
+                                model, &cf.fim, pb, &domains
+                            ),
+                            super::identifiability::Agreement::Numeric { .. }
+                        )
+                }
                 _ => false,
             };
             CoordsDerivation {
@@ -242,9 +250,10 @@ fn assumptions(model: &Model, subst: &dyn Fn(&str) -> Option<Expr>) -> Assumptio
 ///
 /// `2/σ⁴` gives `√2/σ²`; `(αψ₁(α) − 1)/β²` gives `√(αψ₁(α) − 1)/β`.
 fn sqrt_of_nonnegative(e: &Expr, facts: &Assumptions) -> Expr {
-    let factors: Vec<Expr> = match e {
-        Expr::Mul(fs) => fs.clone(),
-        other => vec![other.clone()],
+    let (coeff, rest) = e.split_coeff();
+    let factors: Vec<Expr> = match rest {
+        Expr::Mul(fs) => fs,
+        other => vec![other],
     };
     let mut out = Vec::new();
     let mut num = Vec::new();
@@ -252,17 +261,30 @@ fn sqrt_of_nonnegative(e: &Expr, facts: &Assumptions) -> Expr {
     for f in factors {
         let (b, k) = f.split_pow();
         match k.as_int() {
-            Some(k)
-                if k % 2 == 0 && (facts.bounds_of(&b).is_positive() || b.as_num().is_some()) =>
-            {
-                out.push(Expr::powi(b, k / 2));
+            Some(k) if k % 2 == 0 && facts.bounds_of(&b).is_positive() => {
+                out.push(Expr::powi(b, k / 2))
             }
             Some(k) if k < 0 => den.push(Expr::powi(b, -k)),
             _ => num.push(f),
         }
     }
-    out.push(Expr::sqrt(Expr::mul(num)));
-    out.push(Expr::recip(Expr::sqrt(Expr::mul(den))));
+    let (mut num, mut den, mut c) = (Expr::mul(num), Expr::mul(den), coeff);
+    // A negative coefficient belongs with a negative factor: -1/(4η³) with
+    // η < 0 is 1/(4·(-η³)), whose root is real.
+    // e ≥ 0, so with a negative coefficient the rest is ≤ 0: the sign goes
+    // to the denominator when it is known negative, else to the numerator
+    // (where it usually flips a sum: -(1 - αψ₁(α)) = αψ₁(α) - 1).
+    if c < num_traits::Zero::zero() {
+        if facts.bounds_of(&den).is_negative() {
+            den = Expr::neg(den);
+        } else {
+            num = Expr::neg(num);
+        }
+        c = -c;
+    }
+    out.push(Expr::sqrt(Expr::Num(c)));
+    out.push(Expr::sqrt(num));
+    out.push(Expr::recip(Expr::sqrt(den)));
     Expr::mul(out)
 }
 

@@ -595,6 +595,26 @@ impl Expr {
                 other => bases.entry(other).or_default().push(Expr::one()),
             }
         }
+        // exp(a)·exp(b) = exp(a + b).
+        let exps_of_exp: Vec<Expr> = bases
+            .keys()
+            .filter(|b| matches!(b, Expr::Call(Func::Exp, _)))
+            .cloned()
+            .collect();
+        if exps_of_exp.len() > 1 {
+            let mut args = Vec::new();
+            for b in exps_of_exp {
+                let powers = bases.remove(&b).unwrap_or_default();
+                if let Expr::Call(_, a) = b {
+                    args.push(Expr::mul(vec![Expr::add(powers), a[0].clone()]));
+                }
+            }
+            let combined = Expr::call(Func::Exp, vec![Expr::add(args)]);
+            match combined {
+                Expr::Num(r) => coeff *= r,
+                other => bases.entry(other).or_default().push(Expr::one()),
+            }
+        }
         let mut out: Vec<Expr> = Vec::with_capacity(bases.len());
         for (base, exps) in bases {
             let e = Expr::add(exps);
