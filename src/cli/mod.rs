@@ -12,6 +12,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod derive;
 mod eval;
 pub mod points;
 
@@ -104,6 +105,10 @@ Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O er
         /// With --format latex: a complete .tex document.
         #[arg(long)]
         standalone: bool,
+        /// Also give the numbers at a parameter point, e.g. --at mu=0,sigma=2
+        /// (with covariates, their values too).
+        #[arg(long, value_name = "NAME=VALUE,...")]
+        at: Vec<String>,
     },
     /// Parse and check a model; print the resolved model.
     #[command(
@@ -141,7 +146,14 @@ pub fn run() -> ExitCode {
             format,
             ascii,
             standalone,
-        } => derive_cmd(&model, format, ascii, standalone),
+            at,
+        } => derive::derive_cmd(&derive::DeriveArgs {
+            model: &model,
+            format,
+            ascii,
+            standalone,
+            at: &at,
+        }),
         Command::Eval {
             model,
             at,
@@ -191,38 +203,6 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
         Some(m) => Ok((m, source)),
         None => Err(ExitCode::from(EXIT_MODEL_ERROR)),
     }
-}
-
-fn derive_cmd(path: &Path, format: Format, ascii: bool, standalone: bool) -> ExitCode {
-    let (model, _source) = match load_model(path, format) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
-    let config = fimkit::fisher::DeriveConfig::default();
-    let derivation = fimkit::fisher::derive(&model, &config);
-    let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
-    use fimkit::render::derivation as report;
-    match format {
-        Format::Json => {
-            let out = report::derivation_json(&model, &derivation, &coords);
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-        }
-        Format::Latex => print!(
-            "{}",
-            report::derivation_latex(&model, &derivation, &coords, standalone)
-        ),
-        Format::Text => {
-            let style = if ascii {
-                TextStyle::ascii()
-            } else {
-                TextStyle::unicode()
-            };
-            let mut text = report::derivation_text(&model, &derivation, &style);
-            text.push_str(&report::coords_text(&model, &coords, &style));
-            print!("{text}");
-        }
-    }
-    ExitCode::SUCCESS
 }
 
 fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {

@@ -2,6 +2,7 @@
 //! closed-form FIM and what follows from it (Cramér–Rao bound, Jeffreys
 //! prior, alternative coordinates).
 
+pub mod at_point;
 pub mod derive;
 pub mod expectation;
 pub mod identifiability;

@@ -1,0 +1,250 @@
+//! `fimkit derive`: score, Hessian, closed-form Fisher information and what
+//! follows from it; with `--at`, the numbers at a parameter point.
+
+use super::points;
+use super::{EXIT_MODEL_ERROR, Format, load_model};
+use fimkit::fisher::at_point::{FimAtPoint, evaluate};
+use fimkit::render::derivation as report;
+use fimkit::render::text::TextStyle;
+use serde_json::{Value, json};
+use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Options of `fimkit derive`.
+pub struct DeriveArgs<'a> {
+    pub model: &'a Path,
+    pub format: Format,
+    pub ascii: bool,
+    pub standalone: bool,
+    pub at: &'a [String],
+}
+
+pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
+    let (model, _source) = match load_model(args.model, args.format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let config = fimkit::fisher::DeriveConfig::default();
+    let derivation = fimkit::fisher::derive(&model, &config);
+    let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
+    let point = if args.at.is_empty() {
+        None
+    } else {
+        match point_values(&model, args.at) {
+            Ok(values) => Some(values),
+            Err(msg) => {
+                eprintln!("error: --at: {msg}");
+                return ExitCode::from(EXIT_MODEL_ERROR);
+            }
+        }
+    };
+    let numbers = match &point {
+        Some(values) => {
+            let named: Vec<(&str, f64)> = values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            match evaluate(&model, &derivation, &named) {
+                Ok(n) => Some(n),
+                Err(e) if derivation.fisher.is_ok() => {
+                    eprintln!("error: --at: {e}");
+                    return ExitCode::from(EXIT_MODEL_ERROR);
+                }
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    match args.format {
+        Format::Json => {
+            let mut out = report::derivation_json(&model, &derivation, &coords);
+            if let (Some(values), Some(obj)) = (&point, out.as_object_mut()) {
+                obj.insert(
+                    "at".into(),
+                    Value::Object(values.iter().map(|(n, v)| (n.clone(), json!(v))).collect()),
+                );
+                if let Some(n) = &numbers {
+                    obj.insert("fim_value".into(), matrix_json(&n.fim));
+                    obj.insert("fim_error".into(), json!(0.0));
+                    obj.insert("det_value".into(), json!(n.det));
+                    obj.insert(
+                        "crb_value".into(),
+                        n.inverse.as_ref().map_or(Value::Null, matrix_json),
+                    );
+                    obj.insert(
+                        "condition_number".into(),
+                        json!(finite_or_null(n.condition)),
+                    );
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+        }
+        Format::Latex => print!(
+            "{}",
+            report::derivation_latex(&model, &derivation, &coords, args.standalone)
+        ),
+        Format::Text => {
+            let style = if args.ascii {
+                TextStyle::ascii()
+            } else {
+                TextStyle::unicode()
+            };
+            let mut text = report::derivation_text(&model, &derivation, &style);
+            text.push_str(&report::coords_text(&model, &coords, &style));
+            if let (Some(values), Some(n)) = (&point, &numbers) {
+                text.push_str(&numbers_text(values, n, &derivation.params, &style));
+            }
+            print!("{text}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Parameter (and covariate) values from `--at`, every parameter required.
+fn point_values(model: &fimkit::Model, at: &[String]) -> Result<Vec<(String, f64)>, String> {
+    let assignments = points::parse(at).map_err(|e| e.to_string())?;
+    let mut accepted: Vec<String> = model.params.iter().map(|p| p.name.to_string()).collect();
+    accepted.extend(model.covariates.iter().map(|c| c.name.to_string()));
+    let values = points::expand(&assignments, &accepted).map_err(|e| e.to_string())?;
+    let missing: Vec<&str> = accepted
+        .iter()
+        .filter(|n| !values.iter().any(|(v, _)| v == *n))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "no value for {}; give every parameter (and covariate), e.g. --at {}",
+            missing.join(", "),
+            example(&accepted)
+        ));
+    }
+    for p in &model.params {
+        let v = values
+            .iter()
+            .find(|(n, _)| *n == *p.name)
+            .map(|(_, v)| *v)
+            .unwrap_or(f64::NAN);
+        let bound = |e: &Option<fimkit::Expr>| {
+            e.as_ref().and_then(|e| {
+                fimkit::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
+            })
+        };
+        let inside = bound(&p.domain.lo).is_none_or(|lo| v > lo)
+            && bound(&p.domain.hi).is_none_or(|hi| v < hi)
+            && v.is_finite();
+        if !inside {
+            return Err(format!(
+                "{} = {v} is outside its domain {}",
+                p.name, p.domain.label
+            ));
+        }
+    }
+    Ok(values)
+}
+
+fn example(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("{n}=1"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn finite_or_null(x: f64) -> Value {
+    if x.is_finite() { json!(x) } else { Value::Null }
+}
+
+fn matrix_json(m: &nalgebra::DMatrix<f64>) -> Value {
+    Value::Array(
+        (0..m.nrows())
+            .map(|i| Value::Array((0..m.ncols()).map(|j| json!(m[(i, j)])).collect()))
+            .collect(),
+    )
+}
+
+fn numbers_text(
+    values: &[(String, f64)],
+    n: &FimAtPoint,
+    params: &[fimkit::ir::expr::Name],
+    style: &TextStyle,
+) -> String {
+    let name = |s: &str| {
+        if style.unicode {
+            fimkit::render::text::unicode_name(s)
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::new();
+    let at: Vec<String> = values
+        .iter()
+        .map(|(k, v)| format!("{} = {v}", name(k)))
+        .collect();
+    let _ = writeln!(out, "\nat {}", at.join(", "));
+    let _ = writeln!(out, "  Fisher information");
+    out.push_str(&numeric_matrix(&n.fim, "    "));
+    let cond = if n.condition.is_finite() {
+        fmt_num(n.condition)
+    } else {
+        "∞ (singular)".to_string()
+    };
+    let _ = writeln!(out, "  det F = {}, condition number {cond}", fmt_num(n.det));
+    if let Some(inv) = &n.inverse {
+        let _ = writeln!(
+            out,
+            "  Cramér–Rao bound for one observation (divide by N for N):"
+        );
+        out.push_str(&numeric_matrix(inv, "    "));
+        let se: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{} {}", name(p), fmt_num(inv[(i, i)].sqrt())))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  standard errors for one observation (divide by √N): {}",
+            se.join(", ")
+        );
+    }
+    if style.unicode {
+        out
+    } else {
+        report::asciify(&out)
+    }
+}
+
+/// Six significant digits, plain for moderate magnitudes.
+fn fmt_num(x: f64) -> String {
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    let a = x.abs();
+    if (1e-4..1e6).contains(&a) {
+        let digits = (5 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.5e}")
+    }
+}
+
+fn numeric_matrix(m: &nalgebra::DMatrix<f64>, indent: &str) -> String {
+    let cells: Vec<Vec<String>> = (0..m.nrows())
+        .map(|i| (0..m.ncols()).map(|j| fmt_num(m[(i, j)])).collect())
+        .collect();
+    let w = cells.iter().flatten().map(String::len).max().unwrap_or(0);
+    cells
+        .iter()
+        .map(|r| {
+            format!(
+                "{indent}[ {} ]\n",
+                r.iter()
+                    .map(|c| format!("{c:>w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            )
+        })
+        .collect()
+}
