@@ -50,6 +50,39 @@ fn latex_corpus() -> Vec<(String, String)> {
             out.push((format!("{} (vector)", m.id), vector_latex(&v, &style)));
         }
     }
+    // Every `fimkit derive --format latex` report of the textbook corpus,
+    // the examples and the coordinate fixtures, block by block.
+    for dir in [
+        "tests/fixtures/textbook",
+        "examples",
+        "tests/fixtures/coords",
+    ] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        for f in files
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "fim"))
+        {
+            let name = f.file_stem().expect("stem").to_string_lossy().into_owned();
+            let model =
+                fimkit::load(&std::fs::read_to_string(&f).expect("read"), &name).expect("loads");
+            let config = fimkit::fisher::DeriveConfig::default();
+            let d = fimkit::fisher::derive(&model, &config);
+            let coords = fimkit::fisher::derive_coords(&model, &d, &config);
+            let report = fimkit::render::derivation::derivation_latex(&model, &d, &coords, false);
+            for (k, block) in report.split("\\begin{align*}").skip(1).enumerate() {
+                let body = block.split("\\end{align*}").next().unwrap_or("");
+                out.push((
+                    format!("derive {name} block {k}"),
+                    format!("\\begin{{aligned}}{body}\\end{{aligned}}"),
+                ));
+            }
+        }
+    }
     // Random expressions (deterministic seed), plain and as a matrix row.
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let n = if std::env::var("FIMKIT_LONG").is_ok_and(|v| v == "1") {
