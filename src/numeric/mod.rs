@@ -17,3 +17,4 @@ pub mod special;
 pub use dual::{SpecialFunctions, taylor_compose};
 pub mod compiled;
 pub mod eval;
+pub mod quadrature;
