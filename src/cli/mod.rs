@@ -4,6 +4,8 @@
 //! Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error,
 //! 3 internal error.
 
+mod check;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use fimkit::render::diagnostics::{DiagnosticStyle, render_human, to_json};
 use fimkit::render::model::{model_json, model_text};
@@ -70,6 +72,33 @@ enum Command {
         /// With --format latex: a complete .tex document.
         #[arg(long)]
         standalone: bool,
+        /// Parameter (and covariate) values, NAME=VALUE,...: without a
+        /// closed form, the numeric Fisher information there.
+        #[arg(long, value_name = "NAME=VALUE,...")]
+        at: Option<String>,
+    },
+    /// Verify a model numerically: normalisation, the Bartlett identities
+    /// and the closed-form FIM against quadrature, at random or given points.
+    #[command(
+        after_help = "Examples:\n  fimkit check examples/gamma.fim\n  fimkit check model.fim --points 5\n  fimkit check model.fim --at mu=0,sigma=2 --format json\n\n\
+Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 usage or I/O error."
+    )]
+    Check {
+        /// The model file.
+        model: PathBuf,
+        /// Number of random parameter points (inside the domains).
+        #[arg(long, default_value_t = 3)]
+        points: usize,
+        /// Check at this point instead: NAME=VALUE,... for every parameter
+        /// and covariate.
+        #[arg(long, value_name = "NAME=VALUE,...")]
+        at: Option<String>,
+        /// Seed of the random points.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output format (text or json).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Parse and check a model; print the resolved model.
     #[command(
@@ -107,7 +136,15 @@ pub fn run() -> ExitCode {
             format,
             ascii,
             standalone,
-        } => derive_cmd(&model, format, ascii, standalone),
+            at,
+        } => derive_cmd(&model, format, ascii, standalone, at.as_deref()),
+        Command::Check {
+            model,
+            points,
+            at,
+            seed,
+            format,
+        } => check::check_cmd(&model, points, at.as_deref(), seed, format),
     }
 }
 
@@ -146,18 +183,38 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
     }
 }
 
-fn derive_cmd(path: &Path, format: Format, ascii: bool, standalone: bool) -> ExitCode {
+fn derive_cmd(
+    path: &Path,
+    format: Format,
+    ascii: bool,
+    standalone: bool,
+    at: Option<&str>,
+) -> ExitCode {
     let (model, _source) = match load_model(path, format) {
         Ok(m) => m,
         Err(code) => return code,
     };
     let config = fimkit::fisher::DeriveConfig::default();
     let derivation = fimkit::fisher::derive(&model, &config);
+    // No closed form: tier 2 or 3 at the given point.
+    let fallback = match (at, &derivation.fisher) {
+        (Some(at), Err(_)) => match check::numeric_fallback(&model, at) {
+            Ok(f) => Some(f),
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        _ => None,
+    };
     let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
     use fimkit::render::derivation as report;
     match format {
         Format::Json => {
-            let out = report::derivation_json(&model, &derivation, &coords);
+            let mut out = report::derivation_json(&model, &derivation, &coords);
+            if let Some(f) = &fallback {
+                check::fallback_json(f, &mut out);
+            }
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         Format::Latex => print!(
@@ -171,11 +228,17 @@ fn derive_cmd(path: &Path, format: Format, ascii: bool, standalone: bool) -> Exi
                 TextStyle::unicode()
             };
             let mut text = report::derivation_text(&model, &derivation, &style);
+            if let Some(f) = &fallback {
+                text.push_str(&check::fallback_text(f, &style));
+            }
             text.push_str(&report::coords_text(&model, &coords, &style));
             print!("{text}");
         }
     }
-    ExitCode::SUCCESS
+    match fallback {
+        Some(f) if !f.ok() => ExitCode::from(EXIT_MODEL_ERROR),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {

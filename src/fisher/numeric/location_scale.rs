@@ -132,7 +132,7 @@ pub fn location_scale(
                         if c.abs() <= 1e-12 * scale.max(1e-300) && errors[(i, j)] <= 1e-11 * scale {
                             Some(Expr::zero())
                         } else {
-                            recognise(c, 1e-11)
+                            recognise(c, 1e-12)
                         }
                     })
                     .collect()

@@ -40,6 +40,7 @@
 //! assert_eq!(f.tier, fimkit::fisher::numeric::Tier::LocationScale);
 //! ```
 
+pub mod check;
 mod integrate;
 mod location_scale;
 mod plan;
@@ -321,7 +322,7 @@ impl fmt::Display for NumericError {
                 support,
             } => write!(
                 f,
-                "the support of `{var}` ({support}) depends on the parameter `{param}`: the \
+                "the support of `{var}`, {support}, depends on the parameter `{param}`: the \
                  regularity conditions fail, E[score] = 0 and E[s sᵀ] = −E[Hessian] do not hold, \
                  and the Fisher information is not the right measure of information here \
                  (estimators can converge faster than 1/√n); fimkit reports no FIM"

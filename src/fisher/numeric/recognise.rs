@@ -3,16 +3,16 @@
 //! `r₀ + r₁π² + a γ + b γ²` with small integers `a, b` (Euler's γ, as in
 //! the Gumbel information `π²/6 + (1 − γ)²`).
 //!
-//! The search space is kept small on purpose: with a 1e-11 match and a
-//! few tens of thousands of candidates, a random number is mistaken for a
-//! closed form with probability about 1e-5.
+//! The search space is kept small on purpose: with a 1e-12 match, a
+//! random number is mistaken for a closed form with probability about
+//! 1e-5.
 //!
 //! ```
 //! use fimkit::fisher::numeric::recognise::recognise;
 //! let pi2 = std::f64::consts::PI.powi(2);
-//! let c = recognise((pi2 + 3.0) / 9.0, 1e-11).unwrap();
-//! assert_eq!(fimkit::render::text::render(&c, &Default::default()), "1/3 + pi^2/9");
-//! assert!(recognise(0.123456789012345, 1e-11).is_none());
+//! let c = recognise((pi2 + 3.0) / 9.0, 1e-12).unwrap();
+//! assert_eq!(fimkit::render::text::render(&c, &Default::default()), "(pi^2 + 3)/9");
+//! assert!(recognise(0.123456789012345, 1e-12).is_none());
 //! ```
 
 use crate::ir::expr::{Constant, Expr, Rational};
@@ -59,21 +59,27 @@ fn q(n: i64, d: i64) -> Rational {
     Rational::new(BigInt::from(n), BigInt::from(d))
 }
 
-const PI2_DENOMINATORS: [i64; 12] = [1, 2, 3, 4, 6, 8, 9, 12, 18, 24, 36, 48];
+/// Search limits: denominators of the rational part, and of the π² part.
+struct Limits {
+    rational_den: i64,
+    pi2_dens: &'static [i64],
+    pi2_num: i64,
+    rest_den: i64,
+}
 
 /// `c = r₀ + r₁π²` with small denominators.
-fn with_pi2(c: f64, tol: f64) -> Option<(Rational, Rational)> {
+fn with_pi2(c: f64, tol: f64, lim: &Limits) -> Option<(Rational, Rational)> {
     let pi2 = std::f64::consts::PI.powi(2);
-    if let Some((n, d)) = rational(c, 1000, tol) {
+    if let Some((n, d)) = rational(c, lim.rational_den, tol) {
         return Some((q(n, d), q(0, 1)));
     }
-    for &d1 in &PI2_DENOMINATORS {
-        for n1 in -4 * d1..=4 * d1 {
+    for &d1 in lim.pi2_dens {
+        for n1 in -lim.pi2_num * d1..=lim.pi2_num * d1 {
             if n1 == 0 || num_integer::gcd(n1, d1) != 1 {
                 continue;
             }
             let rest = c - n1 as f64 / d1 as f64 * pi2;
-            if let Some((n0, d0)) = rational(rest, 72, tol) {
+            if let Some((n0, d0)) = rational(rest, lim.rest_den, tol) {
                 return Some((q(n0, d0), q(n1, d1)));
             }
         }
@@ -92,16 +98,28 @@ pub fn recognise(c: f64, tol: f64) -> Option<Expr> {
             Expr::mul2(Expr::int(b), Expr::powi(g, 2)),
         ])
     };
-    if let Some((r0, r1)) = with_pi2(c, tol) {
+    let plain = Limits {
+        rational_den: 1000,
+        pi2_dens: &[1, 2, 3, 4, 6, 8, 9, 12, 18, 24, 36, 48],
+        pi2_num: 4,
+        rest_den: 72,
+    };
+    if let Some((r0, r1)) = with_pi2(c, tol, &plain) {
         return Some(build(r0, r1, 0, 0));
     }
-    for b in -3i64..=3 {
-        for a in -3i64..=3 {
+    let with_gamma = Limits {
+        rational_den: 12,
+        pi2_dens: &[1, 2, 3, 4, 6, 12],
+        pi2_num: 2,
+        rest_den: 12,
+    };
+    for b in -1i64..=1 {
+        for a in -2i64..=2 {
             if a == 0 && b == 0 {
                 continue;
             }
             let rest = c - a as f64 * EULER_GAMMA - b as f64 * EULER_GAMMA * EULER_GAMMA;
-            if let Some((r0, r1)) = with_pi2(rest, tol) {
+            if let Some((r0, r1)) = with_pi2(rest, tol, &with_gamma) {
                 return Some(build(r0, r1, a, b));
             }
         }
@@ -128,7 +146,7 @@ mod tests {
             pi2 / 6.0 + (1.0 - g).powi(2),
             -7.0 / 12.0,
         ] {
-            let e = recognise(c, 1e-11).unwrap_or_else(|| panic!("{c} not recognised"));
+            let e = recognise(c, 1e-12).unwrap_or_else(|| panic!("{c} not recognised"));
             let back = eval_f64(&e, &|_| None).unwrap();
             assert!((back - c).abs() < 1e-12, "{c} -> {e}");
         }
@@ -138,9 +156,9 @@ mod tests {
     fn random_numbers_are_not_recognised() {
         let mut rng = super::super::SplitMix(7);
         let mut hits = 0;
-        for _ in 0..200 {
+        for _ in 0..500 {
             let c = 4.0 * rng.next_f64();
-            if recognise(c, 1e-11).is_some() {
+            if recognise(c, 1e-12).is_some() {
                 hits += 1;
             }
         }
