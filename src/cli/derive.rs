@@ -28,7 +28,7 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
     let config = fimkit::fisher::DeriveConfig::default();
     let derivation = fimkit::fisher::derive(&model, &config);
     let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
-    let point = if args.at.is_empty() {
+    let point = if args.at.is_empty() || derivation.fisher.is_err() {
         None
     } else {
         match point_values(&model, args.at) {
@@ -38,6 +38,17 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
                 return ExitCode::from(EXIT_MODEL_ERROR);
             }
         }
+    };
+    // No closed form: tier 2 or 3 at the given point.
+    let fallback = match (args.at.is_empty(), &derivation.fisher) {
+        (false, Err(_)) => match super::check::numeric_fallback(&model, &args.at.join(",")) {
+            Ok(f) => Some(f),
+            Err(msg) => {
+                eprintln!("error: --at: {msg}");
+                return ExitCode::from(EXIT_MODEL_ERROR);
+            }
+        },
+        _ => None,
     };
     let numbers = match &point {
         Some(values) => {
@@ -75,6 +86,9 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
                     );
                 }
             }
+            if let Some(f) = &fallback {
+                super::check::fallback_json(f, &mut out);
+            }
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         Format::Latex => print!(
@@ -92,10 +106,16 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
             if let (Some(values), Some(n)) = (&point, &numbers) {
                 text.push_str(&numbers_text(values, n, &derivation.params, &style));
             }
+            if let Some(f) = &fallback {
+                text.push_str(&super::check::fallback_text(f, &style));
+            }
             print!("{text}");
         }
     }
-    ExitCode::SUCCESS
+    match fallback {
+        Some(f) if !f.ok() => ExitCode::from(EXIT_MODEL_ERROR),
+        _ => ExitCode::SUCCESS,
+    }
 }
 
 /// Parameter (and covariate) values from `--at`, every parameter required.

@@ -4,6 +4,8 @@
 //! Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error,
 //! 3 internal error.
 
+mod check;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use fimkit::render::diagnostics::{DiagnosticStyle, render_human, to_json};
 use fimkit::render::model::{model_json, model_text};
@@ -110,6 +112,29 @@ Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O er
         #[arg(long, value_name = "NAME=VALUE,...")]
         at: Vec<String>,
     },
+    /// Verify a model numerically: normalisation, the Bartlett identities
+    /// and the closed-form FIM against quadrature, at random or given points.
+    #[command(
+        after_help = "Examples:\n  fimkit check examples/gamma.fim\n  fimkit check model.fim --points 5\n  fimkit check model.fim --at mu=0,sigma=2 --format json\n\n\
+Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 usage or I/O error."
+    )]
+    Check {
+        /// The model file.
+        model: PathBuf,
+        /// Number of random parameter points (inside the domains).
+        #[arg(long, default_value_t = 3)]
+        points: usize,
+        /// Check at this point instead: NAME=VALUE,... for every parameter
+        /// and covariate.
+        #[arg(long, value_name = "NAME=VALUE,...")]
+        at: Option<String>,
+        /// Seed of the random points.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output format (text or json).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Parse and check a model; print the resolved model.
     #[command(
         after_help = "Examples:\n  fimkit parse examples/normal.fim\n  fimkit parse model.fim --format json"
@@ -167,6 +192,13 @@ pub fn run() -> ExitCode {
             format,
             ascii,
         }),
+        Command::Check {
+            model,
+            points,
+            at,
+            seed,
+            format,
+        } => check::check_cmd(&model, points, at.as_deref(), seed, format),
     }
 }
 

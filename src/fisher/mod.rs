@@ -13,3 +13,5 @@ mod raw;
 
 pub use derive::{ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords};
 pub use expectation::Blocker;
+pub mod numeric;
+pub use numeric::{NumericConfig, NumericError, NumericFim, location_scale, numeric_fim};

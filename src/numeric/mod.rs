@@ -19,6 +19,7 @@ pub mod api;
 pub mod compiled;
 pub mod data;
 pub mod eval;
+pub mod quadrature;
 
 pub use api::{DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives};
 pub use data::{DataError, DataSchema, Dataset};

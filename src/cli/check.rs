@@ -1,0 +1,374 @@
+//! `fimkit check` and the numeric fallback of `fimkit derive --at`.
+
+use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
+use fimkit::fisher::numeric::check::{CheckConfig, CheckReport, CheckRow, check};
+use fimkit::fisher::numeric::{NumericConfig, NumericFim, numeric_fim};
+use fimkit::ir::expr::Name;
+use fimkit::render::text::{TextStyle, render};
+use nalgebra::DMatrix;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Parse `name=value,name=value`.
+pub(crate) fn parse_at(text: &str) -> Result<Vec<(String, f64)>, String> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("`{part}` is not NAME=VALUE"))?;
+        let name = name.trim();
+        let value: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}` is not a number (in `{part}`)", value.trim()))?;
+        if !value.is_finite() {
+            return Err(format!("`{part}`: the value must be finite"));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(format!("`{name}` is given twice"));
+        }
+        out.push((name.to_string(), value));
+    }
+    if out.is_empty() {
+        return Err("--at needs NAME=VALUE pairs, e.g. --at mu=0,sigma=2".into());
+    }
+    Ok(out)
+}
+
+fn fmt_num(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.is_infinite() {
+        "∞".into()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+fn row_text(r: &CheckRow) -> String {
+    format!(
+        "  {:<28} {:>9}  {:>9}  {}\n",
+        r.kind.label(),
+        if r.error.is_finite() {
+            fmt_num(r.error)
+        } else {
+            "—".into()
+        },
+        if r.tolerance > 0.0 {
+            fmt_num(r.tolerance)
+        } else {
+            "—".into()
+        },
+        if r.passed { "ok" } else { "FAILED" }
+    )
+}
+
+fn values_text(values: &[(Name, f64)]) -> String {
+    values
+        .iter()
+        .map(|(n, v)| format!("{n} = {}", short(*v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A parameter value, shortly.
+fn short(v: f64) -> String {
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
+    let cells: Vec<Vec<String>> = (0..m.nrows())
+        .map(|i| {
+            (0..m.ncols())
+                .map(|j| format!("{:.12}", m[(i, j)]))
+                .collect()
+        })
+        .collect();
+    let width = cells
+        .iter()
+        .flatten()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for row in cells {
+        let r: Vec<String> = row.iter().map(|c| format!("{c:>width$}")).collect();
+        out.push_str(&format!("{indent}[ {} ]\n", r.join("  ")));
+    }
+    out
+}
+
+fn report_text(model: &fimkit::Model, report: &CheckReport) -> String {
+    let mut out = format!(
+        "check {} ({} parameter{}: {})\n",
+        model.name,
+        report.params.len(),
+        if report.params.len() == 1 { "" } else { "s" },
+        report
+            .params
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match &report.no_closed_form {
+        Some(why) => out.push_str(&format!("no closed form to compare: {why}\n")),
+        None if report.model_rows.is_empty() => {
+            out.push_str("closed form (tier 1) compared with the numeric Fisher information\n")
+        }
+        None => {}
+    }
+    let header = format!(
+        "  {:<28} {:>9}  {:>9}  {}\n",
+        "check", "error", "tolerance", "result"
+    );
+    if !report.model_rows.is_empty() {
+        out.push('\n');
+        out.push_str(&header);
+        for r in &report.model_rows {
+            out.push_str(&row_text(r));
+        }
+    }
+    for (k, p) in report.points.iter().enumerate() {
+        out.push_str(&format!("\npoint {}: {}\n", k + 1, values_text(&p.values)));
+        out.push_str(&header);
+        for r in &p.rows {
+            out.push_str(&row_text(r));
+        }
+        out.push_str(&format!("  numeric: {}\n", p.moments.method));
+    }
+    let failures: Vec<&CheckRow> = report
+        .model_rows
+        .iter()
+        .chain(report.points.iter().flat_map(|p| p.rows.iter()))
+        .filter(|r| !r.passed)
+        .collect();
+    let (n, failed) = report.counts();
+    out.push('\n');
+    if failures.is_empty() {
+        out.push_str(&format!("all {n} checks passed\n"));
+    } else {
+        for r in failures.iter().take(4) {
+            if let Some(note) = &r.note {
+                out.push_str(&format!("{}: {note}\n", r.kind.label()));
+            }
+        }
+        out.push_str(&format!("{failed} of {n} checks FAILED\n"));
+    }
+    out
+}
+
+fn row_json(r: &CheckRow) -> Value {
+    json!({
+        "check": r.kind.id(),
+        "error": r.error.is_finite().then_some(r.error),
+        "tolerance": r.tolerance,
+        "passed": r.passed,
+        "note": r.note,
+    })
+}
+
+fn matrix_json(m: &DMatrix<f64>) -> Value {
+    json!(
+        (0..m.nrows())
+            .map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect::<Vec<f64>>())
+            .collect::<Vec<_>>()
+    )
+}
+
+fn report_json(report: &CheckReport) -> Value {
+    json!({
+        "ok": true,
+        "passed": report.passed(),
+        "params": report.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "no_closed_form_reason": report.no_closed_form,
+        "model_checks": report.model_rows.iter().map(row_json).collect::<Vec<_>>(),
+        "points": report.points.iter().map(|p| json!({
+            "at": p.values.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "checks": p.rows.iter().map(row_json).collect::<Vec<_>>(),
+            "method": p.moments.method,
+            "fim_value": matrix_json(&p.moments.score_cov),
+            "fim_error": matrix_json(&p.moments.score_cov_error),
+            "closed_form_value": p.closed_form.as_ref().map(matrix_json),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `fimkit check MODEL [--points N] [--at ...] [--seed S]`.
+pub(crate) fn check_cmd(
+    path: &Path,
+    points: usize,
+    at: Option<&str>,
+    seed: u64,
+    format: Format,
+) -> ExitCode {
+    let at = match at.map(parse_at).transpose() {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let (model, _source) = match load_model(path, format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let config = CheckConfig {
+        points,
+        at,
+        seed,
+        ..CheckConfig::default()
+    };
+    let report = check(&model, &config);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report_json(&report)).expect("JSON")
+        ),
+        _ => print!("{}", report_text(&model, &report)),
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_MODEL_ERROR)
+    }
+}
+
+/// The numeric Fisher information at `at` for `derive` when there is no
+/// closed form.
+pub(crate) struct Fallback {
+    /// The values given.
+    at: Vec<(String, f64)>,
+    /// The result.
+    result: Result<NumericFim, String>,
+}
+
+impl Fallback {
+    /// Did it give a number?
+    pub(crate) fn ok(&self) -> bool {
+        self.result.is_ok()
+    }
+}
+
+/// Compute the fallback; `Err` is a usage error (bad `--at`).
+pub(crate) fn numeric_fallback(model: &fimkit::Model, at: &str) -> Result<Fallback, String> {
+    let at = parse_at(at)?;
+    for (k, _) in &at {
+        let known = model.params.iter().any(|p| &*p.name == k)
+            || model.covariates.iter().any(|c| &*c.name == k);
+        if !known {
+            return Err(format!(
+                "`{k}` is neither a parameter nor a covariate of the model"
+            ));
+        }
+    }
+    let mut theta = Vec::new();
+    for p in &model.params {
+        match at.iter().find(|(n, _)| *n == *p.name) {
+            Some((_, v)) => theta.push(*v),
+            None => return Err(format!("--at needs a value for `{}`", p.name)),
+        }
+    }
+    let config = NumericConfig {
+        covariates: model
+            .covariates
+            .iter()
+            .filter_map(|c| {
+                at.iter()
+                    .find(|(n, _)| *n == *c.name)
+                    .map(|(_, v)| (c.name.clone(), *v))
+            })
+            .collect(),
+        ..NumericConfig::default()
+    };
+    let result = numeric_fim(model, &theta, &config).map_err(|e| e.to_string());
+    Ok(Fallback { at, result })
+}
+
+/// The fallback as text, after the derivation.
+pub(crate) fn fallback_text(f: &Fallback, style: &TextStyle) -> String {
+    let at: String =
+        f.at.iter()
+            .map(|(n, v)| format!("{n} = {}", short(*v)))
+            .collect::<Vec<_>>()
+            .join(", ");
+    match &f.result {
+        Err(msg) => format!("\nno numeric Fisher information at {at}: {msg}\n"),
+        Ok(n) => {
+            let mut out = format!(
+                "\nFisher information at {at}, one observation (numeric, tier {})\n",
+                n.tier.number()
+            );
+            out.push_str(&matrix_text(&n.value, "  "));
+            out.push_str(&format!(
+                "  error ≤ {} (largest entry)\n  method  {}\n",
+                fmt_num(n.error.max()),
+                n.method
+            ));
+            if let Some(fim) = n.location_scale.as_ref().and_then(|ls| ls.fim.as_ref()) {
+                out.push_str("  location–scale closed form (constants recognised):\n");
+                for (i, row) in fim.iter().enumerate() {
+                    for (j, e) in row.iter().enumerate().skip(i) {
+                        out.push_str(&format!(
+                            "    F[{},{}] = {}\n",
+                            n.params[i],
+                            n.params[j],
+                            render(e, style)
+                        ));
+                    }
+                }
+            }
+            for w in &n.warnings {
+                out.push_str(&format!("  warning: {w}\n"));
+            }
+            out
+        }
+    }
+}
+
+/// Add the fallback's keys to derive's JSON object.
+pub(crate) fn fallback_json(f: &Fallback, out: &mut Value) {
+    let Some(obj) = out.as_object_mut() else {
+        return;
+    };
+    obj.insert(
+        "at".into(),
+        json!(
+            f.at.iter()
+                .map(|(n, v)| (n.clone(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+        ),
+    );
+    obj.insert("closed_form".into(), json!(false));
+    match &f.result {
+        Ok(n) => {
+            obj.insert("method".into(), json!(n.method));
+            obj.insert("tier".into(), json!(n.tier.number()));
+            obj.insert("fim_value".into(), matrix_json(&n.value));
+            obj.insert("fim_error".into(), matrix_json(&n.error));
+            obj.insert("warnings".into(), json!(n.warnings));
+            if let Some(fim) = n.location_scale.as_ref().and_then(|ls| ls.fim.as_ref()) {
+                let m: Vec<Vec<Value>> = fim
+                    .iter()
+                    .map(|r| {
+                        r.iter()
+                            .map(|e| fimkit::render::json::expr_json(e, &[]))
+                            .collect()
+                    })
+                    .collect();
+                obj.insert("location_scale_fim".into(), json!(m));
+            }
+        }
+        Err(msg) => {
+            obj.insert("fim_value".into(), Value::Null);
+            obj.insert("numeric_error".into(), json!(msg));
+        }
+    }
+}

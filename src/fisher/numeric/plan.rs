@@ -1,0 +1,230 @@
+//! How the data of a model are integrated: independent groups of data
+//! variables, each with its own part of the log-density, and for each
+//! variable its range (given the variables integrated before it).
+
+use super::NumericError;
+use crate::ir::expr::{Expr, Name};
+use crate::ir::model::{Model, Support};
+use std::collections::BTreeMap;
+
+/// The range of one integrated variable.
+#[derive(Clone, Debug)]
+pub(crate) enum Range {
+    /// An open interval; `None` is infinite.
+    Continuous { lo: Option<Expr>, hi: Option<Expr> },
+    /// Integers `lo..=hi` (`hi` `None`: unbounded).
+    Integers { lo: Expr, hi: Option<Expr> },
+    /// A finite set.
+    Set(Vec<f64>),
+}
+
+/// One integrated variable.
+#[derive(Clone, Debug)]
+pub(crate) struct PlanVar {
+    pub name: Name,
+    /// Its slot in the row.
+    pub slot: usize,
+    pub range: Range,
+    /// The slot that holds `hi − x` (the last component of a simplex,
+    /// `1 − Σ` of the others), set from the quadrature's cancellation-free
+    /// complement.
+    pub complement: Option<usize>,
+}
+
+/// Data variables that are independent of every other group: the
+/// log-density splits as `c(θ) + Σ_g log p_g(x_g; θ)`.
+#[derive(Clone, Debug)]
+pub(crate) struct Group {
+    /// Row layout: the group's data, then the model's covariates.
+    pub slots: Vec<Name>,
+    /// Integrated variables, in order (later ones may depend on earlier).
+    pub vars: Vec<PlanVar>,
+    /// The group's part of the log-density (constants substituted).
+    pub logp: Expr,
+}
+
+/// The plan for a whole model.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub groups: Vec<Group>,
+    /// The part of the log-density without data.
+    pub constant: Expr,
+}
+
+fn addends(e: &Expr) -> Vec<Expr> {
+    match e {
+        Expr::Add(ts) => ts.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// A support bound mentioning a parameter: the model is not regular.
+pub(crate) fn irregular(model: &Model) -> Option<NumericError> {
+    let params = model.param_names();
+    model.data.iter().find_map(|d| {
+        d.support
+            .bound_vars()
+            .into_iter()
+            .find(|v| params.contains(v))
+            .map(|p| NumericError::Irregular {
+                var: d.name.clone(),
+                param: p,
+                support: d.support.label(),
+            })
+    })
+}
+
+fn find(parent: &mut [usize], i: usize) -> usize {
+    let mut r = i;
+    while parent[r] != r {
+        r = parent[r];
+    }
+    let mut j = i;
+    while parent[j] != r {
+        let next = parent[j];
+        parent[j] = r;
+        j = next;
+    }
+    r
+}
+
+/// Split the model into independent groups of data.
+pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
+    if let Some(e) = irregular(model) {
+        return Err(e);
+    }
+    let data: Vec<&crate::ir::model::DataVar> = model.data.iter().collect();
+    let index: BTreeMap<Name, usize> = data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.clone(), i))
+        .collect();
+    let n = data.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    let union = |parent: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (find(parent, a), find(parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    };
+    let logp = model.logp_numeric();
+    let terms = addends(&logp);
+    let mut constant = Vec::new();
+    let mut term_vars: Vec<Vec<usize>> = Vec::new();
+    for t in &terms {
+        let vs: Vec<usize> = t
+            .free_vars()
+            .iter()
+            .filter_map(|v| index.get(v).copied())
+            .collect();
+        for w in vs.windows(2) {
+            union(&mut parent, w[0], w[1]);
+        }
+        term_vars.push(vs);
+    }
+    // Bounds that use other data, and simplex components, tie variables.
+    let mut simplex_first: BTreeMap<Name, usize> = BTreeMap::new();
+    for (i, d) in data.iter().enumerate() {
+        for v in d.support.bound_vars() {
+            if let Some(&j) = index.get(&v) {
+                union(&mut parent, i, j);
+            }
+        }
+        if let Support::Simplex { group, .. } = &d.support {
+            match simplex_first.get(group) {
+                Some(&j) => union(&mut parent, i, j),
+                None => {
+                    simplex_first.insert(group.clone(), i);
+                }
+            }
+        }
+    }
+    for d in &data {
+        if !logp.contains_var(&d.name) {
+            return Err(NumericError::NoDensity(d.name.clone()));
+        }
+    }
+    let roots: Vec<usize> = {
+        let mut r: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let covariates: Vec<Name> = model.covariates.iter().map(|c| c.name.clone()).collect();
+    let mut groups = Vec::new();
+    for root in roots {
+        let members: Vec<usize> = (0..n).filter(|&i| find(&mut parent, i) == root).collect();
+        let mut slots: Vec<Name> = members.iter().map(|&i| data[i].name.clone()).collect();
+        slots.extend(covariates.iter().cloned());
+        let slot_of = |name: &Name| slots.iter().position(|s| s == name);
+        let mut vars: Vec<PlanVar> = Vec::new();
+        // Simplex components seen so far, per simplex.
+        let mut simplex_seen: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
+        for &i in &members {
+            let d = data[i];
+            let slot = slot_of(&d.name).expect("member slot");
+            let range = match &d.support {
+                Support::Continuous { lo, hi } => Range::Continuous {
+                    lo: lo.as_ref().map(|e| model.substitute_consts(e)),
+                    hi: hi.as_ref().map(|e| model.substitute_consts(e)),
+                },
+                Support::Integers { lo, hi } => Range::Integers {
+                    lo: model.substitute_consts(lo),
+                    hi: hi.as_ref().map(|e| model.substitute_consts(e)),
+                },
+                Support::Set(vs) => {
+                    Range::Set(vs.iter().map(crate::ir::expr::rational_to_f64).collect())
+                }
+                Support::Simplex { group, dim } => {
+                    let seen = simplex_seen.entry(group.clone()).or_default();
+                    if seen.len() + 1 == *dim {
+                        // The last component is 1 − Σ others = hi − x of
+                        // the last free one.
+                        let last = seen.last().cloned();
+                        seen.push(d.name.clone());
+                        match last.and_then(|n| vars.iter_mut().find(|v| v.name == n)) {
+                            Some(v) => v.complement = Some(slot),
+                            None => {
+                                return Err(NumericError::Unsupported(format!(
+                                    "a simplex with one component (`{}`)",
+                                    d.name
+                                )));
+                            }
+                        }
+                        continue;
+                    }
+                    let used: Vec<Expr> = seen.iter().map(|s| Expr::Var(s.clone())).collect();
+                    seen.push(d.name.clone());
+                    Range::Continuous {
+                        lo: Some(Expr::zero()),
+                        hi: Some(Expr::sub(Expr::one(), Expr::add(used))),
+                    }
+                }
+            };
+            vars.push(PlanVar {
+                name: d.name.clone(),
+                slot,
+                range,
+                complement: None,
+            });
+        }
+        let logp = Expr::add(
+            terms
+                .iter()
+                .zip(&term_vars)
+                .filter(|(_, vs)| vs.first().is_some_and(|&v| find(&mut parent, v) == root))
+                .map(|(t, _)| t.clone())
+                .collect(),
+        );
+        groups.push(Group { slots, vars, logp });
+    }
+    for (t, vs) in terms.iter().zip(&term_vars) {
+        if vs.is_empty() {
+            constant.push(t.clone());
+        }
+    }
+    Ok(Plan {
+        groups,
+        constant: Expr::add(constant),
+    })
+}
