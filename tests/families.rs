@@ -1,0 +1,339 @@
+//! Every entry of the family table is checked numerically, so a wrong
+//! formula fails here:
+//! - the log-density equals η·T − A + log h (two independent formulas);
+//! - the declared E[T] and Cov[T] equal quadrature or summation of
+//!   p(x)·T(x) and p(x)·T(x)T(x)ᵀ over the support.
+
+use fimkit::families::{self, DataKind, Family};
+use fimkit::ir::expr::{Expr, Name};
+use fimkit::ir::model::Arg;
+use fimkit::numeric::eval::eval_f64;
+use fimkit::numeric::quadrature::{
+    Panel, QuadConfig, QuadResult, Tolerance, integrate, sum_finite, sum_infinite,
+};
+
+/// Numeric argument values for a family (one set per case).
+fn cases(f: &Family) -> Vec<Vec<Arg>> {
+    let s = |v: f64| Arg::Scalar(num(v));
+    let vecs = |v: &[f64]| Arg::Vector(v.iter().map(|&x| num(x)).collect());
+    match f.name {
+        "normal" | "lognormal" => vec![vec![s(0.3), s(1.7)], vec![s(-1.2), s(0.6)]],
+        "bernoulli" | "geometric" => vec![vec![s(0.3)], vec![s(0.82)]],
+        "binomial" => vec![vec![s(7.0), s(0.35)]],
+        "negative_binomial" => vec![vec![s(3.0), s(0.4)], vec![s(2.5), s(0.7)]],
+        "poisson" => vec![vec![s(3.7)], vec![s(0.4)]],
+        "exponential" => vec![vec![s(1.3)]],
+        "gamma" | "gamma_scale" | "inverse_gamma" => {
+            vec![vec![s(2.4), s(1.6)], vec![s(0.8), s(0.5)]]
+        }
+        "beta" => vec![vec![s(2.2), s(3.1)], vec![s(0.7), s(1.4)]],
+        "chi_squared" => vec![vec![s(3.0)], vec![s(5.5)]],
+        "inverse_gaussian" => vec![vec![s(1.4), s(2.3)]],
+        "rayleigh" => vec![vec![s(0.8)]],
+        "pareto" => vec![vec![s(1.5), s(3.2)]],
+        "weibull" => vec![vec![s(1.7), s(2.2)], vec![s(0.8), s(1.3)]],
+        "laplace" => vec![vec![s(0.4), s(1.9)]],
+        "von_mises" => vec![vec![s(0.6), s(2.1)]],
+        "categorical" => vec![vec![vecs(&[0.2, 0.5, 0.3])]],
+        "multinomial" => vec![vec![s(5.0), vecs(&[0.2, 0.5, 0.3])]],
+        "dirichlet" => vec![vec![vecs(&[1.6, 2.3, 3.1])]],
+        "mvnormal_diag" => vec![vec![vecs(&[0.4, -1.0]), vecs(&[1.3, 0.7])]],
+        other => panic!("no test case for family `{other}`: add one"),
+    }
+}
+
+fn num(v: f64) -> Expr {
+    let r = fimkit::ir::expr::parse_decimal(&format!("{}", v.abs())).expect("decimal");
+    let e = Expr::num(r);
+    if v < 0.0 { Expr::neg(e) } else { e }
+}
+
+fn data_names(f: &Family, args: &[Arg]) -> Vec<Name> {
+    let len = args.iter().find_map(|a| match a {
+        Arg::Vector(v) => Some(v.len()),
+        Arg::Scalar(_) => None,
+    });
+    if f.data.is_vector() {
+        (1..=len.unwrap_or(1))
+            .map(|k| Name::from(format!("x{k}").as_str()))
+            .collect()
+    } else {
+        vec![Name::from("x")]
+    }
+}
+
+/// Evaluate at data values (no other variables remain after substitution).
+fn at(e: &Expr, names: &[Name], xs: &[f64]) -> f64 {
+    eval_f64(e, &|v| names.iter().position(|n| **n == *v).map(|i| xs[i])).unwrap_or(f64::NAN)
+}
+
+/// The log-density and statistics of one case, built once.
+struct Prepared {
+    names: Vec<Name>,
+    logp: Expr,
+    stats: Vec<Expr>,
+}
+
+fn prepare(f: &Family, args: &[Arg]) -> Prepared {
+    let names = data_names(f, args);
+    let x: Vec<Expr> = names.iter().map(|n| Expr::Var(n.clone())).collect();
+    let ef = f.ef.as_ref().expect("exponential family");
+    Prepared {
+        logp: (f.log_density)(&x, args),
+        stats: (ef.stats)(&x, args),
+        names,
+    }
+}
+
+/// The integrand p(x)·(1, T, T Tᵀ) at a data point.
+fn integrand(p: &Prepared, xs: &[f64], out: &mut [f64]) {
+    let logp = at(&p.logp, &p.names, xs);
+    let t: Vec<f64> = p.stats.iter().map(|e| at(e, &p.names, xs)).collect();
+    let dens = logp.exp();
+    if !dens.is_finite() || dens == 0.0 {
+        return;
+    }
+    let k = t.len();
+    out[0] = dens;
+    for i in 0..k {
+        out[1 + i] = dens * t[i];
+        for j in 0..k {
+            out[1 + k + i * k + j] = dens * t[i] * t[j];
+        }
+    }
+}
+
+/// Moments by quadrature or summation over the support.
+fn moments(f: &Family, args: &[Arg]) -> QuadResult {
+    let prep = prepare(f, args);
+    let k = prep.stats.len();
+    let m = 1 + k + k * k;
+    let tol = Tolerance::relative(1e-12);
+    let config = QuadConfig::default();
+    let scalar = |i: usize| match &args[i] {
+        Arg::Scalar(e) => eval_f64(e, &|_| None).expect("number"),
+        Arg::Vector(_) => panic!("scalar expected"),
+    };
+    let mut one = |x: f64, _: f64, v: &mut [f64], _: &mut [f64]| -> Result<(), ()> {
+        integrand(&prep, &[x], v);
+        Ok(())
+    };
+    match (f.name, f.data) {
+        ("pareto", _) => integrate(
+            m,
+            &[Panel::to_infinity(scalar(0), 1.0)],
+            &mut one,
+            &tol,
+            &config,
+        )
+        .expect("ok"),
+        ("laplace", _) => {
+            let mu = scalar(0);
+            integrate(
+                m,
+                &[Panel::from_infinity(mu, 1.0), Panel::to_infinity(mu, 1.0)],
+                &mut one,
+                &tol,
+                &config,
+            )
+            .expect("ok")
+        }
+        ("von_mises", _) => integrate(
+            m,
+            &[Panel::linear(-std::f64::consts::PI, std::f64::consts::PI)],
+            &mut one,
+            &tol,
+            &config,
+        )
+        .expect("ok"),
+        (_, DataKind::Real) => integrate(
+            m,
+            &[Panel::from_infinity(0.0, 1.0), Panel::to_infinity(0.0, 1.0)],
+            &mut one,
+            &tol,
+            &config,
+        )
+        .expect("ok"),
+        (_, DataKind::Positive) => integrate(
+            m,
+            &[Panel::linear(0.0, 1.0), Panel::to_infinity(1.0, 1.0)],
+            &mut one,
+            &tol,
+            &config,
+        )
+        .expect("ok"),
+        (_, DataKind::Unit) => integrate(
+            m,
+            &[Panel::linear(0.0, 0.5), Panel::linear(0.5, 1.0)],
+            &mut one,
+            &tol,
+            &config,
+        )
+        .expect("ok"),
+        (_, DataKind::Binary) => sum_finite(m, 0, 1, &mut one).expect("ok"),
+        (_, DataKind::BoundedCount) => sum_finite(m, 0, scalar(0) as i64, &mut one).expect("ok"),
+        (_, DataKind::Count) => sum_infinite(m, 0, &mut one, &tol, &config).expect("ok"),
+        (_, DataKind::Category) => sum_finite(m, 1, 3, &mut one).expect("ok"),
+        (_, DataKind::CountVector) => {
+            // x1 + x2 + x3 = n: a double sum.
+            let n = scalar(0) as i64;
+            let mut total = vec![0.0; m];
+            for a in 0..=n {
+                for b in 0..=(n - a) {
+                    let mut v = vec![0.0; m];
+                    integrand(&prep, &[a as f64, b as f64, (n - a - b) as f64], &mut v);
+                    total.iter_mut().zip(&v).for_each(|(t, x)| *t += x);
+                }
+            }
+            QuadResult {
+                value: total,
+                error: vec![0.0; m],
+                evaluations: 0,
+                pieces: 0,
+                converged: true,
+            }
+        }
+        (_, DataKind::Simplex) => {
+            // x3 = 1 - x1 - x2: nested integrals over the triangle.
+            let mut outer = |x1: f64, _: f64, v: &mut [f64], _: &mut [f64]| -> Result<(), ()> {
+                let mut inner = |x2: f64, _: f64, w: &mut [f64], _: &mut [f64]| -> Result<(), ()> {
+                    integrand(&prep, &[x1, x2, 1.0 - x1 - x2], w);
+                    Ok(())
+                };
+                let r = integrate(
+                    m,
+                    &[Panel::linear(0.0, 1.0 - x1)],
+                    &mut inner,
+                    &Tolerance::relative(1e-12),
+                    &config,
+                )?;
+                v.copy_from_slice(&r.value);
+                Ok(())
+            };
+            integrate(m, &[Panel::linear(0.0, 1.0)], &mut outer, &tol, &config).expect("ok")
+        }
+        (_, DataKind::RealVector) => {
+            let mut outer = |x1: f64, _: f64, v: &mut [f64], _: &mut [f64]| -> Result<(), ()> {
+                let mut inner = |x2: f64, _: f64, w: &mut [f64], _: &mut [f64]| -> Result<(), ()> {
+                    integrand(&prep, &[x1, x2], w);
+                    Ok(())
+                };
+                let panels = [Panel::from_infinity(0.0, 1.0), Panel::to_infinity(0.0, 1.0)];
+                let r = integrate(m, &panels, &mut inner, &Tolerance::relative(1e-12), &config)?;
+                v.copy_from_slice(&r.value);
+                Ok(())
+            };
+            integrate(
+                m,
+                &[Panel::from_infinity(0.0, 1.0), Panel::to_infinity(0.0, 1.0)],
+                &mut outer,
+                &tol,
+                &config,
+            )
+            .expect("ok")
+        }
+    }
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-3)
+}
+
+#[test]
+fn log_density_is_the_exponential_family_form() {
+    for f in families::FAMILIES {
+        let Some(ef) = &f.ef else { continue };
+        for args in cases(f) {
+            let names = data_names(f, &args);
+            let x: Vec<Expr> = names.iter().map(|n| Expr::Var(n.clone())).collect();
+            let direct = (f.log_density)(&x, &args);
+            let stats = (ef.stats)(&x, &args);
+            let eta = (ef.natural)(&args);
+            assert_eq!(stats.len(), eta.len(), "{}: |T| != |eta|", f.name);
+            let mut terms: Vec<Expr> = stats
+                .iter()
+                .zip(&eta)
+                .map(|(t, e)| Expr::mul2(t.clone(), e.clone()))
+                .collect();
+            terms.push(Expr::neg((ef.log_partition)(&args)));
+            terms.push((ef.log_base)(&x, &args));
+            let ef_form = Expr::add(terms);
+            // Data points inside the support.
+            let points: Vec<Vec<f64>> = match f.data {
+                DataKind::Real | DataKind::RealVector => vec![vec![0.3, -1.1], vec![2.2, 0.4]],
+                DataKind::Positive => vec![vec![0.7], vec![3.4], vec![1.9]],
+                DataKind::Unit => vec![vec![0.2], vec![0.77]],
+                DataKind::Binary => vec![vec![0.0], vec![1.0]],
+                DataKind::Count | DataKind::BoundedCount => vec![vec![0.0], vec![2.0], vec![5.0]],
+                DataKind::Category => vec![vec![1.0], vec![3.0]],
+                DataKind::Simplex => vec![vec![0.2, 0.3, 0.5], vec![0.6, 0.1, 0.3]],
+                DataKind::CountVector => vec![vec![1.0, 3.0, 1.0], vec![0.0, 0.0, 5.0]],
+            };
+            for p in points {
+                let xs: Vec<f64> = if f.name == "pareto" {
+                    p.iter().map(|v| v + 1.5).collect()
+                } else {
+                    p
+                };
+                let a = at(&direct, &names, &xs);
+                let b = at(&ef_form, &names, &xs);
+                assert!(
+                    close(a, b, 1e-12),
+                    "{}: log p = {a}, eta.T - A + log h = {b} at {xs:?}",
+                    f.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn declared_moments_match_quadrature() {
+    for f in families::FAMILIES {
+        let Some(ef) = &f.ef else { continue };
+        for args in cases(f) {
+            let r = moments(f, &args);
+            let k = (ef.mean)(&args).len();
+            let z = r.value[0];
+            assert!(
+                close(z, 1.0, 1e-9),
+                "{}: the density integrates to {z}",
+                f.name
+            );
+            let mean: Vec<f64> = (ef.mean)(&args)
+                .iter()
+                .map(|e| eval_f64(e, &|_| None).expect("number"))
+                .collect();
+            let cov: Vec<Vec<f64>> = (ef.cov)(&args)
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|e| eval_f64(e, &|_| None).expect("number"))
+                        .collect()
+                })
+                .collect();
+            for i in 0..k {
+                let m = r.value[1 + i] / z;
+                assert!(
+                    close(m, mean[i], 1e-9),
+                    "{}: E[T{i}] = {m} by quadrature, table says {}",
+                    f.name,
+                    mean[i]
+                );
+            }
+            for i in 0..k {
+                for j in 0..k {
+                    let m2 = r.value[1 + k + i * k + j] / z;
+                    let c = m2 - mean[i] * mean[j];
+                    let scale = (cov[i][i].abs() * cov[j][j].abs()).sqrt().max(1e-12);
+                    assert!(
+                        (c - cov[i][j]).abs() <= 1e-8 * scale.max(c.abs()),
+                        "{}: Cov[T{i}, T{j}] = {c} by quadrature, table says {}",
+                        f.name,
+                        cov[i][j]
+                    );
+                }
+            }
+        }
+    }
+}
