@@ -197,3 +197,140 @@ proptest! {
         }
     }
 }
+
+/// KL(p_θ ‖ p_θ+δ) by quadrature or summation over one data variable.
+fn kl_numeric(m: &Model, theta: &[(String, f64)], moved: &[(String, f64)]) -> Option<f64> {
+    use fimkit::ir::model::Support;
+    use fimkit::numeric::quadrature::{
+        Panel, QuadConfig, Tolerance, integrate, sum_finite, sum_infinite,
+    };
+    if m.data.len() != 1 || !m.covariates.is_empty() {
+        return None;
+    }
+    let logp = m.logp_numeric();
+    let x = m.data[0].name.to_string();
+    let value = |at: &[(String, f64)], xv: f64| {
+        eval_f64(&logp, &|v| {
+            if v == x {
+                Some(xv)
+            } else {
+                at.iter().find(|(n, _)| n == v).map(|(_, y)| *y)
+            }
+        })
+        .unwrap_or(f64::NAN)
+    };
+    let mut f = |xv: f64, _: f64, out: &mut [f64], _: &mut [f64]| -> Result<(), ()> {
+        let (a, b) = (value(theta, xv), value(moved, xv));
+        let p = a.exp();
+        if p > 0.0 && p.is_finite() {
+            out[0] = p * (a - b);
+        }
+        Ok(())
+    };
+    let tol = Tolerance {
+        rel: 1e-11,
+        abs: 1e-300,
+        scale: None,
+    };
+    let cfg = QuadConfig::default();
+    let num = |e: &Option<fimkit::Expr>| {
+        e.as_ref()
+            .and_then(|e| eval_f64(&m.substitute_consts(e), &|_| None).ok())
+    };
+    let r = match &m.data[0].support {
+        Support::Continuous { lo: None, hi: None } => integrate(
+            1,
+            &[Panel::from_infinity(0.0, 1.0), Panel::to_infinity(0.0, 1.0)],
+            &mut f,
+            &tol,
+            &cfg,
+        ),
+        Support::Continuous {
+            lo: Some(lo),
+            hi: None,
+        } => {
+            use fimkit::numeric::quadrature::Map;
+            let lo = num(&Some(lo.clone()))?;
+            let panels = [
+                Panel {
+                    map: Map::SmoothLo { a: lo, b: lo + 1.0 },
+                },
+                Panel::to_infinity(lo + 1.0, 1.0),
+            ];
+            integrate(1, &panels, &mut f, &tol, &cfg)
+        }
+        Support::Continuous {
+            lo: Some(lo),
+            hi: Some(hi),
+        } => {
+            // Densities such as the beta's are singular at both ends.
+            use fimkit::numeric::quadrature::Map;
+            let (lo, hi) = (num(&Some(lo.clone()))?, num(&Some(hi.clone()))?);
+            let mid = 0.5 * (lo + hi);
+            let panels = [
+                Panel {
+                    map: Map::SmoothLo { a: lo, b: mid },
+                },
+                Panel {
+                    map: Map::SmoothHi { a: mid, b: hi },
+                },
+            ];
+            integrate(1, &panels, &mut f, &tol, &cfg)
+        }
+        Support::Integers { lo, hi: None } => {
+            sum_infinite(1, num(&Some(lo.clone()))? as i64, &mut f, &tol, &cfg)
+        }
+        Support::Integers { lo, hi: Some(hi) } => sum_finite(
+            1,
+            num(&Some(lo.clone()))? as i64,
+            num(&Some(hi.clone()))? as i64,
+            &mut f,
+        ),
+        Support::Set(vs) => {
+            let lo = vs.first()?.to_string().parse::<i64>().ok()?;
+            let hi = vs.last()?.to_string().parse::<i64>().ok()?;
+            sum_finite(1, lo, hi, &mut f)
+        }
+        _ => return None,
+    };
+    r.ok().map(|r| r.value[0])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cases() > 24 { 60 } else { 3 }))]
+
+    /// KL(p_θ ‖ p_θ+δ) ≈ ½ δᵀ F δ: the relative gap shrinks like |δ|.
+    #[test]
+    fn kl_is_half_the_fisher_quadratic_form(u in proptest::collection::vec(0.0f64..1.0, 12), dir in proptest::collection::vec(-1.0f64..1.0, 12)) {
+        for (name, m, list) in derived(&["tests/fixtures/textbook", "examples"]) {
+            let (params, d) = &list[0];
+            let Ok(cf) = &d.fisher else { continue };
+            // Moderate parameter values: the KL integrals must be accurate
+            // to about 1e-9 relative for the gap to be measured.
+            let u: Vec<f64> = u.iter().map(|x| 0.3 + 0.4 * x).collect();
+            let at = point(m, params, &u);
+            let f = numeric(&cf.fim, &at);
+            let n = params.len();
+            let v = nalgebra::DVector::from_iterator(n, dir.iter().take(n).copied());
+            if v.norm() < 0.1 {
+                continue;
+            }
+            let mut gaps = Vec::new();
+            for eps in [1e-2, 5e-3] {
+                let delta = &v * (eps / v.norm());
+                let moved: Vec<(String, f64)> = at.iter().map(|(k, x)| {
+                    let i = params.iter().position(|(p, _)| p == k);
+                    (k.clone(), i.map_or(*x, |i| x + delta[i]))
+                }).collect();
+                let Some(kl) = kl_numeric(m, &at, &moved) else { break };
+                let quad = 0.5 * (delta.transpose() * &f * &delta)[(0, 0)];
+                prop_assert!(quad > 0.0, "{name}: zero quadratic form at {at:?}");
+                gaps.push(((kl / quad) - 1.0).abs());
+            }
+            if gaps.len() == 2 {
+                prop_assert!(gaps[0] < 0.2, "{name}: KL/(δᵀFδ/2) - 1 = {} at δ = 1e-2, {at:?}", gaps[0]);
+                prop_assert!(gaps[1] <= 0.7 * gaps[0] + 1e-3, "{name}: the gap does not shrink with δ: {gaps:?} at {at:?}");
+            }
+        }
+    }
+}

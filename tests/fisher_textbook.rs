@@ -200,6 +200,55 @@ fn corpus_has_thirty_models_with_closed_forms() {
     settings().bind(|| insta::assert_snapshot!("textbook_fim_op_counts", counts));
 }
 
+/// The closed form against an independent computation: the covariance of
+/// the exact (num-dual) score, by quadrature or summation over the data
+/// (`fimkit::fisher::numeric::numeric_fim`), at two points, to 1e-9.
+#[test]
+fn closed_forms_match_numeric_integration() {
+    let config = DeriveConfig::default();
+    for case in corpus() {
+        let d = derive(&case.model, &config);
+        let cf = d.fisher.as_ref().expect("closed form");
+        for at in points(&case.model).into_iter().take(2) {
+            let lookup = |v: &str| at.iter().find(|(n, _)| n == v).map(|(_, x)| *x);
+            let theta: Vec<f64> = case
+                .model
+                .params
+                .iter()
+                .map(|p| lookup(&p.name).expect("value"))
+                .collect();
+            let ncfg = fimkit::fisher::numeric::NumericConfig {
+                covariates: case
+                    .model
+                    .covariates
+                    .iter()
+                    .map(|c| (c.name.clone(), lookup(&c.name).expect("covariate")))
+                    .collect(),
+                location_scale: false,
+                ..Default::default()
+            };
+            let num = fimkit::fisher::numeric::numeric_fim(&case.model, &theta, &ncfg)
+                .unwrap_or_else(|e| panic!("{}: numeric FIM at {at:?}: {e}", case.name));
+            let n = theta.len();
+            let scale = (0..n)
+                .map(|i| num.value[(i, i)].abs())
+                .fold(0.0f64, f64::max);
+            for i in 0..n {
+                for j in 0..n {
+                    let closed = eval_f64(&cf.fim[i][j], &lookup).expect("closed form evaluates");
+                    let numeric = num.value[(i, j)];
+                    assert!(
+                        (closed - numeric).abs() <= 1e-9 * scale.max(closed.abs()),
+                        "{}: F[{i}][{j}] closed {closed} vs numeric {numeric} ({}) at {at:?}",
+                        case.name,
+                        num.method
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn corpus_fim_snapshots() {
     let config = DeriveConfig::default();
