@@ -105,3 +105,50 @@ fn model_errors_exit_one() {
     let (code, _, _) = fimkit(&["derive", "no/such/file.fim"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn dataset_fim_sums_the_rows() {
+    let dir = std::env::temp_dir().join(format!("fimkit-derive-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let csv = dir.join("rows.csv");
+    std::fs::write(
+        &csv,
+        "y,z1,z2\n1,0.5,1.2\n0,-0.3,0.4\n1,1.1,-0.7\n0,0.2,0.1\n",
+    )
+    .expect("write");
+    let (code, out, err) = fimkit(&[
+        "derive",
+        "examples/logistic_regression.fim",
+        "--at",
+        "b0=0.1,b1=0.5,b2=-0.3",
+        "--data",
+        csv.to_str().expect("utf8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["rows"], 4);
+    // sum over rows of sigmoid(eta)(1 - sigmoid(eta)) z z^T
+    let rows = [(0.5, 1.2), (-0.3, 0.4), (1.1, -0.7), (0.2, 0.1)];
+    let mut f = [[0.0f64; 3]; 3];
+    for (z1, z2) in rows {
+        let z = [1.0, z1, z2];
+        let s = 1.0 / (1.0 + (-(0.1 + 0.5 * z1 - 0.3 * z2)).exp());
+        for i in 0..3 {
+            for j in 0..3 {
+                f[i][j] += s * (1.0 - s) * z[i] * z[j];
+            }
+        }
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            let got = v["fim_value"][i][j].as_f64().expect("number");
+            assert!(
+                (got - f[i][j]).abs() < 1e-12,
+                "F[{i}][{j}] = {got}, expected {}",
+                f[i][j]
+            );
+        }
+    }
+}

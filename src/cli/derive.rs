@@ -18,6 +18,7 @@ pub struct DeriveArgs<'a> {
     pub ascii: bool,
     pub standalone: bool,
     pub at: &'a [String],
+    pub data: Option<&'a Path>,
 }
 
 pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
@@ -31,7 +32,7 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
     let point = if args.at.is_empty() || derivation.fisher.is_err() {
         None
     } else {
-        match point_values(&model, args.at) {
+        match point_values(&model, args.at, args.data.is_some()) {
             Ok(values) => Some(values),
             Err(msg) => {
                 eprintln!("error: --at: {msg}");
@@ -50,10 +51,26 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
         },
         _ => None,
     };
+    let dataset = match args.data {
+        Some(path) => match fimkit::numeric::DataSchema::from_model(&model).read_csv_path(path) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(EXIT_MODEL_ERROR);
+            }
+        },
+        None => None,
+    };
     let numbers = match &point {
         Some(values) => {
             let named: Vec<(&str, f64)> = values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-            match evaluate(&model, &derivation, &named) {
+            let result = match &dataset {
+                Some(data) => {
+                    fimkit::fisher::at_point::evaluate_dataset(&model, &derivation, &named, data)
+                }
+                None => evaluate(&model, &derivation, &named),
+            };
+            match result {
                 Ok(n) => Some(n),
                 Err(e) if derivation.fisher.is_ok() => {
                     eprintln!("error: --at: {e}");
@@ -74,6 +91,9 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
                 );
                 if let Some(n) = &numbers {
                     obj.insert("fim_value".into(), matrix_json(&n.fim));
+                    if let Some(d) = &dataset {
+                        obj.insert("rows".into(), json!(d.n_rows()));
+                    }
                     obj.insert("fim_error".into(), json!(0.0));
                     obj.insert("det_value".into(), json!(n.det));
                     obj.insert(
@@ -104,7 +124,13 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
             let mut text = report::derivation_text(&model, &derivation, &style);
             text.push_str(&report::coords_text(&model, &coords, &style));
             if let (Some(values), Some(n)) = (&point, &numbers) {
-                text.push_str(&numbers_text(values, n, &derivation.params, &style));
+                text.push_str(&numbers_text(
+                    values,
+                    n,
+                    &derivation.params,
+                    &style,
+                    dataset.as_ref().map(|d| d.n_rows()),
+                ));
             }
             if let Some(f) = &fallback {
                 text.push_str(&super::check::fallback_text(f, &style));
@@ -119,10 +145,16 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
 }
 
 /// Parameter (and covariate) values from `--at`, every parameter required.
-fn point_values(model: &fimkit::Model, at: &[String]) -> Result<Vec<(String, f64)>, String> {
+fn point_values(
+    model: &fimkit::Model,
+    at: &[String],
+    with_data: bool,
+) -> Result<Vec<(String, f64)>, String> {
     let assignments = points::parse(at).map_err(|e| e.to_string())?;
     let mut accepted: Vec<String> = model.params.iter().map(|p| p.name.to_string()).collect();
-    accepted.extend(model.covariates.iter().map(|c| c.name.to_string()));
+    if !with_data {
+        accepted.extend(model.covariates.iter().map(|c| c.name.to_string()));
+    }
     let values = points::expand(&assignments, &accepted).map_err(|e| e.to_string())?;
     let missing: Vec<&str> = accepted
         .iter()
@@ -185,6 +217,7 @@ fn numbers_text(
     n: &FimAtPoint,
     params: &[fimkit::ir::expr::Name],
     style: &TextStyle,
+    rows: Option<usize>,
 ) -> String {
     let name = |s: &str| {
         if style.unicode {
@@ -199,7 +232,17 @@ fn numbers_text(
         .map(|(k, v)| format!("{} = {v}", name(k)))
         .collect();
     let _ = writeln!(out, "\nat {}", at.join(", "));
-    let _ = writeln!(out, "  Fisher information");
+    match rows {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "  Fisher information of the {r} rows (the per-row closed form summed)"
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  Fisher information");
+        }
+    }
     out.push_str(&numeric_matrix(&n.fim, "    "));
     let cond = if n.condition.is_finite() {
         fmt_num(n.condition)
@@ -208,21 +251,21 @@ fn numbers_text(
     };
     let _ = writeln!(out, "  det F = {}, condition number {cond}", fmt_num(n.det));
     if let Some(inv) = &n.inverse {
-        let _ = writeln!(
-            out,
-            "  Cramér–Rao bound for one observation (divide by N for N):"
-        );
+        let (bound, se_label) = match rows {
+            Some(_) => ("  Cramér–Rao bound for this dataset:", "  standard errors:"),
+            None => (
+                "  Cramér–Rao bound for one observation (divide by N for N):",
+                "  standard errors for one observation (divide by √N):",
+            ),
+        };
+        let _ = writeln!(out, "{bound}");
         out.push_str(&numeric_matrix(inv, "    "));
         let se: Vec<String> = params
             .iter()
             .enumerate()
             .map(|(i, p)| format!("{} {}", name(p), fmt_num(inv[(i, i)].sqrt())))
             .collect();
-        let _ = writeln!(
-            out,
-            "  standard errors for one observation (divide by √N): {}",
-            se.join(", ")
-        );
+        let _ = writeln!(out, "{se_label} {}", se.join(", "));
     }
     if style.unicode {
         out

@@ -111,6 +111,10 @@ Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O er
         /// (with covariates, their values too).
         #[arg(long, value_name = "NAME=VALUE,...")]
         at: Vec<String>,
+        /// With --at: the Fisher information of this CSV file's rows (the
+        /// sum of the per-row closed form over the covariates).
+        #[arg(long, value_name = "FILE.csv", requires = "at")]
+        data: Option<PathBuf>,
     },
     /// Verify a model numerically: normalisation, the Bartlett identities
     /// and the closed-form FIM against quadrature, at random or given points.
@@ -172,12 +176,14 @@ pub fn run() -> ExitCode {
             ascii,
             standalone,
             at,
+            data,
         } => derive::derive_cmd(&derive::DeriveArgs {
             model: &model,
             format,
             ascii,
             standalone,
             at: &at,
+            data: data.as_deref(),
         }),
         Command::Eval {
             model,

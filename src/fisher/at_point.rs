@@ -102,3 +102,83 @@ pub fn evaluate(
         condition,
     })
 }
+
+/// The Fisher information of a whole dataset of covariate rows: the sum of
+/// the closed-form per-row F(θ, z) over the rows (the FIM conditional on
+/// the covariates). `theta` holds the parameters by name; the covariates
+/// come from `data` (a dataset of the model's schema, see
+/// [`crate::numeric::DataSchema`]).
+pub fn evaluate_dataset(
+    model: &Model,
+    d: &Derivation,
+    theta: &[(&str, f64)],
+    data: &crate::numeric::Dataset,
+) -> Result<FimAtPoint, AtPointError> {
+    use crate::numeric::compiled::Tape;
+    let cf: &ClosedForm = d
+        .fisher
+        .as_ref()
+        .map_err(|b| AtPointError(format!("no closed form: {b}")))?;
+    let n = cf.fim.len();
+    let entries: Vec<crate::ir::expr::Expr> = (0..n)
+        .flat_map(|i| (i..n).map(move |j| (i, j)))
+        .map(|(i, j)| model.substitute_consts(&cf.fim[i][j]))
+        .collect();
+    let columns: Vec<crate::ir::expr::Name> = data.names().to_vec();
+    let tape =
+        Tape::compile(&entries, &d.params, &columns).map_err(|e| AtPointError(e.to_string()))?;
+    let params: Vec<f64> = d
+        .params
+        .iter()
+        .map(|p| {
+            theta
+                .iter()
+                .find(|(n, _)| *n == &**p)
+                .map(|(_, v)| *v)
+                .ok_or_else(|| AtPointError(format!("no value for {p}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let per_row = tape
+        .par_map_rows::<f64, Vec<f64>, _>(&params, data.values(), |t, ws| {
+            (0..entries.len()).map(|k| t.output(ws, k)).collect()
+        })
+        .map_err(|e| AtPointError(e.to_string()))?;
+    let mut fim = DMatrix::<f64>::zeros(n, n);
+    for row in per_row {
+        let mut k = 0;
+        for i in 0..n {
+            for j in i..n {
+                fim[(i, j)] += row[k];
+                if i != j {
+                    fim[(j, i)] += row[k];
+                }
+                k += 1;
+            }
+        }
+    }
+    if fim.iter().any(|v| !v.is_finite()) {
+        return Err(AtPointError(
+            "the summed Fisher information is not finite".into(),
+        ));
+    }
+    let eig = fim.clone().symmetric_eigen();
+    let (lo, hi) = eig
+        .eigenvalues
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x.abs()))
+        });
+    let condition = if lo > 0.0 { hi / lo } else { f64::INFINITY };
+    let det = fim.determinant();
+    let inverse = if lo > 1e-14 * hi {
+        fim.clone().cholesky().map(|c| c.inverse())
+    } else {
+        None
+    };
+    Ok(FimAtPoint {
+        fim,
+        det,
+        inverse,
+        condition,
+    })
+}
