@@ -130,7 +130,7 @@ fn dataset_fim_sums_the_rows() {
     let v: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["rows"], 4);
     // sum over rows of sigmoid(eta)(1 - sigmoid(eta)) z z^T
-    let rows = [(0.5, 1.2), (-0.3, 0.4), (1.1, -0.7), (0.2, 0.1)];
+    let rows: [(f64, f64); 4] = [(0.5, 1.2), (-0.3, 0.4), (1.1, -0.7), (0.2, 0.1)];
     let mut f = [[0.0f64; 3]; 3];
     for (z1, z2) in rows {
         let z = [1.0, z1, z2];
