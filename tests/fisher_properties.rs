@@ -334,3 +334,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// The natural-gradient formula equals F⁻¹ s solved numerically.
+    #[test]
+    fn natural_gradient_solves_f(u in proptest::collection::vec(0.0f64..1.0, 12), x in 0.05f64..0.95) {
+        for (name, m, list) in derived(&["tests/fixtures/textbook", "examples"]) {
+            let (params, d) = &list[0];
+            let Ok(cf) = &d.fisher else { continue };
+            let Some(ng) = &cf.natural_gradient else { continue };
+            let mut at = point(m, params, &u);
+            // Data values inside their supports: x in (0, 1) works for every
+            // continuous support of the corpus, 1 for the counts.
+            at.extend(m.data.iter().map(|dv| {
+                let v = if dv.support.is_discrete() { 1.0 } else { x };
+                (dv.name.to_string(), v)
+            }));
+            let lookup = |v: &str| at.iter().find(|(n, _)| n == v).map(|(_, y)| *y);
+            let n = params.len();
+            let f = numeric(&cf.fim, &at);
+            let Ok(s) = d.score.iter().map(|e| eval_f64(e, &lookup)).collect::<Result<Vec<f64>, _>>() else { continue };
+            let Some(chol) = f.clone().cholesky() else { continue };
+            let want = chol.solve(&nalgebra::DVector::from_vec(s));
+            for i in 0..n {
+                let got = eval_f64(&ng[i], &lookup).expect("evaluates");
+                prop_assert!((got - want[i]).abs() <= 1e-9 * want[i].abs().max(1.0), "{name}: (F^-1 s)[{i}] = {got}, solve gives {} at {at:?}", want[i]);
+            }
+        }
+    }
+}

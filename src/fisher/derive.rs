@@ -48,6 +48,9 @@ pub struct ClosedForm {
     /// F is singular: det F is identically zero, or F is rank deficient at
     /// a typical point (see `singularity`).
     pub singular: bool,
+    /// The natural-gradient direction F⁻¹ s for one observation (s the
+    /// score), when F⁻¹ has a closed form.
+    pub natural_gradient: Option<Vec<Expr>>,
     /// Numeric rank and null directions, when F is rank deficient at a
     /// typical point (models without covariates).
     pub singularity: Option<super::identifiability::Singularity>,
@@ -196,7 +199,7 @@ fn derive_with(
     // The plain Hessian feeds the expectation; the printed score and Hessian
     // are simplified (when enabled) and equal to it.
     let hess_plain: Matrix = hessian(&logp, params);
-    let (score, hess_shown) = match &config.simplify {
+    let (score, hess_shown): (Vec<Expr>, Matrix) = match &config.simplify {
         Some(sc) => {
             let derived = derive_simplified(&logp, params, &assumptions(model, subst), sc);
             let score = derived.score.exprs.into_iter().map(|(e, _, _)| e).collect();
@@ -213,12 +216,15 @@ fn derive_with(
                 .collect(),
         ),
     };
-    let fisher =
-        closed_form(model, &hess_plain, domains, &is_param, subst, config).map(|cf| match &config
-            .simplify
-        {
+    let fisher = closed_form(model, &hess_plain, domains, &is_param, subst, config)
+        .map(|cf| match &config.simplify {
             Some(sc) => polish(cf, &assumptions(model, subst), sc, params),
             None => cf,
+        })
+        .map(|mut cf| {
+            cf.natural_gradient =
+                natural_gradient(&cf, &score, &config.simplify, &assumptions(model, subst));
+            cf
         });
     Derivation {
         params: params.to_vec(),
@@ -432,6 +438,40 @@ fn closed_form(
         jeffreys,
         singular,
         singularity,
+        natural_gradient: None,
+    })
+}
+
+/// F⁻¹ s, simplified.
+fn natural_gradient(
+    cf: &ClosedForm,
+    score: &[Expr],
+    simplify: &Option<SimplifyConfig>,
+    facts: &Assumptions,
+) -> Option<Vec<Expr>> {
+    // With a structured inverse, F⁻¹s = w∘(s − c (wᵀs) 1) is the readable
+    // form; writing it out entry by entry is not.
+    let matrix::Inverse::Dense(inv) = cf.inverse.as_ref()? else {
+        return None;
+    };
+    let direction: Vec<Expr> = inv
+        .iter()
+        .map(|row| {
+            tidy(&Expr::add(
+                row.iter()
+                    .zip(score)
+                    .map(|(a, s)| Expr::mul2(a.clone(), s.clone()))
+                    .collect(),
+            ))
+        })
+        .collect();
+    Some(match simplify {
+        Some(sc) => simplify_many(&direction, facts, sc)
+            .exprs
+            .into_iter()
+            .map(|(e, _, _)| e)
+            .collect(),
+        None => direction,
     })
 }
 

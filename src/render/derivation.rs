@@ -155,11 +155,30 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                         let ws: Vec<String> = w.iter().map(r).collect();
                         let _ = writeln!(out, "  w = ({})", ws.join(", "));
                         let _ = writeln!(out, "  c = {}", r(c));
+                        let _ = writeln!(
+                            out,
+                            "  (natural-gradient direction: F⁻¹·score = w∘(s − c·(wᵀs)·1), s the score)"
+                        );
                     }
                     None => {}
                 }
                 if let Some(j) = &cf.jeffreys {
                     let _ = writeln!(out, "\nJeffreys prior   ∝ {}", r(j));
+                }
+                if let Some(ng) = &cf.natural_gradient {
+                    let _ = writeln!(
+                        out,
+                        "\nnatural-gradient direction F⁻¹·score, one observation"
+                    );
+                    for (p, e) in d.params.iter().zip(ng) {
+                        let l = label(p, style);
+                        let _ = writeln!(
+                            out,
+                            "  {l}{}   {}",
+                            " ".repeat(width - l.chars().count()),
+                            r(e)
+                        );
+                    }
                 }
             }
             let check = match &cf.agreement {
@@ -434,6 +453,12 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
             obj.insert(
                 "jeffreys".into(),
                 cf.jeffreys.as_ref().map_or(Value::Null, s),
+            );
+            obj.insert(
+                "natural_gradient".into(),
+                cf.natural_gradient
+                    .as_ref()
+                    .map_or(Value::Null, |v| Value::Array(v.iter().map(s).collect())),
             );
             obj.insert(
                 "exponential_family".into(),
