@@ -1,43 +1,51 @@
-//! README's example outputs are real: every block marked
-//! `<!-- readme-derive: MODEL -->` must equal what `fimkit derive MODEL`
-//! prints now.
+//! Documentation outputs are real: in README.md and docs/*.md, every block
+//! marked `<!-- doc-run: ARGS -->` (or `<!-- readme-derive: MODEL -->`,
+//! short for `doc-run: derive MODEL`) must equal what `fimkit ARGS` prints
+//! now. Regenerate with `python3 scripts/update_docs.py`.
 
+use std::path::Path;
 use std::process::Command;
 
-#[test]
-fn readme_examples_are_current() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
+fn check_file(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut checked = 0;
-    let marker = "<!-- readme-derive: ";
-    let mut rest = readme.as_str();
-    while let Some(start) = rest.find(marker) {
+    let mut rest = text.as_str();
+    loop {
+        let next = ["<!-- doc-run: ", "<!-- readme-derive: "].iter().filter_map(|m| rest.find(m).map(|i| (i, *m))).min();
+        let Some((start, marker)) = next else { break };
         let after = &rest[start + marker.len()..];
         let end = after.find(" -->").expect("marker closes");
-        let model = &after[..end];
-        let block_start = after
-            .find("```text\n")
-            .expect("a ```text block follows the marker")
-            + "```text\n".len();
+        let mut args: Vec<String> = after[..end].split_whitespace().map(String::from).collect();
+        if marker.contains("readme-derive") {
+            args.insert(0, "derive".into());
+        }
+        let block_start = after.find("```text\n").expect("a ```text block follows the marker") + "```text\n".len();
         let block_end = after[block_start..].find("```").expect("block closes") + block_start;
         let expected = &after[block_start..block_end];
         let out = Command::new(env!("CARGO_BIN_EXE_fimkit"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["derive", model])
+            .args(&args)
+            .env("NO_COLOR", "1")
             .output()
             .expect("run fimkit");
-        assert!(
-            out.status.success(),
-            "fimkit derive {model} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let actual = String::from_utf8(out.stdout).expect("UTF-8");
-        assert_eq!(
-            actual, expected,
-            "README block for {model} is stale; paste the current output"
-        );
+        assert_eq!(actual, expected, "{}: the block for `fimkit {}` is stale; run scripts/update_docs.py", path.display(), args.join(" "));
         checked += 1;
         rest = &after[block_end..];
     }
-    assert!(checked >= 1, "README has no checked example");
+    checked
+}
+
+#[test]
+fn documented_outputs_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut total = check_file(&root.join("README.md"));
+    assert!(total >= 1, "README has no checked example");
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let p = entry.expect("entry").path();
+        if p.extension().is_some_and(|e| e == "md") {
+            total += check_file(&p);
+        }
+    }
+    assert!(total >= 2);
 }
