@@ -11,7 +11,10 @@ fn check_file(path: &Path) -> usize {
     let mut checked = 0;
     let mut rest = text.as_str();
     loop {
-        let next = ["<!-- doc-run: ", "<!-- readme-derive: "].iter().filter_map(|m| rest.find(m).map(|i| (i, *m))).min();
+        let next = ["<!-- doc-run: ", "<!-- readme-derive: "]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+            .min();
         let Some((start, marker)) = next else { break };
         let after = &rest[start + marker.len()..];
         let end = after.find(" -->").expect("marker closes");
@@ -19,7 +22,10 @@ fn check_file(path: &Path) -> usize {
         if marker.contains("readme-derive") {
             args.insert(0, "derive".into());
         }
-        let block_start = after.find("```text\n").expect("a ```text block follows the marker") + "```text\n".len();
+        let block_start = after
+            .find("```text\n")
+            .expect("a ```text block follows the marker")
+            + "```text\n".len();
         let block_end = after[block_start..].find("```").expect("block closes") + block_start;
         let expected = &after[block_start..block_end];
         let out = Command::new(env!("CARGO_BIN_EXE_fimkit"))
@@ -29,7 +35,13 @@ fn check_file(path: &Path) -> usize {
             .output()
             .expect("run fimkit");
         let actual = String::from_utf8(out.stdout).expect("UTF-8");
-        assert_eq!(actual, expected, "{}: the block for `fimkit {}` is stale; run scripts/update_docs.py", path.display(), args.join(" "));
+        assert_eq!(
+            actual,
+            expected,
+            "{}: the block for `fimkit {}` is stale; run scripts/update_docs.py",
+            path.display(),
+            args.join(" ")
+        );
         checked += 1;
         rest = &after[block_end..];
     }

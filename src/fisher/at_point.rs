@@ -81,26 +81,7 @@ pub fn evaluate(
             fim[(i, j)] = v;
         }
     }
-    let eig = fim.clone().symmetric_eigen();
-    let (lo, hi) = eig
-        .eigenvalues
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x.abs()))
-        });
-    let condition = if lo > 0.0 { hi / lo } else { f64::INFINITY };
-    let det = fim.determinant();
-    let inverse = if lo > 1e-14 * hi {
-        fim.clone().cholesky().map(|c| c.inverse())
-    } else {
-        None
-    };
-    Ok(FimAtPoint {
-        fim,
-        det,
-        inverse,
-        condition,
-    })
+    Ok(summarize(fim))
 }
 
 /// The Fisher information of a whole dataset of covariate rows: the sum of
@@ -161,6 +142,11 @@ pub fn evaluate_dataset(
             "the summed Fisher information is not finite".into(),
         ));
     }
+    Ok(summarize(fim))
+}
+
+/// det, Cholesky inverse and condition number of a symmetric matrix.
+fn summarize(fim: DMatrix<f64>) -> FimAtPoint {
     let eig = fim.clone().symmetric_eigen();
     let (lo, hi) = eig
         .eigenvalues
@@ -175,10 +161,10 @@ pub fn evaluate_dataset(
     } else {
         None
     };
-    Ok(FimAtPoint {
+    FimAtPoint {
         fim,
         det,
         inverse,
         condition,
-    })
+    }
 }
