@@ -51,6 +51,9 @@ pub struct ClosedForm {
     /// The natural-gradient direction F⁻¹ s for one observation (s the
     /// score), when F⁻¹ has a closed form.
     pub natural_gradient: Option<Vec<Expr>>,
+    /// `F = w · a aᵀ` (a GLM row: w = σ(η)(1 − σ(η)), a = (1, z1, z2)),
+    /// when F has that rank-one form.
+    pub rank_one: Option<(Expr, Vec<Expr>)>,
     /// Numeric rank and null directions, when F is rank deficient at a
     /// typical point (models without covariates).
     pub singularity: Option<super::identifiability::Singularity>,
@@ -224,6 +227,9 @@ fn derive_with(
         .map(|mut cf| {
             cf.natural_gradient =
                 natural_gradient(&cf, &score, &config.simplify, &assumptions(model, subst));
+            if !model.covariates.is_empty() {
+                cf.rank_one = rank_one(&cf.fim, params);
+            }
             cf
         });
     Derivation {
@@ -439,7 +445,37 @@ fn closed_form(
         singular,
         singularity,
         natural_gradient: None,
+        rank_one: None,
     })
+}
+
+/// `F = w · a aᵀ` with `a_0 = 1`, found as `w = F_00`, `a_j = F_0j / F_00`
+/// and checked entry by entry.
+fn rank_one(fim: &Matrix, params: &[Name]) -> Option<(Expr, Vec<Expr>)> {
+    let n = fim.len();
+    if n < 2 || fim[0][0].is_zero() {
+        return None;
+    }
+    let w = fim[0][0].clone();
+    let a: Vec<Expr> = (0..n)
+        .map(|j| tidy(&Expr::div(fim[0][j].clone(), w.clone())))
+        .collect();
+    for i in 0..n {
+        for j in i..n {
+            let model = Expr::mul(vec![w.clone(), a[i].clone(), a[j].clone()]);
+            let d = Expr::sub(fim[i][j].clone(), model);
+            if !(d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()) {
+                return None;
+            }
+        }
+    }
+    // The weights are data (covariates); the parameters live in w.
+    if a.iter()
+        .any(|ai| ai.free_vars().iter().any(|v| params.contains(v)))
+    {
+        return None;
+    }
+    Some((w, a))
 }
 
 /// F⁻¹ s, simplified.

@@ -89,6 +89,15 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             }
             let _ = writeln!(out, "\nFisher information, one observation");
             out.push_str(&indent(&matrix_text(&cf.fim, style), "  "));
+            if let Some((w, a)) = &cf.rank_one {
+                let av: Vec<String> = a.iter().map(r).collect();
+                let _ = writeln!(
+                    out,
+                    "  = w·a·aᵀ with w = {} and a = ({})",
+                    r(w),
+                    av.join(", ")
+                );
+            }
             if !model.covariates.is_empty() {
                 let _ = writeln!(
                     out,
@@ -425,6 +434,12 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
                 json!({"formula": "sum J^T Cov[T] J", "agrees_symbolically": cf.formulas_agree_symbolically, "agreement": how, "max_rel_difference": max_rel}),
             );
             obj.insert("singular".into(), json!(cf.singular));
+            if let Some((w, a)) = &cf.rank_one {
+                obj.insert(
+                    "fim_rank_one".into(),
+                    json!({"w": s(w), "a": a.iter().map(s).collect::<Vec<_>>()}),
+                );
+            }
             obj.insert(
                 "rank".into(),
                 cf.singularity
