@@ -1,0 +1,570 @@
+//! The language-neutral layer: expressions lowered to a hash-consed DAG of
+//! floating-point operations (subtraction and division where a person
+//! writes them, integer powers, the special functions), with every
+//! subexpression used more than once emitted once as a temporary.
+//!
+//! Lowering follows `numeric::eval` so the generated code computes what
+//! fimkit computes: integer powers by `powi`, `x^(1/2)` by `sqrt`,
+//! `log(besseli(ν, x))` by a scaled log-Bessel and `log(sigmoid(u))`,
+//! `log(1 - sigmoid(u))` by a stable log-sigmoid.
+
+use super::CodegenError;
+use super::ident::Namer;
+use crate::ir::expr::{Constant, Expr, Func, Name, rational_to_f64};
+use num_traits::{One, Signed, ToPrimitive};
+use std::collections::{BTreeSet, HashMap};
+
+/// Index of a node in a [`Dag`].
+pub(crate) type Id = usize;
+
+/// A function the generated code calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Fun {
+    Exp,
+    Log,
+    Log1p,
+    Expm1,
+    Sin,
+    Cos,
+    Abs,
+    Sigmoid,
+    /// `log(sigmoid(u))`, stable for every u.
+    LogSigmoid,
+    Lgamma,
+    Digamma,
+    /// `polygamma(n, x)` with a constant order n ≥ 1 (argument: x).
+    Polygamma(u32),
+    /// `polygamma(order, x)` with an order computed at run time.
+    PolygammaDyn,
+    Lbeta,
+    Erf,
+    Erfc,
+    NormalCdf,
+    /// `besseli(ν, x)` (arguments ν, x).
+    BesselI,
+    /// `log(besseli(ν, x))` without overflow.
+    LogBesselI,
+    /// `indicator(x, k)`: 1 when x = k, else 0.
+    Indicator,
+}
+
+/// One floating-point operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Node {
+    /// A non-negative literal (its bits).
+    Lit(u64),
+    /// π, e or γ.
+    Const(Constant),
+    /// A model variable or constant, by model name.
+    Var(Name),
+    /// `pos[0] + pos[1] + ... - neg[0] - neg[1] - ...`.
+    Sum { pos: Vec<Id>, neg: Vec<Id> },
+    /// `num[0]*num[1]*... / (den[0]*den[1]*...)`; an empty numerator is 1.
+    Prod { num: Vec<Id>, den: Vec<Id> },
+    /// `-x`.
+    Neg(Id),
+    /// `x^n`, n ≥ 2.
+    Powi(Id, i32),
+    /// `x^y`.
+    Powf(Id, Id),
+    /// `√x`.
+    Sqrt(Id),
+    /// A function call.
+    Call(Fun, Vec<Id>),
+}
+
+impl Node {
+    fn children(&self) -> Vec<Id> {
+        match self {
+            Node::Lit(_) | Node::Const(_) | Node::Var(_) => Vec::new(),
+            Node::Sum { pos: a, neg: b } | Node::Prod { num: a, den: b } => {
+                a.iter().chain(b).copied().collect()
+            }
+            Node::Neg(x) | Node::Powi(x, _) | Node::Sqrt(x) => vec![*x],
+            Node::Powf(x, y) => vec![*x, *y],
+            Node::Call(_, xs) => xs.clone(),
+        }
+    }
+
+    fn is_leaf(&self) -> bool {
+        matches!(self, Node::Lit(_) | Node::Const(_) | Node::Var(_))
+    }
+}
+
+/// Expressions lowered into one shared DAG, with their roots.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Block {
+    nodes: Vec<Node>,
+    index: HashMap<Node, Id>,
+    /// The root of each lowered expression, in order.
+    pub(crate) outputs: Vec<Id>,
+    /// Outputs printed twice (off-diagonal matrix entries): computed once.
+    pinned: Vec<Id>,
+}
+
+impl Block {
+    /// Lower `exprs` (in order) into one block.
+    pub(crate) fn new(exprs: &[Expr]) -> Block {
+        let mut b = Block::default();
+        for e in exprs {
+            let id = b.lower(e);
+            b.outputs.push(id);
+        }
+        b
+    }
+
+    /// Output `k` is printed twice (an off-diagonal entry of a symmetric
+    /// matrix): compute it once, as a temporary.
+    pub(crate) fn pin_output(&mut self, k: usize) {
+        self.pinned.push(self.outputs[k]);
+    }
+
+    /// Every function the block calls.
+    pub(crate) fn funs(&self) -> BTreeSet<Fun> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Call(f, _) => Some(*f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The model variables the block reads.
+    pub(crate) fn vars(&self) -> BTreeSet<Name> {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Var(v) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Number of operations left after sharing (a size figure).
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.iter().filter(|n| !n.is_leaf()).count()
+    }
+
+    fn intern(&mut self, n: Node) -> Id {
+        if let Some(&id) = self.index.get(&n) {
+            return id;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(n.clone());
+        self.index.insert(n, id);
+        id
+    }
+
+    fn lit(&mut self, v: f64) -> Id {
+        if v < 0.0 {
+            let a = self.intern(Node::Lit((-v).to_bits()));
+            self.intern(Node::Neg(a))
+        } else {
+            // +0.0 for either zero.
+            self.intern(Node::Lit((v + 0.0).to_bits()))
+        }
+    }
+
+    fn lower(&mut self, e: &Expr) -> Id {
+        match e {
+            Expr::Num(r) => self.lit(rational_to_f64(r)),
+            Expr::Const(c) => self.intern(Node::Const(*c)),
+            Expr::Var(v) => self.intern(Node::Var(v.clone())),
+            Expr::Add(ts) => {
+                let mut pos = Vec::new();
+                let mut neg = Vec::new();
+                for t in ts {
+                    if t.split_coeff().0.is_negative() {
+                        neg.push(self.lower(&Expr::neg(t.clone())));
+                    } else {
+                        pos.push(self.lower(t));
+                    }
+                }
+                if pos.is_empty() && neg.len() == 1 {
+                    self.intern(Node::Neg(neg[0]))
+                } else {
+                    self.intern(Node::Sum { pos, neg })
+                }
+            }
+            Expr::Mul(fs) => {
+                let mut num = Vec::new();
+                let mut den = Vec::new();
+                let mut negative = false;
+                for f in fs {
+                    match f {
+                        Expr::Num(c) => {
+                            negative = c.is_negative();
+                            let c = c.abs();
+                            if !c.numer().is_one() {
+                                let v = c.numer().to_f64().unwrap_or(f64::INFINITY);
+                                num.push(self.lit(v));
+                            }
+                            if !c.denom().is_one() {
+                                let v = c.denom().to_f64().unwrap_or(f64::INFINITY);
+                                den.push(self.lit(v));
+                            }
+                        }
+                        Expr::Pow(b, x) if x.as_num().is_some_and(|r| r.is_negative()) => {
+                            let flipped = Expr::pow((**b).clone(), Expr::neg((**x).clone()));
+                            den.push(self.lower(&flipped));
+                        }
+                        other => num.push(self.lower(other)),
+                    }
+                }
+                let body = if num.len() == 1 && den.is_empty() {
+                    num[0]
+                } else {
+                    self.intern(Node::Prod { num, den })
+                };
+                if negative {
+                    self.intern(Node::Neg(body))
+                } else {
+                    body
+                }
+            }
+            Expr::Pow(b, x) => self.lower_pow(b, x),
+            Expr::Call(f, args) => self.lower_call(*f, args),
+        }
+    }
+
+    fn lower_pow(&mut self, b: &Expr, x: &Expr) -> Id {
+        if matches!(b, Expr::Const(Constant::E)) {
+            let a = self.lower(x);
+            return self.intern(Node::Call(Fun::Exp, vec![a]));
+        }
+        let Some(r) = x.as_num() else {
+            let (base, exp) = (self.lower(b), self.lower(x));
+            return self.intern(Node::Powf(base, exp));
+        };
+        if r.is_negative() {
+            let flipped = Expr::pow(b.clone(), Expr::Num(-r.clone()));
+            let d = self.lower(&flipped);
+            return self.intern(Node::Prod {
+                num: Vec::new(),
+                den: vec![d],
+            });
+        }
+        let base = self.lower(b);
+        if r.is_integer()
+            && let Some(n) = r.to_integer().to_i32()
+        {
+            return match n {
+                0 => self.lit(1.0),
+                1 => base,
+                n => self.intern(Node::Powi(base, n)),
+            };
+        }
+        let v = rational_to_f64(r);
+        if v == 0.5 {
+            return self.intern(Node::Sqrt(base));
+        }
+        let exp = self.lit(v);
+        self.intern(Node::Powf(base, exp))
+    }
+
+    fn lower_call(&mut self, f: Func, args: &[Expr]) -> Id {
+        if args.len() != f.arity() {
+            // Only a hand-built call can get here: lower its arguments and
+            // keep the function (arity mismatches are caught by the printer).
+            let ids: Vec<Id> = args.iter().map(|a| self.lower(a)).collect();
+            return self.intern(Node::Call(fun_of(f), ids));
+        }
+        if f == Func::Log {
+            match &args[0] {
+                Expr::Call(Func::BesselI, inner) if inner.len() == 2 => {
+                    let ids = vec![self.lower(&inner[0]), self.lower(&inner[1])];
+                    return self.intern(Node::Call(Fun::LogBesselI, ids));
+                }
+                Expr::Call(Func::Sigmoid, inner) if inner.len() == 1 => {
+                    let u = self.lower(&inner[0]);
+                    return self.intern(Node::Call(Fun::LogSigmoid, vec![u]));
+                }
+                a => {
+                    if let Some(u) = crate::numeric::eval::one_minus_sigmoid(a) {
+                        let m = self.lower(&Expr::neg(u.clone()));
+                        return self.intern(Node::Call(Fun::LogSigmoid, vec![m]));
+                    }
+                }
+            }
+        }
+        if f == Func::Polygamma {
+            match args[0].as_int() {
+                Some(0) => {
+                    let x = self.lower(&args[1]);
+                    return self.intern(Node::Call(Fun::Digamma, vec![x]));
+                }
+                Some(n) if (1..=170).contains(&n) => {
+                    let x = self.lower(&args[1]);
+                    return self.intern(Node::Call(Fun::Polygamma(n as u32), vec![x]));
+                }
+                _ => {}
+            }
+        }
+        let ids: Vec<Id> = args.iter().map(|a| self.lower(a)).collect();
+        self.intern(Node::Call(fun_of(f), ids))
+    }
+
+    /// How often each node is referenced (by parents and as an output).
+    fn uses(&self) -> Vec<usize> {
+        let mut uses = vec![0usize; self.nodes.len()];
+        for n in &self.nodes {
+            for c in n.children() {
+                uses[c] += 1;
+            }
+        }
+        for &o in self.outputs.iter().chain(&self.pinned) {
+            uses[o] += 1;
+        }
+        uses
+    }
+}
+
+fn fun_of(f: Func) -> Fun {
+    match f {
+        Func::Log => Fun::Log,
+        Func::Exp => Fun::Exp,
+        Func::Log1p => Fun::Log1p,
+        Func::Expm1 => Fun::Expm1,
+        Func::Sigmoid => Fun::Sigmoid,
+        Func::Lgamma => Fun::Lgamma,
+        Func::Polygamma => Fun::PolygammaDyn,
+        Func::Lbeta => Fun::Lbeta,
+        Func::Erf => Fun::Erf,
+        Func::Erfc => Fun::Erfc,
+        Func::Sin => Fun::Sin,
+        Func::Cos => Fun::Cos,
+        Func::BesselI => Fun::BesselI,
+        Func::Abs => Fun::Abs,
+        Func::NormalCdf => Fun::NormalCdf,
+        Func::Indicator => Fun::Indicator,
+    }
+}
+
+/// Binding strength of printed code, loosest first.
+pub(crate) const P_SUM: u8 = 1;
+/// A product or quotient.
+pub(crate) const P_PROD: u8 = 2;
+/// A unary minus.
+pub(crate) const P_NEG: u8 = 3;
+/// A power operator (`**`).
+pub(crate) const P_POW: u8 = 4;
+/// An identifier, literal, call or parenthesized expression.
+pub(crate) const P_ATOM: u8 = 5;
+
+/// A piece of printed code and how tightly it binds.
+#[derive(Clone, Debug)]
+pub(crate) struct Printed {
+    pub(crate) s: String,
+    pub(crate) prec: u8,
+    /// A bare numeric literal (Rust needs a type suffix to call a method on it).
+    pub(crate) lit: bool,
+}
+
+impl Printed {
+    pub(crate) fn atom(s: String) -> Printed {
+        Printed {
+            s,
+            prec: P_ATOM,
+            lit: false,
+        }
+    }
+
+    pub(crate) fn new(s: String, prec: u8) -> Printed {
+        Printed {
+            s,
+            prec,
+            lit: false,
+        }
+    }
+
+    /// The code, in parentheses when it binds looser than `min`.
+    pub(crate) fn at(&self, min: u8) -> String {
+        if self.prec < min {
+            format!("({})", self.s)
+        } else {
+            self.s.clone()
+        }
+    }
+}
+
+/// What differs between target languages in expressions.
+pub(crate) trait Dialect {
+    /// A non-negative literal (possibly `inf`).
+    fn lit(&self, v: f64) -> String;
+    /// π, e, γ.
+    fn constant(&self, c: Constant) -> String;
+    /// `x^n`, n ≥ 2.
+    fn powi(&self, x: Printed, n: i32) -> Printed;
+    /// `x^y`.
+    fn powf(&self, x: Printed, y: Printed) -> Printed;
+    /// `√x`.
+    fn sqrt(&self, x: Printed) -> Printed;
+    /// A function call; an error when the language cannot express it.
+    fn call(&self, f: Fun, args: Vec<Printed>) -> Result<Printed, CodegenError>;
+}
+
+/// A literal of either sign.
+pub(crate) fn signed_lit(d: &dyn Dialect, v: f64) -> String {
+    if v < 0.0 {
+        format!("-{}", d.lit(-v))
+    } else {
+        d.lit(v)
+    }
+}
+
+/// A block as code: temporaries (name, value) in order, then the outputs.
+#[derive(Clone, Debug)]
+pub(crate) struct Emitted {
+    pub(crate) temps: Vec<(String, String)>,
+    pub(crate) outputs: Vec<String>,
+}
+
+/// Print a block: every non-trivial node used twice or more becomes a
+/// temporary (named by `namer`, `t0`, `t1`, ...), the rest is inlined.
+/// `idents` maps model names to the identifiers of the generated code.
+pub(crate) fn emit(
+    block: &Block,
+    d: &dyn Dialect,
+    idents: &HashMap<Name, String>,
+    namer: &mut Namer,
+) -> Result<Emitted, CodegenError> {
+    let uses = block.uses();
+    let mut printed: Vec<Printed> = Vec::with_capacity(block.nodes.len());
+    let mut temps = Vec::new();
+    let mut counter = 0usize;
+    // Leaves and temporaries: a name or a literal.
+    let mut named = vec![false; block.nodes.len()];
+    for (id, node) in block.nodes.iter().enumerate() {
+        let p = print_node(node, &printed, d, idents)?;
+        // `-t0` or `-x` is as cheap to repeat as to name.
+        let cheap = node.is_leaf() || matches!(node, Node::Neg(c) if named[*c]);
+        if uses[id] >= 2 && !cheap {
+            let name = namer.fresh("t", &mut counter);
+            temps.push((name.clone(), p.s));
+            printed.push(Printed::atom(name));
+            named[id] = true;
+        } else {
+            named[id] = node.is_leaf();
+            printed.push(p);
+        }
+    }
+    let outputs = block
+        .outputs
+        .iter()
+        .map(|&o| printed[o].s.clone())
+        .collect();
+    Ok(Emitted { temps, outputs })
+}
+
+fn print_node(
+    node: &Node,
+    printed: &[Printed],
+    d: &dyn Dialect,
+    idents: &HashMap<Name, String>,
+) -> Result<Printed, CodegenError> {
+    let p = |id: &Id| printed[*id].clone();
+    Ok(match node {
+        Node::Lit(bits) => Printed {
+            s: d.lit(f64::from_bits(*bits)),
+            prec: P_ATOM,
+            lit: true,
+        },
+        Node::Const(c) => Printed::atom(d.constant(*c)),
+        Node::Var(v) => Printed::atom(
+            idents
+                .get(v)
+                .cloned()
+                .ok_or_else(|| CodegenError::Internal(format!("no identifier for `{v}`")))?,
+        ),
+        Node::Sum { pos, neg } => {
+            let mut s = String::new();
+            for (i, t) in pos.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(" + ");
+                }
+                s.push_str(&p(t).at(P_SUM));
+            }
+            for (i, t) in neg.iter().enumerate() {
+                if i == 0 && pos.is_empty() {
+                    s.push('-');
+                    s.push_str(&p(t).at(P_PROD));
+                } else {
+                    s.push_str(" - ");
+                    s.push_str(&p(t).at(P_PROD));
+                }
+            }
+            Printed::new(s, P_SUM)
+        }
+        Node::Prod { num, den } => {
+            let mut s = if num.is_empty() {
+                d.lit(1.0)
+            } else {
+                num.iter()
+                    .enumerate()
+                    .map(|(i, f)| p(f).at(if i == 0 { P_PROD } else { P_POW }))
+                    .collect::<Vec<_>>()
+                    .join("*")
+            };
+            if !den.is_empty() {
+                s.push('/');
+                if den.len() == 1 {
+                    s.push_str(&p(&den[0]).at(P_POW));
+                } else {
+                    let inner = den
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| p(f).at(if i == 0 { P_PROD } else { P_POW }))
+                        .collect::<Vec<_>>()
+                        .join("*");
+                    s.push('(');
+                    s.push_str(&inner);
+                    s.push(')');
+                }
+            }
+            Printed::new(s, P_PROD)
+        }
+        Node::Neg(x) => Printed::new(format!("-{}", p(x).at(P_PROD)), P_NEG),
+        Node::Powi(x, n) => d.powi(p(x), *n),
+        Node::Powf(x, y) => d.powf(p(x), p(y)),
+        Node::Sqrt(x) => d.sqrt(p(x)),
+        Node::Call(f, xs) => {
+            let want = match f {
+                Fun::PolygammaDyn
+                | Fun::Lbeta
+                | Fun::BesselI
+                | Fun::LogBesselI
+                | Fun::Indicator => 2,
+                _ => 1,
+            };
+            if xs.len() != want {
+                return Err(CodegenError::Internal(format!(
+                    "{f:?} called with {} arguments",
+                    xs.len()
+                )));
+            }
+            d.call(*f, xs.iter().map(p).collect())?
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_subexpressions_are_counted_once() {
+        let (x, mu, s) = (Expr::var("x"), Expr::var("mu"), Expr::var("sigma"));
+        let d = x - mu;
+        let a = Expr::div(d.clone(), Expr::powi(s.clone(), 2));
+        let b = Expr::div(Expr::powi(d, 2), Expr::powi(s, 3));
+        let block = Block::new(&[a, b]);
+        let uses = block.uses();
+        let diff = block
+            .nodes
+            .iter()
+            .position(|n| matches!(n, Node::Sum { .. }))
+            .expect("x - mu");
+        assert_eq!(uses[diff], 2);
+    }
+}
