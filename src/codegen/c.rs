@@ -226,13 +226,13 @@ pub(crate) fn render(unit: &Unit) -> String {
         out.push_str(&format!(" *   {};\n", signature(f)));
     }
     out.push_str(" */\n\n#include <math.h>\n\n");
-    for (name, ident, value) in &unit.signature.constants {
+    for (name, ident, value) in unit.used_constants() {
         out.push_str(&format!(
             "/* The model's constant `{name}`. */\nstatic const double {ident} = {};\n",
             signed_lit(&CDialect, *value)
         ));
     }
-    if !unit.signature.constants.is_empty() {
+    if !unit.used_constants().is_empty() {
         out.push('\n');
     }
     for s in resolve(&unit.funs, SNIPPETS, &snippet_for) {

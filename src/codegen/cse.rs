@@ -146,6 +146,17 @@ impl Block {
         self.nodes.iter().filter(|n| !n.is_leaf()).count()
     }
 
+    /// Number of operations without sharing: every output written out as
+    /// a tree.
+    pub(crate) fn tree_len(&self) -> usize {
+        let mut size = vec![0usize; self.nodes.len()];
+        for (id, n) in self.nodes.iter().enumerate() {
+            size[id] =
+                usize::from(!n.is_leaf()) + n.children().iter().map(|c| size[*c]).sum::<usize>();
+        }
+        self.outputs.iter().map(|o| size[*o]).sum()
+    }
+
     fn intern(&mut self, n: Node) -> Id {
         if let Some(&id) = self.index.get(&n) {
             return id;
@@ -175,7 +186,8 @@ impl Block {
                 let mut pos = Vec::new();
                 let mut neg = Vec::new();
                 for t in ts {
-                    if t.split_coeff().0.is_negative() {
+                    let flips = matches!(t, Expr::Mul(fs) if flippable_sum(fs).is_some());
+                    if t.split_coeff().0.is_negative() && !flips {
                         neg.push(self.lower(&Expr::neg(t.clone())));
                     } else {
                         pos.push(self.lower(t));
@@ -191,10 +203,18 @@ impl Block {
                 let mut num = Vec::new();
                 let mut den = Vec::new();
                 let mut negative = false;
-                for f in fs {
+                // A negative product with a sum among its factors shows the
+                // sum negated instead: `(alpha - 1)*log(x)`, not
+                // `-(1 - alpha)*log(x)` (negation is exact).
+                let flip = flippable_sum(fs);
+                for (k, f) in fs.iter().enumerate() {
+                    if Some(k) == flip {
+                        num.push(self.lower(&negate_sum(f)));
+                        continue;
+                    }
                     match f {
                         Expr::Num(c) => {
-                            negative = c.is_negative();
+                            negative = c.is_negative() && flip.is_none();
                             let c = c.abs();
                             if !c.numer().is_one() {
                                 let v = c.numer().to_f64().unwrap_or(f64::INFINITY);
@@ -317,6 +337,27 @@ impl Block {
             uses[o] += 1;
         }
         uses
+    }
+}
+
+/// The factor to negate in a product with a negative coefficient: its
+/// first sum (to the power one).
+fn flippable_sum(fs: &[Expr]) -> Option<usize> {
+    let negative = fs
+        .first()
+        .and_then(Expr::as_num)
+        .is_some_and(|c| c.is_negative());
+    if !negative {
+        return None;
+    }
+    fs.iter().position(|f| matches!(f, Expr::Add(_)))
+}
+
+/// `-(a + b)` as the sum `-a - b`.
+fn negate_sum(e: &Expr) -> Expr {
+    match e {
+        Expr::Add(ts) => Expr::add(ts.iter().map(|t| Expr::neg(t.clone())).collect()),
+        other => Expr::neg(other.clone()),
     }
 }
 

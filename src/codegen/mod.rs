@@ -231,6 +231,20 @@ pub struct Generated {
     pub op_counts: Vec<usize>,
 }
 
+/// The number of floating-point operations and calls in `e` as generated
+/// code computes it, without sharing (the size [`Generated::op_counts`]
+/// compares with).
+///
+/// ```
+/// use fimkit::ir::Expr;
+/// let (x, mu) = (Expr::var("x"), Expr::var("mu"));
+/// // (x - mu)^2: a subtraction and a power
+/// assert_eq!(fimkit::codegen::operation_count(&Expr::powi(x - mu, 2)), 2);
+/// ```
+pub fn operation_count(e: &Expr) -> usize {
+    Block::new(std::slice::from_ref(e)).tree_len()
+}
+
 /// Derive (with default options, in `config.coords` when given) and
 /// generate in one step.
 pub fn derive_and_generate(
@@ -535,6 +549,15 @@ pub(crate) struct Unit {
 }
 
 impl Unit {
+    /// The constants the functions read, (model name, identifier, value).
+    pub(crate) fn used_constants(&self) -> Vec<&(Name, String, f64)> {
+        self.signature
+            .constants
+            .iter()
+            .filter(|(_, id, _)| self.functions.iter().any(|f| f.reads(id)))
+            .collect()
+    }
+
     /// The header comment's lines (without comment markers). `returns`
     /// describes the return value of each kind of function.
     pub(crate) fn header(
@@ -588,10 +611,10 @@ impl Unit {
         out.push(format!("  parameters  {}", list(&s.params)));
         out.push(format!("  data        {}", list(&s.data)));
         out.push(format!("  covariates  {}", list(&s.covariates)));
-        if !s.constants.is_empty() {
-            let cs: Vec<String> = s
-                .constants
-                .iter()
+        if !self.used_constants().is_empty() {
+            let cs: Vec<String> = self
+                .used_constants()
+                .into_iter()
                 .map(|(n, id, v)| format!("{id} = {v} (the model's {n})"))
                 .collect();
             out.push(format!("Constants: {}", cs.join(", ")));

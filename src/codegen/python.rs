@@ -273,9 +273,9 @@ pub(crate) fn render(unit: &Unit, jax_flavour: bool) -> String {
         }
     }
     let d = PyDialect { jax: jax_flavour };
-    if !unit.signature.constants.is_empty() {
+    if !unit.used_constants().is_empty() {
         out.push('\n');
-        for (name, ident, value) in &unit.signature.constants {
+        for (name, ident, value) in unit.used_constants() {
             out.push_str(&format!(
                 "{ident} = {}  # the model's constant `{name}`\n",
                 signed_lit(&d, *value)
@@ -295,8 +295,10 @@ def _vector(entries):
 
 
 def _matrix(rows):
-    """Stack the (broadcast) rows into matrices along the last two axes."""
-    return {ns}.stack([_vector(row) for row in rows], axis=-2)
+    """Stack the (broadcast) entries of square matrices along the last two axes."""
+    n = len(rows)
+    entries = {ns}.broadcast_arrays(*[entry for row in rows for entry in row])
+    return {ns}.stack(entries, axis=-1).reshape(entries[0].shape + (n, n))
 "#
     ));
     if jax_flavour {

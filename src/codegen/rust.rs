@@ -125,7 +125,15 @@ fn function(out: &mut String, f: &Function) {
     }
     let result = match f.kind {
         Kind::LogDensity => f.emitted.outputs[0].clone(),
-        Kind::Score => format!("[{}]", f.emitted.outputs.join(", ")),
+        Kind::Score => {
+            let cells: Vec<String> = f
+                .emitted
+                .outputs
+                .iter()
+                .map(|e| format!("        {e},\n"))
+                .collect();
+            format!("[\n{}    ]", cells.concat())
+        }
         Kind::Hessian | Kind::Fim => {
             let rows: Vec<String> = (0..f.dim)
                 .map(|i| {
@@ -150,13 +158,13 @@ pub(crate) fn render(unit: &Unit) -> String {
         }
     }
     out.push('\n');
-    for (name, ident, value) in &unit.signature.constants {
+    for (name, ident, value) in unit.used_constants() {
         out.push_str(&format!(
             "/// The model's constant `{name}`.\npub const {ident}: f64 = {};\n",
             signed_lit(&RustDialect, *value)
         ));
     }
-    if !unit.signature.constants.is_empty() {
+    if !unit.used_constants().is_empty() {
         out.push('\n');
     }
     for (i, f) in unit.functions.iter().enumerate() {

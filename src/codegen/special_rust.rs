@@ -655,7 +655,7 @@ fn fk_besseli_core(nu: f64, x: f64) -> (f64, f64) {
     if x >= 30.0 {
         // e^-x I_nu(x) = 1/sqrt(2 pi x) sum_k (-1)^k a_k(nu) / x^k
         let mu = 4.0 * nu * nu;
-        let (mut term, mut sum, mut biggest, mut prev) = (1.0, 1.0, 1.0_f64, f64::INFINITY);
+        let (mut term, mut sum, mut biggest, mut prev) = (1.0_f64, 1.0_f64, 1.0_f64, f64::INFINITY);
         for k in 1..200 {
             let kf = f64::from(k);
             let odd = 2.0 * kf - 1.0;
@@ -677,7 +677,7 @@ fn fk_besseli_core(nu: f64, x: f64) -> (f64, f64) {
     }
     // (x/2)^nu sum_k (x^2/4)^k / (k! Gamma(nu + k + 1)), every term positive.
     let q = 0.25 * x * x;
-    let (mut term, mut sum, mut log_scale, mut k) = (1.0, 0.0, 0.0, 0.0);
+    let (mut term, mut sum, mut log_scale, mut k) = (1.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
     loop {
         sum += term;
         if term.abs() <= 1e-17 * sum.abs() && k > -nu && k > 0.0 {

@@ -1,0 +1,515 @@
+//! `fimkit::codegen`: the generated Rust, C, Python and JAX run on every
+//! model of the textbook corpus, the examples and tests/codegen/models,
+//! at many points, and agree with fimkit's own numbers (`eval_f64` of the
+//! same derived expressions) to 1e-12 relative (absolute below 1).
+//!
+//! One program per language for all models (one compile, one run): Rust
+//! with `rustc --edition 2021 -O`, C with `cc -O2 ... -lm`, Python with the
+//! driver tests/codegen/run_python.py (numpy and scipy from
+//! tests/codegen/requirements.txt; FIMKIT_SKIP_PYTHON=1 skips it). JAX is
+//! not a CI requirement: its code must parse, and runs when jax is installed.
+
+#[path = "codegen/common.rs"]
+mod common;
+
+use common::{Case, cases, check_line, run, scratch, stdin_points};
+use fimkit::codegen::{CodegenConfig, Generated, Lang, generate};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+fn gen_with(case: &Case, lang: Lang, config: &CodegenConfig) -> Generated {
+    generate(&case.model, &case.derivation, lang, config)
+        .unwrap_or_else(|e| panic!("{} ({lang}): {e}", case.id))
+}
+
+fn gen_code(case: &Case, lang: Lang) -> Generated {
+    gen_with(case, lang, &CodegenConfig::default())
+}
+
+/// Cases a language can express (JAX has Bessel functions of constant
+/// integer order only; every corpus model qualifies).
+fn all_cases() -> Vec<&'static Case> {
+    cases().iter().collect()
+}
+
+fn report(lang: &str, failures: Vec<String>, values: usize) {
+    assert!(values > 0, "{lang}: no values compared");
+    assert!(
+        failures.is_empty(),
+        "{lang}: {} of {values} values differ from fimkit:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    eprintln!("{lang}: {values} values agree with fimkit");
+}
+
+fn compare_output(lang: &str, stdout: &str, cs: &[&Case]) {
+    let mut failures = Vec::new();
+    let mut values = 0;
+    let mut lines = 0;
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        values += check_line(lang, line, cs, &mut failures);
+    }
+    let expected: usize = cs.iter().map(|c| c.points.len()).sum();
+    assert_eq!(lines, expected, "{lang}: one output line per point");
+    report(lang, failures, values);
+}
+
+fn call(name: &str, args: &[usize]) -> String {
+    let a: Vec<String> = args.iter().map(|k| format!("a[{k}]")).collect();
+    format!("{name}({})", a.join(", "))
+}
+
+#[test]
+fn rust_matches_fimkit() {
+    let cs = all_cases();
+    let dir = scratch("rust");
+    let mut main = String::from("use std::io::BufRead;\n\n");
+    let mut arms = String::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let g = gen_code(c, Lang::Rust);
+        let file = dir.join(format!("m{ci}.rs"));
+        std::fs::write(&file, &g.code).expect("write");
+        writeln!(main, "mod m{ci} {{\n    include!({:?});\n}}", file).unwrap();
+        let full: Vec<usize> = (0..c.points[0].len()).collect();
+        let f = &g.functions;
+        writeln!(arms, "            {ci} => {{").unwrap();
+        writeln!(
+            arms,
+            "                put(&mut s, m{ci}::{});",
+            call(&f.log_density, &full)
+        )
+        .unwrap();
+        writeln!(
+            arms,
+            "                for x in m{ci}::{} {{ put(&mut s, x); }}",
+            call(&f.score, &full)
+        )
+        .unwrap();
+        writeln!(
+            arms,
+            "                for r in m{ci}::{} {{ for x in r {{ put(&mut s, x); }} }}",
+            call(&f.hessian, &full)
+        )
+        .unwrap();
+        if let Some(fim) = &f.fim {
+            writeln!(
+                arms,
+                "                for r in m{ci}::{} {{ for x in r {{ put(&mut s, x); }} }}",
+                call(fim, &c.fim_args())
+            )
+            .unwrap();
+        }
+        writeln!(arms, "            }}").unwrap();
+    }
+    write!(
+        main,
+        r#"
+fn put(s: &mut String, x: f64) {{
+    s.push(' ');
+    s.push_str(&format!("{{x:?}}"));
+}}
+
+fn main() {{
+    let mut s = String::new();
+    for line in std::io::stdin().lock().lines() {{
+        let line = line.expect("line");
+        let mut it = line.split_whitespace();
+        let ci: usize = it.next().expect("case").parse().expect("case");
+        let pi: usize = it.next().expect("point").parse().expect("point");
+        let a: Vec<f64> = it.map(|x| x.parse().expect("number")).collect();
+        s.push_str(&format!("{{ci}} {{pi}}"));
+        match ci {{
+{arms}            _ => panic!("no case {{ci}}"),
+        }}
+        s.push('\n');
+    }}
+    print!("{{s}}");
+}}
+"#
+    )
+    .unwrap();
+    let main_rs = dir.join("main.rs");
+    std::fs::write(&main_rs, &main).expect("write");
+    let exe = dir.join("driver");
+    let (ok, _, err) = run(
+        Command::new("rustc")
+            .args(["--edition", "2021", "-O", "-o"])
+            .arg(&exe)
+            .arg(&main_rs),
+        "",
+    );
+    assert!(ok, "rustc failed on the generated Rust:\n{err}");
+    assert!(
+        !err.contains("warning"),
+        "the generated Rust compiles with warnings:\n{err}"
+    );
+    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(&cs));
+    assert!(ok, "the Rust driver failed:\n{err}");
+    compare_output("rust", &out, &cs);
+}
+
+#[test]
+fn c_matches_fimkit() {
+    let cs = all_cases();
+    let dir = scratch("c");
+    let mut main = String::from("#include <stdio.h>\n\n");
+    let mut arms = String::new();
+    let mut files = Vec::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let config = CodegenConfig {
+            prefix: Some(format!("m{ci}_")),
+            ..CodegenConfig::default()
+        };
+        let g = gen_with(c, Lang::C, &config);
+        let file = dir.join(format!("m{ci}.c"));
+        std::fs::write(&file, &g.code).expect("write");
+        files.push(file);
+        let p = c.p();
+        let n = c.points[0].len();
+        let f = &g.functions;
+        let doubles = |k: usize| vec!["double"; k].join(", ");
+        writeln!(main, "double {}({});", f.log_density, doubles(n)).unwrap();
+        writeln!(main, "void {}({}, double out[{p}]);", f.score, doubles(n)).unwrap();
+        writeln!(
+            main,
+            "void {}({}, double out[{p}][{p}]);",
+            f.hessian,
+            doubles(n)
+        )
+        .unwrap();
+        let full: Vec<usize> = (0..n).collect();
+        let args = |idx: &[usize]| -> String {
+            idx.iter()
+                .map(|k| format!("a[{k}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(arms, "        case {ci}: {{").unwrap();
+        writeln!(arms, "            double s[{p}], h[{p}][{p}];").unwrap();
+        writeln!(arms, "            int i, j;").unwrap();
+        writeln!(
+            arms,
+            "            for (i = 0; i < {n}; i++) if (scanf(\"%lf\", &a[i]) != 1) return 2;"
+        )
+        .unwrap();
+        writeln!(
+            arms,
+            "            printf(\"%d %d %.17g\", ci, pi, {}({}));",
+            f.log_density,
+            args(&full)
+        )
+        .unwrap();
+        writeln!(arms, "            {}({}, s);", f.score, args(&full)).unwrap();
+        writeln!(
+            arms,
+            "            for (i = 0; i < {p}; i++) printf(\" %.17g\", s[i]);"
+        )
+        .unwrap();
+        writeln!(arms, "            {}({}, h);", f.hessian, args(&full)).unwrap();
+        writeln!(arms, "            for (i = 0; i < {p}; i++) for (j = 0; j < {p}; j++) printf(\" %.17g\", h[i][j]);").unwrap();
+        if let Some(fim) = &f.fim {
+            let fa = c.fim_args();
+            writeln!(
+                main,
+                "void {fim}({}, double out[{p}][{p}]);",
+                doubles(fa.len())
+            )
+            .unwrap();
+            writeln!(arms, "            {fim}({}, h);", args(&fa)).unwrap();
+            writeln!(arms, "            for (i = 0; i < {p}; i++) for (j = 0; j < {p}; j++) printf(\" %.17g\", h[i][j]);").unwrap();
+        }
+        writeln!(arms, "            break;\n        }}").unwrap();
+    }
+    write!(
+        main,
+        r#"
+int main(void)
+{{
+    int ci, pi;
+    double a[64];
+    while (scanf("%d %d", &ci, &pi) == 2) {{
+        switch (ci) {{
+{arms}        default:
+            return 3;
+        }}
+        printf("\n");
+    }}
+    return 0;
+}}
+"#
+    )
+    .unwrap();
+    let main_c = dir.join("main.c");
+    std::fs::write(&main_c, &main).expect("write");
+    let exe = dir.join("driver");
+    let (ok, _, err) = run(
+        Command::new("cc")
+            .args(["-std=c99", "-O2", "-Wall", "-Wextra", "-o"])
+            .arg(&exe)
+            .arg(&main_c)
+            .args(&files)
+            .arg("-lm"),
+        "",
+    );
+    assert!(ok, "cc failed on the generated C:\n{err}");
+    assert!(
+        !err.contains("warning"),
+        "the generated C compiles with warnings:\n{err}"
+    );
+    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(&cs));
+    assert!(ok, "the C driver failed:\n{err}");
+    compare_output("c", &out, &cs);
+}
+
+/// Is `python3` there with numpy and scipy? (A failure message when not.)
+fn python_with(modules: &str) -> Result<(), String> {
+    let (ok, _, err) = run(
+        Command::new("python3").args(["-c", &format!("import {modules}")]),
+        "",
+    );
+    if ok { Ok(()) } else { Err(err) }
+}
+
+/// Write the generated modules and the driver's spec; run the driver.
+fn run_python_driver(lang: Lang, cs: &[&Case]) -> String {
+    let dir = scratch(lang.name());
+    let mut spec = Vec::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let g = gen_code(c, lang);
+        let file = dir.join(format!("m{ci}.py"));
+        std::fs::write(&file, &g.code).expect("write");
+        spec.push(serde_json::json!({
+            "path": file,
+            "log_density": g.functions.log_density,
+            "score": g.functions.score,
+            "hessian": g.functions.hessian,
+            "fim": g.functions.fim,
+            "fim_args": c.fim_args(),
+            "points": c.points,
+        }));
+    }
+    let spec_file = dir.join("spec.json");
+    std::fs::write(
+        &spec_file,
+        serde_json::to_string(&serde_json::json!({ "cases": spec })).expect("json"),
+    )
+    .expect("write");
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codegen/run_python.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(&driver).arg(&spec_file);
+    if lang == Lang::Jax {
+        cmd.arg("--jax");
+    }
+    let (ok, out, err) = run(&mut cmd, "");
+    assert!(ok, "the generated {lang} failed:\n{err}");
+    out
+}
+
+/// Batched (`B`) lines against the reference; scalar (`S`) lines too.
+fn compare_python(lang: &str, out: &str, cs: &[&Case]) {
+    let batched: String = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("B "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    compare_output(lang, &batched, cs);
+    let mut failures = Vec::new();
+    let mut values = 0;
+    for l in out.lines().filter_map(|l| l.strip_prefix("S ")) {
+        values += check_line(&format!("{lang} (scalar)"), l, cs, &mut failures);
+    }
+    report(&format!("{lang} (scalar arguments)"), failures, values);
+}
+
+#[test]
+fn python_matches_fimkit() {
+    if std::env::var("FIMKIT_SKIP_PYTHON").is_ok_and(|v| v == "1") {
+        eprintln!("FIMKIT_SKIP_PYTHON=1: the generated Python is not run");
+        return;
+    }
+    if let Err(e) = python_with("numpy, scipy.special") {
+        panic!(
+            "the codegen tests run the generated Python, which needs python3 with numpy and scipy:\n  \
+             python3 -m pip install -r tests/codegen/requirements.txt\n\
+             (or set FIMKIT_SKIP_PYTHON=1 to skip this test)\n\npython3 said:\n{e}"
+        );
+    }
+    let cs = all_cases();
+    let out = run_python_driver(Lang::Python, &cs);
+    compare_python("python", &out, &cs);
+}
+
+#[test]
+fn jax_parses_and_runs_when_installed() {
+    let cs = all_cases();
+    let dir = scratch("jax-parse");
+    let mut files = Vec::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let g = gen_code(c, Lang::Jax);
+        assert!(
+            !g.code.contains("if ") || g.code.contains("def _besseli"),
+            "{}: control flow in generated JAX",
+            c.id
+        );
+        let file = dir.join(format!("m{ci}.py"));
+        std::fs::write(&file, &g.code).expect("write");
+        files.push(file);
+    }
+    let check = "import ast, sys\nfor f in sys.argv[1:]:\n    ast.parse(open(f).read(), f)\n";
+    let (ok, _, err) = run(
+        Command::new("python3").arg("-c").arg(check).args(&files),
+        "",
+    );
+    assert!(ok, "generated JAX does not parse:\n{err}");
+    if python_with("jax").is_err() {
+        eprintln!("skipped: jax is not installed, so the generated JAX was only parsed, not run");
+        return;
+    }
+    let out = run_python_driver(Lang::Jax, &cs);
+    compare_python("jax", &out, &cs);
+}
+
+fn case(id: &str) -> &'static Case {
+    cases()
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
+}
+
+#[test]
+fn snapshots_of_small_models() {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots/codegen");
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| {
+        for id in ["ex_normal", "ex_gamma", "ex_bernoulli"] {
+            for lang in Lang::ALL {
+                let g = gen_code(case(id), lang);
+                let name = format!("{}_{}", id.trim_start_matches("ex_"), lang.name());
+                insta::assert_snapshot!(name, g.code);
+            }
+        }
+    });
+}
+
+#[test]
+fn identifiers_are_sanitized() {
+    let c = case("cg_names");
+    let py = gen_code(c, Lang::Python);
+    let idents: Vec<&str> = py
+        .signature
+        .full()
+        .iter()
+        .map(|a| a.ident.as_str())
+        .collect();
+    assert_eq!(
+        idents,
+        [
+            "lambda_", "fn", "double", "a_1", "a_2", "a_1_", "int_", "out", "np_"
+        ]
+    );
+    let rs = gen_code(c, Lang::Rust);
+    let idents: Vec<&str> = rs
+        .signature
+        .full()
+        .iter()
+        .map(|a| a.ident.as_str())
+        .collect();
+    assert_eq!(
+        idents,
+        [
+            "lambda", "fn_", "double", "a_1", "a_2", "a_1_", "int", "out", "np"
+        ]
+    );
+    let cc = gen_code(c, Lang::C);
+    let idents: Vec<&str> = cc
+        .signature
+        .full()
+        .iter()
+        .map(|a| a.ident.as_str())
+        .collect();
+    assert_eq!(
+        idents,
+        [
+            "lambda", "fn", "double_", "a_1", "a_2", "a_1_", "int_", "out_", "np"
+        ]
+    );
+    assert!(
+        cc.code
+            .contains("void names_score(double lambda, double fn, double double_,")
+    );
+}
+
+#[test]
+fn missing_fim_is_explained_and_omitted() {
+    let c = case("tb_laplace");
+    for lang in Lang::ALL {
+        let g = gen_code(c, lang);
+        assert!(g.functions.fim.is_none());
+        let why = g.fim_missing.as_deref().expect("a reason");
+        assert!(
+            g.code.contains("No closed-form Fisher information"),
+            "{lang}"
+        );
+        assert!(g.code.contains(why), "{lang}: the reason is in the file");
+        assert!(!g.code.contains("fim("), "{lang}: no fim function");
+    }
+}
+
+#[test]
+fn shared_subexpressions_keep_the_hessian_small() {
+    // Dirichlet: every Hessian entry holds trigamma(alpha_1 + alpha_2 + alpha_3).
+    let g = gen_code(case("tb_dirichlet3"), Lang::Python);
+    let hess = g.code.split("def hessian").nth(1).expect("hessian");
+    let hess = hess.split("\ndef ").next().expect("body");
+    assert_eq!(
+        hess.matches("polygamma(1, alpha_1 + alpha_2 + alpha_3)")
+            .count(),
+        1,
+        "{hess}"
+    );
+    // Over the corpus: sharing never costs, and saves in the Hessians.
+    let mut saved = 0;
+    for c in cases() {
+        let g = gen_code(c, Lang::Rust);
+        let unshared: usize = c
+            .derivation
+            .hessian
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r[i..].iter())
+            .map(fimkit::codegen::operation_count)
+            .sum();
+        assert!(
+            g.op_counts[2] <= unshared,
+            "{}: {} > {unshared}",
+            c.id,
+            g.op_counts[2]
+        );
+        saved += unshared - g.op_counts[2];
+    }
+    assert!(saved > 100, "sharing saves operations ({saved})");
+}
+
+#[test]
+fn alternative_coordinates() {
+    let c = case("ex_binomial_odds");
+    let coords = fimkit::fisher::derive_coords(&c.model, &c.derivation, &Default::default());
+    let odds = coords.iter().find(|d| d.name == "odds").expect("odds");
+    let config = CodegenConfig {
+        coords: Some("odds".into()),
+        ..CodegenConfig::default()
+    };
+    let g = generate(&c.model, &odds.derivation, Lang::Python, &config).expect("generate");
+    assert!(g.code.contains("def fim(phi):"), "{}", g.code);
+    assert!(g.code.contains("--coords odds"));
+    assert!(g.code.contains("def log_density(phi, x):"));
+}
