@@ -31,7 +31,15 @@ fn quiet() -> bool {
 /// Colour on stderr: only on a terminal, and never when `NO_COLOR` is set
 /// to a non-empty value (https://no-color.org).
 fn stderr_color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_allowed(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// Colour for a stream: a terminal, and `NO_COLOR` unset or empty.
+fn color_allowed(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// The diagnostics to show: all of them, or with `--quiet` only errors.
@@ -284,5 +292,22 @@ fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_MODEL_ERROR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::color_allowed;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(color_allowed(true, None));
+        assert!(
+            color_allowed(true, Some(OsStr::new(""))),
+            "empty NO_COLOR is unset"
+        );
+        assert!(!color_allowed(true, Some(OsStr::new("1"))));
+        assert!(!color_allowed(false, None));
     }
 }
