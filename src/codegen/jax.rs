@@ -4,9 +4,8 @@
 //! Every function is pure and free of control flow on values, so
 //! `jax.vmap(score)(...)` runs it over a batch and `jax.jit` compiles it.
 
-use super::CodegenError;
-use super::Lang;
 use super::cse::Printed;
+use super::{CodegenError, Kind, Lang, Unit};
 
 /// The Python words plus JAX's own.
 pub(crate) const RESERVED: &[&str] = super::python::RESERVED;
@@ -89,3 +88,61 @@ def _log_besseli(n, x):
         jnp.log(_besseli_scaled_up(n, x_large)) + jnp.abs(x_large),
     )
 "#;
+
+/// `polygamma(n, x)` for every real x: jax.scipy.special.polygamma is
+/// right only for x > 0 (it returns wrong numbers below zero).
+pub(crate) const POLYGAMMA: &str = r#"
+
+def _polygamma(n, x):
+    """polygamma(n, x), n >= 1, also for x < 0, where jax.scipy.special.polygamma
+    is wrong: shifted up to x + m > 0 by psi_n(x) = psi_n(x + 1) - (-1)^n n!/x^(n+1)
+    (at most 64 steps, so NaN below -63)."""
+    x = jnp.asarray(x, dtype=jnp.float64)
+    k = jnp.arange(64.0)
+    m = jnp.where(x > 0, 0.0, jnp.ceil(-x) + 1.0)
+    shifted = x[..., None] + k
+    safe = jnp.where(k < m[..., None], shifted, 1.0)
+    terms = jnp.where(k < m[..., None], safe ** (-(n + 1.0)), 0.0)
+    value = polygamma(n, x + m) - (-1.0) ** n * jnp.exp(gammaln(n + 1.0)) * jnp.sum(terms, axis=-1)
+    return jnp.where(x > -63.0, value, jnp.nan)
+"#;
+
+/// A `__main__` block: every function at one point inside the domains,
+/// then the score of a batch of three copies through `jax.vmap`.
+pub(crate) fn smoke(unit: &Unit, point: &[f64]) -> String {
+    let lit = |v: &f64| format!("{v:?}");
+    let all: Vec<String> = point.iter().map(lit).collect();
+    let p = unit.signature.params.len();
+    let d = unit.signature.data.len();
+    let fim_point: Vec<String> = all[..p].iter().chain(&all[p + d..]).cloned().collect();
+    let tuple = |v: &[String]| {
+        if v.len() == 1 {
+            format!("({},)", v[0])
+        } else {
+            format!("({})", v.join(", "))
+        }
+    };
+    let mut out = String::from(
+        "\n\nif __name__ == \"__main__\":\n    # Smoke run: every function at one point (parameters, data, covariates),\n    # then the score of a batch of three copies through jax.vmap.\n",
+    );
+    out.push_str(&format!(
+        "    point = tuple(jnp.asarray(v) for v in {})\n",
+        tuple(&all)
+    ));
+    for f in &unit.functions {
+        let args = if f.kind == Kind::Fim {
+            format!("*(jnp.asarray(v) for v in {})", tuple(&fim_point))
+        } else {
+            "*point".to_string()
+        };
+        out.push_str(&format!("    print(\"{0}\", {0}({args}))\n", f.name));
+    }
+    if let Some(score) = unit.functions.iter().find(|f| f.kind == Kind::Score) {
+        out.push_str("    batch = [jnp.full((3,), v) for v in point]\n");
+        out.push_str(&format!(
+            "    print(\"jax.vmap({0})\", jax.vmap({0})(*batch).shape)\n",
+            score.name
+        ));
+    }
+    out
+}

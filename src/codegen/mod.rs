@@ -471,6 +471,7 @@ pub fn generate(
             reads,
         });
     }
+    let example = example_point(model, &derivation.params, coords);
     let unit = Unit {
         model_name: model.name.clone(),
         coords: config.coords.clone(),
@@ -478,6 +479,7 @@ pub fn generate(
         functions: bodies,
         fim_missing: fim_missing.clone(),
         funs,
+        example,
     };
     let code = match lang {
         Lang::Rust => rust::render(&unit),
@@ -493,6 +495,81 @@ pub fn generate(
         fim_missing,
         op_counts,
     })
+}
+
+/// A typical point: inside a bounded interval, one in from a single
+/// bound, 1/2 on the real line; the smallest value above the lower end of
+/// an integer range; the barycentre of a simplex; the largest of a set.
+fn example_point(
+    model: &Model,
+    params: &[Name],
+    coords: Option<&crate::ir::model::Coords>,
+) -> Option<Vec<f64>> {
+    use crate::ir::model::{Domain, Support};
+    use crate::numeric::eval::eval_f64;
+    let mut env: HashMap<String, f64> = model
+        .consts
+        .iter()
+        .map(|c| (c.name.to_string(), rational_to_f64(&c.value)))
+        .collect();
+    let bound = |e: &Option<Expr>, env: &HashMap<String, f64>| -> Option<Option<f64>> {
+        match e {
+            None => Some(None),
+            Some(e) => eval_f64(e, &|n: &str| env.get(n).copied()).ok().map(Some),
+        }
+    };
+    // A bounded parameter k sits at 1/(k + 3) of its interval, so that
+    // probabilities p1, p2, ... stay inside the simplex (sum < 1).
+    let interval = |lo: Option<f64>, hi: Option<f64>, k: usize| match (lo, hi) {
+        (Some(l), Some(h)) => l + (h - l) / (k as f64 + 3.0),
+        (Some(l), None) => l + 1.0,
+        (None, Some(h)) => h - 1.0,
+        (None, None) => 0.5,
+    };
+    let in_domain = |d: &Domain, env: &HashMap<String, f64>, k: usize| -> Option<f64> {
+        Some(interval(bound(&d.lo, env)?, bound(&d.hi, env)?, k))
+    };
+    let mut out = Vec::new();
+    for (k, p) in params.iter().enumerate() {
+        let d = model.param(p).map(|q| &q.domain).or_else(|| {
+            coords
+                .and_then(|c| c.params.iter().find(|q| &q.name == p))
+                .map(|q| &q.domain)
+        })?;
+        let v = in_domain(d, &env, k)?;
+        env.insert(p.to_string(), v);
+        out.push(v);
+    }
+    if let Some(c) = coords {
+        for (old, e) in &c.map {
+            let v = eval_f64(e, &|n: &str| env.get(n).copied()).ok()?;
+            env.insert(old.to_string(), v);
+        }
+    }
+    let mut covs = Vec::new();
+    for c in &model.covariates {
+        let v = in_domain(&c.domain, &env, 0)?;
+        env.insert(c.name.to_string(), v);
+        covs.push(v);
+    }
+    for d in &model.data {
+        let v = match &d.support {
+            Support::Continuous { lo, hi } => interval(bound(lo, &env)?, bound(hi, &env)?, 0),
+            Support::Integers { lo, hi } => {
+                let l = bound(&Some(lo.clone()), &env)??;
+                match bound(hi, &env)? {
+                    Some(h) if h < l + 1.0 => l,
+                    _ => l + 1.0,
+                }
+            }
+            Support::Set(vs) => vs.iter().map(rational_to_f64).fold(f64::NAN, f64::max),
+            Support::Simplex { dim, .. } => 1.0 / *dim as f64,
+        };
+        env.insert(d.name.to_string(), v);
+        out.push(v);
+    }
+    out.extend(covs);
+    out.iter().all(|v| v.is_finite()).then_some(out)
 }
 
 /// Which generated function.
@@ -546,6 +623,9 @@ pub(crate) struct Unit {
     pub(crate) fim_missing: Option<String>,
     /// Every function called anywhere.
     pub(crate) funs: BTreeSet<Fun>,
+    /// A point inside the domains (parameters, data, covariates), for a
+    /// smoke example; `None` when the bounds could not be evaluated.
+    pub(crate) example: Option<Vec<f64>>,
 }
 
 impl Unit {

@@ -93,6 +93,7 @@ fn special_name(f: Fun, jax: bool) -> Option<&'static [&'static str]> {
         Fun::LogSigmoid if !jax => &["log_expit"],
         Fun::Lgamma => &["gammaln"],
         Fun::Digamma => &["digamma"],
+        Fun::Polygamma(_) if jax => &["polygamma", "gammaln"],
         Fun::Polygamma(_) | Fun::PolygammaDyn => &["polygamma"],
         Fun::Lbeta => &["betaln"],
         Fun::Erf => &["erf"],
@@ -151,7 +152,17 @@ impl Dialect for PyDialect {
             Fun::LogSigmoid => "log_expit".into(),
             Fun::Lgamma => "gammaln".into(),
             Fun::Digamma => "digamma".into(),
+            Fun::Polygamma(n) if self.jax => {
+                return Ok(Printed::atom(format!("_polygamma({n}, {args})")));
+            }
             Fun::Polygamma(n) => return Ok(Printed::atom(format!("polygamma({n}, {args})"))),
+            Fun::PolygammaDyn if self.jax => {
+                return Err(CodegenError::Unsupported {
+                    lang: Lang::Jax,
+                    what: "polygamma of an order computed at run time (jax needs a constant order)"
+                        .into(),
+                });
+            }
             Fun::PolygammaDyn => "polygamma".into(),
             Fun::Lbeta => "betaln".into(),
             Fun::Erf => "erf".into(),
@@ -301,6 +312,9 @@ def _matrix(rows):
     return {ns}.stack(entries, axis=-1).reshape(entries[0].shape + (n, n))
 "#
     ));
+    if jax_flavour && unit.funs.iter().any(|f| matches!(f, Fun::Polygamma(_))) {
+        out.push_str(jax::POLYGAMMA);
+    }
     if jax_flavour {
         if unit
             .funs
@@ -318,6 +332,9 @@ def _log_besseli(nu, x):
     return np.log(ive(nu, x)) + np.abs(x)
 "#,
         );
+    }
+    if jax_flavour && let Some(point) = &unit.example {
+        out.push_str(&jax::smoke(unit, point));
     }
     out
 }
