@@ -178,13 +178,13 @@ fn function(out: &mut String, f: &Function, used: &[bool]) {
         Kind::Fim => "The Fisher information of one observation, -E[Hessian], written to out.",
     };
     out.push_str(&format!("/* {doc} */\n{}\n{{\n", signature(f)));
+    for (name, value) in &f.emitted.temps {
+        out.push_str(&format!("    const double {name} = {value};\n"));
+    }
     for (a, u) in f.args.iter().zip(used) {
         if !u {
             out.push_str(&format!("    (void){a};\n"));
         }
-    }
-    for (name, value) in &f.emitted.temps {
-        out.push_str(&format!("    const double {name} = {value};\n"));
     }
     match f.kind {
         Kind::LogDensity => out.push_str(&format!("    return {};\n", f.emitted.outputs[0])),

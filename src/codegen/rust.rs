@@ -14,7 +14,8 @@ pub(crate) const RESERVED: &[&str] = &[
     "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
     "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "gen", "macro",
     "override", "priv", "try", "typeof", "unsized", "virtual", "yield", "union", "f64", "f32",
-    "u32", "i32", "u64", "usize", "bool", "std", "core",
+    "u32", "i32", "u64", "usize", "bool", "std", "core", "Some", "None", "Ok", "Err", "Option",
+    "Result", "Vec", "String", "Box",
 ];
 
 /// Rust expressions: methods for std functions, `fk_*` for the rest.
