@@ -49,13 +49,16 @@ fn report(lang: &str, failures: Vec<String>, values: usize) {
     eprintln!("{lang}: {values} values agree with fimkit");
 }
 
-fn compare_output(lang: &str, stdout: &str, cs: &[&Case]) {
+/// The agreement asked of generated code: 1e-12 relative (absolute below 1).
+const TOL: f64 = 1e-12;
+
+fn compare_output(lang: &str, stdout: &str, cs: &[&Case], tol: f64) {
     let mut failures = Vec::new();
     let mut values = 0;
     let mut lines = 0;
     for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
         lines += 1;
-        values += check_line(lang, line, cs, &mut failures);
+        values += check_line(lang, line, cs, tol, &mut failures);
     }
     let expected: usize = cs.iter().map(|c| c.points.len()).sum();
     assert_eq!(lines, expected, "{lang}: one output line per point");
@@ -70,7 +73,12 @@ fn call(name: &str, args: &[usize]) -> String {
 #[test]
 fn rust_matches_fimkit() {
     let cs = all_cases();
-    let dir = scratch("rust");
+    compare_output("rust", &rust_output("rust", &cs), &cs, TOL);
+}
+
+/// Compile one Rust program for all cases and run it on their points.
+fn rust_output(name: &str, cs: &[&Case]) -> String {
+    let dir = scratch(name);
     let mut main = String::from("use std::io::BufRead;\n\n");
     let mut arms = String::new();
     for (ci, c) in cs.iter().enumerate() {
@@ -151,15 +159,20 @@ fn main() {{
         !err.contains("warning"),
         "the generated Rust compiles with warnings:\n{err}"
     );
-    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(&cs));
+    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(cs));
     assert!(ok, "the Rust driver failed:\n{err}");
-    compare_output("rust", &out, &cs);
+    out
 }
 
 #[test]
 fn c_matches_fimkit() {
     let cs = all_cases();
-    let dir = scratch("c");
+    compare_output("c", &c_output("c", &cs), &cs, TOL);
+}
+
+/// Compile one C program for all cases and run it on their points.
+fn c_output(name: &str, cs: &[&Case]) -> String {
+    let dir = scratch(name);
     let mut main = String::from("#include <stdio.h>\n\n");
     let mut arms = String::new();
     let mut files = Vec::new();
@@ -264,9 +277,9 @@ int main(void)
         !err.contains("warning"),
         "the generated C compiles with warnings:\n{err}"
     );
-    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(&cs));
+    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(cs));
     assert!(ok, "the C driver failed:\n{err}");
-    compare_output("c", &out, &cs);
+    out
 }
 
 /// Is `python3` there with numpy and scipy? (A failure message when not.)
@@ -279,8 +292,8 @@ fn python_with(modules: &str) -> Result<(), String> {
 }
 
 /// Write the generated modules and the driver's spec; run the driver.
-fn run_python_driver(lang: Lang, cs: &[&Case]) -> String {
-    let dir = scratch(lang.name());
+fn run_python_driver(name: &str, lang: Lang, cs: &[&Case]) -> String {
+    let dir = scratch(name);
     let mut spec = Vec::new();
     for (ci, c) in cs.iter().enumerate() {
         let g = gen_code(c, lang);
@@ -313,27 +326,12 @@ fn run_python_driver(lang: Lang, cs: &[&Case]) -> String {
     out
 }
 
-/// Batched (`B`) lines against the reference; scalar (`S`) lines too.
-fn compare_python(lang: &str, out: &str, cs: &[&Case]) {
-    let batched: String = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("B "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    compare_output(lang, &batched, cs);
-    let mut failures = Vec::new();
-    let mut values = 0;
-    for l in out.lines().filter_map(|l| l.strip_prefix("S ")) {
-        values += check_line(&format!("{lang} (scalar)"), l, cs, &mut failures);
-    }
-    report(&format!("{lang} (scalar arguments)"), failures, values);
-}
-
-#[test]
-fn python_matches_fimkit() {
+/// Whether to run the generated Python: yes, unless FIMKIT_SKIP_PYTHON=1;
+/// a failure (not a skip) when numpy or scipy is missing.
+fn python_required() -> bool {
     if std::env::var("FIMKIT_SKIP_PYTHON").is_ok_and(|v| v == "1") {
         eprintln!("FIMKIT_SKIP_PYTHON=1: the generated Python is not run");
-        return;
+        return false;
     }
     if let Err(e) = python_with("numpy, scipy.special") {
         panic!(
@@ -342,9 +340,33 @@ fn python_matches_fimkit() {
              (or set FIMKIT_SKIP_PYTHON=1 to skip this test)\n\npython3 said:\n{e}"
         );
     }
+    true
+}
+
+/// Batched (`B`) lines against the reference; scalar (`S`) lines too.
+fn compare_python(lang: &str, out: &str, cs: &[&Case], tol: f64) {
+    let batched: String = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("B "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    compare_output(lang, &batched, cs, tol);
+    let mut failures = Vec::new();
+    let mut values = 0;
+    for l in out.lines().filter_map(|l| l.strip_prefix("S ")) {
+        values += check_line(&format!("{lang} (scalar)"), l, cs, tol, &mut failures);
+    }
+    report(&format!("{lang} (scalar arguments)"), failures, values);
+}
+
+#[test]
+fn python_matches_fimkit() {
+    if !python_required() {
+        return;
+    }
     let cs = all_cases();
-    let out = run_python_driver(Lang::Python, &cs);
-    compare_python("python", &out, &cs);
+    let out = run_python_driver("python", Lang::Python, &cs);
+    compare_python("python", &out, &cs, TOL);
 }
 
 #[test]
@@ -381,8 +403,8 @@ fn jax_parses_and_runs_when_installed() {
         eprintln!("skipped: jax is not installed, so the generated JAX was only parsed, not run");
         return;
     }
-    let out = run_python_driver(Lang::Jax, &cs);
-    compare_python("jax", &out, &cs);
+    let out = run_python_driver("jax", Lang::Jax, &cs);
+    compare_python("jax", &out, &cs, TOL);
     // Each file's `__main__` smoke example runs (in one interpreter).
     let smoke = "import runpy, sys\nfor f in sys.argv[1:]:\n    print(f)\n    runpy.run_path(f, run_name='__main__')\n";
     let (ok, out, err) = run(
@@ -528,4 +550,27 @@ fn alternative_coordinates() {
     assert!(g.code.contains("def fim(phi):"), "{}", g.code);
     assert!(g.code.contains("--coords odds"));
     assert!(g.code.contains("def log_density(phi, x):"));
+}
+
+#[test]
+fn random_expressions_print_correctly() {
+    // Precedence, signs, quotients, powers and every function, in shapes
+    // no model file has: random expressions as "score" and "Hessian"
+    // entries, run in every language.
+    // FIMKIT_LONG=1: five times as many.
+    let long = std::env::var("FIMKIT_LONG").is_ok_and(|v| v == "1");
+    let random = common::random_cases(if long { 120 } else { 24 });
+    let cs: Vec<&Case> = random.iter().collect();
+    compare_output("rust (random)", &rust_output("rust-random", &cs), &cs, TOL);
+    compare_output("c (random)", &c_output("c-random", &cs), &cs, TOL);
+    if python_required() {
+        let out = run_python_driver("python-random", Lang::Python, &cs);
+        compare_python("python (random)", &out, &cs, TOL);
+    }
+    if python_with("jax").is_ok() {
+        let out = run_python_driver("jax-random", Lang::Jax, &cs);
+        compare_python("jax (random)", &out, &cs, TOL);
+    } else {
+        eprintln!("skipped: jax is not installed, so the random expressions were not run in JAX");
+    }
 }

@@ -400,15 +400,14 @@ pub(crate) struct Printed {
     pub(crate) prec: u8,
     /// A bare numeric literal (Rust needs a type suffix to call a method on it).
     pub(crate) lit: bool,
+    /// Has a type of its own: false for arithmetic on literals only, which
+    /// Rust cannot call a method on without a type.
+    pub(crate) typed: bool,
 }
 
 impl Printed {
     pub(crate) fn atom(s: String) -> Printed {
-        Printed {
-            s,
-            prec: P_ATOM,
-            lit: false,
-        }
+        Printed::new(s, P_ATOM)
     }
 
     pub(crate) fn new(s: String, prec: u8) -> Printed {
@@ -416,7 +415,13 @@ impl Printed {
             s,
             prec,
             lit: false,
+            typed: true,
         }
+    }
+
+    fn untyped_if(mut self, literal_only: bool) -> Printed {
+        self.typed = !literal_only;
+        self
     }
 
     /// The code, in parentheses when it binds looser than `min`.
@@ -510,6 +515,7 @@ fn print_node(
             s: d.lit(f64::from_bits(*bits)),
             prec: P_ATOM,
             lit: true,
+            typed: false,
         },
         Node::Const(c) => Printed::atom(d.constant(*c)),
         Node::Var(v) => Printed::atom(
@@ -535,7 +541,8 @@ fn print_node(
                     s.push_str(&p(t).at(P_PROD));
                 }
             }
-            Printed::new(s, P_SUM)
+            let untyped = pos.iter().chain(neg).all(|c| !printed[*c].typed);
+            Printed::new(s, P_SUM).untyped_if(untyped)
         }
         Node::Prod { num, den } => {
             let mut s = if num.is_empty() {
@@ -563,9 +570,12 @@ fn print_node(
                     s.push(')');
                 }
             }
-            Printed::new(s, P_PROD)
+            let untyped = num.iter().chain(den).all(|c| !printed[*c].typed);
+            Printed::new(s, P_PROD).untyped_if(untyped)
         }
-        Node::Neg(x) => Printed::new(format!("-{}", p(x).at(P_PROD)), P_NEG),
+        Node::Neg(x) => {
+            Printed::new(format!("-{}", p(x).at(P_PROD)), P_NEG).untyped_if(!printed[*x].typed)
+        }
         Node::Powi(x, n) => d.powi(p(x), *n),
         Node::Powf(x, y) => d.powf(p(x), p(y)),
         Node::Sqrt(x) => d.sqrt(p(x)),

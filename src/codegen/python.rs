@@ -72,7 +72,46 @@ pub(crate) const RESERVED: &[&str] = &[
     "float",
     "int",
     "len",
+    "range",
+    "value",
+    "_scalar",
+    "_vector",
+    "_matrix",
+    "_polygamma",
+    "_besseli",
+    "_log_besseli",
+    "_besseli_series",
+    "_besseli_scaled_up",
+    "_lbeta",
+    "_lgamma_corr",
 ];
+
+/// log B(a, b): scipy's `betaln` cancels (three lgammas) when an argument
+/// is large, so there fimkit's Stirling-series form is used instead; JAX's
+/// `betaln` is inaccurate (1e-7) even for small arguments, so JAX takes
+/// the three lgammas there.
+const LBETA: &str = r#"
+
+
+def _lgamma_corr(x):
+    """Stirling's correction log Gamma(x) - ((x - 1/2) log x - x + log sqrt(2 pi)), x >= 10."""
+    z = 1.0 / (x * x)
+    return (1.0 / 12.0 - z * (1.0 / 360.0 - z * (1.0 / 1260.0 - z * (1.0 / 1680.0 - z * (1.0 / 1188.0
+        - z * (691.0 / 360360.0 - z * (1.0 / 156.0 - z * (3617.0 / 122400.0)))))))) / x
+
+
+def _lbeta(a, b):
+    """log B(a, b), a, b > 0: directly where both are below 10, else (where the
+    three log-gammas would cancel) the Stirling-series form fimkit uses."""
+    p = {ns}.minimum(a, b)
+    q = {ns}.maximum(a, b)
+    r = p / (p + q){quiet}
+{indent}both = (-0.5 * {ns}.log(q) + 0.9189385332046728 + _lgamma_corr(p) + _lgamma_corr(q)
+{indent}        - _lgamma_corr(p + q) + (p - 0.5) * {ns}.log(r) + q * {ns}.log1p(-r))
+{indent}one = (gammaln(p) + _lgamma_corr(q) - _lgamma_corr(p + q) + p - p * {ns}.log(p + q)
+{indent}       + (q - 0.5) * {ns}.log1p(-r))
+    return {ns}.where(q < 10.0, {small}, {ns}.where(p >= 10.0, both, one))
+"#;
 
 /// Python expressions; `jax` selects `jnp` and `jax.scipy.special`.
 pub(crate) struct PyDialect {
@@ -95,7 +134,9 @@ fn special_name(f: Fun, jax: bool) -> Option<&'static [&'static str]> {
         Fun::Digamma => &["digamma"],
         Fun::Polygamma(_) if jax => &["polygamma", "gammaln"],
         Fun::Polygamma(_) | Fun::PolygammaDyn => &["polygamma"],
-        Fun::Lbeta => &["betaln"],
+        // jax.scipy.special.betaln is off by up to 1e-7 (e.g. at (5, 9)).
+        Fun::Lbeta if jax => &["gammaln"],
+        Fun::Lbeta => &["betaln", "gammaln"],
         Fun::Erf => &["erf"],
         Fun::Erfc => &["erfc"],
         Fun::NormalCdf => &["ndtr"],
@@ -164,7 +205,7 @@ impl Dialect for PyDialect {
                 });
             }
             Fun::PolygammaDyn => "polygamma".into(),
-            Fun::Lbeta => "betaln".into(),
+            Fun::Lbeta => "_lbeta".into(),
             Fun::Erf => "erf".into(),
             Fun::Erfc => "erfc".into(),
             Fun::NormalCdf => "ndtr".into(),
@@ -219,14 +260,24 @@ fn function(out: &mut String, f: &Function) {
     for (name, value) in &f.emitted.temps {
         out.push_str(&format!("    {name} = {value}\n"));
     }
+    // The arguments, so results take their broadcast shape even where an
+    // entry does not depend on all of them.
+    let args = if f.args.len() == 1 {
+        format!("({},)", f.args[0])
+    } else {
+        format!("({})", f.args.join(", "))
+    };
     match f.kind {
-        Kind::LogDensity => out.push_str(&format!("    return {}\n", f.emitted.outputs[0])),
+        Kind::LogDensity => out.push_str(&format!(
+            "    value = {}\n    return _scalar(value, {args})\n",
+            f.emitted.outputs[0]
+        )),
         Kind::Score => {
             out.push_str("    return _vector([\n");
             for e in &f.emitted.outputs {
                 out.push_str(&format!("        {e},\n"));
             }
-            out.push_str("    ])\n");
+            out.push_str(&format!("    ], {args})\n"));
         }
         Kind::Hessian | Kind::Fim => {
             out.push_str("    return _matrix([\n");
@@ -234,7 +285,7 @@ fn function(out: &mut String, f: &Function) {
                 let cells: Vec<&str> = (0..f.dim).map(|j| f.entry(i, j)).collect();
                 out.push_str(&format!("        [{}],\n", cells.join(", ")));
             }
-            out.push_str("    ])\n");
+            out.push_str(&format!("    ], {args})\n"));
         }
     }
 }
@@ -300,18 +351,36 @@ pub(crate) fn render(unit: &Unit, jax_flavour: bool) -> String {
     out.push_str(&format!(
         r#"
 
-def _vector(entries):
-    """Stack the (broadcast) entries along a new last axis."""
-    return {ns}.stack({ns}.broadcast_arrays(*entries), axis=-1)
+def _scalar(value, args):
+    """The value with the arguments' broadcast shape."""
+    shape = {ns}.broadcast_shapes(*[{ns}.shape(a) for a in args])
+    return {ns}.asarray({ns}.broadcast_to(value, shape), dtype=float) + 0.0
 
 
-def _matrix(rows):
-    """Stack the (broadcast) entries of square matrices along the last two axes."""
+def _vector(entries, args):
+    """The entries along a new last axis, with the arguments' broadcast shape before it."""
+    shape = {ns}.broadcast_shapes(*[{ns}.shape(a) for a in args])
+    return {ns}.stack([{ns}.broadcast_to(e, shape) for e in entries], axis=-1)
+
+
+def _matrix(rows, args):
+    """Square matrices from their rows, along the last two axes."""
     n = len(rows)
-    entries = {ns}.broadcast_arrays(*[entry for row in rows for entry in row])
-    return {ns}.stack(entries, axis=-1).reshape(entries[0].shape + (n, n))
+    flat = _vector([entry for row in rows for entry in row], args)
+    return flat.reshape(flat.shape[:-1] + (n, n))
 "#
     ));
+    if unit.funs.contains(&Fun::Lbeta) {
+        out.push_str(&LBETA.replace("{ns}", ns).replace(
+            "{quiet}",
+            if jax_flavour {
+                ""
+            } else {
+                "\n    with np.errstate(all=\"ignore\"):  # the branch not taken may overflow"
+            },
+        ).replace("{indent}", if jax_flavour { "    " } else { "        " })
+        .replace("{small}", if jax_flavour { "gammaln(a) + gammaln(b) - gammaln(a + b)" } else { "betaln(a, b)" }));
+    }
     if jax_flavour && unit.funs.iter().any(|f| matches!(f, Fun::Polygamma(_))) {
         out.push_str(jax::POLYGAMMA);
     }

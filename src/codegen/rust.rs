@@ -21,9 +21,13 @@ pub(crate) const RESERVED: &[&str] = &[
 /// Rust expressions: methods for std functions, `fk_*` for the rest.
 pub(crate) struct RustDialect;
 
+/// `x` ready for a method call: a literal gets its type (`2.0_f64.ln()`),
+/// arithmetic on literals a conversion (`f64::from(2.0*0.5).exp()`).
 fn receiver(x: &Printed) -> String {
     if x.lit && !x.s.contains("INFINITY") {
         format!("{}_f64", x.s)
+    } else if !x.typed {
+        format!("f64::from({})", x.s)
     } else {
         x.at(P_ATOM)
     }

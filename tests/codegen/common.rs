@@ -118,15 +118,30 @@ fn make_case(id: String, path: &Path) -> Case {
     let src = std::fs::read_to_string(path).expect("read model");
     let model = fimkit::load(&src, &id).unwrap_or_else(|d| panic!("{id}: {d:?}"));
     let derivation = fimkit::fisher::derive(&model, &DeriveConfig::default());
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15
-        ^ id.len() as u64
-        ^ (id.bytes().map(u64::from).sum::<u64>() << 17));
+    let seed =
+        0x9E37_79B9_7F4A_7C15 ^ id.len() as u64 ^ (id.bytes().map(u64::from).sum::<u64>() << 17);
+    with_points(id.clone(), model, derivation, seed, POINTS)
+        .unwrap_or_else(|| panic!("{id}: no usable points"))
+}
+
+/// The case with `count` points where fimkit's numbers are all finite;
+/// `None` when such points are too rare.
+fn with_points(
+    id: String,
+    model: Model,
+    derivation: Derivation,
+    seed: u64,
+    count: usize,
+) -> Option<Case> {
+    let mut rng = Rng(seed);
     let mut points = Vec::new();
     let mut refs = Vec::new();
     let mut tries = 0;
-    while points.len() < POINTS {
+    while points.len() < count {
         tries += 1;
-        assert!(tries < 50 * POINTS, "{id}: no usable points");
+        if tries > 50 * count {
+            return None;
+        }
         let env = random_point(&model, &mut rng);
         let Some(r) = reference(&model, &derivation, &env) else {
             continue;
@@ -142,13 +157,129 @@ fn make_case(id: String, path: &Path) -> Case {
         points.push(values);
         refs.push(r);
     }
-    Case {
+    Some(Case {
         id,
         model,
         derivation,
         points,
         refs,
+    })
+}
+
+/// A random expression over `vars` (x, y > 0; z, w real): sums,
+/// differences, products, quotients, powers and every function, with
+/// arguments kept inside the functions' domains (`1 + u^2` > 0).
+pub fn random_expr(rng: &mut Rng, depth: usize, vars: &[&str]) -> Expr {
+    use fimkit::ir::Func;
+    let pick = |rng: &mut Rng, n: usize| ((rng.next_f64() * n as f64) as usize).min(n - 1);
+    if depth == 0 || rng.next_f64() < 0.25 {
+        return match pick(rng, 6) {
+            0 => Expr::int(pick(rng, 4) as i64 + 1),
+            1 => Expr::rational(pick(rng, 5) as i64 + 1, 2),
+            2 => Expr::pi(),
+            _ => Expr::var(vars[pick(rng, vars.len())]),
+        };
     }
+    let sub = |rng: &mut Rng| random_expr(rng, depth - 1, vars);
+    let pos = |u: Expr| Expr::add2(Expr::one(), Expr::powi(u, 2));
+    let call = |f: Func, args: Vec<Expr>| Expr::call(f, args);
+    // u/(1 + u^2), in [-1/2, 1/2].
+    let bounded = |u: Expr| Expr::div(u.clone(), pos(u));
+    match pick(rng, 24) {
+        0 | 1 => Expr::add2(sub(rng), sub(rng)),
+        2 | 3 => Expr::sub(sub(rng), sub(rng)),
+        4 | 5 => Expr::mul2(sub(rng), sub(rng)),
+        6 | 7 => Expr::div(sub(rng), pos(sub(rng))),
+        8 => Expr::neg(sub(rng)),
+        9 => Expr::powi(sub(rng), pick(rng, 3) as i64 + 2),
+        10 => Expr::powi(pos(sub(rng)), -(pick(rng, 2) as i64) - 1),
+        11 => Expr::sqrt(pos(sub(rng))),
+        // A bounded exponent: x^y amplifies relative differences by |y log x|.
+        12 => Expr::pow(pos(sub(rng)), bounded(sub(rng))),
+        13 => Expr::log(pos(sub(rng))),
+        // sin and cos of bounded arguments: a huge argument would turn the
+        // last-bit differences of scipy's special functions into O(1) ones.
+        14 => Expr::exp(call(Func::Sin, vec![bounded(sub(rng))])),
+        15 => Expr::lgamma(pos(sub(rng))),
+        16 => Expr::polygamma(pick(rng, 3) as i64, pos(sub(rng))),
+        17 => call(
+            [Func::Erf, Func::Erfc, Func::NormalCdf][pick(rng, 3)],
+            vec![sub(rng)],
+        ),
+        18 => call(Func::Sigmoid, vec![sub(rng)]),
+        19 => call(Func::Log1p, vec![Expr::powi(sub(rng), 2)]),
+        20 => call(Func::Expm1, vec![call(Func::Cos, vec![bounded(sub(rng))])]),
+        21 => call(Func::Abs, vec![sub(rng)]),
+        22 => call(Func::Lbeta, vec![pos(sub(rng)), pos(sub(rng))]),
+        _ => call(
+            Func::BesselI,
+            vec![Expr::int(pick(rng, 3) as i64), pos(sub(rng))],
+        ),
+    }
+}
+
+/// `n` cases whose score, Hessian and FIM entries are random expressions
+/// (the FIM's without the data variable).
+pub fn random_cases(n: usize) -> Vec<Case> {
+    use fimkit::fisher::ClosedForm;
+    let src = "model Random\nparam x : positive\nparam y : positive\nparam z : real\ndata w : real\n\
+               logp += -(w - z)^2/(2*x^2) - log(x) + y*w - exp(y)\n";
+    let model = fimkit::load(src, "random").expect("random model");
+    let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+    let mut out = Vec::new();
+    let mut attempt = 0u64;
+    while out.len() < n {
+        attempt += 1;
+        assert!(
+            attempt < 20 * n as u64,
+            "random expressions with usable points are rare"
+        );
+        let all = ["x", "y", "z", "w"];
+        let no_data = ["x", "y", "z"];
+        let score: Vec<Expr> = (0..3).map(|_| random_expr(&mut rng, 4, &all)).collect();
+        let sym = |rng: &mut Rng, vars: &[&str]| {
+            let upper: Vec<((usize, usize), Expr)> = (0..3)
+                .flat_map(|i| (i..3).map(move |j| (i, j)))
+                .map(|ij| (ij, random_expr(rng, 4, vars)))
+                .collect();
+            (0..3)
+                .map(|i| {
+                    (0..3)
+                        .map(|j| {
+                            let key = (i.min(j), i.max(j));
+                            upper
+                                .iter()
+                                .find(|(k, _)| *k == key)
+                                .map(|(_, e)| e.clone())
+                        })
+                        .collect::<Option<Vec<Expr>>>()
+                        .expect("upper triangle")
+                })
+                .collect::<Vec<Vec<Expr>>>()
+        };
+        let hessian = sym(&mut rng, &all);
+        let fim = sym(&mut rng, &no_data);
+        let derivation = Derivation {
+            params: model.param_names(),
+            score,
+            hessian,
+            fisher: Ok(ClosedForm {
+                fim_outer: fim.clone(),
+                fim,
+                formulas_agree_symbolically: true,
+                groups: Vec::new(),
+                det: None,
+                inverse: None,
+                jeffreys: None,
+                singular: false,
+            }),
+        };
+        let id = format!("random_{}", out.len());
+        if let Some(c) = with_points(id, model.clone(), derivation, attempt * 7919, 6) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// fimkit's numbers at a point, `None` where any is not finite.
@@ -237,14 +368,20 @@ pub fn random_point(m: &Model, rng: &mut Rng) -> HashMap<String, f64> {
     env
 }
 
-/// Agreement to 1e-12 relative, absolute below magnitude 1.
-pub fn close(got: f64, want: f64) -> bool {
-    (got - want).abs() <= 1e-12 * want.abs().max(1.0)
+/// Agreement to `tol` relative, absolute below magnitude 1.
+pub fn close(got: f64, want: f64, tol: f64) -> bool {
+    (got - want).abs() <= tol * want.abs().max(1.0)
 }
 
 /// Compare one output line `case point v...` with the reference; a list of
 /// failures (empty when all agree).
-pub fn check_line(lang: &str, line: &str, cases: &[&Case], failures: &mut Vec<String>) -> usize {
+pub fn check_line(
+    lang: &str,
+    line: &str,
+    cases: &[&Case],
+    tol: f64,
+    failures: &mut Vec<String>,
+) -> usize {
     let mut it = line.split_whitespace();
     let (Some(ci), Some(pi)) = (it.next(), it.next()) else {
         failures.push(format!("{lang}: malformed line `{line}`"));
@@ -264,7 +401,7 @@ pub fn check_line(lang: &str, line: &str, cases: &[&Case], failures: &mut Vec<St
         return 0;
     }
     for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        if !close(*g, *w) {
+        if !close(*g, *w, tol) {
             failures.push(format!(
                 "{lang} {} point {pi} {}: generated {g:e}, fimkit {w:e} (at {:?})",
                 case.id,
