@@ -574,3 +574,40 @@ fn random_expressions_print_correctly() {
         eprintln!("skipped: jax is not installed, so the random expressions were not run in JAX");
     }
 }
+
+#[test]
+fn what_a_language_cannot_express_is_an_error() {
+    // A Bessel function of a non-integer order: JAX has integer orders
+    // only; the other languages take any order.
+    let src = "const nu = 1.5\nparam a : positive\ndata x : positive\nlogp += log(besseli(nu, a*x)) - a*x\n";
+    let model = fimkit::load(src, "bessel_order").expect("model");
+    let d = fimkit::fisher::derive(&model, &Default::default());
+    let err = generate(&model, &d, Lang::Jax, &CodegenConfig::default()).expect_err("jax");
+    assert!(err.to_string().contains("constant integer order"), "{err}");
+    for lang in [Lang::Rust, Lang::C, Lang::Python] {
+        let g = generate(&model, &d, lang, &CodegenConfig::default()).expect("generated");
+        assert!(
+            g.code.contains("besseli") || g.code.contains("iv("),
+            "{lang}"
+        );
+    }
+    let dir = scratch("unsupported");
+    let file = dir.join("bessel.fim");
+    std::fs::write(&file, src).expect("write");
+    let cli = Command::new(env!("CARGO_BIN_EXE_fimkit"))
+        .arg("codegen")
+        .arg(&file)
+        .args(["--lang", "jax"])
+        .output()
+        .expect("run");
+    assert_eq!(cli.status.code(), Some(1), "the model cannot be expressed");
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("cannot generate jax"));
+    assert!(cli.stdout.is_empty());
+    // An integer order given by a constant is fine.
+    let src = "const n = 2\nparam a : positive\ndata x : positive\nlogp += log(besseli(n, a*x)) + polygamma(n, a) - a*x\n";
+    let model = fimkit::load(src, "bessel_const").expect("model");
+    let d = fimkit::fisher::derive(&model, &Default::default());
+    let g = generate(&model, &d, Lang::Jax, &CodegenConfig::default()).expect("jax");
+    assert!(g.code.contains("_log_besseli(2, t0)"), "{}", g.code);
+    assert!(g.code.contains("_polygamma(2, a)"), "{}", g.code);
+}

@@ -10,7 +10,7 @@
 
 use super::CodegenError;
 use super::ident::Namer;
-use crate::ir::expr::{Constant, Expr, Func, Name, rational_to_f64};
+use crate::ir::expr::{Constant, Expr, Func, Name, Rational, rational_to_f64};
 use num_traits::{One, Signed, ToPrimitive};
 use std::collections::{BTreeSet, HashMap};
 
@@ -100,12 +100,24 @@ pub(crate) struct Block {
     pub(crate) outputs: Vec<Id>,
     /// Outputs printed twice (off-diagonal matrix entries): computed once.
     pinned: Vec<Id>,
+    /// The model's constants, substituted in the orders of `polygamma` and
+    /// `besseli` so they are known numbers (`besseli(n, x)`, `const n = 2`).
+    consts: HashMap<Name, Rational>,
 }
 
 impl Block {
     /// Lower `exprs` (in order) into one block.
     pub(crate) fn new(exprs: &[Expr]) -> Block {
-        let mut b = Block::default();
+        Block::with_consts(exprs, HashMap::new())
+    }
+
+    /// Lower `exprs`, with the values of the model's constants for the
+    /// orders of special functions.
+    pub(crate) fn with_consts(exprs: &[Expr], consts: HashMap<Name, Rational>) -> Block {
+        let mut b = Block {
+            consts,
+            ..Block::default()
+        };
         for e in exprs {
             let id = b.lower(e);
             b.outputs.push(id);
@@ -283,6 +295,11 @@ impl Block {
         self.intern(Node::Powf(base, exp))
     }
 
+    /// An order argument with the model's constants replaced by their values.
+    fn order(&self, e: &Expr) -> Expr {
+        e.substitute(&|v| self.consts.get(v).map(|r| Expr::Num(r.clone())))
+    }
+
     fn lower_call(&mut self, f: Func, args: &[Expr]) -> Id {
         if args.len() != f.arity() {
             // Only a hand-built call can get here: lower its arguments and
@@ -290,10 +307,18 @@ impl Block {
             let ids: Vec<Id> = args.iter().map(|a| self.lower(a)).collect();
             return self.intern(Node::Call(fun_of(f), ids));
         }
+        let args: Vec<Expr> = match f {
+            Func::Polygamma | Func::BesselI => {
+                vec![self.order(&args[0]), args[1].clone()]
+            }
+            _ => args.to_vec(),
+        };
+        let args = &args[..];
         if f == Func::Log {
             match &args[0] {
                 Expr::Call(Func::BesselI, inner) if inner.len() == 2 => {
-                    let ids = vec![self.lower(&inner[0]), self.lower(&inner[1])];
+                    let nu = self.order(&inner[0]);
+                    let ids = vec![self.lower(&nu), self.lower(&inner[1])];
                     return self.intern(Node::Call(Fun::LogBesselI, ids));
                 }
                 Expr::Call(Func::Sigmoid, inner) if inner.len() == 1 => {

@@ -2,7 +2,7 @@
 //! closed form exists) Fisher information as standalone functions in Rust,
 //! C, Python (NumPy/SciPy) or JAX, for use in other engines.
 //!
-//! The formulas are the simplified ones of [`crate::fisher::derive`];
+//! The formulas are the simplified ones of [`crate::fisher::derive()`];
 //! subexpressions used more than once are computed once (temporaries
 //! `t0`, `t1`, ...). Every function takes the parameters, then the data,
 //! then the covariates, each in declaration order (`fim` takes no data);
@@ -287,7 +287,7 @@ pub fn log_density(model: &Model, coords: Option<&str>) -> Result<Expr, CodegenE
 }
 
 /// Generate code for a derivation of `model` (from
-/// [`crate::fisher::derive`], or a coordinate system's derivation with
+/// [`crate::fisher::derive()`], or a coordinate system's derivation with
 /// `config.coords` naming it).
 pub fn generate(
     model: &Model,
@@ -423,7 +423,12 @@ pub fn generate(
     let mut funs: BTreeSet<Fun> = BTreeSet::new();
     let mut op_counts = Vec::new();
     for (kind, name, exprs) in specs {
-        let mut block = Block::new(&exprs);
+        let consts = model
+            .consts
+            .iter()
+            .map(|c| (c.name.clone(), c.value.clone()))
+            .collect();
+        let mut block = Block::with_consts(&exprs, consts);
         if matches!(kind, Kind::Hessian | Kind::Fim) {
             let mut k = 0;
             for i in 0..p {
