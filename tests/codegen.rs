@@ -516,6 +516,7 @@ fn shared_subexpressions_keep_the_hessian_small() {
     );
     // Over the corpus: sharing never costs, and saves in the Hessians.
     let mut saved = 0;
+    let mut total = 0;
     for c in cases() {
         let g = gen_code(c, Lang::Rust);
         let unshared: usize = c
@@ -533,7 +534,13 @@ fn shared_subexpressions_keep_the_hessian_small() {
             g.op_counts[2]
         );
         saved += unshared - g.op_counts[2];
+        total += unshared;
     }
+    eprintln!(
+        "Hessians: {} operations as trees, {} shared",
+        total,
+        total - saved
+    );
     assert!(saved > 100, "sharing saves operations ({saved})");
 }
 

@@ -122,7 +122,100 @@ impl Block {
             let id = b.lower(e);
             b.outputs.push(id);
         }
+        b.share_products();
         b
+    }
+
+    /// Nodes reachable from the outputs, children before parents.
+    fn order(&self) -> Vec<Id> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut out = Vec::new();
+        for &root in self.outputs.iter().chain(&self.pinned) {
+            // Iterative post-order: (node, children pushed?).
+            let mut stack = vec![(root, false)];
+            while let Some((id, expanded)) = stack.pop() {
+                if expanded {
+                    out.push(id);
+                    continue;
+                }
+                if seen[id] {
+                    continue;
+                }
+                seen[id] = true;
+                stack.push((id, true));
+                for c in self.nodes[id].children().into_iter().rev() {
+                    if !seen[c] {
+                        stack.push((c, false));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Products that share two factors compute them once: `t1*t0` in every
+    /// entry of a GLM Hessian becomes a temporary. Greedy, most frequent
+    /// pair first; numeric coefficients stay where they are.
+    fn share_products(&mut self) {
+        for _ in 0..64 {
+            let mut pairs: HashMap<(Id, Id), usize> = HashMap::new();
+            for id in self.order() {
+                let Node::Prod { num, .. } = &self.nodes[id] else {
+                    continue;
+                };
+                let factors: Vec<Id> = num
+                    .iter()
+                    .copied()
+                    .filter(|f| !matches!(self.nodes[*f], Node::Lit(_)))
+                    .collect();
+                if factors.len() < 2 || (factors.len() == 2 && num.len() == 2 && self.is_pair(id)) {
+                    continue;
+                }
+                for (i, &a) in factors.iter().enumerate() {
+                    for &b in &factors[i + 1..] {
+                        if a != b {
+                            *pairs.entry((a.min(b), a.max(b))).or_default() += 1;
+                        }
+                    }
+                }
+            }
+            let Some((&(a, b), _)) = pairs
+                .iter()
+                .filter(|(_, n)| **n >= 2)
+                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+            else {
+                return;
+            };
+            let pair = self.intern(Node::Prod {
+                num: vec![a, b],
+                den: Vec::new(),
+            });
+            for id in self.order() {
+                if id == pair {
+                    continue;
+                }
+                if let Node::Prod { num, .. } = &mut self.nodes[id]
+                    && num.contains(&a)
+                    && num.contains(&b)
+                {
+                    let at = num.iter().position(|f| *f == a || *f == b).unwrap_or(0);
+                    num.retain(|f| *f != a && *f != b);
+                    num.insert(at.min(num.len()), pair);
+                }
+            }
+            // Contents changed: rebuild the hash-consing index.
+            self.index = self
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect();
+        }
+    }
+
+    /// Is node `id` a product of exactly two factors and nothing else?
+    fn is_pair(&self, id: Id) -> bool {
+        matches!(&self.nodes[id], Node::Prod { num, den } if num.len() == 2 && den.is_empty())
     }
 
     /// Output `k` is printed twice (an off-diagonal entry of a symmetric
@@ -133,9 +226,9 @@ impl Block {
 
     /// Every function the block calls.
     pub(crate) fn funs(&self) -> BTreeSet<Fun> {
-        self.nodes
-            .iter()
-            .filter_map(|n| match n {
+        self.order()
+            .into_iter()
+            .filter_map(|id| match &self.nodes[id] {
                 Node::Call(f, _) => Some(*f),
                 _ => None,
             })
@@ -144,9 +237,9 @@ impl Block {
 
     /// The model variables the block reads.
     pub(crate) fn vars(&self) -> BTreeSet<Name> {
-        self.nodes
-            .iter()
-            .filter_map(|n| match n {
+        self.order()
+            .into_iter()
+            .filter_map(|id| match &self.nodes[id] {
                 Node::Var(v) => Some(v.clone()),
                 _ => None,
             })
@@ -155,14 +248,18 @@ impl Block {
 
     /// Number of operations left after sharing (a size figure).
     pub(crate) fn len(&self) -> usize {
-        self.nodes.iter().filter(|n| !n.is_leaf()).count()
+        self.order()
+            .into_iter()
+            .filter(|id| !self.nodes[*id].is_leaf())
+            .count()
     }
 
     /// Number of operations without sharing: every output written out as
     /// a tree.
     pub(crate) fn tree_len(&self) -> usize {
         let mut size = vec![0usize; self.nodes.len()];
-        for (id, n) in self.nodes.iter().enumerate() {
+        for id in self.order() {
+            let n = &self.nodes[id];
             size[id] =
                 usize::from(!n.is_leaf()) + n.children().iter().map(|c| size[*c]).sum::<usize>();
         }
@@ -296,7 +393,7 @@ impl Block {
     }
 
     /// An order argument with the model's constants replaced by their values.
-    fn order(&self, e: &Expr) -> Expr {
+    fn with_const_values(&self, e: &Expr) -> Expr {
         e.substitute(&|v| self.consts.get(v).map(|r| Expr::Num(r.clone())))
     }
 
@@ -309,7 +406,7 @@ impl Block {
         }
         let args: Vec<Expr> = match f {
             Func::Polygamma | Func::BesselI => {
-                vec![self.order(&args[0]), args[1].clone()]
+                vec![self.with_const_values(&args[0]), args[1].clone()]
             }
             _ => args.to_vec(),
         };
@@ -317,7 +414,7 @@ impl Block {
         if f == Func::Log {
             match &args[0] {
                 Expr::Call(Func::BesselI, inner) if inner.len() == 2 => {
-                    let nu = self.order(&inner[0]);
+                    let nu = self.with_const_values(&inner[0]);
                     let ids = vec![self.lower(&nu), self.lower(&inner[1])];
                     return self.intern(Node::Call(Fun::LogBesselI, ids));
                 }
@@ -353,8 +450,8 @@ impl Block {
     /// How often each node is referenced (by parents and as an output).
     fn uses(&self) -> Vec<usize> {
         let mut uses = vec![0usize; self.nodes.len()];
-        for n in &self.nodes {
-            for c in n.children() {
+        for id in self.order() {
+            for c in self.nodes[id].children() {
                 uses[c] += 1;
             }
         }
@@ -501,23 +598,24 @@ pub(crate) fn emit(
     namer: &mut Namer,
 ) -> Result<Emitted, CodegenError> {
     let uses = block.uses();
-    let mut printed: Vec<Printed> = Vec::with_capacity(block.nodes.len());
+    let mut printed: Vec<Printed> = vec![Printed::atom(String::new()); block.nodes.len()];
     let mut temps = Vec::new();
     let mut counter = 0usize;
     // Leaves and temporaries: a name or a literal.
     let mut named = vec![false; block.nodes.len()];
-    for (id, node) in block.nodes.iter().enumerate() {
+    for id in block.order() {
+        let node = &block.nodes[id];
         let p = print_node(node, &printed, d, idents)?;
         // `-t0` or `-x` is as cheap to repeat as to name.
         let cheap = node.is_leaf() || matches!(node, Node::Neg(c) if named[*c]);
         if uses[id] >= 2 && !cheap {
             let name = namer.fresh("t", &mut counter);
             temps.push((name.clone(), p.s));
-            printed.push(Printed::atom(name));
+            printed[id] = Printed::atom(name);
             named[id] = true;
         } else {
             named[id] = node.is_leaf();
-            printed.push(p);
+            printed[id] = p;
         }
     }
     let outputs = block
