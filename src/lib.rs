@@ -15,6 +15,7 @@
 //! later stages differentiate, simplify, take expectations and render.
 #![warn(missing_docs)]
 
+pub mod codegen;
 pub mod diagnostic;
 pub mod families;
 pub mod fisher;

@@ -5,6 +5,7 @@
 //! 3 internal error.
 
 mod check;
+mod codegen;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fimkit::render::diagnostics::{DiagnosticStyle, render_human, to_json};
@@ -22,6 +23,38 @@ pub mod points;
 const EXIT_MODEL_ERROR: u8 = 1;
 /// Exit code: bad usage or unreadable file.
 const EXIT_USAGE: u8 = 2;
+/// Exit code: a bug in fimkit.
+const EXIT_INTERNAL: u8 = 3;
+
+/// `--quiet`: warnings and notes are not printed (errors and results are).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Colour on stderr: only on a terminal, and never when `NO_COLOR` is set
+/// to a non-empty value (https://no-color.org).
+fn stderr_color() -> bool {
+    color_allowed(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// Colour for a stream: a terminal, and `NO_COLOR` unset or empty.
+fn color_allowed(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// The diagnostics to show: all of them, or with `--quiet` only errors.
+fn shown(diagnostics: &[fimkit::Diagnostic]) -> Vec<fimkit::Diagnostic> {
+    diagnostics
+        .iter()
+        .filter(|d| !quiet() || d.severity == fimkit::Severity::Error)
+        .cloned()
+        .collect()
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -30,10 +63,16 @@ const EXIT_USAGE: u8 = 2;
     about = "Fisher information from a model file",
     long_about = "fimkit reads a statistical model written as a small text file and derives its score, \
 Hessian and Fisher information matrix.",
-    after_help = "Examples:\n  fimkit parse examples/normal.fim\n  fimkit parse examples/gamma.fim --format json\n\n\
+    after_help = "Examples:\n  fimkit derive examples/gamma.fim\n  fimkit parse examples/gamma.fim --format json\n  \
+fimkit codegen examples/normal.fim --lang python -o normal_fim.py\n  \
+fimkit completions bash > ~/.local/share/bash-completion/completions/fimkit\n\n\
+Results go to stdout; errors, warnings and notes to stderr (colour only on a terminal, never with NO_COLOR set).\n\n\
 Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error, 3 internal error."
 )]
 struct Cli {
+    /// Print no warnings or notes on stderr (errors and results still appear).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -153,6 +192,31 @@ Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 us
         #[arg(long)]
         ascii: bool,
     },
+    /// Generate code: log-density, score, Hessian and Fisher information as
+    /// standalone functions for other engines.
+    #[command(after_help = codegen::AFTER_HELP)]
+    Codegen {
+        /// The model file.
+        model: PathBuf,
+        /// Target language.
+        #[arg(long, value_enum)]
+        lang: codegen::LangArg,
+        /// Write the code to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Generate in these alternative coordinates (a `coords` block).
+        #[arg(long)]
+        coords: Option<String>,
+        /// Prefix of the function names (default: the model name for C, none otherwise).
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = codegen::COMPLETIONS_HELP)]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Run the CLI and return the process exit code.
@@ -164,7 +228,16 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
+        Command::Codegen {
+            model,
+            lang,
+            output,
+            coords,
+            prefix,
+        } => codegen::codegen_cmd(&model, lang, output.as_deref(), coords, prefix),
+        Command::Completions { shell } => codegen::completions_cmd(shell),
         Command::Parse {
             model,
             format,
@@ -228,13 +301,13 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
     if format == Format::Json && loaded.model.is_none() {
         let out = serde_json::json!({"ok": false, "diagnostics": to_json(&loaded.diagnostics, &name, &source)});
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-    } else if !loaded.diagnostics.is_empty() {
+    } else if !shown(&loaded.diagnostics).is_empty() {
         let style = DiagnosticStyle {
-            color: std::io::stderr().is_terminal(),
+            color: stderr_color(),
         };
         eprint!(
             "{}",
-            render_human(&loaded.diagnostics, &name, &source, style)
+            render_human(&shown(&loaded.diagnostics), &name, &source, style)
         );
     }
     match loaded.model {
@@ -260,13 +333,13 @@ fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
         }
         ParseFormat::Text => {
-            if !loaded.diagnostics.is_empty() {
+            if !shown(&loaded.diagnostics).is_empty() {
                 let style = DiagnosticStyle {
-                    color: std::io::stderr().is_terminal(),
+                    color: stderr_color(),
                 };
                 eprint!(
                     "{}",
-                    render_human(&loaded.diagnostics, &name, &source, style)
+                    render_human(&shown(&loaded.diagnostics), &name, &source, style)
                 );
             }
             if let Some(m) = &loaded.model {
@@ -283,5 +356,22 @@ fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_MODEL_ERROR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::color_allowed;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(color_allowed(true, None));
+        assert!(
+            color_allowed(true, Some(OsStr::new(""))),
+            "empty NO_COLOR is unset"
+        );
+        assert!(!color_allowed(true, Some(OsStr::new("1"))));
+        assert!(!color_allowed(false, None));
     }
 }

@@ -1,0 +1,409 @@
+//! Generated Python, in two flavours sharing one printer: NumPy with
+//! `scipy.special`, and JAX with `jax.scipy.special` (see [`super::jax`]).
+//! Functions have no control flow on values, so they broadcast over
+//! arrays (NumPy) and are ready for `jax.vmap`/`jax.jit` (JAX); vectors
+//! come back with shape `(..., p)`, matrices `(..., p, p)`.
+
+use super::cse::{Dialect, Fun, P_ATOM, P_POW, Printed, signed_lit};
+use super::{CodegenError, Function, Kind, Lang, Unit, jax};
+use crate::ir::expr::Constant;
+use std::collections::BTreeSet;
+
+/// Keywords, module names and every name the generated code may define or import.
+pub(crate) const RESERVED: &[&str] = &[
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+    "match",
+    "case",
+    "type",
+    "np",
+    "jnp",
+    "jax",
+    "scipy",
+    "gammaln",
+    "digamma",
+    "polygamma",
+    "erf",
+    "erfc",
+    "ndtr",
+    "iv",
+    "ive",
+    "i0",
+    "i1",
+    "i0e",
+    "i1e",
+    "betaln",
+    "expit",
+    "log_expit",
+    "print",
+    "float",
+    "int",
+    "len",
+    "range",
+    "value",
+    "_scalar",
+    "_vector",
+    "_matrix",
+    "_polygamma",
+    "_besseli",
+    "_log_besseli",
+    "_besseli_series",
+    "_besseli_scaled_up",
+    "_lbeta",
+    "_lgamma_corr",
+];
+
+/// log B(a, b): scipy's `betaln` cancels (three lgammas) when an argument
+/// is large, so there fimkit's Stirling-series form is used instead; JAX's
+/// `betaln` is inaccurate (1e-7) even for small arguments, so JAX takes
+/// the three lgammas there.
+const LBETA: &str = r#"
+
+
+def _lgamma_corr(x):
+    """Stirling's correction log Gamma(x) - ((x - 1/2) log x - x + log sqrt(2 pi)), x >= 10."""
+    z = 1.0 / (x * x)
+    return (1.0 / 12.0 - z * (1.0 / 360.0 - z * (1.0 / 1260.0 - z * (1.0 / 1680.0 - z * (1.0 / 1188.0
+        - z * (691.0 / 360360.0 - z * (1.0 / 156.0 - z * (3617.0 / 122400.0)))))))) / x
+
+
+def _lbeta(a, b):
+    """log B(a, b), a, b > 0: directly where both are below 10, else (where the
+    three log-gammas would cancel) the Stirling-series form fimkit uses."""
+    p = {ns}.minimum(a, b)
+    q = {ns}.maximum(a, b)
+    r = p / (p + q){quiet}
+{indent}both = (-0.5 * {ns}.log(q) + 0.9189385332046728 + _lgamma_corr(p) + _lgamma_corr(q)
+{indent}        - _lgamma_corr(p + q) + (p - 0.5) * {ns}.log(r) + q * {ns}.log1p(-r))
+{indent}one = (gammaln(p) + _lgamma_corr(q) - _lgamma_corr(p + q) + p - p * {ns}.log(p + q)
+{indent}       + (q - 0.5) * {ns}.log1p(-r))
+    return {ns}.where(q < 10.0, {small}, {ns}.where(p >= 10.0, both, one))
+"#;
+
+/// Python expressions; `jax` selects `jnp` and `jax.scipy.special`.
+pub(crate) struct PyDialect {
+    pub(crate) jax: bool,
+}
+
+impl PyDialect {
+    fn ns(&self) -> &'static str {
+        if self.jax { "jnp" } else { "np" }
+    }
+}
+
+/// The name a function is imported under from `scipy.special` /
+/// `jax.scipy.special`, if it is.
+fn special_name(f: Fun, jax: bool) -> Option<&'static [&'static str]> {
+    Some(match f {
+        Fun::Sigmoid => &["expit"],
+        Fun::LogSigmoid if !jax => &["log_expit"],
+        Fun::Lgamma => &["gammaln"],
+        Fun::Digamma => &["digamma"],
+        Fun::Polygamma(_) if jax => &["polygamma", "gammaln"],
+        Fun::Polygamma(_) | Fun::PolygammaDyn => &["polygamma"],
+        // jax.scipy.special.betaln is off by up to 1e-7 (e.g. at (5, 9)).
+        Fun::Lbeta if jax => &["gammaln"],
+        Fun::Lbeta => &["betaln", "gammaln"],
+        Fun::Erf => &["erf"],
+        Fun::Erfc => &["erfc"],
+        Fun::NormalCdf => &["ndtr"],
+        Fun::BesselI if !jax => &["iv"],
+        Fun::LogBesselI if !jax => &["ive"],
+        Fun::BesselI | Fun::LogBesselI => &["i0", "i0e", "i1", "i1e", "gammaln"],
+        _ => return None,
+    })
+}
+
+impl Dialect for PyDialect {
+    fn lit(&self, v: f64) -> String {
+        if v.is_infinite() {
+            format!("{}.inf", self.ns())
+        } else {
+            format!("{v:?}")
+        }
+    }
+
+    fn constant(&self, c: Constant) -> String {
+        let name = match c {
+            Constant::Pi => "pi",
+            Constant::E => "e",
+            Constant::EulerGamma => "euler_gamma",
+        };
+        format!("{}.{name}", self.ns())
+    }
+
+    fn powi(&self, x: Printed, n: i32) -> Printed {
+        Printed::new(format!("{}**{n}", x.at(P_ATOM)), P_POW)
+    }
+
+    fn powf(&self, x: Printed, y: Printed) -> Printed {
+        Printed::new(format!("{}**{}", x.at(P_ATOM), y.at(P_POW)), P_POW)
+    }
+
+    fn sqrt(&self, x: Printed) -> Printed {
+        Printed::atom(format!("{}.sqrt({})", self.ns(), x.s))
+    }
+
+    fn call(&self, f: Fun, a: Vec<Printed>) -> Result<Printed, CodegenError> {
+        let ns = self.ns();
+        let args = a.iter().map(|p| p.s.clone()).collect::<Vec<_>>().join(", ");
+        let name = match f {
+            Fun::Exp => format!("{ns}.exp"),
+            Fun::Log => format!("{ns}.log"),
+            Fun::Log1p => format!("{ns}.log1p"),
+            Fun::Expm1 => format!("{ns}.expm1"),
+            Fun::Sin => format!("{ns}.sin"),
+            Fun::Cos => format!("{ns}.cos"),
+            Fun::Abs => format!("{ns}.abs"),
+            Fun::Sigmoid => "expit".into(),
+            Fun::LogSigmoid if self.jax => "jax.nn.log_sigmoid".into(),
+            Fun::LogSigmoid => "log_expit".into(),
+            Fun::Lgamma => "gammaln".into(),
+            Fun::Digamma => "digamma".into(),
+            Fun::Polygamma(n) if self.jax => {
+                return Ok(Printed::atom(format!("_polygamma({n}, {args})")));
+            }
+            Fun::Polygamma(n) => return Ok(Printed::atom(format!("polygamma({n}, {args})"))),
+            Fun::PolygammaDyn if self.jax => {
+                return Err(CodegenError::Unsupported {
+                    lang: Lang::Jax,
+                    what: "polygamma of an order computed at run time (jax needs a constant order)"
+                        .into(),
+                });
+            }
+            Fun::PolygammaDyn => "polygamma".into(),
+            Fun::Lbeta => "_lbeta".into(),
+            Fun::Erf => "erf".into(),
+            Fun::Erfc => "erfc".into(),
+            Fun::NormalCdf => "ndtr".into(),
+            Fun::BesselI | Fun::LogBesselI if self.jax => {
+                let order = jax::static_order(&a[0])?;
+                let helper = if f == Fun::BesselI {
+                    "_besseli"
+                } else {
+                    "_log_besseli"
+                };
+                return Ok(Printed::atom(format!("{helper}({order}, {})", a[1].s)));
+            }
+            Fun::BesselI => "iv".into(),
+            Fun::LogBesselI => "_log_besseli".into(),
+            Fun::Indicator => {
+                return Ok(Printed::atom(format!(
+                    "{ns}.where({} == {}, 1.0, 0.0)",
+                    a[0].s, a[1].s
+                )));
+            }
+        };
+        Ok(Printed::atom(format!("{name}({args})")))
+    }
+}
+
+fn returns(kind: Kind, p: usize) -> String {
+    match kind {
+        Kind::LogDensity => "array of shape (...)".into(),
+        Kind::Score => format!("array of shape (..., {p})"),
+        Kind::Hessian | Kind::Fim => format!("array of shape (..., {p}, {p})"),
+    }
+}
+
+fn function(out: &mut String, f: &Function) {
+    let doc = match f.kind {
+        Kind::LogDensity => "The log-density log p(data | theta).".to_string(),
+        Kind::Score => format!("The score d log p / d theta, shape (..., {}).", f.dim),
+        Kind::Hessian => format!(
+            "The Hessian d^2 log p / d theta d theta^T, shape (..., {0}, {0}).",
+            f.dim
+        ),
+        Kind::Fim => format!(
+            "The Fisher information of one observation, -E[Hessian], shape (..., {0}, {0}).",
+            f.dim
+        ),
+    };
+    out.push_str(&format!(
+        "def {}({}):\n    \"\"\"{doc}\"\"\"\n",
+        f.name,
+        f.args.join(", ")
+    ));
+    for (name, value) in &f.emitted.temps {
+        out.push_str(&format!("    {name} = {value}\n"));
+    }
+    // The arguments, so results take their broadcast shape even where an
+    // entry does not depend on all of them.
+    let args = if f.args.len() == 1 {
+        format!("({},)", f.args[0])
+    } else {
+        format!("({})", f.args.join(", "))
+    };
+    match f.kind {
+        Kind::LogDensity => out.push_str(&format!(
+            "    value = {}\n    return _scalar(value, {args})\n",
+            f.emitted.outputs[0]
+        )),
+        Kind::Score => {
+            out.push_str("    return _vector([\n");
+            for e in &f.emitted.outputs {
+                out.push_str(&format!("        {e},\n"));
+            }
+            out.push_str(&format!("    ], {args})\n"));
+        }
+        Kind::Hessian | Kind::Fim => {
+            out.push_str("    return _matrix([\n");
+            for i in 0..f.dim {
+                let cells: Vec<&str> = (0..f.dim).map(|j| f.entry(i, j)).collect();
+                out.push_str(&format!("        [{}],\n", cells.join(", ")));
+            }
+            out.push_str(&format!("    ], {args})\n"));
+        }
+    }
+}
+
+/// The whole file; `jax` for the JAX flavour.
+pub(crate) fn render(unit: &Unit, jax_flavour: bool) -> String {
+    let lang = if jax_flavour { Lang::Jax } else { Lang::Python };
+    let ns = if jax_flavour { "jnp" } else { "np" };
+    let mut out = String::new();
+    for line in unit.header(lang, &returns) {
+        if line.is_empty() {
+            out.push_str("#\n");
+        } else {
+            out.push_str(&format!("# {line}\n"));
+        }
+    }
+    if jax_flavour {
+        out.push_str(jax::USAGE);
+    } else {
+        out.push_str("#\n# Every function broadcasts over NumPy arrays of arguments.\n");
+    }
+    out.push('\n');
+    let mut specials: BTreeSet<&str> = BTreeSet::new();
+    for f in &unit.funs {
+        if let Some(names) = special_name(*f, jax_flavour) {
+            specials.extend(names.iter().copied());
+        }
+    }
+    if jax_flavour {
+        out.push_str("import jax\nimport jax.numpy as jnp\n");
+        if !specials.is_empty() {
+            out.push_str(&format!(
+                "from jax.scipy.special import {}\n",
+                specials.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        out.push_str(
+            "\n# Double precision, as fimkit computes (remove for float32).\njax.config.update(\"jax_enable_x64\", True)\n",
+        );
+    } else {
+        out.push_str("import numpy as np\n");
+        if !specials.is_empty() {
+            out.push_str(&format!(
+                "from scipy.special import {}\n",
+                specials.iter().copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let d = PyDialect { jax: jax_flavour };
+    if !unit.used_constants().is_empty() {
+        out.push('\n');
+        for (name, ident, value) in unit.used_constants() {
+            out.push_str(&format!(
+                "{ident} = {}  # the model's constant `{name}`\n",
+                signed_lit(&d, *value)
+            ));
+        }
+    }
+    for f in &unit.functions {
+        out.push_str("\n\n");
+        function(&mut out, f);
+    }
+    out.push_str(&format!(
+        r#"
+
+def _scalar(value, args):
+    """The value with the arguments' broadcast shape."""
+    shape = {ns}.broadcast_shapes(*[{ns}.shape(a) for a in args])
+    return {ns}.asarray({ns}.broadcast_to(value, shape), dtype=float) + 0.0
+
+
+def _vector(entries, args):
+    """The entries along a new last axis, with the arguments' broadcast shape before it."""
+    shape = {ns}.broadcast_shapes(*[{ns}.shape(a) for a in args])
+    return {ns}.stack([{ns}.broadcast_to(e, shape) for e in entries], axis=-1)
+
+
+def _matrix(rows, args):
+    """Square matrices from their rows, along the last two axes."""
+    n = len(rows)
+    flat = _vector([entry for row in rows for entry in row], args)
+    return flat.reshape(flat.shape[:-1] + (n, n))
+"#
+    ));
+    if unit.funs.contains(&Fun::Lbeta) {
+        out.push_str(&LBETA.replace("{ns}", ns).replace(
+            "{quiet}",
+            if jax_flavour {
+                ""
+            } else {
+                "\n    with np.errstate(all=\"ignore\"):  # the branch not taken may overflow"
+            },
+        ).replace("{indent}", if jax_flavour { "    " } else { "        " })
+        .replace("{small}", if jax_flavour { "gammaln(a) + gammaln(b) - gammaln(a + b)" } else { "betaln(a, b)" }));
+    }
+    if jax_flavour && unit.funs.iter().any(|f| matches!(f, Fun::Polygamma(_))) {
+        out.push_str(jax::POLYGAMMA);
+    }
+    if jax_flavour {
+        if unit
+            .funs
+            .iter()
+            .any(|f| matches!(f, Fun::BesselI | Fun::LogBesselI))
+        {
+            out.push_str(jax::BESSEL);
+        }
+    } else if unit.funs.contains(&Fun::LogBesselI) {
+        out.push_str(
+            r#"
+
+def _log_besseli(nu, x):
+    """log I_nu(x) without overflow, from the scaled Bessel function."""
+    return np.log(ive(nu, x)) + np.abs(x)
+"#,
+        );
+    }
+    if jax_flavour && let Some(point) = &unit.example {
+        out.push_str(&jax::smoke(unit, point));
+    }
+    out
+}

@@ -1,0 +1,620 @@
+//! `fimkit::codegen`: the generated Rust, C, Python and JAX run on every
+//! model of the textbook corpus, the examples and tests/codegen/models,
+//! at many points, and agree with fimkit's own numbers (`eval_f64` of the
+//! same derived expressions) to 1e-12 relative (absolute below 1).
+//!
+//! One program per language for all models (one compile, one run): Rust
+//! with `rustc --edition 2021 -O`, C with `cc -O2 ... -lm`, Python with the
+//! driver tests/codegen/run_python.py (numpy and scipy from
+//! tests/codegen/requirements.txt; FIMKIT_SKIP_PYTHON=1 skips it). JAX is
+//! not a CI requirement: its code must parse, and runs when jax is installed.
+
+#[path = "codegen/common.rs"]
+mod common;
+
+use common::{Case, cases, check_line, run, scratch, stdin_points};
+use fimkit::codegen::{CodegenConfig, Generated, Lang, generate};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+fn gen_with(case: &Case, lang: Lang, config: &CodegenConfig) -> Generated {
+    generate(&case.model, &case.derivation, lang, config)
+        .unwrap_or_else(|e| panic!("{} ({lang}): {e}", case.id))
+}
+
+fn gen_code(case: &Case, lang: Lang) -> Generated {
+    gen_with(case, lang, &CodegenConfig::default())
+}
+
+/// Cases a language can express (JAX has Bessel functions of constant
+/// integer order only; every corpus model qualifies).
+fn all_cases() -> Vec<&'static Case> {
+    cases().iter().collect()
+}
+
+fn report(lang: &str, failures: Vec<String>, values: usize) {
+    assert!(values > 0, "{lang}: no values compared");
+    assert!(
+        failures.is_empty(),
+        "{lang}: {} of {values} values differ from fimkit:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    eprintln!("{lang}: {values} values agree with fimkit");
+}
+
+/// The agreement asked of generated code: 1e-12 relative (absolute below 1).
+const TOL: f64 = 1e-12;
+
+fn compare_output(lang: &str, stdout: &str, cs: &[&Case], tol: f64) {
+    let mut failures = Vec::new();
+    let mut values = 0;
+    let mut lines = 0;
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        values += check_line(lang, line, cs, tol, &mut failures);
+    }
+    let expected: usize = cs.iter().map(|c| c.points.len()).sum();
+    assert_eq!(lines, expected, "{lang}: one output line per point");
+    report(lang, failures, values);
+}
+
+fn call(name: &str, args: &[usize]) -> String {
+    let a: Vec<String> = args.iter().map(|k| format!("a[{k}]")).collect();
+    format!("{name}({})", a.join(", "))
+}
+
+#[test]
+fn rust_matches_fimkit() {
+    let cs = all_cases();
+    compare_output("rust", &rust_output("rust", &cs), &cs, TOL);
+}
+
+/// Compile one Rust program for all cases and run it on their points.
+fn rust_output(name: &str, cs: &[&Case]) -> String {
+    let dir = scratch(name);
+    let mut main = String::from("use std::io::BufRead;\n\n");
+    let mut arms = String::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let g = gen_code(c, Lang::Rust);
+        let file = dir.join(format!("m{ci}.rs"));
+        std::fs::write(&file, &g.code).expect("write");
+        writeln!(main, "mod m{ci} {{\n    include!({:?});\n}}", file).unwrap();
+        let full: Vec<usize> = (0..c.points[0].len()).collect();
+        let f = &g.functions;
+        writeln!(arms, "            {ci} => {{").unwrap();
+        writeln!(
+            arms,
+            "                put(&mut s, m{ci}::{});",
+            call(&f.log_density, &full)
+        )
+        .unwrap();
+        writeln!(
+            arms,
+            "                for x in m{ci}::{} {{ put(&mut s, x); }}",
+            call(&f.score, &full)
+        )
+        .unwrap();
+        writeln!(
+            arms,
+            "                for r in m{ci}::{} {{ for x in r {{ put(&mut s, x); }} }}",
+            call(&f.hessian, &full)
+        )
+        .unwrap();
+        if let Some(fim) = &f.fim {
+            writeln!(
+                arms,
+                "                for r in m{ci}::{} {{ for x in r {{ put(&mut s, x); }} }}",
+                call(fim, &c.fim_args())
+            )
+            .unwrap();
+        }
+        writeln!(arms, "            }}").unwrap();
+    }
+    write!(
+        main,
+        r#"
+fn put(s: &mut String, x: f64) {{
+    s.push(' ');
+    s.push_str(&format!("{{x:?}}"));
+}}
+
+fn main() {{
+    let mut s = String::new();
+    for line in std::io::stdin().lock().lines() {{
+        let line = line.expect("line");
+        let mut it = line.split_whitespace();
+        let ci: usize = it.next().expect("case").parse().expect("case");
+        let pi: usize = it.next().expect("point").parse().expect("point");
+        let a: Vec<f64> = it.map(|x| x.parse().expect("number")).collect();
+        s.push_str(&format!("{{ci}} {{pi}}"));
+        match ci {{
+{arms}            _ => panic!("no case {{ci}}"),
+        }}
+        s.push('\n');
+    }}
+    print!("{{s}}");
+}}
+"#
+    )
+    .unwrap();
+    let main_rs = dir.join("main.rs");
+    std::fs::write(&main_rs, &main).expect("write");
+    let exe = dir.join("driver");
+    let (ok, _, err) = run(
+        Command::new("rustc")
+            .args(["--edition", "2021", "-O", "-o"])
+            .arg(&exe)
+            .arg(&main_rs),
+        "",
+    );
+    assert!(ok, "rustc failed on the generated Rust:\n{err}");
+    assert!(
+        !err.contains("warning"),
+        "the generated Rust compiles with warnings:\n{err}"
+    );
+    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(cs));
+    assert!(ok, "the Rust driver failed:\n{err}");
+    out
+}
+
+#[test]
+fn c_matches_fimkit() {
+    let cs = all_cases();
+    compare_output("c", &c_output("c", &cs), &cs, TOL);
+}
+
+/// Compile one C program for all cases and run it on their points.
+fn c_output(name: &str, cs: &[&Case]) -> String {
+    let dir = scratch(name);
+    let mut main = String::from("#include <stdio.h>\n\n");
+    let mut arms = String::new();
+    let mut files = Vec::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let config = CodegenConfig {
+            prefix: Some(format!("m{ci}_")),
+            ..CodegenConfig::default()
+        };
+        let g = gen_with(c, Lang::C, &config);
+        let file = dir.join(format!("m{ci}.c"));
+        std::fs::write(&file, &g.code).expect("write");
+        files.push(file);
+        let p = c.p();
+        let n = c.points[0].len();
+        let f = &g.functions;
+        let doubles = |k: usize| vec!["double"; k].join(", ");
+        writeln!(main, "double {}({});", f.log_density, doubles(n)).unwrap();
+        writeln!(main, "void {}({}, double out[{p}]);", f.score, doubles(n)).unwrap();
+        writeln!(
+            main,
+            "void {}({}, double out[{p}][{p}]);",
+            f.hessian,
+            doubles(n)
+        )
+        .unwrap();
+        let full: Vec<usize> = (0..n).collect();
+        let args = |idx: &[usize]| -> String {
+            idx.iter()
+                .map(|k| format!("a[{k}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(arms, "        case {ci}: {{").unwrap();
+        writeln!(arms, "            double s[{p}], h[{p}][{p}];").unwrap();
+        writeln!(arms, "            int i, j;").unwrap();
+        writeln!(
+            arms,
+            "            for (i = 0; i < {n}; i++) if (scanf(\"%lf\", &a[i]) != 1) return 2;"
+        )
+        .unwrap();
+        writeln!(
+            arms,
+            "            printf(\"%d %d %.17g\", ci, pi, {}({}));",
+            f.log_density,
+            args(&full)
+        )
+        .unwrap();
+        writeln!(arms, "            {}({}, s);", f.score, args(&full)).unwrap();
+        writeln!(
+            arms,
+            "            for (i = 0; i < {p}; i++) printf(\" %.17g\", s[i]);"
+        )
+        .unwrap();
+        writeln!(arms, "            {}({}, h);", f.hessian, args(&full)).unwrap();
+        writeln!(arms, "            for (i = 0; i < {p}; i++) for (j = 0; j < {p}; j++) printf(\" %.17g\", h[i][j]);").unwrap();
+        if let Some(fim) = &f.fim {
+            let fa = c.fim_args();
+            writeln!(
+                main,
+                "void {fim}({}, double out[{p}][{p}]);",
+                doubles(fa.len())
+            )
+            .unwrap();
+            writeln!(arms, "            {fim}({}, h);", args(&fa)).unwrap();
+            writeln!(arms, "            for (i = 0; i < {p}; i++) for (j = 0; j < {p}; j++) printf(\" %.17g\", h[i][j]);").unwrap();
+        }
+        writeln!(arms, "            break;\n        }}").unwrap();
+    }
+    write!(
+        main,
+        r#"
+int main(void)
+{{
+    int ci, pi;
+    double a[64];
+    while (scanf("%d %d", &ci, &pi) == 2) {{
+        switch (ci) {{
+{arms}        default:
+            return 3;
+        }}
+        printf("\n");
+    }}
+    return 0;
+}}
+"#
+    )
+    .unwrap();
+    let main_c = dir.join("main.c");
+    std::fs::write(&main_c, &main).expect("write");
+    let exe = dir.join("driver");
+    let (ok, _, err) = run(
+        Command::new("cc")
+            .args(["-std=c99", "-O2", "-Wall", "-Wextra", "-o"])
+            .arg(&exe)
+            .arg(&main_c)
+            .args(&files)
+            .arg("-lm"),
+        "",
+    );
+    assert!(ok, "cc failed on the generated C:\n{err}");
+    assert!(
+        !err.contains("warning"),
+        "the generated C compiles with warnings:\n{err}"
+    );
+    let (ok, out, err) = run(&mut Command::new(&exe), &stdin_points(cs));
+    assert!(ok, "the C driver failed:\n{err}");
+    out
+}
+
+/// Is `python3` there with numpy and scipy? (A failure message when not.)
+fn python_with(modules: &str) -> Result<(), String> {
+    let (ok, _, err) = run(
+        Command::new("python3").args(["-c", &format!("import {modules}")]),
+        "",
+    );
+    if ok { Ok(()) } else { Err(err) }
+}
+
+/// Write the generated modules and the driver's spec; run the driver.
+fn run_python_driver(name: &str, lang: Lang, cs: &[&Case]) -> String {
+    let dir = scratch(name);
+    let mut spec = Vec::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let g = gen_code(c, lang);
+        let file = dir.join(format!("m{ci}.py"));
+        std::fs::write(&file, &g.code).expect("write");
+        spec.push(serde_json::json!({
+            "path": file,
+            "log_density": g.functions.log_density,
+            "score": g.functions.score,
+            "hessian": g.functions.hessian,
+            "fim": g.functions.fim,
+            "fim_args": c.fim_args(),
+            "points": c.points,
+        }));
+    }
+    let spec_file = dir.join("spec.json");
+    std::fs::write(
+        &spec_file,
+        serde_json::to_string(&serde_json::json!({ "cases": spec })).expect("json"),
+    )
+    .expect("write");
+    let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/codegen/run_python.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(&driver).arg(&spec_file);
+    if lang == Lang::Jax {
+        cmd.arg("--jax");
+    }
+    let (ok, out, err) = run(&mut cmd, "");
+    assert!(ok, "the generated {lang} failed:\n{err}");
+    out
+}
+
+/// Whether to run the generated Python: yes, unless FIMKIT_SKIP_PYTHON=1;
+/// a failure (not a skip) when numpy or scipy is missing.
+fn python_required() -> bool {
+    if std::env::var("FIMKIT_SKIP_PYTHON").is_ok_and(|v| v == "1") {
+        eprintln!("FIMKIT_SKIP_PYTHON=1: the generated Python is not run");
+        return false;
+    }
+    if let Err(e) = python_with("numpy, scipy.special") {
+        panic!(
+            "the codegen tests run the generated Python, which needs python3 with numpy and scipy:\n  \
+             python3 -m pip install -r tests/codegen/requirements.txt\n\
+             (or set FIMKIT_SKIP_PYTHON=1 to skip this test)\n\npython3 said:\n{e}"
+        );
+    }
+    true
+}
+
+/// Batched (`B`) lines against the reference; scalar (`S`) lines too.
+fn compare_python(lang: &str, out: &str, cs: &[&Case], tol: f64) {
+    let batched: String = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("B "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    compare_output(lang, &batched, cs, tol);
+    let mut failures = Vec::new();
+    let mut values = 0;
+    for l in out.lines().filter_map(|l| l.strip_prefix("S ")) {
+        values += check_line(&format!("{lang} (scalar)"), l, cs, tol, &mut failures);
+    }
+    report(&format!("{lang} (scalar arguments)"), failures, values);
+}
+
+#[test]
+fn python_matches_fimkit() {
+    if !python_required() {
+        return;
+    }
+    let cs = all_cases();
+    let out = run_python_driver("python", Lang::Python, &cs);
+    compare_python("python", &out, &cs, TOL);
+}
+
+#[test]
+fn jax_parses_and_runs_when_installed() {
+    let cs = all_cases();
+    let dir = scratch("jax-parse");
+    let mut files = Vec::new();
+    for (ci, c) in cs.iter().enumerate() {
+        let g = gen_code(c, Lang::Jax);
+        // No control flow on values: no `if` outside the Bessel helpers
+        // (which branch on the constant order) and the `__main__` block.
+        let functions = g.code.split("\nif __name__").next().unwrap_or("");
+        let functions = functions.split("\ndef _polygamma").next().unwrap_or("");
+        let functions = functions
+            .split("\ndef _besseli_series")
+            .next()
+            .unwrap_or("");
+        assert!(
+            !functions.contains("if ") && !functions.contains("while "),
+            "{}: control flow in generated JAX",
+            c.id
+        );
+        let file = dir.join(format!("m{ci}.py"));
+        std::fs::write(&file, &g.code).expect("write");
+        files.push(file);
+    }
+    let check = "import ast, sys\nfor f in sys.argv[1:]:\n    ast.parse(open(f).read(), f)\n";
+    let (ok, _, err) = run(
+        Command::new("python3").arg("-c").arg(check).args(&files),
+        "",
+    );
+    assert!(ok, "generated JAX does not parse:\n{err}");
+    if python_with("jax").is_err() {
+        eprintln!("skipped: jax is not installed, so the generated JAX was only parsed, not run");
+        return;
+    }
+    let out = run_python_driver("jax", Lang::Jax, &cs);
+    compare_python("jax", &out, &cs, TOL);
+    // Each file's `__main__` smoke example runs (in one interpreter).
+    let smoke = "import runpy, sys\nfor f in sys.argv[1:]:\n    print(f)\n    runpy.run_path(f, run_name='__main__')\n";
+    let (ok, out, err) = run(
+        Command::new("python3").arg("-c").arg(smoke).args(&files),
+        "",
+    );
+    assert!(ok, "a smoke example failed:\n{out}\n{err}");
+    assert_eq!(out.matches("jax.vmap(").count(), files.len(), "{out}");
+}
+
+fn case(id: &str) -> &'static Case {
+    cases()
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no case {id}"))
+}
+
+#[test]
+fn snapshots_of_small_models() {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots/codegen");
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| {
+        for id in ["ex_normal", "ex_gamma", "ex_bernoulli"] {
+            for lang in Lang::ALL {
+                let g = gen_code(case(id), lang);
+                let name = format!("{}_{}", id.trim_start_matches("ex_"), lang.name());
+                insta::assert_snapshot!(name, g.code);
+            }
+        }
+    });
+}
+
+#[test]
+fn identifiers_are_sanitized() {
+    let c = case("cg_names");
+    let py = gen_code(c, Lang::Python);
+    let idents: Vec<&str> = py
+        .signature
+        .full()
+        .iter()
+        .map(|a| a.ident.as_str())
+        .collect();
+    assert_eq!(
+        idents,
+        [
+            "lambda_", "fn", "double", "a_1", "a_2", "a_1_", "int_", "out", "np_"
+        ]
+    );
+    let rs = gen_code(c, Lang::Rust);
+    let idents: Vec<&str> = rs
+        .signature
+        .full()
+        .iter()
+        .map(|a| a.ident.as_str())
+        .collect();
+    assert_eq!(
+        idents,
+        [
+            "lambda", "fn_", "double", "a_1", "a_2", "a_1_", "int", "out", "np"
+        ]
+    );
+    let cc = gen_code(c, Lang::C);
+    let idents: Vec<&str> = cc
+        .signature
+        .full()
+        .iter()
+        .map(|a| a.ident.as_str())
+        .collect();
+    assert_eq!(
+        idents,
+        [
+            "lambda", "fn", "double_", "a_1", "a_2", "a_1_", "int_", "out_", "np"
+        ]
+    );
+    assert!(
+        cc.code
+            .contains("void names_score(double lambda, double fn, double double_,")
+    );
+}
+
+#[test]
+fn missing_fim_is_explained_and_omitted() {
+    let c = case("tb_laplace");
+    for lang in Lang::ALL {
+        let g = gen_code(c, lang);
+        assert!(g.functions.fim.is_none());
+        let why = g.fim_missing.as_deref().expect("a reason");
+        assert!(
+            g.code.contains("No closed-form Fisher information"),
+            "{lang}"
+        );
+        assert!(g.code.contains(why), "{lang}: the reason is in the file");
+        assert!(!g.code.contains("fim("), "{lang}: no fim function");
+    }
+}
+
+#[test]
+fn shared_subexpressions_keep_the_hessian_small() {
+    // Dirichlet: every Hessian entry holds trigamma(alpha_1 + alpha_2 + alpha_3).
+    let g = gen_code(case("tb_dirichlet3"), Lang::Python);
+    let hess = g.code.split("def hessian").nth(1).expect("hessian");
+    let hess = hess.split("\ndef ").next().expect("body");
+    assert_eq!(
+        hess.matches("polygamma(1, alpha_1 + alpha_2 + alpha_3)")
+            .count(),
+        1,
+        "{hess}"
+    );
+    // Over the corpus: sharing never costs, and saves in the Hessians.
+    let mut saved = 0;
+    let mut total = 0;
+    for c in cases() {
+        let g = gen_code(c, Lang::Rust);
+        let unshared: usize = c
+            .derivation
+            .hessian
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r[i..].iter())
+            .map(fimkit::codegen::operation_count)
+            .sum();
+        assert!(
+            g.op_counts[2] <= unshared,
+            "{}: {} > {unshared}",
+            c.id,
+            g.op_counts[2]
+        );
+        saved += unshared - g.op_counts[2];
+        total += unshared;
+    }
+    eprintln!(
+        "Hessians: {} operations as trees, {} shared",
+        total,
+        total - saved
+    );
+    assert!(saved > 100, "sharing saves operations ({saved})");
+}
+
+#[test]
+fn alternative_coordinates() {
+    let c = case("ex_binomial_odds");
+    let coords = fimkit::fisher::derive_coords(&c.model, &c.derivation, &Default::default());
+    let odds = coords.iter().find(|d| d.name == "odds").expect("odds");
+    let config = CodegenConfig {
+        coords: Some("odds".into()),
+        ..CodegenConfig::default()
+    };
+    let g = generate(&c.model, &odds.derivation, Lang::Python, &config).expect("generate");
+    assert!(g.code.contains("def fim(phi):"), "{}", g.code);
+    assert!(g.code.contains("--coords odds"));
+    assert!(g.code.contains("def log_density(phi, x):"));
+}
+
+#[test]
+fn random_expressions_print_correctly() {
+    // Precedence, signs, quotients, powers and every function, in shapes
+    // no model file has: random expressions as "score" and "Hessian"
+    // entries, run in every language.
+    // FIMKIT_LONG=1: five times as many.
+    let long = std::env::var("FIMKIT_LONG").is_ok_and(|v| v == "1");
+    let random = common::random_cases(if long { 120 } else { 24 });
+    let cs: Vec<&Case> = random.iter().collect();
+    compare_output("rust (random)", &rust_output("rust-random", &cs), &cs, TOL);
+    compare_output("c (random)", &c_output("c-random", &cs), &cs, TOL);
+    if python_required() {
+        let out = run_python_driver("python-random", Lang::Python, &cs);
+        compare_python("python (random)", &out, &cs, TOL);
+    }
+    if python_with("jax").is_ok() {
+        let out = run_python_driver("jax-random", Lang::Jax, &cs);
+        compare_python("jax (random)", &out, &cs, TOL);
+    } else {
+        eprintln!("skipped: jax is not installed, so the random expressions were not run in JAX");
+    }
+}
+
+#[test]
+fn what_a_language_cannot_express_is_an_error() {
+    // A Bessel function of a non-integer order: JAX has integer orders
+    // only; the other languages take any order.
+    let src = "const nu = 1.5\nparam a : positive\ndata x : positive\nlogp += log(besseli(nu, a*x)) - a*x\n";
+    let model = fimkit::load(src, "bessel_order").expect("model");
+    let d = fimkit::fisher::derive(&model, &Default::default());
+    let err = generate(&model, &d, Lang::Jax, &CodegenConfig::default()).expect_err("jax");
+    assert!(err.to_string().contains("constant integer order"), "{err}");
+    for lang in [Lang::Rust, Lang::C, Lang::Python] {
+        let g = generate(&model, &d, lang, &CodegenConfig::default()).expect("generated");
+        assert!(
+            g.code.contains("besseli") || g.code.contains("iv("),
+            "{lang}"
+        );
+    }
+    let dir = scratch("unsupported");
+    let file = dir.join("bessel.fim");
+    std::fs::write(&file, src).expect("write");
+    let cli = Command::new(env!("CARGO_BIN_EXE_fimkit"))
+        .arg("codegen")
+        .arg(&file)
+        .args(["--lang", "jax"])
+        .output()
+        .expect("run");
+    assert_eq!(cli.status.code(), Some(1), "the model cannot be expressed");
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("cannot generate jax"));
+    assert!(cli.stdout.is_empty());
+    // An integer order given by a constant is fine.
+    let src = "const n = 2\nparam a : positive\ndata x : positive\nlogp += log(besseli(n, a*x)) + polygamma(n, a) - a*x\n";
+    let model = fimkit::load(src, "bessel_const").expect("model");
+    let d = fimkit::fisher::derive(&model, &Default::default());
+    let g = generate(&model, &d, Lang::Jax, &CodegenConfig::default()).expect("jax");
+    assert!(g.code.contains("_log_besseli(2, t0)"), "{}", g.code);
+    assert!(g.code.contains("_polygamma(2, a)"), "{}", g.code);
+}
