@@ -272,6 +272,10 @@ pub fn random_cases(n: usize) -> Vec<Case> {
                 inverse: None,
                 jeffreys: None,
                 singular: false,
+                agreement: fimkit::fisher::identifiability::Agreement::Symbolic,
+                singularity: None,
+                natural_gradient: None,
+                rank_one: None,
             }),
         };
         let id = format!("random_{}", out.len());
