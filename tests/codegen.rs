@@ -488,7 +488,7 @@ fn identifiers_are_sanitized() {
 
 #[test]
 fn missing_fim_is_explained_and_omitted() {
-    let c = case("tb_laplace");
+    let c = case("cg_cauchy");
     for lang in Lang::ALL {
         let g = gen_code(c, lang);
         assert!(g.functions.fim.is_none());
