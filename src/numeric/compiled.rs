@@ -380,6 +380,16 @@ impl<D: DualNum<Primitive = f64>> Arg<'_, D> {
     }
 }
 
+/// The one dual register an instruction reads, if it reads exactly one
+/// (a unary operation repeats its operand).
+fn single_dual(a: Operand, b: Operand) -> Option<u32> {
+    match (a, b) {
+        (Operand::Dual(x), Operand::Dual(y)) if x == y => Some(x),
+        (Operand::Dual(x), Operand::Plain(_)) | (Operand::Plain(_), Operand::Dual(x)) => Some(x),
+        _ => None,
+    }
+}
+
 /// Execute one operation.
 fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, EvalError> {
     Ok(match op {
@@ -518,12 +528,24 @@ impl Tape {
         ws: &mut Workspace<D>,
     ) -> Result<(), EvalError> {
         for ins in list {
-            let v = {
-                let get = |o: Operand| match o {
-                    Operand::Plain(r) => Arg::P(ws.plain[r as usize]),
-                    Operand::Dual(r) => Arg::D(&ws.dual[r as usize]),
-                };
-                exec(ins.op, get(ins.a), get(ins.b))?
+            use Operand::{Dual as Dl, Plain as Pl};
+            let v = match (ins.op, ins.a, ins.b) {
+                // The common arithmetic directly, without the generic dispatch.
+                (Op::Add, Dl(a), Dl(b)) => ws.dual[a as usize].clone() + &ws.dual[b as usize],
+                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
+                    ws.dual[a as usize].clone() + ws.plain[b as usize]
+                }
+                (Op::Mul, Dl(a), Dl(b)) => ws.dual[a as usize].clone() * &ws.dual[b as usize],
+                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
+                    ws.dual[a as usize].clone() * ws.plain[b as usize]
+                }
+                _ => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => Arg::P(ws.plain[r as usize]),
+                        Operand::Dual(r) => Arg::D(&ws.dual[r as usize]),
+                    };
+                    exec(ins.op, get(ins.a), get(ins.b))?
+                }
             };
             match ins.dst {
                 Operand::Dual(r) => ws.dual[r as usize] = v,
@@ -989,12 +1011,37 @@ impl LinearHessian {
             let Operand::Dual(dst) = ins.dst else {
                 continue;
             };
-            let v = {
-                let get = |o: Operand| match o {
-                    Operand::Plain(r) => Arg::P(plain[r as usize]),
-                    Operand::Dual(r) => Arg::D(&regs[r as usize]),
-                };
-                exec(ins.op, get(ins.a), get(ins.b))?
+            use Operand::{Dual as Dl, Plain as Pl};
+            let v = match (ins.op, ins.a, ins.b) {
+                (Op::Add, Dl(a), Dl(b)) => regs[a as usize] + regs[b as usize],
+                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
+                    regs[a as usize] + plain[b as usize]
+                }
+                (Op::Mul, Dl(a), Dl(b)) => regs[a as usize] * regs[b as usize],
+                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
+                    regs[a as usize] * plain[b as usize]
+                }
+                // A function of one dual register: its value and first two
+                // derivatives with a scalar second-order dual, then the
+                // chain rule in M directions.
+                (op, a, b) if single_dual(a, b).is_some() => {
+                    let r = single_dual(a, b).unwrap_or(0) as usize;
+                    let x = regs[r];
+                    let seed = num_dual::Dual2_64::from_re(x.re).derivative();
+                    let get = |o: Operand| match o {
+                        Operand::Plain(p) => Arg::P(plain[p as usize]),
+                        Operand::Dual(_) => Arg::D(&seed),
+                    };
+                    let f: num_dual::Dual2_64 = exec(op, get(a), get(b))?;
+                    D::<M>::new(f.re, &x.v1 * f.v1, &x.v2 * f.v1 + x.v1.tr_mul(&x.v1) * f.v2)
+                }
+                _ => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => Arg::P(plain[r as usize]),
+                        Operand::Dual(r) => Arg::D(&regs[r as usize]),
+                    };
+                    exec(ins.op, get(ins.a), get(ins.b))?
+                }
             };
             regs[dst as usize] = v;
         }
