@@ -1033,7 +1033,7 @@ impl LinearHessian {
                         Operand::Dual(_) => Arg::D(&seed),
                     };
                     let f: num_dual::Dual2_64 = exec(op, get(a), get(b))?;
-                    D::<M>::new(f.re, &x.v1 * f.v1, &x.v2 * f.v1 + x.v1.tr_mul(&x.v1) * f.v2)
+                    D::<M>::new(f.re, x.v1 * f.v1, x.v2 * f.v1 + x.v1.tr_mul(&x.v1) * f.v2)
                 }
                 _ => {
                     let get = |o: Operand| match o {
