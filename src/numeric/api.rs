@@ -126,8 +126,15 @@ pub enum NumericError {
         row: Option<usize>,
         /// The model statement whose term is not finite, when found.
         term: Option<String>,
+        /// Is it a derivative (the value itself being finite)?
+        derivative: bool,
         /// The innermost subexpression responsible.
         error: EvalError,
+    },
+    /// Every row is finite but a sum over the rows overflows.
+    SumOverflow {
+        /// The offending sum's value.
+        value: f64,
     },
     /// Data could not be read.
     Data(DataError),
@@ -187,15 +194,29 @@ impl fmt::Display for NumericError {
                     write!(f, "`{name}` = {value} is not a finite number")
                 }
             }
-            NumericError::NonFinite { row, term, error } => {
+            NumericError::NonFinite {
+                row,
+                term,
+                derivative,
+                error,
+            } => {
                 if let Some(r) = row {
                     write!(f, "row {r}: ")?;
                 }
                 if let Some(t) = term {
                     write!(f, "in `{t}`: ")?;
                 }
-                write!(f, "{error}")
+                match error {
+                    EvalError::NonFinite { expr, value } if *derivative => {
+                        write!(f, "the derivatives of `{expr}` are not finite ({value})")
+                    }
+                    _ => write!(f, "{error}"),
+                }
             }
+            NumericError::SumOverflow { value } => write!(
+                f,
+                "the sum over the rows is not finite ({value}) although every row is"
+            ),
             NumericError::Data(e) => e.fmt(f),
         }
     }
@@ -579,9 +600,8 @@ impl ModelFunctions {
             value += v;
             grad += g;
         }
-        if !grad.iter().all(|v| v.is_finite()) {
-            // Find the row responsible.
-            self.summary(theta, data)?;
+        if !(value.is_finite() && grad.iter().all(|v| v.is_finite())) {
+            return Err(sum_overflow(value));
         }
         Ok((value, grad))
     }
@@ -595,11 +615,11 @@ impl ModelFunctions {
             .map(|i| DualSVec64::<N>::from_re(theta[i]).derivative(i))
             .collect();
         self.gradient_rows(&seeds, data, |o: &DualSVec64<N>, g: &mut DVector<f64>| {
-            if let Some(e) = &o.eps.0 {
-                for i in 0..N {
-                    g[i] += e[i];
-                }
+            let Some(e) = &o.eps.0 else { return true };
+            for i in 0..N {
+                g[i] += e[i];
             }
+            e.iter().all(|v| v.is_finite())
         })
     }
 
@@ -613,9 +633,9 @@ impl ModelFunctions {
             .map(|i| DualDVec64::from_re(theta[i]).derivative(d, i))
             .collect();
         self.gradient_rows(&seeds, data, |o: &DualDVec64, g: &mut DVector<f64>| {
-            if let Some(e) = &o.eps.0 {
-                *g += e;
-            }
+            let Some(e) = &o.eps.0 else { return true };
+            *g += e;
+            e.iter().all(|v| v.is_finite())
         })
     }
 
@@ -623,7 +643,7 @@ impl ModelFunctions {
         &self,
         seeds: &[D],
         data: &Dataset,
-        add: impl Fn(&D, &mut DVector<f64>) + Sync,
+        add: impl Fn(&D, &mut DVector<f64>) -> bool + Sync,
     ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
         let mut base = self.tape.workspace::<D>();
         self.tape
@@ -639,7 +659,15 @@ impl ModelFunctions {
                 self.tape.eval_row(x, &mut ws).map_err(|e| (Some(r), e))?;
                 let o = self.tape.output(&ws, 0);
                 v += o.re();
-                add(&o, &mut g);
+                if !add(&o, &mut g) {
+                    return Err((
+                        Some(r),
+                        EvalError::NonFinite {
+                            expr: format!("derivatives of {}", describe(&self.logp)),
+                            value: f64::INFINITY,
+                        },
+                    ));
+                }
             }
             Ok((v, g))
         })
@@ -703,24 +731,12 @@ impl ModelFunctions {
         };
         let finite = |m: &DMatrix<f64>| m.iter().all(|v| v.is_finite());
         if !(out.loglik.is_finite()
+            && out.gradient.iter().all(|v| v.is_finite())
             && finite(&out.observed_information)
             && finite(&out.empirical_fisher))
         {
-            // A single row is finite but the sum is not, or a derivative
-            // overflowed: find and name the row.
-            self.find_non_finite_row(theta, data)?;
-            return Err(NumericError::NonFinite {
-                row: None,
-                term: None,
-                error: EvalError::NonFinite {
-                    expr: "the sum over the rows".into(),
-                    value: if out.loglik.is_finite() {
-                        f64::INFINITY
-                    } else {
-                        out.loglik
-                    },
-                },
-            });
+            // Every row is finite (checked) but a sum overflows.
+            return Err(sum_overflow(out.loglik));
         }
         Ok(out)
     }
@@ -771,19 +787,6 @@ impl ModelFunctions {
                         let v = e
                             .row(&self.tape, x, &mut g, &mut h)
                             .map_err(|err| (Some(r), err))?;
-                        if !g.iter().all(|v| v.is_finite()) {
-                            return Err((
-                                Some(r),
-                                EvalError::NonFinite {
-                                    expr: "score".into(),
-                                    value: g
-                                        .iter()
-                                        .copied()
-                                        .find(|v| !v.is_finite())
-                                        .unwrap_or(f64::NAN),
-                                },
-                            ));
-                        }
                         let row = RowDerivatives {
                             row: r,
                             log_density: v,
@@ -886,24 +889,39 @@ impl ModelFunctions {
         };
         let names = self.param_names();
         let derivative = matches!(&e, EvalError::NonFinite { expr, .. }
-            if expr == "score" || expr.starts_with("derivatives"));
+            if expr.starts_with("derivatives"));
         let mut error = e;
         let mut term = None;
         for (label, t) in &self.terms {
-            let r = if derivative {
-                gradient_hessian(t, &names, &env).map(|_| ())
+            let bad = if derivative {
+                !derivatives_finite(t, &names, &env)
             } else {
-                eval_f64(t, &env).map(|_| ())
+                eval_f64(t, &env).is_err()
             };
-            if let Err(te) = r {
+            if bad {
                 term = Some(label.clone());
                 if derivative {
-                    error = te;
+                    let culprit = innermost_bad_derivative(t, &names, &env);
+                    let value = gradient_hessian(culprit, &names, &env)
+                        .ok()
+                        .and_then(|(_, g, h)| {
+                            g.iter().chain(h.iter()).copied().find(|v| !v.is_finite())
+                        })
+                        .unwrap_or(f64::NAN);
+                    error = EvalError::NonFinite {
+                        expr: describe(culprit),
+                        value,
+                    };
                 }
                 break;
             }
         }
-        NumericError::NonFinite { row, term, error }
+        NumericError::NonFinite {
+            row,
+            term,
+            derivative,
+            error,
+        }
     }
 
     /// Report non-finite derivatives at a point.
@@ -928,27 +946,41 @@ impl ModelFunctions {
             )),
         }
     }
+}
 
-    /// Find the first row whose derivatives are not finite.
-    fn find_non_finite_row(
-        &self,
-        theta: &DVector<f64>,
-        data: &Dataset,
-    ) -> Result<(), NumericError> {
-        let d = self.params.len();
-        let mut g = vec![0.0; d];
-        let mut h = vec![0.0; d * d];
-        for r in 0..data.n_rows() {
-            let x = data.row(r).unwrap_or(&[]);
-            let res = self
-                .with_engine(theta.as_slice(), |e| e.row(&self.tape, x, &mut g, &mut h))
-                .and_then(|r| r)
-                .map_err(|e| self.non_finite(Some(r + 1), theta, x, e))?;
-            let _ = res;
-            self.check_derivatives(Some(r + 1), theta, x, &g, &h)?;
-        }
-        Ok(())
+/// Every row is finite but a sum over the rows is not.
+fn sum_overflow(loglik: f64) -> NumericError {
+    NumericError::SumOverflow {
+        value: if loglik.is_finite() {
+            f64::INFINITY
+        } else {
+            loglik
+        },
     }
+}
+
+/// Are the value, gradient and Hessian of `e` finite?
+fn derivatives_finite(e: &Expr, names: &[Name], env: &dyn Fn(&str) -> Option<f64>) -> bool {
+    gradient_hessian(e, names, env).is_ok()
+}
+
+/// The innermost subexpression of `e` whose derivatives are not finite
+/// while its children's are.
+fn innermost_bad_derivative<'a>(
+    e: &'a Expr,
+    names: &[Name],
+    env: &dyn Fn(&str) -> Option<f64>,
+) -> &'a Expr {
+    let kids: Vec<&Expr> = match e {
+        Expr::Pow(b, x) => vec![&**b, &**x],
+        _ => e.children().iter().collect(),
+    };
+    for k in kids {
+        if !derivatives_finite(k, names, env) {
+            return innermost_bad_derivative(k, names, env);
+        }
+    }
+    e
 }
 
 /// Values in `names` order from `name = value` pairs.
@@ -992,6 +1024,17 @@ trait RowEngineDyn: Send + Sync {
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_>;
 }
 
+/// A non-finite derivative is an error (named later by term).
+fn all_finite(tape: &Tape, g: &[f64], h: &[f64]) -> Result<(), EvalError> {
+    match g.iter().chain(h).copied().find(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(value) => Err(EvalError::NonFinite {
+            expr: format!("derivatives of {}", describe(&tape.exprs()[0])),
+            value,
+        }),
+    }
+}
+
 #[derive(Clone)]
 struct StaticEngine<const N: usize> {
     ws: Workspace<Dual2SVec64<N>>,
@@ -1027,6 +1070,7 @@ impl<const N: usize> RowEngineDyn for StaticEngine<N> {
             Some(m) => h.copy_from_slice(m.as_slice()),
             None => h.fill(0.0),
         }
+        all_finite(tape, g, h)?;
         Ok(o.re)
     }
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
@@ -1073,6 +1117,7 @@ impl RowEngineDyn for DynEngine {
             Some(m) => h.copy_from_slice(m.as_slice()),
             None => h.fill(0.0),
         }
+        all_finite(tape, g, h)?;
         Ok(o.re)
     }
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {

@@ -380,6 +380,16 @@ impl<D: DualNum<Primitive = f64>> Arg<'_, D> {
     }
 }
 
+/// The one dual register an instruction reads, if it reads exactly one
+/// (a unary operation repeats its operand).
+fn single_dual(a: Operand, b: Operand) -> Option<u32> {
+    match (a, b) {
+        (Operand::Dual(x), Operand::Dual(y)) if x == y => Some(x),
+        (Operand::Dual(x), Operand::Plain(_)) | (Operand::Plain(_), Operand::Dual(x)) => Some(x),
+        _ => None,
+    }
+}
+
 /// Execute one operation.
 fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, EvalError> {
     Ok(match op {
@@ -490,6 +500,11 @@ impl Tape {
         &self.data
     }
 
+    /// The compiled expressions (output `i` is `exprs()[i]`).
+    pub fn exprs(&self) -> &[Expr] {
+        &self.exprs
+    }
+
     /// Number of instructions: (data-only in f64, parameter-only dual,
     /// per-row dual).
     pub fn instruction_counts(&self) -> (usize, usize, usize) {
@@ -513,12 +528,24 @@ impl Tape {
         ws: &mut Workspace<D>,
     ) -> Result<(), EvalError> {
         for ins in list {
-            let v = {
-                let get = |o: Operand| match o {
-                    Operand::Plain(r) => Arg::P(ws.plain[r as usize]),
-                    Operand::Dual(r) => Arg::D(&ws.dual[r as usize]),
-                };
-                exec(ins.op, get(ins.a), get(ins.b))?
+            use Operand::{Dual as Dl, Plain as Pl};
+            let v = match (ins.op, ins.a, ins.b) {
+                // The common arithmetic directly, without the generic dispatch.
+                (Op::Add, Dl(a), Dl(b)) => ws.dual[a as usize].clone() + &ws.dual[b as usize],
+                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
+                    ws.dual[a as usize].clone() + ws.plain[b as usize]
+                }
+                (Op::Mul, Dl(a), Dl(b)) => ws.dual[a as usize].clone() * &ws.dual[b as usize],
+                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
+                    ws.dual[a as usize].clone() * ws.plain[b as usize]
+                }
+                _ => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => Arg::P(ws.plain[r as usize]),
+                        Operand::Dual(r) => Arg::D(&ws.dual[r as usize]),
+                    };
+                    exec(ins.op, get(ins.a), get(ins.b))?
+                }
             };
             match ins.dst {
                 Operand::Dual(r) => ws.dual[r as usize] = v,
@@ -664,18 +691,29 @@ impl Tape {
 ///
 /// so second-order dual numbers are needed in only `m` directions, not `d`.
 /// The *frontier* — linear registers read by a nonlinear instruction — is
-/// found on the tape; linear registers are evaluated as sparse affine forms
-/// in `f64`, the rest with `Dual2SVec<m>`. Used when `m ≤ 4` and `m < d`.
+/// found on the tape. Per row, the linear registers' values are computed
+/// in `f64` (one pass), each frontier's coefficient row `a_i` by one
+/// reverse pass over the linear instructions (O(d) each, whatever the
+/// nesting of the sums), and the rest with `Dual2SVec<m>`. Used when
+/// `m ≤ 4` and `m < d`.
 #[derive(Clone, Debug)]
 pub struct LinearHessian {
-    /// Dual instructions in execution order.
-    instrs: Vec<Instr>,
-    /// Is the dual register linear in θ?
-    linear: Vec<bool>,
+    /// Linear instructions in execution order.
+    lin: Vec<LinIns>,
+    /// Nonlinear dual instructions in execution order.
+    nonlin: Vec<Instr>,
     /// Frontier registers (linear, read by nonlinear code or output).
     frontier: Vec<u32>,
     n_params: usize,
     output: Operand,
+}
+
+/// A linear instruction: `dst = a + b` (either may be plain) or
+/// `dst = src · plain`.
+#[derive(Clone, Copy, Debug)]
+enum LinIns {
+    Add { dst: u32, a: Operand, b: Operand },
+    Scale { dst: u32, src: u32, by: u32 },
 }
 
 /// Registers for [`LinearHessian::eval_row`].
@@ -683,7 +721,7 @@ pub struct LinearHessian {
 pub struct LinearWorkspace {
     plain: Vec<f64>,
     lin_value: Vec<f64>,
-    lin_coef: Vec<Vec<(u32, f64)>>,
+    adjoint: Vec<f64>,
     dense: Vec<f64>,
     duals: Duals,
 }
@@ -744,13 +782,63 @@ impl Tape {
         if let Operand::Dual(r) = output {
             mark(r);
         }
+        // A frontier register that is another frontier register scaled or
+        // shifted by a plain value (−η in log(1 − σ(η)) = log σ(−η)) is
+        // computed from it with dual arithmetic instead: one direction
+        // fewer.
+        let mut derived: Vec<Instr> = Vec::new();
+        loop {
+            let found = frontier.iter().enumerate().find_map(|(k, &r)| {
+                let ins = instrs
+                    .iter()
+                    .find(|i| i.dst == Operand::Dual(r) && matches!(i.op, Op::Add | Op::Mul))?;
+                let src = match (ins.a, ins.b) {
+                    (Operand::Dual(s), Operand::Plain(_))
+                    | (Operand::Plain(_), Operand::Dual(s)) => s,
+                    _ => return None,
+                };
+                frontier.contains(&src).then_some((k, *ins))
+            });
+            let Some((k, ins)) = found else { break };
+            frontier.remove(k);
+            derived.push(ins);
+        }
         let m = frontier.len();
         if m == 0 || m > 4 || m >= n_params {
             return None;
         }
+        let mut lin = Vec::new();
+        // Derived registers first (their sources are seeded); a derived
+        // register derived from another comes after it.
+        let mut nonlin: Vec<Instr> = derived;
+        nonlin.sort_by_key(|i| match i.dst {
+            Operand::Dual(r) => r,
+            Operand::Plain(r) => r,
+        });
+        for ins in instrs {
+            let Operand::Dual(dst) = ins.dst else {
+                continue;
+            };
+            if !linear[dst as usize] {
+                nonlin.push(ins);
+            } else if ins.op == Op::Add {
+                lin.push(LinIns::Add {
+                    dst,
+                    a: ins.a,
+                    b: ins.b,
+                });
+            } else {
+                let ((Operand::Dual(src), Operand::Plain(by))
+                | (Operand::Plain(by), Operand::Dual(src))) = (ins.a, ins.b)
+                else {
+                    return None;
+                };
+                lin.push(LinIns::Scale { dst, src, by });
+            }
+        }
         Some(LinearHessian {
-            instrs,
-            linear,
+            lin,
+            nonlin,
             frontier,
             n_params,
             output,
@@ -777,14 +865,15 @@ impl LinearHessian {
         LinearWorkspace {
             plain: tape.plain_init.clone(),
             lin_value: vec![0.0; n],
-            lin_coef: vec![Vec::new(); n],
+            adjoint: vec![0.0; n],
             dense: vec![0.0; m * self.n_params],
             duals,
         }
     }
 
     /// Value of output 0 at `params` for one data row; its gradient into
-    /// `grad` (length d) and Hessian into `hess` (d×d, row-major).
+    /// `grad` (length d) and Hessian into `hess` (d×d, row-major). A
+    /// non-finite value or derivative is an error.
     pub fn eval_row(
         &self,
         tape: &Tape,
@@ -805,59 +894,52 @@ impl LinearHessian {
                 ws.plain[r as usize] = v;
             }
         }
-        // Linear registers as sparse affine forms.
-        for (k, &p) in params.iter().enumerate() {
-            ws.lin_value[k] = p;
-            ws.lin_coef[k].clear();
-            ws.lin_coef[k].push((k as u32, 1.0));
-        }
-        for ins in &self.instrs {
-            let Operand::Dual(dst) = ins.dst else {
-                continue;
-            };
-            let dst = dst as usize;
-            if !self.linear[dst] {
-                continue;
+        // Values of the linear registers.
+        let plain = &ws.plain;
+        let val = &mut ws.lin_value;
+        val[..params.len()].copy_from_slice(params);
+        for ins in &self.lin {
+            match *ins {
+                LinIns::Add { dst, a, b } => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => plain[r as usize],
+                        Operand::Dual(r) => val[r as usize],
+                    };
+                    val[dst as usize] = get(a) + get(b);
+                }
+                LinIns::Scale { dst, src, by } => {
+                    val[dst as usize] = val[src as usize] * plain[by as usize];
+                }
             }
-            let mut coef = std::mem::take(&mut ws.lin_coef[dst]);
-            coef.clear();
-            let value = match ins.op {
-                Op::Add => {
-                    let mut v = 0.0;
-                    for o in [ins.a, ins.b] {
-                        match o {
-                            Operand::Plain(r) => v += ws.plain[r as usize],
-                            Operand::Dual(r) => {
-                                v += ws.lin_value[r as usize];
-                                coef.extend_from_slice(&ws.lin_coef[r as usize]);
+        }
+        // Coefficient rows a_i: one reverse pass per frontier register.
+        let d = self.n_params;
+        let adj = &mut ws.adjoint;
+        for (i, &r) in self.frontier.iter().enumerate() {
+            adj.fill(0.0);
+            adj[r as usize] = 1.0;
+            for ins in self.lin.iter().rev() {
+                match *ins {
+                    LinIns::Add { dst, a, b } => {
+                        let w = adj[dst as usize];
+                        if w != 0.0 {
+                            if let Operand::Dual(x) = a {
+                                adj[x as usize] += w;
+                            }
+                            if let Operand::Dual(x) = b {
+                                adj[x as usize] += w;
                             }
                         }
                     }
-                    v
-                }
-                _ => {
-                    // Mul of a linear register by a plain one.
-                    let (d, p) = match (ins.a, ins.b) {
-                        (Operand::Dual(d), Operand::Plain(p))
-                        | (Operand::Plain(p), Operand::Dual(d)) => {
-                            (d as usize, ws.plain[p as usize])
+                    LinIns::Scale { dst, src, by } => {
+                        let w = adj[dst as usize];
+                        if w != 0.0 {
+                            adj[src as usize] += w * plain[by as usize];
                         }
-                        _ => (0, f64::NAN),
-                    };
-                    coef.extend(ws.lin_coef[d].iter().map(|&(i, c)| (i, c * p)));
-                    ws.lin_value[d] * p
+                    }
                 }
-            };
-            ws.lin_value[dst] = value;
-            ws.lin_coef[dst] = coef;
-        }
-        // Dense coefficient rows a_i.
-        let d = self.n_params;
-        ws.dense.iter_mut().for_each(|v| *v = 0.0);
-        for (i, &r) in self.frontier.iter().enumerate() {
-            for &(k, c) in &ws.lin_coef[r as usize] {
-                ws.dense[i * d + k as usize] += c;
             }
+            ws.dense[i * d..(i + 1) * d].copy_from_slice(&adj[..d]);
         }
         let (value, g, h) = match &mut ws.duals {
             Duals::M1(v) => self.nonlinear::<1>(v, &ws.plain, &ws.lin_value)?,
@@ -869,20 +951,44 @@ impl LinearHessian {
             return Err(tape.explain_at(0, params, data, value));
         }
         let m = self.frontier.len();
-        let a = &ws.dense;
-        for k in 0..d {
-            grad[k] = (0..m).map(|i| g[i] * a[i * d + k]).sum();
+        if let Some(bad) = g[..m]
+            .iter()
+            .chain(&h[..])
+            .copied()
+            .find(|v| !v.is_finite())
+        {
+            return Err(EvalError::NonFinite {
+                expr: format!("derivatives of {}", super::eval::describe(&tape.exprs[0])),
+                value: bad,
+            });
         }
-        // H = Aᵀ Hm A, upper triangle then mirrored.
-        let mut c = [0.0; 4];
-        for k in 0..d {
-            for (i, ci) in c.iter_mut().enumerate().take(m) {
-                *ci = (0..m).map(|j| h[i * 4 + j] * a[j * d + k]).sum();
+        let a = &ws.dense;
+        grad.fill(0.0);
+        for i in 0..m {
+            let gi = g[i];
+            for (gk, ak) in grad.iter_mut().zip(&a[i * d..(i + 1) * d]) {
+                *gk += gi * ak;
             }
-            for l in k..d {
-                let v: f64 = (0..m).map(|i| a[i * d + l] * c[i]).sum();
-                hess[k * d + l] = v;
-                hess[l * d + k] = v;
+        }
+        // H = Aᵀ Hm A, row by row: row k = Σ_j c_kj a_j, c_k = Σ_i a_ik Hm_ij.
+        if m == 1 {
+            let h00 = h[0];
+            for k in 0..d {
+                let c = h00 * a[k];
+                for (hk, al) in hess[k * d..(k + 1) * d].iter_mut().zip(&a[..d]) {
+                    *hk = c * al;
+                }
+            }
+        } else {
+            for k in 0..d {
+                let row = &mut hess[k * d..(k + 1) * d];
+                row.fill(0.0);
+                for j in 0..m {
+                    let c: f64 = (0..m).map(|i| a[i * d + k] * h[i * 4 + j]).sum();
+                    for (hk, al) in row.iter_mut().zip(&a[j * d..(j + 1) * d]) {
+                        *hk += c * al;
+                    }
+                }
             }
         }
         Ok(value)
@@ -901,19 +1007,41 @@ impl LinearHessian {
         for (i, &r) in self.frontier.iter().enumerate() {
             regs[r as usize] = D::<M>::from_re(lin_value[r as usize]).derivative(i);
         }
-        for ins in &self.instrs {
+        for ins in &self.nonlin {
             let Operand::Dual(dst) = ins.dst else {
                 continue;
             };
-            if self.linear[dst as usize] {
-                continue;
-            }
-            let v = {
-                let get = |o: Operand| match o {
-                    Operand::Plain(r) => Arg::P(plain[r as usize]),
-                    Operand::Dual(r) => Arg::D(&regs[r as usize]),
-                };
-                exec(ins.op, get(ins.a), get(ins.b))?
+            use Operand::{Dual as Dl, Plain as Pl};
+            let v = match (ins.op, ins.a, ins.b) {
+                (Op::Add, Dl(a), Dl(b)) => regs[a as usize] + regs[b as usize],
+                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
+                    regs[a as usize] + plain[b as usize]
+                }
+                (Op::Mul, Dl(a), Dl(b)) => regs[a as usize] * regs[b as usize],
+                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
+                    regs[a as usize] * plain[b as usize]
+                }
+                // A function of one dual register: its value and first two
+                // derivatives with a scalar second-order dual, then the
+                // chain rule in M directions.
+                (op, a, b) if single_dual(a, b).is_some() => {
+                    let r = single_dual(a, b).unwrap_or(0) as usize;
+                    let x = regs[r];
+                    let seed = num_dual::Dual2_64::from_re(x.re).derivative();
+                    let get = |o: Operand| match o {
+                        Operand::Plain(p) => Arg::P(plain[p as usize]),
+                        Operand::Dual(_) => Arg::D(&seed),
+                    };
+                    let f: num_dual::Dual2_64 = exec(op, get(a), get(b))?;
+                    D::<M>::new(f.re, x.v1 * f.v1, x.v2 * f.v1 + x.v1.tr_mul(&x.v1) * f.v2)
+                }
+                _ => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => Arg::P(plain[r as usize]),
+                        Operand::Dual(r) => Arg::D(&regs[r as usize]),
+                    };
+                    exec(ins.op, get(ins.a), get(ins.b))?
+                }
             };
             regs[dst as usize] = v;
         }

@@ -212,21 +212,37 @@ impl fmt::Display for DataError {
                 }
                 write!(f, "; the header has: {}", header.join(", "))
             }
-            DataError::DuplicateColumn { name, headers } => write!(
-                f,
-                "columns `{}` and `{}` both give `{name}`",
-                headers.0, headers.1
-            ),
+            DataError::DuplicateColumn { name, headers } => {
+                if headers.0 == headers.1 {
+                    write!(f, "two columns are named `{}`", headers.0)
+                } else {
+                    write!(
+                        f,
+                        "columns `{}` and `{}` both give `{name}`",
+                        headers.0, headers.1
+                    )
+                }
+            }
             DataError::NotANumber {
                 line,
                 row,
                 column,
                 text,
-            } => write!(
-                f,
-                "{}, column `{column}`: `{text}` is not a number",
-                place(*line, *row)
-            ),
+            } => {
+                if text.is_empty() {
+                    write!(
+                        f,
+                        "{}, column `{column}`: the cell is empty (a number is needed)",
+                        place(*line, *row)
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{}, column `{column}`: `{text}` is not a number",
+                        place(*line, *row)
+                    )
+                }
+            }
             DataError::NonFinite {
                 line,
                 row,
@@ -309,7 +325,7 @@ impl DataSchema {
             columns.push(Column {
                 name: d.name.clone(),
                 role: "data",
-                label: d.support.label(),
+                label: support_label(model, &d.support),
                 kind,
             });
         }
@@ -494,7 +510,7 @@ impl DataSchema {
     /// let schema = DataSchema::from_model(&model);
     /// assert_eq!(schema.dataset_from_matrix(&dmatrix![1.0; 4.0]).unwrap().n_rows(), 2);
     /// let err = schema.dataset_from_matrix(&dmatrix![1.5]).unwrap_err();
-    /// assert_eq!(err.to_string(), "row 1, column `k`: 1.5 is not an integer (`k` takes values in count)");
+    /// assert_eq!(err.to_string(), "row 1, column `k`: 1.5 is not an integer (`k` takes values in count (0, 1, 2, ...))");
     /// ```
     pub fn dataset_from_matrix(&self, m: &DMatrix<f64>) -> Result<Dataset, DataError> {
         if m.ncols() != self.width() {
@@ -655,7 +671,10 @@ fn csv_error(e: csv::Error) -> DataError {
             expected_len, len, ..
         } => DataError::Csv {
             line,
-            message: format!("{len} fields where the header has {expected_len}"),
+            message: format!(
+                "{len} field{} where the header has {expected_len}",
+                if *len == 1 { "" } else { "s" }
+            ),
         },
         csv::ErrorKind::Utf8 { .. } => DataError::Csv {
             line,
@@ -665,6 +684,60 @@ fn csv_error(e: csv::Error) -> DataError {
             line,
             message: e.to_string(),
         },
+    }
+}
+
+/// An expression as the model language writes it.
+fn text(e: &Expr) -> String {
+    crate::render::text::render(e, &crate::render::text::TextStyle::ascii())
+}
+
+/// A support as a person reads it: `positive (0, inf)`, `0..n - x1`,
+/// `(xm, inf) = (1, inf)` (constants' values shown when the ends are
+/// numbers once they are substituted).
+fn support_label(model: &Model, s: &Support) -> String {
+    let end = |e: &Option<Expr>, inf: &str| e.as_ref().map_or(inf.to_string(), text);
+    let value = |e: &Option<Expr>, inf: &str| -> Option<String> {
+        let Some(e) = e else {
+            return Some(inf.to_string());
+        };
+        let v = eval_f64(&model.substitute_consts(e), &|_| None).ok()?;
+        Some(show(v))
+    };
+    let has_const = |es: [&Option<Expr>; 2]| {
+        es.iter().any(|e| {
+            e.as_ref()
+                .is_some_and(|e| e.free_vars().iter().any(|v| model.const_value(v).is_some()))
+        })
+    };
+    match s {
+        Support::Continuous { lo, hi } => {
+            let interval = format!("({}, {})", end(lo, "-inf"), end(hi, "inf"));
+            let word = s.label();
+            if matches!(word.as_str(), "real" | "positive" | "unit") {
+                return if word == "real" {
+                    word
+                } else {
+                    format!("{word} {interval}")
+                };
+            }
+            match (has_const([lo, hi]), value(lo, "-inf"), value(hi, "inf")) {
+                (true, Some(l), Some(h)) => format!("{interval} = ({l}, {h})"),
+                _ => interval,
+            }
+        }
+        Support::Integers { lo, hi } => {
+            if s.label() == "count" {
+                return "count (0, 1, 2, ...)".into();
+            }
+            let lo_o = Some(lo.clone());
+            let range = format!("{}..{}", text(lo), end(hi, ""));
+            match (has_const([&lo_o, hi]), value(&lo_o, ""), value(hi, "")) {
+                (true, Some(l), Some(h)) => format!("{range} = {l}..{h}"),
+                _ => range,
+            }
+        }
+        _ => s.label(),
     }
 }
 

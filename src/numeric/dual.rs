@@ -160,9 +160,19 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
 
     fn sigmoid(&self) -> Self {
         with_coeffs(self, |a, c| {
-            let s = special::sigmoid(a);
-            let t = special::sigmoid(-a);
+            let (s, t, _) = sigmoid_parts(a);
             c[0] = s;
+            if c.len() <= 3 {
+                // σ' = s t, σ'' = s t (t − s): the common orders in closed form.
+                let st = s * t;
+                if c.len() > 1 {
+                    c[1] = st;
+                }
+                if c.len() > 2 {
+                    c[2] = st * (t - s) / 2.0;
+                }
+                return;
+            }
             // Start from the polynomial "s" and differentiate.
             sigmoid_poly_derivs(s, t, (1, 0), c, 1);
         })
@@ -170,13 +180,17 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
 
     fn log_sigmoid(&self) -> Self {
         with_coeffs(self, |a, c| {
-            let s = special::sigmoid(a);
-            let t = special::sigmoid(-a);
-            c[0] = special::log_sigmoid(a);
+            let (s, t, log_s) = sigmoid_parts(a);
+            c[0] = log_s;
             if c.len() > 1 {
                 // (log σ)' = σ(-x) = t; higher derivatives differentiate t.
                 c[1] = t;
-                sigmoid_poly_derivs(s, t, (0, 1), c, 2);
+                if c.len() == 3 {
+                    // t' = −s t
+                    c[2] = -s * t / 2.0;
+                } else {
+                    sigmoid_poly_derivs(s, t, (0, 1), c, 2);
+                }
             }
         })
     }
@@ -235,6 +249,39 @@ fn erf_tail(a: f64, c: &mut [f64]) {
             h0 = h1;
             h1 = next;
         }
+    }
+}
+
+/// `σ(a)`, `σ(−a)` and `log σ(a)` from one exponential, accurate in
+/// both tails.
+///
+/// The pair `exp(−|a|)`, `log1p(exp(−|a|))` of the last call on the thread
+/// is kept: `log σ(η)` and `log σ(−η)` (a Bernoulli or binomial term)
+/// then cost one exponential and one logarithm, not two of each.
+fn sigmoid_parts(a: f64) -> (f64, f64, f64) {
+    thread_local! {
+        static LAST: std::cell::Cell<(f64, f64, f64)> =
+            const { std::cell::Cell::new((f64::NAN, 0.0, 0.0)) };
+    }
+    let abs = a.abs();
+    let (e, l1p) = LAST.with(|c| {
+        let (k, e, l) = c.get();
+        if k == abs {
+            (e, l)
+        } else {
+            let e = (-abs).exp(); // in (0, 1]
+            let l = e.ln_1p();
+            c.set((abs, e, l));
+            (e, l)
+        }
+    });
+    let big = 1.0 / (1.0 + e); // σ(|a|)
+    let small = e * big; // σ(−|a|)
+    let log_sig = a.min(0.0) - l1p;
+    if a >= 0.0 {
+        (big, small, log_sig)
+    } else {
+        (small, big, log_sig)
     }
 }
 
