@@ -194,6 +194,7 @@ fn report_json(report: &CheckReport) -> Value {
             "at": p.values.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "checks": p.rows.iter().map(row_json).collect::<Vec<_>>(),
             "method": p.moments.method,
+            "evaluations": p.moments.evaluations,
             "fim_value": matrix_json(&p.moments.score_cov),
             "fim_error": matrix_json(&p.moments.score_cov_error),
             "closed_form_value": p.closed_form.as_ref().map(matrix_json),

@@ -54,6 +54,14 @@ pub enum Blocker {
     },
     /// Groups whose arguments depend on each other's data in a cycle.
     Cycle,
+    /// The support of a data variable depends on a parameter: the
+    /// regularity conditions fail and no Fisher information is reported.
+    IrregularSupport {
+        /// The data variable.
+        var: Name,
+        /// The parameter in its support.
+        param: Name,
+    },
 }
 
 impl std::fmt::Display for Blocker {
@@ -85,6 +93,12 @@ impl std::fmt::Display for Blocker {
             Blocker::Cycle => write!(
                 f,
                 "the arguments of two distributions depend on each other's data"
+            ),
+            Blocker::IrregularSupport { var, param } => write!(
+                f,
+                "the support of `{var}` depends on the parameter `{param}`: the regularity \
+                 conditions fail (the Bartlett identities do not hold), so the Fisher \
+                 information is not reported"
             ),
         }
     }

@@ -284,10 +284,7 @@ pub fn check(model: &Model, config: &CheckConfig) -> CheckReport {
     report
 }
 
-fn given_point(
-    model: &Model,
-    at: &[(String, f64)],
-) -> Result<(Vec<f64>, Covariates), String> {
+fn given_point(model: &Model, at: &[(String, f64)]) -> Result<(Vec<f64>, Covariates), String> {
     let get = |n: &str| at.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
     for (k, _) in at {
         let known = model.params.iter().any(|p| &*p.name == k)
@@ -456,7 +453,12 @@ fn show(m: &DMatrix<f64>) -> String {
     let rows: Vec<String> = (0..m.nrows())
         .map(|i| {
             let r: Vec<String> = (0..m.ncols())
-                .map(|j| format!("{:.10}", m[(i, j)]))
+                .map(|j| {
+                    let v = m[(i, j)];
+                    // No "-0.0000000000" for rounding noise.
+                    let v = if v.abs() < 5e-11 { 0.0 } else { v };
+                    format!("{v:.10}")
+                })
                 .collect();
             format!("[{}]", r.join(", "))
         })

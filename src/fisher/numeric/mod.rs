@@ -49,6 +49,7 @@ pub mod recognise;
 
 pub use integrate::SplitMix;
 pub use location_scale::{LocationScale, Verified, location_scale};
+pub use plan::irregular;
 
 use crate::ir::expr::Name;
 use crate::ir::model::{Domain, Model};
@@ -323,7 +324,7 @@ impl fmt::Display for NumericError {
             } => write!(
                 f,
                 "the support of `{var}`, {support}, depends on the parameter `{param}`: the \
-                 regularity conditions fail, E[score] = 0 and E[s sᵀ] = −E[Hessian] do not hold, \
+                 regularity conditions fail, the Bartlett identities E[score] = 0 and E[s sᵀ] = −E[Hessian] do not hold, \
                  and the Fisher information is not the right measure of information here \
                  (estimators can converge faster than 1/√n); fimkit reports no FIM"
             ),

@@ -58,8 +58,9 @@ fn addends(e: &Expr) -> Vec<Expr> {
     }
 }
 
-/// A support bound mentioning a parameter: the model is not regular.
-pub(crate) fn irregular(model: &Model) -> Option<NumericError> {
+/// A support bound mentioning a parameter: the model is not regular
+/// ([`NumericError::Irregular`]), or `None`.
+pub fn irregular(model: &Model) -> Option<NumericError> {
     let params = model.param_names();
     model.data.iter().find_map(|d| {
         d.support

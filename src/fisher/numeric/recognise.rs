@@ -11,7 +11,7 @@
 //! use fimkit::fisher::numeric::recognise::recognise;
 //! let pi2 = std::f64::consts::PI.powi(2);
 //! let c = recognise((pi2 + 3.0) / 9.0, 1e-12).unwrap();
-//! assert_eq!(fimkit::render::text::render(&c, &Default::default()), "(pi^2 + 3)/9");
+//! assert_eq!(fimkit::render::text::render(&c, &Default::default()), "pi^2/9 + 1/3");
 //! assert!(recognise(0.123456789012345, 1e-12).is_none());
 //! ```
 
