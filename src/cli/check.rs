@@ -50,7 +50,10 @@ fn row_text(r: &CheckRow) -> String {
     format!(
         "  {:<28} {:>9}  {:>9}  {}\n",
         r.kind.label(),
-        if r.error.is_finite() {
+        if r.error < 1e-12 {
+            // Rounding level: the digits carry no information.
+            "< 1e-12".into()
+        } else if r.error.is_finite() {
             fmt_num(r.error)
         } else {
             "—".into()

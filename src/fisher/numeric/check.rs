@@ -352,7 +352,10 @@ fn point_report(
                 .params
                 .iter()
                 .zip(m.mean_score.iter())
-                .map(|(p, v)| format!("E[∂/∂{p}] = {v:.6e}"))
+                .map(|(p, v)| {
+                    let v = if v.abs() < 1e-12 { 0.0 } else { *v };
+                    format!("E[∂/∂{p}] = {v:.6e}")
+                })
                 .collect();
             format!(
                 "{}: the normalising constant depends on the parameters",

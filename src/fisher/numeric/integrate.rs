@@ -142,7 +142,7 @@ impl Run<'_> {
             // Inside a scan: the mass only has to be right to a few digits.
             return ROUGH_TOL;
         }
-        self.config.rel_tol * 0.1f64.powi(l as i32)
+        self.config.rel_tol * INNER_TIGHTENING.powi(l as i32)
     }
 
     fn tol<'s>(&self, l: usize, scale: &'s dyn Fn(&[f64], &mut [f64])) -> Tolerance<'s> {
@@ -682,6 +682,9 @@ impl Run<'_> {
         })
     }
 }
+
+/// Each nesting level integrates this much tighter than the one outside it.
+const INNER_TIGHTENING: f64 = 0.3;
 
 /// Relative tolerance of the inner integrals behind a scan's mass.
 const ROUGH_TOL: f64 = 1e-4;
