@@ -417,3 +417,41 @@ fn bad_points_are_errors_not_nan() {
     let _: Option<Name> = None;
     assert!(Path::new("tests/fixtures/check").is_dir());
 }
+
+#[test]
+fn hard_points_far_narrow_singular_and_large_counts() {
+    let cfg = NumericConfig::default();
+    let dc = DeriveConfig {
+        simplify: None,
+        ..DeriveConfig::default()
+    };
+    for (file, theta) in [
+        // terms that underflow for hundreds of counts before the mass
+        ("tests/fixtures/textbook/poisson.fim", vec![1000.0]),
+        // a narrow peak far from the origin
+        ("tests/fixtures/textbook/normal.fim", vec![1000.0, 1e-3]),
+        // an x^{-0.95} singularity at 0
+        ("tests/fixtures/textbook/gamma_rate.fim", vec![0.05, 100.0]),
+        // both ends singular
+        ("tests/fixtures/textbook/beta.fim", vec![0.3, 0.4]),
+        // heavy right tail
+        ("tests/fixtures/textbook/pareto.fim", vec![0.7]),
+        ("tests/fixtures/textbook/negative_binomial.fim", vec![0.02]),
+    ] {
+        let model = load(file);
+        let num = numeric_fim(&model, &theta, &cfg).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(num.converged, "{file}: {:?}", num.warnings);
+        // Symmetric, positive semidefinite.
+        assert!(
+            rel_diff(&num.value, &num.value.transpose()) < 1e-12,
+            "{file}"
+        );
+        let eig = num.value.clone().symmetric_eigen().eigenvalues;
+        assert!(eig.min() > -1e-10 * eig.max().abs(), "{file}: {eig}");
+        if let Ok(cf) = derive(&model, &dc).fisher {
+            let exact = closed_form_at(&model, &cf.fim, &theta, &cfg);
+            let diff = rel_diff(&num.value, &exact);
+            assert!(diff < 1e-8, "{file}: {} vs {exact} ({diff:e})", num.value);
+        }
+    }
+}

@@ -50,7 +50,10 @@ fn row_text(r: &CheckRow) -> String {
     format!(
         "  {:<28} {:>9}  {:>9}  {}\n",
         r.kind.label(),
-        if r.error.is_finite() {
+        if r.error < 1e-12 {
+            // Rounding level: the digits carry no information.
+            "< 1e-12".into()
+        } else if r.error.is_finite() {
             fmt_num(r.error)
         } else {
             "—".into()
@@ -194,6 +197,7 @@ fn report_json(report: &CheckReport) -> Value {
             "at": p.values.iter().map(|(n, v)| (n.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "checks": p.rows.iter().map(row_json).collect::<Vec<_>>(),
             "method": p.moments.method,
+            "evaluations": p.moments.evaluations,
             "fim_value": matrix_json(&p.moments.score_cov),
             "fim_error": matrix_json(&p.moments.score_cov_error),
             "closed_form_value": p.closed_form.as_ref().map(matrix_json),

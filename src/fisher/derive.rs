@@ -390,6 +390,11 @@ fn closed_form(
     let names: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
     let params = &names[..];
     let own_params = model.param_names();
+    if let Some(super::numeric::NumericError::Irregular { var, param, .. }) =
+        super::numeric::irregular(model)
+    {
+        return Err(Blocker::IrregularSupport { var, param });
+    }
     let is_own_param = |v: &str| own_params.iter().any(|p| &**p == v) || is_param(v);
     let groups: Vec<DataGroup> = data_groups(model, &is_own_param)?
         .into_iter()

@@ -62,6 +62,14 @@ pub enum Blocker {
         /// The two values at a typical point.
         values: (f64, f64),
     },
+    /// The support of a data variable depends on a parameter: the
+    /// regularity conditions fail and no Fisher information is reported.
+    IrregularSupport {
+        /// The data variable.
+        var: Name,
+        /// The parameter in its support.
+        param: Name,
+    },
 }
 
 impl std::fmt::Display for Blocker {
@@ -101,6 +109,12 @@ impl std::fmt::Display for Blocker {
                 entry.1 + 1,
                 values.0,
                 values.1
+            ),
+            Blocker::IrregularSupport { var, param } => write!(
+                f,
+                "the support of `{var}` depends on the parameter `{param}`: the regularity \
+                 conditions fail (the Bartlett identities do not hold), so the Fisher \
+                 information is not reported"
             ),
         }
     }

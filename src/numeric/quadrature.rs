@@ -525,7 +525,8 @@ pub fn sum_finite<E>(
 /// below the tolerance. The bound is exact when the ratios keep not
 /// increasing (log-concave tails: Poisson, binomial, negative binomial,
 /// geometric, and their products with polynomial scores); it is added to
-/// every component's error. Heavy tails (ratios tending to 1) end at
+/// every component's error. Leading terms that underflow to zero (a
+/// Poisson with mean 1000 starts far from 0) never stop the sum. Heavy tails (ratios tending to 1) end at
 /// `max_terms` with `converged: false`.
 pub fn sum_infinite<E>(
     m: usize,
@@ -591,12 +592,13 @@ pub fn sum_infinite<E>(
             let monotone = last
                 .windows(2)
                 .all(|w| w[1] <= w[0] * (1.0 + 1e-12) + 1e-300);
-            if size == 0.0 && last.iter().all(|r| *r == 0.0) {
+            let seen_mass = abs.iter().any(|a| *a > 0.0);
+            if seen_mass && size == 0.0 && last.iter().all(|r| *r == 0.0) {
                 // Eight zero terms in a row past the start: a finite
                 // support written as a count (e.g. probabilities that vanish).
                 return Ok(finish(value, error, &abs, n, true));
             }
-            if rho < 1.0 && monotone {
+            if seen_mass && rho < 1.0 && monotone {
                 let tail = size * rho / (1.0 - rho);
                 let mut err_with_tail = error.clone();
                 for c in 0..m {

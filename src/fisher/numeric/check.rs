@@ -352,7 +352,10 @@ fn point_report(
                 .params
                 .iter()
                 .zip(m.mean_score.iter())
-                .map(|(p, v)| format!("E[∂/∂{p}] = {v:.6e}"))
+                .map(|(p, v)| {
+                    let v = if v.abs() < 1e-12 { 0.0 } else { *v };
+                    format!("E[∂/∂{p}] = {v:.6e}")
+                })
                 .collect();
             format!(
                 "{}: the normalising constant depends on the parameters",
@@ -453,7 +456,12 @@ fn show(m: &DMatrix<f64>) -> String {
     let rows: Vec<String> = (0..m.nrows())
         .map(|i| {
             let r: Vec<String> = (0..m.ncols())
-                .map(|j| format!("{:.10}", m[(i, j)]))
+                .map(|j| {
+                    let v = m[(i, j)];
+                    // No "-0.0000000000" for rounding noise.
+                    let v = if v.abs() < 5e-11 { 0.0 } else { v };
+                    format!("{v:.10}")
+                })
                 .collect();
             format!("[{}]", r.join(", "))
         })

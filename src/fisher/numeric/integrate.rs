@@ -7,7 +7,7 @@ use super::plan::{Group, Range};
 use super::point::{Layout, PointEval, evaluator, moments_at};
 use super::{NumericConfig, NumericError};
 use crate::ir::expr::Expr;
-use crate::numeric::compiled::Tape;
+use crate::numeric::compiled::{Tape, Workspace};
 use crate::numeric::eval::eval_f64;
 use crate::numeric::quadrature::{
     Map, Panel, QuadResult, Tolerance, integrate, sum_finite, sum_infinite,
@@ -58,6 +58,10 @@ struct Run<'a> {
     evaluations: usize,
     converged: bool,
     routes: Vec<&'static str>,
+    /// Plain `f64` registers for value-only evaluations.
+    plain: Workspace<f64>,
+    /// > 0 inside a scan's inner integrations.
+    rough: u32,
     /// The right end of the range being scanned, per level (for complements).
     his: Vec<f64>,
     los: Vec<f64>,
@@ -87,7 +91,15 @@ pub(crate) fn integrate_group(
     let n_data = group.slots.len() - covariates.len();
     let mut row = vec![0.0; group.slots.len()];
     row[n_data..].copy_from_slice(covariates);
+    let mut plain = tape.workspace::<f64>();
+    tape.set_params(theta, &mut plain)
+        .map_err(|e| NumericError::Eval {
+            error: e,
+            at: String::from("the parameter point"),
+        })?;
     let mut run = Run {
+        plain,
+        rough: 0,
         group,
         tape,
         eval,
@@ -126,7 +138,11 @@ impl Run<'_> {
     /// Inner levels integrate to a tighter tolerance, so that their errors,
     /// carried into the outer estimate, leave room for the outer rule.
     fn rel_tol(&self, l: usize) -> f64 {
-        self.config.rel_tol * 0.1f64.powi(l as i32)
+        if self.rough > 0 {
+            // Inside a scan: the mass only has to be right to a few digits.
+            return ROUGH_TOL;
+        }
+        self.config.rel_tol * INNER_TIGHTENING.powi(l as i32)
     }
 
     fn tol<'s>(&self, l: usize, scale: &'s dyn Fn(&[f64], &mut [f64])) -> Tolerance<'s> {
@@ -338,9 +354,29 @@ impl Run<'_> {
         if let Some(c) = complement {
             self.row[c] = self.his[l] - x;
         }
+        if l + 1 == self.group.vars.len() {
+            return self.leaf_log_density();
+        }
+        self.rough += 1;
         let r = self.level(l + 1);
+        self.rough -= 1;
         let z = r?.value[0];
         Ok(if z > 0.0 { z.ln() } else { f64::NEG_INFINITY })
+    }
+
+    /// log p at the current row in plain `f64` (for scans).
+    fn leaf_log_density(&mut self) -> Result<f64, NumericError> {
+        self.evaluations += 1;
+        let r = self.tape.eval_row(&self.row, &mut self.plain);
+        let v = self.tape.output(&self.plain, 0);
+        match r {
+            Ok(()) => Ok(v),
+            Err(_) if v == f64::NEG_INFINITY => Ok(v),
+            Err(error) => Err(NumericError::Eval {
+                error,
+                at: self.describe_row(),
+            }),
+        }
     }
 
     /// Panels for variable `l` on `(lo, hi)`: a scan finds the peaks of the
@@ -474,10 +510,13 @@ impl Run<'_> {
         let mut d = a + r * (b - a);
         let mut gc = self.log_mass(l, c)?;
         let mut gd = self.log_mass(l, d)?;
-        let iterations = if l + 1 == self.group.vars.len() {
-            60
+        // The peak is only a breakpoint: a few digits suffice.
+        let iterations = if self.rough > 0 {
+            12
+        } else if l + 1 == self.group.vars.len() {
+            40
         } else {
-            30
+            20
         };
         for _ in 0..iterations {
             if (b - a) <= 1e-12 * (a.abs() + b.abs()).max(1e-300) {
@@ -643,6 +682,12 @@ impl Run<'_> {
         })
     }
 }
+
+/// Each nesting level integrates this much tighter than the one outside it.
+const INNER_TIGHTENING: f64 = 0.3;
+
+/// Relative tolerance of the inner integrals behind a scan's mass.
+const ROUGH_TOL: f64 = 1e-4;
 
 const PRIMES: [u64; 24] = [
     2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,

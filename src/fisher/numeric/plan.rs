@@ -47,7 +47,8 @@ pub(crate) struct Group {
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub groups: Vec<Group>,
-    /// The part of the log-density without data.
+    /// The part of the log-density without data (zero when there is a
+    /// group to carry it).
     pub constant: Expr,
 }
 
@@ -58,8 +59,9 @@ fn addends(e: &Expr) -> Vec<Expr> {
     }
 }
 
-/// A support bound mentioning a parameter: the model is not regular.
-pub(crate) fn irregular(model: &Model) -> Option<NumericError> {
+/// A support bound mentioning a parameter: the model is not regular
+/// ([`NumericError::Irregular`]), or `None`.
+pub fn irregular(model: &Model) -> Option<NumericError> {
     let params = model.param_names();
     model.data.iter().find_map(|d| {
         d.support
@@ -216,6 +218,28 @@ pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
                 .map(|(t, _)| t.clone())
                 .collect(),
         );
+        // `hi − x` at a numeric right end becomes its own slot, filled with
+        // the quadrature's cancellation-free complement: `log(1 − x)` stays
+        // finite and accurate as x → 1 (a Beta with b < 1).
+        let mut logp = logp;
+        let n_members = members.len();
+        for var in vars.iter_mut() {
+            let Range::Continuous { hi: Some(h), .. } = &var.range else {
+                continue;
+            };
+            let Some(r) = h.as_num() else { continue };
+            if var.complement.is_some() {
+                continue;
+            }
+            let cname: Name = format!("{}'hi", var.name).into();
+            let (rewritten, changed) = complement_rewrite(&logp, &var.name, r, &cname);
+            if changed {
+                logp = rewritten;
+                let at = n_members + (slots.len() - n_members - covariates.len());
+                slots.insert(at, cname);
+                var.complement = Some(at);
+            }
+        }
         groups.push(Group { slots, vars, logp });
     }
     for (t, vs) in terms.iter().zip(&term_vars) {
@@ -223,8 +247,45 @@ pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
             constant.push(t.clone());
         }
     }
+    // The data-free part goes into the first group's density, so that the
+    // group integrates to about 1 (a Poisson's `−λ` kept apart would leave
+    // `Σ λ^k/k! = e^λ` to overflow).
+    if let Some(first) = groups.first_mut() {
+        let mut all = std::mem::take(&mut constant);
+        all.push(first.logp.clone());
+        first.logp = Expr::add(all);
+    }
     Ok(Plan {
         groups,
         constant: Expr::add(constant),
     })
+}
+
+/// Replace every sum `r − x (+ rest)` in `e` by `c (+ rest)`.
+fn complement_rewrite(e: &Expr, x: &Name, r: &crate::ir::expr::Rational, c: &Name) -> (Expr, bool) {
+    let minus_x = Expr::neg(Expr::Var(x.clone()));
+    let end = Expr::num(r.clone());
+    let mut changed = false;
+    let out = e.map_bottom_up(&mut |node| match &node {
+        Expr::Add(ts) => {
+            let i = ts.iter().position(|t| *t == end);
+            let j = ts.iter().position(|t| *t == minus_x);
+            match (i, j) {
+                (Some(i), Some(j)) => {
+                    changed = true;
+                    let mut rest: Vec<Expr> = ts
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| *k != i && *k != j)
+                        .map(|(_, t)| t.clone())
+                        .collect();
+                    rest.push(Expr::Var(c.clone()));
+                    Expr::add(rest)
+                }
+                _ => node,
+            }
+        }
+        _ => node,
+    });
+    (out, changed)
 }
