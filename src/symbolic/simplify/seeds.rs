@@ -54,9 +54,9 @@ pub fn seeds(e: &Expr, facts: &Assumptions) -> Vec<Expr> {
 /// the most terms (at least two) goes first, then the rest of the sum is
 /// collected the same way.
 pub fn collect_terms(e: &Expr) -> Expr {
-    e.map_bottom_up(&mut |e| match &e {
-        Expr::Add(ts) => collect(ts.clone()),
-        _ => e,
+    map_changed(e, &mut |e| match e {
+        Expr::Add(ts) => Some(collect(ts.clone())).filter(|c| c != e),
+        _ => None,
     })
 }
 
@@ -130,10 +130,10 @@ fn collect(ts: Vec<Expr>) -> Expr {
 /// `log φ − log(1 + φ)`, `(x/λ)^k` → `x^k λ^−k`, `(s^a)^b` → `s^(ab)`.
 pub fn split_positive(e: &Expr, facts: &Assumptions) -> Expr {
     let positive = |f: &Expr| facts.bounds_of(f).is_positive();
-    e.map_bottom_up(&mut |e| match &e {
-        Expr::Call(Func::Log, args) => log_split(&args[0], &positive).unwrap_or(e),
-        Expr::Pow(b, x) => pow_split(b, x, &positive).unwrap_or(e),
-        _ => e,
+    map_changed(e, &mut |e| match e {
+        Expr::Call(Func::Log, args) => log_split(&args[0], &positive),
+        Expr::Pow(b, x) => pow_split(b, x, &positive),
+        _ => None,
     })
 }
 
@@ -159,8 +159,8 @@ fn pow_split(b: &Expr, x: &Expr, positive: &impl Fn(&Expr) -> bool) -> Option<Ex
 /// In every sum (bottom-up), join the logarithms of positive arguments
 /// that stand with coefficient ±1: `log x − log θ` → `log(x/θ)`.
 pub fn join_logs(e: &Expr, facts: &Assumptions) -> Expr {
-    e.map_bottom_up(&mut |e| {
-        let Expr::Add(ts) = &e else { return e };
+    map_changed(e, &mut |e| {
+        let Expr::Add(ts) = e else { return None };
         let mut inside = Vec::new();
         let mut rest = Vec::new();
         for t in ts {
@@ -180,10 +180,10 @@ pub fn join_logs(e: &Expr, facts: &Assumptions) -> Expr {
             }
         }
         if inside.len() < 2 {
-            return e;
+            return None;
         }
         rest.push(Expr::log(Expr::mul(inside)));
-        Expr::add(rest)
+        Some(Expr::add(rest))
     })
 }
 
@@ -208,6 +208,47 @@ fn log_split(a: &Expr, positive: &impl Fn(&Expr) -> bool) -> Option<Expr> {
         },
         _ => None,
     }
+}
+
+/// Apply `f` bottom-up to every node (`Some` where it changes the node),
+/// rebuilding through the canonical constructors only the nodes below
+/// which something changed: the result equals `map_bottom_up`'s on a
+/// canonical input, without rebuilding the unchanged parts.
+fn map_changed(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Expr {
+    fn go(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Option<Expr> {
+        let rebuilt = match e {
+            Expr::Pow(b, x) => {
+                let (nb, nx) = (go(b, f), go(x, f));
+                if nb.is_none() && nx.is_none() {
+                    None
+                } else {
+                    Some(Expr::pow(
+                        nb.unwrap_or_else(|| (**b).clone()),
+                        nx.unwrap_or_else(|| (**x).clone()),
+                    ))
+                }
+            }
+            Expr::Add(_) | Expr::Mul(_) | Expr::Call(..) => {
+                let kids: Vec<Option<Expr>> = e.children().iter().map(|c| go(c, f)).collect();
+                if kids.iter().all(Option::is_none) {
+                    None
+                } else {
+                    let kids = kids
+                        .into_iter()
+                        .zip(e.children())
+                        .map(|(k, c)| k.unwrap_or_else(|| c.clone()))
+                        .collect();
+                    Some(e.rebuild(kids))
+                }
+            }
+            _ => None,
+        };
+        match rebuilt {
+            Some(r) => Some(f(&r).unwrap_or(r)),
+            None => f(e),
+        }
+    }
+    go(e, f).unwrap_or_else(|| e.clone())
 }
 
 /// Numeric powers of the non-numeric factors of a term: `3x²/y` → {x: 2,
@@ -236,18 +277,18 @@ fn powers(t: &Expr) -> BTreeMap<Expr, Rational> {
 /// `a·x + a·y` → `a·(x + y)`, `y/p - (1 - y)/(1 - p)` →
 /// `(y·(1 - p) - (1 - y)·p)/(p·(1 - p))` (numerator expanded).
 pub fn factor_sums(e: &Expr) -> Expr {
-    e.map_bottom_up(&mut |e| match &e {
-        Expr::Add(ts) => factor_sum(ts, true).unwrap_or(e),
-        _ => e,
+    map_changed(e, &mut |e| match e {
+        Expr::Add(ts) => factor_sum(ts, true),
+        _ => None,
     })
 }
 
 /// [`factor_sums`] without expanding the numerators:
 /// `1/σ² − 3(x − μ)²/σ⁴` → `(σ² − 3(x − μ)²)/σ⁴`.
 pub fn common_denominators(e: &Expr) -> Expr {
-    e.map_bottom_up(&mut |e| match &e {
-        Expr::Add(ts) => factor_sum(ts, false).unwrap_or(e),
-        _ => e,
+    map_changed(e, &mut |e| match e {
+        Expr::Add(ts) => factor_sum(ts, false),
+        _ => None,
     })
 }
 
