@@ -11,6 +11,7 @@
 use crate::ir::expr::{Expr, Func, Name, Rational};
 use num_bigint::BigInt;
 use num_traits::{One, Signed, Zero};
+use std::cmp::Ordering;
 
 /// Precedence of a rendered piece: higher binds tighter.
 pub(crate) type Prec = u8;
@@ -214,7 +215,7 @@ fn is_odd_sum(f: &Factor) -> bool {
 /// Display order of factors: numbers (√2), constants (π), variables, sums,
 /// then calls, an indicator first (`2π σ²`, `(α − 1) log x`, `[x = k] log p`); the canonical order within each class.
 fn sort_factors(fs: &mut [Factor]) {
-    fs.sort_by_key(|f| match f.base {
+    let class = |f: &Factor| match f.base {
         Expr::Num(_) => 0,
         Expr::Const(_) => 1,
         Expr::Var(_) => 2,
@@ -222,13 +223,87 @@ fn sort_factors(fs: &mut [Factor]) {
         Expr::Add(_) => 4,
         Expr::Call(..) => 5,
         Expr::Mul(_) | Expr::Pow(..) => 6,
+    };
+    // Variables in natural order (α₂ before α₁₀); otherwise the order the
+    // factors came in (the canonical one, or the flips above).
+    fs.sort_by(|a, b| {
+        class(a)
+            .cmp(&class(b))
+            .then_with(|| match (&a.base, &b.base) {
+                (Expr::Var(x), Expr::Var(y)) => natural_str(x, y),
+                _ => Ordering::Equal,
+            })
     });
 }
 
+/// The canonical order of expressions ([`Expr`]'s `Ord`), except that
+/// variable names compare in natural order: `alpha[2]` before `alpha[10]`,
+/// `x2` before `x10`. Only the display uses it; the IR keeps its order.
+pub(crate) fn natural_cmp(a: &Expr, b: &Expr) -> Ordering {
+    fn variant(e: &Expr) -> u8 {
+        match e {
+            Expr::Num(_) => 0,
+            Expr::Const(_) => 1,
+            Expr::Var(_) => 2,
+            Expr::Add(_) => 3,
+            Expr::Mul(_) => 4,
+            Expr::Pow(..) => 5,
+            Expr::Call(..) => 6,
+        }
+    }
+    fn all(xs: &[Expr], ys: &[Expr]) -> Ordering {
+        xs.iter()
+            .zip(ys)
+            .map(|(x, y)| natural_cmp(x, y))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| xs.len().cmp(&ys.len()))
+    }
+    match (a, b) {
+        (Expr::Var(x), Expr::Var(y)) => natural_str(x, y),
+        (Expr::Add(xs), Expr::Add(ys)) | (Expr::Mul(xs), Expr::Mul(ys)) => all(xs, ys),
+        (Expr::Pow(b1, e1), Expr::Pow(b2, e2)) => {
+            natural_cmp(b1, b2).then_with(|| natural_cmp(e1, e2))
+        }
+        (Expr::Call(f, xs), Expr::Call(g, ys)) => f.cmp(g).then_with(|| all(xs, ys)),
+        _ => variant(a).cmp(&variant(b)).then_with(|| a.cmp(b)),
+    }
+}
+
+/// Natural order of names: runs of digits compare as numbers.
+fn natural_str(a: &str, b: &str) -> Ordering {
+    fn chunks(s: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[i - 1].is_ascii_digit() {
+                out.push(&s[start..i]);
+                start = i;
+            }
+        }
+        out
+    }
+    let digits = |c: &str| c.bytes().all(|b| b.is_ascii_digit());
+    let (ca, cb) = (chunks(a), chunks(b));
+    for (x, y) in ca.iter().zip(&cb) {
+        let o = if digits(x) && digits(y) {
+            let (tx, ty) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+            tx.len().cmp(&ty.len()).then_with(|| tx.cmp(ty))
+        } else {
+            x.cmp(y)
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
 /// The terms of a sum in display order, each arranged as a product with
-/// its sign: terms with a leading variable as a factor first (in the order
-/// of `leading`), the numeric constant last, and a positive term in front
-/// whenever there is one.
+/// its sign: the positive terms, then the negative ones (`x1 + x2 − n`);
+/// within each, terms with a leading variable first (in the order of
+/// `leading`), then the others in natural order (`α₂` before `α₁₀`), the
+/// numeric constant last.
 pub(crate) fn sum(terms: &[Expr], leading: &[Name]) -> Vec<Product> {
     sum_ranked(terms, leading)
         .into_iter()
@@ -238,22 +313,28 @@ pub(crate) fn sum(terms: &[Expr], leading: &[Name]) -> Vec<Product> {
 
 /// [`sum`] with each term's leading rank.
 fn sum_ranked(terms: &[Expr], leading: &[Name]) -> Vec<(usize, Product)> {
-    let mut keyed: Vec<(bool, usize, &Expr)> = terms
+    let mut natural: Vec<(Rational, Expr, &Expr)> = terms
         .iter()
-        .map(|t| (t.as_num().is_some(), leading_rank(t, leading), t))
+        .map(|t| {
+            let (c, rest) = t.split_coeff();
+            (c, rest, t)
+        })
         .collect();
-    keyed.sort_by_key(|&(is_num, rank, _)| (is_num, rank));
-    let mut out: Vec<(usize, Product)> = keyed
+    natural.sort_by(|a, b| natural_cmp(&a.1, &b.1).then_with(|| a.0.cmp(&b.0)));
+    let mut keyed: Vec<(bool, bool, usize, Product)> = natural
         .into_iter()
-        .map(|(_, rank, t)| (rank, arrange(t, leading, true)))
+        .map(|(_, _, t)| {
+            let p = arrange(t, leading, true);
+            (
+                p.negative,
+                t.as_num().is_some(),
+                leading_rank(t, leading),
+                p,
+            )
+        })
         .collect();
-    if out.first().is_some_and(|(_, p)| p.negative)
-        && let Some(i) = out.iter().position(|(_, p)| !p.negative)
-    {
-        let p = out.remove(i);
-        out.insert(0, p);
-    }
-    out
+    keyed.sort_by_key(|&(negative, is_num, rank, _)| (negative, is_num, rank));
+    keyed.into_iter().map(|(_, _, rank, p)| (rank, p)).collect()
 }
 
 /// Index in `leading` of the term's variable when the term is a leading
@@ -456,6 +537,24 @@ mod tests {
                 .iter()
                 .any(|f| f.base == Expr::sub(mu.clone(), x.clone()))
         );
+    }
+
+    #[test]
+    fn natural_order_of_names() {
+        let mut v = vec!["alpha[10]", "alpha[2]", "x10", "x9", "b", "a1b", "x09"];
+        v.sort_by(|a, b| natural_str(a, b));
+        assert_eq!(v, ["a1b", "alpha[2]", "alpha[10]", "b", "x09", "x9", "x10"]);
+    }
+
+    #[test]
+    fn positive_terms_first() {
+        let (n, x1, x2) = (Expr::var("n"), Expr::var("x1"), Expr::var("x2"));
+        let s = Expr::add(vec![x1, x2, Expr::neg(n)]);
+        let Expr::Add(terms) = &s else {
+            panic!("a sum")
+        };
+        let shown: Vec<bool> = sum(terms, &[]).iter().map(|p| p.negative).collect();
+        assert_eq!(shown, [false, false, true]);
     }
 
     #[test]

@@ -36,12 +36,18 @@ pub use cost::TextbookCost;
 pub use egg::StopReason;
 pub use language::{Math, Named, Num, add_expr, from_rec_expr, to_rec_expr};
 pub use rules::{Rewrite, rule_names, rules};
-pub use seeds::{factor_sums, seeds};
+pub use seeds::{
+    collect_terms, common_denominators, factor_sums, join_logs, seeds, split_positive,
+};
 
 use crate::ir::expr::Expr;
 use crate::symbolic::diff::diff;
 use egg::{Extractor, Id, RecExpr, Runner};
+use std::collections::HashMap;
 use std::time::Duration;
+
+/// The default [`SimplifyConfig::growth`].
+const GROWTH: usize = 4;
 
 /// The bounds on one saturation run. Every run stops at the first limit
 /// reached, so simplification can never hang.
@@ -55,6 +61,11 @@ pub struct SimplifyConfig {
     pub iter_limit: usize,
     /// Most e-nodes in the e-graph.
     pub node_limit: usize,
+    /// Most e-nodes relative to the e-graph the run starts with (the
+    /// inputs and their seeds): a run stops at `growth` times its start,
+    /// or at `node_limit`, whichever comes first, so small inputs get
+    /// small searches.
+    pub growth: usize,
     /// Longest wall-clock time of a run.
     pub time_limit: Duration,
     /// Most matches a rule may apply in one iteration before egg's backoff
@@ -70,6 +81,7 @@ impl Default for SimplifyConfig {
         SimplifyConfig {
             iter_limit: 8,
             node_limit: 2_500,
+            growth: GROWTH,
             time_limit: Duration::from_millis(100),
             match_limit: 1_000,
         }
@@ -93,6 +105,17 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The report when no search was needed (every input already minimal).
+    fn not_run() -> RunReport {
+        RunReport {
+            stop_reason: StopReason::Saturated,
+            iterations: 0,
+            egraph_nodes: 0,
+            egraph_classes: 0,
+            conflicts: 0,
+        }
+    }
+
     /// Why the run stopped, in a short stable form (`saturated`,
     /// `iteration limit`, `node limit`, `time limit`).
     pub fn stop_label(&self) -> &'static str {
@@ -185,34 +208,130 @@ pub fn simplify_forms(
     if forms.is_empty() {
         return SimplifiedMany {
             exprs: Vec::new(),
-            report: RunReport {
-                stop_reason: StopReason::Saturated,
-                iterations: 0,
-                egraph_nodes: 0,
-                egraph_classes: 0,
-                conflicts: 0,
-            },
+            report: RunReport::not_run(),
         };
     }
+    // Each distinct group once (a Dirichlet Hessian repeats one entry
+    // K(K − 1)/2 times): its candidates are the given forms and their seeds.
+    let mut distinct: Vec<&[Expr]> = Vec::new();
+    let mut index: HashMap<&[Expr], usize> = HashMap::new();
+    let slots: Vec<usize> = forms
+        .iter()
+        .map(|equal| {
+            *index.entry(equal.as_slice()).or_insert_with(|| {
+                distinct.push(equal.as_slice());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    let candidates: Vec<Vec<Expr>> = distinct
+        .iter()
+        .map(|equal| {
+            let mut out: Vec<Expr> = Vec::new();
+            for e in *equal {
+                for f in std::iter::once(e.clone()).chain(seeds(e, assumptions)) {
+                    if !out.contains(&f) {
+                        out.push(f);
+                    }
+                }
+            }
+            if out.is_empty() {
+                out.push(Expr::zero());
+            }
+            out
+        })
+        .collect();
+    let smallest: Vec<Expr> = candidates
+        .iter()
+        .map(|c| {
+            c.iter()
+                .min_by_key(|e| rank(e))
+                .cloned()
+                .unwrap_or_else(Expr::zero)
+        })
+        .collect();
+    // Already minimal: nothing to search for.
+    let searched: Vec<usize> = (0..distinct.len())
+        .filter(|&k| smallest[k].op_count() > MINIMAL_OPS)
+        .collect();
+    let (best, report) = if searched.is_empty() {
+        (smallest.clone(), RunReport::not_run())
+    } else {
+        saturate(&searched, &candidates, &smallest, assumptions, config)
+    };
+    let exprs = forms
+        .iter()
+        .zip(&slots)
+        .map(|(equal, &k)| {
+            let before = equal.first().map_or(0, Expr::op_count);
+            let e = best[k].clone();
+            let after = e.op_count();
+            (e, before, after)
+        })
+        .collect();
+    SimplifiedMany { exprs, report }
+}
+
+/// How good a form is, lower is better: its operations
+/// ([`Expr::op_count`]); then, as [`TextbookCost`] does, powers of function
+/// values (`σ(t)(1 − σ(t))` over `σ(t)² − σ(t)`); then the tree size.
+fn rank(e: &Expr) -> (usize, usize, usize) {
+    fn call_powers(e: &Expr) -> usize {
+        let own = match e {
+            Expr::Pow(b, x) => usize::from(
+                matches!(**b, Expr::Call(..))
+                    && x.as_num()
+                        .is_some_and(|r| r.is_integer() && num_traits::Signed::is_positive(r)),
+            ),
+            _ => 0,
+        };
+        own + match e {
+            Expr::Pow(b, x) => call_powers(b) + call_powers(x),
+            _ => e.children().iter().map(call_powers).sum(),
+        }
+    }
+    (e.op_count(), call_powers(e), e.size())
+}
+
+/// Expressions of at most this many operations are taken as they are
+/// (with their seeds): a search could save at most one or two operations.
+const MINIMAL_OPS: usize = 2;
+
+/// The node limit of a run that starts with `start` e-nodes: the
+/// configured limit, or [`SimplifyConfig::growth`] times the start, which
+/// ever is smaller (small inputs get small searches).
+fn node_limit(start: usize, config: &SimplifyConfig) -> usize {
+    config
+        .node_limit
+        .min(start.saturating_mul(config.growth).max(start + 1))
+}
+
+/// One bounded saturation of the groups `searched` (indices into
+/// `candidates`), each group's candidates in one e-class; returns, for
+/// every group, the smallest of its candidates and its extracted form.
+fn saturate(
+    searched: &[usize],
+    candidates: &[Vec<Expr>],
+    smallest: &[Expr],
+    assumptions: &Assumptions,
+    config: &SimplifyConfig,
+) -> (Vec<Expr>, RunReport) {
     let mut runner: Runner<Math, FactAnalysis> =
         Runner::new(FactAnalysis::new(assumptions.clone()))
             .with_iter_limit(config.iter_limit)
-            .with_node_limit(config.node_limit)
             .with_time_limit(config.time_limit)
             .with_scheduler(
                 egg::BackoffScheduler::default().with_initial_match_limit(config.match_limit),
             );
-    let mut roots: Vec<Id> = Vec::with_capacity(forms.len());
-    for equal in forms {
+    let mut roots: Vec<Id> = Vec::with_capacity(searched.len());
+    for &k in searched {
         let mut root: Option<Id> = None;
-        for e in equal {
-            for f in std::iter::once(e.clone()).chain(seeds(e)) {
-                let id = runner.egraph.add_expr(&to_rec_expr(&f));
-                match root {
-                    None => root = Some(id),
-                    Some(r) => {
-                        runner.egraph.union(r, id);
-                    }
+        for f in &candidates[k] {
+            let id = runner.egraph.add_expr(&to_rec_expr(f));
+            match root {
+                None => root = Some(id),
+                Some(r) => {
+                    runner.egraph.union(r, id);
                 }
             }
         }
@@ -220,7 +339,8 @@ pub fn simplify_forms(
     }
     runner.egraph.rebuild();
     runner.roots = roots.clone();
-    let runner = runner.run(&rules());
+    let limit = node_limit(runner.egraph.total_number_of_nodes(), config);
+    let runner = runner.with_node_limit(limit).run(rules::rule_set());
     let report = RunReport {
         stop_reason: runner
             .stop_reason
@@ -231,33 +351,22 @@ pub fn simplify_forms(
         egraph_classes: runner.egraph.number_of_classes(),
         conflicts: runner.egraph.analysis.conflicts,
     };
+    let mut best = smallest.to_vec();
+    if report.conflicts > 0 {
+        return (best, report);
+    }
     let extractor = Extractor::new(&runner.egraph, TextbookCost::new(&runner.egraph));
-    let exprs = forms
-        .iter()
-        .zip(&roots)
-        .map(|(equal, root)| {
-            let before = equal.first().map_or(0, Expr::op_count);
-            // The smallest given form is the fallback.
-            let given = equal
-                .iter()
-                .min_by_key(|e| (e.op_count(), e.size()))
-                .cloned()
-                .unwrap_or_else(Expr::zero);
-            if report.conflicts > 0 {
-                return (given.clone(), before, given.op_count());
-            }
-            let (_, best): (_, RecExpr<Math>) = extractor.find_best(runner.egraph.find(*root));
-            let candidate = from_rec_expr(&best);
-            let after = candidate.op_count();
-            if (after, candidate.size()) < (given.op_count(), given.size()) {
-                (candidate, before, after)
-            } else {
-                let after = given.op_count();
-                (given, before, after)
-            }
-        })
-        .collect();
-    SimplifiedMany { exprs, report }
+    for (&k, root) in searched.iter().zip(&roots) {
+        let (_, found): (_, RecExpr<Math>) = extractor.find_best(runner.egraph.find(*root));
+        let found = from_rec_expr(&found);
+        // On a tie the extracted form wins: the extraction cost also
+        // weighs how much sits inside sums (factored forms first).
+        let (f, b) = (rank(&found), rank(&best[k]));
+        if (f.0, f.1) <= (b.0, b.1) {
+            best[k] = found;
+        }
+    }
+    (best, report)
 }
 
 /// Simplify a symmetric matrix: each upper-triangle entry once, in one

@@ -163,6 +163,13 @@ pub fn rules() -> Vec<Rewrite> { vec![
     rw!("lbeta-comm";      "(lbeta ?a ?b)"             => "(lbeta ?b ?a)"),
 ]}
 
+/// The rules, built once (parsing the patterns costs about as much as a
+/// small saturation run).
+pub(crate) fn rule_set() -> &'static [Rewrite] {
+    static RULES: std::sync::OnceLock<Vec<Rewrite>> = std::sync::OnceLock::new();
+    RULES.get_or_init(rules)
+}
+
 /// The names of every rule, in order.
 pub fn rule_names() -> Vec<String> {
     rules().iter().map(|r| r.name.to_string()).collect()
