@@ -15,5 +15,10 @@ mod dual;
 pub mod special;
 
 pub use dual::{SpecialFunctions, taylor_compose};
+pub mod api;
 pub mod compiled;
+pub mod data;
 pub mod eval;
+
+pub use api::{DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives};
+pub use data::{DataError, DataSchema, Dataset};

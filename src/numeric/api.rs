@@ -1,0 +1,1103 @@
+//! Exact log-density, score and Hessian of a model, at a point and summed
+//! over data: the library's numeric entry point.
+//!
+//! [`ModelFunctions::new`] compiles a model's log-density once (constants
+//! replaced by their values) into a [`Tape`]; every call after that
+//! evaluates it with dual numbers, so derivatives are exact to `f64`
+//! rounding — no finite differences, no symbolic step. Parameters θ are a
+//! [`DVector`] in the model's declaration order; an observation x is a
+//! [`DVector`] of the model's inputs (data variables, then covariates, in
+//! declaration order, see [`ModelFunctions::input_names`]); both can also be
+//! given by name.
+//!
+//! ```
+//! use fimkit::numeric::ModelFunctions;
+//! use nalgebra::dvector;
+//! let src = "param mu : real\nparam sigma : positive\ndata x : real\nx ~ normal(mu, sigma)\n";
+//! let model = fimkit::load(src, "normal").unwrap();
+//! let f = ModelFunctions::new(&model).unwrap();
+//! let (theta, x) = (dvector![0.0, 2.0], dvector![1.0]);
+//! let d = f.derivatives(&theta, &x).unwrap();
+//! // score of N(μ, σ): ((x − μ)/σ², −1/σ + (x − μ)²/σ³)
+//! assert!((d.score[0] - 0.25).abs() < 1e-15);
+//! assert!((d.score[1] - (-0.5 + 0.125)).abs() < 1e-15);
+//! // Hessian: −1/σ² on the diagonal for μ
+//! assert!((d.hessian[(0, 0)] + 0.25).abs() < 1e-15);
+//! // errors name the parameter and its domain
+//! let err = f.log_density(&dvector![0.0, -1.0], &x).unwrap_err();
+//! assert_eq!(err.to_string(), "parameter `sigma` = -1 is outside its domain, positive (0, inf)");
+//! ```
+//!
+//! Over a [`Dataset`] (read with [`DataSchema::read_csv`] or built from a
+//! matrix) the rows are evaluated in parallel with rayon, in fixed chunks
+//! whose partial sums are added in order, so results are reproducible:
+//!
+//! ```
+//! use fimkit::numeric::ModelFunctions;
+//! use nalgebra::{dmatrix, dvector};
+//! let src = "param lambda : positive\ndata k : count\nk ~ poisson(lambda)\n";
+//! let f = ModelFunctions::new(&fimkit::load(src, "poisson").unwrap()).unwrap();
+//! let data = f.schema().dataset_from_matrix(&dmatrix![1.0; 3.0; 2.0]).unwrap();
+//! let s = f.summary(&dvector![2.0], &data).unwrap();
+//! assert_eq!(s.n_rows, 3);
+//! assert!((s.gradient[0] - (6.0 / 2.0 - 3.0)).abs() < 1e-14);          // Σk/λ − n
+//! assert!((s.observed_information[(0, 0)] - 6.0 / 4.0).abs() < 1e-14); // Σk/λ²
+//! assert!((s.empirical_fisher[(0, 0)] - 0.5).abs() < 1e-14);           // Σ(k/λ − 1)²
+//! ```
+//!
+//! How the derivatives are computed, chosen once per model:
+//! * θ entering only through at most 4 linear forms (a GLM's `η = zᵀβ`):
+//!   second-order duals in those few directions and `H = Aᵀ g'' A`
+//!   ([`Tape::linear_hessian`]);
+//! * otherwise stack-allocated `Dual2SVec<N>` for up to 8 parameters, and
+//!   heap `Dual2Vec<Dyn>` beyond;
+//! * gradient-only calls ([`ModelFunctions::loglik_gradient`], for
+//!   fitting) use first-order duals.
+
+use super::compiled::{CompileError, LinearHessian, LinearWorkspace, Tape, Workspace};
+use super::data::{DataError, DataSchema, Dataset, domain_label, show};
+use super::eval::{EvalError, describe, eval_f64, gradient_hessian};
+use crate::ir::expr::{Expr, Name};
+use crate::ir::model::{Model, TermSource};
+use nalgebra::{DMatrix, DVector, Dyn, U1};
+use num_dual::{Derivative, Dual2SVec64, Dual2Vec, DualDVec64, DualNum, DualSVec64};
+use rayon::prelude::*;
+use std::fmt;
+
+/// Rows per parallel work item.
+const CHUNK: usize = 2048;
+
+/// A failed row (from 0; `None` before any row) and why.
+type RowFailure = (Option<usize>, EvalError);
+
+/// Why a numeric evaluation failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NumericError {
+    /// The model's log-density could not be compiled.
+    Compile(CompileError),
+    /// A vector has the wrong length.
+    Dimension {
+        /// `parameters` or `inputs`.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Given length.
+        got: usize,
+    },
+    /// A parameter value lies outside its domain (or is not finite).
+    ParamDomain {
+        /// The parameter.
+        name: Name,
+        /// Its value.
+        value: f64,
+        /// The domain, e.g. `positive (0, inf)`.
+        domain: String,
+    },
+    /// A name given by the caller is not a parameter (or input) of the model.
+    UnknownName {
+        /// The name given.
+        name: String,
+        /// `parameter` or `data variable or covariate`.
+        role: &'static str,
+        /// The model's names of that kind.
+        known: Vec<Name>,
+    },
+    /// A parameter or input was given no value.
+    MissingValue {
+        /// The name without a value.
+        name: Name,
+        /// `parameter`, `data variable` or `covariate`.
+        role: &'static str,
+    },
+    /// An input value lies outside its support.
+    Input {
+        /// Data row (from 1), `None` at a single point.
+        row: Option<usize>,
+        /// The input.
+        name: Name,
+        /// Its value.
+        value: f64,
+        /// Why (`outside the support of `y`, {0, 1}`).
+        reason: String,
+    },
+    /// The log-density or a derivative is not finite.
+    NonFinite {
+        /// Data row (from 1), `None` at a single point.
+        row: Option<usize>,
+        /// The model statement whose term is not finite, when found.
+        term: Option<String>,
+        /// The innermost subexpression responsible.
+        error: EvalError,
+    },
+    /// Data could not be read.
+    Data(DataError),
+}
+
+impl fmt::Display for NumericError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NumericError::Compile(e) => write!(f, "cannot compile the log-density: {e}"),
+            NumericError::Dimension {
+                what,
+                expected,
+                got,
+            } => write!(f, "expected {expected} {what}, got {got}"),
+            NumericError::ParamDomain {
+                name,
+                value,
+                domain,
+            } => {
+                if value.is_finite() {
+                    write!(
+                        f,
+                        "parameter `{name}` = {} is outside its domain, {domain}",
+                        show(*value)
+                    )
+                } else {
+                    write!(
+                        f,
+                        "parameter `{name}` = {value} is not a finite number (domain {domain})"
+                    )
+                }
+            }
+            NumericError::UnknownName { name, role, known } => {
+                let list: Vec<&str> = known.iter().map(|n| &**n).collect();
+                write!(f, "`{name}` is not a {role} of the model")?;
+                if list.is_empty() {
+                    write!(f, " (it has none)")
+                } else {
+                    write!(f, " (expected one of: {})", list.join(", "))
+                }
+            }
+            NumericError::MissingValue { name, role } => {
+                write!(f, "no value given for the {role} `{name}`")
+            }
+            NumericError::Input {
+                row,
+                name,
+                value,
+                reason,
+            } => {
+                if let Some(r) = row {
+                    write!(f, "row {r}: ")?;
+                }
+                if value.is_finite() {
+                    write!(f, "`{name}` = {} is {reason}", show(*value))
+                } else {
+                    write!(f, "`{name}` = {value} is not a finite number")
+                }
+            }
+            NumericError::NonFinite { row, term, error } => {
+                if let Some(r) = row {
+                    write!(f, "row {r}: ")?;
+                }
+                if let Some(t) = term {
+                    write!(f, "in `{t}`: ")?;
+                }
+                write!(f, "{error}")
+            }
+            NumericError::Data(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for NumericError {}
+
+impl From<DataError> for NumericError {
+    fn from(e: DataError) -> Self {
+        NumericError::Data(e)
+    }
+}
+
+/// Value, score and Hessian of the log-density at one observation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointDerivatives {
+    /// `log p(x; θ)`.
+    pub log_density: f64,
+    /// `∇_θ log p`.
+    pub score: DVector<f64>,
+    /// `∇²_θ log p`.
+    pub hessian: DMatrix<f64>,
+}
+
+/// Sums over a dataset at one parameter point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSummary {
+    /// Number of rows.
+    pub n_rows: usize,
+    /// Total log-likelihood `Σ log p(x_i; θ)`.
+    pub loglik: f64,
+    /// Its gradient `Σ s_i`.
+    pub gradient: DVector<f64>,
+    /// Observed information `−Σ ∇² log p(x_i; θ)`.
+    pub observed_information: DMatrix<f64>,
+    /// Empirical Fisher information `Σ s_i s_iᵀ`.
+    pub empirical_fisher: DMatrix<f64>,
+}
+
+/// One row's derivatives, as handed to [`ModelFunctions::fold_rows`].
+#[derive(Clone, Copy, Debug)]
+pub struct RowDerivatives<'a> {
+    /// Row index, from 0.
+    pub row: usize,
+    /// `log p(x_row; θ)`.
+    pub log_density: f64,
+    /// The score, length d.
+    pub score: &'a [f64],
+    /// The Hessian, d×d row-major (it is symmetric).
+    pub hessian: &'a [f64],
+}
+
+/// A parameter's domain as numbers.
+#[derive(Clone, Debug)]
+struct ParamInfo {
+    name: Name,
+    lo: f64,
+    hi: f64,
+    label: String,
+}
+
+/// How Hessians are computed for this model.
+#[derive(Clone, Debug)]
+enum Strategy {
+    Linear(LinearHessian),
+    Dense,
+}
+
+/// A model's log-density compiled for exact numeric derivatives.
+#[derive(Clone, Debug)]
+pub struct ModelFunctions {
+    name: String,
+    params: Vec<ParamInfo>,
+    schema: DataSchema,
+    logp: Expr,
+    /// Each statement's term (constants substituted) and how to name it.
+    terms: Vec<(String, Expr)>,
+    tape: Tape,
+    strategy: Strategy,
+}
+
+/// How a model statement is named in errors.
+fn term_label(source: &TermSource, logp: &Expr) -> String {
+    match source {
+        TermSource::Family { family, data, .. } => {
+            let lhs = if data.len() == 1 {
+                data[0].to_string()
+            } else {
+                let base = data[0].split('[').next().unwrap_or(&data[0]);
+                base.to_string()
+            };
+            format!("{lhs} ~ {family}(...)")
+        }
+        TermSource::Raw => format!("logp += {}", describe(logp)),
+    }
+}
+
+impl ModelFunctions {
+    /// Compile `model`'s log-density (constants substituted).
+    pub fn new(model: &Model) -> Result<ModelFunctions, NumericError> {
+        let schema = DataSchema::from_model(model);
+        let logp = model.logp_numeric();
+        let names: Vec<Name> = model.param_names();
+        let inputs = schema.names();
+        let tape = Tape::compile(std::slice::from_ref(&logp), &names, &inputs)
+            .map_err(NumericError::Compile)?;
+        let bound = |e: &Option<Expr>, inf: f64| match e {
+            None => inf,
+            Some(e) => eval_f64(&model.substitute_consts(e), &|_| None).unwrap_or(f64::NAN),
+        };
+        let params = model
+            .params
+            .iter()
+            .map(|p| ParamInfo {
+                name: p.name.clone(),
+                lo: bound(&p.domain.lo, f64::NEG_INFINITY),
+                hi: bound(&p.domain.hi, f64::INFINITY),
+                label: domain_label(&p.domain),
+            })
+            .collect();
+        let terms = model
+            .terms
+            .iter()
+            .map(|t| {
+                (
+                    term_label(&t.source, &t.logp),
+                    model.substitute_consts(&t.logp),
+                )
+            })
+            .collect();
+        let strategy = match tape.linear_hessian() {
+            Some(lh) => Strategy::Linear(lh),
+            None => Strategy::Dense,
+        };
+        Ok(ModelFunctions {
+            name: model.name.clone(),
+            params,
+            schema,
+            logp,
+            terms,
+            tape,
+            strategy,
+        })
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Parameter names: the order of θ.
+    pub fn param_names(&self) -> Vec<Name> {
+        self.params.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Input names (data variables, then covariates): the order of x.
+    pub fn input_names(&self) -> Vec<Name> {
+        self.schema.names()
+    }
+
+    /// The inputs and their supports; reads and checks data.
+    pub fn schema(&self) -> &DataSchema {
+        &self.schema
+    }
+
+    /// The log-density that is evaluated (constants substituted).
+    pub fn log_density_expr(&self) -> &Expr {
+        &self.logp
+    }
+
+    /// The compiled tape (output 0 is the log-density).
+    pub fn tape(&self) -> &Tape {
+        &self.tape
+    }
+
+    /// Does the model use the linear-form Hessian (θ entering through a few
+    /// linear forms)? The number of forms, if so.
+    pub fn linear_forms(&self) -> Option<usize> {
+        match &self.strategy {
+            Strategy::Linear(lh) => Some(lh.forms()),
+            Strategy::Dense => None,
+        }
+    }
+
+    /// θ from `name = value` pairs (every parameter exactly once).
+    pub fn params_by_name(&self, values: &[(&str, f64)]) -> Result<DVector<f64>, NumericError> {
+        let names = self.param_names();
+        by_name(&names, values, "parameter", |_| "parameter")
+    }
+
+    /// x from `name = value` pairs (every data variable and covariate).
+    pub fn inputs_by_name(&self, values: &[(&str, f64)]) -> Result<DVector<f64>, NumericError> {
+        let names = self.input_names();
+        by_name(&names, values, "data variable or covariate", |i| {
+            if self.schema.is_covariate(i) {
+                "covariate"
+            } else {
+                "data variable"
+            }
+        })
+    }
+
+    /// Check θ: its length, finiteness and every parameter's domain.
+    pub fn check_params(&self, theta: &DVector<f64>) -> Result<(), NumericError> {
+        if theta.len() != self.params.len() {
+            return Err(NumericError::Dimension {
+                what: "parameters",
+                expected: self.params.len(),
+                got: theta.len(),
+            });
+        }
+        for (p, &v) in self.params.iter().zip(theta.iter()) {
+            if !(v.is_finite() && v > p.lo && v < p.hi) {
+                return Err(NumericError::ParamDomain {
+                    name: p.name.clone(),
+                    value: v,
+                    domain: p.label.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of parameter `name` in θ (for moving supports).
+    fn param_env<'a>(&'a self, theta: &'a DVector<f64>) -> impl Fn(&str) -> Option<f64> + 'a {
+        move |name: &str| {
+            self.params
+                .iter()
+                .position(|p| &*p.name == name)
+                .map(|i| theta[i])
+        }
+    }
+
+    /// Check one observation against the supports (given θ).
+    fn check_point(&self, theta: &DVector<f64>, x: &DVector<f64>) -> Result<(), NumericError> {
+        let w = self.schema.width();
+        if x.len() != w {
+            return Err(NumericError::Dimension {
+                what: "inputs",
+                expected: w,
+                got: x.len(),
+            });
+        }
+        let env = self.param_env(theta);
+        self.schema
+            .check_row(x.as_slice(), Some(&env))
+            .map_err(|(i, reason)| NumericError::Input {
+                row: None,
+                name: self.schema.names()[i].clone(),
+                value: x[i],
+                reason,
+            })
+    }
+
+    /// Check the dataset's moving supports (bounds that depend on θ).
+    fn check_data(&self, theta: &DVector<f64>, data: &Dataset) -> Result<(), NumericError> {
+        if data.names() != self.schema.names().as_slice() {
+            return Err(NumericError::Dimension {
+                what: "data columns",
+                expected: self.schema.width(),
+                got: data.names().len(),
+            });
+        }
+        if self.schema.has_moving_support() {
+            let env = self.param_env(theta);
+            for r in 0..data.n_rows() {
+                let row = data.row(r).unwrap_or(&[]);
+                self.schema
+                    .check_row(row, Some(&env))
+                    .map_err(|(i, reason)| NumericError::Input {
+                        row: Some(r + 1),
+                        name: self.schema.names()[i].clone(),
+                        value: row[i],
+                        reason,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `log p(x; θ)`.
+    pub fn log_density(&self, theta: &DVector<f64>, x: &DVector<f64>) -> Result<f64, NumericError> {
+        self.check_params(theta)?;
+        self.check_point(theta, x)?;
+        let mut ws = self.tape.workspace::<f64>();
+        self.tape
+            .eval(theta.as_slice(), x.as_slice(), &mut ws)
+            .map_err(|e| self.non_finite(None, theta, x.as_slice(), e))?;
+        Ok(self.tape.output(&ws, 0))
+    }
+
+    /// The score `∇_θ log p(x; θ)`.
+    pub fn score(
+        &self,
+        theta: &DVector<f64>,
+        x: &DVector<f64>,
+    ) -> Result<DVector<f64>, NumericError> {
+        Ok(self.derivatives(theta, x)?.score)
+    }
+
+    /// The Hessian `∇²_θ log p(x; θ)`.
+    pub fn hessian(
+        &self,
+        theta: &DVector<f64>,
+        x: &DVector<f64>,
+    ) -> Result<DMatrix<f64>, NumericError> {
+        Ok(self.derivatives(theta, x)?.hessian)
+    }
+
+    /// Value, score and Hessian at one observation.
+    pub fn derivatives(
+        &self,
+        theta: &DVector<f64>,
+        x: &DVector<f64>,
+    ) -> Result<PointDerivatives, NumericError> {
+        self.check_params(theta)?;
+        self.check_point(theta, x)?;
+        let d = self.params.len();
+        let mut g = vec![0.0; d];
+        let mut h = vec![0.0; d * d];
+        let v = self
+            .with_engine(theta.as_slice(), |e| {
+                e.row(&self.tape, x.as_slice(), &mut g, &mut h)
+            })
+            .and_then(|r| r)
+            .map_err(|e| self.non_finite(None, theta, x.as_slice(), e))?;
+        self.check_derivatives(None, theta, x.as_slice(), &g, &h)?;
+        Ok(PointDerivatives {
+            log_density: v,
+            score: DVector::from_vec(g),
+            hessian: DMatrix::from_row_slice(d, d, &h),
+        })
+    }
+
+    /// Total log-likelihood over the rows (plain `f64`).
+    pub fn loglik(&self, theta: &DVector<f64>, data: &Dataset) -> Result<f64, NumericError> {
+        self.check_params(theta)?;
+        self.check_data(theta, data)?;
+        let parts = self.par_chunks(data, |rows| {
+            let mut ws = self.tape.workspace::<f64>();
+            self.tape
+                .set_params(theta.as_slice(), &mut ws)
+                .map_err(|e| (None, e))?;
+            let mut s = 0.0;
+            for r in rows {
+                let x = data.row(r).unwrap_or(&[]);
+                self.tape.eval_row(x, &mut ws).map_err(|e| (Some(r), e))?;
+                s += self.tape.output(&ws, 0);
+            }
+            Ok(s)
+        });
+        let parts = parts.map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        Ok(parts.iter().sum())
+    }
+
+    /// Total log-likelihood and its gradient (first-order dual numbers:
+    /// cheaper than [`ModelFunctions::summary`], for fitting).
+    pub fn loglik_gradient(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<(f64, DVector<f64>), NumericError> {
+        self.check_params(theta)?;
+        self.check_data(theta, data)?;
+        let d = self.params.len();
+        let parts = match d {
+            1 => self.gradient_static::<1>(theta, data),
+            2 => self.gradient_static::<2>(theta, data),
+            3 => self.gradient_static::<3>(theta, data),
+            4 => self.gradient_static::<4>(theta, data),
+            5 => self.gradient_static::<5>(theta, data),
+            6 => self.gradient_static::<6>(theta, data),
+            7 => self.gradient_static::<7>(theta, data),
+            8 => self.gradient_static::<8>(theta, data),
+            _ => self.gradient_dyn(theta, data),
+        };
+        let parts = parts.map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        let mut value = 0.0;
+        let mut grad = DVector::zeros(d);
+        for (v, g) in parts {
+            value += v;
+            grad += g;
+        }
+        if !grad.iter().all(|v| v.is_finite()) {
+            // Find the row responsible.
+            self.summary(theta, data)?;
+        }
+        Ok((value, grad))
+    }
+
+    fn gradient_static<const N: usize>(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
+        let seeds: Vec<DualSVec64<N>> = (0..N)
+            .map(|i| DualSVec64::<N>::from_re(theta[i]).derivative(i))
+            .collect();
+        self.gradient_rows(&seeds, data, |o: &DualSVec64<N>, g: &mut DVector<f64>| {
+            if let Some(e) = &o.eps.0 {
+                for i in 0..N {
+                    g[i] += e[i];
+                }
+            }
+        })
+    }
+
+    fn gradient_dyn(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
+        let d = theta.len();
+        let seeds: Vec<DualDVec64> = (0..d)
+            .map(|i| DualDVec64::from_re(theta[i]).derivative(d, i))
+            .collect();
+        self.gradient_rows(&seeds, data, |o: &DualDVec64, g: &mut DVector<f64>| {
+            if let Some(e) = &o.eps.0 {
+                *g += e;
+            }
+        })
+    }
+
+    fn gradient_rows<D: DualNum<Primitive = f64> + Send + Sync>(
+        &self,
+        seeds: &[D],
+        data: &Dataset,
+        add: impl Fn(&D, &mut DVector<f64>) + Sync,
+    ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
+        let mut base = self.tape.workspace::<D>();
+        self.tape
+            .set_params(seeds, &mut base)
+            .map_err(|e| (None, e))?;
+        let d = seeds.len();
+        self.par_chunks(data, |rows| {
+            let mut ws = base.clone();
+            let mut v = 0.0;
+            let mut g = DVector::zeros(d);
+            for r in rows {
+                let x = data.row(r).unwrap_or(&[]);
+                self.tape.eval_row(x, &mut ws).map_err(|e| (Some(r), e))?;
+                let o = self.tape.output(&ws, 0);
+                v += o.re();
+                add(&o, &mut g);
+            }
+            Ok((v, g))
+        })
+    }
+
+    /// Log-likelihood, gradient, observed information and empirical Fisher
+    /// over the rows.
+    pub fn summary(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<DataSummary, NumericError> {
+        let d = self.params.len();
+        struct Acc {
+            v: f64,
+            g: Vec<f64>,
+            h: Vec<f64>,
+            f: Vec<f64>,
+        }
+        let acc = self.fold_rows(
+            theta,
+            data,
+            || Acc {
+                v: 0.0,
+                g: vec![0.0; d],
+                h: vec![0.0; d * d],
+                f: vec![0.0; d * d],
+            },
+            |acc, r| {
+                acc.v += r.log_density;
+                for k in 0..d {
+                    acc.g[k] += r.score[k];
+                    let sk = r.score[k];
+                    let (hrow, frow) = (
+                        &mut acc.h[k * d..(k + 1) * d],
+                        &mut acc.f[k * d..(k + 1) * d],
+                    );
+                    let src = &r.hessian[k * d..(k + 1) * d];
+                    for l in k..d {
+                        hrow[l] += src[l];
+                        frow[l] += sk * r.score[l];
+                    }
+                }
+            },
+            |mut a, b| {
+                a.v += b.v;
+                a.g.iter_mut().zip(&b.g).for_each(|(x, y)| *x += y);
+                a.h.iter_mut().zip(&b.h).for_each(|(x, y)| *x += y);
+                a.f.iter_mut().zip(&b.f).for_each(|(x, y)| *x += y);
+                a
+            },
+        )?;
+        let sym =
+            |m: &[f64], sign: f64| DMatrix::from_fn(d, d, |i, j| sign * m[i.min(j) * d + i.max(j)]);
+        let out = DataSummary {
+            n_rows: data.n_rows(),
+            loglik: acc.v,
+            gradient: DVector::from_vec(acc.g),
+            observed_information: sym(&acc.h, -1.0),
+            empirical_fisher: sym(&acc.f, 1.0),
+        };
+        let finite = |m: &DMatrix<f64>| m.iter().all(|v| v.is_finite());
+        if !(out.loglik.is_finite()
+            && finite(&out.observed_information)
+            && finite(&out.empirical_fisher))
+        {
+            // A single row is finite but the sum is not, or a derivative
+            // overflowed: find and name the row.
+            self.find_non_finite_row(theta, data)?;
+            return Err(NumericError::NonFinite {
+                row: None,
+                term: None,
+                error: EvalError::NonFinite {
+                    expr: "the sum over the rows".into(),
+                    value: if out.loglik.is_finite() {
+                        f64::INFINITY
+                    } else {
+                        out.loglik
+                    },
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Evaluate every row's value, score and Hessian and fold them: `init`
+    /// makes an accumulator per chunk of rows, `fold` adds a row to it
+    /// (rows of a chunk in order), `reduce` joins the chunks' accumulators
+    /// in row order. Chunks run in parallel.
+    ///
+    /// ```
+    /// use fimkit::numeric::ModelFunctions;
+    /// use nalgebra::{dmatrix, dvector};
+    /// let src = "param p : unit\ndata y : {0, 1}\ny ~ bernoulli(p)\n";
+    /// let f = ModelFunctions::new(&fimkit::load(src, "b").unwrap()).unwrap();
+    /// let data = f.schema().dataset_from_matrix(&dmatrix![1.0; 0.0; 1.0]).unwrap();
+    /// // the largest |score| over the rows
+    /// let m = f.fold_rows(&dvector![0.25], &data, || 0.0f64,
+    ///     |m, r| *m = m.max(r.score[0].abs()), |a, b| a.max(b)).unwrap();
+    /// assert_eq!(m, 4.0);
+    /// ```
+    pub fn fold_rows<T, I, F, R>(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        init: I,
+        fold: F,
+        reduce: R,
+    ) -> Result<T, NumericError>
+    where
+        T: Send,
+        I: Fn() -> T + Sync,
+        F: Fn(&mut T, &RowDerivatives) + Sync,
+        R: FnMut(T, T) -> T,
+    {
+        self.check_params(theta)?;
+        self.check_data(theta, data)?;
+        let d = self.params.len();
+        let parts = self
+            .with_engine(theta.as_slice(), |engine| {
+                let engine: &dyn RowEngineDyn = &*engine;
+                self.par_chunks(data, |rows| {
+                    let mut e = engine.boxed();
+                    let mut acc = init();
+                    let mut g = vec![0.0; d];
+                    let mut h = vec![0.0; d * d];
+                    for r in rows {
+                        let x = data.row(r).unwrap_or(&[]);
+                        let v = e
+                            .row(&self.tape, x, &mut g, &mut h)
+                            .map_err(|err| (Some(r), err))?;
+                        if !g.iter().all(|v| v.is_finite()) {
+                            return Err((
+                                Some(r),
+                                EvalError::NonFinite {
+                                    expr: "score".into(),
+                                    value: g
+                                        .iter()
+                                        .copied()
+                                        .find(|v| !v.is_finite())
+                                        .unwrap_or(f64::NAN),
+                                },
+                            ));
+                        }
+                        let row = RowDerivatives {
+                            row: r,
+                            log_density: v,
+                            score: &g,
+                            hessian: &h,
+                        };
+                        fold(&mut acc, &row);
+                    }
+                    Ok(acc)
+                })
+            })
+            .map_err(|e| self.row_error(None, theta, data, e))?
+            .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        let mut it = parts.into_iter();
+        let first = it.next().unwrap_or_else(&init);
+        Ok(it.fold(first, reduce))
+    }
+
+    /// Run `work` over fixed chunks of row indices in parallel; results in
+    /// chunk order.
+    fn par_chunks<T, W>(
+        &self,
+        data: &Dataset,
+        work: W,
+    ) -> Result<Vec<T>, (Option<usize>, EvalError)>
+    where
+        T: Send,
+        W: Fn(std::ops::Range<usize>) -> Result<T, (Option<usize>, EvalError)> + Sync,
+    {
+        let n = data.n_rows();
+        let chunks = n.div_ceil(CHUNK);
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| work(c * CHUNK..((c + 1) * CHUNK).min(n)))
+            .collect()
+    }
+
+    /// Build the row engine for θ and hand it to `f`.
+    fn with_engine<T>(
+        &self,
+        theta: &[f64],
+        f: impl FnOnce(&mut dyn RowEngineDyn) -> T,
+    ) -> Result<T, EvalError> {
+        match &self.strategy {
+            Strategy::Linear(lh) => {
+                let mut e = LinearEngine {
+                    lh,
+                    ws: lh.workspace(&self.tape),
+                    theta: theta.to_vec(),
+                };
+                Ok(f(&mut e))
+            }
+            Strategy::Dense => match theta.len() {
+                1 => Ok(f(&mut StaticEngine::<1>::new(&self.tape, theta)?)),
+                2 => Ok(f(&mut StaticEngine::<2>::new(&self.tape, theta)?)),
+                3 => Ok(f(&mut StaticEngine::<3>::new(&self.tape, theta)?)),
+                4 => Ok(f(&mut StaticEngine::<4>::new(&self.tape, theta)?)),
+                5 => Ok(f(&mut StaticEngine::<5>::new(&self.tape, theta)?)),
+                6 => Ok(f(&mut StaticEngine::<6>::new(&self.tape, theta)?)),
+                7 => Ok(f(&mut StaticEngine::<7>::new(&self.tape, theta)?)),
+                8 => Ok(f(&mut StaticEngine::<8>::new(&self.tape, theta)?)),
+                _ => Ok(f(&mut DynEngine::new(&self.tape, theta)?)),
+            },
+        }
+    }
+
+    /// Name the culprit of a failed row.
+    fn row_error(
+        &self,
+        row: Option<usize>,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        e: EvalError,
+    ) -> NumericError {
+        let x = row.and_then(|r| data.row(r)).unwrap_or(&[]);
+        self.non_finite(row.map(|r| r + 1), theta, x, e)
+    }
+
+    /// A [`NumericError::NonFinite`] naming the statement whose term fails;
+    /// for a derivative, also the innermost subexpression responsible.
+    fn non_finite(
+        &self,
+        row: Option<usize>,
+        theta: &DVector<f64>,
+        x: &[f64],
+        e: EvalError,
+    ) -> NumericError {
+        let inputs = self.schema.names();
+        let env = |name: &str| {
+            self.params
+                .iter()
+                .position(|p| &*p.name == name)
+                .map(|i| theta[i])
+                .or_else(|| {
+                    inputs
+                        .iter()
+                        .position(|n| &**n == name)
+                        .and_then(|i| x.get(i).copied())
+                })
+        };
+        let names = self.param_names();
+        let derivative = matches!(&e, EvalError::NonFinite { expr, .. }
+            if expr == "score" || expr.starts_with("derivatives"));
+        let mut error = e;
+        let mut term = None;
+        for (label, t) in &self.terms {
+            let r = if derivative {
+                gradient_hessian(t, &names, &env).map(|_| ())
+            } else {
+                eval_f64(t, &env).map(|_| ())
+            };
+            if let Err(te) = r {
+                term = Some(label.clone());
+                if derivative {
+                    error = te;
+                }
+                break;
+            }
+        }
+        NumericError::NonFinite { row, term, error }
+    }
+
+    /// Report non-finite derivatives at a point.
+    fn check_derivatives(
+        &self,
+        row: Option<usize>,
+        theta: &DVector<f64>,
+        x: &[f64],
+        g: &[f64],
+        h: &[f64],
+    ) -> Result<(), NumericError> {
+        match g.iter().chain(h).copied().find(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(value) => Err(self.non_finite(
+                row,
+                theta,
+                x,
+                EvalError::NonFinite {
+                    expr: format!("derivatives of {}", describe(&self.logp)),
+                    value,
+                },
+            )),
+        }
+    }
+
+    /// Find the first row whose derivatives are not finite.
+    fn find_non_finite_row(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<(), NumericError> {
+        let d = self.params.len();
+        let mut g = vec![0.0; d];
+        let mut h = vec![0.0; d * d];
+        for r in 0..data.n_rows() {
+            let x = data.row(r).unwrap_or(&[]);
+            let res = self
+                .with_engine(theta.as_slice(), |e| e.row(&self.tape, x, &mut g, &mut h))
+                .and_then(|r| r)
+                .map_err(|e| self.non_finite(Some(r + 1), theta, x, e))?;
+            let _ = res;
+            self.check_derivatives(Some(r + 1), theta, x, &g, &h)?;
+        }
+        Ok(())
+    }
+}
+
+/// Values in `names` order from `name = value` pairs.
+fn by_name(
+    names: &[Name],
+    values: &[(&str, f64)],
+    role: &'static str,
+    role_of: impl Fn(usize) -> &'static str,
+) -> Result<DVector<f64>, NumericError> {
+    let mut out = vec![None; names.len()];
+    for (name, v) in values {
+        let Some(i) = names.iter().position(|n| &**n == *name) else {
+            return Err(NumericError::UnknownName {
+                name: name.to_string(),
+                role,
+                known: names.to_vec(),
+            });
+        };
+        out[i] = Some(*v);
+    }
+    let mut vals = Vec::with_capacity(names.len());
+    for (i, v) in out.into_iter().enumerate() {
+        vals.push(v.ok_or_else(|| NumericError::MissingValue {
+            name: names[i].clone(),
+            role: role_of(i),
+        })?);
+    }
+    Ok(DVector::from_vec(vals))
+}
+
+/// Per-row value, score and Hessian for a fixed θ (object-safe, cloneable
+/// through [`RowEngineDyn::boxed`]).
+trait RowEngineDyn: Send + Sync {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError>;
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_>;
+}
+
+#[derive(Clone)]
+struct StaticEngine<const N: usize> {
+    ws: Workspace<Dual2SVec64<N>>,
+}
+
+impl<const N: usize> StaticEngine<N> {
+    fn new(tape: &Tape, theta: &[f64]) -> Result<Self, EvalError> {
+        let seeds: Vec<Dual2SVec64<N>> = (0..N)
+            .map(|i| Dual2SVec64::<N>::from_re(theta[i]).derivative(i))
+            .collect();
+        let mut ws = tape.workspace();
+        tape.set_params(&seeds, &mut ws)?;
+        Ok(StaticEngine { ws })
+    }
+}
+
+impl<const N: usize> RowEngineDyn for StaticEngine<N> {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        tape.eval_row(x, &mut self.ws)?;
+        let o = tape.output(&self.ws, 0);
+        match o.v1.0 {
+            Some(v) => g.copy_from_slice(v.as_slice()),
+            None => g.fill(0.0),
+        }
+        match o.v2.0 {
+            // Symmetric: column-major = row-major.
+            Some(m) => h.copy_from_slice(m.as_slice()),
+            None => h.fill(0.0),
+        }
+        Ok(o.re)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
+
+#[derive(Clone)]
+struct DynEngine {
+    ws: Workspace<Dual2Vec<f64, Dyn>>,
+}
+
+impl DynEngine {
+    fn new(tape: &Tape, theta: &[f64]) -> Result<Self, EvalError> {
+        let d = theta.len();
+        let seeds: Vec<Dual2Vec<f64, Dyn>> = (0..d)
+            .map(|i| {
+                let mut s = Dual2Vec::<f64, Dyn>::from_re(theta[i]);
+                s.v1 = Derivative::derivative_generic(U1, Dyn(d), i);
+                s
+            })
+            .collect();
+        let mut ws = tape.workspace();
+        tape.set_params(&seeds, &mut ws)?;
+        Ok(DynEngine { ws })
+    }
+}
+
+impl RowEngineDyn for DynEngine {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        tape.eval_row(x, &mut self.ws)?;
+        let o = tape.output(&self.ws, 0);
+        match &o.v1.0 {
+            Some(v) => g.copy_from_slice(v.as_slice()),
+            None => g.fill(0.0),
+        }
+        match &o.v2.0 {
+            Some(m) => h.copy_from_slice(m.as_slice()),
+            None => h.fill(0.0),
+        }
+        Ok(o.re)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
+
+#[derive(Clone)]
+struct LinearEngine<'a> {
+    lh: &'a LinearHessian,
+    ws: LinearWorkspace,
+    theta: Vec<f64>,
+}
+
+impl RowEngineDyn for LinearEngine<'_> {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        self.lh.eval_row(tape, &self.theta, x, &mut self.ws, g, h)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
