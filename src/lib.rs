@@ -18,6 +18,7 @@
 pub mod diagnostic;
 pub mod families;
 pub mod fisher;
+pub mod fit;
 pub mod ir;
 pub mod numeric;
 pub mod render;

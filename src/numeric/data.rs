@@ -369,12 +369,7 @@ impl DataSchema {
     }
 
     /// The value of a bound in this row, `None` if the bound is to be skipped.
-    fn bound_value(
-        &self,
-        b: &Bound,
-        row: &[f64],
-        params: Option<ParamValues>,
-    ) -> Option<f64> {
+    fn bound_value(&self, b: &Bound, row: &[f64], params: Option<ParamValues>) -> Option<f64> {
         let env = |name: &str| {
             self.columns
                 .iter()
