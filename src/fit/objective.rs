@@ -269,24 +269,31 @@ impl Problem {
     }
 }
 
-/// A point inside every parameter's domain.
+/// A point inside every parameter's domain. Parameters in (0, 1) start
+/// at 1/(u + 1), u the number of them, so probabilities that must sum
+/// below 1 (`categorical([p1, p2, 1 - p1 - p2])`) start inside.
 fn default_start(model: &Model) -> DVector<f64> {
     let value = |e: &Option<Expr>| {
         e.as_ref().and_then(|e| {
             crate::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
         })
     };
+    let bounds: Vec<(Option<f64>, Option<f64>)> = model
+        .params
+        .iter()
+        .map(|p| (value(&p.domain.lo), value(&p.domain.hi)))
+        .collect();
+    let is_unit = |b: &(Option<f64>, Option<f64>)| *b == (Some(0.0), Some(1.0));
+    let units = bounds.iter().filter(|b| is_unit(b)).count();
     DVector::from_iterator(
-        model.params.len(),
-        model
-            .params
-            .iter()
-            .map(|p| match (value(&p.domain.lo), value(&p.domain.hi)) {
-                (None, None) => 0.0,
-                (Some(lo), None) => lo + 1.0,
-                (None, Some(hi)) => hi - 1.0,
-                (Some(lo), Some(hi)) => 0.5 * (lo + hi),
-            }),
+        bounds.len(),
+        bounds.iter().map(|b| match *b {
+            _ if is_unit(b) => 1.0 / (units as f64 + 1.0),
+            (None, None) => 0.0,
+            (Some(lo), None) => lo + 1.0,
+            (None, Some(hi)) => hi - 1.0,
+            (Some(lo), Some(hi)) => 0.5 * (lo + hi),
+        }),
     )
 }
 

@@ -83,6 +83,8 @@ impl Default for FitConfig {
 pub const DEFAULT_MAX_KL: f64 = 0.01;
 /// Armijo constant of the line searches.
 const ARMIJO: f64 = 1e-4;
+/// Relative size of rounding in ℓ: gains below it are not measurable.
+const ROUNDING: f64 = 1e-11;
 /// Most halvings in a line search.
 const MAX_HALVINGS: usize = 60;
 
@@ -235,9 +237,15 @@ pub fn optimize(
         let mut accepted: Option<(DVector<f64>, f64)> = None;
         for _ in 0..MAX_HALVINGS {
             let trial = &theta + &direction * alpha;
+            // Near the maximum the predicted gain falls below the rounding
+            // of ℓ: the function values cannot judge the step, the
+            // gradient can; accept it unless ℓ clearly gets worse.
+            let rounding = ROUNDING * (1.0 + ll.abs());
             if obj.check(&trial).is_ok()
                 && let Ok(v) = obj.loglik(&trial)
-                && (!search || v >= ll + ARMIJO * alpha * slope)
+                && (!search
+                    || v >= ll + ARMIJO * alpha * slope
+                    || (alpha * slope < rounding && v >= ll - rounding))
             {
                 accepted = Some((trial, v));
                 break;
@@ -280,13 +288,13 @@ pub fn optimize(
         };
         observe(&row);
         trace.push(row);
-        // Divergence (fixed steps only can make the loss grow).
-        if loss > best_loss {
+        // Divergence: only fixed steps can make the loss grow.
+        if !search && loss > best_loss + ROUNDING * (1.0 + best_loss.abs()) {
             worse_streak += 1;
         } else {
             worse_streak = 0;
-            best_loss = loss;
         }
+        best_loss = best_loss.min(loss);
         if worse_streak >= 10 || !loss.is_finite() {
             return Err(FitError::Diverged {
                 detail: format!(
