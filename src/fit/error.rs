@@ -36,7 +36,7 @@ pub enum FitError {
     /// The maximum likelihood estimate does not exist: the log-likelihood
     /// keeps increasing along a direction to infinity.
     NoMle {
-        /// The direction, as a combination of the parameters.
+        /// The direction, `(b0, b1) ∝ (0.02, 1)`.
         direction: String,
         /// A specific explanation (perfect separation), when recognised.
         explanation: Option<String>,
@@ -92,7 +92,7 @@ impl fmt::Display for FitError {
                 write!(
                     f,
                     "the maximum likelihood estimate does not exist: the log-likelihood keeps \
-                     increasing as the parameters move to infinity along {direction} \
+                     increasing as the parameters move to infinity in the direction {direction} \
                      (diagnosed after {iterations} iterations)"
                 )?;
                 if let Some(e) = explanation {

@@ -45,7 +45,7 @@ pub use optimize::{
 pub use result::{FitResult, Z_975, spd_inverse, std_errors_of};
 
 use nalgebra::DVector;
-use step::{combination, null_direction};
+use step::{combination, null_direction, relation};
 
 /// Smallest eigenvalue, relative to the largest, of the unit-diagonal
 /// scaled design Gram matrix or information below which it counts as
@@ -138,6 +138,6 @@ fn check_collinear(
     Err(FitError::Collinear {
         columns: involved.iter().map(|&i| columns[i].clone()).collect(),
         params: involved.iter().map(|&i| names[i].clone()).collect(),
-        combination: format!("{} = 0 in every row", combination(&sub, &sub_cols)),
+        combination: format!("{} = 0 in every row", relation(&sub, &sub_cols)),
     })
 }

@@ -400,7 +400,7 @@ fn check_unbounded(
         return Ok(());
     };
     Err(FitError::NoMle {
-        direction: combination(&u, names),
+        direction: super::step::direction(&u, names),
         explanation: obj.explain_unbounded(&far),
         iterations,
     })

@@ -177,6 +177,40 @@ pub fn combination(v: &DVector<f64>, names: &[impl AsRef<str>]) -> String {
     out
 }
 
+/// A linear relation `Σ v_i x_i` with its first coefficient positive (the
+/// sign of a relation `… = 0` is arbitrary).
+pub fn relation(v: &DVector<f64>, names: &[impl AsRef<str>]) -> String {
+    let first = v
+        .iter()
+        .copied()
+        .find(|c| c.abs() >= 1e-3 * v.amax())
+        .unwrap_or(1.0);
+    combination(&(v * first.signum()), names)
+}
+
+/// A direction as `(b0, b1) ∝ (0.5, −1)`, the largest component ±1.
+pub fn direction(v: &DVector<f64>, names: &[impl AsRef<str>]) -> String {
+    let max = v.amax();
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let comps: Vec<String> = v
+        .iter()
+        .map(|&c| {
+            let c = if max > 0.0 { c / max } else { c };
+            let t = if c.abs() < 1e-4 {
+                "0".to_string()
+            } else {
+                trim(c.abs())
+            };
+            if c < 0.0 && t != "0" {
+                format!("−{t}")
+            } else {
+                t
+            }
+        })
+        .collect();
+    format!("({}) ∝ ({})", names.join(", "), comps.join(", "))
+}
+
 fn trim(v: f64) -> String {
     let s = format!("{v:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -194,6 +228,15 @@ mod tests {
             "0.5·a − b"
         );
         assert_eq!(combination(&dvector![-2.0, 1.0], &["a", "b"]), "−a + 0.5·b");
+    }
+
+    #[test]
+    fn relations_and_directions() {
+        assert_eq!(relation(&dvector![-1.0, 0.5], &["z1", "z2"]), "z1 − 0.5·z2");
+        assert_eq!(
+            direction(&dvector![-0.02, 2.0], &["b0", "b1"]),
+            "(b0, b1) ∝ (−0.01, 1)"
+        );
     }
 
     #[test]
