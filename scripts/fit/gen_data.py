@@ -61,10 +61,16 @@ def main():
     s1 = rng.normal(0.0, 1.0, 40)
     s2 = rng.normal(0.0, 1.0, 40)
     write("separated.csv", {"z1": s1, "z2": s2, "y": (s1 > 0).astype(int)})
+    # Normal(3, 2).
+    write("normal.csv", {"x": np.random.default_rng(7).normal(3.0, 2.0, 200)})
     # Collinear: z2 = 2 z1 exactly.
     c1 = np.round(rng.normal(0.0, 1.0, 60), 3)
     yc = rng.binomial(1, sigmoid(0.3 * c1))
     write("collinear.csv", {"z1": c1, "z2": 2.0 * c1, "y": yc})
+    # Gamma(shape 2.5, rate 1.5), for the two-parameter plots (own
+    # generator: adding it left the files above unchanged).
+    g = np.random.default_rng(11).gamma(2.5, 1.0 / 1.5, 300)
+    write("gamma.csv", {"x": g})
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ fn plot(
     result: &FitResult,
     path: &Path,
 ) -> Result<(), Failure> {
-    let mut runs: Vec<(Method, Vec<TraceRow>)> = vec![(result.method, result.trace.clone())];
+    let mut runs: Vec<fimkit::fit::plot::Run> =
+        vec![(result.method, result.trace.clone(), result.converged())];
     for m in [
         Method::FisherScoring,
         Method::Natural,
@@ -215,13 +216,14 @@ fn plot(
         };
         // A method that fails to converge still has a trajectory to show.
         let mut rows = Vec::new();
-        let _ = fimkit::fit::optimize(
+        let done = fimkit::fit::optimize(
             problem,
             c.init.clone().unwrap_or_else(|| problem.default_start()),
             &c,
             &mut |r| rows.push(r.clone()),
-        );
-        runs.push((m, rows));
+        )
+        .is_ok_and(|o| o.stop.converged());
+        runs.push((m, rows, done));
     }
     fimkit::fit::plot::plot_fit(problem, result, &runs, path)
         .map_err(|e| Failure::usage(format!("cannot draw {}: {e}", path.display())))

@@ -84,7 +84,7 @@ pub const DEFAULT_MAX_KL: f64 = 0.01;
 /// Armijo constant of the line searches.
 const ARMIJO: f64 = 1e-4;
 /// Relative size of rounding in ℓ: gains below it are not measurable.
-const ROUNDING: f64 = 1e-11;
+const ROUNDING: f64 = 1e-12;
 /// Most halvings in a line search.
 const MAX_HALVINGS: usize = 60;
 
@@ -240,12 +240,15 @@ pub fn optimize(
             // Near the maximum the predicted gain falls below the rounding
             // of ℓ: the function values cannot judge the step, the
             // gradient can; accept it unless ℓ clearly gets worse.
+            // (Newton-type steps only: a gradient step is not
+            // self-scaling, and would wander at the rounding level.)
             let rounding = ROUNDING * (1.0 + ll.abs());
+            let newton_type = config.method != Method::GradientDescent;
             if obj.check(&trial).is_ok()
                 && let Ok(v) = obj.loglik(&trial)
                 && (!search
                     || v >= ll + ARMIJO * alpha * slope
-                    || (alpha * slope < rounding && v >= ll - rounding))
+                    || (newton_type && alpha * slope < rounding && v >= ll - rounding))
             {
                 accepted = Some((trial, v));
                 break;
