@@ -19,6 +19,7 @@ pub mod codegen;
 pub mod diagnostic;
 pub mod families;
 pub mod fisher;
+pub mod fit;
 pub mod ir;
 pub mod numeric;
 pub mod render;

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 mod derive;
 mod eval;
+mod fit;
 pub mod points;
 
 /// Exit code: the model file has errors.
@@ -127,6 +128,56 @@ Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O er
         #[arg(long, value_enum, default_value_t = eval::EvalFormat::Text)]
         format: eval::EvalFormat,
         /// Plain ASCII instead of Unicode brackets and symbols.
+        #[arg(long)]
+        ascii: bool,
+    },
+    /// Maximum likelihood on a CSV file: Fisher scoring, natural gradient, Newton or gradient descent.
+    #[command(
+        long_about = "Fit the model's parameters to the rows of a CSV file by maximum likelihood.\n\n\
+Prints the estimates, standard errors from the expected (Fisher) information and from the observed information, \
+z values, p-values and 95% Wald intervals, the log-likelihood, the iterations and why they stopped.\n\n\
+Methods: fisher-scoring (default; steps F^-1 grad of size 1 with a line search), natural (natural gradient \
+theta - lr F^-1 grad L with the KL trust region 1/2 d^T F d <= --max-kl per observation), newton (observed \
+information), gd (plain gradient descent; --lr fixes the step, otherwise a line search picks it). \
+Convergence: the Newton decrement sqrt(g^T F^-1 g), the distance to the maximum in standard errors, below --tol.\n\n\
+The CSV file needs a header line naming the model's data variables and covariates (x[2] may also be written x_2 or x2).",
+        after_help = "Examples:\n  fimkit fit examples/logistic_regression.fim --data obs.csv\n  fimkit fit examples/gamma.fim --data x.csv --method natural --max-kl 0.05 --trace trace.csv\n  fimkit fit examples/normal.fim --data x.csv --init mu=0,sigma=5 --plot fit.svg --format json\n\n\
+Exit codes: 0 success, 1 model error, bad data or no estimate (separation, collinearity, divergence), 2 usage or I/O error."
+    )]
+    Fit {
+        /// The model file.
+        model: PathBuf,
+        /// A CSV file of observations.
+        #[arg(long, value_name = "FILE.csv")]
+        data: PathBuf,
+        /// The optimisation method.
+        #[arg(long, value_enum, default_value_t = fit::MethodArg::FisherScoring)]
+        method: fit::MethodArg,
+        /// Step size (natural: default 1 before the trust region; gd: fixed step, default a line search).
+        #[arg(long)]
+        lr: Option<f64>,
+        /// Natural gradient: largest quadratic KL divergence per observation of one step (default 0.01).
+        #[arg(long)]
+        max_kl: Option<f64>,
+        /// Most iterations.
+        #[arg(long, default_value_t = 100)]
+        max_iter: usize,
+        /// Stop when the Newton decrement (in standard errors) is below this.
+        #[arg(long, default_value_t = 1e-8)]
+        tol: f64,
+        /// Starting values: name=value,... (others start at 0, 1 or mid-domain).
+        #[arg(long, value_name = "NAME=VALUE,...")]
+        init: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = fit::FitFormat::Text)]
+        format: fit::FitFormat,
+        /// Write the trajectory (theta, loss, KL per step) as CSV.
+        #[arg(long, value_name = "FILE.csv")]
+        trace: Option<PathBuf>,
+        /// Draw log-likelihood contours, trajectories and the Wald ellipse (two parameters), or convergence curves (.svg or .png).
+        #[arg(long, value_name = "FILE.svg|FILE.png")]
+        plot: Option<PathBuf>,
+        /// Plain ASCII output.
         #[arg(long)]
         ascii: bool,
     },
@@ -257,6 +308,33 @@ pub fn run() -> ExitCode {
             standalone,
             at: &at,
             data: data.as_deref(),
+        }),
+        Command::Fit {
+            model,
+            data,
+            method,
+            lr,
+            max_kl,
+            max_iter,
+            tol,
+            init,
+            format,
+            trace,
+            plot,
+            ascii,
+        } => fit::fit_cmd(&fit::FitArgs {
+            model: &model,
+            data: &data,
+            method,
+            lr,
+            max_kl,
+            max_iter,
+            tol,
+            init: &init,
+            format,
+            trace: trace.as_ref(),
+            plot: plot.as_ref(),
+            ascii,
         }),
         Command::Eval {
             model,

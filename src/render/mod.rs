@@ -13,6 +13,7 @@
 
 pub mod derivation;
 pub mod diagnostics;
+pub mod fit;
 pub mod json;
 pub mod latex;
 mod layout;

@@ -1,0 +1,143 @@
+//! Fitting with Fisher geometry: maximum likelihood by Fisher scoring,
+//! natural gradient with a KL trust region, Newton or plain gradient
+//! descent, with standard errors from the expected and the observed
+//! information.
+//!
+//! * [`Problem`] — a model and a dataset; picks how the information is
+//!   computed ([`InformationKind`]): weighted Gram sums `Σ A_kᵀ W A_l` for
+//!   models linear in θ through a few forms (GLMs, [`linear`], [`gram`]),
+//!   the closed-form FIM of [`crate::fisher::derive`] otherwise.
+//! * [`step`] — the step formulas: damped Cholesky solves, the TRPO
+//!   trust-region step size, quadratic KL.
+//! * [`optimize()`] — the iteration over any [`Objective`].
+//! * [`fit()`] — a whole fit: checks (collinear design), iteration,
+//!   standard errors, Wald intervals ([`FitResult`]).
+//! * [`plot`] — log-likelihood contours with trajectories and the
+//!   Cramér–Rao ellipse, SVG or PNG.
+//!
+//! ```
+//! use fimkit::fit::{FitConfig, Problem, fit};
+//! let src = "param lambda : positive\ndata k : count\nk ~ poisson(lambda)\n";
+//! let model = fimkit::load(src, "poisson").unwrap();
+//! let schema = fimkit::numeric::DataSchema::from_model(&model);
+//! let data = schema.read_csv("k\n1\n3\n2\n6\n".as_bytes()).unwrap();
+//! let problem = Problem::new(&model, data).unwrap();
+//! let r = fit(&problem, &FitConfig::default()).unwrap();
+//! assert!((r.estimates[0] - 3.0).abs() < 1e-12);               // the mean
+//! assert!((r.std_errors[0].unwrap() - (3.0f64 / 4.0).sqrt()).abs() < 1e-12); // √(λ/n)
+//! assert!(r.converged());
+//! ```
+
+mod error;
+pub mod gram;
+pub mod linear;
+mod objective;
+mod optimize;
+pub mod plot;
+mod result;
+pub mod step;
+
+pub use error::FitError;
+pub use objective::{InformationKind, Objective, Problem};
+pub use optimize::{
+    DEFAULT_MAX_KL, FitConfig, Method, Optimum, StopReason, TraceRow, optimize, unbounded_along,
+};
+pub use result::{FitResult, Z_975, spd_inverse, std_errors_of};
+
+use nalgebra::DVector;
+use step::{combination, null_direction, relation};
+
+/// Smallest eigenvalue, relative to the largest, of the unit-diagonal
+/// scaled design Gram matrix or information below which it counts as
+/// singular.
+pub const SINGULAR_RCOND: f64 = 1e-12;
+
+/// Fit `problem` by `config` (see [`fit_observed`]).
+pub fn fit(problem: &Problem, config: &FitConfig) -> Result<FitResult, FitError> {
+    fit_observed(problem, config, &mut |_| {})
+}
+
+/// Fit, showing each iteration to `observe`: check that the design (for
+/// linear-form models) has independent columns, iterate from
+/// `config.init` (or the default start), then compute both information
+/// matrices at the estimate and the standard errors.
+pub fn fit_observed(
+    problem: &Problem,
+    config: &FitConfig,
+    observe: &mut dyn FnMut(&TraceRow),
+) -> Result<FitResult, FitError> {
+    let names = problem.param_names();
+    let columns = problem.column_labels();
+    if let Some(gram) = problem.design_gram() {
+        check_collinear(&gram, &names, &columns)?;
+    }
+    let start = config
+        .init
+        .clone()
+        .unwrap_or_else(|| problem.default_start());
+    let opt = optimize(problem, start, config, observe)?;
+    let expected = problem.expected_information(&opt.theta)?;
+    let observed = problem.observed_information(&opt.theta)?;
+    let covariance = spd_inverse(&expected);
+    if covariance.is_none() && opt.stop.converged() {
+        let (v, rel) = null_direction(&expected);
+        if rel < SINGULAR_RCOND {
+            return Err(FitError::Singular {
+                at: "the estimate".into(),
+                combination: combination(&v, &names),
+            });
+        }
+    }
+    let d = names.len();
+    let obs_cov = spd_inverse(&observed);
+    Ok(FitResult {
+        model: problem.functions().name().to_string(),
+        params: names,
+        columns,
+        method: config.method,
+        std_errors: std_errors_of(covariance.as_ref(), d),
+        std_errors_observed: std_errors_of(obs_cov.as_ref(), d),
+        estimates: opt.theta,
+        expected_information: expected,
+        observed_information: observed,
+        covariance,
+        information: problem.information_kind(),
+        loglik: opt.loglik,
+        n_rows: problem.n_rows(),
+        iterations: opt.iterations,
+        stop: opt.stop,
+        tol: config.tol,
+        decrement: opt.decrement,
+        trace: opt.trace,
+    })
+}
+
+/// Collinear design columns: an error naming them.
+fn check_collinear(
+    gram: &nalgebra::DMatrix<f64>,
+    names: &[crate::ir::expr::Name],
+    columns: &[String],
+) -> Result<(), FitError> {
+    let d = names.len();
+    // A column that is zero in every row.
+    if let Some(i) = (0..d).find(|&i| gram[(i, i)] == 0.0) {
+        return Err(FitError::Collinear {
+            columns: vec![columns[i].clone()],
+            params: vec![names[i].clone()],
+            combination: format!("{} is zero in every row", columns[i]),
+        });
+    }
+    let (v, rel) = null_direction(gram);
+    if rel >= SINGULAR_RCOND {
+        return Ok(());
+    }
+    let max = v.amax();
+    let involved: Vec<usize> = (0..d).filter(|&i| v[i].abs() > 1e-6 * max).collect();
+    let sub = DVector::from_iterator(involved.len(), involved.iter().map(|&i| v[i]));
+    let sub_cols: Vec<&str> = involved.iter().map(|&i| columns[i].as_str()).collect();
+    Err(FitError::Collinear {
+        columns: involved.iter().map(|&i| columns[i].clone()).collect(),
+        params: involved.iter().map(|&i| names[i].clone()).collect(),
+        combination: format!("{} = 0 in every row", relation(&sub, &sub_cols)),
+    })
+}

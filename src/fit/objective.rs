@@ -1,0 +1,686 @@
+//! The function a fit maximises — a model's log-likelihood over a dataset —
+//! with its gradient and two information matrices, computed the cheapest
+//! exact way the model allows.
+//!
+//! * **Linear forms** (GLMs and any model whose θ enters through a few
+//!   forms `a(z)ᵀθ + c(z)`, see [`super::linear`]): per row only the forms'
+//!   values and a few scalars are evaluated; the information is the
+//!   weighted Gram sum `Σ A_kᵀ W_kl A_l` ([`super::gram`]).
+//! * **Closed form** (any other model whose expected Fisher information
+//!   [`crate::fisher::derive`] finds): the per-row FIM compiled once; a
+//!   model without covariates evaluates it once and multiplies by n.
+//! * **No closed form**: the observed information stands in for the
+//!   expected one, and [`InformationKind::Observed`] says so.
+//!
+//! Log-likelihood, gradient and observed information otherwise come from
+//! [`crate::numeric::ModelFunctions`].
+
+use super::error::FitError;
+use super::gram::{Designs, pair_index, weighted_gram};
+use super::linear::{LinearStructure, detect};
+use crate::fisher::{DeriveConfig, derive};
+use crate::ir::expr::{Expr, Name};
+use crate::ir::model::{Model, TermSource};
+use crate::numeric::compiled::Tape;
+use crate::numeric::eval::EvalError;
+use crate::numeric::{Dataset, ModelFunctions, NumericError};
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+
+/// What a fit needs from a model and data. All quantities are totals over
+/// the rows (not means).
+pub trait Objective: Sync {
+    /// Number of parameters.
+    fn dim(&self) -> usize;
+    /// Number of rows.
+    fn n_rows(&self) -> usize;
+    /// Parameter names.
+    fn param_names(&self) -> Vec<Name>;
+    /// Is θ inside every parameter's domain?
+    fn check(&self, theta: &DVector<f64>) -> Result<(), FitError>;
+    /// Log-likelihood `ℓ(θ) = Σ log p(x_i; θ)`.
+    fn loglik(&self, theta: &DVector<f64>) -> Result<f64, FitError>;
+    /// `ℓ(θ)` and its gradient (the total score).
+    fn loglik_gradient(&self, theta: &DVector<f64>) -> Result<(f64, DVector<f64>), FitError>;
+    /// Expected (Fisher) information `Σ F_row(θ)`, or the stand-in
+    /// [`Objective::information_kind`] names.
+    fn expected_information(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, FitError>;
+    /// Observed information `−∇²ℓ(θ)`.
+    fn observed_information(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, FitError>;
+    /// What [`Objective::expected_information`] computes.
+    fn information_kind(&self) -> InformationKind;
+    /// A starting point inside every domain.
+    fn default_start(&self) -> DVector<f64>;
+    /// Why the log-likelihood keeps increasing towards `far` (a point far
+    /// along a direction of unbounded increase), when recognised.
+    fn explain_unbounded(&self, far: &DVector<f64>) -> Option<String> {
+        let _ = far;
+        None
+    }
+}
+
+/// How the expected information is computed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InformationKind {
+    /// Weighted Gram sums over linear forms (`m` forms).
+    LinearForms {
+        /// Number of forms (1 for a GLM).
+        forms: usize,
+    },
+    /// The closed-form FIM from `fisher::derive`, per row or times n.
+    ClosedForm {
+        /// Evaluated per row (the FIM depends on covariates).
+        per_row: bool,
+    },
+    /// No closed form: the observed information is used instead.
+    Observed {
+        /// Why there is no closed form.
+        reason: String,
+    },
+}
+
+impl InformationKind {
+    /// Is it the expected (Fisher) information?
+    pub fn is_expected(&self) -> bool {
+        !matches!(self, InformationKind::Observed { .. })
+    }
+
+    /// A short description for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            InformationKind::LinearForms { forms: 1 } => {
+                "expected, closed form, X^T W X over the linear predictor".into()
+            }
+            InformationKind::LinearForms { forms } => {
+                format!("expected, closed form, weighted Gram sums over {forms} linear forms")
+            }
+            InformationKind::ClosedForm { per_row: true } => {
+                "expected, closed form, summed over rows".into()
+            }
+            InformationKind::ClosedForm { per_row: false } => {
+                "expected, closed form, n F(theta)".into()
+            }
+            InformationKind::Observed { reason } => {
+                format!("observed information (no closed-form expectation: {reason})")
+            }
+        }
+    }
+}
+
+/// A model and a dataset, ready to fit.
+#[derive(Debug)]
+pub struct Problem {
+    functions: ModelFunctions,
+    data: Dataset,
+    engine: Engine,
+    /// The model's data are 0/1 (for the separation diagnosis).
+    binary_response: bool,
+    /// Default start: 0 for real parameters, 1 for positive ones, the
+    /// middle of a bounded interval, one inside a half-bounded one.
+    start: DVector<f64>,
+}
+
+#[derive(Debug)]
+enum Engine {
+    Linear(Box<LinearEngine>),
+    ClosedForm { tape: Tape, per_row: bool },
+    Observed { reason: String },
+}
+
+/// The GLM fast path's precomputed state.
+#[derive(Debug)]
+struct LinearEngine {
+    structure: LinearStructure,
+    /// Per form: the n × d design, row-major.
+    designs: Vec<Vec<f64>>,
+    /// Per form: the offsets (n), `None` when all are zero.
+    offsets: Vec<Option<Vec<f64>>>,
+    /// Outputs: log p, then ∂/∂η_k. Inputs: η, then the model's inputs.
+    value_grad: Tape,
+    /// Outputs: −∂²/∂η_k∂η_l (k ≤ l).
+    observed: Tape,
+    /// Outputs: E[−∂²/∂η_k∂η_l] (k ≤ l).
+    expected: Option<Tape>,
+}
+
+/// A per-row failure: the row (from 0) and the error.
+type RowErr = (usize, EvalError);
+
+impl Problem {
+    /// Prepare a fit of `model` to `data` (read with the model's schema,
+    /// e.g. [`crate::numeric::DataSchema::read_csv`]).
+    pub fn new(model: &Model, data: Dataset) -> Result<Problem, FitError> {
+        let functions = ModelFunctions::new(model)?;
+        if data.names() != functions.input_names().as_slice() {
+            return Err(FitError::Config(
+                "the dataset's columns are not the model's inputs".into(),
+            ));
+        }
+        let binary_response = model.terms.iter().any(
+            |t| matches!(&t.source, TermSource::Family { family, .. } if *family == "bernoulli"),
+        ) || (!model.data.is_empty()
+            && model.data.iter().all(|d| d.support.is_binary()));
+        let start = default_start(model);
+        let linear = if functions.schema().has_moving_support() {
+            None
+        } else {
+            detect(model)
+        };
+        let engine = match linear.and_then(|s| LinearEngine::new(s, &functions, &data).ok()) {
+            Some(e) => Engine::Linear(Box::new(e)),
+            None => closed_form_engine(model, &functions),
+        };
+        Ok(Problem {
+            functions,
+            data,
+            engine,
+            binary_response,
+            start,
+        })
+    }
+
+    /// The compiled model.
+    pub fn functions(&self) -> &ModelFunctions {
+        &self.functions
+    }
+
+    /// The data.
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    /// Are the model's data binary (a Bernoulli-type response)?
+    pub fn binary_response(&self) -> bool {
+        self.binary_response
+    }
+
+    /// For each parameter, the label of its design column when the model
+    /// has linear-form structure (`z1`, `(intercept)`), else its name.
+    pub fn column_labels(&self) -> Vec<String> {
+        let names = self.functions.param_names();
+        match &self.engine {
+            Engine::Linear(e) => (0..names.len())
+                .map(|i| {
+                    let cols: Vec<String> = e
+                        .structure
+                        .forms
+                        .iter()
+                        .map(|f| &f.coeffs[i])
+                        .filter(|c| !c.is_zero())
+                        .map(|c| {
+                            if c.is_one() {
+                                "(intercept)".to_string()
+                            } else {
+                                crate::render::text::render(c, &Default::default())
+                            }
+                        })
+                        .collect();
+                    if cols.is_empty() || e.structure.m() > 1 {
+                        names[i].to_string()
+                    } else {
+                        cols.join("/")
+                    }
+                })
+                .collect(),
+            _ => names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    /// The unweighted Gram matrix `Σ_k A_kᵀ A_k` of the design (GLM
+    /// structure only): singular exactly when columns are collinear.
+    pub fn design_gram(&self) -> Option<DMatrix<f64>> {
+        let Engine::Linear(e) = &self.engine else {
+            return None;
+        };
+        let d = self.dim();
+        let n = self.n_rows();
+        let m = e.structure.m();
+        let mut total = DMatrix::zeros(d, d);
+        for k in 0..m {
+            let forms = [e.designs[k].as_slice()];
+            let g = weighted_gram(
+                Designs {
+                    forms: &forms,
+                    n,
+                    d,
+                },
+                |_, w| {
+                    w[0].fill(1.0);
+                    Ok::<(), ()>(())
+                },
+            )
+            .ok()?;
+            total += g;
+        }
+        Some(total)
+    }
+
+    /// The error for a failed row: the model's own diagnosis (which names
+    /// the row and the statement).
+    fn row_failure(&self, theta: &DVector<f64>, (row, e): RowErr) -> FitError {
+        match self.functions.summary(theta, &self.data) {
+            Err(err) => FitError::Numeric(err),
+            Ok(_) => FitError::Numeric(NumericError::NonFinite {
+                row: Some(row + 1),
+                term: None,
+                derivative: false,
+                error: e,
+            }),
+        }
+    }
+}
+
+/// A point inside every parameter's domain. Parameters in (0, 1) start
+/// at 1/(u + 1), u the number of them, so probabilities that must sum
+/// below 1 (`categorical([p1, p2, 1 - p1 - p2])`) start inside.
+fn default_start(model: &Model) -> DVector<f64> {
+    let value = |e: &Option<Expr>| {
+        e.as_ref().and_then(|e| {
+            crate::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
+        })
+    };
+    let bounds: Vec<(Option<f64>, Option<f64>)> = model
+        .params
+        .iter()
+        .map(|p| (value(&p.domain.lo), value(&p.domain.hi)))
+        .collect();
+    let is_unit = |b: &(Option<f64>, Option<f64>)| *b == (Some(0.0), Some(1.0));
+    let units = bounds.iter().filter(|b| is_unit(b)).count();
+    DVector::from_iterator(
+        bounds.len(),
+        bounds.iter().map(|b| match *b {
+            _ if is_unit(b) => 1.0 / (units as f64 + 1.0),
+            (None, None) => 0.0,
+            (Some(lo), None) => lo + 1.0,
+            (None, Some(hi)) => hi - 1.0,
+            (Some(lo), Some(hi)) => 0.5 * (lo + hi),
+        }),
+    )
+}
+
+/// The closed-form engine, or the observed-information stand-in.
+fn closed_form_engine(model: &Model, functions: &ModelFunctions) -> Engine {
+    let config = DeriveConfig {
+        max_symbolic_inverse: 0,
+        simplify: None,
+    };
+    let derivation = derive(model, &config);
+    let cf = match derivation.fisher {
+        Ok(cf) => cf,
+        Err(b) => {
+            return Engine::Observed {
+                reason: b.to_string(),
+            };
+        }
+    };
+    let d = cf.fim.len();
+    let mut entries = Vec::with_capacity(d * (d + 1) / 2);
+    for i in 0..d {
+        for j in i..d {
+            entries.push(model.substitute_consts(&cf.fim[i][j]));
+        }
+    }
+    let params = functions.param_names();
+    let inputs = functions.input_names();
+    let per_row = entries
+        .iter()
+        .any(|e| e.free_vars().iter().any(|v| inputs.contains(v)));
+    let mut names: Vec<Name> = params.clone();
+    names.extend(inputs);
+    match Tape::compile(&entries, &[] as &[&str], &names) {
+        Ok(tape) => Engine::ClosedForm { tape, per_row },
+        Err(e) => Engine::Observed {
+            reason: format!("the closed form does not compile: {e}"),
+        },
+    }
+}
+
+impl LinearEngine {
+    fn new(
+        structure: LinearStructure,
+        functions: &ModelFunctions,
+        data: &Dataset,
+    ) -> Result<LinearEngine, FitError> {
+        let inputs = functions.input_names();
+        let d = functions.param_names().len();
+        let m = structure.m();
+        let n = data.n_rows();
+        let w = inputs.len();
+        let compile = |exprs: &[Expr], extra: &[Name]| {
+            let mut names: Vec<Name> = extra.to_vec();
+            names.extend(inputs.iter().cloned());
+            Tape::compile(exprs, &[] as &[&str], &names)
+                .map_err(|e| FitError::Numeric(NumericError::Compile(e)))
+        };
+        // Coefficients and offsets per row.
+        let mut coef_exprs = Vec::with_capacity(m * (d + 1));
+        for f in &structure.forms {
+            coef_exprs.extend(f.coeffs.iter().cloned());
+            coef_exprs.push(f.offset.clone());
+        }
+        let coef_tape = compile(&coef_exprs, &[])?;
+        let width = m * (d + 1);
+        let mut coefs = vec![0.0; n * width];
+        coefs
+            .par_chunks_mut(width * 1024)
+            .enumerate()
+            .try_for_each(|(c, chunk)| {
+                let mut ws = coef_tape.workspace::<f64>();
+                for (i, out) in chunk.chunks_mut(width).enumerate() {
+                    let r = c * 1024 + i;
+                    let x = data.row(r).unwrap_or(&[]);
+                    coef_tape.eval_row(x, &mut ws).map_err(|e| (r, e))?;
+                    for (k, o) in out.iter_mut().enumerate() {
+                        *o = coef_tape.output(&ws, k);
+                    }
+                }
+                Ok::<(), RowErr>(())
+            })
+            .map_err(|(r, e)| {
+                FitError::Numeric(NumericError::NonFinite {
+                    row: Some(r + 1),
+                    term: Some("a covariate coefficient of the linear predictor".into()),
+                    derivative: false,
+                    error: e,
+                })
+            })?;
+        let mut designs = vec![vec![0.0; n * d]; m];
+        let mut offsets = vec![vec![0.0; n]; m];
+        for r in 0..n {
+            let row = &coefs[r * width..(r + 1) * width];
+            for k in 0..m {
+                let part = &row[k * (d + 1)..(k + 1) * (d + 1)];
+                designs[k][r * d..(r + 1) * d].copy_from_slice(&part[..d]);
+                offsets[k][r] = part[d];
+            }
+        }
+        let offsets = offsets
+            .into_iter()
+            .map(|o| {
+                if o.iter().all(|&v| v == 0.0) {
+                    None
+                } else {
+                    Some(o)
+                }
+            })
+            .collect();
+        let mut vg = vec![structure.logp.clone()];
+        vg.extend(structure.gradient.iter().cloned());
+        let value_grad = compile(&vg, &structure.eta)?;
+        let observed = compile(&structure.neg_hessian, &structure.eta)?;
+        let expected = match &structure.weights {
+            Some(ws) => Some(compile(ws, &structure.eta)?),
+            None => None,
+        };
+        let _ = w;
+        Ok(LinearEngine {
+            structure,
+            designs,
+            offsets,
+            value_grad,
+            observed,
+            expected,
+        })
+    }
+
+    /// η_k for row r into `buf[k]`, then the row's inputs after them.
+    fn fill_row(&self, theta: &[f64], data: &Dataset, r: usize, buf: &mut [f64]) {
+        let d = theta.len();
+        let m = self.structure.m();
+        for (k, slot) in buf[..m].iter_mut().enumerate() {
+            let a = &self.designs[k][r * d..(r + 1) * d];
+            let mut eta: f64 = a.iter().zip(theta).map(|(x, t)| x * t).sum();
+            if let Some(o) = &self.offsets[k] {
+                eta += o[r];
+            }
+            *slot = eta;
+        }
+        buf[m..].copy_from_slice(data.row(r).unwrap_or(&[]));
+    }
+
+    /// Log-likelihood and gradient, in fixed chunks added in order.
+    fn value_grad(
+        &self,
+        theta: &[f64],
+        data: &Dataset,
+        with_grad: bool,
+    ) -> Result<(f64, DVector<f64>), RowErr> {
+        let d = theta.len();
+        let m = self.structure.m();
+        let n = data.n_rows();
+        const CH: usize = 4096;
+        let parts: Vec<(f64, Vec<f64>)> = (0..n.div_ceil(CH))
+            .into_par_iter()
+            .map(|c| {
+                let mut ws = self.value_grad.workspace::<f64>();
+                let mut buf = vec![0.0; m + data.names().len()];
+                let mut v = 0.0;
+                let mut g = vec![0.0; if with_grad { d } else { 0 }];
+                for r in c * CH..((c + 1) * CH).min(n) {
+                    self.fill_row(theta, data, r, &mut buf);
+                    self.value_grad
+                        .eval_row(&buf, &mut ws)
+                        .map_err(|e| (r, e))?;
+                    v += self.value_grad.output(&ws, 0);
+                    if with_grad {
+                        for k in 0..m {
+                            let gk = self.value_grad.output(&ws, 1 + k);
+                            let a = &self.designs[k][r * d..(r + 1) * d];
+                            for (gi, ai) in g.iter_mut().zip(a) {
+                                *gi += gk * ai;
+                            }
+                        }
+                    }
+                }
+                Ok((v, g))
+            })
+            .collect::<Result<_, RowErr>>()?;
+        let mut total = 0.0;
+        let mut grad = DVector::zeros(d);
+        for (v, g) in parts {
+            total += v;
+            if with_grad {
+                grad += DVector::from_vec(g);
+            }
+        }
+        Ok((total, grad))
+    }
+
+    /// `Σ A_kᵀ diag(W_kl) A_l` with W from `tape` (upper-triangle outputs).
+    fn information(
+        &self,
+        tape: &Tape,
+        theta: &[f64],
+        data: &Dataset,
+    ) -> Result<DMatrix<f64>, RowErr> {
+        let d = theta.len();
+        let m = self.structure.m();
+        let forms: Vec<&[f64]> = self.designs.iter().map(|v| v.as_slice()).collect();
+        weighted_gram(
+            Designs {
+                forms: &forms,
+                n: data.n_rows(),
+                d,
+            },
+            |rows, w| {
+                let mut ws = tape.workspace::<f64>();
+                let mut buf = vec![0.0; m + data.names().len()];
+                for (i, r) in rows.enumerate() {
+                    self.fill_row(theta, data, r, &mut buf);
+                    tape.eval_row(&buf, &mut ws).map_err(|e| (r, e))?;
+                    for k in 0..m {
+                        for l in k..m {
+                            let p = pair_index(m, k, l);
+                            w[p][i] = tape.output(&ws, p);
+                        }
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+impl Objective for Problem {
+    fn dim(&self) -> usize {
+        self.functions.param_names().len()
+    }
+
+    fn n_rows(&self) -> usize {
+        self.data.n_rows()
+    }
+
+    fn param_names(&self) -> Vec<Name> {
+        self.functions.param_names()
+    }
+
+    fn check(&self, theta: &DVector<f64>) -> Result<(), FitError> {
+        self.functions
+            .check_params(theta)
+            .map_err(FitError::Numeric)
+    }
+
+    fn loglik(&self, theta: &DVector<f64>) -> Result<f64, FitError> {
+        match &self.engine {
+            Engine::Linear(e) => {
+                self.check(theta)?;
+                e.value_grad(theta.as_slice(), &self.data, false)
+                    .map(|(v, _)| v)
+                    .map_err(|re| self.row_failure(theta, re))
+            }
+            _ => Ok(self.functions.loglik(theta, &self.data)?),
+        }
+    }
+
+    fn loglik_gradient(&self, theta: &DVector<f64>) -> Result<(f64, DVector<f64>), FitError> {
+        match &self.engine {
+            Engine::Linear(e) => {
+                self.check(theta)?;
+                e.value_grad(theta.as_slice(), &self.data, true)
+                    .map_err(|re| self.row_failure(theta, re))
+            }
+            _ => Ok(self.functions.loglik_gradient(theta, &self.data)?),
+        }
+    }
+
+    fn expected_information(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
+        self.check(theta)?;
+        match &self.engine {
+            Engine::Linear(e) => match &e.expected {
+                Some(tape) => e
+                    .information(tape, theta.as_slice(), &self.data)
+                    .map_err(|re| self.row_failure(theta, re)),
+                None => self.observed_information(theta),
+            },
+            Engine::ClosedForm { tape, per_row } => {
+                let d = self.dim();
+                let w = self.data.names().len();
+                let upper_to_full = |u: &[f64]| {
+                    let mut f = DMatrix::zeros(d, d);
+                    let mut k = 0;
+                    for i in 0..d {
+                        for j in i..d {
+                            f[(i, j)] = u[k];
+                            f[(j, i)] = u[k];
+                            k += 1;
+                        }
+                    }
+                    f
+                };
+                let outputs = d * (d + 1) / 2;
+                let eval_at = |row: &[f64],
+                               ws: &mut crate::numeric::compiled::Workspace<f64>,
+                               buf: &mut Vec<f64>|
+                 -> Result<Vec<f64>, EvalError> {
+                    buf[..d].copy_from_slice(theta.as_slice());
+                    buf[d..].copy_from_slice(row);
+                    tape.eval_row(buf, ws)?;
+                    Ok((0..outputs).map(|k| tape.output(ws, k)).collect())
+                };
+                if !per_row {
+                    let mut ws = tape.workspace::<f64>();
+                    let mut buf = vec![0.0; d + w];
+                    let zeros = vec![0.0; w];
+                    let row = self.data.row(0).unwrap_or(&zeros);
+                    let u = eval_at(row, &mut ws, &mut buf)
+                        .map_err(|e| self.row_failure(theta, (0, e)))?;
+                    return Ok(upper_to_full(&u) * self.n_rows() as f64);
+                }
+                let n = self.n_rows();
+                const CH: usize = 2048;
+                let parts: Vec<Vec<f64>> = (0..n.div_ceil(CH))
+                    .into_par_iter()
+                    .map(|c| {
+                        let mut ws = tape.workspace::<f64>();
+                        let mut buf = vec![0.0; d + w];
+                        let mut acc = vec![0.0; outputs];
+                        for r in c * CH..((c + 1) * CH).min(n) {
+                            let row = self.data.row(r).unwrap_or(&[]);
+                            let u = eval_at(row, &mut ws, &mut buf).map_err(|e| (r, e))?;
+                            acc.iter_mut().zip(u).for_each(|(a, v)| *a += v);
+                        }
+                        Ok(acc)
+                    })
+                    .collect::<Result<_, RowErr>>()
+                    .map_err(|re| self.row_failure(theta, re))?;
+                let mut total = vec![0.0; outputs];
+                for p in parts {
+                    total.iter_mut().zip(p).for_each(|(a, v)| *a += v);
+                }
+                Ok(upper_to_full(&total))
+            }
+            Engine::Observed { .. } => self.observed_information(theta),
+        }
+    }
+
+    fn observed_information(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
+        match &self.engine {
+            Engine::Linear(e) => {
+                self.check(theta)?;
+                e.information(&e.observed, theta.as_slice(), &self.data)
+                    .map_err(|re| self.row_failure(theta, re))
+            }
+            _ => Ok(self
+                .functions
+                .summary(theta, &self.data)?
+                .observed_information),
+        }
+    }
+
+    fn default_start(&self) -> DVector<f64> {
+        self.start.clone()
+    }
+
+    fn explain_unbounded(&self, far: &DVector<f64>) -> Option<String> {
+        if !self.binary_response {
+            return None;
+        }
+        let ll = self.loglik(far).ok()?;
+        Some(if ll > -1e-3 {
+            "the data are completely separated: a linear combination of the covariates predicts \
+             the 0/1 response exactly for every row (fitted probabilities tend to 0 and 1)"
+                .into()
+        } else {
+            "the data are quasi-completely separated: a linear combination of the covariates \
+             predicts the 0/1 response exactly for some of the rows"
+                .into()
+        })
+    }
+
+    fn information_kind(&self) -> InformationKind {
+        match &self.engine {
+            Engine::Linear(e) => match e.expected {
+                Some(_) => InformationKind::LinearForms {
+                    forms: e.structure.m(),
+                },
+                None => InformationKind::Observed {
+                    reason: "the expectation over the response has no closed form".into(),
+                },
+            },
+            Engine::ClosedForm { per_row, .. } => InformationKind::ClosedForm { per_row: *per_row },
+            Engine::Observed { reason } => InformationKind::Observed {
+                reason: reason.clone(),
+            },
+        }
+    }
+}

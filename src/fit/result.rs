@@ -1,0 +1,126 @@
+//! What a fit reports: estimates, standard errors from the expected and
+//! the observed information, Wald intervals and tests, the log-likelihood
+//! and how the iteration ended.
+
+use super::objective::InformationKind;
+use super::optimize::{Method, StopReason, TraceRow};
+use crate::ir::expr::Name;
+use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+
+/// The 0.975 quantile of the standard normal distribution.
+pub const Z_975: f64 = 1.959_963_984_540_054;
+
+/// A fitted model.
+#[derive(Clone, Debug)]
+pub struct FitResult {
+    /// The model's name.
+    pub model: String,
+    /// Parameter names (the order of every vector below).
+    pub params: Vec<Name>,
+    /// Design column of each parameter for linear-form models (`z1`,
+    /// `(intercept)`), else the parameter's name.
+    pub columns: Vec<String>,
+    /// The method used.
+    pub method: Method,
+    /// θ̂.
+    pub estimates: DVector<f64>,
+    /// Standard errors from the expected (Fisher) information,
+    /// `√diag(I(θ̂)⁻¹)`; `None` where it is not positive definite.
+    pub std_errors: Vec<Option<f64>>,
+    /// Standard errors from the observed information `−∇²ℓ(θ̂)`.
+    pub std_errors_observed: Vec<Option<f64>>,
+    /// `I(θ̂)` (expected, or its stand-in: see `information`).
+    pub expected_information: DMatrix<f64>,
+    /// `−∇²ℓ(θ̂)`.
+    pub observed_information: DMatrix<f64>,
+    /// `I(θ̂)⁻¹`, when positive definite: the Cramér–Rao / Wald covariance.
+    pub covariance: Option<DMatrix<f64>>,
+    /// How the expected information was computed.
+    pub information: InformationKind,
+    /// `ℓ(θ̂)`.
+    pub loglik: f64,
+    /// Number of rows.
+    pub n_rows: usize,
+    /// Steps taken.
+    pub iterations: usize,
+    /// Why the iteration stopped.
+    pub stop: StopReason,
+    /// The convergence tolerance used.
+    pub tol: f64,
+    /// The last Newton decrement (distance to the maximum in standard
+    /// errors, to second order).
+    pub decrement: f64,
+    /// The trajectory.
+    pub trace: Vec<TraceRow>,
+}
+
+/// `M⁻¹` through Cholesky, `None` when `M` is not positive definite.
+pub fn spd_inverse(m: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    if !m.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let ch = Cholesky::<f64, Dyn>::new(m.clone())?;
+    let inv = ch.inverse();
+    inv.iter().all(|v| v.is_finite()).then_some(inv)
+}
+
+/// Square roots of a covariance's diagonal (`None` for a non-positive
+/// entry).
+pub fn std_errors_of(cov: Option<&DMatrix<f64>>, d: usize) -> Vec<Option<f64>> {
+    (0..d)
+        .map(|i| {
+            cov.and_then(|c| {
+                let v = c[(i, i)];
+                (v > 0.0 && v.is_finite()).then(|| v.sqrt())
+            })
+        })
+        .collect()
+}
+
+impl FitResult {
+    /// Did the iteration converge?
+    pub fn converged(&self) -> bool {
+        self.stop.converged()
+    }
+
+    /// The standard errors the Wald quantities use: expected information,
+    /// else observed.
+    pub fn wald_std_errors(&self) -> Vec<Option<f64>> {
+        self.std_errors
+            .iter()
+            .zip(&self.std_errors_observed)
+            .map(|(e, o)| e.or(*o))
+            .collect()
+    }
+
+    /// 95% Wald intervals `θ̂ ± 1.96·SE`.
+    pub fn wald_intervals(&self) -> Vec<Option<(f64, f64)>> {
+        self.wald_std_errors()
+            .iter()
+            .zip(self.estimates.iter())
+            .map(|(se, &b)| se.map(|s| (b - Z_975 * s, b + Z_975 * s)))
+            .collect()
+    }
+
+    /// Wald statistics `θ̂ / SE`.
+    pub fn z_values(&self) -> Vec<Option<f64>> {
+        self.wald_std_errors()
+            .iter()
+            .zip(self.estimates.iter())
+            .map(|(se, &b)| se.map(|s| b / s))
+            .collect()
+    }
+
+    /// Two-sided p-values `P(|Z| > |z|)` of the Wald tests of θ = 0.
+    pub fn p_values(&self) -> Vec<Option<f64>> {
+        self.z_values()
+            .iter()
+            .map(|z| z.map(|z| crate::numeric::special::erfc(z.abs() / std::f64::consts::SQRT_2)))
+            .collect()
+    }
+
+    /// Akaike's information criterion `2d − 2ℓ`.
+    pub fn aic(&self) -> f64 {
+        2.0 * self.params.len() as f64 - 2.0 * self.loglik
+    }
+}

@@ -1,0 +1,321 @@
+//! A fitted model for people (a coefficient table in the spirit of R's
+//! `summary(glm)`) and for programs (JSON), and its trajectory as CSV.
+//!
+//! JSON keys (schema `fimkit-json 1`): `estimates`, `std_errors`
+//! (expected information), `std_errors_observed`, `z_values`, `p_values`,
+//! `conf_int_95` — each an object from parameter name to a number (or
+//! `[lower, upper]`), `null` where the information is not positive
+//! definite — and `loglik`, `aic`, `n_rows`, `iterations`, `converged`,
+//! `stop_reason`, `method`, `information`, `decrement`, `parameters`,
+//! `expected_information`, `observed_information`, `covariance`.
+
+use crate::fit::{FitResult, InformationKind, Method, TraceRow};
+use serde_json::{Map, Value, json};
+
+/// Options of [`fit_text`].
+#[derive(Clone, Debug, Default)]
+pub struct FitTextOptions {
+    /// Plain ASCII (no `θ̂`, `±`, `ᵀ`).
+    pub ascii: bool,
+    /// Where the data came from (a file name), for the heading.
+    pub data: Option<String>,
+}
+
+fn method_title(m: Method) -> &'static str {
+    match m {
+        Method::FisherScoring => "Fisher scoring",
+        Method::Natural => "natural gradient (KL trust region)",
+        Method::Newton => "Newton (observed information)",
+        Method::GradientDescent => "gradient descent",
+    }
+}
+
+/// `v` with `sig` significant digits, plain notation where readable.
+pub fn fmt_sig(v: f64, sig: usize) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-4..1e7).contains(&a) {
+        let s = format!("{v:.*e}", sig.saturating_sub(1));
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mant = if mant.contains('.') {
+            mant.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mant
+        };
+        return format!("{mant}e{exp}");
+    }
+    let decimals = (sig as i32 - 1 - a.log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// A p-value as R prints it: `< 2e-16` below machine precision.
+fn fmt_p(p: f64) -> String {
+    if p < 2e-16 {
+        "< 2e-16".into()
+    } else if p < 1e-4 {
+        let s = format!("{p:.1e}");
+        s.replace(".0e", "e")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn stars(p: f64) -> &'static str {
+    if p < 0.001 {
+        "***"
+    } else if p < 0.01 {
+        "**"
+    } else if p < 0.05 {
+        "*"
+    } else if p < 0.1 {
+        "."
+    } else {
+        ""
+    }
+}
+
+/// The summary table.
+pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
+    let mut s = String::new();
+    let rows = if r.n_rows == 1 { "row" } else { "rows" };
+    match &opts.data {
+        Some(d) => s.push_str(&format!(
+            "{} fitted to {d} ({} {rows}) by {}\n",
+            r.model,
+            r.n_rows,
+            method_title(r.method)
+        )),
+        None => s.push_str(&format!(
+            "{} fitted to {} {rows} by {}\n",
+            r.model,
+            r.n_rows,
+            method_title(r.method)
+        )),
+    }
+    let its = if r.iterations == 1 {
+        "iteration"
+    } else {
+        "iterations"
+    };
+    s.push_str(&format!(
+        "{} after {} {its}\n",
+        r.stop.describe(r.tol),
+        r.iterations
+    ));
+    s.push_str(&format!(
+        "information: {}\n\n",
+        info_text(&r.information, opts.ascii)
+    ));
+    // The table.
+    let ses = r.std_errors.clone();
+    let z = r.z_values();
+    let p = r.p_values();
+    let ci = r.wald_intervals();
+    let header = [
+        "",
+        "Estimate",
+        "Std. Error",
+        "(observed)",
+        "z value",
+        "Pr(>|z|)",
+        "",
+        "2.5 %",
+        "97.5 %",
+    ];
+    let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    let show = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |v| fmt_sig(v, 6));
+    for i in 0..r.params.len() {
+        let name = if r.columns[i] != *r.params[i] {
+            format!("{} {}", r.params[i], r.columns[i])
+        } else {
+            r.params[i].to_string()
+        };
+        table.push(vec![
+            name,
+            fmt_sig(r.estimates[i], 6),
+            show(ses[i]),
+            show(r.std_errors_observed[i]),
+            z[i].map_or_else(|| "—".to_string(), |v| format!("{v:.3}")),
+            p[i].map_or_else(|| "—".to_string(), fmt_p),
+            p[i].map_or("", stars).to_string(),
+            show(ci[i].map(|c| c.0)),
+            show(ci[i].map(|c| c.1)),
+        ]);
+    }
+    let cols = header.len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|j| {
+            table
+                .iter()
+                .map(|row| row[j].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    s.push_str("Coefficients:\n");
+    for row in &table {
+        let mut line = String::new();
+        for (j, cell) in row.iter().enumerate() {
+            let w = widths[j];
+            let pad = w - cell.chars().count();
+            if j == 0 || j == 6 {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+            line.push_str(if j == 5 { " " } else { "  " });
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s.push_str("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n");
+    let wald_from = if r.information.is_expected() {
+        "expected information"
+    } else {
+        "observed information"
+    };
+    s.push_str(&if opts.ascii {
+        format!("Std. Error from the {wald_from} (Cramer-Rao), (observed) from -Hessian; z, p and the 95% Wald interval use the first.\n")
+    } else {
+        format!("Std. Error from the {wald_from} (Cramér–Rao), (observed) from −Hessian; z, p and the 95% Wald interval use the first.\n")
+    });
+    let missing: Vec<&str> = r
+        .params
+        .iter()
+        .zip(&ses)
+        .filter(|(_, se)| se.is_none())
+        .map(|(n, _)| &**n)
+        .collect();
+    if !missing.is_empty() {
+        s.push_str(&format!(
+            "no standard error for {}: the information matrix is not positive definite there\n",
+            missing.join(", ")
+        ));
+    }
+    s.push_str(&format!(
+        "\nlog-likelihood: {}  ({} parameters, {} {rows})   AIC: {}\n",
+        fmt_sig(r.loglik, 10),
+        r.params.len(),
+        r.n_rows,
+        fmt_sig(r.aic(), 10)
+    ));
+    if !r.converged() {
+        s.push_str(&format!(
+            "warning: the estimate is not converged (Newton decrement {}); results are provisional\n",
+            fmt_sig(r.decrement, 3)
+        ));
+    }
+    s
+}
+
+fn info_text(k: &InformationKind, ascii: bool) -> String {
+    let d = k.describe();
+    if ascii {
+        d
+    } else {
+        d.replace("X^T W X", "XᵀWX").replace("theta", "θ")
+    }
+}
+
+fn num(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
+}
+
+fn opt(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, num)
+}
+
+fn by_name(r: &FitResult, vals: &[Value]) -> Value {
+    let mut m = Map::new();
+    for (n, v) in r.params.iter().zip(vals) {
+        m.insert(n.to_string(), v.clone());
+    }
+    Value::Object(m)
+}
+
+fn matrix(m: &nalgebra::DMatrix<f64>) -> Value {
+    Value::Array(
+        (0..m.nrows())
+            .map(|i| Value::Array(m.row(i).iter().map(|v| num(*v)).collect()))
+            .collect(),
+    )
+}
+
+/// The JSON form (see the module docs for the keys).
+pub fn fit_json(r: &FitResult, data: Option<&str>) -> Value {
+    let est: Vec<Value> = r.estimates.iter().map(|v| num(*v)).collect();
+    let se: Vec<Value> = r.std_errors.iter().map(|v| opt(*v)).collect();
+    let seo: Vec<Value> = r.std_errors_observed.iter().map(|v| opt(*v)).collect();
+    let z: Vec<Value> = r.z_values().iter().map(|v| opt(*v)).collect();
+    let p: Vec<Value> = r.p_values().iter().map(|v| opt(*v)).collect();
+    let ci: Vec<Value> = r
+        .wald_intervals()
+        .iter()
+        .map(|c| c.map_or(Value::Null, |(a, b)| json!([num(a), num(b)])))
+        .collect();
+    let columns: Vec<Value> = r.columns.iter().map(|c| Value::String(c.clone())).collect();
+    json!({
+        "schema": crate::render::json::SCHEMA,
+        "ok": true,
+        "model": r.model,
+        "data": data,
+        "method": r.method.name(),
+        "parameters": r.params.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        "columns": by_name(r, &columns),
+        "estimates": by_name(r, &est),
+        "std_errors": by_name(r, &se),
+        "std_errors_observed": by_name(r, &seo),
+        "z_values": by_name(r, &z),
+        "p_values": by_name(r, &p),
+        "conf_int_95": by_name(r, &ci),
+        "loglik": num(r.loglik),
+        "aic": num(r.aic()),
+        "n_rows": r.n_rows,
+        "iterations": r.iterations,
+        "converged": r.converged(),
+        "stop_reason": r.stop.describe(r.tol),
+        "decrement": num(r.decrement),
+        "information": r.information.describe(),
+        "information_is_expected": r.information.is_expected(),
+        "expected_information": matrix(&r.expected_information),
+        "observed_information": matrix(&r.observed_information),
+        "covariance": r.covariance.as_ref().map_or(Value::Null, matrix),
+    })
+}
+
+/// The trajectory as CSV: `iteration`, one column per parameter, `loss`
+/// (mean negative log-likelihood), `kl` (quadratic KL of the step, per
+/// observation), `step` (α), `decrement` (before the step; empty at the
+/// start), `damping`.
+pub fn trace_csv(params: &[impl AsRef<str>], trace: &[TraceRow]) -> String {
+    let mut s = String::from("iteration");
+    for p in params {
+        s.push(',');
+        s.push_str(p.as_ref());
+    }
+    s.push_str(",loss,kl,step,decrement,damping\n");
+    let f = |v: f64| format!("{v:.17e}");
+    for row in trace {
+        s.push_str(&row.iteration.to_string());
+        for v in row.theta.iter() {
+            s.push(',');
+            s.push_str(&format!("{v:.17e}"));
+        }
+        s.push_str(&format!(
+            ",{},{},{},{},{}\n",
+            f(row.loss),
+            f(row.kl),
+            f(row.step),
+            row.decrement.map_or(String::new(), f),
+            f(row.damping)
+        ));
+    }
+    s
+}
