@@ -88,15 +88,10 @@ fn quiet_drops_warnings_but_keeps_results_and_errors() {
         }
     }
     // A model without a closed-form FIM: codegen's note goes too.
-    let laplace = [
-        "codegen",
-        "tests/fixtures/textbook/laplace.fim",
-        "--lang",
-        "c",
-    ];
-    let loud = fimkit(&laplace);
+    let cauchy = ["codegen", "tests/codegen/models/cauchy.fim", "--lang", "c"];
+    let loud = fimkit(&cauchy);
     assert!(text(&loud.stderr).contains("no closed-form Fisher information"));
-    let mut q = laplace.to_vec();
+    let mut q = cauchy.to_vec();
     q.push("--quiet");
     assert!(fimkit(&q).stderr.is_empty());
     // Errors stay.

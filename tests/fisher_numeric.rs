@@ -199,7 +199,7 @@ fn location_scale_constants_are_known_values() {
                 "1/beta^2",
                 "(eulergamma - 1)/beta^2",
                 "(eulergamma - 1)/beta^2",
-                "(pi^2 - 12*eulergamma + 6*eulergamma^2 + 6)/(6*beta^2)",
+                "(pi^2 + 6*eulergamma^2 + 6 - 12*eulergamma)/(6*beta^2)",
             ],
         },
     ];

@@ -419,7 +419,11 @@ fn closed_form(
         super::identifiability::Agreement::Unverified
     };
     if let super::identifiability::Agreement::Disagree { entry, values } = agreement {
-        return Err(Blocker::FormulasDisagree { entry, values });
+        let raw = model
+            .terms
+            .iter()
+            .any(|t| matches!(t.source, crate::ir::model::TermSource::Raw));
+        return Err(Blocker::FormulasDisagree { entry, values, raw });
     }
     let (det, inverse) =
         matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy, &tidy_deep);

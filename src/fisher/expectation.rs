@@ -61,6 +61,9 @@ pub enum Blocker {
         entry: (usize, usize),
         /// The two values at a typical point.
         values: (f64, f64),
+        /// Does the model have raw `logp +=` terms? Then the likely cause
+        /// is the user's: a density that is not normalised.
+        raw: bool,
     },
     /// The support of a data variable depends on a parameter: the
     /// regularity conditions fail and no Fisher information is reported.
@@ -102,14 +105,27 @@ impl std::fmt::Display for Blocker {
                 f,
                 "the arguments of two distributions depend on each other's data"
             ),
-            Blocker::FormulasDisagree { entry, values } => write!(
-                f,
-                "internal inconsistency: entry ({}, {}) of -E[Hessian] is {} but sum J^T Cov[T] J gives {}; please report this model",
-                entry.0 + 1,
-                entry.1 + 1,
-                values.0,
-                values.1
-            ),
+            Blocker::FormulasDisagree { entry, values, raw } => {
+                write!(
+                    f,
+                    "the two Fisher formulas disagree: entry ({}, {}) of -E[Hessian] is {} but sum J^T Cov[T] J gives {}",
+                    entry.0 + 1,
+                    entry.1 + 1,
+                    values.0,
+                    values.1
+                )?;
+                if *raw {
+                    write!(
+                        f,
+                        "; the raw log-density's normalising terms do not match the family it was matched to: is it normalised? (`fimkit check` tests that p integrates to 1)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "; this is an internal inconsistency, please report this model"
+                    )
+                }
+            }
             Blocker::IrregularSupport { var, param } => write!(
                 f,
                 "the support of `{var}` depends on the parameter `{param}`: the regularity \
