@@ -10,30 +10,20 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Parse `name=value,name=value`.
-pub(crate) fn parse_at(text: &str) -> Result<Vec<(String, f64)>, String> {
-    let mut out: Vec<(String, f64)> = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = part
-            .split_once('=')
-            .ok_or_else(|| format!("`{part}` is not NAME=VALUE"))?;
-        let name = name.trim();
-        let value: f64 = value
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{}` is not a number (in `{part}`)", value.trim()))?;
-        if !value.is_finite() {
-            return Err(format!("`{part}`: the value must be finite"));
-        }
-        if out.iter().any(|(n, _)| n == name) {
-            return Err(format!("`{name}` is given twice"));
-        }
-        out.push((name.to_string(), value));
-    }
-    if out.is_empty() {
+/// Parse `--at name=value,...` (the shared syntax of [`super::points`],
+/// lists included) against the model's parameters and covariates.
+pub(crate) fn parse_at(model: &fimkit::Model, text: &str) -> Result<Vec<(String, f64)>, String> {
+    let items = super::points::parse(&[text]).map_err(|e| e.to_string())?;
+    if items.is_empty() {
         return Err("--at needs NAME=VALUE pairs, e.g. --at mu=0,sigma=2".into());
     }
-    Ok(out)
+    let accepted: Vec<&str> = model
+        .params
+        .iter()
+        .map(|p| &*p.name)
+        .chain(model.covariates.iter().map(|c| &*c.name))
+        .collect();
+    super::points::expand(&items, &accepted).map_err(|e| e.to_string())
 }
 
 fn fmt_num(v: f64) -> String {
@@ -213,16 +203,16 @@ pub(crate) fn check_cmd(
     seed: u64,
     format: Format,
 ) -> ExitCode {
-    let at = match at.map(parse_at).transpose() {
+    let (model, _source) = match load_model(path, format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let at = match at.map(|a| parse_at(&model, a)).transpose() {
         Ok(a) => a,
         Err(msg) => {
             eprintln!("error: {msg}");
             return ExitCode::from(EXIT_USAGE);
         }
-    };
-    let (model, _source) = match load_model(path, format) {
-        Ok(m) => m,
-        Err(code) => return code,
     };
     let config = CheckConfig {
         points,
@@ -263,16 +253,7 @@ impl Fallback {
 
 /// Compute the fallback; `Err` is a usage error (bad `--at`).
 pub(crate) fn numeric_fallback(model: &fimkit::Model, at: &str) -> Result<Fallback, String> {
-    let at = parse_at(at)?;
-    for (k, _) in &at {
-        let known = model.params.iter().any(|p| &*p.name == k)
-            || model.covariates.iter().any(|c| &*c.name == k);
-        if !known {
-            return Err(format!(
-                "`{k}` is neither a parameter nor a covariate of the model"
-            ));
-        }
-    }
+    let at = parse_at(model, at)?;
     let mut theta = Vec::new();
     for p in &model.params {
         match at.iter().find(|(n, _)| *n == *p.name) {
