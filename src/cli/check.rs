@@ -176,9 +176,11 @@ fn matrix_json(m: &DMatrix<f64>) -> Value {
     )
 }
 
-fn report_json(report: &CheckReport) -> Value {
+fn report_json(model: &fimkit::Model, report: &CheckReport) -> Value {
     json!({
+        "schema": fimkit::render::json::SCHEMA,
         "ok": true,
+        "model": model.name,
         "passed": report.passed(),
         "params": report.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         "no_closed_form_reason": report.no_closed_form,
@@ -210,6 +212,9 @@ pub(crate) fn check_cmd(
     let at = match at.map(|a| parse_at(&model, a)).transpose() {
         Ok(a) => a,
         Err(msg) => {
+            if format == Format::Json {
+                super::print_json_error(&msg);
+            }
             eprintln!("error: {msg}");
             return ExitCode::from(EXIT_USAGE);
         }
@@ -224,7 +229,7 @@ pub(crate) fn check_cmd(
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&report_json(&report)).expect("JSON")
+            serde_json::to_string_pretty(&report_json(&model, &report)).expect("JSON")
         ),
         _ => print!("{}", report_text(&model, &report)),
     }

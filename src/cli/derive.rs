@@ -35,6 +35,7 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
         match point_values(&model, args.at, args.data.is_some()) {
             Ok(values) => Some(values),
             Err(msg) => {
+                json_error(args.format, &format!("--at: {msg}"));
                 eprintln!("error: --at: {msg}");
                 return ExitCode::from(EXIT_MODEL_ERROR);
             }
@@ -45,6 +46,7 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
         (false, Err(_)) => match super::check::numeric_fallback(&model, &args.at.join(",")) {
             Ok(f) => Some(f),
             Err(msg) => {
+                json_error(args.format, &format!("--at: {msg}"));
                 eprintln!("error: --at: {msg}");
                 return ExitCode::from(EXIT_MODEL_ERROR);
             }
@@ -55,6 +57,7 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
         Some(path) => match fimkit::numeric::DataSchema::from_model(&model).read_csv_path(path) {
             Ok(d) => Some(d),
             Err(e) => {
+                json_error(args.format, &format!("{}: {e}", path.display()));
                 eprintln!("error: {}: {e}", path.display());
                 return ExitCode::from(EXIT_MODEL_ERROR);
             }
@@ -73,6 +76,7 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
             match result {
                 Ok(n) => Some(n),
                 Err(e) if derivation.fisher.is_ok() => {
+                    json_error(args.format, &format!("--at: {e}"));
                     eprintln!("error: --at: {e}");
                     return ExitCode::from(EXIT_MODEL_ERROR);
                 }
@@ -141,6 +145,13 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
     match fallback {
         Some(f) if !f.ok() => ExitCode::from(EXIT_MODEL_ERROR),
         _ => ExitCode::SUCCESS,
+    }
+}
+
+/// With `--format json`, the error as a JSON document on stdout too.
+fn json_error(format: Format, message: &str) {
+    if format == Format::Json {
+        super::print_json_error(message);
     }
 }
 

@@ -377,7 +377,11 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
     let name = path.display().to_string();
     let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
     if format == Format::Json && loaded.model.is_none() {
-        let out = serde_json::json!({"ok": false, "diagnostics": to_json(&loaded.diagnostics, &name, &source)});
+        let out = serde_json::json!({
+            "schema": fimkit::render::json::SCHEMA,
+            "ok": false,
+            "diagnostics": to_json(&loaded.diagnostics, &name, &source),
+        });
         println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
     } else if !shown(&loaded.diagnostics).is_empty() {
         let style = DiagnosticStyle {
@@ -394,6 +398,18 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
     }
 }
 
+/// With `--format json`, an error after the model loaded is also a JSON
+/// document on stdout: `{"schema", "ok": false, "error"}` (the message
+/// still goes to stderr too).
+fn print_json_error(message: &str) {
+    let out = serde_json::json!({
+        "schema": fimkit::render::json::SCHEMA,
+        "ok": false,
+        "error": message,
+    });
+    println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+}
+
 fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
     let source = match read_model(path) {
         Ok(s) => s,
@@ -404,6 +420,7 @@ fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
     match format {
         ParseFormat::Json => {
             let out = serde_json::json!({
+                "schema": fimkit::render::json::SCHEMA,
                 "ok": loaded.model.is_some(),
                 "model": loaded.model.as_ref().map(model_json),
                 "diagnostics": to_json(&loaded.diagnostics, &name, &source),

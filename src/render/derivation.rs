@@ -403,6 +403,7 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
     };
     let mut out = json!({
         "schema": SCHEMA,
+        "ok": true,
         "model": model.name,
         "parameters": d.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         "data": model.data.iter().map(|x| x.name.to_string()).collect::<Vec<_>>(),
