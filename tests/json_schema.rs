@@ -319,7 +319,7 @@ fn error_documents() {
 /// Expression, vector and matrix objects inside `formulas`.
 fn check_formulas(f: &Value, closed_form: bool) {
     let expect: &[&str] = if closed_form {
-        &["fim", "det", "crb", "jeffreys"]
+        &["fim", "det", "crb", "jeffreys", "natural_gradient"]
     } else {
         &[]
     };
@@ -337,6 +337,9 @@ fn check_formulas(f: &Value, closed_form: bool) {
                 }
             }
         }
+    }
+    if f.get("natural_gradient").is_some_and(|v| !v.is_null()) {
+        assert_keys(&f["natural_gradient"], &["vector"], &[], "natural_gradient");
     }
     for e in ["det", "jeffreys"] {
         if f.get(e).is_some_and(|e| !e.is_null()) {
@@ -362,6 +365,15 @@ fn derive_closed_form() {
     let coords = each(&v["coordinates"], "coordinates");
     assert_eq!(coords.len(), 1);
     assert_keys(&coords[0], &["derive.coordinates"], &[], "coordinates");
+    let cf = &coords[0]["formulas"];
+    assert_keys(&cf["score"], &["vector"], &[], "coordinates score");
+    assert_keys(&cf["fim"], &["matrix"], &[], "coordinates fim");
+    assert_keys(
+        &cf["jeffreys"],
+        &["expression"],
+        &[],
+        "coordinates jeffreys",
+    );
 
     // Covariates: a rank-one row information.
     let (v, code) = run(&[

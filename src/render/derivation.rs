@@ -509,6 +509,12 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
                     .as_ref()
                     .map_or(Value::Null, |e| expr_json(e, &lead)),
             );
+            f.insert(
+                "natural_gradient".into(),
+                cf.natural_gradient
+                    .as_ref()
+                    .map_or(Value::Null, |v| vector_json(v, &lead)),
+            );
         }
         Err(b) => {
             obj.insert("closed_form".into(), json!(false));
@@ -524,12 +530,20 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
             coords
                 .iter()
                 .map(|c| {
+                    let cf = c.derivation.fisher.as_ref().ok();
+                    let jeffreys = cf.and_then(|cf| cf.jeffreys.as_ref());
                     json!({
                         "name": c.name,
                         "parameters": c.derivation.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
                         "score": c.derivation.score.iter().map(s).collect::<Vec<_>>(),
-                        "fim": c.derivation.fisher.as_ref().ok().map(|cf| strings(&cf.fim)),
+                        "fim": cf.map(|cf| strings(&cf.fim)),
+                        "jeffreys": jeffreys.map(s),
                         "pullback_agrees": c.pullback_agrees,
+                        "formulas": {
+                            "score": vector_json(&c.derivation.score, &lead),
+                            "fim": cf.map(|cf| matrix_json(&cf.fim, &lead)),
+                            "jeffreys": jeffreys.map(|e| expr_json(e, &lead)),
+                        },
                     })
                 })
                 .collect(),
