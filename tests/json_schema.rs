@@ -275,6 +275,19 @@ fn error_documents() {
         ),
         (
             &[
+                "derive",
+                "examples/logistic_regression.fim",
+                "--at",
+                "b0=0,b1=1,b2=-1",
+                "--data",
+                "no/such/file.csv",
+                "--format",
+                "json",
+            ],
+            2,
+        ),
+        (
+            &[
                 "check",
                 "examples/normal.fim",
                 "--at",

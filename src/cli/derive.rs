@@ -2,7 +2,7 @@
 //! follows from it; with `--at`, the numbers at a parameter point.
 
 use super::points;
-use super::{EXIT_MODEL_ERROR, Format, load_model};
+use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
 use fimkit::fisher::at_point::{FimAtPoint, evaluate};
 use fimkit::render::derivation as report;
 use fimkit::render::text::TextStyle;
@@ -59,7 +59,11 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
             Err(e) => {
                 json_error(args.format, &format!("{}: {e}", path.display()));
                 eprintln!("error: {}: {e}", path.display());
-                return ExitCode::from(EXIT_MODEL_ERROR);
+                // An unreadable file is an I/O error (2), bad contents a data error (1).
+                return ExitCode::from(match e {
+                    fimkit::numeric::DataError::Io(_) => EXIT_USAGE,
+                    _ => EXIT_MODEL_ERROR,
+                });
             }
         },
         None => None,
