@@ -89,7 +89,7 @@ enum Format {
     Latex,
 }
 
-/// Output formats of `parse`.
+/// Output formats of `parse` and `check`.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum ParseFormat {
     /// Readable text.
@@ -225,9 +225,9 @@ Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 us
         /// Seed of the random points.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Output format (text or json).
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ParseFormat::Text)]
+        format: ParseFormat,
     },
     /// Parse and check a model; print the resolved model.
     #[command(
@@ -355,7 +355,13 @@ pub fn run() -> ExitCode {
             at,
             seed,
             format,
-        } => check::check_cmd(&model, points, at.as_deref(), seed, format),
+        } => {
+            let format = match format {
+                ParseFormat::Text => Format::Text,
+                ParseFormat::Json => Format::Json,
+            };
+            check::check_cmd(&model, points, at.as_deref(), seed, format)
+        }
     }
 }
 
