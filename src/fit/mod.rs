@@ -76,7 +76,10 @@ pub fn fit_observed(
         .clone()
         .unwrap_or_else(|| problem.default_start());
     let opt = optimize(problem, start, config, observe)?;
-    let expected = problem.expected_information(&opt.theta)?;
+    let expected = match &opt.expected_information {
+        Some(i) => i.clone(),
+        None => problem.expected_information(&opt.theta)?,
+    };
     let observed = problem.observed_information(&opt.theta)?;
     let covariance = spd_inverse(&expected);
     if covariance.is_none() && opt.stop.converged() {

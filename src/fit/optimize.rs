@@ -161,6 +161,9 @@ pub struct Optimum {
     pub decrement: f64,
     /// The trajectory, start included.
     pub trace: Vec<TraceRow>,
+    /// The expected information at [`Optimum::theta`] when the iteration
+    /// already computed it (so a fit need not compute it again).
+    pub expected_information: Option<DMatrix<f64>>,
 }
 
 /// Iterate from `start` with `config`; `observe` sees every trace row as
@@ -206,6 +209,7 @@ pub fn optimize(
         damping = solved.damping;
         let nu2 = grad.dot(&solved.x);
         decrement = nu2.max(0.0).sqrt();
+        let expected = (config.method != Method::Newton).then_some(&info);
         if decrement < config.tol {
             return Ok(Optimum {
                 theta,
@@ -214,6 +218,7 @@ pub fn optimize(
                 stop: StopReason::Converged,
                 decrement,
                 trace,
+                expected_information: expected.cloned(),
             });
         }
         let direction = match config.method {
@@ -235,7 +240,10 @@ pub fn optimize(
         let slope = grad.dot(&direction);
         let mut alpha = alpha0;
         let mut accepted: Option<(DVector<f64>, f64)> = None;
-        for _ in 0..MAX_HALVINGS {
+        // The gradient at the first trial, which is usually accepted
+        // (Fisher scoring, Newton): one pass over the data instead of two.
+        let mut first_grad: Option<DVector<f64>> = None;
+        for halving in 0..MAX_HALVINGS {
             let trial = &theta + &direction * alpha;
             // Near the maximum the predicted gain falls below the rounding
             // of ℓ: the function values cannot judge the step, the
@@ -244,10 +252,26 @@ pub fn optimize(
             // self-scaling, and would wander at the rounding level.)
             let rounding = ROUNDING * (1.0 + ll.abs());
             let newton_type = config.method != Method::GradientDescent;
+            if search && !newton_type && alpha * slope < f64::EPSILON * (1.0 + ll.abs()) {
+                // A gradient step too small to change ℓ in f64.
+                break;
+            }
+            let value = |trial: &DVector<f64>, grad: &mut Option<DVector<f64>>| {
+                if halving == 0 && newton_type {
+                    let (v, g) = obj.loglik_gradient(trial)?;
+                    *grad = Some(g);
+                    Ok::<f64, FitError>(v)
+                } else {
+                    *grad = None;
+                    obj.loglik(trial)
+                }
+            };
             if obj.check(&trial).is_ok()
-                && let Ok(v) = obj.loglik(&trial)
+                && let Ok(v) = value(&trial, &mut first_grad)
                 && (!search
-                    || v >= ll + ARMIJO * alpha * slope
+                    // A gradient step must really improve ℓ (a step that
+                    // leaves it equal would be repeated forever).
+                    || (v >= ll + ARMIJO * alpha * slope && (newton_type || v > ll))
                     || (newton_type && alpha * slope < rounding && v >= ll - rounding))
             {
                 accepted = Some((trial, v));
@@ -255,7 +279,7 @@ pub fn optimize(
             }
             alpha /= 2.0;
         }
-        let Some((next, _)) = accepted else {
+        let Some((next, v_next)) = accepted else {
             // Nothing improves: at the rounding limit, or stuck.
             let stop = if decrement < 1e-4_f64.max(config.tol) {
                 StopReason::RoundingLimit
@@ -269,6 +293,7 @@ pub fn optimize(
                 stop,
                 decrement,
                 trace,
+                expected_information: expected.cloned(),
             });
         };
         let kl = quadratic_kl(&info, &(&direction * alpha), n);
@@ -276,9 +301,17 @@ pub fn optimize(
             gd_alpha = alpha;
         }
         theta = next;
-        let (l2, g2) = obj.loglik_gradient(&theta)?;
-        ll = l2;
-        grad = g2;
+        match first_grad.take() {
+            Some(g) => {
+                ll = v_next;
+                grad = g;
+            }
+            None => {
+                let (l2, g2) = obj.loglik_gradient(&theta)?;
+                ll = l2;
+                grad = g2;
+            }
+        }
         let loss = -ll / nf;
         let row = TraceRow {
             iteration: it,
@@ -320,6 +353,7 @@ pub fn optimize(
         stop: StopReason::MaxIterations,
         decrement,
         trace,
+        expected_information: None,
     })
 }
 

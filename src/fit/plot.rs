@@ -36,7 +36,17 @@ fn register_font() -> Result<(), String> {
 /// One method's trajectory and whether it converged.
 pub type Run = (Method, Vec<TraceRow>, bool);
 
-fn method_label(m: Method, rows: &[TraceRow], converged: bool) -> String {
+/// Height of one legend line.
+const LEGEND_LINE: i32 = 21;
+/// Legend font size.
+const LEGEND_FONT: f64 = 15.0;
+/// Colour of the Wald ellipse.
+const GREEN: RGBColor = RGBColor(44, 160, 44);
+/// Colour of the contours' key and of the tolerance line.
+const GRAY: RGBColor = RGBColor(110, 110, 110);
+
+/// A method's legend text: its name, steps taken and how it ended.
+pub fn method_label(m: Method, rows: &[TraceRow], converged: bool) -> String {
     let name = match m {
         Method::FisherScoring => "Fisher scoring",
         Method::Natural => "natural gradient (KL trust region)",
@@ -74,15 +84,22 @@ pub fn plot_fit(
         .and_then(|e| e.to_str())
         .map(|e| e.to_ascii_lowercase());
     let two = result.params.len() == 2;
-    let size = if two { (1280, 600) } else { (800, 560) };
+    // Legend lines: the methods beside the other keys.
+    let keys = if two { 5 } else { 1 };
+    let legend = 26 + LEGEND_LINE as u32 * runs.len().max(keys) as u32;
+    let size = if two {
+        (1280, 600 + legend)
+    } else {
+        (860, 520 + legend)
+    };
     match ext.as_deref() {
         Some("svg") => {
             let root = SVGBackend::new(path, size).into_drawing_area();
-            draw(&root, problem, result, runs, two)
+            draw(&root, problem, result, runs, two, legend)
         }
         Some("png") => {
             let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw(&root, problem, result, runs, two)
+            draw(&root, problem, result, runs, two, legend)
         }
         _ => Err("the plot file must end in .svg or .png".into()),
     }
@@ -94,59 +111,103 @@ fn draw<DB: DrawingBackend>(
     result: &FitResult,
     runs: &[Run],
     two: bool,
+    legend_height: u32,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
+    let height = root.dim_in_pixel().1;
+    let (panels, strip) = root.split_vertically(height - legend_height);
+    let metric = Metric::of(result);
     if two {
-        let (left, right) = root.split_horizontally(680);
+        let (left, right) = panels.split_horizontally(680);
         contours(&left, problem, result, runs)?;
-        convergence(&right, result, runs, true)?;
+        convergence(&right, result, runs, &metric, "convergence")?;
     } else {
-        convergence(root, result, runs, false)?;
+        let title = format!("{}: convergence from the same start", result.model);
+        convergence(&panels, result, runs, &metric, &title)?;
     }
+    legend(&strip, runs, &metric, result.tol, two)?;
     root.present().map_err(err)
 }
 
-/// The loss gap `ℓ̂ − ℓ(θ_k)` per iteration, floored for the log axis.
-fn gaps(result: &FitResult, rows: &[TraceRow]) -> Vec<(f64, f64)> {
-    let n = result.n_rows as f64;
-    let floor = 1e-14 * (1.0 + result.loglik.abs());
-    rows.iter()
-        .map(|r| {
-            let gap = (-r.loss * n - result.loglik).abs().max(floor);
-            (r.iteration as f64, gap)
-        })
-        .collect()
+/// What the convergence panel shows for each iterate.
+enum Metric {
+    /// The distance to the estimate in standard errors,
+    /// `√((θ_k − θ̂)ᵀ I(θ̂) (θ_k − θ̂))`: the scale of the stopping rule.
+    Distance(DMatrix<f64>),
+    /// Without a positive definite information: `ℓ(θ̂) − ℓ(θ_k)`.
+    Gap,
+}
+
+impl Metric {
+    fn of(result: &FitResult) -> Metric {
+        let i = &result.expected_information;
+        if result.covariance.is_some() && i.iter().all(|v| v.is_finite()) {
+            Metric::Distance(i.clone())
+        } else {
+            Metric::Gap
+        }
+    }
+
+    fn axis(&self) -> &'static str {
+        match self {
+            Metric::Distance(_) => "distance to the estimate (standard errors)",
+            Metric::Gap => "max ℓ − ℓ(θ)",
+        }
+    }
+
+    /// The smallest value shown; smaller ones (the estimate itself) are
+    /// drawn on it.
+    fn floor(&self, result: &FitResult) -> f64 {
+        match self {
+            Metric::Distance(_) => (result.tol * 1e-3).min(1e-10),
+            Metric::Gap => 1e-14 * (1.0 + result.loglik.abs()),
+        }
+    }
+
+    fn points(&self, result: &FitResult, rows: &[TraceRow]) -> Vec<(f64, f64)> {
+        let n = result.n_rows as f64;
+        let floor = self.floor(result);
+        rows.iter()
+            .map(|r| {
+                let v = match self {
+                    Metric::Distance(info) => {
+                        let delta = &r.theta - &result.estimates;
+                        delta.dot(&(info * &delta)).max(0.0).sqrt()
+                    }
+                    Metric::Gap => (-r.loss * n - result.loglik).abs(),
+                };
+                let v = if v.is_finite() {
+                    v.max(floor)
+                } else {
+                    f64::NAN
+                };
+                (r.iteration as f64, v)
+            })
+            .filter(|p| p.1.is_finite())
+            .collect()
+    }
 }
 
 fn convergence<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     result: &FitResult,
     runs: &[Run],
-    with_keys: bool,
+    metric: &Metric,
+    title: &str,
 ) -> Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let series: Vec<(Method, Vec<(f64, f64)>, bool)> = runs
+    let series: Vec<(Method, Vec<(f64, f64)>)> = runs
         .iter()
-        .map(|(m, rows, conv)| (*m, gaps(result, rows), *conv))
+        .map(|(m, rows, _)| (*m, metric.points(result, rows)))
         .collect();
-    let xmax = series
-        .iter()
-        .flat_map(|(_, s, _)| s.iter().map(|p| p.0))
-        .fold(1.0f64, f64::max);
-    let ymax = series
-        .iter()
-        .flat_map(|(_, s, _)| s.iter().map(|p| p.1))
-        .fold(1e-12f64, f64::max)
-        * 1e5;
-    let ymin = series
-        .iter()
-        .flat_map(|(_, s, _)| s.iter().map(|p| p.1))
-        .fold(f64::INFINITY, f64::min)
-        .max(1e-300)
-        / 3.0;
+    let all = || series.iter().flat_map(|(_, s)| s.iter());
+    let xmax = all().map(|p| p.0).fold(1.0f64, f64::max);
+    let floor = metric.floor(result);
+    let ymax = all().map(|p| p.1).fold(floor * 10.0, f64::max) * 3.0;
+    let ymin = floor / 2.0;
     let mut chart = ChartBuilder::on(area)
-        .caption("convergence", ("sans-serif", 20))
+        .caption(title, ("sans-serif", 20))
         .margin(14)
         .x_label_area_size(42)
         .y_label_area_size(70)
@@ -155,58 +216,138 @@ fn convergence<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("iteration")
-        .y_desc("max ℓ − ℓ(θ)")
+        .y_desc(metric.axis())
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .light_line_style(WHITE.mix(0.0))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
         .draw()
         .map_err(err)?;
-    for ((m, pts, conv), (_, rows, _)) in series.iter().zip(runs) {
+    if matches!(metric, Metric::Distance(_)) && result.tol > ymin && result.tol < ymax {
+        // The stopping rule: the Newton decrement, which is this distance
+        // to second order, below tol.
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, result.tol), (xmax, result.tol)],
+                6,
+                4,
+                GRAY.stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
+    for (m, pts) in &series {
         let color = method_color(*m);
-        let conv = *conv;
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
-            .map_err(err)?
-            .label(method_label(*m, rows, conv))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .map_err(err)?;
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 2, color.filled())))
             .map_err(err)?;
     }
-    if with_keys {
-        let (x, y) = (xmax, ymin);
-        let gray = RGBColor(120, 120, 120);
-        let green = RGBColor(44, 160, 44);
-        let none = |c: RGBColor| PathElement::new(vec![(x, y), (x, y)], c.stroke_width(1));
-        chart
-            .draw_series(std::iter::once(none(gray)))
-            .map_err(err)?
-            .label("contours: max ℓ − ℓ = 0.69, 2.3, 3.0, 4.6, 6.9 (50–99.9% LR), 16, 48, …")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], gray.stroke_width(1))
-            });
-        chart
-            .draw_series(std::iter::once(none(green)))
-            .map_err(err)?
-            .label("95% Wald (Cramér–Rao) ellipse at the estimate")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], green.stroke_width(3))
-            });
-        chart
-            .draw_series(std::iter::once(none(BLACK)))
-            .map_err(err)?
-            .label("start (triangle), estimate (cross)")
-            .legend(|(x, y)| TriangleMarker::new((x + 10, y), 5, BLACK.filled()));
+    Ok(())
+}
+
+/// How a legend entry's key is drawn.
+enum Key {
+    /// A trajectory: a line with dots.
+    Method(RGBColor),
+    /// A plain line of this width.
+    Line(RGBColor, u32),
+    /// A dashed line.
+    Dashed(RGBColor),
+    /// The start marker.
+    Triangle,
+    /// The estimate marker.
+    Cross,
+}
+
+/// The legend strip under the panels: the methods on the left, the other
+/// keys on the right.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    runs: &[Run],
+    metric: &Metric,
+    tol: f64,
+    two: bool,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let methods: Vec<(Key, String)> = runs
+        .iter()
+        .map(|(m, rows, conv)| (Key::Method(method_color(*m)), method_label(*m, rows, *conv)))
+        .collect();
+    let mut other: Vec<(Key, String)> = Vec::new();
+    if two {
+        other.push((
+            Key::Line(GRAY, 1),
+            "contours max ℓ − ℓ(θ) = 0.69, 2.3, 3.0, 4.6, 6.9 (50–99.9% likelihood-ratio \
+             regions), 16, 48, …"
+                .into(),
+        ));
+        other.push((
+            Key::Line(GREEN, 2),
+            "95% Wald (Cramér–Rao) ellipse around the estimate: squared Fisher distance ≤ χ²₂(0.95) = 5.99"
+                .into(),
+        ));
+        other.push((Key::Triangle, "start (the same for every method)".into()));
+        other.push((Key::Cross, "estimate".into()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(err)?;
+    if matches!(metric, Metric::Distance(_)) {
+        other.push((
+            Key::Dashed(GRAY),
+            format!("stopping rule: Newton decrement < {tol:e} standard errors"),
+        ));
+    }
+    let width = area.dim_in_pixel().0 as i32;
+    let split = if two { 420 } else { width / 2 - 40 };
+    let columns = [(16, methods), (split, other)];
+    let font = ("sans-serif", LEGEND_FONT).into_font().color(&BLACK);
+    area.draw(&PathElement::new(
+        vec![(8, 4), (width - 8, 4)],
+        BLACK.mix(0.25).stroke_width(1),
+    ))
+    .map_err(err)?;
+    for (x, entries) in columns {
+        for (i, (key, text)) in entries.iter().enumerate() {
+            let y = 16 + LEGEND_LINE * i as i32;
+            let (a, b) = ((x, y), (x + 28, y));
+            match *key {
+                Key::Method(c) => {
+                    area.draw(&PathElement::new(vec![a, b], c.stroke_width(2)))
+                        .map_err(err)?;
+                    area.draw(&Circle::new((x + 14, y), 3, c.filled()))
+                        .map_err(err)?;
+                }
+                Key::Line(c, w) => {
+                    area.draw(&PathElement::new(vec![a, b], c.stroke_width(w)))
+                        .map_err(err)?;
+                }
+                Key::Dashed(c) => {
+                    for s in [0, 11, 22] {
+                        area.draw(&PathElement::new(
+                            vec![(x + s, y), (x + s + 6, y)],
+                            c.stroke_width(1),
+                        ))
+                        .map_err(err)?;
+                    }
+                }
+                Key::Triangle => {
+                    area.draw(&TriangleMarker::new((x + 14, y), 7, BLACK.filled()))
+                        .map_err(err)?;
+                }
+                Key::Cross => {
+                    area.draw(&Cross::new((x + 14, y), 6, BLACK.stroke_width(3)))
+                        .map_err(err)?;
+                }
+            }
+            area.draw(&Text::new(
+                text.clone(),
+                (x + 38, y - (LEGEND_FONT as i32) / 2 - 1),
+                font.clone(),
+            ))
+            .map_err(err)?;
+        }
+    }
     Ok(())
 }
 
@@ -313,6 +454,8 @@ fn contours<DB: DrawingBackend>(
         .x_desc(names[0])
         .y_desc(names[1])
         .light_line_style(WHITE.mix(0.0))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 15))
         .draw()
         .map_err(err)?;
     // Contour levels: likelihood-ratio regions, then a log-spaced tail.
@@ -341,18 +484,11 @@ fn contours<DB: DrawingBackend>(
             )
             .map_err(err)?;
     }
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(x0, y0), (x0, y0)],
-            RGBColor(120, 120, 120).stroke_width(1),
-        )))
-        .map_err(err)?;
     if let Some(pts) = ell {
-        let green = RGBColor(44, 160, 44);
         chart
             .draw_series(std::iter::once(PathElement::new(
                 pts,
-                green.stroke_width(3),
+                GREEN.stroke_width(2),
             )))
             .map_err(err)?;
     }
@@ -429,12 +565,10 @@ fn clip(
             }
         }
     }
-    (t0 <= t1).then(|| {
-        (
-            (a.0 + t0 * dx, a.1 + t0 * dy),
-            (a.0 + t1 * dx, a.1 + t1 * dy),
-        )
-    })
+    (t0 <= t1).then_some((
+        (a.0 + t0 * dx, a.1 + t0 * dy),
+        (a.0 + t1 * dx, a.1 + t1 * dy),
+    ))
 }
 
 /// Segments of the level set `f = c` of a grid (f[(i, j)] at (xs[i], ys[j])),
