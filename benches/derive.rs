@@ -25,7 +25,7 @@
 //! Run with `cargo bench --bench derive` (a filter such as `-- dirichlet`
 //! or `-- fisher/` narrows it down).
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use fimkit::symbolic::simplify::{Assumptions, SimplifyConfig, derive_simplified};
 use std::hint::black_box;
 use std::time::Duration;
@@ -155,10 +155,43 @@ fn fisher(c: &mut Criterion) {
     group.finish();
 }
 
+/// `FIMKIT_DERIVE_COUNT=N`: instead of criterion, derive each model of
+/// the `fisher` group (whose name contains the first argument, if any) N
+/// times and print the wall time per derivation; under
+/// `perf stat -e instructions:u` this gives a count that does not depend
+/// on the machine's load.
+fn count(n: usize) {
+    let config = fimkit::fisher::DeriveConfig::default();
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
+    for (name, model) in load(sympy_list()) {
+        if !format!("fisher/{name}").contains(&filter) {
+            continue;
+        }
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            black_box(fimkit::fisher::derive(black_box(&model), &config));
+        }
+        let per = start.elapsed().as_secs_f64() * 1e3 / n as f64;
+        println!("fisher/{name}: {per:.3} ms per derivation ({n} runs)");
+    }
+}
+
 criterion_group! {
     name = benches;
     // Plotting needs system fonts, which a bare machine may lack.
     config = Criterion::default().without_plots();
     targets = derive, fisher
 }
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("FIMKIT_DERIVE_COUNT").map(|n| n.parse::<usize>()) {
+        Ok(Ok(n)) => count(n),
+        _ => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}
