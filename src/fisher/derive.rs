@@ -89,6 +89,9 @@ impl Default for DeriveConfig {
 /// assert_eq!(text, "1/(p*(1 - p))");
 /// ```
 pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
+    // The cache serves one derivation (and its coordinate systems): a
+    // derivation costs the same the first time and every time after.
+    TIDY_CACHE.with(|c| c.borrow_mut().clear());
     let domains: Vec<(Name, Domain)> = model
         .params
         .iter()
@@ -572,9 +575,10 @@ fn outer_formula(
 }
 
 thread_local! {
-    /// Results of [`tidy`] within one derivation: FIM, Hessian and inverse
-    /// entries repeat (every off-diagonal entry of a Dirichlet FIM is the
-    /// same), so each distinct expression is tidied once.
+    /// Results of [`tidy`] within one derivation (cleared by [`derive`]):
+    /// FIM, Hessian and inverse entries repeat (every off-diagonal entry of
+    /// a Dirichlet FIM is the same), so each distinct expression is tidied
+    /// once.
     static TIDY_CACHE: std::cell::RefCell<std::collections::HashMap<(usize, Expr), Expr>> = Default::default();
 }
 

@@ -496,11 +496,18 @@ impl Expr {
         stack.reverse();
         while let Some(t) = stack.pop() {
             match t {
-                Expr::Num(r) => constant += r,
+                Expr::Num(r) => add_assign(&mut constant, r),
                 Expr::Add(inner) => stack.extend(inner.into_iter().rev()),
                 other => {
-                    let (c, rest) = other.split_coeff();
-                    *collected.entry(rest).or_insert_with(Rational::zero) += c;
+                    let (c, rest) = other.into_coeff();
+                    match collected.entry(rest) {
+                        std::collections::btree_map::Entry::Vacant(v) => {
+                            v.insert(c);
+                        }
+                        std::collections::btree_map::Entry::Occupied(mut o) => {
+                            add_assign(o.get_mut(), c)
+                        }
+                    }
                 }
             }
         }
@@ -517,13 +524,37 @@ impl Expr {
         match out.len() {
             0 => Expr::zero(),
             1 => out.pop().expect("one term"),
-            _ => {
-                out.sort_by_cached_key(|t| {
-                    let (c, rest) = t.split_coeff();
-                    (rest, c)
-                });
-                Expr::Add(out)
+            // Sorted by (term without coefficient, coefficient): the
+            // constant (a number, first in the order) and then the
+            // collected terms, whose keys are distinct and already in order.
+            _ => Expr::Add(out),
+        }
+    }
+
+    /// [`Expr::split_coeff`] of an owned expression, without cloning.
+    fn into_coeff(self) -> (Rational, Expr) {
+        match self {
+            Expr::Num(r) => (r, Expr::one()),
+            Expr::Mul(mut fs) if matches!(fs[0], Expr::Num(_)) => {
+                let Expr::Num(c) = fs.remove(0) else {
+                    unreachable!("checked to be a number")
+                };
+                let rest = if fs.len() == 1 {
+                    fs.pop().expect("one factor")
+                } else {
+                    Expr::Mul(fs)
+                };
+                (c, rest)
             }
+            other => (Rational::one(), other),
+        }
+    }
+
+    /// The base of a power (`x` of `x^2`), the expression itself otherwise.
+    fn pow_base(&self) -> &Expr {
+        match self {
+            Expr::Pow(b, _) => b,
+            other => other,
         }
     }
 
@@ -588,7 +619,7 @@ impl Expr {
                     if r.is_zero() {
                         return Expr::zero();
                     }
-                    coeff *= r;
+                    mul_assign(&mut coeff, r);
                 }
                 Expr::Mul(inner) => stack.extend(inner.into_iter().rev()),
                 Expr::Pow(b, e) => bases.entry(*b).or_default().push(*e),
@@ -611,20 +642,25 @@ impl Expr {
             }
             let combined = Expr::call(Func::Exp, vec![Expr::add(args)]);
             match combined {
-                Expr::Num(r) => coeff *= r,
+                Expr::Num(r) => mul_assign(&mut coeff, r),
                 other => bases.entry(other).or_default().push(Expr::one()),
             }
         }
         let mut out: Vec<Expr> = Vec::with_capacity(bases.len());
-        for (base, exps) in bases {
-            let e = Expr::add(exps);
+        for (base, mut exps) in bases {
+            // One exponent is already canonical: the sum of it alone.
+            let e = if exps.len() == 1 {
+                exps.pop().expect("one exponent")
+            } else {
+                Expr::add(exps)
+            };
             let (base, e) = match (&base, e.as_num()) {
                 (Expr::Add(_), Some(n)) if n.is_integer() => {
                     // (c·A)^n = c^n A^n: pull numeric content out of sums.
                     let (c, primitive) = base.sum_content();
                     match rational_pow(&c, n) {
                         Some(Expr::Num(cn)) => {
-                            coeff *= cn;
+                            mul_assign(&mut coeff, cn);
                             (primitive, e)
                         }
                         _ => (base, e),
@@ -633,12 +669,12 @@ impl Expr {
                 _ => (base, e),
             };
             match Expr::pow(base, e) {
-                Expr::Num(r) => coeff *= r,
+                Expr::Num(r) => mul_assign(&mut coeff, r),
                 Expr::Mul(inner) => {
                     // pow produced a product (e.g. rational root with coefficient)
                     for f in inner {
                         match f {
-                            Expr::Num(r) => coeff *= r,
+                            Expr::Num(r) => mul_assign(&mut coeff, r),
                             other => out.push(other),
                         }
                     }
@@ -651,10 +687,7 @@ impl Expr {
         }
         // A repeated base may have been produced by pow splitting; re-collect.
         out.sort();
-        if out
-            .windows(2)
-            .any(|w| w[0].split_pow().0 == w[1].split_pow().0)
-        {
+        if out.windows(2).any(|w| w[0].pow_base() == w[1].pow_base()) {
             let mut v = vec![Expr::Num(coeff)];
             v.extend(out);
             return Expr::mul(v);
@@ -970,6 +1003,24 @@ impl std::ops::Neg for &Expr {
 }
 
 /// Exact `b^e` when the result is rational, else `None`.
+/// `acc += r`, skipping the arithmetic (and its gcd) when `acc` is 0.
+fn add_assign(acc: &mut Rational, r: Rational) {
+    if acc.is_zero() {
+        *acc = r;
+    } else if !r.is_zero() {
+        *acc += r;
+    }
+}
+
+/// `acc *= r`, skipping the arithmetic (and its gcds) when either is 1.
+fn mul_assign(acc: &mut Rational, r: Rational) {
+    if acc.is_one() {
+        *acc = r;
+    } else if !r.is_one() {
+        *acc *= r;
+    }
+}
+
 fn rational_pow(b: &Rational, e: &Rational) -> Option<Expr> {
     if e.is_integer() {
         let n = e.to_integer().to_i32()?;
