@@ -57,6 +57,7 @@
 use super::compiled::{CompileError, LinearHessian, LinearWorkspace, Tape, Workspace};
 use super::data::{DataError, DataSchema, Dataset, domain_label, show};
 use super::eval::{EvalError, describe, eval_f64, gradient_hessian};
+use super::separable::{Separable, SeparableAt};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
 use nalgebra::{DMatrix, DVector, Dyn, U1};
@@ -281,6 +282,8 @@ struct ParamInfo {
 /// How Hessians are computed for this model.
 #[derive(Clone, Debug)]
 enum Strategy {
+    /// `Σ c_k(θ) g_k(x)`: coefficients' derivatives once per θ.
+    Separable(Box<Separable>),
     Linear(LinearHessian),
     Dense,
 }
@@ -347,9 +350,13 @@ impl ModelFunctions {
                 )
             })
             .collect();
-        let strategy = match tape.linear_hessian() {
-            Some(lh) => Strategy::Linear(lh),
-            None => Strategy::Dense,
+        let strategy = if let Some(s) = Separable::detect(&logp, &names, &inputs) {
+            Strategy::Separable(Box::new(s))
+        } else {
+            match tape.linear_hessian() {
+                Some(lh) => Strategy::Linear(lh),
+                None => Strategy::Dense,
+            }
         };
         Ok(ModelFunctions {
             name: model.name.clone(),
@@ -397,7 +404,16 @@ impl ModelFunctions {
     pub fn linear_forms(&self) -> Option<usize> {
         match &self.strategy {
             Strategy::Linear(lh) => Some(lh.forms()),
-            Strategy::Dense => None,
+            _ => None,
+        }
+    }
+
+    /// Is the log-density data-separable, `Σ_k c_k(θ) g_k(x)` term by term
+    /// (see [`Separable`])? The number of coefficients `c_k`, if so.
+    pub fn separable_factors(&self) -> Option<usize> {
+        match &self.strategy {
+            Strategy::Separable(s) => Some(s.factors()),
+            _ => None,
         }
     }
 
@@ -774,26 +790,38 @@ impl ModelFunctions {
         self.check_params(theta)?;
         self.check_data(theta, data)?;
         let d = self.params.len();
+        let w = data.names().len();
+        // Rows are evaluated a block at a time (one engine call), then
+        // folded one by one; the buffers stay within a few tens of kB.
+        let block = (4096 / (1 + d + d * d)).clamp(1, 256);
         let parts = self
             .with_engine(theta.as_slice(), |engine| {
                 let engine: &dyn RowEngineDyn = &*engine;
                 self.par_chunks(data, |rows| {
                     let mut e = engine.boxed();
                     let mut acc = init();
-                    let mut g = vec![0.0; d];
-                    let mut h = vec![0.0; d * d];
-                    for r in rows {
-                        let x = data.row(r).unwrap_or(&[]);
-                        let v = e
-                            .row(&self.tape, x, &mut g, &mut h)
-                            .map_err(|err| (Some(r), err))?;
-                        let row = RowDerivatives {
-                            row: r,
-                            log_density: v,
-                            score: &g,
-                            hessian: &h,
-                        };
-                        fold(&mut acc, &row);
+                    let mut v = vec![0.0; block];
+                    let mut g = vec![0.0; block * d];
+                    let mut h = vec![0.0; block * d * d];
+                    let mut r0 = rows.start;
+                    while r0 < rows.end {
+                        let n = block.min(rows.end - r0);
+                        let x = &data.values()[r0 * w..(r0 + n) * w];
+                        let shared = e
+                            .block(&self.tape, x, n, w, &mut v, &mut g, &mut h)
+                            .map_err(|(i, err)| (Some(r0 + i), err))?;
+                        let dd = d * d;
+                        for i in 0..n {
+                            let hi = if shared { 0 } else { i * dd };
+                            let row = RowDerivatives {
+                                row: r0 + i,
+                                log_density: v[i],
+                                score: &g[i * d..(i + 1) * d],
+                                hessian: &h[hi..hi + dd],
+                            };
+                            fold(&mut acc, &row);
+                        }
+                        r0 += n;
                     }
                     Ok(acc)
                 })
@@ -831,6 +859,10 @@ impl ModelFunctions {
         f: impl FnOnce(&mut dyn RowEngineDyn) -> T,
     ) -> Result<T, EvalError> {
         match &self.strategy {
+            Strategy::Separable(sep) => match sep.at(theta) {
+                Some(at) => Ok(f(&mut SeparableEngine { sep, at })),
+                None => Self::dense_engine(&self.tape, theta, f),
+            },
             Strategy::Linear(lh) => {
                 let mut e = LinearEngine {
                     lh,
@@ -839,17 +871,26 @@ impl ModelFunctions {
                 };
                 Ok(f(&mut e))
             }
-            Strategy::Dense => match theta.len() {
-                1 => Ok(f(&mut StaticEngine::<1>::new(&self.tape, theta)?)),
-                2 => Ok(f(&mut StaticEngine::<2>::new(&self.tape, theta)?)),
-                3 => Ok(f(&mut StaticEngine::<3>::new(&self.tape, theta)?)),
-                4 => Ok(f(&mut StaticEngine::<4>::new(&self.tape, theta)?)),
-                5 => Ok(f(&mut StaticEngine::<5>::new(&self.tape, theta)?)),
-                6 => Ok(f(&mut StaticEngine::<6>::new(&self.tape, theta)?)),
-                7 => Ok(f(&mut StaticEngine::<7>::new(&self.tape, theta)?)),
-                8 => Ok(f(&mut StaticEngine::<8>::new(&self.tape, theta)?)),
-                _ => Ok(f(&mut DynEngine::new(&self.tape, theta)?)),
-            },
+            Strategy::Dense => Self::dense_engine(&self.tape, theta, f),
+        }
+    }
+
+    /// The general engine: second-order duals in every direction.
+    fn dense_engine<T>(
+        tape: &Tape,
+        theta: &[f64],
+        f: impl FnOnce(&mut dyn RowEngineDyn) -> T,
+    ) -> Result<T, EvalError> {
+        match theta.len() {
+            1 => Ok(f(&mut StaticEngine::<1>::new(tape, theta)?)),
+            2 => Ok(f(&mut StaticEngine::<2>::new(tape, theta)?)),
+            3 => Ok(f(&mut StaticEngine::<3>::new(tape, theta)?)),
+            4 => Ok(f(&mut StaticEngine::<4>::new(tape, theta)?)),
+            5 => Ok(f(&mut StaticEngine::<5>::new(tape, theta)?)),
+            6 => Ok(f(&mut StaticEngine::<6>::new(tape, theta)?)),
+            7 => Ok(f(&mut StaticEngine::<7>::new(tape, theta)?)),
+            8 => Ok(f(&mut StaticEngine::<8>::new(tape, theta)?)),
+            _ => Ok(f(&mut DynEngine::new(tape, theta)?)),
         }
     }
 
@@ -1021,6 +1062,34 @@ trait RowEngineDyn: Send + Sync {
         g: &mut [f64],
         h: &mut [f64],
     ) -> Result<f64, EvalError>;
+    /// `n` rows of width `w` (row-major in `x`): values into `v[..n]`,
+    /// scores into `g[..n·d]`, Hessians into `h[..n·d²]` (or `true` when
+    /// every row's Hessian is the same, in `h[..d²]`); on failure the
+    /// first failing row's index in the block.
+    #[expect(clippy::too_many_arguments, reason = "output buffers")]
+    fn block(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        n: usize,
+        w: usize,
+        v: &mut [f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<bool, (usize, EvalError)> {
+        let d = if n == 0 { 0 } else { g.len() / v.len() };
+        for i in 0..n {
+            v[i] = self
+                .row(
+                    tape,
+                    &x[i * w..(i + 1) * w],
+                    &mut g[i * d..(i + 1) * d],
+                    &mut h[i * d * d..(i + 1) * d * d],
+                )
+                .map_err(|e| (i, e))?;
+        }
+        Ok(false)
+    }
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_>;
 }
 
@@ -1141,6 +1210,39 @@ impl RowEngineDyn for LinearEngine<'_> {
         h: &mut [f64],
     ) -> Result<f64, EvalError> {
         self.lh.eval_row(tape, &self.theta, x, &mut self.ws, g, h)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
+
+#[derive(Clone)]
+struct SeparableEngine<'a> {
+    sep: &'a Separable,
+    at: SeparableAt,
+}
+
+impl RowEngineDyn for SeparableEngine<'_> {
+    fn row(
+        &mut self,
+        _tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        self.at.row(self.sep, x, g, h)
+    }
+    fn block(
+        &mut self,
+        _tape: &Tape,
+        x: &[f64],
+        n: usize,
+        w: usize,
+        v: &mut [f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<bool, (usize, EvalError)> {
+        self.at.rows(self.sep, x, n, w, v, g, h)
     }
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
         Box::new(self.clone())

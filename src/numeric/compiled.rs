@@ -706,6 +706,95 @@ pub struct LinearHessian {
     frontier: Vec<u32>,
     n_params: usize,
     output: Operand,
+    /// The coefficient rows as plain registers, when they are.
+    gather: Option<Gather>,
+}
+
+/// Linear forms whose coefficients are plain registers: the usual
+/// `η = Σ_k θ_k z_k + offset` with each `z_k` data, a constant, 0 or 1.
+/// Per row, `a_i` is then a gather and `η_i` one dot product: no pass
+/// over the linear instructions.
+#[derive(Clone, Debug)]
+struct Gather {
+    /// `a_ik = plain[coef[i·d + k]]`.
+    coef: Vec<u32>,
+    /// `η_i = Σ_k θ_k a_ik + Σ_{r ∈ offset[i]} plain[r]`.
+    offset: Vec<Vec<u32>>,
+}
+
+/// A linear register as `Σ θ_k · plain[c_k] + Σ plain[o]`.
+#[derive(Clone, Debug, Default)]
+struct LinRep {
+    coef: Vec<(u32, u32)>,
+    offset: Vec<u32>,
+}
+
+impl Gather {
+    /// Follow the linear instructions symbolically; `None` when a
+    /// coefficient is not one plain register (a product of two data
+    /// values, a parameter counted twice).
+    fn new(
+        lin: &[LinIns],
+        frontier: &[u32],
+        n_params: usize,
+        n_dual: usize,
+        (zero, one): (u32, u32),
+    ) -> Option<Gather> {
+        let mut reps: Vec<Option<LinRep>> = vec![None; n_dual];
+        for (k, r) in reps.iter_mut().enumerate().take(n_params) {
+            *r = Some(LinRep {
+                coef: vec![(k as u32, one)],
+                offset: Vec::new(),
+            });
+        }
+        for ins in lin {
+            match *ins {
+                // A register that cannot be represented stays `None`: only
+                // the frontier's must be.
+                LinIns::Add { dst, a, b } => {
+                    let mut rep = Some(LinRep::default());
+                    for o in [a, b] {
+                        match (o, rep.as_mut()) {
+                            (Operand::Plain(r), Some(rep)) => rep.offset.push(r),
+                            (Operand::Dual(r), Some(out)) => match &reps[r as usize] {
+                                Some(s) => {
+                                    out.coef.extend(&s.coef);
+                                    out.offset.extend(&s.offset);
+                                }
+                                None => rep = None,
+                            },
+                            (_, None) => {}
+                        }
+                    }
+                    if let Some(rep) = rep.as_mut() {
+                        rep.coef.sort_unstable();
+                    }
+                    reps[dst as usize] =
+                        rep.filter(|rep| rep.coef.windows(2).all(|w| w[0].0 != w[1].0));
+                }
+                LinIns::Scale { dst, src, by } => {
+                    reps[dst as usize] = reps[src as usize].as_ref().and_then(|s| {
+                        (s.offset.is_empty() && s.coef.iter().all(|&(_, c)| c == one)).then(|| {
+                            LinRep {
+                                coef: s.coef.iter().map(|&(k, _)| (k, by)).collect(),
+                                offset: Vec::new(),
+                            }
+                        })
+                    });
+                }
+            }
+        }
+        let mut coef = vec![zero; frontier.len() * n_params];
+        let mut offset = Vec::new();
+        for (i, &r) in frontier.iter().enumerate() {
+            let rep = reps[r as usize].as_ref()?;
+            for &(k, c) in &rep.coef {
+                coef[i * n_params + k as usize] = c;
+            }
+            offset.push(rep.offset.clone());
+        }
+        Some(Gather { coef, offset })
+    }
 }
 
 /// A linear instruction: `dst = a + b` (either may be plain) or
@@ -728,7 +817,8 @@ pub struct LinearWorkspace {
 
 #[derive(Clone, Debug)]
 enum Duals {
-    M1(Vec<num_dual::Dual2SVec64<1>>),
+    /// One form: scalar second-order duals.
+    M1(Vec<num_dual::Dual2_64>),
     M2(Vec<num_dual::Dual2SVec64<2>>),
     M3(Vec<num_dual::Dual2SVec64<3>>),
     M4(Vec<num_dual::Dual2SVec64<4>>),
@@ -836,12 +926,21 @@ impl Tape {
                 lin.push(LinIns::Scale { dst, src, by });
             }
         }
+        let n_plain = self.plain_init.len() as u32;
+        let gather = Gather::new(
+            &lin,
+            &frontier,
+            n_params,
+            self.n_dual,
+            (n_plain, n_plain + 1),
+        );
         Some(LinearHessian {
             lin,
             nonlin,
             frontier,
             n_params,
             output,
+            gather,
         })
     }
 }
@@ -857,13 +956,16 @@ impl LinearHessian {
         let n = tape.n_dual;
         let m = self.frontier.len();
         let duals = match m {
-            1 => Duals::M1(vec![num_dual::Dual2SVec64::<1>::from_re(0.0); n]),
+            1 => Duals::M1(vec![num_dual::Dual2_64::from_re(0.0); n]),
             2 => Duals::M2(vec![num_dual::Dual2SVec64::<2>::from_re(0.0); n]),
             3 => Duals::M3(vec![num_dual::Dual2SVec64::<3>::from_re(0.0); n]),
             _ => Duals::M4(vec![num_dual::Dual2SVec64::<4>::from_re(0.0); n]),
         };
+        // Two more plain registers: 0 and 1 (for [`Gather`]).
+        let mut plain = tape.plain_init.clone();
+        plain.extend([0.0, 1.0]);
         LinearWorkspace {
-            plain: tape.plain_init.clone(),
+            plain,
             lin_value: vec![0.0; n],
             adjoint: vec![0.0; n],
             dense: vec![0.0; m * self.n_params],
@@ -894,6 +996,31 @@ impl LinearHessian {
                 ws.plain[r as usize] = v;
             }
         }
+        let d = self.n_params;
+        if let Some(gt) = &self.gather {
+            // Coefficient rows gathered, forms by one dot product each.
+            let plain = &ws.plain;
+            for (i, &r) in self.frontier.iter().enumerate() {
+                let row = &mut ws.dense[i * d..(i + 1) * d];
+                let mut eta = 0.0;
+                for ((a, &c), t) in row.iter_mut().zip(&gt.coef[i * d..(i + 1) * d]).zip(params) {
+                    *a = plain[c as usize];
+                    eta += t * *a;
+                }
+                for &o in &gt.offset[i] {
+                    eta += plain[o as usize];
+                }
+                ws.lin_value[r as usize] = eta;
+            }
+        } else {
+            self.linear_passes(params, ws);
+        }
+        self.finish_row(tape, params, data, ws, grad, hess)
+    }
+
+    /// The linear registers' values (one forward pass) and the coefficient
+    /// rows (one reverse pass per form).
+    fn linear_passes(&self, params: &[f64], ws: &mut LinearWorkspace) {
         // Values of the linear registers.
         let plain = &ws.plain;
         let val = &mut ws.lin_value;
@@ -941,8 +1068,21 @@ impl LinearHessian {
             }
             ws.dense[i * d..(i + 1) * d].copy_from_slice(&adj[..d]);
         }
+    }
+
+    /// The nonlinear part, then the chain rule through the forms.
+    fn finish_row(
+        &self,
+        tape: &Tape,
+        params: &[f64],
+        data: &[f64],
+        ws: &mut LinearWorkspace,
+        grad: &mut [f64],
+        hess: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        let d = self.n_params;
         let (value, g, h) = match &mut ws.duals {
-            Duals::M1(v) => self.nonlinear::<1>(v, &ws.plain, &ws.lin_value)?,
+            Duals::M1(v) => self.nonlinear1(v, &ws.plain, &ws.lin_value)?,
             Duals::M2(v) => self.nonlinear::<2>(v, &ws.plain, &ws.lin_value)?,
             Duals::M3(v) => self.nonlinear::<3>(v, &ws.plain, &ws.lin_value)?,
             Duals::M4(v) => self.nonlinear::<4>(v, &ws.plain, &ws.lin_value)?,
@@ -992,6 +1132,50 @@ impl LinearHessian {
             }
         }
         Ok(value)
+    }
+
+    /// [`LinearHessian::nonlinear`] for one form, with scalar duals.
+    fn nonlinear1(
+        &self,
+        regs: &mut [num_dual::Dual2_64],
+        plain: &[f64],
+        lin_value: &[f64],
+    ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
+        let r = self.frontier[0] as usize;
+        regs[r] = num_dual::Dual2_64::from_re(lin_value[r]).derivative();
+        for ins in &self.nonlin {
+            let Operand::Dual(dst) = ins.dst else {
+                continue;
+            };
+            use Operand::{Dual as Dl, Plain as Pl};
+            let v = match (ins.op, ins.a, ins.b) {
+                (Op::Add, Dl(a), Dl(b)) => regs[a as usize] + regs[b as usize],
+                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
+                    regs[a as usize] + plain[b as usize]
+                }
+                (Op::Mul, Dl(a), Dl(b)) => regs[a as usize] * regs[b as usize],
+                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
+                    regs[a as usize] * plain[b as usize]
+                }
+                _ => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => Arg::P(plain[r as usize]),
+                        Operand::Dual(r) => Arg::D(&regs[r as usize]),
+                    };
+                    exec(ins.op, get(ins.a), get(ins.b))?
+                }
+            };
+            regs[dst as usize] = v;
+        }
+        let out = match self.output {
+            Operand::Dual(r) => regs[r as usize],
+            Operand::Plain(r) => num_dual::Dual2_64::from(plain[r as usize]),
+        };
+        let mut g = [0.0; 4];
+        let mut h = [0.0; 16];
+        g[0] = out.v1;
+        h[0] = out.v2;
+        Ok((out.re, g, h))
     }
 
     /// Run the nonlinear instructions with `M` dual directions, one per
@@ -1081,6 +1265,116 @@ impl Tape {
                 expr: super::eval::describe(&self.exprs[i]),
                 value: re,
             },
+        }
+    }
+}
+
+// ----------------------------------------------------------------------
+// Data-only tapes over a block of rows.
+// ----------------------------------------------------------------------
+
+/// Column registers for [`Tape::eval_block`]: register `r` of the block's
+/// row `i` is at `r · capacity + i`.
+#[derive(Clone, Debug)]
+pub struct BlockWorkspace {
+    cols: Vec<f64>,
+    cap: usize,
+}
+
+impl BlockWorkspace {
+    /// Most rows one block may hold.
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+}
+
+impl Tape {
+    /// Registers for blocks of up to `capacity` rows of a tape without
+    /// parameters.
+    pub fn block_workspace(&self, capacity: usize) -> BlockWorkspace {
+        let cap = capacity.max(1);
+        let mut cols = vec![0.0; self.plain_init.len() * cap];
+        for (r, v) in self.plain_init.iter().enumerate().skip(self.data.len()) {
+            cols[r * cap..(r + 1) * cap].fill(*v);
+        }
+        BlockWorkspace { cols, cap }
+    }
+
+    /// Evaluate a tape without parameters on `n` rows (row-major in
+    /// `rows`, `n ≤ capacity`), one instruction at a time over the whole
+    /// block; read the results with [`Tape::block_output`]. Fails on the
+    /// first instruction error or non-finite output in the block (the
+    /// row is not identified: rerun the rows with [`Tape::eval_row`]).
+    pub fn eval_block(
+        &self,
+        rows: &[f64],
+        n: usize,
+        ws: &mut BlockWorkspace,
+    ) -> Result<(), EvalError> {
+        let (w, cap) = (self.data.len(), ws.cap);
+        if n > cap || !self.dual_param.is_empty() || !self.dual_row.is_empty() {
+            return Err(EvalError::NonFinite {
+                expr: "a block of rows".into(),
+                value: f64::NAN,
+            });
+        }
+        let cols = &mut ws.cols;
+        for j in 0..w {
+            let col = &mut cols[j * cap..j * cap + n];
+            for (i, c) in col.iter_mut().enumerate() {
+                *c = rows[i * w + j];
+            }
+        }
+        for ins in &self.plain_row {
+            let (Operand::Plain(a), Operand::Plain(b), Operand::Plain(dst)) =
+                (ins.a, ins.b, ins.dst)
+            else {
+                continue;
+            };
+            let (a, b, dst) = (a as usize * cap, b as usize * cap, dst as usize * cap);
+            // SSA: the destination is neither operand.
+            let (lo, hi) = cols.split_at_mut(dst);
+            let out = &mut hi[..n];
+            let x = &lo[a..a + n];
+            let y = &lo[b..b + n];
+            match ins.op {
+                Op::Add => out
+                    .iter_mut()
+                    .zip(x.iter().zip(y))
+                    .for_each(|(o, (x, y))| *o = x + y),
+                Op::Mul => out
+                    .iter_mut()
+                    .zip(x.iter().zip(y))
+                    .for_each(|(o, (x, y))| *o = x * y),
+                Op::Unary(Func::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
+                Op::Unary(Func::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
+                op => {
+                    for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
+                        *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;
+                    }
+                }
+            }
+        }
+        for o in &self.outputs {
+            if let Operand::Plain(r) = *o {
+                let r = r as usize * cap;
+                if let Some(bad) = cols[r..r + n].iter().find(|v| !v.is_finite()) {
+                    return Err(EvalError::NonFinite {
+                        expr: "a block of rows".into(),
+                        value: *bad,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Output `i` of the last [`Tape::eval_block`], one value per row
+    /// (at least as many as the block had rows).
+    pub fn block_output<'a>(&self, ws: &'a BlockWorkspace, i: usize) -> &'a [f64] {
+        match self.outputs[i] {
+            Operand::Plain(r) => &ws.cols[r as usize * ws.cap..(r as usize + 1) * ws.cap],
+            Operand::Dual(_) => &[],
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod compiled;
 pub mod data;
 pub mod eval;
 pub mod quadrature;
+pub mod separable;
 
 pub use api::{DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives};
 pub use data::{DataError, DataSchema, Dataset};
