@@ -184,6 +184,17 @@ fn cases() -> Vec<Case> {
                 vec![Poisson::new(lam).unwrap().sample(r), z]
             },
         ),
+        case(
+            "probit_regression",
+            fixture("probit_regression"),
+            &[0.2, 0.9],
+            |r| {
+                // The latent-variable form: y = 1 when 0.2 + 0.9 z + e > 0.
+                let z: f64 = Normal::new(0.0, 1.0).unwrap().sample(r);
+                let e: f64 = Normal::new(0.0, 1.0).unwrap().sample(r);
+                vec![f64::from(0.2 + 0.9 * z + e > 0.0), z]
+            },
+        ),
         case("dirichlet3", fixture("dirichlet3"), &[2.0, 3.0, 4.0], |r| {
             let g: Vec<f64> = [2.0, 3.0, 4.0]
                 .iter()

@@ -908,7 +908,9 @@ impl Expr {
         })
     }
 
-    /// Expand products of sums and small integer powers of sums (distributive law).
+    /// Expand products of sums and small integer powers of sums
+    /// (distributive law). Function arguments are atoms and stay as they
+    /// are: `exp(-(a + b)^2)` is not rewritten to `exp(-a^2 - 2ab - b^2)`.
     pub fn expand(&self) -> Expr {
         fn terms_of(e: Expr) -> Vec<Expr> {
             match e {
@@ -926,7 +928,18 @@ impl Expr {
             }
             next
         }
-        self.map_bottom_up(&mut |e| match e {
+        fn walk(e: &Expr, f: &mut impl FnMut(Expr) -> Expr) -> Expr {
+            let rebuilt = match e {
+                Expr::Pow(b, x) => Expr::pow(walk(b, f), walk(x, f)),
+                Expr::Add(_) | Expr::Mul(_) => {
+                    let kids = e.children().iter().map(|c| walk(c, f)).collect();
+                    e.rebuild(kids)
+                }
+                other => other.clone(),
+            };
+            f(rebuilt)
+        }
+        walk(self, &mut |e| match e {
             Expr::Mul(fs) => {
                 let mut acc = vec![Expr::one()];
                 for f in fs {
