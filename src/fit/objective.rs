@@ -524,12 +524,12 @@ impl LinearEngine {
                 let mut inputs = vec![0.0; len * width];
                 for (i, r) in rows.clone().enumerate() {
                     let slot = &mut inputs[i * width..(i + 1) * width];
-                    for k in 0..m {
+                    for (k, s) in slot[..m].iter_mut().enumerate() {
                         let mut eta = dot(&self.designs[k][r * d..(r + 1) * d], theta);
                         if let Some(o) = &self.offsets[k] {
                             eta += o[r];
                         }
-                        slot[k] = eta;
+                        *s = eta;
                     }
                     if !used.is_empty() {
                         let x = data.row(r).unwrap_or(&[]);
