@@ -23,7 +23,7 @@ pub const BLOCK_ROWS: usize = 16_384;
 /// Rows per cache-resident chunk inside a block.
 pub const CHUNK_ROWS: usize = 1024;
 /// Width of a column panel in the symmetric update.
-const PANEL: usize = 32;
+const PANEL: usize = 16;
 
 /// Design matrices of one or more linear forms: each `n × d`, row-major.
 #[derive(Clone, Copy, Debug)]
@@ -143,13 +143,15 @@ where
 /// `C[i][j] += Σ_r a[r][i] s[r][j]` for the lower panel blocks (i ≥ j up
 /// to panel granularity) of a row-major `rows × d` pair.
 fn syrk_lower(a: &[f64], s: &[f64], rows: usize, d: usize, c: &mut [f64]) {
-    let panels = d.div_ceil(PANEL);
-    let width = d.div_ceil(panels);
-    for pi in 0..panels {
-        let i0 = pi * width;
-        let i1 = ((pi + 1) * width).min(d);
+    // Panel edges at multiples of PANEL (a multiple of the dgemm kernel's
+    // 8-row tile), the last panel taking the remainder: fewer padded
+    // tiles than an even split (d = 50: 16 + 16 + 18, not 25 + 25).
+    let mut i0 = 0;
+    while i0 < d {
+        let i1 = if d - i0 < 2 * PANEL { d } else { i0 + PANEL };
         // Columns 0..i1: the panel row's blocks left of and on the diagonal.
         gemm_block(a, s, rows, d, (i0, i1), (0, i1), c);
+        i0 = i1;
     }
 }
 

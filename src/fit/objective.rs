@@ -16,7 +16,7 @@
 //! [`crate::numeric::ModelFunctions`].
 
 use super::error::FitError;
-use super::gram::{Designs, pair_index, weighted_gram};
+use super::gram::{Designs, weighted_gram};
 use super::linear::{LinearStructure, detect};
 use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Expr, Name};
@@ -139,8 +139,9 @@ struct LinearEngine {
     value_grad: Tape,
     /// Outputs: −∂²/∂η_k∂η_l (k ≤ l).
     observed: Tape,
-    /// Outputs: E[−∂²/∂η_k∂η_l] (k ≤ l).
-    expected: Option<Tape>,
+    /// Outputs: E[−∂²/∂η_k∂η_l] (k ≤ l). Inputs: η, then only the
+    /// model's inputs the weights use (their columns in the dataset).
+    expected: Option<(Tape, Vec<usize>)>,
 }
 
 /// A per-row failure: the row (from 0) and the error.
@@ -409,7 +410,18 @@ impl LinearEngine {
         let value_grad = compile(&vg, &structure.eta)?;
         let observed = compile(&structure.neg_hessian, &structure.eta)?;
         let expected = match &structure.weights {
-            Some(ws) => Some(compile(ws, &structure.eta)?),
+            Some(ws) => {
+                // Only the inputs the weights read (often none: p(1 − p)
+                // depends on η alone), so a block copies no unused columns.
+                let used: Vec<usize> = (0..inputs.len())
+                    .filter(|&j| ws.iter().any(|e| e.contains_var(&inputs[j])))
+                    .collect();
+                let mut names: Vec<Name> = structure.eta.to_vec();
+                names.extend(used.iter().map(|&j| inputs[j].clone()));
+                let tape = Tape::compile(ws, &[] as &[&str], &names)
+                    .map_err(|e| FitError::Numeric(NumericError::Compile(e)))?;
+                Some((tape, used))
+            }
             None => None,
         };
         let _ = w;
@@ -428,8 +440,7 @@ impl LinearEngine {
         let d = theta.len();
         let m = self.structure.m();
         for (k, slot) in buf[..m].iter_mut().enumerate() {
-            let a = &self.designs[k][r * d..(r + 1) * d];
-            let mut eta: f64 = a.iter().zip(theta).map(|(x, t)| x * t).sum();
+            let mut eta = dot(&self.designs[k][r * d..(r + 1) * d], theta);
             if let Some(o) = &self.offsets[k] {
                 eta += o[r];
             }
@@ -486,15 +497,21 @@ impl LinearEngine {
         Ok((total, grad))
     }
 
-    /// `Σ A_kᵀ diag(W_kl) A_l` with W from `tape` (upper-triangle outputs).
+    /// `Σ A_kᵀ diag(W_kl) A_l` with W from `tape` (upper-triangle
+    /// outputs; inputs η, then the dataset columns `used`), evaluated a
+    /// chunk of rows at a time: η as one product per form, the weights
+    /// with [`Tape::eval_block`].
     fn information(
         &self,
         tape: &Tape,
+        used: &[usize],
         theta: &[f64],
         data: &Dataset,
     ) -> Result<DMatrix<f64>, RowErr> {
         let d = theta.len();
         let m = self.structure.m();
+        let pairs = m * (m + 1) / 2;
+        let width = m + used.len();
         let forms: Vec<&[f64]> = self.designs.iter().map(|v| v.as_slice()).collect();
         weighted_gram(
             Designs {
@@ -503,22 +520,61 @@ impl LinearEngine {
                 d,
             },
             |rows, w| {
-                let mut ws = tape.workspace::<f64>();
-                let mut buf = vec![0.0; m + data.names().len()];
-                for (i, r) in rows.enumerate() {
-                    self.fill_row(theta, data, r, &mut buf);
-                    tape.eval_row(&buf, &mut ws).map_err(|e| (r, e))?;
-                    for k in 0..m {
-                        for l in k..m {
-                            let p = pair_index(m, k, l);
-                            w[p][i] = tape.output(&ws, p);
+                let len = rows.len();
+                let mut inputs = vec![0.0; len * width];
+                for (i, r) in rows.clone().enumerate() {
+                    let slot = &mut inputs[i * width..(i + 1) * width];
+                    for (k, s) in slot[..m].iter_mut().enumerate() {
+                        let mut eta = dot(&self.designs[k][r * d..(r + 1) * d], theta);
+                        if let Some(o) = &self.offsets[k] {
+                            eta += o[r];
                         }
+                        *s = eta;
+                    }
+                    if !used.is_empty() {
+                        let x = data.row(r).unwrap_or(&[]);
+                        for (s, &j) in slot[m..].iter_mut().zip(used) {
+                            *s = x.get(j).copied().unwrap_or(f64::NAN);
+                        }
+                    }
+                }
+                let mut ws = tape.block_workspace(len);
+                if tape.eval_block(&inputs, len, &mut ws).is_ok() {
+                    for (p, wp) in w.iter_mut().enumerate().take(pairs) {
+                        wp[..len].copy_from_slice(&tape.block_output(&ws, p)[..len]);
+                    }
+                    return Ok(());
+                }
+                // Some row fails: find the first, row by row.
+                let mut rw = tape.workspace::<f64>();
+                for (i, r) in rows.enumerate() {
+                    tape.eval_row(&inputs[i * width..(i + 1) * width], &mut rw)
+                        .map_err(|e| (r, e))?;
+                    for (p, wp) in w.iter_mut().enumerate().take(pairs) {
+                        wp[i] = tape.output(&rw, p);
                     }
                 }
                 Ok(())
             },
         )
     }
+}
+
+/// `Σ a_i b_i` with eight independent partial sums (vectorises).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut tail = 0.0;
+    for (x, y) in ra.iter().zip(rb) {
+        tail += x * y;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
 impl Objective for Problem {
@@ -567,8 +623,8 @@ impl Objective for Problem {
         self.check(theta)?;
         match &self.engine {
             Engine::Linear(e) => match &e.expected {
-                Some(tape) => e
-                    .information(tape, theta.as_slice(), &self.data)
+                Some((tape, used)) => e
+                    .information(tape, used, theta.as_slice(), &self.data)
                     .map_err(|re| self.row_failure(theta, re)),
                 None => self.observed_information(theta),
             },
@@ -637,7 +693,8 @@ impl Objective for Problem {
         match &self.engine {
             Engine::Linear(e) => {
                 self.check(theta)?;
-                e.information(&e.observed, theta.as_slice(), &self.data)
+                let all: Vec<usize> = (0..self.data.names().len()).collect();
+                e.information(&e.observed, &all, theta.as_slice(), &self.data)
                     .map_err(|re| self.row_failure(theta, re))
             }
             _ => Ok(self
