@@ -257,17 +257,17 @@ impl SeparableAt {
     /// One pass over a block for d = `D`: per row the value, the score
     /// and (unless shared) the Hessian, summed in the same order as
     /// [`SeparableAt::row`] (so bit for bit the same numbers). Returns
-    /// whether everything written is finite (`x − x` is 0 for a finite
+    /// whether everything written is finite (`x · 0` is 0 for a finite
     /// `x`, NaN otherwise, so one running sum checks it without a branch).
     fn fused<const D: usize>(&self, cols: &[&[f64]], out: Out<'_>) -> bool {
-        let (n, k_all) = (out.v.len(), self.c.len());
+        let n = out.v.len();
         let base: [f64; D] = std::array::from_fn(|j| self.grad[j]);
         let mut check = 0.0;
         let grads = out.grad.chunks_exact_mut(D);
         for (i, (v, g)) in out.v.iter_mut().zip(grads).enumerate() {
             let mut val = self.c[0];
-            for k in 1..k_all {
-                val += self.c[k] * cols[k][i];
+            for (c, col) in self.c.iter().zip(cols).skip(1) {
+                val += c * col[i];
             }
             let mut acc = base;
             for &k in &self.with_grad {
@@ -279,9 +279,9 @@ impl SeparableAt {
             }
             *v = val;
             g.copy_from_slice(&acc);
-            check += val - val;
+            check += val * 0.0;
             for a in acc {
-                check += a - a;
+                check += a * 0.0;
             }
         }
         if let Some(h) = out.hess {
@@ -292,13 +292,13 @@ impl SeparableAt {
 
     /// [`SeparableAt::fused`] for any d.
     fn fused_dyn(&self, cols: &[&[f64]], out: Out<'_>) -> bool {
-        let (n, d, k_all) = (out.v.len(), self.d, self.c.len());
+        let (n, d) = (out.v.len(), self.d);
         let mut check = 0.0;
         let grads = out.grad.chunks_exact_mut(d.max(1));
         for (i, (v, g)) in out.v.iter_mut().zip(grads).enumerate() {
             let mut val = self.c[0];
-            for k in 1..k_all {
-                val += self.c[k] * cols[k][i];
+            for (c, col) in self.c.iter().zip(cols).skip(1) {
+                val += c * col[i];
             }
             g.copy_from_slice(&self.grad[..d]);
             for &k in &self.with_grad {
@@ -308,9 +308,9 @@ impl SeparableAt {
                 }
             }
             *v = val;
-            check += val - val;
+            check += val * 0.0;
             for a in g.iter() {
-                check += a - a;
+                check += a * 0.0;
             }
         }
         if let Some(h) = out.hess {
@@ -332,7 +332,7 @@ impl SeparableAt {
                 }
             }
             for a in o.iter() {
-                check += a - a;
+                check += a * 0.0;
             }
         }
         check
