@@ -1,7 +1,9 @@
 //! Exact per-sample Hessians over many rows, in rows per second:
 //! fimkit's [`ModelFunctions::fold_rows`] against a hand-written closed-form
 //! Hessian in Rust doing the same work (value, score and Hessian per row,
-//! Hessians summed), both parallel over rows with rayon.
+//! Hessians summed), both parallel over rows with rayon. For the Gamma
+//! also [`ModelFunctions::sum_rows`], which sums a data-independent
+//! Hessian as `n·H` per block instead of folding it row by row.
 //!
 //! Workloads (the same as `bench/jax_hessians.py`):
 //! * `gamma` — Gamma(α, β) log-density, θ = (α, β) = (2, 1.5);
@@ -177,10 +179,18 @@ fn bench_gamma(c: &mut Criterion) {
         close(&ha, &hb) && close(&[va], &[vb]),
         "fimkit and hand-written agree"
     );
+    let s = f.sum_rows(&theta, &data).expect("rows evaluate");
+    assert!(
+        close(s.hessian.as_slice(), &hb) && close(&[s.loglik], &[vb]),
+        "sum_rows and hand-written agree"
+    );
     let mut g = c.benchmark_group("hessians/gamma");
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("fimkit", |bch| {
         bch.iter(|| black_box(fimkit_sum(&f, &theta, &data)))
+    });
+    g.bench_function("fimkit_sum_rows", |bch| {
+        bch.iter(|| black_box(f.sum_rows(&theta, &data).expect("rows evaluate")))
     });
     g.bench_function("hand", |bch| {
         bch.iter(|| black_box(gamma_hand(2.0, 1.5, &xs)))

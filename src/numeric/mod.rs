@@ -22,5 +22,7 @@ pub mod eval;
 pub mod quadrature;
 pub mod separable;
 
-pub use api::{DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives};
+pub use api::{
+    DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums,
+};
 pub use data::{DataError, DataSchema, Dataset};

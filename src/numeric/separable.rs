@@ -177,6 +177,16 @@ impl Separable {
     }
 }
 
+/// Data factors whose columns a block keeps on the stack.
+const MAX_STACK: usize = 16;
+
+/// A block's outputs: values, scores and (unless shared) Hessians.
+struct Out<'a> {
+    v: &'a mut [f64],
+    grad: &'a mut [f64],
+    hess: Option<&'a mut [f64]>,
+}
+
 /// A [`Separable`] log-density's coefficients at one θ, with the
 /// registers to evaluate rows.
 #[derive(Clone, Debug)]
@@ -244,6 +254,90 @@ impl SeparableAt {
         Ok(v)
     }
 
+    /// One pass over a block for d = `D`: per row the value, the score
+    /// and (unless shared) the Hessian, summed in the same order as
+    /// [`SeparableAt::row`] (so bit for bit the same numbers). Returns
+    /// whether everything written is finite (`x · 0` is 0 for a finite
+    /// `x`, NaN otherwise, so one running sum checks it without a branch).
+    fn fused<const D: usize>(&self, cols: &[&[f64]], out: Out<'_>) -> bool {
+        let n = out.v.len();
+        let base: [f64; D] = std::array::from_fn(|j| self.grad[j]);
+        let mut check = 0.0;
+        let grads = out.grad.chunks_exact_mut(D);
+        for (i, (v, g)) in out.v.iter_mut().zip(grads).enumerate() {
+            let mut val = self.c[0];
+            for (c, col) in self.c.iter().zip(cols).skip(1) {
+                val += c * col[i];
+            }
+            let mut acc = base;
+            for &k in &self.with_grad {
+                let w = cols[k][i];
+                let ck = &self.grad[k * D..(k + 1) * D];
+                for j in 0..D {
+                    acc[j] += w * ck[j];
+                }
+            }
+            *v = val;
+            g.copy_from_slice(&acc);
+            check += val * 0.0;
+            for a in acc {
+                check += a * 0.0;
+            }
+        }
+        if let Some(h) = out.hess {
+            check += self.hessians(cols, n, D * D, h);
+        }
+        check == 0.0
+    }
+
+    /// [`SeparableAt::fused`] for any d.
+    fn fused_dyn(&self, cols: &[&[f64]], out: Out<'_>) -> bool {
+        let (n, d) = (out.v.len(), self.d);
+        let mut check = 0.0;
+        let grads = out.grad.chunks_exact_mut(d.max(1));
+        for (i, (v, g)) in out.v.iter_mut().zip(grads).enumerate() {
+            let mut val = self.c[0];
+            for (c, col) in self.c.iter().zip(cols).skip(1) {
+                val += c * col[i];
+            }
+            g.copy_from_slice(&self.grad[..d]);
+            for &k in &self.with_grad {
+                let w = cols[k][i];
+                for (o, c) in g.iter_mut().zip(&self.grad[k * d..(k + 1) * d]) {
+                    *o += w * c;
+                }
+            }
+            *v = val;
+            check += val * 0.0;
+            for a in g.iter() {
+                check += a * 0.0;
+            }
+        }
+        if let Some(h) = out.hess {
+            check += self.hessians(cols, n, d * d, h);
+        }
+        check == 0.0
+    }
+
+    /// Per-row Hessians (they depend on the data) into `h`; the finiteness
+    /// check sum.
+    fn hessians(&self, cols: &[&[f64]], n: usize, dd: usize, h: &mut [f64]) -> f64 {
+        let mut check = 0.0;
+        for (i, o) in h.chunks_exact_mut(dd.max(1)).take(n).enumerate() {
+            o.copy_from_slice(&self.hess[..dd]);
+            for &k in &self.with_hess {
+                let w = cols[k][i];
+                for (o, c) in o.iter_mut().zip(&self.hess[k * dd..(k + 1) * dd]) {
+                    *o += w * c;
+                }
+            }
+            for a in o.iter() {
+                check += a * 0.0;
+            }
+        }
+        check
+    }
+
     /// [`SeparableAt::row`] for `n` rows of width `w` (row-major in
     /// `rows`): values into `v[..n]`, scores into `grad[..n·d]`, Hessians
     /// into `hess[..n·d²]` — or, when the Hessian does not depend on the
@@ -264,57 +358,49 @@ impl SeparableAt {
     ) -> Result<bool, (usize, EvalError)> {
         let (d, dd) = (self.d, self.d * self.d);
         let shared = self.with_hess.is_empty();
-        let block = match &mut self.block {
+        let mut block = match self.block.take() {
             Some(b) if b.capacity() >= n => b,
-            slot => slot.insert(s.factors.block_workspace(n.max(64))),
+            _ => s.factors.block_workspace(n.max(64)),
         };
-        let mut finite = s.factors.eval_block(rows, n, block).is_ok();
+        let mut finite = s.factors.eval_block(rows, n, &mut block).is_ok();
         if finite {
-            // cols[k] = g_k over the block (cols[0] unused).
-            let cols: Vec<&[f64]> = (0..self.c.len())
-                .map(|k| match k {
-                    0 => &[][..],
-                    k => &s.factors.block_output(block, k - 1)[..n],
-                })
-                .collect();
-            let v = &mut v[..n];
-            v.fill(self.c[0]);
-            for (c, col) in self.c.iter().zip(&cols).skip(1) {
-                for (o, g) in v.iter_mut().zip(*col) {
-                    *o += c * g;
-                }
-            }
-            let grad = &mut grad[..n * d];
-            let base = &self.grad[..d];
-            for (i, o) in grad.chunks_exact_mut(d).enumerate() {
-                for (o, b) in o.iter_mut().zip(base) {
-                    *o = *b;
-                }
-                for &k in &self.with_grad {
-                    let w = cols[k][i];
-                    for (o, c) in o.iter_mut().zip(&self.grad[k * d..(k + 1) * d]) {
-                        *o += w * c;
-                    }
-                }
-            }
-            let hess = if shared {
-                hess[..dd].copy_from_slice(&self.hess[..dd]);
-                &mut hess[..dd]
-            } else {
-                let hess = &mut hess[..n * dd];
-                for (i, o) in hess.chunks_exact_mut(dd).enumerate() {
-                    o.copy_from_slice(&self.hess[..dd]);
-                    for &k in &self.with_hess {
-                        let w = cols[k][i];
-                        for (o, c) in o.iter_mut().zip(&self.hess[k * dd..(k + 1) * dd]) {
-                            *o += w * c;
-                        }
-                    }
-                }
-                hess
+            // cols[k] = g_k over the block (cols[0] unused); on the stack
+            // for up to MAX_STACK factors, so a block allocates nothing.
+            let k_all = self.c.len();
+            let col = |k: usize| match k {
+                0 => &[][..],
+                k => &s.factors.block_output(&block, k - 1)[..n],
             };
-            finite = v.iter().chain(&*grad).chain(&*hess).all(|x| x.is_finite());
+            let mut stack: [&[f64]; MAX_STACK] = [&[]; MAX_STACK];
+            let heap: Vec<&[f64]>;
+            let cols: &[&[f64]] = if k_all <= MAX_STACK {
+                for (k, c) in stack.iter_mut().enumerate().take(k_all) {
+                    *c = col(k);
+                }
+                &stack[..k_all]
+            } else {
+                heap = (0..k_all).map(col).collect();
+                &heap
+            };
+            let out = Out {
+                v: &mut v[..n],
+                grad: &mut grad[..n * d],
+                hess: if shared {
+                    hess[..dd].copy_from_slice(&self.hess[..dd]);
+                    None
+                } else {
+                    Some(&mut hess[..n * dd])
+                },
+            };
+            finite = match d {
+                1 => self.fused::<1>(cols, out),
+                2 => self.fused::<2>(cols, out),
+                3 => self.fused::<3>(cols, out),
+                4 => self.fused::<4>(cols, out),
+                _ => self.fused_dyn(cols, out),
+            };
         }
+        self.block = Some(block);
         if finite {
             return Ok(shared);
         }
