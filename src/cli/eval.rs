@@ -3,7 +3,7 @@
 //! observed information and empirical Fisher over a CSV file.
 
 use super::points;
-use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
+use super::{Failure, Format, load_model};
 use fimkit::numeric::{DataError, ModelFunctions, NumericError};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;
@@ -25,27 +25,6 @@ pub struct EvalArgs<'a> {
     pub data: Option<&'a Path>,
     pub format: EvalFormat,
     pub ascii: bool,
-}
-
-/// A failure with its exit code.
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_USAGE,
-            message: message.into(),
-        }
-    }
-    fn model(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_MODEL_ERROR,
-            message: message.into(),
-        }
-    }
 }
 
 impl From<NumericError> for Failure {
@@ -72,18 +51,7 @@ pub fn eval_cmd(args: &EvalArgs) -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(f) => {
-            if args.format == EvalFormat::Json {
-                let out = serde_json::json!({
-                    "schema": fimkit::render::json::SCHEMA,
-                    "ok": false,
-                    "error": f.message,
-                });
-                println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-            }
-            eprintln!("error: {}", f.message);
-            ExitCode::from(f.code)
-        }
+        Err(f) => f.report(args.format == EvalFormat::Json),
     }
 }
 

@@ -3,7 +3,7 @@
 //! intervals, a trajectory file and plots.
 
 use super::points;
-use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
+use super::{Failure, Format, load_model};
 use fimkit::fit::{
     FitConfig, FitError, FitResult, Method, Objective, Problem, TraceRow, fit_observed,
 };
@@ -64,26 +64,6 @@ pub struct FitArgs<'a> {
     pub ascii: bool,
 }
 
-struct Failure {
-    code: u8,
-    message: String,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_USAGE,
-            message: message.into(),
-        }
-    }
-    fn model(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_MODEL_ERROR,
-            message: message.into(),
-        }
-    }
-}
-
 impl From<FitError> for Failure {
     fn from(e: FitError) -> Failure {
         match &e {
@@ -111,18 +91,7 @@ pub fn fit_cmd(args: &FitArgs) -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(f) => {
-            if args.format == FitFormat::Json {
-                let out = serde_json::json!({
-                    "schema": fimkit::render::json::SCHEMA,
-                    "ok": false,
-                    "error": f.message,
-                });
-                println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-            }
-            eprintln!("error: {}", f.message);
-            ExitCode::from(f.code)
-        }
+        Err(f) => f.report(args.format == FitFormat::Json),
     }
 }
 

@@ -404,6 +404,38 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), Ex
     }
 }
 
+/// A command's failure after its model loaded, with its exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+
+    fn model(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_MODEL_ERROR,
+            message: message.into(),
+        }
+    }
+
+    /// Print the message (to stderr; also as a JSON document on stdout
+    /// with `--format json`) and give the exit code.
+    fn report(self, json: bool) -> ExitCode {
+        if json {
+            print_json_error(&self.message);
+        }
+        eprintln!("error: {}", self.message);
+        ExitCode::from(self.code)
+    }
+}
+
 /// With `--format json`, an error after the model loaded is also a JSON
 /// document on stdout: `{"schema", "ok": false, "error"}` (the message
 /// still goes to stderr too).
