@@ -46,13 +46,7 @@ pub fn eval_cmd(args: &EvalArgs) -> ExitCode {
         Ok(m) => m,
         Err(code) => return code,
     };
-    match run(&model, args) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(f) => f.report(args.format == EvalFormat::Json),
-    }
+    Failure::finish(run(&model, args), args.format == EvalFormat::Json)
 }
 
 fn run(model: &fimkit::Model, args: &EvalArgs) -> Result<String, Failure> {

@@ -86,13 +86,7 @@ pub fn fit_cmd(args: &FitArgs) -> ExitCode {
         Ok(m) => m,
         Err(code) => return code,
     };
-    match run(&model, args) {
-        Ok(out) => {
-            print!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(f) => f.report(args.format == FitFormat::Json),
-    }
+    Failure::finish(run(&model, args), args.format == FitFormat::Json)
 }
 
 fn run(model: &fimkit::Model, args: &FitArgs) -> Result<String, Failure> {

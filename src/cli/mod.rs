@@ -425,6 +425,18 @@ impl Failure {
         }
     }
 
+    /// A command's outcome: the output on stdout, or the failure
+    /// [`Failure::report`]ed.
+    fn finish(result: Result<String, Failure>, json: bool) -> ExitCode {
+        match result {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(f) => f.report(json),
+        }
+    }
+
     /// Print the message (to stderr; also as a JSON document on stdout
     /// with `--format json`) and give the exit code.
     fn report(self, json: bool) -> ExitCode {
