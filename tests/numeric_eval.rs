@@ -102,6 +102,36 @@ fn log_sigmoid_patterns_do_not_lose_the_tail() {
 }
 
 #[test]
+fn complements_of_symmetric_cdfs_keep_the_tail() {
+    // 1 - Φ(η) and 1 - σ(η) are evaluated as Φ(-η), σ(-η): at η = 10 they
+    // are 7.6e-24 and 4.5e-5, not 0 (tree walk) or -inf after a log, and the
+    // compiled tape agrees, derivatives included.
+    use fimkit::ir::Func;
+    let eta = Expr::var("eta");
+    for (f, want) in [
+        (Func::NormalCdf, 7.619_853_024_160_527e-24),
+        (Func::Sigmoid, 4.539_786_870_243_442e-5),
+    ] {
+        let tail = Expr::sub(Expr::one(), Expr::call(f, vec![eta.clone()]));
+        let v = eval_f64(&tail, &|_| Some(10.0)).unwrap();
+        assert!(close(v, want, 1e-14), "{f:?}: {v}");
+        let logt = Expr::log(tail.clone());
+        let (lv, g, h) = gradient_hessian(&logt, &["eta"], &|_| Some(10.0)).unwrap();
+        assert!(close(lv, want.ln(), 1e-14), "{f:?}: log {lv}");
+        let tape = Tape::compile(&[tail], &["eta".to_string()], &[] as &[String]).unwrap();
+        let mut ws = tape.workspace::<H>();
+        tape.eval(&seeds(&[10.0]), &[], &mut ws).unwrap();
+        let (tv, tg, _) = parts(&tape.output(&ws, 0), 1);
+        assert!(close(tv, want, 1e-14), "{f:?}: tape {tv}");
+        // d/dη log(1 - F) = -F'/(1 - F), finite and negative.
+        assert!(
+            g[0] < 0.0 && h[(0, 0)].is_finite() && tg[0] < 0.0,
+            "{f:?}: {g} {h} {tg:?}"
+        );
+    }
+}
+
+#[test]
 fn gradient_hessian_static_and_dynamic_agree() {
     // Σ_i a_i^2 b with 9 variables (dynamic) against the closed form.
     let names: Vec<String> = (0..9).map(|i| format!("a{i}")).collect();

@@ -292,6 +292,11 @@ impl Block {
             Expr::Const(c) => self.intern(Node::Const(*c)),
             Expr::Var(v) => self.intern(Node::Var(v.clone())),
             Expr::Add(ts) => {
+                // `1 - Phi(u)` as `Phi(-u)`, like the evaluators (no cancellation).
+                if let Some((f, u)) = crate::numeric::eval::complement(e) {
+                    let m = self.lower(&Expr::neg(u.clone()));
+                    return self.intern(Node::Call(fun_of(f), vec![m]));
+                }
                 let mut pos = Vec::new();
                 let mut neg = Vec::new();
                 for t in ts {

@@ -34,7 +34,7 @@
 //! ```
 
 use super::SpecialFunctions;
-use super::eval::{EvalError, eval, one_minus_sigmoid, polygamma_order};
+use super::eval::{EvalError, complement, eval, one_minus_sigmoid, polygamma_order};
 use crate::ir::expr::{Expr, Func, Name, rational_to_f64};
 use num_dual::DualNum;
 use rayon::prelude::*;
@@ -293,6 +293,12 @@ impl Builder<'_> {
                 }
             }
             Expr::Add(ts) => {
+                if let Some((f, u)) = complement(e) {
+                    let u = self.expr(u)?;
+                    let m1 = self.constant(-1.0);
+                    let neg = self.emit(Op::Mul, m1, u)?;
+                    return self.emit1(Op::Unary(f), neg);
+                }
                 let items = ts.iter().map(|t| self.expr(t)).collect::<Result<_, _>>()?;
                 self.fold(Op::Add, items)
             }

@@ -100,8 +100,11 @@ pub(crate) fn polygamma_order(v: f64) -> Result<u32, EvalError> {
     }
 }
 
-/// If `e` is `1 - sigmoid(u)`, return `u`.
-pub(crate) fn one_minus_sigmoid(e: &Expr) -> Option<&Expr> {
+/// If `e` is `1 - F(u)` for a symmetric CDF `F` (`sigmoid` or `Phi`,
+/// with `1 - F(u) = F(-u)`), return `F` and `u`. Evaluators compute it as
+/// `F(-u)`: the difference would lose every digit once `F(u)` rounds to 1
+/// (`1 - Phi(8.3)` is 0 in f64, `Phi(-8.3)` is 5e-17).
+pub(crate) fn complement(e: &Expr) -> Option<(Func, &Expr)> {
     let Expr::Add(ts) = e else { return None };
     if ts.len() != 2 || !ts[0].is_one() {
         return None;
@@ -111,7 +114,15 @@ pub(crate) fn one_minus_sigmoid(e: &Expr) -> Option<&Expr> {
         return None;
     }
     match &fs[1] {
-        Expr::Call(Func::Sigmoid, args) => Some(&args[0]),
+        Expr::Call(f @ (Func::Sigmoid | Func::NormalCdf), args) => Some((*f, &args[0])),
+        _ => None,
+    }
+}
+
+/// If `e` is `1 - sigmoid(u)`, return `u`.
+pub(crate) fn one_minus_sigmoid(e: &Expr) -> Option<&Expr> {
+    match complement(e) {
+        Some((Func::Sigmoid, u)) => Some(u),
         _ => None,
     }
 }
@@ -121,8 +132,9 @@ pub(crate) fn one_minus_sigmoid(e: &Expr) -> Option<&Expr> {
 /// Powers: an integer exponent uses `powi`, a constant rational one `powf`
 /// (`sqrt` for 1/2), a symbolic one `exp(b log b)`. `log(besseli(ν, x))`
 /// is evaluated as `log_besseli` and `log(sigmoid(u))`, `log(1 - sigmoid(u))`
-/// as `log_sigmoid(±u)`, so they do not overflow or lose the tail.
-/// `indicator(x, k)` compares real parts.
+/// as `log_sigmoid(±u)`, so they do not overflow or lose the tail;
+/// `1 - sigmoid(u)` and `1 - Phi(u)` as `sigmoid(-u)` and `Phi(-u)`
+/// (see [`complement`]). `indicator(x, k)` compares real parts.
 pub fn eval<D: DualNum<Primitive = f64>>(
     e: &Expr,
     env: &dyn Fn(&str) -> Option<D>,
@@ -132,6 +144,17 @@ pub fn eval<D: DualNum<Primitive = f64>>(
         Expr::Const(c) => D::from(c.value()),
         Expr::Var(name) => env(name).ok_or_else(|| EvalError::UnknownVariable(name.clone()))?,
         Expr::Add(ts) => {
+            if let Some((f, u)) = complement(e) {
+                let m = -eval(u, env)?;
+                return finite(
+                    if f == Func::Sigmoid {
+                        m.sigmoid()
+                    } else {
+                        m.normal_cdf()
+                    },
+                    e,
+                );
+            }
             let mut acc = eval(&ts[0], env)?;
             for t in &ts[1..] {
                 acc += eval(t, env)?;
