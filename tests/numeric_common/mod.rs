@@ -214,3 +214,94 @@ pub fn random_expr() -> impl Strategy<Value = Expr> {
         ]
     })
 }
+
+/// A first-order bound on the rounding error of evaluating `e` in `f64`
+/// at `values` (running error analysis: each operation adds one rounding
+/// of its result, and passes on its inputs' errors times the magnitude of
+/// its partial derivatives, which come from dual numbers). Variables are
+/// exact. `None` where the bound itself is not finite.
+///
+/// Random expressions can be arbitrarily ill-conditioned (`sin` of 10²⁷,
+/// two nearly equal terms subtracted): two correct evaluations in a
+/// different order then differ far beyond 1e-9. Comparisons allow a
+/// multiple of this bound on top of their relative tolerance.
+pub fn rounding_bound(e: &Expr, values: &dyn Fn(&str) -> Option<f64>) -> Option<f64> {
+    use fimkit::numeric::eval::{eval, eval_f64};
+    use num_dual::Dual64;
+    const EPS: f64 = f64::EPSILON;
+    // (value, error bound) of a subexpression.
+    fn walk(e: &Expr, values: &dyn Fn(&str) -> Option<f64>) -> Option<(f64, f64)> {
+        let out = match e {
+            Expr::Var(_) => (eval_f64(e, values).ok()?, 0.0),
+            Expr::Num(_) | Expr::Const(_) => {
+                let v = eval_f64(e, values).ok()?;
+                (v, EPS * v.abs())
+            }
+            Expr::Add(ts) => {
+                let (mut v, mut err, mut mag) = (0.0, 0.0, 0.0);
+                for t in ts.iter() {
+                    let (tv, te) = walk(t, values)?;
+                    v += tv;
+                    err += te;
+                    mag += tv.abs();
+                }
+                (v, err + EPS * mag)
+            }
+            Expr::Mul(fs) => {
+                let parts: Vec<(f64, f64)> =
+                    fs.iter().map(|f| walk(f, values)).collect::<Option<_>>()?;
+                let v: f64 = parts.iter().map(|p| p.0).product();
+                let mut err = EPS * fs.len() as f64 * v.abs();
+                for i in 0..parts.len() {
+                    let others: f64 = parts
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, p)| p.0.abs())
+                        .product();
+                    err += parts[i].1 * others;
+                }
+                (v, err)
+            }
+            Expr::Pow(b, x) => {
+                let (bv, be) = walk(b, values)?;
+                let (xv, xe) = walk(x, values)?;
+                let v = eval_f64(e, values).ok()?;
+                let db = xv * bv.powf(xv - 1.0);
+                let dx = if bv > 0.0 { v * bv.ln() } else { 0.0 };
+                (v, db.abs() * be + dx.abs() * xe + 2.0 * EPS * v.abs())
+            }
+            Expr::Call(f, args) => {
+                let parts: Vec<(f64, f64)> = args
+                    .iter()
+                    .map(|a| walk(a, values))
+                    .collect::<Option<_>>()?;
+                let names: Vec<String> = (0..args.len()).map(|i| format!("_arg{i}")).collect();
+                let call = Expr::call(*f, names.iter().map(|n| Expr::var(n)).collect());
+                let mut err = 0.0;
+                let mut v = 0.0;
+                for i in 0..args.len() {
+                    let env = |n: &str| {
+                        names.iter().position(|m| m == n).map(|j| {
+                            let d = Dual64::from_re(parts[j].0);
+                            if i == j { d.derivative() } else { d }
+                        })
+                    };
+                    let d = eval(&call, &env).ok()?;
+                    v = d.re;
+                    err += d.eps.abs() * parts[i].1;
+                }
+                // Special functions are accurate to a few ulps.
+                (v, err + 8.0 * EPS * v.abs())
+            }
+        };
+        (out.0.is_finite() && out.1.is_finite()).then_some(out)
+    }
+    walk(e, values).map(|(_, err)| err)
+}
+
+/// `a` and `b` agree to `rel` relative (absolute near 0), or within four
+/// times the rounding-error bound of the computation (see [`rounding_bound`]).
+pub fn agree(a: f64, b: f64, rel: f64, bound: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1.0) + 4.0 * bound
+}
