@@ -184,6 +184,8 @@ fn a_good_model_passes_at_a_given_point() {
     assert_eq!(code, 0, "{out}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["passed"], true);
+    // The key every other fimkit JSON document uses for θ's names.
+    assert_eq!(v["parameters"], serde_json::json!(["b0", "b1", "b2"]));
     let p = &v["points"][0];
     assert_eq!(p["at"]["z1"], 0.3);
     assert_eq!(p["checks"].as_array().unwrap().len(), 4);
@@ -208,6 +210,10 @@ fn usage_errors() {
     let (code, out, _) = fimkit(&["check", "examples/gamma.fim", "--at", "alpha=1"]);
     assert_eq!(code, 1);
     assert!(out.contains("needs a value for `beta`"), "{out}");
+    // A name the model does not have: readable text, a wrong point.
+    let (code, _, err) = fimkit(&["check", "examples/gamma.fim", "--at", "alpha=1,gamma=2"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
 }
 
 #[test]

@@ -57,6 +57,17 @@ fn at_point_errors_are_model_errors() {
 }
 
 #[test]
+fn unreadable_at_text_is_a_usage_error() {
+    // The same rule as `eval` and `check`: text that cannot be read is 2.
+    for at in ["alpha", "alpha=x,beta=1", "alpha=1,alpha=2,beta=1"] {
+        let (code, out, err) = fimkit(&["derive", "examples/gamma.fim", "--at", at]);
+        assert_eq!(code, 2, "{at}: {err}");
+        assert!(err.starts_with("error: --at: "), "{err}");
+        assert!(out.is_empty(), "{out}");
+    }
+}
+
+#[test]
 fn text_numbers_at_a_point() {
     let (code, out, _) = fimkit(&[
         "derive",

@@ -295,6 +295,19 @@ fn error_documents() {
                 "--format",
                 "json",
             ],
+            // Readable `--at` text naming something the model lacks: an
+            // error of the point (1), as in `eval` and `derive`.
+            1,
+        ),
+        (
+            &[
+                "check",
+                "examples/normal.fim",
+                "--at",
+                "mu",
+                "--format",
+                "json",
+            ],
             2,
         ),
         (

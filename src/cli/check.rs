@@ -11,12 +11,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Parse `--at name=value,...` (the shared syntax of [`super::points`],
-/// lists included) against the model's parameters and covariates.
+/// lists included) against the model's parameters and covariates. Text
+/// that cannot be read is a usage error (checked first, by
+/// [`check_at_syntax`]); a name the model does not have is an error of
+/// the point.
 pub(crate) fn parse_at(model: &fimkit::Model, text: &str) -> Result<Vec<(String, f64)>, String> {
-    let items = super::points::parse(&[text]).map_err(|e| e.to_string())?;
-    if items.is_empty() {
-        return Err("--at needs NAME=VALUE pairs, e.g. --at mu=0,sigma=2".into());
-    }
+    let items = check_at_syntax(text)?;
     let accepted: Vec<&str> = model
         .params
         .iter()
@@ -24,6 +24,22 @@ pub(crate) fn parse_at(model: &fimkit::Model, text: &str) -> Result<Vec<(String,
         .chain(model.covariates.iter().map(|c| &*c.name))
         .collect();
     super::points::expand(&items, &accepted).map_err(|e| e.to_string())
+}
+
+/// The `--at` text read as assignments; an error (exit code 2) when it
+/// cannot be read or is empty.
+pub(crate) fn check_at_syntax(text: &str) -> Result<Vec<super::points::Assignment>, String> {
+    let items = super::points::parse(&[text]).map_err(|e| e.to_string())?;
+    if items.is_empty() {
+        return Err("--at needs NAME=VALUE pairs, e.g. --at mu=0,sigma=2".into());
+    }
+    Ok(items)
+}
+
+/// [`parse_at`] with the exit code of its error.
+fn point_at(model: &fimkit::Model, text: &str) -> Result<Vec<(String, f64)>, (u8, String)> {
+    check_at_syntax(text).map_err(|e| (EXIT_USAGE, e))?;
+    parse_at(model, text).map_err(|e| (EXIT_MODEL_ERROR, e))
 }
 
 fn fmt_num(v: f64) -> String {
@@ -182,7 +198,7 @@ fn report_json(model: &fimkit::Model, report: &CheckReport) -> Value {
         "ok": true,
         "model": model.name,
         "passed": report.passed(),
-        "params": report.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        "parameters": report.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         "no_closed_form_reason": report.no_closed_form,
         "model_checks": report.model_rows.iter().map(row_json).collect::<Vec<_>>(),
         "points": report.points.iter().map(|p| json!({
@@ -209,14 +225,16 @@ pub(crate) fn check_cmd(
         Ok(m) => m,
         Err(code) => return code,
     };
-    let at = match at.map(|a| parse_at(&model, a)).transpose() {
+    // Unreadable `--at` text is a usage error (2); a point that does not
+    // fit the model (an unknown name) an error of the point (1).
+    let at = match at.map(|a| point_at(&model, a)).transpose() {
         Ok(a) => a,
-        Err(msg) => {
+        Err((code, msg)) => {
             if format == Format::Json {
                 super::print_json_error(&msg);
             }
             eprintln!("error: {msg}");
-            return ExitCode::from(EXIT_USAGE);
+            return ExitCode::from(code);
         }
     };
     let config = CheckConfig {

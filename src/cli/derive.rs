@@ -26,6 +26,15 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
         Ok(m) => m,
         Err(code) => return code,
     };
+    // Unreadable `--at` text is a usage error (2), before any work; a point
+    // that does not fit the model is reported below (1).
+    if !args.at.is_empty()
+        && let Err(e) = points::parse(args.at)
+    {
+        json_error(args.format, &format!("--at: {e}"));
+        eprintln!("error: --at: {e}");
+        return ExitCode::from(EXIT_USAGE);
+    }
     let config = fimkit::fisher::DeriveConfig::default();
     let derivation = fimkit::fisher::derive(&model, &config);
     let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
