@@ -128,6 +128,14 @@ def erf_family():
         rows.append(("erfc", None, x, erf_derivs(x, complementary=True)))
     for x in xs + [-37.0, -38.5, 37.0, -30.0, -20.0, -12.3, 12.3, 0.7]:
         rows.append(("phi", None, x, phi_derivs(x)))
+    # log Φ: log1p(-Φ(-t)) above 0, and 300 digits, so that 1 - Φ(30) = 5e-198
+    # and the numeric derivatives keep their digits.
+    def log_phi(t):
+        return mp.log(mp.ncdf(t)) if t < 0 else mp.log1p(-mp.ncdf(-t))
+    for x in [-1000.0, -100.0, -40.0, -38.5, -25.0, -20.5, -20.0, -12.3, -8.0, -5.0, -3.5, -3.0,
+              -2.9, -1.0, -0.5, 0.0, 0.7, 2.0, 5.0, 9.0, 12.3, 30.0]:
+        with mp.workdps(300):
+            rows.append(("log_phi", None, x, derivs(log_phi, x)))
     write("erf", rows)
 
 

@@ -132,6 +132,25 @@ fn complements_of_symmetric_cdfs_keep_the_tail() {
 }
 
 #[test]
+fn log_normal_cdf_patterns_do_not_underflow() {
+    // The probit log-likelihood of a row at η = ∓40: log Φ(-40) and
+    // log(1 - Φ(40)) are -804.6, with (log Φ)' = 40.025 and '' = -0.99938,
+    // although Φ(-40) = 3.7e-350 is below f64.
+    use fimkit::ir::Func;
+    let eta = Expr::var("eta");
+    let phi = Expr::call(Func::NormalCdf, vec![eta.clone()]);
+    for (e, at, sign) in [
+        (Expr::log(phi.clone()), -40.0, 1.0),
+        (Expr::log(Expr::sub(Expr::one(), phi)), 40.0, -1.0),
+    ] {
+        let (v, g, h) = gradient_hessian(&e, &["eta"], &|_| Some(at)).unwrap();
+        assert!(close(v, -804.608_442_013_753_8, 1e-14), "{v}");
+        assert!(close(g[0], sign * 40.024_968_847_207_26, 1e-14), "{g}");
+        assert!(close(h[(0, 0)], -0.999_377_331_621_408_6, 1e-13), "{h}");
+    }
+}
+
+#[test]
 fn gradient_hessian_static_and_dynamic_agree() {
     // Σ_i a_i^2 b with 9 variables (dynamic) against the closed form.
     let names: Vec<String> = (0..9).map(|i| format!("a{i}")).collect();

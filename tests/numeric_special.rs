@@ -23,6 +23,7 @@ fn value(func: &str, p: Option<f64>, x: f64) -> f64 {
         "erf" => special::erf(x),
         "erfc" => special::erfc(x),
         "phi" => special::normal_cdf(x),
+        "log_phi" => special::log_normal_cdf(x),
         "sigmoid" => special::sigmoid(x),
         "log_sigmoid" => special::log_sigmoid(x),
         "besseli" => special::besseli(p, x),

@@ -83,6 +83,9 @@ pub trait SpecialFunctions: Sized {
     fn erfc(&self) -> Self;
     /// Standard normal CDF `Φ(x)`.
     fn normal_cdf(&self) -> Self;
+    /// `log Φ(x)`, accurate for every x (no underflow of `Φ` in the lower
+    /// tail, no cancellation of `1 - Φ(-x)` in the upper).
+    fn log_normal_cdf(&self) -> Self;
     /// Logistic sigmoid.
     fn sigmoid(&self) -> Self;
     /// `log σ(x)`, accurate for every x.
@@ -153,6 +156,54 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
                     let next = a * h1 - m as f64 * h0;
                     h0 = h1;
                     h1 = next;
+                }
+            }
+        })
+    }
+
+    fn log_normal_cdf(&self) -> Self {
+        with_coeffs(self, |a, c| {
+            c[0] = special::log_normal_cdf(a);
+            let d = special::log_normal_cdf_derivatives(a);
+            let mut fact = 1.0;
+            for (k, ck) in c.iter_mut().enumerate().skip(1).take(3) {
+                fact *= k as f64;
+                *ck = d[k - 1] / fact;
+            }
+            if c.len() <= 4 {
+                return;
+            }
+            // Beyond the third derivative (only the checks' high-order types
+            // go there): with q = x + r, r' = -r q and q' = 1 - r q, so every
+            // derivative is a polynomial in (r, q); r^i q^j -> coefficient.
+            // These lose digits to cancellation in the far lower tail.
+            let (r, q) = (d[0], -d[1] / d[0]);
+            let mut poly: Vec<((i32, i32), f64)> = vec![((1, 0), 1.0)];
+            for k in 2..c.len() {
+                let mut next: Vec<((i32, i32), f64)> = Vec::new();
+                let mut add =
+                    |key: (i32, i32), v: f64| match next.iter_mut().find(|(m, _)| *m == key) {
+                        Some((_, w)) => *w += v,
+                        None => next.push((key, v)),
+                    };
+                for &((i, j), w) in &poly {
+                    // d(r^i q^j) = -i r^i q^(j+1) + j r^i q^(j-1) - j r^(i+1) q^j
+                    if i > 0 {
+                        add((i, j + 1), -(i as f64) * w);
+                    }
+                    if j > 0 {
+                        add((i, j - 1), j as f64 * w);
+                        add((i + 1, j), -(j as f64) * w);
+                    }
+                }
+                poly = next;
+                if k >= 4 {
+                    fact *= k as f64;
+                    c[k] = poly
+                        .iter()
+                        .map(|&((i, j), w)| w * r.powi(i) * q.powi(j))
+                        .sum::<f64>()
+                        / fact;
                 }
             }
         })

@@ -131,8 +131,9 @@ pub(crate) fn one_minus_sigmoid(e: &Expr) -> Option<&Expr> {
 ///
 /// Powers: an integer exponent uses `powi`, a constant rational one `powf`
 /// (`sqrt` for 1/2), a symbolic one `exp(b log b)`. `log(besseli(ν, x))`
-/// is evaluated as `log_besseli` and `log(sigmoid(u))`, `log(1 - sigmoid(u))`
-/// as `log_sigmoid(±u)`, so they do not overflow or lose the tail;
+/// is evaluated as `log_besseli`, `log(sigmoid(u))`, `log(1 - sigmoid(u))`
+/// as `log_sigmoid(±u)` and `log(Phi(u))`, `log(1 - Phi(u))` as
+/// `log_normal_cdf(±u)`, so they do not overflow or lose the tail;
 /// `1 - sigmoid(u)` and `1 - Phi(u)` as `sigmoid(-u)` and `Phi(-u)`
 /// (see [`complement`]). `indicator(x, k)` compares real parts.
 pub fn eval<D: DualNum<Primitive = f64>>(
@@ -206,8 +207,10 @@ fn call<D: DualNum<Primitive = f64>>(
                 eval(&inner[1], env)?.log_besseli(nu)
             }
             Expr::Call(Func::Sigmoid, inner) => eval(&inner[0], env)?.log_sigmoid(),
-            a => match one_minus_sigmoid(a) {
-                Some(u) => (-eval(u, env)?).log_sigmoid(),
+            Expr::Call(Func::NormalCdf, inner) => eval(&inner[0], env)?.log_normal_cdf(),
+            a => match complement(a) {
+                Some((Func::Sigmoid, u)) => (-eval(u, env)?).log_sigmoid(),
+                Some((_, u)) => (-eval(u, env)?).log_normal_cdf(),
                 None => arg(0)?.ln(),
             },
         },
