@@ -179,7 +179,7 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
             // These lose digits to cancellation in the far lower tail.
             let (r, q) = (d[0], -d[1] / d[0]);
             let mut poly: Vec<((i32, i32), f64)> = vec![((1, 0), 1.0)];
-            for k in 2..c.len() {
+            for (k, ck) in c.iter_mut().enumerate().skip(2) {
                 let mut next: Vec<((i32, i32), f64)> = Vec::new();
                 let mut add =
                     |key: (i32, i32), v: f64| match next.iter_mut().find(|(m, _)| *m == key) {
@@ -199,7 +199,7 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
                 poly = next;
                 if k >= 4 {
                     fact *= k as f64;
-                    c[k] = poly
+                    *ck = poly
                         .iter()
                         .map(|&((i, j), w)| w * r.powi(i) * q.powi(j))
                         .sum::<f64>()
