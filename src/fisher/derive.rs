@@ -89,9 +89,6 @@ impl Default for DeriveConfig {
 /// assert_eq!(text, "1/(p*(1 - p))");
 /// ```
 pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
-    // The cache serves one derivation (and its coordinate systems): a
-    // derivation costs the same the first time and every time after.
-    TIDY_CACHE.with(|c| c.borrow_mut().clear());
     let domains: Vec<(Name, Domain)> = model
         .params
         .iter()
@@ -137,21 +134,23 @@ pub fn derive_coords(
                     .map(|(_, e)| e.clone())
             };
             let derivation = derive_with(model, &domains, &subst, config);
-            let pullback = base.fisher.as_ref().ok().map(|cf| {
-                let f_at: Matrix = cf
-                    .fim
-                    .iter()
-                    .map(|r| r.iter().map(|e| e.substitute(&subst)).collect())
-                    .collect();
-                let jac: Matrix = c
-                    .map
-                    .iter()
-                    .map(|(_, e)| new.iter().map(|v| diff(e, v)).collect())
-                    .collect();
-                matrix::congruence(&f_at, &jac)
-                    .into_iter()
-                    .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
-                    .collect::<Matrix>()
+            let pullback = memo_scope(|| {
+                base.fisher.as_ref().ok().map(|cf| {
+                    let f_at: Matrix = cf
+                        .fim
+                        .iter()
+                        .map(|r| r.iter().map(|e| e.substitute(&subst)).collect())
+                        .collect();
+                    let jac: Matrix = c
+                        .map
+                        .iter()
+                        .map(|(_, e)| new.iter().map(|v| diff(e, v)).collect())
+                        .collect();
+                    matrix::congruence(&f_at, &jac)
+                        .into_iter()
+                        .map(|r| r.into_iter().map(|e| tidy(&e)).collect())
+                        .collect::<Matrix>()
+                })
             });
             let pullback_agrees = match (&derivation.fisher, &pullback) {
                 (Ok(cf), Some(pb)) => {
@@ -193,6 +192,16 @@ pub fn matrices_agree(a: &Matrix, b: &Matrix) -> bool {
 /// Derive in `params`, with the model's own parameters replaced through
 /// `subst` (alternative coordinates) where it gives an expression.
 fn derive_with(
+    model: &Model,
+    domains: &[(Name, Domain)],
+    subst: &dyn Fn(&str) -> Option<Expr>,
+    config: &DeriveConfig,
+) -> Derivation {
+    memo_scope(|| derive_in_scope(model, domains, subst, config))
+}
+
+/// [`derive_with`] inside its memo scope.
+fn derive_in_scope(
     model: &Model,
     domains: &[(Name, Domain)],
     subst: &dyn Fn(&str) -> Option<Expr>,
@@ -574,12 +583,33 @@ fn outer_formula(
     })
 }
 
+/// Memo of [`tidy`] results: `(sum bound, input) → result`.
+type TidyMemo = std::collections::HashMap<(usize, Expr), Expr>;
+
 thread_local! {
-    /// Results of [`tidy`] within one derivation (cleared by [`derive`]):
-    /// FIM, Hessian and inverse entries repeat (every off-diagonal entry of
-    /// a Dirichlet FIM is the same), so each distinct expression is tidied
-    /// once.
-    static TIDY_CACHE: std::cell::RefCell<std::collections::HashMap<(usize, Expr), Expr>> = Default::default();
+    /// Results of [`tidy`] within one [`memo_scope`] (`None` outside any,
+    /// where nothing is kept): FIM, Hessian and inverse entries repeat
+    /// (every off-diagonal entry of a Dirichlet FIM is the same), so each
+    /// distinct expression is tidied once.
+    static TIDY_CACHE: std::cell::RefCell<Option<TidyMemo>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with fresh memos of [`tidy`] and [`Expr::expand`] on this
+/// thread, dropped at its end: one derivation (or coordinate system) is
+/// one scope, so a derivation costs the same the first time and every
+/// time after, and nothing it returns depends on the memos.
+fn memo_scope<T>(f: impl FnOnce() -> T) -> T {
+    /// Restores the enclosing scope's memo, also on unwinding.
+    struct Restore(Option<TidyMemo>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            TIDY_CACHE.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let prev = TIDY_CACHE.with(|c| c.replace(Some(TidyMemo::new())));
+    let _restore = Restore(prev);
+    crate::ir::expr::with_expand_memo(f)
 }
 
 /// Longest sum put under a common denominator by [`tidy`].
@@ -601,7 +631,7 @@ pub fn tidy_deep(e: &Expr) -> Expr {
 
 fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
     let key = (bound, e.clone());
-    if let Some(hit) = TIDY_CACHE.with(|c| c.borrow().get(&key).cloned()) {
+    if let Some(hit) = TIDY_CACHE.with(|c| c.borrow().as_ref().and_then(|c| c.get(&key).cloned())) {
         return hit;
     }
     let mut best = e.clone();
@@ -616,11 +646,12 @@ fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
         consider(crate::symbolic::cancel_grouped(e));
     }
     TIDY_CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() > 100_000 {
-            c.clear();
+        if let Some(c) = c.borrow_mut().as_mut() {
+            if c.len() > 100_000 {
+                c.clear();
+            }
+            c.insert(key, best.clone());
         }
-        c.insert(key, best.clone());
     });
     best
 }

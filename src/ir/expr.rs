@@ -29,6 +29,46 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+thread_local! {
+    /// Results of [`Expr::expand`] while a [`with_expand_memo`] scope is
+    /// open on this thread (`None` outside any scope).
+    static EXPAND_MEMO: std::cell::RefCell<Option<ExpandMemo>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Memo of [`Expr::expand`].
+type ExpandMemo = rustc_hash::FxHashMap<Expr, Expr>;
+
+/// Most expansions one memo scope keeps.
+const EXPAND_MEMO_LIMIT: usize = 50_000;
+
+/// Run `f` with [`Expr::expand`] memoised on this thread: the symbolic
+/// derivation expands the same sums again and again (a tidy step, its
+/// common denominators and its grouped fractions each start from the
+/// expansion of one expression). The memo lives for the scope only (and is
+/// empty at its start), so a computation costs the same every time; the
+/// results do not depend on it.
+///
+/// ```
+/// use fimkit::ir::{Expr, expr::with_expand_memo};
+/// let (x, y) = (Expr::var("x"), Expr::var("y"));
+/// let e = Expr::powi(x + y, 2);
+/// assert_eq!(with_expand_memo(|| e.expand()), e.expand());
+/// ```
+pub fn with_expand_memo<T>(f: impl FnOnce() -> T) -> T {
+    /// Restores the enclosing scope's memo, also on unwinding.
+    struct Restore(Option<ExpandMemo>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            EXPAND_MEMO.with(|m| *m.borrow_mut() = prev);
+        }
+    }
+    let prev = EXPAND_MEMO.with(|m| m.replace(Some(ExpandMemo::default())));
+    let _restore = Restore(prev);
+    f()
+}
+
 /// Exact rational number used for every numeric constant in the IR.
 pub type Rational = BigRational;
 
@@ -566,6 +606,26 @@ impl Expr {
         let Expr::Add(terms) = self else {
             return (Rational::one(), self.clone());
         };
+        // The common case without arithmetic: integer coefficients, one of
+        // them ±1 (content ±1), the first positive (content 1).
+        fn coeff(t: &Expr) -> Option<&Rational> {
+            match t {
+                Expr::Num(r) => Some(r),
+                Expr::Mul(fs) => fs[0].as_num(),
+                _ => None,
+            }
+        }
+        let first_positive = coeff(&terms[0]).is_none_or(|c| c.is_positive());
+        if first_positive
+            && terms
+                .iter()
+                .all(|t| coeff(t).is_none_or(|c| c.is_integer()))
+            && terms
+                .iter()
+                .any(|t| coeff(t).is_none_or(|c| c.numer().magnitude().is_one()))
+        {
+            return (Rational::one(), self.clone());
+        }
         let coeffs: Vec<Rational> = terms.iter().map(|t| t.split_coeff().0).collect();
         let mut num_gcd = BigInt::zero();
         let mut den_lcm = BigInt::one();
@@ -911,7 +971,33 @@ impl Expr {
     /// Expand products of sums and small integer powers of sums
     /// (distributive law). Function arguments are atoms and stay as they
     /// are: `exp(-(a + b)^2)` is not rewritten to `exp(-a^2 - 2ab - b^2)`.
+    ///
+    /// Inside [`with_expand_memo`] each distinct expression is expanded
+    /// once (the result is the same either way).
     pub fn expand(&self) -> Expr {
+        if !matches!(self, Expr::Add(_) | Expr::Mul(_) | Expr::Pow(..)) {
+            return self.clone();
+        }
+        let hit = EXPAND_MEMO.with(|m| m.borrow().as_ref().map(|m| m.get(self).cloned()));
+        match hit {
+            // No memo in scope.
+            None => self.expand_uncached(),
+            Some(Some(e)) => e,
+            Some(None) => {
+                let out = self.expand_uncached();
+                EXPAND_MEMO.with(|m| {
+                    if let Some(m) = m.borrow_mut().as_mut()
+                        && m.len() < EXPAND_MEMO_LIMIT
+                    {
+                        m.insert(self.clone(), out.clone());
+                    }
+                });
+                out
+            }
+        }
+    }
+
+    fn expand_uncached(&self) -> Expr {
         fn terms_of(e: Expr) -> Vec<Expr> {
             match e {
                 Expr::Add(ts) => ts,
