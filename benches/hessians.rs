@@ -1,7 +1,8 @@
 //! Exact per-sample Hessians over many rows, in rows per second:
 //! fimkit's [`ModelFunctions::fold_rows`] against a hand-written closed-form
 //! Hessian in Rust doing the same work (value, score and Hessian per row,
-//! Hessians summed), both parallel over rows with rayon. For the Gamma
+//! all three summed in the same accumulator), both parallel over the same
+//! chunks of rows with rayon. For the Gamma
 //! also [`ModelFunctions::sum_rows`], which sums a data-independent
 //! Hessian as `n·H` per block instead of folding it row by row.
 //!
@@ -13,6 +14,12 @@
 //! Rows: 10⁶ (override with `FIMKIT_BENCH_ROWS`). Run with
 //! `cargo bench --bench hessians`; criterion reports throughput in
 //! elements (rows) per second.
+//!
+//! Only the workloads the criterion filter can select are built (their
+//! data and checks take longer than some benchmarks), so that
+//! `cargo bench --bench hessians -- gamma` under `perf record` sees the
+//! Gamma alone; `FIMKIT_BENCH_ONLY=gamma,logistic_d10` picks workloads by
+//! name whatever the filter.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use fimkit::numeric::special::{digamma, lgamma, polygamma};
@@ -55,76 +62,90 @@ fn logistic_source(d: usize) -> String {
     )
 }
 
-/// Sum of per-row Hessians (and values) through the library.
-fn fimkit_sum(f: &ModelFunctions, theta: &DVector<f64>, data: &Dataset) -> (f64, Vec<f64>) {
+/// What both contenders do with every row: the sums of the values, the
+/// scores and the Hessians, in the same accumulator.
+struct Acc {
+    v: f64,
+    g: Vec<f64>,
+    h: Vec<f64>,
+}
+
+impl Acc {
+    fn new(d: usize) -> Acc {
+        Acc {
+            v: 0.0,
+            g: vec![0.0; d],
+            h: vec![0.0; d * d],
+        }
+    }
+
+    /// Add one row's value, score and Hessian.
+    #[inline]
+    fn add(&mut self, v: f64, g: &[f64], h: &[f64]) {
+        self.v += v;
+        for (a, x) in self.g.iter_mut().zip(g) {
+            *a += x;
+        }
+        for (a, x) in self.h.iter_mut().zip(h) {
+            *a += x;
+        }
+    }
+
+    fn join(mut self, b: Acc) -> Acc {
+        self.v += b.v;
+        self.g.iter_mut().zip(&b.g).for_each(|(x, y)| *x += y);
+        self.h.iter_mut().zip(&b.h).for_each(|(x, y)| *x += y);
+        self
+    }
+}
+
+/// Every row's value, score and Hessian through the library, summed.
+fn fimkit_sum(f: &ModelFunctions, theta: &DVector<f64>, data: &Dataset) -> Acc {
     let d = theta.len();
     f.fold_rows(
         theta,
         data,
-        || (0.0, vec![0.0; d * d]),
-        |acc, r| {
-            acc.0 += r.log_density;
-            for (a, h) in acc.1.iter_mut().zip(r.hessian) {
-                *a += h;
-            }
-        },
-        |mut a, b| {
-            a.0 += b.0;
-            a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
-            a
-        },
+        || Acc::new(d),
+        |acc, r| acc.add(r.log_density, r.score, r.hessian),
+        Acc::join,
     )
     .expect("rows evaluate")
 }
 
-/// Hand-written Gamma: value, score and Hessian per row, special
-/// functions of α hoisted, Hessians summed.
-fn gamma_hand(alpha: f64, beta: f64, xs: &[f64]) -> (f64, Vec<f64>) {
+/// Hand-written Gamma: value, score and Hessian per row in closed form
+/// (special functions of α hoisted), summed as [`fimkit_sum`] sums them,
+/// over the same chunks of rows.
+fn gamma_hand(alpha: f64, beta: f64, xs: &[f64]) -> Acc {
     let (lg, psi, psi1, lb) = (
         lgamma(alpha),
         digamma(alpha),
         polygamma(1, alpha),
         beta.ln(),
     );
-    let parts: Vec<(f64, [f64; 4], [f64; 2])> = xs
-        .par_chunks(CHUNK)
+    let h = [-psi1, 1.0 / beta, 1.0 / beta, -alpha / (beta * beta)];
+    xs.par_chunks(CHUNK)
         .map(|chunk| {
-            let mut v = 0.0;
-            let mut acc = [0.0; 4];
-            let mut gs = [0.0; 2];
+            let mut acc = Acc::new(2);
             for &x in chunk {
                 let lx = x.ln();
-                v += alpha * lb - lg + (alpha - 1.0) * lx - beta * x;
+                let v = alpha * lb - lg + (alpha - 1.0) * lx - beta * x;
                 let g = [lb - psi + lx, alpha / beta - x];
-                let h = [-psi1, 1.0 / beta, 1.0 / beta, -alpha / (beta * beta)];
-                gs[0] += g[0];
-                gs[1] += g[1];
-                for k in 0..4 {
-                    acc[k] += h[k];
-                }
+                acc.add(v, &g, &h);
             }
-            (v, acc, gs)
+            acc
         })
-        .collect();
-    let mut v = 0.0;
-    let mut h = vec![0.0; 4];
-    for (pv, ph, pg) in parts {
-        v += pv + black_box(pg[0] + pg[1]) * 0.0;
-        h.iter_mut().zip(ph).for_each(|(a, b)| *a += b);
-    }
-    (v, h)
+        .reduce(|| Acc::new(2), Acc::join)
 }
 
 /// Hand-written logistic regression: η = bᵀz, value y η − log(1 + e^η),
-/// score (y − p) z, Hessian −p(1 − p) z zᵀ written out per row and summed.
-fn logistic_hand(b: &[f64], data: &[f64]) -> (f64, Vec<f64>) {
+/// score (y − p) z, Hessian −p(1 − p) z zᵀ written out per row, summed as
+/// [`fimkit_sum`] sums them, over the same chunks of rows.
+fn logistic_hand(b: &[f64], data: &[f64]) -> Acc {
     let d = b.len();
     let w = d + 1; // y, then z[1..d] (the dataset's column order)
-    let parts: Vec<(f64, Vec<f64>)> = data
-        .par_chunks(w * CHUNK)
+    data.par_chunks(w * CHUNK)
         .map(|chunk| {
-            let mut v = 0.0;
-            let mut acc = vec![0.0; d * d];
+            let mut acc = Acc::new(d);
             let mut h = vec![0.0; d * d];
             let mut g = vec![0.0; d];
             for row in chunk.chunks(w) {
@@ -133,7 +154,7 @@ fn logistic_hand(b: &[f64], data: &[f64]) -> (f64, Vec<f64>) {
                 let p = 1.0 / (1.0 + (-eta).exp());
                 // log σ(η) = −log1p(e^−η), stable for both signs
                 let log_sig = -(-eta.abs()).exp().ln_1p() + eta.min(0.0);
-                v += log_sig - (1.0 - y) * eta;
+                let v = log_sig - (1.0 - y) * eta;
                 let r = y - p;
                 let wgt = -p * (1.0 - p);
                 for k in 0..d {
@@ -143,19 +164,16 @@ fn logistic_hand(b: &[f64], data: &[f64]) -> (f64, Vec<f64>) {
                         *hk = c * zl;
                     }
                 }
-                black_box(&g);
-                acc.iter_mut().zip(&h).for_each(|(a, x)| *a += x);
+                acc.add(v, &g, &h);
             }
-            (v, acc)
+            acc
         })
-        .collect();
-    let mut v = 0.0;
-    let mut h = vec![0.0; d * d];
-    for (pv, ph) in parts {
-        v += pv;
-        h.iter_mut().zip(&ph).for_each(|(a, b)| *a += b);
-    }
-    (v, h)
+        .reduce(|| Acc::new(d), Acc::join)
+}
+
+/// Do two sums agree (1e-9, relative)?
+fn agree(a: &Acc, b: &Acc) -> bool {
+    close(&a.h, &b.h) && close(&a.g, &b.g) && close(&[a.v], &[b.v])
 }
 
 fn close(a: &[f64], b: &[f64]) -> bool {
@@ -173,17 +191,18 @@ fn bench_gamma(c: &mut Criterion) {
     let xs: Vec<f64> = (0..n).map(|_| 0.05 + 3.0 * rng.next()).collect();
     let data = f.schema().dataset_from_rows(xs.clone()).expect("data");
     let theta = DVector::from_vec(vec![2.0, 1.5]);
-    let (va, ha) = fimkit_sum(&f, &theta, &data);
-    let (vb, hb) = gamma_hand(2.0, 1.5, &xs);
+    let hand = gamma_hand(2.0, 1.5, &xs);
     assert!(
-        close(&ha, &hb) && close(&[va], &[vb]),
+        agree(&fimkit_sum(&f, &theta, &data), &hand),
         "fimkit and hand-written agree"
     );
     let s = f.sum_rows(&theta, &data).expect("rows evaluate");
-    assert!(
-        close(s.hessian.as_slice(), &hb) && close(&[s.loglik], &[vb]),
-        "sum_rows and hand-written agree"
-    );
+    let s = Acc {
+        v: s.loglik,
+        g: s.score.as_slice().to_vec(),
+        h: s.hessian.as_slice().to_vec(),
+    };
+    assert!(agree(&s, &hand), "sum_rows and hand-written agree");
     let mut g = c.benchmark_group("hessians/gamma");
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("fimkit", |bch| {
@@ -220,10 +239,11 @@ fn bench_logistic(c: &mut Criterion, d: usize) {
     }
     let data = f.schema().dataset_from_rows(values).expect("data");
     let theta = DVector::from_vec(b.clone());
-    let (va, ha) = fimkit_sum(&f, &theta, &data);
-    let (vb, hb) = logistic_hand(&b, data.values());
     assert!(
-        close(&ha, &hb) && close(&[va], &[vb]),
+        agree(
+            &fimkit_sum(&f, &theta, &data),
+            &logistic_hand(&b, data.values())
+        ),
         "fimkit and hand-written agree"
     );
     let mut g = c.benchmark_group(format!("hessians/logistic_d{d}"));
@@ -237,10 +257,69 @@ fn bench_logistic(c: &mut Criterion, d: usize) {
     g.finish();
 }
 
+/// Options of criterion's command line that take a value (so that the
+/// value is not read as the filter).
+const VALUE_OPTIONS: &[&str] = &[
+    "--save-baseline",
+    "-s",
+    "--baseline",
+    "-b",
+    "--baseline-lenient",
+    "--load-baseline",
+    "--sample-size",
+    "--warm-up-time",
+    "--measurement-time",
+    "--nresamples",
+    "--noise-threshold",
+    "--confidence-level",
+    "--significance-level",
+    "--profile-time",
+    "--plotting-backend",
+    "--output-format",
+    "--format",
+    "--color",
+    "-c",
+    "--skip",
+];
+
+/// Should workload `name` (the group `hessians/<name>`) be built? Yes when
+/// `FIMKIT_BENCH_ONLY` lists it, or else when criterion's filter (the
+/// first positional argument, a regex) may select one of its benchmarks:
+/// the filter is taken literally when it has no regex syntax, otherwise
+/// everything is built.
+fn selected(name: &str) -> bool {
+    if let Ok(only) = std::env::var("FIMKIT_BENCH_ONLY") {
+        return only.split(',').any(|w| w.trim() == name);
+    }
+    let mut args = std::env::args().skip(1);
+    let mut filter = None;
+    while let Some(a) = args.next() {
+        if VALUE_OPTIONS.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            filter = Some(a);
+            break;
+        }
+    }
+    let Some(f) = filter else { return true };
+    if f.chars().any(|c| "\\.^$*+?()[]{}|".contains(c)) {
+        return true;
+    }
+    let group = format!("hessians/{name}");
+    ["fimkit", "fimkit_sum_rows", "hand"]
+        .iter()
+        .any(|b| format!("{group}/{b}").contains(&f))
+}
+
 fn benches(c: &mut Criterion) {
-    bench_gamma(c);
-    bench_logistic(c, 10);
-    bench_logistic(c, 50);
+    if selected("gamma") {
+        bench_gamma(c);
+    }
+    for d in [10, 50] {
+        if selected(&format!("logistic_d{d}")) {
+            bench_logistic(c, d);
+        }
+    }
 }
 
 criterion_group! {

@@ -68,6 +68,10 @@ use std::fmt;
 /// Rows per parallel work item.
 const CHUNK: usize = 2048;
 
+/// Rows per block of the data-separable path (its data factors, one
+/// column each, stay in the L1 cache).
+const SEPARABLE_BLOCK: usize = 256;
+
 /// A failed row (from 0; `None` before any row) and why.
 type RowFailure = (Option<usize>, EvalError);
 
@@ -815,6 +819,27 @@ impl ModelFunctions {
     {
         let d = self.params.len();
         let dd = d * d;
+        if let Some((sep, at)) = self.separable_at(theta, data)? {
+            // Each row straight from the coefficients to `fold`.
+            return self.fold_separable(
+                theta,
+                data,
+                at,
+                init,
+                |acc, at, first, x, n, w| {
+                    at.each_row(sep, x, n, w, |i, v, g, h| {
+                        let row = RowDerivatives {
+                            row: first + i,
+                            log_density: v,
+                            score: g,
+                            hessian: h,
+                        };
+                        fold(acc, &row);
+                    })
+                },
+                reduce,
+            );
+        }
         self.fold_blocks(
             theta,
             data,
@@ -854,7 +879,76 @@ impl ModelFunctions {
         let d = self.params.len();
         let dd = d * d;
         let zero = || (0.0, vec![0.0; d], vec![0.0; dd]);
-        let (v, g, h) = self.fold_blocks(
+        let sums = if let Some((sep, at)) = self.separable_at(theta, data)? {
+            self.fold_separable(
+                theta,
+                data,
+                at,
+                zero,
+                |acc: &mut (f64, Vec<f64>, Vec<f64>), at, _, x, n, w| {
+                    let shared = at.hessian_is_shared();
+                    let (v, g, h) = acc;
+                    at.each_row(sep, x, n, w, |_, rv, rg, rh| {
+                        *v += rv;
+                        for (a, x) in g.iter_mut().zip(rg) {
+                            *a += x;
+                        }
+                        if !shared {
+                            for (a, x) in h.iter_mut().zip(rh) {
+                                *a += x;
+                            }
+                        }
+                    })?;
+                    if shared {
+                        let m = n as f64;
+                        for (a, x) in h.iter_mut().zip(at.shared_hessian()) {
+                            *a += m * x;
+                        }
+                    }
+                    Ok(())
+                },
+                |mut a, b| {
+                    a.0 += b.0;
+                    a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+                    a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+                    a
+                },
+            )?
+        } else {
+            self.sum_blocks(theta, data, d)?
+        };
+        let (v, g, h) = sums;
+        let out = RowSums {
+            n_rows: data.n_rows(),
+            loglik: v,
+            score: DVector::from_vec(g),
+            // Symmetric: row-major = column-major.
+            hessian: DMatrix::from_vec(d, d, h),
+        };
+        if !(out.loglik.is_finite()
+            && out
+                .score
+                .iter()
+                .chain(out.hessian.iter())
+                .all(|v| v.is_finite()))
+        {
+            // Every row is finite (checked) but a sum overflows.
+            return Err(sum_overflow(out.loglik));
+        }
+        Ok(out)
+    }
+
+    /// [`ModelFunctions::sum_rows`] through the row engines, a block at a
+    /// time.
+    fn sum_blocks(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        d: usize,
+    ) -> Result<(f64, Vec<f64>, Vec<f64>), NumericError> {
+        let dd = d * d;
+        let zero = || (0.0, vec![0.0; d], vec![0.0; dd]);
+        self.fold_blocks(
             theta,
             data,
             zero,
@@ -885,31 +979,84 @@ impl ModelFunctions {
                 a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
                 a
             },
-        )?;
-        let out = RowSums {
-            n_rows: data.n_rows(),
-            loglik: v,
-            score: DVector::from_vec(g),
-            // Symmetric: row-major = column-major.
-            hessian: DMatrix::from_vec(d, d, h),
-        };
-        if !(out.loglik.is_finite()
-            && out
-                .score
-                .iter()
-                .chain(out.hessian.iter())
-                .all(|v| v.is_finite()))
-        {
-            // Every row is finite (checked) but a sum overflows.
-            return Err(sum_overflow(out.loglik));
-        }
-        Ok(out)
+        )
+    }
+
+    /// The parameters and data checked; then, for a data-separable model
+    /// whose coefficients are finite at θ, the split and its coefficients
+    /// there (otherwise the general engines are used).
+    fn separable_at(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<Option<(&Separable, SeparableAt)>, NumericError> {
+        self.check_params(theta)?;
+        self.check_data(theta, data)?;
+        Ok(match &self.strategy {
+            Strategy::Separable(sep) => sep.at(theta.as_slice()).map(|at| (&**sep, at)),
+            _ => None,
+        })
+    }
+
+    /// The data-separable path of [`ModelFunctions::fold_rows`] and
+    /// [`ModelFunctions::sum_rows`]: chunks of rows in parallel (one copy
+    /// of `at` per rayon task), each chunk a block at a time through
+    /// `block(acc, at, first row, rows, n, width)`, chunks reduced in row
+    /// order. Parameters and data are already checked.
+    fn fold_separable<T, I, B, R>(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        at: SeparableAt,
+        init: I,
+        block: B,
+        reduce: R,
+    ) -> Result<T, NumericError>
+    where
+        T: Send,
+        I: Fn() -> T + Sync,
+        B: Fn(
+                &mut T,
+                &mut SeparableAt,
+                usize,
+                &[f64],
+                usize,
+                usize,
+            ) -> Result<(), (usize, EvalError)>
+            + Sync,
+        R: FnMut(T, T) -> T,
+    {
+        let w = data.names().len();
+        let n_rows = data.n_rows();
+        let parts = (0..n_rows.div_ceil(CHUNK))
+            .into_par_iter()
+            .map_init(
+                || at.clone(),
+                |at, c| {
+                    let rows = c * CHUNK..((c + 1) * CHUNK).min(n_rows);
+                    let mut acc = init();
+                    let mut r0 = rows.start;
+                    while r0 < rows.end {
+                        let n = SEPARABLE_BLOCK.min(rows.end - r0);
+                        let x = &data.values()[r0 * w..(r0 + n) * w];
+                        block(&mut acc, at, r0, x, n, w).map_err(|(i, e)| (Some(r0 + i), e))?;
+                        r0 += n;
+                    }
+                    Ok(acc)
+                },
+            )
+            .collect::<Result<Vec<T>, RowFailure>>()
+            .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        let mut it = parts.into_iter();
+        let first = it.next().unwrap_or_else(&init);
+        Ok(it.fold(first, reduce))
     }
 
     /// The engine behind [`ModelFunctions::fold_rows`] and
     /// [`ModelFunctions::sum_rows`]: rows are evaluated a block at a time
     /// and handed to `fold` a block at a time, in row order within a
     /// chunk; chunks run in parallel and are reduced in row order.
+    /// Parameters and data are already checked.
     fn fold_blocks<T, I, F, R>(
         &self,
         theta: &DVector<f64>,
@@ -924,8 +1071,6 @@ impl ModelFunctions {
         F: Fn(&mut T, Block<'_>) + Sync,
         R: FnMut(T, T) -> T,
     {
-        self.check_params(theta)?;
-        self.check_data(theta, data)?;
         let d = self.params.len();
         let w = data.names().len();
         // The buffers of a block stay within 32 kB (one L1 cache).
@@ -1375,18 +1520,6 @@ impl RowEngineDyn for SeparableEngine<'_> {
         h: &mut [f64],
     ) -> Result<f64, EvalError> {
         self.at.row(self.sep, x, g, h)
-    }
-    fn block(
-        &mut self,
-        _tape: &Tape,
-        x: &[f64],
-        n: usize,
-        w: usize,
-        v: &mut [f64],
-        g: &mut [f64],
-        h: &mut [f64],
-    ) -> Result<bool, (usize, EvalError)> {
-        self.at.rows(self.sep, x, n, w, v, g, h)
     }
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
         Box::new(self.clone())

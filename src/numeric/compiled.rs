@@ -1317,6 +1317,31 @@ impl Tape {
         n: usize,
         ws: &mut BlockWorkspace,
     ) -> Result<(), EvalError> {
+        self.eval_block_unchecked(rows, n, ws)?;
+        let cols = &ws.cols;
+        for o in &self.outputs {
+            if let Operand::Plain(r) = *o {
+                let r = r as usize * ws.cap;
+                if let Some(bad) = cols[r..r + n].iter().find(|v| !v.is_finite()) {
+                    return Err(EvalError::NonFinite {
+                        expr: "a block of rows".into(),
+                        value: *bad,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Tape::eval_block`] without the final check that the outputs are
+    /// finite (for callers that check what they compute from them); an
+    /// instruction's error is still an error.
+    pub(crate) fn eval_block_unchecked(
+        &self,
+        rows: &[f64],
+        n: usize,
+        ws: &mut BlockWorkspace,
+    ) -> Result<(), EvalError> {
         let (w, cap) = (self.data.len(), ws.cap);
         if n > cap || !self.dual_param.is_empty() || !self.dual_row.is_empty() {
             return Err(EvalError::NonFinite {
@@ -1325,10 +1350,14 @@ impl Tape {
             });
         }
         let cols = &mut ws.cols;
-        for j in 0..w {
-            let col = &mut cols[j * cap..j * cap + n];
-            for (i, c) in col.iter_mut().enumerate() {
-                *c = rows[i * w + j];
+        if w == 1 {
+            cols[..n].copy_from_slice(&rows[..n]);
+        } else {
+            for j in 0..w {
+                let col = &mut cols[j * cap..j * cap + n];
+                for (i, c) in col.iter_mut().enumerate() {
+                    *c = rows[i * w + j];
+                }
             }
         }
         for ins in &self.plain_row {
@@ -1358,17 +1387,6 @@ impl Tape {
                     for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
                         *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;
                     }
-                }
-            }
-        }
-        for o in &self.outputs {
-            if let Operand::Plain(r) = *o {
-                let r = r as usize * cap;
-                if let Some(bad) = cols[r..r + n].iter().find(|v| !v.is_finite()) {
-                    return Err(EvalError::NonFinite {
-                        expr: "a block of rows".into(),
-                        value: *bad,
-                    });
                 }
             }
         }
