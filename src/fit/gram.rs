@@ -78,72 +78,84 @@ where
     let blocks = n.div_ceil(BLOCK_ROWS);
     let parts: Vec<Vec<f64>> = (0..blocks)
         .into_par_iter()
-        .map(|b| {
-            let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
-            let mut acc = vec![0.0; d * d];
-            let mut cross = vec![0.0; if m > 1 { d * d } else { 0 }];
-            let mut w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs];
-            let mut scaled = vec![0.0; CHUNK_ROWS * stride];
-            let mut start = rows.start;
-            while start < rows.end {
-                let end = (start + CHUNK_ROWS).min(rows.end);
-                let len = end - start;
-                for v in &mut w {
-                    v.resize(len, 0.0);
-                }
-                fill(start..end, &mut w)?;
-                for k in 0..m {
-                    for l in k..m {
-                        let wk = &w[pair_index(m, k, l)];
-                        if wk.iter().all(|&x| x == 0.0) {
-                            continue;
-                        }
-                        let a = &forms[k][start * d..end * d];
-                        let bsrc = &forms[l][start * d..end * d];
-                        for (r, &wr) in wk.iter().enumerate() {
-                            let (dst, src) = (
-                                &mut scaled[r * stride..r * stride + d],
-                                &bsrc[r * d..(r + 1) * d],
-                            );
-                            for (x, y) in dst.iter_mut().zip(src) {
-                                *x = wr * y;
+        .map_init(
+            // Scratch reused across a worker's blocks (the scaled copy's
+            // padding is never written, so it stays zero).
+            || {
+                let w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs];
+                (w, vec![0.0; CHUNK_ROWS * stride])
+            },
+            |(w, scaled), b| {
+                let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
+                let mut acc = vec![0.0; d * d];
+                let mut cross = vec![0.0; if m > 1 { d * d } else { 0 }];
+                let mut start = rows.start;
+                while start < rows.end {
+                    let end = (start + CHUNK_ROWS).min(rows.end);
+                    let len = end - start;
+                    for v in w.iter_mut() {
+                        v.resize(len, 0.0);
+                    }
+                    fill(start..end, w)?;
+                    for k in 0..m {
+                        for l in k..m {
+                            let wk = &w[pair_index(m, k, l)];
+                            if wk.iter().all(|&x| x == 0.0) {
+                                continue;
+                            }
+                            let a = &forms[k][start * d..end * d];
+                            let bsrc = &forms[l][start * d..end * d];
+                            for (r, &wr) in wk.iter().enumerate() {
+                                let (dst, src) = (
+                                    &mut scaled[r * stride..r * stride + d],
+                                    &bsrc[r * d..(r + 1) * d],
+                                );
+                                for (x, y) in dst.iter_mut().zip(src) {
+                                    *x = wr * y;
+                                }
+                            }
+                            if fast {
+                                // C[i][j] += Σ_r s[r][i] a[r][j]: the transpose
+                                // of the product below, the same where it is
+                                // read (the symmetric lower triangle, and the
+                                // cross term added both ways).
+                                kernel::update(
+                                    &scaled[..len * stride],
+                                    stride,
+                                    a,
+                                    d,
+                                    len,
+                                    k == l,
+                                    if k == l { &mut acc } else { &mut cross },
+                                );
+                            } else if k == l {
+                                syrk_lower(a, &scaled[..len * d], len, d, &mut acc);
+                            } else {
+                                gemm_full(a, &scaled[..len * d], len, d, &mut cross);
                             }
                         }
-                        if fast {
-                            // C[i][j] += Σ_r s[r][i] a[r][j]: the transpose
-                            // of the product below, the same where it is
-                            // read (the symmetric lower triangle, and the
-                            // cross term added both ways).
-                            kernel::update(&scaled[..len * stride], stride, a, d, len, k == l, {
-                                if k == l { &mut acc } else { &mut cross }
-                            });
-                        } else if k == l {
-                            syrk_lower(a, &scaled[..len * d], len, d, &mut acc);
-                        } else {
-                            gemm_full(a, &scaled[..len * d], len, d, &mut cross);
+                    }
+                    start = end;
+                }
+                // Mirror the lower triangle, add the cross terms both ways.
+                let mut out = vec![0.0; d * d];
+                for i in 0..d {
+                    for j in 0..=i {
+                        let v = acc[i * d + j];
+                        out[i * d + j] = v;
+                        out[j * d + i] = v;
+                    }
+                }
+                if m > 1 {
+                    for i in 0..d {
+                        for j in 0..d {
+                            out[i * d + j] += cross[i * d + j] + cross[j * d + i];
                         }
                     }
                 }
-                start = end;
-            }
-            // Mirror the lower triangle, add the cross terms both ways.
-            let mut out = vec![0.0; d * d];
-            for i in 0..d {
-                for j in 0..=i {
-                    let v = acc[i * d + j];
-                    out[i * d + j] = v;
-                    out[j * d + i] = v;
-                }
-            }
-            if m > 1 {
-                for i in 0..d {
-                    for j in 0..d {
-                        out[i * d + j] += cross[i * d + j] + cross[j * d + i];
-                    }
-                }
-            }
-            Ok(out)
-        })
+                Ok(out)
+            },
+        )
         .collect::<Result<Vec<_>, E>>()?;
     let mut total = vec![0.0; d * d];
     for p in parts {
