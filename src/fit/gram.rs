@@ -71,65 +71,91 @@ where
         "design shape does not match n × d"
     );
     let pairs = m * (m + 1) / 2;
+    let fast = kernel::available();
+    // Row length of the scaled copy: padded to whole 8-lane vectors for
+    // the register-blocked kernel (the padding stays zero).
+    let stride = if fast { d.next_multiple_of(8) } else { d };
     let blocks = n.div_ceil(BLOCK_ROWS);
     let parts: Vec<Vec<f64>> = (0..blocks)
         .into_par_iter()
-        .map(|b| {
-            let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
-            let mut acc = vec![0.0; d * d];
-            let mut cross = vec![0.0; if m > 1 { d * d } else { 0 }];
-            let mut w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs];
-            let mut scaled = vec![0.0; CHUNK_ROWS * d];
-            let mut start = rows.start;
-            while start < rows.end {
-                let end = (start + CHUNK_ROWS).min(rows.end);
-                let len = end - start;
-                for v in &mut w {
-                    v.resize(len, 0.0);
-                }
-                fill(start..end, &mut w)?;
-                for k in 0..m {
-                    for l in k..m {
-                        let wk = &w[pair_index(m, k, l)];
-                        if wk.iter().all(|&x| x == 0.0) {
-                            continue;
-                        }
-                        let a = &forms[k][start * d..end * d];
-                        let bsrc = &forms[l][start * d..end * d];
-                        for (r, &wr) in wk.iter().enumerate() {
-                            let (dst, src) =
-                                (&mut scaled[r * d..(r + 1) * d], &bsrc[r * d..(r + 1) * d]);
-                            for (x, y) in dst.iter_mut().zip(src) {
-                                *x = wr * y;
+        .map_init(
+            // Scratch reused across a worker's blocks (the scaled copy's
+            // padding is never written, so it stays zero).
+            || {
+                let w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs];
+                (w, vec![0.0; CHUNK_ROWS * stride])
+            },
+            |(w, scaled), b| {
+                let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
+                let mut acc = vec![0.0; d * d];
+                let mut cross = vec![0.0; if m > 1 { d * d } else { 0 }];
+                let mut start = rows.start;
+                while start < rows.end {
+                    let end = (start + CHUNK_ROWS).min(rows.end);
+                    let len = end - start;
+                    for v in w.iter_mut() {
+                        v.resize(len, 0.0);
+                    }
+                    fill(start..end, w)?;
+                    for k in 0..m {
+                        for l in k..m {
+                            let wk = &w[pair_index(m, k, l)];
+                            if wk.iter().all(|&x| x == 0.0) {
+                                continue;
+                            }
+                            let a = &forms[k][start * d..end * d];
+                            let bsrc = &forms[l][start * d..end * d];
+                            for (r, &wr) in wk.iter().enumerate() {
+                                let (dst, src) = (
+                                    &mut scaled[r * stride..r * stride + d],
+                                    &bsrc[r * d..(r + 1) * d],
+                                );
+                                for (x, y) in dst.iter_mut().zip(src) {
+                                    *x = wr * y;
+                                }
+                            }
+                            if fast {
+                                // C[i][j] += Σ_r s[r][i] a[r][j]: the transpose
+                                // of the product below, the same where it is
+                                // read (the symmetric lower triangle, and the
+                                // cross term added both ways).
+                                kernel::update(
+                                    &scaled[..len * stride],
+                                    stride,
+                                    a,
+                                    d,
+                                    len,
+                                    k == l,
+                                    if k == l { &mut acc } else { &mut cross },
+                                );
+                            } else if k == l {
+                                syrk_lower(a, &scaled[..len * d], len, d, &mut acc);
+                            } else {
+                                gemm_full(a, &scaled[..len * d], len, d, &mut cross);
                             }
                         }
-                        if k == l {
-                            syrk_lower(a, &scaled[..len * d], len, d, &mut acc);
-                        } else {
-                            gemm_full(a, &scaled[..len * d], len, d, &mut cross);
+                    }
+                    start = end;
+                }
+                // Mirror the lower triangle, add the cross terms both ways.
+                let mut out = vec![0.0; d * d];
+                for i in 0..d {
+                    for j in 0..=i {
+                        let v = acc[i * d + j];
+                        out[i * d + j] = v;
+                        out[j * d + i] = v;
+                    }
+                }
+                if m > 1 {
+                    for i in 0..d {
+                        for j in 0..d {
+                            out[i * d + j] += cross[i * d + j] + cross[j * d + i];
                         }
                     }
                 }
-                start = end;
-            }
-            // Mirror the lower triangle, add the cross terms both ways.
-            let mut out = vec![0.0; d * d];
-            for i in 0..d {
-                for j in 0..=i {
-                    let v = acc[i * d + j];
-                    out[i * d + j] = v;
-                    out[j * d + i] = v;
-                }
-            }
-            if m > 1 {
-                for i in 0..d {
-                    for j in 0..d {
-                        out[i * d + j] += cross[i * d + j] + cross[j * d + i];
-                    }
-                }
-            }
-            Ok(out)
-        })
+                Ok(out)
+            },
+        )
         .collect::<Result<Vec<_>, E>>()?;
     let mut total = vec![0.0; d * d];
     for p in parts {
@@ -138,6 +164,188 @@ where
         }
     }
     Ok(DMatrix::from_row_slice(d, d, &total))
+}
+
+/// The register-blocked update on x86-64 with AVX-512: no packing, since
+/// a row of the (scaled, padded) chunk is already a run of whole vectors
+/// along `i` and a row of the design gives the broadcasts along `j`.
+mod kernel {
+    /// Vectors of 8 lanes along `i` per tile.
+    const MV: usize = 3;
+    /// Columns `j` per tile.
+    const NR: usize = 8;
+
+    /// Is the AVX-512 kernel usable on this machine?
+    pub fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// `C[i][j] += Σ_r s[r·ds + i] · a[r·d + j]` for `rows` rows, `s` padded
+    /// (`ds` a multiple of 8, `ds ≥ d`), `c` row-major `d × d`: every
+    /// entry when `!lower`, else at least those with `i ≥ j`.
+    /// Call only when [`available`].
+    ///
+    /// Rows are taken a few dozen at a time, so that the rows' values stay
+    /// in L1 while every tile passes over them; each tile's accumulators
+    /// are loaded and stored once per group.
+    pub fn update(
+        s: &[f64],
+        ds: usize,
+        a: &[f64],
+        d: usize,
+        rows: usize,
+        lower: bool,
+        c: &mut [f64],
+    ) {
+        assert!(ds.is_multiple_of(8) && ds >= d);
+        assert!(s.len() >= rows * ds && a.len() >= rows * d && c.len() >= d * d);
+        if rows == 0 || d == 0 {
+            return;
+        }
+        // The tiles: (i0, mv, j0, nr).
+        let mut tiles = Vec::new();
+        let mut i0 = 0;
+        while i0 < d {
+            let mv = ((ds - i0) / 8).min(MV);
+            let i_end = (i0 + 8 * mv).min(d);
+            let mut j0 = 0;
+            while j0 < d && (!lower || j0 < i_end) {
+                let nr = (d - j0).min(NR);
+                tiles.push((i0, mv, j0, nr));
+                j0 += nr;
+            }
+            i0 += 8 * mv;
+        }
+        let mut acc = vec![[0.0; TILE]; tiles.len()];
+        // About 24 KB of rows per group.
+        let group = (3072 / (ds + d)).max(16);
+        let mut r0 = 0;
+        while r0 < rows {
+            let r1 = (r0 + group).min(rows);
+            let (sg, ag) = (&s[r0 * ds..r1 * ds], &a[r0 * d..r1 * d]);
+            for (&(i0, mv, j0, nr), t) in tiles.iter().zip(acc.iter_mut()) {
+                tile(sg, ds, ag, d, r1 - r0, (i0, mv), (j0, nr), t);
+            }
+            r0 = r1;
+        }
+        for (&(i0, mv, j0, nr), t) in tiles.iter().zip(&acc) {
+            let i_end = (i0 + 8 * mv).min(d);
+            for jj in 0..nr {
+                for ii in 0..i_end - i0 {
+                    c[(i0 + ii) * d + j0 + jj] += t[jj * mv * 8 + ii];
+                }
+            }
+        }
+    }
+
+    /// Values in one tile's accumulator.
+    const TILE: usize = MV * 8 * NR;
+
+    /// One `8·mv × nr` tile added into `out` (`out[j·8·mv + i]`).
+    #[expect(clippy::too_many_arguments)]
+    fn tile(
+        s: &[f64],
+        ds: usize,
+        a: &[f64],
+        d: usize,
+        rows: usize,
+        (i0, mv): (usize, usize),
+        (j0, nr): (usize, usize),
+        out: &mut [f64; TILE],
+    ) {
+        assert!((1..=MV).contains(&mv) && (1..=NR).contains(&nr));
+        assert!(i0 + 8 * mv <= ds && j0 + nr <= d);
+        assert!(rows >= 1 && s.len() >= rows * ds && a.len() >= rows * d);
+        #[cfg(target_arch = "x86_64")]
+        {
+            let (sp, ap, op) = (s[i0..].as_ptr(), a[j0..].as_ptr(), out.as_mut_ptr());
+            macro_rules! dispatch {
+                ($($m:literal),*; $($n:literal),*) => {
+                    dispatch!(@m [$($m),*] [$($n),*])
+                };
+                (@m [$($m:literal),*] $ns:tt) => {
+                    match mv {
+                        $($m => dispatch!(@n $m $ns),)*
+                        _ => unreachable!(),
+                    }
+                };
+                (@n $m:literal [$($n:literal),*]) => {
+                    match nr {
+                        // SAFETY: the asserts above keep every read of
+                        // row r < rows inside s (lanes i0..i0+8·mv ≤ ds)
+                        // and a (columns j0..j0+nr ≤ d), and out holds
+                        // 8·mv·nr values; the caller checked AVX-512F.
+                        $($n => unsafe { avx512::tile::<$m, $n>(sp, ds, ap, d, rows, op) },)*
+                        _ => unreachable!(),
+                    }
+                };
+            }
+            dispatch!(1, 2, 3; 1, 2, 3, 4, 5, 6, 7, 8);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (s, ds, a, d, rows, i0, mv, j0, nr, out);
+            unreachable!("the AVX-512 kernel runs only on x86-64");
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    mod avx512 {
+        use std::arch::x86_64::*;
+
+        /// `out[j·8·M + 8·v + l] += Σ_r s[r·ds + 8·v + l] · a[r·d + j]`.
+        ///
+        /// # Safety
+        /// AVX-512F available; for r < rows, `s + r·ds` readable for 8·M
+        /// values and `a + r·d` for N; `out` writable for 8·M·N; rows ≥ 1.
+        #[target_feature(enable = "avx512f")]
+        pub unsafe fn tile<const M: usize, const N: usize>(
+            s: *const f64,
+            ds: usize,
+            a: *const f64,
+            d: usize,
+            rows: usize,
+            out: *mut f64,
+        ) {
+            let mut acc = [[_mm512_setzero_pd(); M]; N];
+            for (j, accj) in acc.iter_mut().enumerate() {
+                for (k, acck) in accj.iter_mut().enumerate() {
+                    // SAFETY: out holds 8·M·N values.
+                    *acck = unsafe { _mm512_loadu_pd(out.add((j * M + k) * 8)) };
+                }
+            }
+            for r in 0..rows {
+                // SAFETY: in bounds by the function's contract.
+                unsafe {
+                    let sp = s.add(r * ds);
+                    let ap = a.add(r * d);
+                    let mut v = [_mm512_setzero_pd(); M];
+                    for (k, vk) in v.iter_mut().enumerate() {
+                        *vk = _mm512_loadu_pd(sp.add(8 * k));
+                    }
+                    for (j, accj) in acc.iter_mut().enumerate() {
+                        let b = _mm512_set1_pd(*ap.add(j));
+                        for (acck, vk) in accj.iter_mut().zip(&v) {
+                            *acck = _mm512_fmadd_pd(*vk, b, *acck);
+                        }
+                    }
+                }
+            }
+            for (j, accj) in acc.iter().enumerate() {
+                for (k, acck) in accj.iter().enumerate() {
+                    // SAFETY: out holds 8·M·N values.
+                    unsafe { _mm512_storeu_pd(out.add((j * M + k) * 8), *acck) };
+                }
+            }
+        }
+    }
 }
 
 /// `C[i][j] += Σ_r a[r][i] s[r][j]` for the lower panel blocks (i ≥ j up

@@ -1383,6 +1383,13 @@ impl Tape {
                     .for_each(|(o, (x, y))| *o = x * y),
                 Op::Unary(Func::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
                 Op::Unary(Func::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
+                // The value `SpecialFunctions::sigmoid` gives, bit for bit,
+                // without the log σ it also prepares.
+                Op::Unary(Func::Sigmoid) => out.iter_mut().zip(x).for_each(|(o, &x)| {
+                    let e = (-x.abs()).exp();
+                    let big = 1.0 / (1.0 + e);
+                    *o = if x >= 0.0 { big } else { e * big };
+                }),
                 op => {
                     for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
                         *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;

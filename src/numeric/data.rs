@@ -564,20 +564,279 @@ impl DataSchema {
         out
     }
 
-    /// Read a CSV file with a header line (see the module docs), record by
-    /// record, keeping only the model's columns.
+    /// Read a CSV file with a header line (see the module docs), block by
+    /// block, keeping only the model's columns.
+    ///
+    /// Blocks of a few megabytes are cut at their last line end and their
+    /// lines parsed in parallel; a block with a quote, a lone carriage
+    /// return or invalid UTF-8 hands the rest of the file to the `csv`
+    /// crate, record by record. Both ways accept the same files and report
+    /// the same first error.
     pub fn read_csv<R: Read>(&self, reader: R) -> Result<Dataset, DataError> {
-        let mut rdr = csv::ReaderBuilder::new()
+        self.read_csv_blocks(reader, CSV_BLOCK)
+    }
+
+    /// [`DataSchema::read_csv`] with blocks of `block` bytes.
+    ///
+    /// Line numbers are the csv crate's: a record's line is one more than
+    /// the number of line feeds before the end of the previous record
+    /// (the header included), where a record ends after its `\n`, or
+    /// after the `\r` of a `\r\n`. Blank lines after a record thus do not
+    /// move the next record's line.
+    fn read_csv_blocks<R: Read>(&self, mut reader: R, block: usize) -> Result<Dataset, DataError> {
+        let mut buf = Vec::new();
+        let mut eof = fill_block(&mut reader, &mut buf, block)?;
+        // The header line, when it is plain (no quote, no lone CR, not
+        // blank): the csv crate splits it, so header names are exactly as
+        // on the slow path.
+        let header_end = buf.iter().position(|&b| b == b'\n');
+        let plain_header = header_end.is_some_and(|e| {
+            let line = &buf[..e];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            !line.is_empty() && !line.contains(&b'"') && !line.contains(&b'\r')
+        });
+        let Some(header_end) = header_end.filter(|_| plain_header) else {
+            return self.read_csv_records(std::io::Cursor::new(buf).chain(reader), 0, (0, 0));
+        };
+        let header_bytes = buf[..=header_end].to_vec();
+        let header_lf = u64::from(header_end == 0 || buf[header_end - 1] != b'\r');
+        let header: Vec<String> = csv::ReaderBuilder::new()
             .has_headers(true)
             .trim(csv::Trim::All)
-            .from_reader(reader);
-        let header: Vec<String> = rdr
+            .from_reader(header_bytes.as_slice())
             .headers()
             .map_err(csv_error)?
             .iter()
             .map(str::to_string)
             .collect();
-        // Column of the file for each input.
+        let source = self.sources(&header)?;
+        let w = self.width();
+        let mut values = Vec::new();
+        let mut n = 0usize;
+        // Line feeds before `pos`, and before the end of the last record.
+        let (mut feeds, mut last_end) = (1u64, header_lf);
+        let mut pos = header_end + 1;
+        loop {
+            let cut = if eof {
+                buf.len()
+            } else {
+                match buf[pos..].iter().rposition(|&b| b == b'\n') {
+                    Some(k) => pos + k + 1,
+                    None => pos,
+                }
+            };
+            if cut == pos && !eof {
+                // A line longer than the block: read on.
+                let more = buf.len() * 2;
+                eof = fill_block(&mut reader, &mut buf, more)?;
+                continue;
+            }
+            let chunk = &buf[pos..cut];
+            let parsed = self.parse_lines(chunk, &source, header.len(), n, (feeds, last_end))?;
+            let Some((v, rows, block_feeds, end)) = parsed else {
+                // A quote, a lone CR or invalid UTF-8: the rest, record by
+                // record, behind the header line; its first record's line
+                // follows the last record read here, the others count
+                // line feeds from the block's start.
+                let rest = std::io::Cursor::new(header_bytes)
+                    .chain(std::io::Cursor::new(buf[pos..].to_vec()))
+                    .chain(reader);
+                let tail = self.read_csv_records(rest, n, (last_end - header_lf, feeds - 1))?;
+                values.extend_from_slice(&tail.values);
+                n += tail.n_rows;
+                break;
+            };
+            if values.is_empty() && !eof {
+                // About as many rows again per block to come: reserve once.
+                values.reserve(v.len() * 64);
+            }
+            values.extend_from_slice(&v);
+            n += rows;
+            feeds += block_feeds;
+            last_end = end;
+            if eof {
+                break;
+            }
+            buf.drain(..cut);
+            pos = 0;
+            eof = fill_block(&mut reader, &mut buf, block)?;
+        }
+        if n == 0 {
+            return Err(DataError::Empty);
+        }
+        debug_assert_eq!(values.len(), n * w);
+        Ok(Dataset {
+            names: self.names(),
+            values,
+            n_rows: n,
+        })
+    }
+
+    /// Parse whole lines in parallel pieces. `n0` rows precede them;
+    /// `feeds` line feeds precede the text and `last_end` precede the end
+    /// of the last record before it. Returns the values, the rows, the
+    /// line feeds read and the new `last_end`; `None` when a piece is not
+    /// plain (a quote, a lone CR, invalid UTF-8) and no error comes before
+    /// it; or the first error in file order.
+    #[expect(clippy::type_complexity)]
+    fn parse_lines(
+        &self,
+        bytes: &[u8],
+        source: &[usize],
+        fields: usize,
+        n0: usize,
+        (feeds, last_end): (u64, u64),
+    ) -> Result<Option<(Vec<f64>, usize, u64, u64)>, DataError> {
+        use rayon::prelude::*;
+        // Pieces of about 64 KB, cut after a line end.
+        let mut cuts = vec![0];
+        while let Some(&last) = cuts.last() {
+            if last >= bytes.len() {
+                break;
+            }
+            let target = (last + CSV_PIECE).min(bytes.len());
+            let end = match bytes[target..].iter().position(|&b| b == b'\n') {
+                Some(k) => target + k + 1,
+                None => bytes.len(),
+            };
+            cuts.push(end);
+        }
+        let pieces: Vec<Piece> = cuts
+            .windows(2)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|c| self.parse_piece(&bytes[c[0]..c[1]], source, fields))
+            .collect();
+        let mut values = Vec::with_capacity(pieces.iter().map(|p| p.values.len()).sum());
+        let (mut rows, mut before, mut last_end) = (0usize, feeds, last_end);
+        for p in pieces {
+            if let Some((mut e, prev_end)) = p.error {
+                // The record's line: one after the end of the record
+                // before it.
+                let end = prev_end.map_or(last_end, |l| before + l);
+                shift(&mut e, n0 + rows, 0);
+                set_line(&mut e, end + 1);
+                return Err(e);
+            }
+            if !p.plain {
+                return Ok(None);
+            }
+            values.extend_from_slice(&p.values);
+            rows += p.rows;
+            if let Some(l) = p.last_end {
+                last_end = before + l;
+            }
+            before += p.feeds;
+        }
+        Ok(Some((values, rows, before - feeds, last_end)))
+    }
+
+    /// One piece of whole lines: rows in an error count from the piece's
+    /// start (row 1 is its first record), line feeds from its first byte.
+    fn parse_piece(&self, bytes: &[u8], source: &[usize], fields: usize) -> Piece {
+        let w = self.width();
+        let mut out = Piece {
+            values: Vec::new(),
+            rows: 0,
+            feeds: 0,
+            last_end: None,
+            error: None,
+            plain: false,
+        };
+        let suspect = bytes.iter().any(|&b| b == b'"' || b == b'\r');
+        let lone_cr = || {
+            bytes
+                .iter()
+                .enumerate()
+                .any(|(k, &b)| b == b'\r' && bytes.get(k + 1) != Some(&b'\n'))
+        };
+        if suspect && (bytes.contains(&b'"') || lone_cr()) {
+            return out;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return out;
+        };
+        out.plain = true;
+        out.values.reserve(bytes.len() / 8);
+        // Schema column of each file column.
+        let mut target = vec![usize::MAX; fields];
+        for (i, &k) in source.iter().enumerate() {
+            target[k] = i;
+        }
+        let mut cells: Vec<&str> = vec![""; w];
+        let mut row = vec![0.0; w];
+        let len = bytes.len();
+        let (mut line_start, mut field_start, mut k) = (0, 0, 0);
+        for idx in 0..=len {
+            let b = if idx < len { bytes[idx] } else { b'\n' };
+            if b == b',' {
+                if let Some(&i) = target.get(k)
+                    && i != usize::MAX
+                {
+                    cells[i] = trim(&text[field_start..idx]);
+                }
+                k += 1;
+                field_start = idx + 1;
+                continue;
+            }
+            if b != b'\n' || (idx == len && line_start == len) {
+                continue;
+            }
+            let cr = idx > line_start && bytes[idx - 1] == b'\r';
+            let end = if cr { idx - 1 } else { idx };
+            let feeds_before = out.feeds;
+            if idx < len {
+                out.feeds += 1;
+            }
+            if end > line_start {
+                if let Some(&i) = target.get(k)
+                    && i != usize::MAX
+                {
+                    cells[i] = trim(&text[field_start..end]);
+                }
+                out.rows += 1;
+                let count = k + 1;
+                let error = if count != fields {
+                    Some(DataError::Csv {
+                        line: None,
+                        message: unequal_lengths(fields, count),
+                    })
+                } else {
+                    self.parse_row(&cells, &mut row, out.rows).err()
+                };
+                if let Some(e) = error {
+                    out.error = Some((e, out.last_end));
+                    return out;
+                }
+                out.values.extend_from_slice(&row);
+                out.last_end = Some(feeds_before + u64::from(idx < len && !cr));
+            }
+            k = 0;
+            line_start = idx + 1;
+            field_start = idx + 1;
+        }
+        out
+    }
+
+    /// Numbers from trimmed cells (schema order) into `row`, checked; row
+    /// `n`, no line yet.
+    fn parse_row(&self, cells: &[&str], row: &mut [f64], n: usize) -> Result<(), DataError> {
+        for (i, cell) in cells.iter().enumerate() {
+            row[i] = cell
+                .parse::<f64>()
+                .ok()
+                .ok_or_else(|| DataError::NotANumber {
+                    line: None,
+                    row: n,
+                    column: self.columns[i].name.clone(),
+                    text: cell.to_string(),
+                })?;
+        }
+        self.check(row, n, None)
+    }
+
+    /// The file column of each input, from the header.
+    fn sources(&self, header: &[String]) -> Result<Vec<usize>, DataError> {
         let mut source = Vec::with_capacity(self.width());
         for i in 0..self.width() {
             let accepted = self.spellings(i);
@@ -592,7 +851,7 @@ impl DataSchema {
                     return Err(DataError::MissingColumn {
                         name: self.columns[i].name.clone(),
                         accepted,
-                        header,
+                        header: header.to_vec(),
                     });
                 }
                 [k] => source.push(*k),
@@ -604,6 +863,36 @@ impl DataSchema {
                 }
             }
         }
+        Ok(source)
+    }
+
+    /// Record by record with the csv crate (any CSV: quotes, CR line
+    /// ends). The reader's first line is a header; `n0` rows precede its
+    /// records in the file, and its lines are shifted by `first` for its
+    /// first record and by `rest` for the others. An empty result is not
+    /// an error here when `n0 > 0`.
+    fn read_csv_records<R: Read>(
+        &self,
+        reader: R,
+        n0: usize,
+        (first, rest): (u64, u64),
+    ) -> Result<Dataset, DataError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        // An error at the reader's record k (0: the header).
+        let at = |k: usize, mut e: DataError| {
+            shift(&mut e, n0, if k <= 1 { first } else { rest });
+            e
+        };
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| at(0, csv_error(e)))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let source = self.sources(&header)?;
         let w = self.width();
         let mut values = Vec::new();
         let mut row = vec![0.0; w];
@@ -613,23 +902,28 @@ impl DataSchema {
             match rdr.read_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(csv_error(e)),
+                Err(e) => return Err(at(n + 1, csv_error(e))),
             }
             n += 1;
             let line = record.position().map(|p| p.line());
             for (i, &k) in source.iter().enumerate() {
                 let text = record.get(k).unwrap_or("");
-                row[i] = parse_number(text).ok_or_else(|| DataError::NotANumber {
-                    line,
-                    row: n,
-                    column: self.columns[i].name.clone(),
-                    text: text.to_string(),
+                row[i] = parse_number(text).ok_or_else(|| {
+                    at(
+                        n,
+                        DataError::NotANumber {
+                            line,
+                            row: n,
+                            column: self.columns[i].name.clone(),
+                            text: text.to_string(),
+                        },
+                    )
                 })?;
             }
-            self.check(&row, n, line)?;
+            self.check(&row, n, line).map_err(|e| at(n, e))?;
             values.extend_from_slice(&row);
         }
-        if n == 0 {
+        if n + n0 == 0 {
             return Err(DataError::Empty);
         }
         Ok(Dataset {
@@ -645,6 +939,93 @@ impl DataSchema {
             .map_err(|e| DataError::Io(format!("{}: {e}", path.display())))?;
         self.read_csv(std::io::BufReader::new(file))
     }
+}
+
+/// Bytes per block of a CSV file.
+const CSV_BLOCK: usize = 4 << 20;
+/// Bytes per piece parsed by one task.
+const CSV_PIECE: usize = 64 << 10;
+
+/// A parsed piece of a block.
+struct Piece {
+    values: Vec<f64>,
+    rows: usize,
+    /// Line feeds in the piece.
+    feeds: u64,
+    /// Line feeds (from the piece's start) before the end of its last
+    /// record: after the `\n` ending it, or after the `\r` of a `\r\n`.
+    last_end: Option<u64>,
+    /// The first error (rows counted from the piece's start, no line
+    /// yet) and the `last_end` of the records before it in the piece.
+    error: Option<(DataError, Option<u64>)>,
+    /// Free of quotes and lone CRs, valid UTF-8 (else not parsed).
+    plain: bool,
+}
+
+/// `str::trim`, with a shortcut for ASCII ends.
+fn trim(s: &str) -> &str {
+    let t = s.trim_ascii();
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(&a), Some(&b)) if a >= 0x80 || b >= 0x80 || a == 0x0b || b == 0x0b => s.trim(),
+        _ => t,
+    }
+}
+
+/// Set the line of an error that has one.
+fn set_line(e: &mut DataError, to: u64) {
+    match e {
+        DataError::Csv { line, .. }
+        | DataError::NotANumber { line, .. }
+        | DataError::NonFinite { line, .. }
+        | DataError::OutOfSupport { line, .. } => *line = Some(to),
+        _ => {}
+    }
+}
+
+/// Move an error's row and line by the rows and lines before its piece.
+fn shift(e: &mut DataError, rows: usize, lines: u64) {
+    match e {
+        DataError::Csv { line: Some(l), .. } => *l += lines,
+        DataError::NotANumber { line, row, .. }
+        | DataError::NonFinite { line, row, .. }
+        | DataError::OutOfSupport { line, row, .. } => {
+            if let Some(l) = line {
+                *l += lines;
+            }
+            *row += rows;
+        }
+        _ => {}
+    }
+}
+
+/// Read until `buf` holds `block` bytes or the reader ends; true at the end.
+fn fill_block<R: Read>(reader: &mut R, buf: &mut Vec<u8>, block: usize) -> Result<bool, DataError> {
+    let want = block.max(1);
+    while buf.len() < want {
+        let have = buf.len();
+        buf.resize(want, 0);
+        match reader.read(&mut buf[have..]) {
+            Ok(0) => {
+                buf.truncate(have);
+                return Ok(true);
+            }
+            Ok(k) => buf.truncate(have + k),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(have),
+            Err(e) => {
+                buf.truncate(have);
+                return Err(DataError::Io(e.to_string()));
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The message for a record whose length differs from the header's.
+fn unequal_lengths(expected_len: usize, len: usize) -> String {
+    format!(
+        "{len} field{} where the header has {expected_len}",
+        if len == 1 { "" } else { "s" }
+    )
 }
 
 /// `x[2]` → (`x`, `2`).
@@ -671,10 +1052,7 @@ fn csv_error(e: csv::Error) -> DataError {
             expected_len, len, ..
         } => DataError::Csv {
             line,
-            message: format!(
-                "{len} field{} where the header has {expected_len}",
-                if *len == 1 { "" } else { "s" }
-            ),
+            message: unequal_lengths(*expected_len as usize, *len as usize),
         },
         csv::ErrorKind::Utf8 { .. } => DataError::Csv {
             line,
@@ -777,5 +1155,82 @@ impl Dataset {
     /// The data as a matrix (one row per observation).
     pub fn to_matrix(&self) -> DMatrix<f64> {
         DMatrix::from_row_slice(self.n_rows, self.names.len(), &self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The block reader (with tiny blocks, so that lines straddle them)
+    /// gives exactly what the record-by-record reader gives: the same
+    /// dataset or the same error.
+    #[test]
+    fn block_reader_matches_the_record_reader() {
+        let model = crate::load(
+            "param m : real\ndata y : count\ncovariate z : real\ny ~ poisson(exp(m*z))\n",
+            "p",
+        )
+        .unwrap();
+        let schema = DataSchema::from_model(&model);
+        let cells = [
+            "1", " 2 ", "0.5", "-3", "", "x", "nan", "inf", "1e3", "7", "\"4\"", "é", "\u{a0}3",
+            "\u{0b}4 ", " 2\t", "2,", "1\r", "5",
+        ];
+        let ends = ["\n", "\n", "\n", "\r\n", "\n\n", "\r\n\r\n", "\n \n"];
+        let mut state = 12345u64;
+        let mut next = |k: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as usize) % k
+        };
+        let mut differ = Vec::new();
+        for case in 0..4000 {
+            let mut text = String::from(["z, y ,u\n", "y,z\r\n", "u,z,y\n"][case % 3]);
+            let rows = next(6);
+            for _ in 0..rows {
+                let fields = if case % 3 == 1 { 2 } else { 3 };
+                let plain = next(4) != 0;
+                for f in 0..fields {
+                    if f > 0 {
+                        text.push(',');
+                    }
+                    // Mostly valid numbers, so that errors sit deep.
+                    let c = if plain {
+                        ["1", "2", " 0 ", "3.5"][next(4)]
+                    } else {
+                        cells[next(cells.len())]
+                    };
+                    text.push_str(c);
+                }
+                text.push_str(ends[next(ends.len())]);
+            }
+            if next(4) == 0 {
+                text.pop();
+            }
+            let mut bytes = text.into_bytes();
+            if next(40) == 0 {
+                let at = next(bytes.len());
+                bytes.insert(at, 0xff);
+            }
+            let slow = schema.read_csv_records(bytes.as_slice(), 0, (0, 0));
+            for block in [1, 3, 7, 16, 64, 1 << 20] {
+                let fast = schema.read_csv_blocks(bytes.as_slice(), block);
+                // Debug text: NaN values compare equal.
+                if format!("{fast:?}") != format!("{slow:?}") {
+                    differ.push(format!(
+                        "{:?} block {block}: {fast:?} vs {slow:?}",
+                        String::from_utf8_lossy(&bytes)
+                    ));
+                }
+            }
+        }
+        assert!(
+            differ.is_empty(),
+            "{} differences, first: {}",
+            differ.len(),
+            differ[0]
+        );
     }
 }
