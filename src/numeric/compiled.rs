@@ -34,7 +34,7 @@
 //! ```
 
 use super::SpecialFunctions;
-use super::eval::{EvalError, complement, eval, one_minus_sigmoid, polygamma_order};
+use super::eval::{EvalError, complement, eval, polygamma_order};
 use crate::ir::expr::{Expr, Func, Name, rational_to_f64};
 use num_dual::DualNum;
 use rayon::prelude::*;
@@ -85,6 +85,8 @@ enum Op {
     PowGeneral,
     Unary(Func),
     LogSigmoid,
+    /// `log Φ(x)` without underflow.
+    LogNormalCdf,
     LogBesselI,
     /// Two-argument functions: polygamma(n, x), besseli(nu, x), lbeta, indicator.
     Binary(Func),
@@ -108,6 +110,7 @@ fn op_key(op: Op) -> (u8, u64) {
         Op::LogSigmoid => (7, 0),
         Op::LogBesselI => (8, 0),
         Op::Binary(f) => (9, f as u64),
+        Op::LogNormalCdf => (10, 0),
     }
 }
 
@@ -341,12 +344,22 @@ impl Builder<'_> {
                             let u = self.expr(&inner[0])?;
                             return self.emit1(Op::LogSigmoid, u);
                         }
+                        Expr::Call(Func::NormalCdf, inner) => {
+                            let u = self.expr(&inner[0])?;
+                            return self.emit1(Op::LogNormalCdf, u);
+                        }
                         a => {
-                            if let Some(u) = one_minus_sigmoid(a) {
+                            // log(1 - F(u)) = log F(-u) for sigmoid and Phi.
+                            if let Some((cdf, u)) = complement(a) {
                                 let u = self.expr(u)?;
                                 let m1 = self.constant(-1.0);
                                 let neg = self.emit(Op::Mul, m1, u)?;
-                                return self.emit1(Op::LogSigmoid, neg);
+                                let op = if cdf == Func::Sigmoid {
+                                    Op::LogSigmoid
+                                } else {
+                                    Op::LogNormalCdf
+                                };
+                                return self.emit1(op, neg);
                             }
                         }
                     }
@@ -424,6 +437,7 @@ fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, 
             (base, e) => (e.into_dual() * base.into_dual().ln()).exp(),
         },
         Op::LogSigmoid => a.into_dual().log_sigmoid(),
+        Op::LogNormalCdf => a.into_dual().log_normal_cdf(),
         Op::LogBesselI => b.into_dual().log_besseli(a.re()),
         Op::Unary(f) => {
             let x = a.into_dual();
