@@ -5,6 +5,7 @@
 use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
 use crate::ir::expr::{Expr, Name};
+use crate::ir::memo::ScopedMemo;
 use crate::ir::model::{Domain, Model};
 use crate::symbolic::simplify::{
     Assumptions, SimplifyConfig, derive_simplified, simplify_many, simplify_symmetric,
@@ -583,15 +584,12 @@ fn outer_formula(
     })
 }
 
-/// Memo of [`tidy`] results: `(sum bound, input) → result`.
-type TidyMemo = std::collections::HashMap<(usize, Expr), Expr>;
-
 thread_local! {
-    /// Results of [`tidy`] within one [`memo_scope`] (`None` outside any,
-    /// where nothing is kept): FIM, Hessian and inverse entries repeat
-    /// (every off-diagonal entry of a Dirichlet FIM is the same), so each
-    /// distinct expression is tidied once.
-    static TIDY_CACHE: std::cell::RefCell<Option<TidyMemo>> = const { std::cell::RefCell::new(None) };
+    /// Results of [`tidy`], `(sum bound, input) → result`, within one
+    /// [`memo_scope`]: FIM, Hessian and inverse entries repeat (every
+    /// off-diagonal entry of a Dirichlet FIM is the same), so each distinct
+    /// expression is tidied once.
+    static TIDY_MEMO: ScopedMemo<(usize, Expr), Expr> = const { ScopedMemo::new(100_000) };
 }
 
 /// Run `f` with fresh memos of [`tidy`] and [`Expr::expand`] on this
@@ -599,17 +597,7 @@ thread_local! {
 /// one scope, so a derivation costs the same the first time and every
 /// time after, and nothing it returns depends on the memos.
 fn memo_scope<T>(f: impl FnOnce() -> T) -> T {
-    /// Restores the enclosing scope's memo, also on unwinding.
-    struct Restore(Option<TidyMemo>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let prev = self.0.take();
-            TIDY_CACHE.with(|c| *c.borrow_mut() = prev);
-        }
-    }
-    let prev = TIDY_CACHE.with(|c| c.replace(Some(TidyMemo::new())));
-    let _restore = Restore(prev);
-    crate::ir::expr::with_expand_memo(f)
+    ScopedMemo::scope(&TIDY_MEMO, || crate::ir::expr::with_expand_memo(f))
 }
 
 /// Longest sum put under a common denominator by [`tidy`].
@@ -630,10 +618,10 @@ pub fn tidy_deep(e: &Expr) -> Expr {
 }
 
 fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
-    let key = (bound, e.clone());
-    if let Some(hit) = TIDY_CACHE.with(|c| c.borrow().as_ref().and_then(|c| c.get(&key).cloned())) {
-        return hit;
-    }
+    ScopedMemo::get_or_compute(&TIDY_MEMO, &(bound, e.clone()), || tidy_uncached(e, bound))
+}
+
+fn tidy_uncached(e: &Expr, bound: usize) -> Expr {
     let mut best = e.clone();
     let mut consider = |candidate: Expr| {
         if candidate.op_count() < best.op_count() {
@@ -645,14 +633,6 @@ fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
         consider(crate::symbolic::cancel_bounded(e, bound));
         consider(crate::symbolic::cancel_grouped(e));
     }
-    TIDY_CACHE.with(|c| {
-        if let Some(c) = c.borrow_mut().as_mut() {
-            if c.len() > 100_000 {
-                c.clear();
-            }
-            c.insert(key, best.clone());
-        }
-    });
     best
 }
 

@@ -29,18 +29,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::memo::ScopedMemo;
+
 thread_local! {
     /// Results of [`Expr::expand`] while a [`with_expand_memo`] scope is
-    /// open on this thread (`None` outside any scope).
-    static EXPAND_MEMO: std::cell::RefCell<Option<ExpandMemo>> =
-        const { std::cell::RefCell::new(None) };
+    /// open on this thread; at most 50 000 per scope.
+    static EXPAND_MEMO: ScopedMemo<Expr, Expr> = const { ScopedMemo::new(50_000) };
 }
-
-/// Memo of [`Expr::expand`].
-type ExpandMemo = rustc_hash::FxHashMap<Expr, Expr>;
-
-/// Most expansions one memo scope keeps.
-const EXPAND_MEMO_LIMIT: usize = 50_000;
 
 /// Run `f` with [`Expr::expand`] memoised on this thread: the symbolic
 /// derivation expands the same sums again and again (a tidy step, its
@@ -56,17 +51,7 @@ const EXPAND_MEMO_LIMIT: usize = 50_000;
 /// assert_eq!(with_expand_memo(|| e.expand()), e.expand());
 /// ```
 pub fn with_expand_memo<T>(f: impl FnOnce() -> T) -> T {
-    /// Restores the enclosing scope's memo, also on unwinding.
-    struct Restore(Option<ExpandMemo>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let prev = self.0.take();
-            EXPAND_MEMO.with(|m| *m.borrow_mut() = prev);
-        }
-    }
-    let prev = EXPAND_MEMO.with(|m| m.replace(Some(ExpandMemo::default())));
-    let _restore = Restore(prev);
-    f()
+    ScopedMemo::scope(&EXPAND_MEMO, f)
 }
 
 /// Exact rational number used for every numeric constant in the IR.
@@ -978,23 +963,7 @@ impl Expr {
         if !matches!(self, Expr::Add(_) | Expr::Mul(_) | Expr::Pow(..)) {
             return self.clone();
         }
-        let hit = EXPAND_MEMO.with(|m| m.borrow().as_ref().map(|m| m.get(self).cloned()));
-        match hit {
-            // No memo in scope.
-            None => self.expand_uncached(),
-            Some(Some(e)) => e,
-            Some(None) => {
-                let out = self.expand_uncached();
-                EXPAND_MEMO.with(|m| {
-                    if let Some(m) = m.borrow_mut().as_mut()
-                        && m.len() < EXPAND_MEMO_LIMIT
-                    {
-                        m.insert(self.clone(), out.clone());
-                    }
-                });
-                out
-            }
-        }
+        ScopedMemo::get_or_compute(&EXPAND_MEMO, self, || self.expand_uncached())
     }
 
     fn expand_uncached(&self) -> Expr {

@@ -1,6 +1,7 @@
 //! The resolved model and its symbolic expression IR.
 
 pub mod expr;
+pub(crate) mod memo;
 pub mod model;
 pub mod resolve;
 
