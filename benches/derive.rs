@@ -18,6 +18,11 @@
 //!   multinomial K = 10 47 ms, diagonal normal d = 10 5.2 ms. The model
 //!   texts are the textbook fixtures where one exists.
 //!   `FIMKIT_BENCH_ALL=1` adds every textbook model and example to it.
+//! * `fim`: the same models, F alone ([`fimkit::fisher::fisher_information`]:
+//!   the Hessian, the expectations found by the engine, the second formula
+//!   that must agree, the singularity check and the simplified F, with no
+//!   score, det, inverse, Jeffreys prior or natural gradient): the work of
+//!   the SymPy recipe, so the like-for-like figure for the same targets.
 //!
 //! Caches live within one derivation, so every iteration is a cold
 //! derivation.
@@ -155,11 +160,30 @@ fn fisher(c: &mut Criterion) {
     group.finish();
 }
 
+fn fim(c: &mut Criterion) {
+    let config = fimkit::fisher::DeriveConfig::default();
+    let mut group = c.benchmark_group("fim");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    for (name, model) in load(sympy_list()) {
+        group.bench_function(&name, |b| {
+            b.iter(|| {
+                black_box(fimkit::fisher::fisher_information(
+                    black_box(&model),
+                    &config,
+                ))
+            })
+        });
+    }
+    group.finish();
+}
+
 /// `FIMKIT_DERIVE_COUNT=N`: instead of criterion, derive each model of
-/// the `fisher` group (whose name contains the first argument, if any) N
-/// times and print the wall time per derivation; under
-/// `perf stat -e instructions:u` this gives a count that does not depend
-/// on the machine's load.
+/// the `fisher` and `fim` groups (whose name contains the first argument,
+/// if any) N times and print the wall time per derivation; under
+/// `perf stat -e task-clock` this gives the CPU time.
 fn count(n: usize) {
     let config = fimkit::fisher::DeriveConfig::default();
     let filter = std::env::args()
@@ -167,15 +191,24 @@ fn count(n: usize) {
         .find(|a| !a.starts_with('-'))
         .unwrap_or_default();
     for (name, model) in load(sympy_list()) {
-        if !format!("fisher/{name}").contains(&filter) {
-            continue;
+        for group in ["fisher", "fim"] {
+            if !format!("{group}/{name}").contains(&filter) {
+                continue;
+            }
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                if group == "fisher" {
+                    black_box(fimkit::fisher::derive(black_box(&model), &config));
+                } else {
+                    let _ = black_box(fimkit::fisher::fisher_information(
+                        black_box(&model),
+                        &config,
+                    ));
+                }
+            }
+            let per = start.elapsed().as_secs_f64() * 1e3 / n as f64;
+            println!("{group}/{name}: {per:.3} ms per derivation ({n} runs)");
         }
-        let start = std::time::Instant::now();
-        for _ in 0..n {
-            black_box(fimkit::fisher::derive(black_box(&model), &config));
-        }
-        let per = start.elapsed().as_secs_f64() * 1e3 / n as f64;
-        println!("fisher/{name}: {per:.3} ms per derivation ({n} runs)");
     }
 }
 
@@ -183,7 +216,7 @@ criterion_group! {
     name = benches;
     // Plotting needs system fonts, which a bare machine may lack.
     config = Criterion::default().without_plots();
-    targets = derive, fisher
+    targets = derive, fisher, fim
 }
 
 fn main() {

@@ -284,3 +284,44 @@ fn corpus_fim_snapshots() {
         settings().bind(|| insta::assert_snapshot!(format!("textbook__{}", case.name), out));
     }
 }
+
+/// `fisher_information` (F alone) gives exactly the F of the whole
+/// derivation, the same blocker when there is none, and the same verdict
+/// on singularity, for every corpus model and example.
+#[test]
+fn fim_alone_equals_the_whole_derivation() {
+    let config = DeriveConfig::default();
+    let mut models: Vec<(String, fimkit::Model)> =
+        corpus().into_iter().map(|c| (c.name, c.model)).collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for entry in std::fs::read_dir(&dir).expect("examples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "fim") {
+            let source = std::fs::read_to_string(&path).expect("read");
+            let name = path.display().to_string();
+            if let Ok(m) = fimkit::load(&source, &name) {
+                models.push((name, m));
+            }
+        }
+    }
+    assert!(models.len() > 40, "{} models", models.len());
+    for (name, model) in models {
+        let whole = derive(&model, &config).fisher;
+        let alone = fimkit::fisher::fisher_information(&model, &config);
+        match (whole, alone) {
+            (Ok(w), Ok(a)) => {
+                assert_eq!(w.fim, a.fim, "{name}: F");
+                assert_eq!(w.agreement, a.agreement, "{name}: agreement");
+                // `derive` also calls F singular when det F is identically 0.
+                assert!(!a.singular || w.singular, "{name}: singular");
+                assert!(a.det.is_none() && a.inverse.is_none() && a.natural_gradient.is_none());
+            }
+            (Err(w), Err(a)) => assert_eq!(format!("{w:?}"), format!("{a:?}"), "{name}"),
+            (w, a) => panic!(
+                "{name}: derive gives {:?}, F alone {:?}",
+                w.is_ok(),
+                a.is_ok()
+            ),
+        }
+    }
+}

@@ -98,6 +98,41 @@ pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
     derive_with(model, &domains, &|_| None, config)
 }
 
+/// The closed-form Fisher information alone: F(θ) = −E[∇²log p] with the
+/// expectations found by the engine, checked against the second formula
+/// Σ Jᵀ Cov[T] J and simplified (when `config.simplify` is set), exactly as
+/// [`derive`] gives it, but without the simplified score and Hessian,
+/// det F, F⁻¹, the Jeffreys prior and the natural gradient (their fields
+/// are `None`): the work of the textbook recipe "Hessian, expectation,
+/// simplify", for callers that need F only.
+///
+/// ```
+/// let src = "param alpha : positive\nparam beta : positive\ndata x : positive\n\
+///            x ~ gamma(alpha, beta)";
+/// let model = fimkit::load(src, "gamma").unwrap();
+/// let cf = fimkit::fisher::fisher_information(&model, &Default::default()).unwrap();
+/// let f01 = fimkit::render::text::render(&cf.fim[0][1], &Default::default());
+/// assert_eq!(f01, "-1/beta");
+/// assert!(cf.det.is_none() && cf.inverse.is_none());
+/// ```
+pub fn fisher_information(model: &Model, config: &DeriveConfig) -> Result<ClosedForm, Blocker> {
+    memo_scope(|| {
+        let params = model.param_names();
+        let domains: Vec<(Name, Domain)> = model
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), p.domain.clone()))
+            .collect();
+        let is_param = |v: &str| params.iter().any(|p| &**p == v);
+        let hess = hessian(&model.logp, &params);
+        let mut cf = closed_fim(model, &hess, &domains, &is_param, &|_| None)?;
+        if let Some(sc) = &config.simplify {
+            cf.fim = simplify_symmetric(&cf.fim, &Assumptions::from_model(model), sc).matrix;
+        }
+        Ok(cf)
+    })
+}
+
 /// The derivation in alternative coordinates, and whether it agrees with
 /// the pull-back Jᵀ F(θ(φ)) J of the model's own Fisher information.
 #[derive(Clone, Debug)]
@@ -232,7 +267,8 @@ fn derive_in_scope(
                 .collect(),
         ),
     };
-    let fisher = closed_form(model, &hess_plain, domains, &is_param, subst, config)
+    let fisher = closed_fim(model, &hess_plain, domains, &is_param, subst)
+        .map(|cf| add_det_inverse(cf, config))
         .map(|cf| match &config.simplify {
             Some(sc) => polish(cf, &assumptions(model, subst), sc, params),
             None => cf,
@@ -392,13 +428,15 @@ fn polish(
     cf
 }
 
-fn closed_form(
+/// −E[Hessian] with the expectations found by the engine, checked against
+/// the second formula, with its numeric singularity check; det F, F⁻¹ and
+/// the Jeffreys prior are left for [`add_det_inverse`].
+fn closed_fim(
     model: &Model,
     hess: &Matrix,
     domains: &[(Name, Domain)],
     is_param: &dyn Fn(&str) -> bool,
     subst: &dyn Fn(&str) -> Option<Expr>,
-    config: &DeriveConfig,
 ) -> Result<ClosedForm, Blocker> {
     let names: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
     let params = &names[..];
@@ -438,37 +476,40 @@ fn closed_form(
             .any(|t| matches!(t.source, crate::ir::model::TermSource::Raw));
         return Err(Blocker::FormulasDisagree { entry, values, raw });
     }
-    let (det, inverse) =
-        matrix::det_and_inverse(&fim, config.max_symbolic_inverse, &tidy, &tidy_deep);
     let singularity = if model.covariates.is_empty() {
         super::identifiability::singularity(model, &fim, domains)
     } else {
         None
     };
-    let singular = det.as_ref().is_some_and(Expr::is_zero) || singularity.is_some();
-    let (det, inverse) = if singular {
-        (det, None)
-    } else {
-        (det, inverse)
-    };
-    let jeffreys = det
-        .as_ref()
-        .filter(|_| !singular)
-        .map(|d| tidy(&Expr::sqrt(d.clone())));
+    let singular = singularity.is_some();
     Ok(ClosedForm {
         fim,
         fim_outer,
         formulas_agree_symbolically,
         agreement,
         groups,
-        det,
-        inverse,
-        jeffreys,
+        det: None,
+        inverse: None,
+        jeffreys: None,
         singular,
         singularity,
         natural_gradient: None,
         rank_one: None,
     })
+}
+
+/// det F, F⁻¹ and the Jeffreys prior √det F of a [`closed_fim`] (F⁻¹ and
+/// the prior only when F is not singular).
+fn add_det_inverse(mut cf: ClosedForm, config: &DeriveConfig) -> ClosedForm {
+    let (det, inverse) =
+        matrix::det_and_inverse(&cf.fim, config.max_symbolic_inverse, &tidy, &tidy_deep);
+    cf.singular |= det.as_ref().is_some_and(Expr::is_zero);
+    if !cf.singular {
+        cf.jeffreys = det.as_ref().map(|d| tidy(&Expr::sqrt(d.clone())));
+        cf.inverse = inverse;
+    }
+    cf.det = det;
+    cf
 }
 
 /// `F = w · a aᵀ` with `a_0 = 1`, found as `w = F_00`, `a_j = F_0j / F_00`

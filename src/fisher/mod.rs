@@ -11,7 +11,10 @@ pub mod matrix;
 pub mod positive;
 mod raw;
 
-pub use derive::{ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords};
+pub use derive::{
+    ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords,
+    fisher_information,
+};
 pub use expectation::Blocker;
 pub mod numeric;
 pub use numeric::{NumericConfig, NumericError, NumericFim, location_scale, numeric_fim};
