@@ -31,6 +31,10 @@
 //! or `-- fisher/` narrows it down).
 
 use criterion::{Criterion, criterion_group};
+
+/// The allocator of the `fimkit` command, so the figures are the command's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use fimkit::symbolic::simplify::{Assumptions, SimplifyConfig, derive_simplified};
 use std::hint::black_box;
 use std::time::Duration;
