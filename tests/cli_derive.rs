@@ -163,3 +163,65 @@ fn dataset_fim_sums_the_rows() {
         }
     }
 }
+
+/// `--fim-only`: the same F and numbers as the whole derivation, with the
+/// score, Hessian and what follows from F left out (null in JSON, the keys
+/// stay).
+#[test]
+fn fim_only_gives_the_same_fim() {
+    for model in [
+        "examples/normal.fim",
+        "examples/gamma.fim",
+        "examples/logistic_regression.fim",
+    ] {
+        let at = if model.contains("logistic") {
+            "b0=0.5,b1=-1,b2=0.25,z1=2,z2=-1"
+        } else if model.contains("gamma") {
+            "alpha=2,beta=3"
+        } else {
+            "mu=0,sigma=2"
+        };
+        let run = |extra: &[&str]| {
+            let mut args = vec!["derive", model, "--format", "json", "--at", at];
+            args.extend_from_slice(extra);
+            let (code, out, err) = fimkit(&args);
+            assert_eq!(code, 0, "{model}: {err}");
+            serde_json::from_str::<Value>(&out).expect("JSON")
+        };
+        let (whole, alone) = (run(&[]), run(&["--fim-only"]));
+        for key in [
+            "parameters",
+            "fim",
+            "closed_form",
+            "method",
+            "fim_check",
+            "fim_value",
+            "singular",
+            "rank",
+        ] {
+            assert_eq!(whole[key], alone[key], "{model}: {key}");
+        }
+        for key in [
+            "score",
+            "hessian",
+            "det",
+            "crb",
+            "jeffreys",
+            "natural_gradient",
+        ] {
+            assert!(alone.get(key).is_some(), "{model}: key {key} kept");
+            assert_eq!(alone[key], Value::Null, "{model}: {key}");
+        }
+        assert!(whole["score"].is_array());
+    }
+    let (code, text, _) = fimkit(&["derive", "examples/gamma.fim", "--fim-only"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("Fisher information, one observation"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("score") && !text.contains("Hessian of"),
+        "{text}"
+    );
+}

@@ -616,3 +616,42 @@ fn fit_documents() {
         assert_eq!(keys, names, "{key}");
     }
 }
+
+/// `--fim-only` keeps every documented key; what it does not derive is null.
+#[test]
+fn derive_fim_only_keeps_the_keys() {
+    let (v, code) = run(&[
+        "derive",
+        "examples/binomial_odds.fim",
+        "--format",
+        "json",
+        "--fim-only",
+    ]);
+    assert_eq!(code, 0);
+    assert_schema(&v, "derive");
+    assert_keys(
+        &v,
+        &["derive", "derive.closed_form"],
+        &[],
+        "derive --fim-only",
+    );
+    assert_keys(
+        &v["formulas"],
+        &["derive.formulas"],
+        &["fim", "det", "crb", "jeffreys", "natural_gradient"],
+        "formulas",
+    );
+    for key in [
+        "score",
+        "hessian",
+        "det",
+        "crb",
+        "jeffreys",
+        "natural_gradient",
+    ] {
+        assert!(v[key].is_null(), "{key}: {}", v[key]);
+    }
+    assert!(v["formulas"]["score"].is_null() && v["formulas"]["hessian"].is_null());
+    assert_keys(&v["formulas"]["fim"], &["matrix"], &[], "fim");
+    assert_eq!(each(&v["coordinates"], "coordinates").len(), 0);
+}

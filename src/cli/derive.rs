@@ -19,6 +19,7 @@ pub struct DeriveArgs<'a> {
     pub standalone: bool,
     pub at: &'a [String],
     pub data: Option<&'a Path>,
+    pub fim_only: bool,
 }
 
 pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
@@ -36,8 +37,13 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     let config = fimkit::fisher::DeriveConfig::default();
-    let derivation = fimkit::fisher::derive(&model, &config);
-    let coords = fimkit::fisher::derive_coords(&model, &derivation, &config);
+    let (derivation, coords) = if args.fim_only {
+        (fimkit::fisher::derive_fim_only(&model, &config), Vec::new())
+    } else {
+        let d = fimkit::fisher::derive(&model, &config);
+        let coords = fimkit::fisher::derive_coords(&model, &d, &config);
+        (d, coords)
+    };
     let point = if args.at.is_empty() || derivation.fisher.is_err() {
         None
     } else {

@@ -205,6 +205,12 @@ Exit codes: 0 success, 1 model error, bad data or no estimate (separation, colli
         /// sum of the per-row closed form over the covariates).
         #[arg(long, value_name = "FILE.csv", requires = "at")]
         data: Option<PathBuf>,
+        /// Only the Fisher information, with its exponential-family report
+        /// and check: no score, Hessian, det F, F⁻¹, Jeffreys prior,
+        /// natural gradient or alternative coordinates (several times
+        /// faster on large models).
+        #[arg(long)]
+        fim_only: bool,
     },
     /// Verify a model numerically: normalisation, the Bartlett identities
     /// and the closed-form FIM against quadrature, at random or given points.
@@ -301,6 +307,7 @@ pub fn run() -> ExitCode {
             standalone,
             at,
             data,
+            fim_only,
         } => derive::derive_cmd(&derive::DeriveArgs {
             model: &model,
             format,
@@ -308,6 +315,7 @@ pub fn run() -> ExitCode {
             standalone,
             at: &at,
             data: data.as_deref(),
+            fim_only,
         }),
         Command::Fit {
             model,

@@ -17,9 +17,9 @@ use crate::symbolic::{diff, gradient, hessian};
 pub struct Derivation {
     /// Parameter names, the order of θ.
     pub params: Vec<Name>,
-    /// ∂ log p / ∂θ.
+    /// ∂ log p / ∂θ; empty from [`derive_fim_only`].
     pub score: Vec<Expr>,
-    /// ∂² log p / ∂θ².
+    /// ∂² log p / ∂θ²; empty from [`derive_fim_only`].
     pub hessian: Matrix,
     /// The closed form, or why there is none.
     pub fisher: Result<ClosedForm, Blocker>,
@@ -103,8 +103,9 @@ pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
 /// Σ Jᵀ Cov[T] J and simplified (when `config.simplify` is set), exactly as
 /// [`derive`] gives it, but without the simplified score and Hessian,
 /// det F, F⁻¹, the Jeffreys prior and the natural gradient (their fields
-/// are `None`): the work of the textbook recipe "Hessian, expectation,
-/// simplify", for callers that need F only.
+/// are `None`; `singular` is the same verdict): the work of the textbook
+/// recipe "Hessian, expectation, simplify", for callers that need F only
+/// (`fimkit derive --fim-only`).
 ///
 /// ```
 /// let src = "param alpha : positive\nparam beta : positive\ndata x : positive\n\
@@ -126,11 +127,36 @@ pub fn fisher_information(model: &Model, config: &DeriveConfig) -> Result<Closed
         let is_param = |v: &str| params.iter().any(|p| &**p == v);
         let hess = hessian(&model.logp, &params);
         let mut cf = closed_fim(model, &hess, &domains, &is_param, &|_| None)?;
+        // With covariates there is no numeric rank check (one row's F is
+        // rank one by design): F is singular when det F is identically 0.
+        if !model.covariates.is_empty() {
+            let (det, _) =
+                matrix::det_and_inverse(&cf.fim, config.max_symbolic_inverse, &tidy, &tidy_deep);
+            cf.singular |= det.as_ref().is_some_and(Expr::is_zero);
+        }
         if let Some(sc) = &config.simplify {
             cf.fim = simplify_symmetric(&cf.fim, &Assumptions::from_model(model), sc).matrix;
         }
         Ok(cf)
     })
+}
+
+/// [`fisher_information`] as a [`Derivation`] with an empty score and
+/// Hessian: what `fimkit derive --fim-only` reports.
+pub fn derive_fim_only(model: &Model, config: &DeriveConfig) -> Derivation {
+    Derivation {
+        params: model.param_names(),
+        score: Vec::new(),
+        hessian: Vec::new(),
+        fisher: fisher_information(model, config),
+    }
+}
+
+impl Derivation {
+    /// Were the score and Hessian derived (not [`derive_fim_only`])?
+    pub fn has_score(&self) -> bool {
+        self.params.is_empty() || !self.score.is_empty()
+    }
 }
 
 /// The derivation in alternative coordinates, and whether it agrees with

@@ -12,7 +12,7 @@ pub mod positive;
 mod raw;
 
 pub use derive::{
-    ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords,
+    ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords, derive_fim_only,
     fisher_information,
 };
 pub use expectation::Blocker;

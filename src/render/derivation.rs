@@ -67,18 +67,20 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
         .map(|p| label(p, style).chars().count())
         .max()
         .unwrap_or(0);
-    let _ = writeln!(out, "\nscore");
-    for (p, s) in d.params.iter().zip(&d.score) {
-        let l = label(p, style);
-        let _ = writeln!(
-            out,
-            "  ∂/∂{l}{}   {}",
-            " ".repeat(width - l.chars().count()),
-            r(s)
-        );
+    if d.has_score() {
+        let _ = writeln!(out, "\nscore");
+        for (p, s) in d.params.iter().zip(&d.score) {
+            let l = label(p, style);
+            let _ = writeln!(
+                out,
+                "  ∂/∂{l}{}   {}",
+                " ".repeat(width - l.chars().count()),
+                r(s)
+            );
+        }
+        let _ = writeln!(out, "\nHessian of the log-density");
+        out.push_str(&indent(&matrix_text(&d.hessian, style), "  "));
     }
-    let _ = writeln!(out, "\nHessian of the log-density");
-    out.push_str(&indent(&matrix_text(&d.hessian, style), "  "));
     match &d.fisher {
         Ok(cf) => {
             if !cf.groups.is_empty() {
@@ -295,24 +297,26 @@ pub fn derivation_latex(
     let theta: Vec<String> = d.params.iter().map(|p| latex_name(p)).collect();
     let mut out = String::new();
     let _ = writeln!(out, "% {} — derived by fimkit", model.name);
-    let _ = writeln!(out, "\\begin{{align*}}");
-    for (i, (p, s)) in d.params.iter().zip(&d.score).enumerate() {
-        let sep = if i + 1 < d.params.len() { " \\\\" } else { "" };
+    if d.has_score() {
+        let _ = writeln!(out, "\\begin{{align*}}");
+        for (i, (p, s)) in d.params.iter().zip(&d.score).enumerate() {
+            let sep = if i + 1 < d.params.len() { " \\\\" } else { "" };
+            let _ = writeln!(
+                out,
+                "  \\frac{{\\partial \\log p}}{{\\partial {}}} &= {}{sep}",
+                latex_name(p),
+                l(s)
+            );
+        }
+        let _ = writeln!(out, "\\end{{align*}}");
+        let _ = writeln!(out, "\\begin{{align*}}");
         let _ = writeln!(
             out,
-            "  \\frac{{\\partial \\log p}}{{\\partial {}}} &= {}{sep}",
-            latex_name(p),
-            l(s)
+            "  \\nabla^2_\\theta \\log p &= {}",
+            matrix_latex(&d.hessian, &style)
         );
+        let _ = writeln!(out, "\\end{{align*}}");
     }
-    let _ = writeln!(out, "\\end{{align*}}");
-    let _ = writeln!(out, "\\begin{{align*}}");
-    let _ = writeln!(
-        out,
-        "  \\nabla^2_\\theta \\log p &= {}",
-        matrix_latex(&d.hessian, &style)
-    );
-    let _ = writeln!(out, "\\end{{align*}}");
     match &d.fisher {
         Ok(cf) => {
             let _ = writeln!(out, "\\begin{{align*}}");
@@ -415,6 +419,13 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
         "score": vector_json(&d.score, &lead),
         "hessian": matrix_json(&d.hessian, &lead),
     });
+    // `--fim-only`: the keys stay, with null for what was not derived.
+    if !d.has_score() {
+        for m in [&mut out, &mut formulas] {
+            m["score"] = Value::Null;
+            m["hessian"] = Value::Null;
+        }
+    }
     let obj = out.as_object_mut().expect("object");
     let f = formulas.as_object_mut().expect("object");
     match &d.fisher {
