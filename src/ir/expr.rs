@@ -583,6 +583,29 @@ impl Expr {
         }
     }
 
+    /// A sum whose numeric content is plainly 1, found without arithmetic:
+    /// integer coefficients, one of them ±1, the first positive (the
+    /// common case; [`Expr::sum_content`] then returns the sum itself).
+    fn has_unit_content(&self) -> bool {
+        let Expr::Add(terms) = self else {
+            return false;
+        };
+        fn coeff(t: &Expr) -> Option<&Rational> {
+            match t {
+                Expr::Num(r) => Some(r),
+                Expr::Mul(fs) => fs[0].as_num(),
+                _ => None,
+            }
+        }
+        coeff(&terms[0]).is_none_or(|c| c.is_positive())
+            && terms
+                .iter()
+                .all(|t| coeff(t).is_none_or(|c| c.is_integer()))
+            && terms
+                .iter()
+                .any(|t| coeff(t).is_none_or(|c| c.numer().magnitude().is_one()))
+    }
+
     /// Split a sum into its numeric content and a primitive sum whose first
     /// term has a positive coefficient and whose coefficients have no
     /// common factor: `-2x + 4y` → `(-2, x - 2y)`. Other expressions give
@@ -591,24 +614,7 @@ impl Expr {
         let Expr::Add(terms) = self else {
             return (Rational::one(), self.clone());
         };
-        // The common case without arithmetic: integer coefficients, one of
-        // them ±1 (content ±1), the first positive (content 1).
-        fn coeff(t: &Expr) -> Option<&Rational> {
-            match t {
-                Expr::Num(r) => Some(r),
-                Expr::Mul(fs) => fs[0].as_num(),
-                _ => None,
-            }
-        }
-        let first_positive = coeff(&terms[0]).is_none_or(|c| c.is_positive());
-        if first_positive
-            && terms
-                .iter()
-                .all(|t| coeff(t).is_none_or(|c| c.is_integer()))
-            && terms
-                .iter()
-                .any(|t| coeff(t).is_none_or(|c| c.numer().magnitude().is_one()))
-        {
+        if self.has_unit_content() {
             return (Rational::one(), self.clone());
         }
         let coeffs: Vec<Rational> = terms.iter().map(|t| t.split_coeff().0).collect();
@@ -700,7 +706,7 @@ impl Expr {
                 Expr::add(exps)
             };
             let (base, e) = match (&base, e.as_num()) {
-                (Expr::Add(_), Some(n)) if n.is_integer() => {
+                (Expr::Add(_), Some(n)) if n.is_integer() && !base.has_unit_content() => {
                     // (c·A)^n = c^n A^n: pull numeric content out of sums.
                     let (c, primitive) = base.sum_content();
                     match rational_pow(&c, n) {

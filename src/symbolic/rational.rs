@@ -104,7 +104,7 @@ pub fn cancel_grouped(e: &Expr) -> Expr {
 /// Does a sum contain a term with a negative integer power?
 fn has_fraction(e: &Expr) -> bool {
     match e {
-        Expr::Add(ts) => ts.iter().any(|t| !denominator_factors(t).is_empty()),
+        Expr::Add(ts) => ts.iter().any(has_denominator),
         _ => false,
     }
 }
@@ -112,16 +112,13 @@ fn has_fraction(e: &Expr) -> bool {
 /// `(numerator terms, denominator base → exponent)`.
 fn together(e: &Expr, max_denominator_sum: usize) -> Option<Expr> {
     let expanded = e.expand();
-    let terms: Vec<Expr> = match &expanded {
-        Expr::Add(ts) => ts.clone(),
-        other => vec![other.clone()],
-    };
+    let terms = numer_terms(&expanded);
     if terms.len() > MAX_TERMS {
         return None;
     }
     // Least common denominator.
     let mut lcd: BTreeMap<Expr, i64> = BTreeMap::new();
-    for t in &terms {
+    for t in terms {
         for (base, k) in denominator_factors(t) {
             let entry = lcd.entry(base).or_insert(0);
             *entry = (*entry).max(k);
@@ -181,24 +178,29 @@ fn together(e: &Expr, max_denominator_sum: usize) -> Option<Expr> {
     Some(result)
 }
 
-fn numer_terms(e: &Expr) -> Vec<Expr> {
+/// The terms of a sum (one term otherwise), borrowed.
+fn numer_terms(e: &Expr) -> &[Expr] {
     match e {
-        Expr::Add(ts) => ts.clone(),
-        other => vec![other.clone()],
+        Expr::Add(ts) => ts,
+        other => std::slice::from_ref(other),
+    }
+}
+
+/// The factors of a product (one factor otherwise), borrowed.
+fn factors_of(t: &Expr) -> &[Expr] {
+    match t {
+        Expr::Mul(fs) => fs,
+        other => std::slice::from_ref(other),
     }
 }
 
 /// Bases with negative integer exponents in a product, and those exponents negated.
 fn denominator_factors(t: &Expr) -> Vec<(Expr, i64)> {
-    let factors: Vec<Expr> = match t {
-        Expr::Mul(fs) => fs.clone(),
-        other => vec![other.clone()],
-    };
-    factors
-        .into_iter()
+    factors_of(t)
+        .iter()
         .filter_map(|f| match f {
             Expr::Pow(b, x) => match x.as_int() {
-                Some(k) if k < 0 => Some((*b, -k)),
+                Some(k) if k < 0 => Some(((**b).clone(), -k)),
                 _ => None,
             },
             _ => None,
@@ -206,13 +208,16 @@ fn denominator_factors(t: &Expr) -> Vec<(Expr, i64)> {
         .collect()
 }
 
+/// Does the product have a factor with a negative integer power?
+fn has_denominator(t: &Expr) -> bool {
+    factors_of(t)
+        .iter()
+        .any(|f| matches!(f, Expr::Pow(_, x) if x.as_int().is_some_and(|k| k < 0)))
+}
+
 /// Exponent of `base` in a product term (0 when absent; negative for denominators).
 fn exponent_in(t: &Expr, base: &Expr) -> i64 {
-    let factors: Vec<Expr> = match t {
-        Expr::Mul(fs) => fs.clone(),
-        other => vec![other.clone()],
-    };
-    factors
+    factors_of(t)
         .iter()
         .map(|f| match f {
             f if f == base => 1,
@@ -283,7 +288,7 @@ fn synthetic_division(numer: &Expr, v: &Expr, a: &Rational, c: &Expr) -> Option<
     // Collect coefficients by degree in v.
     let mut coeffs: BTreeMap<i64, Vec<Expr>> = BTreeMap::new();
     for t in numer_terms(numer) {
-        let d = exponent_in(&t, v);
+        let d = exponent_in(t, v);
         if d < 0 {
             return None;
         }
