@@ -609,7 +609,10 @@ fn substitute_group(mut g: DataGroup, subst: &dyn Fn(&str) -> Option<Expr>) -> D
     g
 }
 
-/// F = Σ_groups E[J_gᵀ Cov[T_g] J_g], J_g = ∂η_g/∂θ.
+/// F = Σ_groups E[J_gᵀ Cov[T_g] J_g], J_g = ∂η_g/∂θ, as J_gᵀ (Cov[T_g] J_g)
+/// with the inner product tidied first: its entries are short sums that
+/// collapse (a multinomial's n(diag(p) − ppᵀ) J is n(δ − p)), so the outer
+/// sums stay short instead of carrying k² products each.
 fn outer_formula(
     groups: &[DataGroup],
     params: &[Name],
@@ -624,24 +627,26 @@ fn outer_formula(
             .map(|eta| params.iter().map(|v| diff(eta, v)).collect())
             .collect();
         let k = g.natural.len();
+        // cov_jac[a][j] = Σ_b Cov[a][b] J[b][j].
+        let cov_jac: Vec<Vec<Expr>> = (0..k)
+            .map(|a| {
+                (0..p)
+                    .map(|j| {
+                        let terms: Vec<Expr> = (0..k)
+                            .filter(|&b| !jac[b][j].is_zero() && !g.cov[a][b].is_zero())
+                            .map(|b| Expr::mul2(g.cov[a][b].clone(), jac[b][j].clone()))
+                            .collect();
+                        tidy(&Expr::add(terms))
+                    })
+                    .collect()
+            })
+            .collect();
         for i in 0..p {
             for j in i..p {
-                let mut terms = Vec::new();
-                for a in 0..k {
-                    if jac[a][i].is_zero() {
-                        continue;
-                    }
-                    for b in 0..k {
-                        if jac[b][j].is_zero() || g.cov[a][b].is_zero() {
-                            continue;
-                        }
-                        terms.push(Expr::mul(vec![
-                            jac[a][i].clone(),
-                            g.cov[a][b].clone(),
-                            jac[b][j].clone(),
-                        ]));
-                    }
-                }
+                let terms: Vec<Expr> = (0..k)
+                    .filter(|&a| !jac[a][i].is_zero() && !cov_jac[a][j].is_zero())
+                    .map(|a| Expr::mul2(jac[a][i].clone(), cov_jac[a][j].clone()))
+                    .collect();
                 f[i][j] = Expr::add(vec![f[i][j].clone(), Expr::add(terms)]);
             }
         }
