@@ -313,6 +313,7 @@ fn fim_alone_equals_the_whole_derivation() {
                 assert_eq!(w.fim, a.fim, "{name}: F");
                 assert_eq!(w.agreement, a.agreement, "{name}: agreement");
                 assert_eq!(w.singular, a.singular, "{name}: singular");
+                assert_eq!(w.rank_one, a.rank_one, "{name}: rank-one form");
                 assert!(a.det.is_none() && a.inverse.is_none() && a.natural_gradient.is_none());
             }
             (Err(w), Err(a)) => assert_eq!(format!("{w:?}"), format!("{a:?}"), "{name}"),

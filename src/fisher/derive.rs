@@ -103,7 +103,8 @@ pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
 /// Σ Jᵀ Cov[T] J and simplified (when `config.simplify` is set), exactly as
 /// [`derive`] gives it, but without the simplified score and Hessian,
 /// det F, F⁻¹, the Jeffreys prior and the natural gradient (their fields
-/// are `None`; `singular` is the same verdict): the work of the textbook
+/// are `None`; `singular` and the rank-one form of a regression's F are the
+/// same): the work of the textbook
 /// recipe "Hessian, expectation, simplify", for callers that need F only
 /// (`fimkit derive --fim-only`).
 ///
@@ -136,6 +137,9 @@ pub fn fisher_information(model: &Model, config: &DeriveConfig) -> Result<Closed
         }
         if let Some(sc) = &config.simplify {
             cf.fim = simplify_symmetric(&cf.fim, &Assumptions::from_model(model), sc).matrix;
+        }
+        if !model.covariates.is_empty() {
+            cf.rank_one = rank_one(&cf.fim, &params);
         }
         Ok(cf)
     })
