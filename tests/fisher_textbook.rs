@@ -286,27 +286,55 @@ fn corpus_fim_snapshots() {
 }
 
 /// `fisher_information` (F alone) gives exactly the F of the whole
-/// derivation, the same blocker when there is none, and the same verdict
-/// on singularity, for every corpus model and example.
+/// derivation, the same blocker when there is none, the same verdicts on
+/// agreement and singularity and the same rank-one form, for every corpus
+/// model, example and coordinates fixture; so does each coordinate
+/// system's F alone, with the same pull-back JᵀFJ.
 #[test]
 fn fim_alone_equals_the_whole_derivation() {
     let config = DeriveConfig::default();
     let mut models: Vec<(String, fimkit::Model)> =
         corpus().into_iter().map(|c| (c.name, c.model)).collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    for entry in std::fs::read_dir(&dir).expect("examples") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "fim") {
-            let source = std::fs::read_to_string(&path).expect("read");
-            let name = path.display().to_string();
-            if let Ok(m) = fimkit::load(&source, &name) {
-                models.push((name, m));
+    for dir in ["examples", "tests/fixtures/coords"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&dir).expect("examples") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "fim") {
+                let source = std::fs::read_to_string(&path).expect("read");
+                let name = path.display().to_string();
+                if let Ok(m) = fimkit::load(&source, &name) {
+                    models.push((name, m));
+                }
             }
         }
     }
-    assert!(models.len() > 40, "{} models", models.len());
+    assert!(models.len() > 50, "{} models", models.len());
+    let mut coords_seen = 0;
     for (name, model) in models {
-        let whole = derive(&model, &config).fisher;
+        let whole_derivation = derive(&model, &config);
+        // In alternative coordinates too: F and its agreement with JᵀFJ.
+        let whole_coords = fimkit::fisher::derive_coords(&model, &whole_derivation, &config);
+        let alone_coords = fimkit::fisher::derive_coords_fim_only(
+            &model,
+            &fimkit::fisher::derive_fim_only(&model, &config),
+            &config,
+        );
+        assert_eq!(
+            whole_coords.len(),
+            alone_coords.len(),
+            "{name}: coordinates"
+        );
+        for (w, a) in whole_coords.iter().zip(&alone_coords) {
+            coords_seen += 1;
+            let fim = |c: &fimkit::fisher::CoordsDerivation| {
+                c.derivation.fisher.as_ref().ok().map(|cf| cf.fim.clone())
+            };
+            assert_eq!(fim(w), fim(a), "{name}, {}: F", w.name);
+            assert_eq!(w.pullback, a.pullback, "{name}, {}: JᵀFJ", w.name);
+            assert_eq!(w.pullback_agrees, a.pullback_agrees, "{name}, {}", w.name);
+            assert!(a.derivation.score.is_empty());
+        }
+        let whole = whole_derivation.fisher;
         let alone = fimkit::fisher::fisher_information(&model, &config);
         match (whole, alone) {
             (Ok(w), Ok(a)) => {
@@ -324,4 +352,5 @@ fn fim_alone_equals_the_whole_derivation() {
             ),
         }
     }
+    assert!(coords_seen >= 7, "{coords_seen} coordinate systems");
 }

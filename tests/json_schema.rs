@@ -644,5 +644,11 @@ fn derive_fim_only_keeps_the_keys() {
     // The top-level nulls are tested in tests/cli_derive.rs.
     assert!(v["formulas"]["score"].is_null() && v["formulas"]["hessian"].is_null());
     assert_keys(&v["formulas"]["fim"], &["matrix"], &[], "fim");
-    assert_eq!(each(&v["coordinates"], "coordinates").len(), 0);
+    // The coordinates block of binomial_odds: F alone there too.
+    let coords = each(&v["coordinates"], "coordinates");
+    assert_eq!(coords.len(), 1);
+    assert_keys(&coords[0], &["derive.coordinates"], &[], "coordinates");
+    assert!(coords[0]["score"].is_null() && coords[0]["formulas"]["score"].is_null());
+    assert_keys(&coords[0]["formulas"]["fim"], &["matrix"], &[], "coordinates fim");
+    assert_eq!(coords[0]["pullback_agrees"], true);
 }

@@ -38,7 +38,9 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
     }
     let config = fimkit::fisher::DeriveConfig::default();
     let (derivation, coords) = if args.fim_only {
-        (fimkit::fisher::derive_fim_only(&model, &config), Vec::new())
+        let d = fimkit::fisher::derive_fim_only(&model, &config);
+        let coords = fimkit::fisher::derive_coords_fim_only(&model, &d, &config);
+        (d, coords)
     } else {
         let d = fimkit::fisher::derive(&model, &config);
         let coords = fimkit::fisher::derive_coords(&model, &d, &config);

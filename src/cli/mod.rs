@@ -205,10 +205,10 @@ Exit codes: 0 success, 1 model error, bad data or no estimate (separation, colli
         /// sum of the per-row closed form over the covariates).
         #[arg(long, value_name = "FILE.csv", requires = "at")]
         data: Option<PathBuf>,
-        /// Only the Fisher information, with its exponential-family report
-        /// and check: no score, Hessian, det F, F⁻¹, Jeffreys prior,
-        /// natural gradient or alternative coordinates (several times
-        /// faster on large models).
+        /// Only the Fisher information (also in each coordinates block),
+        /// with its exponential-family report and check: no score,
+        /// Hessian, det F, F⁻¹, Jeffreys prior or natural gradient
+        /// (4–34× faster).
         #[arg(long)]
         fim_only: bool,
     },

@@ -90,12 +90,7 @@ impl Default for DeriveConfig {
 /// assert_eq!(text, "1/(p*(1 - p))");
 /// ```
 pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
-    let domains: Vec<(Name, Domain)> = model
-        .params
-        .iter()
-        .map(|p| (p.name.clone(), p.domain.clone()))
-        .collect();
-    derive_with(model, &domains, &|_| None, config)
+    derive_with(model, &own_domains(model), &|_| None, config)
 }
 
 /// The closed-form Fisher information alone: F(θ) = −E[∇²log p] with the
@@ -118,16 +113,31 @@ pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
 /// assert!(cf.det.is_none() && cf.inverse.is_none());
 /// ```
 pub fn fisher_information(model: &Model, config: &DeriveConfig) -> Result<ClosedForm, Blocker> {
+    fim_with(model, &own_domains(model), &|_| None, config)
+}
+
+/// The model's parameters with their domains, the order of θ.
+fn own_domains(model: &Model) -> Vec<(Name, Domain)> {
+    model
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.domain.clone()))
+        .collect()
+}
+
+/// [`fisher_information`] in `domains`' parameters, the model's own
+/// replaced through `subst` (as [`derive_with`] does).
+fn fim_with(
+    model: &Model,
+    domains: &[(Name, Domain)],
+    subst: &dyn Fn(&str) -> Option<Expr>,
+    config: &DeriveConfig,
+) -> Result<ClosedForm, Blocker> {
     memo_scope(|| {
-        let params = model.param_names();
-        let domains: Vec<(Name, Domain)> = model
-            .params
-            .iter()
-            .map(|p| (p.name.clone(), p.domain.clone()))
-            .collect();
+        let params: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
         let is_param = |v: &str| params.iter().any(|p| &**p == v);
-        let hess = hessian(&model.logp, &params);
-        let mut cf = closed_fim(model, &hess, &domains, &is_param, &|_| None)?;
+        let hess = hessian(&model.logp.substitute(subst), &params);
+        let mut cf = closed_fim(model, &hess, domains, &is_param, subst)?;
         // With covariates there is no numeric rank check (one row's F is
         // rank one by design): F is singular when det F is identically 0.
         if !model.covariates.is_empty() {
@@ -136,7 +146,7 @@ pub fn fisher_information(model: &Model, config: &DeriveConfig) -> Result<Closed
             cf.singular |= det.as_ref().is_some_and(Expr::is_zero);
         }
         if let Some(sc) = &config.simplify {
-            cf.fim = simplify_symmetric(&cf.fim, &Assumptions::from_model(model), sc).matrix;
+            cf.fim = simplify_symmetric(&cf.fim, &assumptions(model, subst), sc).matrix;
         }
         if !model.covariates.is_empty() {
             cf.rank_one = rank_one(&cf.fim, &params);
@@ -148,11 +158,21 @@ pub fn fisher_information(model: &Model, config: &DeriveConfig) -> Result<Closed
 /// [`fisher_information`] as a [`Derivation`] with an empty score and
 /// Hessian: what `fimkit derive --fim-only` reports.
 pub fn derive_fim_only(model: &Model, config: &DeriveConfig) -> Derivation {
+    fim_only_with(model, &own_domains(model), &|_| None, config)
+}
+
+/// [`derive_fim_only`] in `domains`' parameters (see [`fim_with`]).
+fn fim_only_with(
+    model: &Model,
+    domains: &[(Name, Domain)],
+    subst: &dyn Fn(&str) -> Option<Expr>,
+    config: &DeriveConfig,
+) -> Derivation {
     Derivation {
-        params: model.param_names(),
+        params: domains.iter().map(|(n, _)| n.clone()).collect(),
         score: Vec::new(),
         hessian: Vec::new(),
-        fisher: fisher_information(model, config),
+        fisher: fim_with(model, domains, subst, config),
     }
 }
 
@@ -183,6 +203,31 @@ pub fn derive_coords(
     base: &Derivation,
     config: &DeriveConfig,
 ) -> Vec<CoordsDerivation> {
+    coords_with(model, base, &|domains, subst| {
+        derive_with(model, domains, subst, config)
+    })
+}
+
+/// [`derive_coords`] with F alone in each coordinate system (as
+/// [`derive_fim_only`]): what `fimkit derive --fim-only` reports. `base`
+/// may be either derivation: the pull-back needs only its F.
+pub fn derive_coords_fim_only(
+    model: &Model,
+    base: &Derivation,
+    config: &DeriveConfig,
+) -> Vec<CoordsDerivation> {
+    coords_with(model, base, &|domains, subst| {
+        fim_only_with(model, domains, subst, config)
+    })
+}
+
+/// Each coordinate system's derivation by `derive_one(domains, subst)`,
+/// and its agreement with the pull-back of `base`'s F.
+fn coords_with(
+    model: &Model,
+    base: &Derivation,
+    derive_one: &dyn Fn(&[(Name, Domain)], &dyn Fn(&str) -> Option<Expr>) -> Derivation,
+) -> Vec<CoordsDerivation> {
     model
         .coords
         .iter()
@@ -199,7 +244,7 @@ pub fn derive_coords(
                     .find(|(old, _)| &**old == v)
                     .map(|(_, e)| e.clone())
             };
-            let derivation = derive_with(model, &domains, &subst, config);
+            let derivation = derive_one(&domains, &subst);
             let pullback = memo_scope(|| {
                 base.fisher.as_ref().ok().map(|cf| {
                     let f_at: Matrix = cf

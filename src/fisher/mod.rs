@@ -12,8 +12,8 @@ pub mod positive;
 mod raw;
 
 pub use derive::{
-    ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords, derive_fim_only,
-    fisher_information,
+    ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords,
+    derive_coords_fim_only, derive_fim_only, fisher_information,
 };
 pub use expectation::Blocker;
 pub mod numeric;

@@ -543,15 +543,17 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
                 .map(|c| {
                     let cf = c.derivation.fisher.as_ref().ok();
                     let jeffreys = cf.and_then(|cf| cf.jeffreys.as_ref());
+                    // `--fim-only`: no score (null, the key stays).
+                    let score = c.derivation.has_score().then_some(&c.derivation.score);
                     json!({
                         "name": c.name,
                         "parameters": c.derivation.params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-                        "score": c.derivation.score.iter().map(s).collect::<Vec<_>>(),
+                        "score": score.map(|v| v.iter().map(s).collect::<Vec<_>>()),
                         "fim": cf.map(|cf| strings(&cf.fim)),
                         "jeffreys": jeffreys.map(s),
                         "pullback_agrees": c.pullback_agrees,
                         "formulas": {
-                            "score": vector_json(&c.derivation.score, &lead),
+                            "score": score.map(|v| vector_json(v, &lead)),
                             "fim": cf.map(|cf| matrix_json(&cf.fim, &lead)),
                             "jeffreys": jeffreys.map(|e| expr_json(e, &lead)),
                         },
