@@ -649,6 +649,11 @@ fn derive_fim_only_keeps_the_keys() {
     assert_eq!(coords.len(), 1);
     assert_keys(&coords[0], &["derive.coordinates"], &[], "coordinates");
     assert!(coords[0]["score"].is_null() && coords[0]["formulas"]["score"].is_null());
-    assert_keys(&coords[0]["formulas"]["fim"], &["matrix"], &[], "coordinates fim");
+    assert_keys(
+        &coords[0]["formulas"]["fim"],
+        &["matrix"],
+        &[],
+        "coordinates fim",
+    );
     assert_eq!(coords[0]["pullback_agrees"], true);
 }

@@ -221,13 +221,13 @@ pub fn derive_coords_fim_only(
     })
 }
 
+/// A derivation in new parameters (their domains), the model's own
+/// replaced through the substitution.
+type DeriveIn<'a> = dyn Fn(&[(Name, Domain)], &dyn Fn(&str) -> Option<Expr>) -> Derivation + 'a;
+
 /// Each coordinate system's derivation by `derive_one(domains, subst)`,
 /// and its agreement with the pull-back of `base`'s F.
-fn coords_with(
-    model: &Model,
-    base: &Derivation,
-    derive_one: &dyn Fn(&[(Name, Domain)], &dyn Fn(&str) -> Option<Expr>) -> Derivation,
-) -> Vec<CoordsDerivation> {
+fn coords_with(model: &Model, base: &Derivation, derive_one: &DeriveIn) -> Vec<CoordsDerivation> {
     model
         .coords
         .iter()
