@@ -618,3 +618,129 @@ fn what_a_language_cannot_express_is_an_error() {
     assert!(g.code.contains("_log_besseli(2, t0)"), "{}", g.code);
     assert!(g.code.contains("_polygamma(2, a)"), "{}", g.code);
 }
+
+/// The probit example (`y ~ bernoulli(Phi(eta))`) where `Phi(eta)`
+/// underflows (eta = -40: 3.7e-350) or rounds to 1 (eta = +40), and at
+/// -26 and -37.5 on either side of the branch at -20 and the underflow at
+/// -38, with y = 0 and 1. Its log-density is `log Phi(eta)` or
+/// `log Phi(-eta)`: finite everywhere (about -804.6 at |eta| = 40).
+/// `refs` holds fimkit's log-density only (`eval_f64`): the score and
+/// Hessian are not finite there in fimkit's own evaluation either.
+fn probit_tail_case() -> Case {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/probit_regression.fim");
+    let src = std::fs::read_to_string(path).expect("read");
+    let model = fimkit::load(&src, "probit").expect("probit loads");
+    let derivation = fimkit::fisher::derive(&model, &Default::default());
+    let names: Vec<&str> = model
+        .params
+        .iter()
+        .map(|p| &*p.name)
+        .chain(model.data.iter().map(|d| &*d.name))
+        .chain(model.covariates.iter().map(|c| &*c.name))
+        .collect();
+    assert_eq!(names, ["b0", "b1", "b2", "y", "z1", "z2"]);
+    // b0, b1, b2, y, z1, z2; eta = b0 + b1 z1 + b2 z2, exact in f64.
+    let points: Vec<Vec<f64>> = vec![
+        vec![-40.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        vec![-40.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        vec![40.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        vec![40.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        vec![-10.0, 3.0, 0.5, 1.0, -10.0, 0.0],
+        vec![5.0, -2.0, 1.0, 0.0, -16.0, 3.0],
+        vec![-1.0, 0.5, 0.0, 1.0, -50.0, 0.0],
+        vec![-37.5, 1.0, 1.0, 1.0, 0.0, 0.0],
+        vec![37.5, 1.0, 1.0, 0.0, 0.0, 0.0],
+    ];
+    let refs: Vec<Vec<f64>> = points
+        .iter()
+        .map(|p| {
+            let at = |n: &str| names.iter().position(|m| *m == n).map(|k| p[k]);
+            let v = fimkit::numeric::eval::eval_f64(&model.logp, &at).expect("fimkit's logp");
+            assert!(v.is_finite(), "fimkit's logp at {p:?}: {v}");
+            vec![v]
+        })
+        .collect();
+    // An anchor independent of the evaluators: log Phi(-40) from mpmath.
+    let log_phi_m40 = -804.608_442_013_753_8;
+    for k in [0, 2, 4, 5] {
+        assert!(
+            (refs[k][0] - log_phi_m40).abs() < 1e-12 * 804.6,
+            "fimkit's logp at {:?}: {}",
+            points[k],
+            refs[k][0]
+        );
+    }
+    Case {
+        id: "probit_tails".into(),
+        model,
+        derivation,
+        points,
+        refs,
+    }
+}
+
+/// The first value (the log-density) of each output line against `refs`;
+/// returns how many were compared.
+fn compare_logp(lang: &str, out: &str, c: &Case) -> usize {
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for line in out.lines().filter(|l| !l.trim().is_empty()) {
+        let mut it = line.split_whitespace();
+        let _case = it.next();
+        let pi: usize = it.next().and_then(|s| s.parse().ok()).expect("point");
+        let got: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let want = c.refs[pi][0];
+        seen += 1;
+        if !common::close(got, want, TOL) {
+            failures.push(format!(
+                "{lang} at {:?}: generated logp {got:e}, fimkit {want:e}",
+                c.points[pi]
+            ));
+        }
+    }
+    report(&format!("{lang} (probit tails)"), failures, seen);
+    seen
+}
+
+#[test]
+fn log_phi_is_finite_in_the_tails() {
+    let c = probit_tail_case();
+    let cs = [&c];
+    for lang in Lang::ALL {
+        let code = gen_code(&c, lang).code;
+        let stable = match lang {
+            Lang::Rust | Lang::C => "fk_log_normal_cdf(",
+            Lang::Python | Lang::Jax => "log_ndtr(",
+        };
+        assert!(code.contains(stable), "{lang}: no {stable}\n{code}");
+    }
+    let n = c.points.len();
+    assert_eq!(compare_logp("rust", &rust_output("rust-tails", &cs), &c), n);
+    assert_eq!(compare_logp("c", &c_output("c-tails", &cs), &c), n);
+    if python_required() {
+        let out = run_python_driver("python-tails", Lang::Python, &cs);
+        let batched: String = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("B "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(compare_logp("python", &batched, &c), n);
+        let scalar: String = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("S "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(compare_logp("python (scalar)", &scalar, &c), 1);
+    }
+    if python_with("jax").is_ok() {
+        let out = run_python_driver("jax-tails", Lang::Jax, &cs);
+        let batched: String = out
+            .lines()
+            .filter_map(|l| l.strip_prefix("B "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(compare_logp("jax", &batched, &c), n);
+    } else {
+        eprintln!("skipped: jax is not installed, so the JAX tails were not run");
+    }
+}

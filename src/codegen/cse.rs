@@ -6,7 +6,8 @@
 //! Lowering follows `numeric::eval` so the generated code computes what
 //! fimkit computes: integer powers by `powi`, `x^(1/2)` by `sqrt`,
 //! `log(besseli(ν, x))` by a scaled log-Bessel and `log(sigmoid(u))`,
-//! `log(1 - sigmoid(u))` by a stable log-sigmoid.
+//! `log(1 - sigmoid(u))` by a stable log-sigmoid and `log(Phi(u))`,
+//! `log(1 - Phi(u))` by a stable log normal CDF.
 
 use super::CodegenError;
 use super::ident::Namer;
@@ -40,6 +41,8 @@ pub(crate) enum Fun {
     Erf,
     Erfc,
     NormalCdf,
+    /// `log(Phi(u))`, stable for every u (`Phi(u)` underflows below -38).
+    LogNormalCdf,
     /// `besseli(ν, x)` (arguments ν, x).
     BesselI,
     /// `log(besseli(ν, x))` without overflow.
@@ -427,10 +430,18 @@ impl Block {
                     let u = self.lower(&inner[0]);
                     return self.intern(Node::Call(Fun::LogSigmoid, vec![u]));
                 }
+                Expr::Call(Func::NormalCdf, inner) if inner.len() == 1 => {
+                    let u = self.lower(&inner[0]);
+                    return self.intern(Node::Call(Fun::LogNormalCdf, vec![u]));
+                }
                 a => {
-                    if let Some(u) = crate::numeric::eval::one_minus_sigmoid(a) {
+                    if let Some((g, u)) = crate::numeric::eval::complement(a) {
+                        let log_g = match g {
+                            Func::Sigmoid => Fun::LogSigmoid,
+                            _ => Fun::LogNormalCdf,
+                        };
                         let m = self.lower(&Expr::neg(u.clone()));
-                        return self.intern(Node::Call(Fun::LogSigmoid, vec![m]));
+                        return self.intern(Node::Call(log_g, vec![m]));
                     }
                 }
             }

@@ -59,6 +59,7 @@ pub(crate) const RESERVED: &[&str] = &[
     "erf",
     "erfc",
     "ndtr",
+    "log_ndtr",
     "iv",
     "ive",
     "i0",
@@ -140,6 +141,7 @@ fn special_name(f: Fun, jax: bool) -> Option<&'static [&'static str]> {
         Fun::Erf => &["erf"],
         Fun::Erfc => &["erfc"],
         Fun::NormalCdf => &["ndtr"],
+        Fun::LogNormalCdf => &["log_ndtr"],
         Fun::BesselI if !jax => &["iv"],
         Fun::LogBesselI if !jax => &["ive"],
         Fun::BesselI | Fun::LogBesselI => &["i0", "i0e", "i1", "i1e", "gammaln"],
@@ -209,6 +211,7 @@ impl Dialect for PyDialect {
             Fun::Erf => "erf".into(),
             Fun::Erfc => "erfc".into(),
             Fun::NormalCdf => "ndtr".into(),
+            Fun::LogNormalCdf => "log_ndtr".into(),
             Fun::BesselI | Fun::LogBesselI if self.jax => {
                 let order = jax::static_order(&a[0])?;
                 let helper = if f == Fun::BesselI {
