@@ -7,7 +7,9 @@
 //! fimkit computes: integer powers by `powi`, `x^(1/2)` by `sqrt`,
 //! `log(besseli(ν, x))` by a scaled log-Bessel and `log(sigmoid(u))`,
 //! `log(1 - sigmoid(u))` by a stable log-sigmoid and `log(Phi(u))`,
-//! `log(1 - Phi(u))` by a stable log normal CDF.
+//! `log(1 - Phi(u))` by a stable log normal CDF. Beyond the evaluators,
+//! `exp(a)/Phi(u)^k` (the probit score's φ/Φ) becomes
+//! `exp(a - k log Phi(u))`, finite where both underflow.
 
 use super::CodegenError;
 use super::ident::Namer;
