@@ -618,3 +618,165 @@ fn what_a_language_cannot_express_is_an_error() {
     assert!(g.code.contains("_log_besseli(2, t0)"), "{}", g.code);
     assert!(g.code.contains("_polygamma(2, a)"), "{}", g.code);
 }
+
+/// The probit example (`y ~ bernoulli(Phi(eta))`) where `Phi(eta)`
+/// underflows (eta = -40: 3.7e-350) or rounds to 1 (eta = +40), and at
+/// -26 and -37.5 on either side of the branch at -20 and the underflow at
+/// -38, with y = 0 and 1. Its log-density is `log Phi(eta)` or
+/// `log Phi(-eta)`: finite everywhere (about -804.6 at |eta| = 40), and so
+/// are the score and Hessian (`phi/Phi` is about 40 there). `refs` holds
+/// logp, score and Hessian from second-order dual numbers on the
+/// log-density (`gradient_hessian`, through `log_normal_cdf` and its
+/// derivatives): the symbolic score, `exp(-eta^2/2)/Phi(eta)`, is 0/0 in
+/// `eval_f64` there, so it cannot be the reference.
+fn probit_tail_case() -> Case {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/probit_regression.fim");
+    let src = std::fs::read_to_string(path).expect("read");
+    let model = fimkit::load(&src, "probit").expect("probit loads");
+    let derivation = fimkit::fisher::derive(&model, &Default::default());
+    let names: Vec<&str> = model
+        .params
+        .iter()
+        .map(|p| &*p.name)
+        .chain(model.data.iter().map(|d| &*d.name))
+        .chain(model.covariates.iter().map(|c| &*c.name))
+        .collect();
+    assert_eq!(names, ["b0", "b1", "b2", "y", "z1", "z2"]);
+    // b0, b1, b2, y, z1, z2; eta = b0 + b1 z1 + b2 z2, exact in f64.
+    let points: Vec<Vec<f64>> = vec![
+        vec![-40.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        vec![-40.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        vec![40.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        vec![40.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+        vec![-10.0, 3.0, 0.5, 1.0, -10.0, 0.0],
+        vec![5.0, -2.0, 1.0, 0.0, -16.0, 3.0],
+        vec![-1.0, 0.5, 0.0, 1.0, -50.0, 0.0],
+        vec![-37.5, 1.0, 1.0, 1.0, 0.0, 0.0],
+        vec![37.5, 1.0, 1.0, 0.0, 0.0, 0.0],
+    ];
+    let refs: Vec<Vec<f64>> = points
+        .iter()
+        .map(|p| {
+            let at = |n: &str| names.iter().position(|m| *m == n).map(|k| p[k]);
+            let v = fimkit::numeric::eval::eval_f64(&model.logp, &at).expect("fimkit's logp");
+            let (v2, g, h) = fimkit::numeric::eval::gradient_hessian(&model.logp, &names[..3], &at)
+                .expect("fimkit's derivatives");
+            assert_eq!(v, v2, "logp at {p:?}");
+            let mut out = vec![v];
+            out.extend(g.iter());
+            out.extend(h.transpose().iter()); // row-major
+            assert!(
+                out.iter().all(|x| x.is_finite()),
+                "fimkit at {p:?}: {out:?}"
+            );
+            out
+        })
+        .collect();
+    // Anchors independent of the evaluators (mpmath): at eta = -40 with
+    // y = 1, logp = log Phi(-40), score[0] = r = phi/Phi, hessian[0][0] = -r(r - 40).
+    let (logp, r, h00) = (
+        -804.608_442_013_753_8,
+        40.024_968_847_207_26,
+        -0.999_377_331_621_408_6,
+    );
+    for k in [0, 4] {
+        assert!((refs[k][0] - logp).abs() < 1e-12 * 804.6, "{:?}", refs[k]);
+    }
+    assert!((refs[0][1] - r).abs() < 1e-12 * r, "{:?}", refs[0]);
+    assert!((refs[0][4] - h00).abs() < 1e-12, "{:?}", refs[0]);
+    Case {
+        id: "probit_tails".into(),
+        model,
+        derivation,
+        points,
+        refs,
+    }
+}
+
+/// The tolerance in the tails for the Hessian: `-r (r + eta)` is computed
+/// as `r^2 + eta r` in the generated code, which cancels 1600 to 1 at
+/// eta = -40 (measured: 2e-11 in Rust and C, 2e-10 with SciPy's
+/// `log_ndtr`).
+const TAIL_HESSIAN_TOL: f64 = 1e-9;
+
+/// Each output line's logp, score and Hessian against `refs` (1e-12;
+/// the Hessian [`TAIL_HESSIAN_TOL`]); the FIM that follows must be finite.
+/// Returns how many lines were compared.
+fn compare_tails(lang: &str, out: &str, c: &Case) -> usize {
+    let mut failures = Vec::new();
+    let mut lines = 0;
+    let mut values = 0;
+    for line in out.lines().filter(|l| !l.trim().is_empty()) {
+        let mut it = line.split_whitespace();
+        let _case = it.next();
+        let pi: usize = it.next().and_then(|s| s.parse().ok()).expect("point");
+        let got: Vec<f64> = it.map(|s| s.parse().unwrap_or(f64::NAN)).collect();
+        let want = &c.refs[pi];
+        lines += 1;
+        if got.len() != want.len() + c.p() * c.p() {
+            failures.push(format!("{lang}: {} values in `{line}`", got.len()));
+            continue;
+        }
+        for (k, g) in got.iter().enumerate() {
+            values += 1;
+            let ok = match want.get(k) {
+                Some(w) if k <= c.p() => common::close(*g, *w, TOL),
+                Some(w) => common::close(*g, *w, TAIL_HESSIAN_TOL),
+                None => g.is_finite(),
+            };
+            if !ok {
+                let w = want
+                    .get(k)
+                    .map_or("a finite number".into(), |w| format!("{w:e}"));
+                failures.push(format!(
+                    "{lang} at {:?} {}: generated {g:e}, fimkit {w}",
+                    c.points[pi],
+                    c.label(k)
+                ));
+            }
+        }
+    }
+    report(&format!("{lang} (probit tails)"), failures, values);
+    lines
+}
+
+fn prefixed(out: &str, prefix: &str) -> String {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn probit_is_finite_in_the_tails() {
+    let c = probit_tail_case();
+    let cs = [&c];
+    for lang in Lang::ALL {
+        let code = gen_code(&c, lang).code;
+        let stable = match lang {
+            Lang::Rust | Lang::C => "fk_log_normal_cdf(",
+            Lang::Python | Lang::Jax => "log_ndtr(",
+        };
+        assert!(code.contains(stable), "{lang}: no {stable}\n{code}");
+    }
+    let n = c.points.len();
+    assert_eq!(
+        compare_tails("rust", &rust_output("rust-tails", &cs), &c),
+        n
+    );
+    assert_eq!(compare_tails("c", &c_output("c-tails", &cs), &c), n);
+    if python_required() {
+        let out = run_python_driver("python-tails", Lang::Python, &cs);
+        assert_eq!(compare_tails("python", &prefixed(&out, "B "), &c), n);
+        assert_eq!(
+            compare_tails("python (scalar)", &prefixed(&out, "S "), &c),
+            1
+        );
+    }
+    if python_with("jax").is_ok() {
+        let out = run_python_driver("jax-tails", Lang::Jax, &cs);
+        assert_eq!(compare_tails("jax", &prefixed(&out, "B "), &c), n);
+    } else {
+        eprintln!("skipped: jax is not installed, so the JAX tails were not run");
+    }
+}

@@ -140,6 +140,7 @@ impl Dialect for CDialect {
             Fun::PolygammaDyn => "fk_polygamma_any",
             Fun::Lbeta => "fk_lbeta",
             Fun::NormalCdf => "fk_normal_cdf",
+            Fun::LogNormalCdf => "fk_log_normal_cdf",
             Fun::BesselI => "fk_besseli",
             Fun::LogBesselI => "fk_log_besseli",
             Fun::Indicator => {

@@ -91,6 +91,7 @@ impl Dialect for RustDialect {
             Fun::Erf => helper("erf", &a),
             Fun::Erfc => helper("erfc", &a),
             Fun::NormalCdf => helper("normal_cdf", &a),
+            Fun::LogNormalCdf => helper("log_normal_cdf", &a),
             Fun::BesselI => helper("besseli", &a),
             Fun::LogBesselI => helper("log_besseli", &a),
             Fun::Indicator => Printed::atom(format!(

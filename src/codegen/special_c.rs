@@ -15,6 +15,7 @@ pub(crate) fn snippet_for(f: Fun) -> Option<&'static str> {
         Fun::PolygammaDyn => "polygamma_any",
         Fun::Lbeta => "lbeta",
         Fun::NormalCdf => "normal_cdf",
+        Fun::LogNormalCdf => "log_normal_cdf",
         Fun::BesselI => "besseli",
         Fun::LogBesselI => "log_besseli",
         _ => return None,
@@ -51,6 +52,41 @@ static double fk_log_sigmoid(double x)
     } else {
         return x - exp(x);
     }
+}
+"#,
+    },
+    Snippet {
+        name: "log_normal_cdf",
+        deps: &["normal_cdf"],
+        code: r#"/* log(Phi(x)), accurate for every x: log1p(-Phi(-x)) above 0, log(Phi(x))
+   down to -20, and below (Phi underflows from -38 on) log(phi(x)) - log(r)
+   with r = phi(x)/Phi(x) from Laplace's continued fraction
+   Phi(x)/phi(x) = 1/L1, L_k = t + k/L_(k+1), t = -x (40 levels are
+   exact to double precision from t = 5 on). */
+static double fk_log_normal_cdf(double x)
+{
+    const double ln_sqrt_2pi = 0.9189385332046728;
+    double t, l, r, hi, lo;
+    int k;
+    if (isnan(x)) {
+        return x;
+    }
+    if (x >= 0.0) {
+        return log1p(-fk_normal_cdf(-x));
+    }
+    if (x > -20.0) {
+        return log(fk_normal_cdf(x));
+    }
+    t = -x;
+    l = t;
+    for (k = 40; k >= 2; k--) {
+        l = t + (double)k / l;
+    }
+    r = t + 1.0 / l;
+    /* log(phi(x)) = -x^2/2 - log(sqrt(2 pi)), with x^2 carried exactly. */
+    hi = x * x;
+    lo = fma(x, x, -hi);
+    return (-0.5 * hi - ln_sqrt_2pi) - 0.5 * lo - log(r);
 }
 "#,
     },

@@ -27,6 +27,7 @@ pub(crate) fn snippet_for(f: Fun) -> Option<&'static str> {
         Fun::Erf => "erf",
         Fun::Erfc => "erfc",
         Fun::NormalCdf => "normal_cdf",
+        Fun::LogNormalCdf => "log_normal_cdf",
         Fun::BesselI => "besseli",
         Fun::LogBesselI => "log_besseli",
         _ => return None,
@@ -395,6 +396,37 @@ fn fk_erfc(x: f64) -> f64 {
     }
     let tiny = f64::from_bits(0x0010_0000_0000_0000);
     if sign { 2.0 - tiny } else { tiny * tiny }
+}
+"#,
+    },
+    Snippet {
+        name: "log_normal_cdf",
+        deps: &["normal_cdf"],
+        code: r#"/// log(Phi(x)), accurate for every x: log1p(-Phi(-x)) above 0, log(Phi(x))
+/// down to -20, and below (Phi underflows from -38 on) log(phi(x)) - log(r)
+/// with r = phi(x)/Phi(x) from Laplace's continued fraction
+/// Phi(x)/phi(x) = 1/L1, L_k = t + k/L_(k+1), t = -x (40 levels are
+/// exact to double precision from t = 5 on).
+fn fk_log_normal_cdf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    if x >= 0.0 {
+        return (-fk_normal_cdf(-x)).ln_1p();
+    }
+    if x > -20.0 {
+        return fk_normal_cdf(x).ln();
+    }
+    let t = -x;
+    let mut l = t;
+    for k in (2..=40u32).rev() {
+        l = t + f64::from(k) / l;
+    }
+    let r = t + 1.0 / l;
+    // log(phi(x)) = -x^2/2 - log(sqrt(2 pi)), with x^2 carried exactly.
+    let hi = x * x;
+    let lo = x.mul_add(x, -hi);
+    (-0.5 * hi - 0.918_938_533_204_672_8) - 0.5 * lo - r.ln()
 }
 "#,
     },

@@ -119,14 +119,6 @@ pub(crate) fn complement(e: &Expr) -> Option<(Func, &Expr)> {
     }
 }
 
-/// If `e` is `1 - sigmoid(u)`, return `u`.
-pub(crate) fn one_minus_sigmoid(e: &Expr) -> Option<&Expr> {
-    match complement(e) {
-        Some((Func::Sigmoid, u)) => Some(u),
-        _ => None,
-    }
-}
-
 /// Evaluate `e` with variable values from `env`.
 ///
 /// Powers: an integer exponent uses `powi`, a constant rational one `powf`
