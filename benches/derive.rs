@@ -105,7 +105,7 @@ fn sympy_list() -> Vec<(String, String)> {
     ]
 }
 
-fn load(models: Vec<(String, String)>) -> Vec<(String, fimkit::Model)> {
+fn load(models: Vec<(String, String)>) -> Vec<(String, fimkit::ir::Model)> {
     models
         .into_iter()
         .filter_map(|(name, src)| match fimkit::load(&src, &name) {

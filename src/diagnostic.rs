@@ -127,6 +127,30 @@ impl Diagnostic {
     }
 }
 
+/// `error[E0101]: message`, then `  help: ...` (no source position: see
+/// [`crate::ModelError`] for diagnostics with `file:line:col`).
+///
+/// ```
+/// let d = fimkit::Diagnostic::error("E0101", "unknown name `sigam`", fimkit::Span::new(0, 5), "not declared")
+///     .with_help("did you mean `sigma`?");
+/// assert_eq!(d.to_string(), "error[E0101]: unknown name `sigam`\n  help: did you mean `sigma`?");
+/// ```
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{kind}[{}]: {}", self.code, self.message)?;
+        if let Some(h) = &self.help {
+            write!(f, "\n  help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());

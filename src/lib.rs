@@ -2,17 +2,32 @@
 //!
 //! Turn a statistical model written as a small text file into its Fisher
 //! information: score, Hessian, closed-form Fisher information matrix, the
-//! Cramér–Rao bound and the Jeffreys prior.
+//! Cramér–Rao bound and the Jeffreys prior; exact derivatives by hyper-dual
+//! numbers; fits with standard errors.
+//!
+//! [`Model`] is the front door; every failure is one [`Error`]:
 //!
 //! ```
-//! let source = "param mu : real\nparam sigma : positive\ndata x : real\nx ~ normal(mu, sigma)\n";
-//! let model = fimkit::load(source, "normal").expect("valid model");
-//! assert_eq!(model.param_names().len(), 2);
+//! let m = fimkit::Model::from_source(
+//!     "param mu : real\nparam sigma : positive\ndata x : real\nx ~ normal(mu, sigma)\n",
+//!     "normal",
+//! )?;
+//! let theta = [0.0, 2.0];
+//! assert_eq!(m.score(&theta, &[1.0])?[0], 0.25);            // (x − μ)/σ²
+//! assert_eq!(m.fisher_information(&theta)?.value[(0, 0)], 0.25); // 1/σ²
+//! let d = m.derive();                                          // the formulas
+//! assert_eq!(d.params.len(), 2);
+//! # Ok::<(), fimkit::Error>(())
 //! ```
 //!
 //! The pipeline (see ARCHITECTURE.md): [`syntax`] parses into a spanned AST,
 //! [`ir::resolve`] checks names and lowers to one log-density [`ir::Expr`],
 //! later stages differentiate, simplify, take expectations and render.
+//!
+//! Features: `cli` (default) builds the `fimkit` command and turns on
+//! `fancy` (rustc-style diagnostics, [`render::diagnostics::render_human`])
+//! and `plot` (fit plots). With `default-features = false` the library
+//! compiles none of the command line's crates.
 #![warn(missing_docs)]
 
 pub mod codegen;
@@ -26,15 +41,23 @@ pub mod render;
 pub mod symbolic;
 pub mod syntax;
 
+mod error;
+mod model;
+
 pub use diagnostic::{Diagnostic, Severity, Span};
-pub use ir::{Expr, Model};
+pub use error::{Error, ModelError};
+pub use ir::Expr;
+pub use model::{FimMethod, FisherInformation, Model, information_at};
+/// The linear algebra of every vector and matrix fimkit returns, re-exported
+/// so callers use the same version.
+pub use nalgebra;
 
 /// The result of reading a model: the model (if it had no errors) and all
 /// diagnostics, warnings included.
 #[derive(Debug)]
 pub struct Loaded {
     /// The resolved model, absent when there were errors.
-    pub model: Option<Model>,
+    pub model: Option<ir::Model>,
     /// Every diagnostic, in source order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -49,8 +72,9 @@ pub fn load_with_diagnostics(source: &str, default_name: &str) -> Loaded {
     }
 }
 
-/// Parse and resolve a model source; errors (not warnings) fail.
-pub fn load(source: &str, default_name: &str) -> Result<Model, Vec<Diagnostic>> {
+/// Parse and resolve a model source to the IR; errors (not warnings) fail.
+/// (The front door [`Model::from_source`] does this and more.)
+pub fn load(source: &str, default_name: &str) -> Result<ir::Model, Vec<Diagnostic>> {
     let loaded = load_with_diagnostics(source, default_name);
     loaded.model.ok_or(loaded.diagnostics)
 }

@@ -5,7 +5,7 @@
 use fimkit::fisher::numeric::check::{CheckConfig, CheckKind, check};
 use std::process::Command;
 
-fn load(path: &str) -> fimkit::Model {
+fn load(path: &str) -> fimkit::ir::Model {
     let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     fimkit::load(&src, "m").unwrap_or_else(|d| panic!("{path}: {d:?}"))
 }

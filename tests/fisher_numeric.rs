@@ -11,7 +11,7 @@ use fimkit::render::text::render;
 use nalgebra::DMatrix;
 use std::path::Path;
 
-fn load(path: &str) -> fimkit::Model {
+fn load(path: &str) -> fimkit::ir::Model {
     let src = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     fimkit::load(&src, "m").unwrap_or_else(|d| panic!("{path}: {d:?}"))
 }
@@ -35,7 +35,7 @@ fn matrix(rows: &[Vec<f64>]) -> DMatrix<f64> {
 }
 
 /// A point inside each parameter's domain, covariates at fixed values.
-fn point(model: &fimkit::Model, k: usize) -> (Vec<f64>, NumericConfig) {
+fn point(model: &fimkit::ir::Model, k: usize) -> (Vec<f64>, NumericConfig) {
     let mut rng = fimkit::fisher::numeric::SplitMix(1000 + k as u64);
     let cfg = NumericConfig {
         covariates: model
@@ -66,7 +66,7 @@ fn point(model: &fimkit::Model, k: usize) -> (Vec<f64>, NumericConfig) {
 }
 
 fn closed_form_at(
-    model: &fimkit::Model,
+    model: &fimkit::ir::Model,
     fim: &[Vec<fimkit::Expr>],
     theta: &[f64],
     cfg: &NumericConfig,

@@ -78,7 +78,7 @@ fn expr_in_model(source: &str, text: &str) -> Expr {
 struct Case {
     name: String,
     source: String,
-    model: fimkit::Model,
+    model: fimkit::ir::Model,
     textbook: Vec<Vec<Expr>>,
 }
 
@@ -119,7 +119,7 @@ fn corpus() -> Vec<Case> {
 }
 
 /// Typical values: every parameter, covariate and constant of the model.
-fn points(m: &fimkit::Model) -> Vec<Vec<(String, f64)>> {
+fn points(m: &fimkit::ir::Model) -> Vec<Vec<(String, f64)>> {
     (0..3)
         .map(|salt| {
             let domains: Vec<_> = m
@@ -293,7 +293,7 @@ fn corpus_fim_snapshots() {
 #[test]
 fn fim_alone_equals_the_whole_derivation() {
     let config = DeriveConfig::default();
-    let mut models: Vec<(String, fimkit::Model)> =
+    let mut models: Vec<(String, fimkit::ir::Model)> =
         corpus().into_iter().map(|c| (c.name, c.model)).collect();
     for dir in ["examples", "tests/fixtures/coords"] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);

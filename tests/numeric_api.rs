@@ -12,8 +12,8 @@
 
 mod numeric_common;
 
-use fimkit::Model;
 use fimkit::ir::Expr;
+use fimkit::ir::Model;
 use fimkit::ir::model::Support;
 use fimkit::numeric::eval::eval_f64;
 use fimkit::numeric::{ModelFunctions, NumericError};

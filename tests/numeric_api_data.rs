@@ -18,7 +18,7 @@ fn root() -> &'static str {
 }
 
 /// The model a fixture is for, from its file name.
-fn model_for(path: &Path) -> (String, fimkit::Model) {
+fn model_for(path: &Path) -> (String, fimkit::ir::Model) {
     let stem = path.file_stem().and_then(|s| s.to_str()).expect("stem");
     let parts: Vec<&str> = stem.split("__").collect();
     let file = if parts[0] == "textbook" {

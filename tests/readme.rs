@@ -61,3 +61,21 @@ fn documented_outputs_are_current() {
     }
     assert!(total >= 2);
 }
+
+/// A block marked `<!-- include: FILE -->` in README.md is FILE, verbatim.
+#[test]
+fn included_files_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let mut checked = 0;
+    for part in text.split("<!-- include: ").skip(1) {
+        let (file, after) = part.split_once(" -->").expect("marker closes");
+        let start = after.find("```rust\n").expect("a ```rust block follows") + "```rust\n".len();
+        let end = after[start..].find("```").expect("block closes") + start;
+        let want =
+            std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(&after[start..end], want, "README's copy of {file} is stale");
+        checked += 1;
+    }
+    assert!(checked >= 1, "README includes no example");
+}

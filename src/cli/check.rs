@@ -15,7 +15,10 @@ use std::process::ExitCode;
 /// that cannot be read is a usage error (checked first, by
 /// [`check_at_syntax`]); a name the model does not have is an error of
 /// the point.
-pub(crate) fn parse_at(model: &fimkit::Model, text: &str) -> Result<Vec<(String, f64)>, String> {
+pub(crate) fn parse_at(
+    model: &fimkit::ir::Model,
+    text: &str,
+) -> Result<Vec<(String, f64)>, String> {
     let items = check_at_syntax(text)?;
     let accepted: Vec<&str> = model
         .params
@@ -37,7 +40,7 @@ pub(crate) fn check_at_syntax(text: &str) -> Result<Vec<super::points::Assignmen
 }
 
 /// [`parse_at`] with the exit code of its error.
-fn point_at(model: &fimkit::Model, text: &str) -> Result<Vec<(String, f64)>, (u8, String)> {
+fn point_at(model: &fimkit::ir::Model, text: &str) -> Result<Vec<(String, f64)>, (u8, String)> {
     check_at_syntax(text).map_err(|e| (EXIT_USAGE, e))?;
     parse_at(model, text).map_err(|e| (EXIT_MODEL_ERROR, e))
 }
@@ -114,7 +117,7 @@ fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
     out
 }
 
-fn report_text(model: &fimkit::Model, report: &CheckReport) -> String {
+fn report_text(model: &fimkit::ir::Model, report: &CheckReport) -> String {
     let mut out = format!(
         "check {} ({} parameter{}: {})\n",
         model.name,
@@ -192,7 +195,7 @@ fn matrix_json(m: &DMatrix<f64>) -> Value {
     )
 }
 
-fn report_json(model: &fimkit::Model, report: &CheckReport) -> Value {
+fn report_json(model: &fimkit::ir::Model, report: &CheckReport) -> Value {
     json!({
         "schema": fimkit::render::json::SCHEMA,
         "ok": true,
@@ -275,7 +278,7 @@ impl Fallback {
 }
 
 /// Compute the fallback; `Err` is a usage error (bad `--at`).
-pub(crate) fn numeric_fallback(model: &fimkit::Model, at: &str) -> Result<Fallback, String> {
+pub(crate) fn numeric_fallback(model: &fimkit::ir::Model, at: &str) -> Result<Fallback, String> {
     let at = parse_at(model, at)?;
     let mut theta = Vec::new();
     for p in &model.params {

@@ -178,7 +178,7 @@ fn json_error(format: Format, message: &str) {
 
 /// Parameter (and covariate) values from `--at`, every parameter required.
 fn point_values(
-    model: &fimkit::Model,
+    model: &fimkit::ir::Model,
     at: &[String],
     with_data: bool,
 ) -> Result<Vec<(String, f64)>, String> {

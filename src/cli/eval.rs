@@ -49,7 +49,7 @@ pub fn eval_cmd(args: &EvalArgs) -> ExitCode {
     Failure::finish(run(&model, args), args.format == EvalFormat::Json)
 }
 
-fn run(model: &fimkit::Model, args: &EvalArgs) -> Result<String, Failure> {
+fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<String, Failure> {
     let f = ModelFunctions::new(model)?;
     let assignments = points::parse(args.at).map_err(|e| Failure::usage(format!("--at: {e}")))?;
     let params = f.param_names();

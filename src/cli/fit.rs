@@ -89,7 +89,7 @@ pub fn fit_cmd(args: &FitArgs) -> ExitCode {
     Failure::finish(run(&model, args), args.format == FitFormat::Json)
 }
 
-fn run(model: &fimkit::Model, args: &FitArgs) -> Result<String, Failure> {
+fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<String, Failure> {
     let schema = fimkit::numeric::DataSchema::from_model(model);
     let data = schema.read_csv_path(args.data).map_err(|e| match e {
         DataError::Io(_) => Failure::usage(e.to_string()),

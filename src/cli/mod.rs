@@ -386,7 +386,7 @@ fn file_stem(path: &Path) -> String {
 }
 
 /// Read and resolve a model, printing diagnostics; `None` if it has errors.
-fn load_model(path: &Path, format: Format) -> Result<(fimkit::Model, String), ExitCode> {
+fn load_model(path: &Path, format: Format) -> Result<(fimkit::ir::Model, String), ExitCode> {
     let source = read_model(path)?;
     let name = path.display().to_string();
     let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));

@@ -146,7 +146,7 @@ pub fn evaluate_dataset(
 }
 
 /// det, Cholesky inverse and condition number of a symmetric matrix.
-fn summarize(fim: DMatrix<f64>) -> FimAtPoint {
+pub(crate) fn summarize(fim: DMatrix<f64>) -> FimAtPoint {
     let eig = fim.clone().symmetric_eigen();
     let (lo, hi) = eig
         .eigenvalues

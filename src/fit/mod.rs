@@ -33,6 +33,7 @@ pub mod gram;
 pub mod linear;
 mod objective;
 mod optimize;
+#[cfg(feature = "plot")]
 pub mod plot;
 mod result;
 pub mod step;

@@ -2,6 +2,7 @@
 //! miette) or for programs (JSON).
 
 use crate::diagnostic::{Diagnostic, Severity, line_col};
+#[cfg(feature = "fancy")]
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use serde_json::{Value, json};
 
@@ -13,7 +14,8 @@ pub struct DiagnosticStyle {
 }
 
 /// Render diagnostics like rustc: `file:line:col`, the source line, a
-/// label under the span, and a help line.
+/// label under the span, and a help line. (Feature `fancy`, on with `cli`.)
+#[cfg(feature = "fancy")]
 pub fn render_human(
     diagnostics: &[Diagnostic],
     file_name: &str,

@@ -3,9 +3,9 @@
 //! and fimkit's own numbers there (`eval_f64` of the same expressions the
 //! code is generated from).
 
-use fimkit::Model;
 use fimkit::fisher::{Derivation, DeriveConfig};
 use fimkit::ir::Expr;
+use fimkit::ir::Model;
 use fimkit::ir::expr::rational_to_f64;
 use fimkit::ir::model::{Domain, Support};
 use fimkit::numeric::eval::eval_f64;

@@ -63,7 +63,7 @@ pub fn err(got: f64, want: f64, abs_below: f64) -> f64 {
     }
 }
 
-use fimkit::Model;
+use fimkit::ir::Model;
 use fimkit::ir::model::Support;
 
 /// A tiny deterministic generator (xorshift64*), so tests need no seed files.

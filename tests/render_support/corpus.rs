@@ -31,7 +31,7 @@ pub struct Example {
     /// File stem.
     pub name: String,
     /// The model.
-    pub model: fimkit::Model,
+    pub model: fimkit::ir::Model,
 }
 
 /// Every `examples/*.fim`, sorted by name.
@@ -56,7 +56,7 @@ pub fn examples() -> Vec<Example> {
 }
 
 /// Leading variables of a model: its data variables.
-pub fn data_names(m: &fimkit::Model) -> Vec<Name> {
+pub fn data_names(m: &fimkit::ir::Model) -> Vec<Name> {
     fimkit::render::leading_names(m)
 }
 

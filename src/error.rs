@@ -1,0 +1,140 @@
+//! The library's one error type, [`Error`], returned by the front door
+//! [`crate::Model`]; [`ModelError`] carries a model file's diagnostics with
+//! their source, so they print as `file:line:col`.
+
+use crate::diagnostic::{Diagnostic, line_col};
+use std::fmt;
+
+/// A model source that has errors: every diagnostic (warnings too), with
+/// the source they point into.
+///
+/// ```
+/// let err = fimkit::Model::from_source("param mu : real\ndata x : real\nx ~ normal(mu, sigam)\n", "m")
+///     .unwrap_err();
+/// let text = err.to_string();
+/// assert!(text.starts_with("m:3:16: error[E"), "{text}");
+/// assert!(text.contains("sigam"), "{text}");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelError {
+    /// The file name shown in positions (the model's name for a string).
+    pub file: String,
+    /// The model source.
+    pub source: String,
+    /// Every diagnostic, in source order; at least one is an error.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ModelError {
+    /// One diagnostic a line: `file:line:col: error[code]: message: label`,
+    /// then an indented help line where there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.diagnostics.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            let (line, col) = line_col(&self.source, d.span().start);
+            let kind = if d.is_error() { "error" } else { "warning" };
+            write!(
+                f,
+                "{}:{line}:{col}: {kind}[{}]: {}",
+                self.file, d.code, d.message
+            )?;
+            if let Some(label) = d.labels.first().filter(|l| !l.message.is_empty()) {
+                write!(f, " ({})", label.message)?;
+            }
+            if let Some(h) = &d.help {
+                write!(f, "\n  help: {h}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ModelError {}
+
+/// Why a call of the library failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The model source has errors.
+    Model(ModelError),
+    /// A file could not be read.
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// An argument does not fit the model: a parameter point with a
+    /// missing or unknown name, a value outside its domain.
+    Argument(String),
+    /// Data could not be read or a value is outside its support.
+    Data(crate::numeric::DataError),
+    /// Exact numeric evaluation failed (the row and subexpression are named).
+    Evaluation(crate::numeric::NumericError),
+    /// The numeric Fisher information could not be computed.
+    NumericFim(crate::fisher::NumericError),
+    /// There is no closed form for what was asked, and no numeric route.
+    NoClosedForm(String),
+    /// A fit failed (no maximum, separation, a singular information).
+    Fit(crate::fit::FitError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Model(e) => e.fmt(f),
+            Error::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            Error::Argument(s) | Error::NoClosedForm(s) => f.write_str(s),
+            Error::Data(e) => e.fmt(f),
+            Error::Evaluation(e) => e.fmt(f),
+            Error::NumericFim(e) => e.fmt(f),
+            Error::Fit(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Model(e) => Some(e),
+            Error::Io { error, .. } => Some(error),
+            Error::Data(e) => Some(e),
+            Error::Evaluation(e) => Some(e),
+            Error::NumericFim(e) => Some(e),
+            Error::Fit(e) => Some(e),
+            Error::Argument(_) | Error::NoClosedForm(_) => None,
+        }
+    }
+}
+
+impl From<ModelError> for Error {
+    fn from(e: ModelError) -> Self {
+        Error::Model(e)
+    }
+}
+
+impl From<crate::numeric::DataError> for Error {
+    fn from(e: crate::numeric::DataError) -> Self {
+        Error::Data(e)
+    }
+}
+
+impl From<crate::numeric::NumericError> for Error {
+    fn from(e: crate::numeric::NumericError) -> Self {
+        Error::Evaluation(e)
+    }
+}
+
+impl From<crate::fisher::NumericError> for Error {
+    fn from(e: crate::fisher::NumericError) -> Self {
+        Error::NumericFim(e)
+    }
+}
+
+impl From<crate::fit::FitError> for Error {
+    fn from(e: crate::fit::FitError) -> Self {
+        Error::Fit(e)
+    }
+}

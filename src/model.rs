@@ -1,0 +1,428 @@
+//! The front door: [`Model`], a model file parsed once, with exact
+//! derivatives at a point and over data, the formulas, the Fisher
+//! information (closed form, else numeric, with its method and error) and
+//! fits — every failure one [`Error`].
+//!
+//! ```
+//! use fimkit::Model;
+//! let m = Model::from_source("param mu : real\nparam sigma : positive\ndata x : real\nx ~ normal(mu, sigma)\n", "normal")?;
+//! let theta = m.theta(&[("mu", 1.0), ("sigma", 2.0)])?;
+//! let h = m.hessian(theta.as_slice(), &[0.5])?;          // exact, by hyper-dual numbers
+//! assert_eq!(h[(0, 0)], -0.25);                            // −1/σ²
+//! let f = m.fisher_information(theta.as_slice())?;
+//! assert!(f.is_closed_form() && (f.value[(1, 1)] - 0.5).abs() < 1e-15); // 2/σ²
+//! # Ok::<(), fimkit::Error>(())
+//! ```
+
+use crate::error::{Error, ModelError};
+use crate::fisher::at_point::{self, FimAtPoint};
+use crate::fisher::{Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
+use crate::fit::{FitConfig, FitResult, Problem};
+use crate::ir;
+use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
+use crate::{Diagnostic, Severity};
+use nalgebra::{DMatrix, DVector};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// A checked model: parse and resolve once, then ask for anything.
+///
+/// Parameter vectors are in the order of [`Model::param_names`]; a data
+/// row holds the model's inputs in the order of [`Model::input_names`]
+/// (data variables, then covariates). [`Model::theta`] builds a parameter
+/// vector by name, [`Model::dataset`] a dataset from named columns.
+#[derive(Debug)]
+pub struct Model {
+    ir: ir::Model,
+    file: String,
+    warnings: Vec<Diagnostic>,
+    schema: DataSchema,
+    functions: OnceLock<Result<ModelFunctions, crate::numeric::NumericError>>,
+    derivation: OnceLock<Derivation>,
+}
+
+/// Which route gave a Fisher information.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FimMethod {
+    /// The closed form of [`Model::derive`], evaluated exactly (two
+    /// independent formulas agreed on it).
+    ClosedForm,
+    /// Location–scale structure: F = C/σ², C computed numerically once.
+    LocationScale {
+        /// How C was computed.
+        method: String,
+    },
+    /// Quadrature, summation or Monte Carlo at the point.
+    Numeric {
+        /// The rule, e.g. "adaptive Gauss–Kronrod (G7/K15)".
+        method: String,
+    },
+}
+
+/// A Fisher information with its provenance.
+#[derive(Clone, Debug)]
+pub struct FisherInformation {
+    /// Parameter names, the order of the rows and columns.
+    pub params: Vec<String>,
+    /// F(θ): of one observation, or summed over a dataset's rows.
+    pub value: DMatrix<f64>,
+    /// Error estimate of each entry: zero for a closed form.
+    pub error: DMatrix<f64>,
+    /// How it was computed.
+    pub method: FimMethod,
+    /// What the user should know (e.g. a constant missing from the density
+    /// that does not change F).
+    pub warnings: Vec<String>,
+    /// The numeric computation behind it (its integrals, its location–scale
+    /// structure), when it was not a closed form.
+    pub numeric: Option<NumericFim>,
+}
+
+impl FisherInformation {
+    /// True when the value is the closed form evaluated exactly.
+    pub fn is_closed_form(&self) -> bool {
+        self.method == FimMethod::ClosedForm
+    }
+
+    /// The Cramér–Rao bound of one observation (F⁻¹; divide by N for N
+    /// observations), when F is positive definite.
+    pub fn cramer_rao(&self) -> Option<DMatrix<f64>> {
+        at_point::summarize(self.value.clone()).inverse
+    }
+
+    /// Standard errors √diag(F⁻¹/n) for `n` observations, when F is
+    /// positive definite.
+    pub fn std_errors(&self, n: f64) -> Option<DVector<f64>> {
+        let inv = self.cramer_rao()?;
+        Some(DVector::from_iterator(
+            inv.nrows(),
+            (0..inv.nrows()).map(|i| (inv[(i, i)] / n).sqrt()),
+        ))
+    }
+}
+
+impl Model {
+    /// Parse and resolve a model source; `name` is used in messages and as
+    /// the model's name when the source has no `model` line.
+    pub fn from_source(source: &str, name: &str) -> Result<Model, Error> {
+        let loaded = crate::load_with_diagnostics(source, name);
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) = loaded
+            .diagnostics
+            .iter()
+            .cloned()
+            .partition(|d| d.severity == Severity::Error);
+        match loaded.model {
+            Some(ir) if errors.is_empty() => Ok(Model {
+                schema: DataSchema::from_model(&ir),
+                ir,
+                file: name.to_string(),
+                warnings,
+                functions: OnceLock::new(),
+                derivation: OnceLock::new(),
+            }),
+            _ => Err(Error::Model(ModelError {
+                file: name.to_string(),
+                source: source.to_string(),
+                diagnostics: loaded.diagnostics,
+            })),
+        }
+    }
+
+    /// Read and check a model file (its stem names the model when the file
+    /// has no `model` line; messages show the path).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Model, Error> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path).map_err(|error| Error::Io {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+        let mut m = Model::from_source(&source, stem).map_err(|e| match e {
+            Error::Model(mut me) => {
+                me.file = path.display().to_string();
+                Error::Model(me)
+            }
+            other => other,
+        })?;
+        m.file = path.display().to_string();
+        Ok(m)
+    }
+
+    /// The resolved model (the IR every stage reads).
+    pub fn ir(&self) -> &ir::Model {
+        &self.ir
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.ir.name
+    }
+
+    /// Warnings found while reading the model (it has no errors).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Parameter names, the order of every parameter vector.
+    pub fn param_names(&self) -> Vec<String> {
+        self.ir.params.iter().map(|p| p.name.to_string()).collect()
+    }
+
+    /// Input names (data variables, then covariates), the order of a row.
+    pub fn input_names(&self) -> Vec<String> {
+        self.schema.names().iter().map(|n| n.to_string()).collect()
+    }
+
+    /// The compiled functions (exact derivatives), built on first use.
+    fn functions(&self) -> Result<&ModelFunctions, Error> {
+        self.functions
+            .get_or_init(|| ModelFunctions::new(&self.ir))
+            .as_ref()
+            .map_err(|e| Error::Evaluation(e.clone()))
+    }
+
+    /// A parameter vector from values by name, checked against the
+    /// parameters' domains.
+    pub fn theta(&self, values: &[(&str, f64)]) -> Result<DVector<f64>, Error> {
+        let f = self.functions()?;
+        let theta = f.params_by_name(values)?;
+        f.check_params(&theta)?;
+        Ok(theta)
+    }
+
+    fn vectors(&self, theta: &[f64], x: &[f64]) -> (DVector<f64>, DVector<f64>) {
+        (
+            DVector::from_column_slice(theta),
+            DVector::from_column_slice(x),
+        )
+    }
+
+    /// `log p(x; θ)` at one row `x` (inputs in [`Model::input_names`] order).
+    pub fn log_density(&self, theta: &[f64], x: &[f64]) -> Result<f64, Error> {
+        let (t, x) = self.vectors(theta, x);
+        Ok(self.functions()?.log_density(&t, &x)?)
+    }
+
+    /// The exact score `∇_θ log p(x; θ)`.
+    pub fn score(&self, theta: &[f64], x: &[f64]) -> Result<DVector<f64>, Error> {
+        let (t, x) = self.vectors(theta, x);
+        Ok(self.functions()?.score(&t, &x)?)
+    }
+
+    /// The exact Hessian `∇²_θ log p(x; θ)`.
+    pub fn hessian(&self, theta: &[f64], x: &[f64]) -> Result<DMatrix<f64>, Error> {
+        let (t, x) = self.vectors(theta, x);
+        Ok(self.functions()?.hessian(&t, &x)?)
+    }
+
+    /// A dataset from named columns of equal length (every input of the
+    /// model needs one; other names are an error). Values are checked
+    /// against the supports.
+    ///
+    /// ```
+    /// let m = fimkit::Model::from_source("param l : positive\ndata k : count\nk ~ poisson(l)\n", "p")?;
+    /// let data = m.dataset(&[("k", &[1.0, 3.0, 2.0, 6.0])])?;
+    /// let sums = m.sums(&[3.0], &data)?;
+    /// assert_eq!((sums.n_rows, sums.score[0]), (4, 0.0));        // λ̂ = mean
+    /// # Ok::<(), fimkit::Error>(())
+    /// ```
+    pub fn dataset(&self, columns: &[(&str, &[f64])]) -> Result<Dataset, Error> {
+        let names = self.input_names();
+        for (n, _) in columns {
+            if !names.iter().any(|m| m == n) {
+                return Err(Error::Argument(format!(
+                    "`{n}` is not an input of the model (its inputs: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+        let mut cols = Vec::with_capacity(names.len());
+        for n in &names {
+            match columns.iter().find(|(c, _)| c == n) {
+                Some((_, v)) => cols.push(*v),
+                None => return Err(Error::Argument(format!("no column for the input `{n}`"))),
+            }
+        }
+        let n_rows = cols.first().map_or(0, |c| c.len());
+        if let Some((n, c)) = names.iter().zip(&cols).find(|(_, c)| c.len() != n_rows) {
+            return Err(Error::Argument(format!(
+                "the column `{n}` has {} values, `{}` has {n_rows}",
+                c.len(),
+                names[0]
+            )));
+        }
+        let mut values = Vec::with_capacity(n_rows * cols.len());
+        for r in 0..n_rows {
+            values.extend(cols.iter().map(|c| c[r]));
+        }
+        Ok(self.schema.dataset_from_rows(values)?)
+    }
+
+    /// A dataset from a matrix, one row per observation, columns in
+    /// [`Model::input_names`] order.
+    pub fn dataset_from_matrix(&self, rows: &DMatrix<f64>) -> Result<Dataset, Error> {
+        Ok(self.schema.dataset_from_matrix(rows)?)
+    }
+
+    /// A dataset from a CSV file whose header names the inputs.
+    pub fn read_csv(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
+        Ok(self.schema.read_csv_path(path.as_ref())?)
+    }
+
+    /// The log-likelihood `Σ log p(x_i; θ)` over a dataset.
+    pub fn loglik(&self, theta: &[f64], data: &Dataset) -> Result<f64, Error> {
+        Ok(self
+            .functions()?
+            .loglik(&DVector::from_column_slice(theta), data)?)
+    }
+
+    /// The log-likelihood, its gradient and its Hessian summed over a
+    /// dataset's rows (exact; rows in parallel, in a fixed order).
+    pub fn sums(&self, theta: &[f64], data: &Dataset) -> Result<RowSums, Error> {
+        Ok(self
+            .functions()?
+            .sum_rows(&DVector::from_column_slice(theta), data)?)
+    }
+
+    /// The formulas: score, Hessian, the closed-form Fisher information (or
+    /// why there is none), det, F⁻¹, Jeffreys prior, natural gradient.
+    /// Derived once, on first use.
+    pub fn derive(&self) -> &Derivation {
+        self.derivation
+            .get_or_init(|| crate::fisher::derive(&self.ir, &DeriveConfig::default()))
+    }
+
+    /// The Fisher information of one observation at θ: the closed form where
+    /// there is one, else the location–scale route, else numeric
+    /// integration or summation (with its error estimate). A covariate
+    /// model needs its covariates: use [`Model::fisher_information_over`].
+    pub fn fisher_information(&self, theta: &[f64]) -> Result<FisherInformation, Error> {
+        information_at(&self.ir, self.derive(), &self.named(theta)?, None)
+    }
+
+    /// The Fisher information of a whole dataset at θ: the sum over its
+    /// rows of the per-row F(θ; covariates) (the responses are not used).
+    pub fn fisher_information_over(
+        &self,
+        theta: &[f64],
+        data: &Dataset,
+    ) -> Result<FisherInformation, Error> {
+        information_at(&self.ir, self.derive(), &self.named(theta)?, Some(data))
+    }
+
+    /// Maximum likelihood by Fisher scoring, with standard errors.
+    pub fn fit(&self, data: Dataset) -> Result<FitResult, Error> {
+        self.fit_with(data, &FitConfig::default())
+    }
+
+    /// Maximum likelihood with a chosen method, start and tolerances.
+    pub fn fit_with(&self, data: Dataset, config: &FitConfig) -> Result<FitResult, Error> {
+        let problem = Problem::new(&self.ir, data)?;
+        Ok(crate::fit::fit(&problem, config)?)
+    }
+
+    /// θ as (name, value) pairs, checked.
+    fn named(&self, theta: &[f64]) -> Result<Vec<(String, f64)>, Error> {
+        let names = self.param_names();
+        if theta.len() != names.len() {
+            return Err(Error::Argument(format!(
+                "the model has {} parameters ({}), {} values were given",
+                names.len(),
+                names.join(", "),
+                theta.len()
+            )));
+        }
+        self.functions()?
+            .check_params(&DVector::from_column_slice(theta))?;
+        Ok(names.into_iter().zip(theta.iter().copied()).collect())
+    }
+}
+
+impl std::str::FromStr for Model {
+    type Err = Error;
+
+    /// [`Model::from_source`] with the name `model`.
+    fn from_str(source: &str) -> Result<Model, Error> {
+        Model::from_source(source, "model")
+    }
+}
+
+/// The tiered policy every caller uses for a Fisher information at a
+/// point: the closed form of `derivation` where there is one (summed over
+/// `data`'s rows when given), else tier 2 (location–scale) or tier 3
+/// (numeric) at the point. `values` names every parameter (and, without
+/// `data`, every covariate).
+pub fn information_at(
+    model: &ir::Model,
+    derivation: &Derivation,
+    values: &[(String, f64)],
+    data: Option<&Dataset>,
+) -> Result<FisherInformation, Error> {
+    let params: Vec<String> = derivation.params.iter().map(|p| p.to_string()).collect();
+    let named: Vec<(&str, f64)> = values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    if derivation.fisher.is_ok() {
+        let at: FimAtPoint = match data {
+            Some(d) => at_point::evaluate_dataset(model, derivation, &named, d),
+            None => at_point::evaluate(model, derivation, &named),
+        }
+        .map_err(|e| Error::Argument(e.to_string()))?;
+        let n = at.fim.nrows();
+        return Ok(FisherInformation {
+            params,
+            value: at.fim,
+            error: DMatrix::zeros(n, n),
+            method: FimMethod::ClosedForm,
+            warnings: Vec::new(),
+            numeric: None,
+        });
+    }
+    if data.is_some() {
+        let why = derivation
+            .fisher
+            .as_ref()
+            .err()
+            .map(|b| b.to_string())
+            .unwrap_or_default();
+        return Err(Error::NoClosedForm(format!(
+            "no closed form ({why}), and a numeric Fisher information summed over a dataset is \
+             not implemented yet: give the covariates of one row instead"
+        )));
+    }
+    let mut theta = Vec::with_capacity(model.params.len());
+    for p in &model.params {
+        match values.iter().find(|(n, _)| *n == *p.name) {
+            Some((_, v)) => theta.push(*v),
+            None => return Err(Error::Argument(format!("no value for `{}`", p.name))),
+        }
+    }
+    let config = NumericConfig {
+        covariates: model
+            .covariates
+            .iter()
+            .filter_map(|c| {
+                values
+                    .iter()
+                    .find(|(n, _)| *n == *c.name)
+                    .map(|(_, v)| (c.name.clone(), *v))
+            })
+            .collect(),
+        ..NumericConfig::default()
+    };
+    let fim = crate::fisher::numeric_fim(model, &theta, &config)?;
+    let method = match fim.tier {
+        Tier::LocationScale => FimMethod::LocationScale {
+            method: fim.method.clone(),
+        },
+        Tier::Numeric => FimMethod::Numeric {
+            method: fim.method.clone(),
+        },
+    };
+    Ok(FisherInformation {
+        params,
+        value: fim.value.clone(),
+        error: fim.error.clone(),
+        method,
+        warnings: fim.warnings.clone(),
+        numeric: Some(fim),
+    })
+}
