@@ -73,9 +73,31 @@ pub struct FisherInformation {
     /// What the user should know (e.g. a constant missing from the density
     /// that does not change F).
     pub warnings: Vec<String>,
-    /// The numeric computation behind it (its integrals, its location–scale
-    /// structure), when it was not a closed form.
+    /// Summed over a dataset: its rows, and the distinct covariate rows
+    /// computed (numeric route; equal rows are computed once).
+    pub rows: Option<(usize, usize)>,
+    /// The numeric computation behind it at one point (its integrals, its
+    /// location–scale structure), when it was not a closed form.
     pub numeric: Option<NumericFim>,
+}
+
+impl FimMethod {
+    /// The tier: 1 closed form, 2 location–scale, 3 numeric.
+    pub fn tier(&self) -> u8 {
+        match self {
+            FimMethod::ClosedForm => 1,
+            FimMethod::LocationScale { .. } => 2,
+            FimMethod::Numeric { .. } => 3,
+        }
+    }
+
+    /// How it was computed, in words.
+    pub fn description(&self) -> &str {
+        match self {
+            FimMethod::ClosedForm => "closed form",
+            FimMethod::LocationScale { method } | FimMethod::Numeric { method } => method,
+        }
+    }
 }
 
 impl FisherInformation {
@@ -227,37 +249,14 @@ impl Model {
     /// # Ok::<(), fimkit::Error>(())
     /// ```
     pub fn dataset(&self, columns: &[(&str, &[f64])]) -> Result<Dataset, Error> {
-        let names = self.input_names();
-        for (n, _) in columns {
-            if !names.iter().any(|m| m == n) {
-                return Err(Error::Argument(format!(
-                    "`{n}` is not an input of the model (its inputs: {})",
-                    names.join(", ")
-                )));
-            }
-        }
-        let mut cols = Vec::with_capacity(names.len());
-        for n in &names {
-            match columns.iter().find(|(c, _)| c == n) {
-                Some((_, v)) => cols.push(*v),
-                None => return Err(Error::Argument(format!("no column for the input `{n}`"))),
-            }
-        }
-        let n_rows = cols.first().map_or(0, |c| c.len());
-        if let Some((n, c)) = names.iter().zip(&cols).find(|(_, c)| c.len() != n_rows) {
-            return Err(Error::Argument(format!(
-                "the column `{n}` has {} values, `{}` has {n_rows}",
-                c.len(),
-                names[0]
-            )));
-        }
-        let mut values = Vec::with_capacity(n_rows * cols.len());
-        for r in 0..n_rows {
-            values.extend(cols.iter().map(|c| c[r]));
-        }
-        Ok(self.schema.dataset_from_rows(values)?)
+        dataset_of(&self.schema, columns)
     }
 
+    /// A design: the covariates alone, from named columns (see
+    /// [`Model::fisher_information_over`]).
+    pub fn design(&self, columns: &[(&str, &[f64])]) -> Result<Dataset, Error> {
+        dataset_of(&self.schema.covariates_only(), columns)
+    }
     /// A dataset from a matrix, one row per observation, columns in
     /// [`Model::input_names`] order.
     pub fn dataset_from_matrix(&self, rows: &DMatrix<f64>) -> Result<Dataset, Error> {
@@ -267,6 +266,13 @@ impl Model {
     /// A dataset from a CSV file whose header names the inputs.
     pub fn read_csv(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
         Ok(self.schema.read_csv_path(path.as_ref())?)
+    }
+
+    /// A design: the covariates alone, from a CSV file whose header names
+    /// them (other columns, such as responses, are ignored). For
+    /// [`Model::fisher_information_over`].
+    pub fn read_design_csv(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
+        Ok(self.schema.covariates_only().read_csv_path(path.as_ref())?)
     }
 
     /// The log-likelihood `Σ log p(x_i; θ)` over a dataset.
@@ -301,7 +307,9 @@ impl Model {
     }
 
     /// The Fisher information of a whole dataset at θ: the sum over its
-    /// rows of the per-row F(θ; covariates) (the responses are not used).
+    /// rows of the per-row F(θ; covariates) — the closed form summed, else
+    /// each distinct covariate row numerically. The responses are not used:
+    /// a design of covariates alone will do ([`Model::read_design_csv`]).
     pub fn fisher_information_over(
         &self,
         theta: &[f64],
@@ -336,6 +344,39 @@ impl Model {
             .check_params(&DVector::from_column_slice(theta))?;
         Ok(names.into_iter().zip(theta.iter().copied()).collect())
     }
+}
+
+/// A dataset of `schema` from named columns of equal length.
+fn dataset_of(schema: &DataSchema, columns: &[(&str, &[f64])]) -> Result<Dataset, Error> {
+    let names: Vec<String> = schema.names().iter().map(|n| n.to_string()).collect();
+    for (n, _) in columns {
+        if !names.iter().any(|m| m == n) {
+            return Err(Error::Argument(format!(
+                "`{n}` is not an input of the model (its inputs: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    let mut cols = Vec::with_capacity(names.len());
+    for n in &names {
+        match columns.iter().find(|(c, _)| c == n) {
+            Some((_, v)) => cols.push(*v),
+            None => return Err(Error::Argument(format!("no column for the input `{n}`"))),
+        }
+    }
+    let n_rows = cols.first().map_or(0, |c| c.len());
+    if let Some((n, c)) = names.iter().zip(&cols).find(|(_, c)| c.len() != n_rows) {
+        return Err(Error::Argument(format!(
+            "the column `{n}` has {} values, `{}` has {n_rows}",
+            c.len(),
+            names[0]
+        )));
+    }
+    let mut values = Vec::with_capacity(n_rows * cols.len());
+    for r in 0..n_rows {
+        values.extend(cols.iter().map(|c| c[r]));
+    }
+    Ok(schema.dataset_from_rows(values)?)
 }
 
 impl std::str::FromStr for Model {
@@ -373,20 +414,9 @@ pub fn information_at(
             error: DMatrix::zeros(n, n),
             method: FimMethod::ClosedForm,
             warnings: Vec::new(),
+            rows: data.map(|d| (d.n_rows(), d.n_rows())),
             numeric: None,
         });
-    }
-    if data.is_some() {
-        let why = derivation
-            .fisher
-            .as_ref()
-            .err()
-            .map(|b| b.to_string())
-            .unwrap_or_default();
-        return Err(Error::NoClosedForm(format!(
-            "no closed form ({why}), and a numeric Fisher information summed over a dataset is \
-             not implemented yet: give the covariates of one row instead"
-        )));
     }
     let mut theta = Vec::with_capacity(model.params.len());
     for p in &model.params {
@@ -408,21 +438,35 @@ pub fn information_at(
             .collect(),
         ..NumericConfig::default()
     };
-    let fim = crate::fisher::numeric_fim(model, &theta, &config)?;
-    let method = match fim.tier {
+    let method_of = |tier: Tier, method: &str| match tier {
         Tier::LocationScale => FimMethod::LocationScale {
-            method: fim.method.clone(),
+            method: method.to_string(),
         },
         Tier::Numeric => FimMethod::Numeric {
-            method: fim.method.clone(),
+            method: method.to_string(),
         },
     };
+    if let Some(data) = data {
+        let fim = crate::fisher::numeric::numeric_fim_over(model, &theta, data, &config)?;
+        return Ok(FisherInformation {
+            params,
+            method: method_of(fim.tier, &fim.method),
+            value: fim.value,
+            error: fim.error,
+            warnings: fim.warnings,
+            rows: Some((fim.n_rows, fim.distinct_rows)),
+            numeric: None,
+        });
+    }
+    let fim = crate::fisher::numeric_fim(model, &theta, &config)?;
+    let method = method_of(fim.tier, &fim.method);
     Ok(FisherInformation {
         params,
         value: fim.value.clone(),
         error: fim.error.clone(),
         method,
         warnings: fim.warnings.clone(),
+        rows: None,
         numeric: Some(fim),
     })
 }

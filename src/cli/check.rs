@@ -2,7 +2,6 @@
 
 use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
 use fimkit::fisher::numeric::check::{CheckConfig, CheckReport, CheckRow, check};
-use fimkit::fisher::numeric::{NumericConfig, NumericFim, numeric_fim};
 use fimkit::ir::expr::Name;
 use fimkit::render::text::{TextStyle, render};
 use nalgebra::DMatrix;
@@ -262,12 +261,12 @@ pub(crate) fn check_cmd(
 }
 
 /// The numeric Fisher information at `at` for `derive` when there is no
-/// closed form.
+/// closed form (at one point, or summed over a design's rows).
 pub(crate) struct Fallback {
     /// The values given.
     at: Vec<(String, f64)>,
-    /// The result.
-    result: Result<NumericFim, String>,
+    /// The result, from the library's tiered policy.
+    result: Result<fimkit::FisherInformation, String>,
 }
 
 impl Fallback {
@@ -277,29 +276,31 @@ impl Fallback {
     }
 }
 
-/// Compute the fallback; `Err` is a usage error (bad `--at`).
-pub(crate) fn numeric_fallback(model: &fimkit::ir::Model, at: &str) -> Result<Fallback, String> {
+/// Compute the fallback by [`fimkit::information_at`] (tier 2, else 3);
+/// `Err` is a usage error (bad `--at`). With a design, `at` names the
+/// parameters only and the covariates come from its rows.
+pub(crate) fn numeric_fallback(
+    model: &fimkit::ir::Model,
+    derivation: &fimkit::fisher::Derivation,
+    at: &str,
+    design: Option<&fimkit::numeric::Dataset>,
+) -> Result<Fallback, String> {
     let at = parse_at(model, at)?;
-    let mut theta = Vec::new();
     for p in &model.params {
-        match at.iter().find(|(n, _)| *n == *p.name) {
-            Some((_, v)) => theta.push(*v),
-            None => return Err(format!("--at needs a value for `{}`", p.name)),
+        if !at.iter().any(|(n, _)| *n == *p.name) {
+            return Err(format!("--at needs a value for `{}`", p.name));
         }
     }
-    let config = NumericConfig {
-        covariates: model
-            .covariates
+    if design.is_some()
+        && let Some((n, _)) = at
             .iter()
-            .filter_map(|c| {
-                at.iter()
-                    .find(|(n, _)| *n == *c.name)
-                    .map(|(_, v)| (c.name.clone(), *v))
-            })
-            .collect(),
-        ..NumericConfig::default()
-    };
-    let result = numeric_fim(model, &theta, &config).map_err(|e| e.to_string());
+            .find(|(n, _)| model.covariates.iter().any(|c| *c.name == **n))
+    {
+        return Err(format!(
+            "`{n}` is a covariate: with --data its values come from the file's rows"
+        ));
+    }
+    let result = fimkit::information_at(model, derivation, &at, design).map_err(|e| e.to_string());
     Ok(Fallback { at, result })
 }
 
@@ -313,17 +314,28 @@ pub(crate) fn fallback_text(f: &Fallback, style: &TextStyle) -> String {
     match &f.result {
         Err(msg) => format!("\nno numeric Fisher information at {at}: {msg}\n"),
         Ok(n) => {
-            let mut out = format!(
-                "\nFisher information at {at}, one observation (numeric, tier {})\n",
-                n.tier.number()
-            );
+            let tier = n.method.tier();
+            let mut out = match n.rows {
+                None => format!(
+                    "\nFisher information at {at}, one observation (numeric, tier {tier})\n"
+                ),
+                Some((rows, distinct)) => format!(
+                    "\nFisher information at {at} of the {rows} rows (numeric, tier {tier}, \
+                     summed over {distinct} distinct covariate rows)\n"
+                ),
+            };
             out.push_str(&matrix_text(&n.value, "  "));
             out.push_str(&format!(
                 "  error ≤ {} (largest entry)\n  method  {}\n",
                 fmt_num(n.error.max()),
-                n.method
+                n.method.description()
             ));
-            if let Some(fim) = n.location_scale.as_ref().and_then(|ls| ls.fim.as_ref()) {
+            if let Some(fim) = n
+                .numeric
+                .as_ref()
+                .and_then(|n| n.location_scale.as_ref())
+                .and_then(|ls| ls.fim.as_ref())
+            {
                 out.push_str("  location–scale closed form (constants recognised):\n");
                 for (i, row) in fim.iter().enumerate() {
                     for (j, e) in row.iter().enumerate().skip(i) {
@@ -360,12 +372,21 @@ pub(crate) fn fallback_json(f: &Fallback, out: &mut Value) {
     obj.insert("closed_form".into(), json!(false));
     match &f.result {
         Ok(n) => {
-            obj.insert("method".into(), json!(n.method));
-            obj.insert("tier".into(), json!(n.tier.number()));
+            obj.insert("method".into(), json!(n.method.description()));
+            obj.insert("tier".into(), json!(n.method.tier()));
             obj.insert("fim_value".into(), matrix_json(&n.value));
             obj.insert("fim_error".into(), matrix_json(&n.error));
             obj.insert("warnings".into(), json!(n.warnings));
-            if let Some(fim) = n.location_scale.as_ref().and_then(|ls| ls.fim.as_ref()) {
+            if let Some((rows, distinct)) = n.rows {
+                obj.insert("rows".into(), json!(rows));
+                obj.insert("distinct_rows".into(), json!(distinct));
+            }
+            if let Some(fim) = n
+                .numeric
+                .as_ref()
+                .and_then(|n| n.location_scale.as_ref())
+                .and_then(|ls| ls.fim.as_ref())
+            {
                 let m: Vec<Vec<Value>> = fim
                     .iter()
                     .map(|r| {

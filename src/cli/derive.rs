@@ -58,20 +58,13 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
             }
         }
     };
-    // No closed form: tier 2 or 3 at the given point.
-    let fallback = match (args.at.is_empty(), &derivation.fisher) {
-        (false, Err(_)) => match super::check::numeric_fallback(&model, &args.at.join(",")) {
-            Ok(f) => Some(f),
-            Err(msg) => {
-                json_error(args.format, &format!("--at: {msg}"));
-                eprintln!("error: --at: {msg}");
-                return ExitCode::from(EXIT_MODEL_ERROR);
-            }
-        },
-        _ => None,
-    };
+    // An expected information needs the covariates alone: other columns
+    // (responses) may be there and are not read.
     let dataset = match args.data {
-        Some(path) => match fimkit::numeric::DataSchema::from_model(&model).read_csv_path(path) {
+        Some(path) => match fimkit::numeric::DataSchema::from_model(&model)
+            .covariates_only()
+            .read_csv_path(path)
+        {
             Ok(d) => Some(d),
             Err(e) => {
                 json_error(args.format, &format!("{}: {e}", path.display()));
@@ -84,6 +77,23 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
             }
         },
         None => None,
+    };
+    // No closed form: tier 2 or 3 at the given point, or over the rows.
+    let fallback = match (args.at.is_empty(), &derivation.fisher) {
+        (false, Err(_)) => match super::check::numeric_fallback(
+            &model,
+            &derivation,
+            &args.at.join(","),
+            dataset.as_ref(),
+        ) {
+            Ok(f) => Some(f),
+            Err(msg) => {
+                json_error(args.format, &format!("--at: {msg}"));
+                eprintln!("error: --at: {msg}");
+                return ExitCode::from(EXIT_MODEL_ERROR);
+            }
+        },
+        _ => None,
     };
     let numbers = match &point {
         Some(values) => {

@@ -100,6 +100,11 @@ pub fn evaluate_dataset(
         .fisher
         .as_ref()
         .map_err(|b| AtPointError(format!("no closed form: {b}")))?;
+    if data.names().is_empty() {
+        // No covariates (a design of rows alone): n identical rows.
+        let one = evaluate(model, d, theta)?;
+        return Ok(summarize(one.fim * data.n_rows() as f64));
+    }
     let n = cf.fim.len();
     let entries: Vec<crate::ir::expr::Expr> = (0..n)
         .flat_map(|i| (i..n).map(move |j| (i, j)))

@@ -340,6 +340,27 @@ impl DataSchema {
         DataSchema { columns }
     }
 
+    /// The covariates alone: what an expected information over a design
+    /// needs (no responses). A file read with it may also hold the data
+    /// columns; they are ignored.
+    ///
+    /// ```
+    /// use fimkit::numeric::DataSchema;
+    /// let m = fimkit::load("param b : real\ncovariate z : real\ndata y : {0, 1}\ny ~ bernoulli(sigmoid(b*z))\n", "m").unwrap();
+    /// let design = DataSchema::from_model(&m).covariates_only();
+    /// assert_eq!(design.read_csv("z\n0.5\n2\n".as_bytes()).unwrap().n_rows(), 2);
+    /// ```
+    pub fn covariates_only(&self) -> DataSchema {
+        DataSchema {
+            columns: self
+                .columns
+                .iter()
+                .filter(|c| c.role == "covariate")
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Input names in row order.
     pub fn names(&self) -> Vec<Name> {
         self.columns.iter().map(|c| c.name.clone()).collect()

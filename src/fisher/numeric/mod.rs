@@ -41,12 +41,14 @@
 //! ```
 
 pub mod check;
+mod design;
 mod integrate;
 mod location_scale;
 mod plan;
 mod point;
 pub mod recognise;
 
+pub use design::{DesignFim, numeric_fim_over};
 pub use integrate::SplitMix;
 pub use location_scale::{LocationScale, Verified, location_scale};
 pub use plan::irregular;
@@ -299,6 +301,15 @@ pub enum NumericError {
     Compile(CompileError),
     /// Something this implementation does not handle.
     Unsupported(String),
+    /// One row of a design failed ([`numeric_fim_over`]).
+    Row {
+        /// The row, from 1.
+        row: usize,
+        /// Its covariates, `z = 0.5, w = 2`.
+        covariates: String,
+        /// Why.
+        error: Box<NumericError>,
+    },
 }
 
 impl fmt::Display for NumericError {
@@ -358,6 +369,11 @@ impl fmt::Display for NumericError {
             }
             NumericError::Compile(e) => write!(f, "cannot compile the log-density: {e}"),
             NumericError::Unsupported(s) => write!(f, "not supported: {s}"),
+            NumericError::Row {
+                row,
+                covariates,
+                error,
+            } => write!(f, "row {row} ({covariates}): {error}"),
         }
     }
 }
