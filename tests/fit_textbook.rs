@@ -206,6 +206,26 @@ fn cases() -> Vec<Case> {
             x[2] = 1.0 - x[0] - x[1];
             x
         }),
+        case("dirichlet3_raw", fixture("dirichlet3_raw"), &[2.0, 3.0, 4.0], |r| {
+            let g: Vec<f64> = [2.0, 3.0, 4.0]
+                .iter()
+                .map(|&a| Gamma::new(a, 1.0).unwrap().sample(r))
+                .collect();
+            let s: f64 = g.iter().sum();
+            let mut x: Vec<f64> = g.iter().map(|v| v / s).collect();
+            x[2] = 1.0 - x[0] - x[1];
+            x
+        }),
+        // x1 ~ N(0, 1), x2 | x1 ~ N(rho x1, 1 - rho^2).
+        case(
+            "bivariate_normal_rho",
+            fixture("bivariate_normal_rho"),
+            &[0.6],
+            move |r| {
+                let x1 = normal(0.0, 1.0).sample(r);
+                vec![x1, normal(0.6 * x1, 0.8).sample(r)]
+            },
+        ),
     ]
 }
 

@@ -30,8 +30,10 @@ pub struct Derivation {
 pub struct ClosedForm {
     /// F(θ) for one observation (one row of data), = −E[Hessian].
     pub fim: Matrix,
-    /// The second formula Σ Jᵀ Cov[T] J.
-    pub fim_outer: Matrix,
+    /// The second formula Σ Jᵀ Cov[T] J; `None` when the Hessian is free
+    /// of data and the data matched no exponential family (then F = −H
+    /// exactly, [`super::identifiability::Agreement::DataFreeHessian`]).
+    pub fim_outer: Option<Matrix>,
     /// Whether the two formulas agree symbolically (after expansion).
     pub formulas_agree_symbolically: bool,
     /// How the two formulas agree (symbolically, or numerically at typical
@@ -506,6 +508,11 @@ fn polish(
 /// −E[Hessian] with the expectations found by the engine, checked against
 /// the second formula, with its numeric singularity check; det F, F⁻¹ and
 /// the Jeffreys prior are left for [`add_det_inverse`].
+///
+/// Every closed form goes through here ([`derive`], [`fisher_information`]
+/// and both in every coordinate system), and here the invariant is
+/// enforced ([`check_invariant`]): F contains no data variable, and the two
+/// formulas agree (or the Hessian is free of data, so F = −H exactly).
 fn closed_fim(
     model: &Model,
     hess: &Matrix,
@@ -522,12 +529,30 @@ fn closed_fim(
         return Err(Blocker::IrregularSupport { var, param });
     }
     let is_own_param = |v: &str| own_params.iter().any(|p| &**p == v) || is_param(v);
-    let groups: Vec<DataGroup> = data_groups(model, &is_own_param)?
-        .into_iter()
-        .map(|g| substitute_group(g, subst))
-        .collect();
     let p = params.len();
     let facts = assumptions(model, subst);
+    let groups: Vec<DataGroup> = match data_groups(model, &is_own_param) {
+        Ok(groups) => groups
+            .into_iter()
+            .map(|g| substitute_group(g, subst))
+            .collect(),
+        // A Hessian free of data is its own expectation: F = −H, whatever
+        // the data's distribution (the support is regular, checked above).
+        Err(_) if hessian_is_data_free(model, hess) => {
+            let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
+                Ok(tidy(&Expr::neg(hess[i][j].clone())))
+            })?;
+            return finish_closed_fim(
+                model,
+                domains,
+                fim,
+                None,
+                Vec::new(),
+                super::identifiability::Agreement::DataFreeHessian,
+            );
+        }
+        Err(b) => return Err(b),
+    };
     let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
         Ok(tidy(&expectation(
             &Expr::neg(super::positive::split_positive(&hess[i][j], &facts)),
@@ -536,21 +561,39 @@ fn closed_fim(
         )?))
     })?;
     let fim_outer = outer_formula(&groups, params, is_param)?;
+    // No comparison of formulas that still hold data (they would agree
+    // with each other and still be wrong).
+    check_data_free(model, domains, &fim)?;
+    check_data_free(model, domains, &fim_outer)?;
     let formulas_agree_symbolically = matrices_agree(&fim, &fim_outer);
     let agreement = if formulas_agree_symbolically {
         super::identifiability::Agreement::Symbolic
-    } else if model.covariates.is_empty() {
-        super::identifiability::compare_numerically(model, &fim, &fim_outer, domains)
     } else {
-        super::identifiability::Agreement::Unverified
+        super::identifiability::compare_numerically(model, &fim, &fim_outer, domains)
     };
-    if let super::identifiability::Agreement::Disagree { entry, values } = agreement {
-        let raw = model
-            .terms
-            .iter()
-            .any(|t| matches!(t.source, crate::ir::model::TermSource::Raw));
-        return Err(Blocker::FormulasDisagree { entry, values, raw });
-    }
+    finish_closed_fim(model, domains, fim, Some(fim_outer), groups, agreement)
+}
+
+/// Does no entry of the Hessian involve a data variable?
+fn hessian_is_data_free(model: &Model, hess: &Matrix) -> bool {
+    hess.iter()
+        .flatten()
+        .all(|h| !model.data.iter().any(|d| h.contains_var(&d.name)))
+}
+
+/// The closed form from F, the second formula and their agreement, once
+/// [`check_invariant`] holds; with the numeric singularity check.
+fn finish_closed_fim(
+    model: &Model,
+    domains: &[(Name, Domain)],
+    fim: Matrix,
+    fim_outer: Option<Matrix>,
+    groups: Vec<DataGroup>,
+    agreement: super::identifiability::Agreement,
+) -> Result<ClosedForm, Blocker> {
+    check_invariant(model, domains, &fim, fim_outer.as_ref(), &agreement)?;
+    let formulas_agree_symbolically =
+        matches!(agreement, super::identifiability::Agreement::Symbolic);
     let singularity = if model.covariates.is_empty() {
         super::identifiability::singularity(model, &fim, domains)
     } else {
@@ -571,6 +614,57 @@ fn closed_fim(
         natural_gradient: None,
         rank_one: None,
     })
+}
+
+/// The hard invariant of a closed form: F (and the second formula) holds
+/// nothing but the parameters, constants and covariates, so no data
+/// variable (nor anything depending on one) reaches any output; and the
+/// two independent formulas agree, symbolically or at typical points, or
+/// the Hessian is free of data and F = −H exactly. Anything else is a
+/// [`Blocker`], and the model falls back to the numeric route.
+fn check_invariant(
+    model: &Model,
+    domains: &[(Name, Domain)],
+    fim: &Matrix,
+    fim_outer: Option<&Matrix>,
+    agreement: &super::identifiability::Agreement,
+) -> Result<(), Blocker> {
+    use super::identifiability::Agreement;
+    check_data_free(model, domains, fim)?;
+    if let Some(outer) = fim_outer {
+        check_data_free(model, domains, outer)?;
+    }
+    match (agreement, fim_outer) {
+        (Agreement::Symbolic | Agreement::Numeric { .. }, Some(_)) => Ok(()),
+        (Agreement::DataFreeHessian, None) => Ok(()),
+        (Agreement::Disagree { entry, values }, _) => Err(Blocker::FormulasDisagree {
+            entry: *entry,
+            values: *values,
+            raw: model
+                .terms
+                .iter()
+                .any(|t| matches!(t.source, crate::ir::model::TermSource::Raw)),
+        }),
+        _ => Err(Blocker::Unchecked),
+    }
+}
+
+/// The first variable of `m` that is not a parameter (of `domains`), a
+/// constant or a covariate, as a [`Blocker::DataInFisher`].
+fn check_data_free(model: &Model, domains: &[(Name, Domain)], m: &Matrix) -> Result<(), Blocker> {
+    let allowed = |v: &str| {
+        domains.iter().any(|(n, _)| &**n == v)
+            || model.consts.iter().any(|c| &*c.name == v)
+            || model.covariates.iter().any(|c| &*c.name == v)
+    };
+    for (i, row) in m.iter().enumerate() {
+        for (j, e) in row.iter().enumerate().skip(i) {
+            if let Some(var) = e.free_vars().into_iter().find(|v| !allowed(v)) {
+                return Err(Blocker::DataInFisher { var, entry: (i, j) });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// det F, F⁻¹ and the Jeffreys prior √det F of a [`closed_fim`] (F⁻¹ and

@@ -65,6 +65,18 @@ pub enum Blocker {
         /// is the user's: a density that is not normalised.
         raw: bool,
     },
+    /// The expectation left a data variable in F (a group's moments depend
+    /// on data that no group integrates out). The invariant of
+    /// `fisher::derive` refuses such an F: it is not a Fisher information.
+    DataInFisher {
+        /// The data variable (or other non-parameter) left in F.
+        var: Name,
+        /// The entry (row, column) where it was found.
+        entry: (usize, usize),
+    },
+    /// −E[Hessian] and Σ Jᵀ Cov[T] J could not be evaluated at any typical
+    /// point, so their agreement was not checked.
+    Unchecked,
     /// The support of a data variable depends on a parameter: the
     /// regularity conditions fail and no Fisher information is reported.
     IrregularSupport {
@@ -126,6 +138,19 @@ impl std::fmt::Display for Blocker {
                     )
                 }
             }
+            Blocker::DataInFisher { var, entry } => write!(
+                f,
+                "the expectation over the data left `{var}` in entry ({}, {}) of -E[Hessian] \
+                 (the moments of one data group depend on data that no group integrates out), \
+                 so it is not a Fisher information and no closed form is reported",
+                entry.0 + 1,
+                entry.1 + 1
+            ),
+            Blocker::Unchecked => write!(
+                f,
+                "-E[Hessian] and sum J^T Cov[T] J could not be evaluated at any typical point, \
+                 so their agreement is unchecked and no closed form is reported"
+            ),
             Blocker::IrregularSupport { var, param } => write!(
                 f,
                 "the support of `{var}` depends on the parameter `{param}`: the regularity \

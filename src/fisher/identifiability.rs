@@ -100,11 +100,35 @@ pub enum Agreement {
         /// The two values.
         values: (f64, f64),
     },
-    /// The formulas could not be evaluated at the points tried.
+    /// The formulas could not be evaluated at the points tried. Never part
+    /// of a reported closed form: `fisher::derive` refuses it
+    /// ([`super::Blocker::Unchecked`]).
     Unverified,
+    /// The Hessian involves no data, so F = −H exactly with no expectation
+    /// to take; no second formula exists because the data's distribution
+    /// matched no exponential family.
+    DataFreeHessian,
 }
 
-/// Compare two matrices numerically at three typical points.
+/// [`typical_point_salted`] with typical values of the covariates too (a
+/// regression's F at one design point).
+pub fn typical_point_with_covariates(
+    model: &Model,
+    params: &[(Name, Domain)],
+    salt: usize,
+) -> Vec<(Name, f64)> {
+    let mut at = typical_point_salted(model, params, salt);
+    at.extend(model.covariates.iter().enumerate().map(|(i, c)| {
+        (
+            c.name.clone(),
+            typical_value(&c.domain, model, 2 * i + 5 * salt + 1),
+        )
+    }));
+    at
+}
+
+/// Compare two matrices numerically at three typical points (covariates
+/// included).
 pub fn compare_numerically(
     model: &Model,
     a: &Matrix,
@@ -115,7 +139,7 @@ pub fn compare_numerically(
     let mut points = 0;
     let mut max_rel: f64 = 0.0;
     for salt in 0..3 {
-        let at = typical_point_salted(model, params, salt);
+        let at = typical_point_with_covariates(model, params, salt);
         let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
         let mut ok = true;
         for i in 0..n {

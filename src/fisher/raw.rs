@@ -9,7 +9,10 @@
 //! scale, a negative binomial's r) find it in the support or in the
 //! monomials themselves. Moments then follow from the family's
 //! log-partition in natural parameters: E[T] = ∇A(η), Cov[T] = ∇²A(η),
-//! evaluated at η(θ).
+//! evaluated at η(θ). Several data variables are factored by the chain
+//! rule in declaration order: the last group's family given the earlier
+//! data (its η may hold that data) is matched and taken out of the joint
+//! with its normaliser A(η); the rest is the earlier data's log-density.
 
 use super::expectation::{Blocker, DataGroup};
 use super::linearize::{Linear, linearize};
@@ -408,21 +411,53 @@ pub fn raw_groups(
             None => groups.push(vec![v]),
         }
     }
-    let _ = data_names;
-    groups
-        .into_iter()
-        .map(|g| match_group(model, &raw_logp, &g, is_param))
-        .collect()
+    // The chain rule in one order, the order of declaration: the last
+    // group's density given all earlier data is matched first and taken
+    // out of the joint; what is left is the log-density of the earlier
+    // data (its normaliser A(η) brought in), matched in turn. A group whose
+    // natural parameters hold earlier data is a conditional family, and
+    // its moments are integrated before that data's (`order_groups`).
+    let mut rest = raw_logp;
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups.iter().rev() {
+        let (mut group, marginal) = match_group(model, &rest, g, is_param)?;
+        group.depends_on = group
+            .natural
+            .iter()
+            .flat_map(Expr::free_vars)
+            .filter(|v| data_names.contains(v) && !g.contains(v))
+            .collect();
+        rest = marginal;
+        out.push(group);
+    }
+    out.reverse();
+    Ok(out)
 }
 
+/// The family of `vars` in `raw_logp` (other data held fixed), and what is
+/// left of `raw_logp` once that family's log-density is taken out.
 fn match_group(
     model: &Model,
     raw_logp: &Expr,
     vars: &[Name],
     is_param: &dyn Fn(&str) -> bool,
-) -> Result<DataGroup, Blocker> {
+) -> Result<(DataGroup, Expr), Blocker> {
     let in_group = |v: &str| vars.iter().any(|n| &**n == v);
-    let parts = linearize(raw_logp, &in_group, is_param)?;
+    let has_param = |e: &Expr| e.free_vars().iter().any(|v| is_param(v));
+    // A coefficient whose parameters cancel (the x1² of a marginal left by
+    // the chain rule, −1/(2(1 − ρ²)) + ρ²/(2(1 − ρ²)) = −1/2) is a constant.
+    let parts: Linear = linearize(raw_logp, &in_group, is_param)?
+        .into_iter()
+        .map(|(m, c)| {
+            if has_param(&c) {
+                let t = tidy(&c);
+                if !has_param(&t) {
+                    return (m, t);
+                }
+            }
+            (m, c)
+        })
+        .collect();
     let supports: Vec<Support> = vars
         .iter()
         .map(|v| {
@@ -433,7 +468,6 @@ fn match_group(
         })
         .collect::<Result<_, _>>()?;
     let x: Vec<Expr> = vars.iter().map(|v| Expr::Var(v.clone())).collect();
-    let has_param = |e: &Expr| e.free_vars().iter().any(|v| is_param(v));
     let candidate = Candidate {
         x: &x,
         supports: &supports,
@@ -484,6 +518,9 @@ fn match_group(
     })
 }
 
+/// One match attempt: the data group, and the log-density with this
+/// family's log-density taken out (`parts` without the group's data:
+/// the constant part, less the base measure's constant, plus A(η)).
 #[expect(
     clippy::too_many_arguments,
     reason = "one match attempt over the pieces of a linearization"
@@ -498,7 +535,7 @@ fn try_family(
     in_group: &dyn Fn(&str) -> bool,
     has_param: &dyn Fn(&Expr) -> bool,
     supports: &[Support],
-) -> Option<DataGroup> {
+) -> Option<(DataGroup, Expr)> {
     let stats = (fam.stats)(x, fixed);
     if !stats_in_model.iter().all(|m| stats.contains(m)) {
         return None;
@@ -564,7 +601,20 @@ fn try_family(
                 .collect()
         })
         .collect();
-    Some(DataGroup {
+    // log1p(u) as the user writes it, log(1 + u), so that the normaliser
+    // cancels against the user's own terms.
+    let a_theta = at_theta(&a_nat).map_bottom_up(&mut |e| match &e {
+        Expr::Call(Func::Log1p, a) => Expr::log(Expr::add2(Expr::one(), a[0].clone())),
+        _ => e,
+    });
+    let constant = |l: &Linear| l.get(&Expr::one()).cloned().unwrap_or_else(Expr::zero);
+    let rest = Expr::add(vec![
+        constant(parts),
+        Expr::neg(constant(&base_parts)),
+        expanded,
+        a_theta,
+    ]);
+    let group = DataGroup {
         family: fam.name,
         vars: vars.to_vec(),
         stats,
@@ -575,7 +625,8 @@ fn try_family(
         cov,
         binary: supports.iter().all(Support::is_binary),
         depends_on: BTreeSet::new(),
-    })
+    };
+    Some((group, rest))
 }
 
 /// `lgamma` and `log` of sums differ syntactically from their pieces only

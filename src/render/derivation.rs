@@ -199,6 +199,9 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                         "−E[Hessian] = Σ Jᵀ Cov[T] J at {points} points (max rel. difference {max_rel:.1e})"
                     )
                 }
+                Agreement::DataFreeHessian => "Hessian free of data: F = −H exactly (no second formula: \
+                     the data matched no exponential family; `fimkit check` tests that p is normalised)"
+                    .to_string(),
                 Agreement::Unverified | Agreement::Disagree { .. } => {
                     "−E[Hessian] and Σ Jᵀ Cov[T] J could not be compared; run `fimkit check`"
                         .to_string()
@@ -439,11 +442,17 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
             let (how, max_rel) = match &cf.agreement {
                 Agreement::Symbolic => ("symbolic", Value::Null),
                 Agreement::Numeric { max_rel, .. } => ("numeric", json!(max_rel)),
+                Agreement::DataFreeHessian => ("data_free_hessian", Value::Null),
                 _ => ("unverified", Value::Null),
+            };
+            let formula = if cf.fim_outer.is_some() {
+                json!("sum J^T Cov[T] J")
+            } else {
+                Value::Null
             };
             obj.insert(
                 "fim_check".into(),
-                json!({"formula": "sum J^T Cov[T] J", "agrees_symbolically": cf.formulas_agree_symbolically, "agreement": how, "max_rel_difference": max_rel}),
+                json!({"formula": formula, "agrees_symbolically": cf.formulas_agree_symbolically, "agreement": how, "max_rel_difference": max_rel}),
             );
             obj.insert("singular".into(), json!(cf.singular));
             if let Some((w, a)) = &cf.rank_one {

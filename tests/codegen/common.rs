@@ -264,7 +264,7 @@ pub fn random_cases(n: usize) -> Vec<Case> {
             score,
             hessian,
             fisher: Ok(ClosedForm {
-                fim_outer: fim.clone(),
+                fim_outer: Some(fim.clone()),
                 fim,
                 formulas_agree_symbolically: true,
                 groups: Vec::new(),
