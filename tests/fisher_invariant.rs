@@ -11,7 +11,7 @@
 //! property test on random raw log-densities over one or two data
 //! variables.
 
-use fimkit::Model;
+use fimkit::ir::Model;
 use fimkit::fisher::identifiability::Agreement;
 use fimkit::fisher::numeric::{NumericConfig, numeric_fim};
 use fimkit::fisher::{ClosedForm, DeriveConfig, derive, fisher_information};
