@@ -25,20 +25,23 @@
 //! later stages differentiate, simplify, take expectations and render.
 //!
 //! Features: `cli` (default) builds the `fimkit` command and turns on
-//! `fancy` (rustc-style diagnostics, [`render::diagnostics::render_human`])
+//! `fancy` (rustc-style diagnostics, `render::diagnostics::render_human`)
 //! and `plot` (fit plots). With `default-features = false` the library
 //! compiles none of the command line's crates.
 #![warn(missing_docs)]
 
 pub mod codegen;
 pub mod diagnostic;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod families;
 pub mod fisher;
 pub mod fit;
 pub mod ir;
 pub mod numeric;
 pub mod render;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod symbolic;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod syntax;
 
 mod error;

@@ -1,8 +1,9 @@
 //! The library without the command line: `default-features = false` builds
 //! (type-checks) and pulls in none of the command line's crates.
 //!
-//! Runs cargo itself: `cargo tree` (instant) and `cargo check` into its own
-//! target directory `target/no-default-features` (about a minute cold).
+//! Runs cargo itself: `cargo tree` (instant), and `cargo check` and
+//! `cargo doc` into their own target directory `target/lib-checks` (a
+//! minute or two cold; the two share their dependencies' metadata).
 
 use std::path::Path;
 use std::process::Command;
@@ -78,11 +79,28 @@ fn library_without_default_features_has_no_cli_crates() {
     );
 }
 
+fn lib_checks_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lib-checks")
+}
+
 #[test]
 fn library_without_default_features_builds() {
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/no-default-features");
     run(cargo()
         .args(["check", "--lib", "--no-default-features", "--offline"])
         .arg("--target-dir")
-        .arg(&target));
+        .arg(lib_checks_dir()));
+}
+
+/// rustdoc builds the library's documentation with zero warnings, with
+/// and without default features (broken links, math read as links).
+#[test]
+fn rustdoc_has_no_warnings() {
+    for features in [&[][..], &["--no-default-features"][..]] {
+        run(cargo()
+            .args(["doc", "--lib", "--no-deps", "--offline"])
+            .args(features)
+            .arg("--target-dir")
+            .arg(lib_checks_dir())
+            .env("RUSTDOCFLAGS", "-D warnings"));
+    }
 }

@@ -7,7 +7,7 @@
 //!
 //! Exponential families also carry their [`ExpFamily`] form — sufficient
 //! statistics T(x), natural parameters η, log-partition A, base measure h,
-//! and the moments E[T] and Cov[T] as functions of the family's own
+//! and the moments E\[T\] and Cov\[T\] as functions of the family's own
 //! arguments — which the expectation stage uses to find closed-form Fisher
 //! information. Every table entry is checked numerically in
 //! `tests/families.rs` (log-density = η·T − A + log h, moments by
@@ -136,9 +136,9 @@ pub struct ExpFamily {
     pub log_partition: fn(args: &[Arg]) -> Expr,
     /// Log base measure log h(x); may use fixed arguments.
     pub log_base: fn(x: &[Expr], args: &[Arg]) -> Expr,
-    /// E[T] as functions of the arguments.
+    /// E\[T\] as functions of the arguments.
     pub mean: fn(args: &[Arg]) -> Vec<Expr>,
-    /// Cov[T] as functions of the arguments (symmetric).
+    /// Cov\[T\] as functions of the arguments (symmetric).
     pub cov: fn(args: &[Arg]) -> Vec<Vec<Expr>>,
 }
 

@@ -1,6 +1,6 @@
 //! The tier-1 derivation: score, Hessian and the closed-form Fisher
 //! information F(θ) = −E[∇²log p], with an independent second formula
-//! F = Σ Jᵀ Cov[T] J (J = ∂η/∂θ) that must agree.
+//! F = Σ Jᵀ Cov\[T\] J (J = ∂η/∂θ) that must agree.
 
 use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
@@ -28,9 +28,9 @@ pub struct Derivation {
 /// The closed-form Fisher information and what follows from it.
 #[derive(Clone, Debug)]
 pub struct ClosedForm {
-    /// F(θ) for one observation (one row of data), = −E[Hessian].
+    /// F(θ) for one observation (one row of data), = −E\[Hessian\].
     pub fim: Matrix,
-    /// The second formula Σ Jᵀ Cov[T] J; `None` when the Hessian is free
+    /// The second formula Σ Jᵀ Cov\[T\] J; `None` when the Hessian is free
     /// of data and the data matched no exponential family (then F = −H
     /// exactly, [`super::identifiability::Agreement::DataFreeHessian`]).
     pub fim_outer: Option<Matrix>,
@@ -62,7 +62,7 @@ pub struct ClosedForm {
     pub singularity: Option<super::identifiability::Singularity>,
 }
 
-/// Options for [`derive`].
+/// Options for [`derive()`].
 #[derive(Clone, Debug)]
 pub struct DeriveConfig {
     /// Largest dimension for which det F and F⁻¹ are computed symbolically.
@@ -97,8 +97,8 @@ pub fn derive(model: &Model, config: &DeriveConfig) -> Derivation {
 
 /// The closed-form Fisher information alone: F(θ) = −E[∇²log p] with the
 /// expectations found by the engine, checked against the second formula
-/// Σ Jᵀ Cov[T] J and simplified (when `config.simplify` is set), exactly as
-/// [`derive`] gives it, but without the simplified score and Hessian,
+/// Σ Jᵀ Cov\[T\] J and simplified (when `config.simplify` is set), exactly as
+/// [`derive()`] gives it, but without the simplified score and Hessian,
 /// det F, F⁻¹, the Jeffreys prior and the natural gradient (their fields
 /// are `None`; `singular` and the rank-one form of a regression's F are the
 /// same): the work of the textbook

@@ -2,7 +2,7 @@
 //!
 //! Every data variable (or vector of them) drawn with `~` from an
 //! exponential family forms a [`DataGroup`] that knows its sufficient
-//! statistics T and their moments E[T], Cov[T] in the user's own argument
+//! statistics T and their moments E\[T\], Cov\[T\] in the user's own argument
 //! expressions. [`expectation`] linearizes an expression in each group's
 //! data and replaces every monomial by its moment; groups whose arguments
 //! involve other data (conditional models) are integrated first.
@@ -54,7 +54,7 @@ pub enum Blocker {
     },
     /// Groups whose arguments depend on each other's data in a cycle.
     Cycle,
-    /// −E[Hessian] and Σ Jᵀ Cov[T] J differ: a wrong table entry or an
+    /// −E\[Hessian\] and Σ Jᵀ Cov\[T\] J differ: a wrong table entry or an
     /// engine bug. Reported, never resolved silently.
     FormulasDisagree {
         /// The entry (row, column).
@@ -74,7 +74,7 @@ pub enum Blocker {
         /// The entry (row, column) where it was found.
         entry: (usize, usize),
     },
-    /// −E[Hessian] and Σ Jᵀ Cov[T] J could not be evaluated at any typical
+    /// −E\[Hessian\] and Σ Jᵀ Cov\[T\] J could not be evaluated at any typical
     /// point, so their agreement was not checked.
     Unchecked,
     /// The support of a data variable depends on a parameter: the
@@ -182,9 +182,9 @@ pub struct DataGroup {
     pub log_partition: Expr,
     /// Log base measure.
     pub log_base: Expr,
-    /// E[T].
+    /// E\[T\].
     pub mean: Vec<Expr>,
-    /// Cov[T].
+    /// Cov\[T\].
     pub cov: Vec<Vec<Expr>>,
     /// Data are 0/1 (powers collapse).
     pub binary: bool,

@@ -5,9 +5,12 @@
 pub mod at_point;
 pub mod derive;
 pub mod expectation;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod identifiability;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod linearize;
 pub mod matrix;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod positive;
 mod raw;
 

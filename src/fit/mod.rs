@@ -6,13 +6,13 @@
 //! * [`Problem`] — a model and a dataset; picks how the information is
 //!   computed ([`InformationKind`]): weighted Gram sums `Σ A_kᵀ W A_l` for
 //!   models linear in θ through a few forms (GLMs, [`linear`], [`gram`]),
-//!   the closed-form FIM of [`crate::fisher::derive`] otherwise.
+//!   the closed-form FIM of [`crate::fisher::derive()`] otherwise.
 //! * [`step`] — the step formulas: damped Cholesky solves, the TRPO
 //!   trust-region step size, quadratic KL.
 //! * [`optimize()`] — the iteration over any [`Objective`].
 //! * [`fit()`] — a whole fit: checks (collinear design), iteration,
 //!   standard errors, Wald intervals ([`FitResult`]).
-//! * [`plot`] — log-likelihood contours with trajectories and the
+//! * `plot` (feature `plot`) — log-likelihood contours with trajectories and the
 //!   Cramér–Rao ellipse, SVG or PNG.
 //!
 //! ```
@@ -29,13 +29,16 @@
 //! ```
 
 mod error;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod gram;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod linear;
 mod objective;
 mod optimize;
 #[cfg(feature = "plot")]
 pub mod plot;
 mod result;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod step;
 
 pub use error::FitError;

@@ -571,7 +571,7 @@ fn clip(
     ))
 }
 
-/// Segments of the level set `f = c` of a grid (f[(i, j)] at (xs[i], ys[j])),
+/// Segments of the level set `f = c` of a grid (f[(i, j)] at (xs\[i\], ys\[j\])),
 /// by marching squares; cells with a missing corner are skipped, saddles
 /// are resolved by the cell's mean.
 pub fn marching_squares(

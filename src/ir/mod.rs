@@ -3,6 +3,7 @@
 pub mod expr;
 pub(crate) mod memo;
 pub mod model;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod resolve;
 
 pub use expr::{Constant, Expr, Func, Name, Rational};

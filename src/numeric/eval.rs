@@ -127,7 +127,7 @@ pub(crate) fn complement(e: &Expr) -> Option<(Func, &Expr)> {
 /// as `log_sigmoid(±u)` and `log(Phi(u))`, `log(1 - Phi(u))` as
 /// `log_normal_cdf(±u)`, so they do not overflow or lose the tail;
 /// `1 - sigmoid(u)` and `1 - Phi(u)` as `sigmoid(-u)` and `Phi(-u)`
-/// (see [`complement`]). `indicator(x, k)` compares real parts.
+/// (see `complement`). `indicator(x, k)` compares real parts.
 pub fn eval<D: DualNum<Primitive = f64>>(
     e: &Expr,
     env: &dyn Fn(&str) -> Option<D>,

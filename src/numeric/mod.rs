@@ -12,14 +12,18 @@
 //!   evaluate it per data row without allocation.
 
 mod dual;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod special;
 
 pub use dual::{SpecialFunctions, taylor_compose};
 pub mod api;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod compiled;
 pub mod data;
 pub mod eval;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod quadrature;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod separable;
 
 pub use api::{

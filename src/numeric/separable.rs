@@ -16,7 +16,7 @@
 //! ```
 //!
 //! The value, gradient and Hessian of each `c_k` are computed once per θ
-//! with dual numbers ([`SeparableAt::new`]); per row only the data factors
+//! with dual numbers ([`Separable::at`]); per row only the data factors
 //! `g_k(x)` are evaluated, in plain `f64` on a data-only [`Tape`] (a block
 //! of rows at a time), and combined, skipping the `c_k` whose gradient or
 //! Hessian is zero. Nothing is approximated.

@@ -8,7 +8,7 @@
 //! * **mean score** — `E[s] = 0` (first Bartlett identity), relative to `√F_ii`;
 //! * **Bartlett** — `E[s sᵀ] = −E[∇² log p]` (second identity), relative
 //!   to `√(F_ii F_jj)`;
-//! * **closed form** — the tier-1 FIM from [`crate::fisher::derive`], when
+//! * **closed form** — the tier-1 FIM from [`crate::fisher::derive()`], when
 //!   there is one, equals the numeric `Cov[s]`.
 //!
 //! A support that depends on a parameter fails the **regularity** check
@@ -65,7 +65,7 @@ pub enum CheckKind {
     Regularity,
     /// ∫ p = 1.
     Normalisation,
-    /// E[s] = 0.
+    /// E\[s\] = 0.
     MeanScore,
     /// E[s sᵀ] = −E[∇² log p].
     Bartlett,

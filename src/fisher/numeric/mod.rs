@@ -82,7 +82,7 @@ pub struct NumericConfig {
     pub seed: u64,
     /// Use the location–scale form (tier 2) when it is detected.
     pub location_scale: bool,
-    /// How far ∫p may be from 1 (beyond the quadrature error) and E[s]
+    /// How far ∫p may be from 1 (beyond the quadrature error) and E\[s\]
     /// from 0 (relative to √F_ii) before the model is not normalised.
     pub identity_tol: f64,
     /// Limits of the adaptive algorithms.
@@ -136,15 +136,15 @@ pub struct Moments {
     pub normaliser: f64,
     /// Error of Z.
     pub normaliser_error: f64,
-    /// E[s].
+    /// E\[s\].
     pub mean_score: DVector<f64>,
-    /// Error of E[s].
+    /// Error of E\[s\].
     pub mean_score_error: DVector<f64>,
-    /// Cov[s], the Fisher information by definition.
+    /// Cov\[s\], the Fisher information by definition.
     pub score_cov: DMatrix<f64>,
-    /// Error of Cov[s].
+    /// Error of Cov\[s\].
     pub score_cov_error: DMatrix<f64>,
-    /// E[s sᵀ] = Cov[s] + E[s] E[s]ᵀ.
+    /// E[s sᵀ] = Cov\[s\] + E\[s\] E\[s\]ᵀ.
     pub score_outer: DMatrix<f64>,
     /// −E[∇² log p].
     pub neg_hessian: DMatrix<f64>,
@@ -161,7 +161,7 @@ pub struct Moments {
 }
 
 impl Moments {
-    /// `max_i |E[s_i]| / √F_ii` (0 when F_ii = 0 and E[s_i] = 0).
+    /// `max_i |E\[s_i\]| / √F_ii` (0 when F_ii = 0 and E\[s_i\] = 0).
     pub fn mean_score_relative(&self) -> (f64, f64) {
         let n = self.params.len();
         let mut worst = (0.0f64, 0.0f64);
@@ -195,7 +195,7 @@ impl Moments {
         worst
     }
 
-    /// Largest relative error estimate of Cov[s] and −E[H] (relative to
+    /// Largest relative error estimate of Cov\[s\] and −E\[H\] (relative to
     /// √(d_i d_j)).
     pub fn relative_error(&self) -> f64 {
         let n = self.params.len();
@@ -283,7 +283,7 @@ pub enum NumericError {
         integral: f64,
         /// Its error estimate.
         error: f64,
-        /// E[s] under the normalised density (= ∇ log Z).
+        /// E\[s\] under the normalised density (= ∇ log Z).
         mean_score: Vec<f64>,
         /// Parameter names.
         params: Vec<Name>,
@@ -429,7 +429,7 @@ fn validate(
         .collect()
 }
 
-/// The integrals over the data at θ: Z, E[s], Cov[s], −E[∇² log p], with
+/// The integrals over the data at θ: Z, E\[s\], Cov\[s\], −E[∇² log p], with
 /// error estimates. No policy: an unnormalised model gives its numbers.
 pub fn moments(
     model: &Model,

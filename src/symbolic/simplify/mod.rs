@@ -1,8 +1,8 @@
 //! Bounded e-graph simplification: find the form of an expression a
 //! textbook would print.
 //!
-//! The expression goes into an [egg] e-graph ([`Math`]), the [`rules`]
-//! grow it under a bounded [`Runner`](egg::Runner) ([`SimplifyConfig`]),
+//! The expression goes into an [egg] e-graph ([`Math`]), the `rules`
+//! grow it under a bounded [`egg::Runner`] ([`SimplifyConfig`]),
 //! the [`FactAnalysis`] folds constants exactly and tracks what is known of
 //! each class's values (from the model's [`Assumptions`]), and extraction
 //! by [`TextbookCost`] picks the cheapest form, which goes back to the IR
