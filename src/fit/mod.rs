@@ -28,6 +28,7 @@
 //! assert!(r.converged());
 //! ```
 
+mod diagnose;
 mod error;
 pub mod gram;
 pub mod linear;
@@ -37,12 +38,13 @@ pub mod plot;
 mod result;
 pub mod step;
 
+pub use diagnose::BinaryDesign;
 pub use error::FitError;
 pub use objective::{InformationKind, Objective, Problem};
 pub use optimize::{
     DEFAULT_MAX_KL, FitConfig, Method, Optimum, StopReason, TraceRow, optimize, unbounded_along,
 };
-pub use result::{FitResult, Z_975, spd_inverse, std_errors_of};
+pub use result::{FitResult, Restart, Z_975, spd_inverse, std_errors_of};
 
 use nalgebra::DVector;
 use step::{combination, null_direction, relation};
@@ -71,11 +73,36 @@ pub fn fit_observed(
     if let Some(gram) = problem.design_gram() {
         check_collinear(&gram, &names, &columns)?;
     }
-    let start = config
-        .init
-        .clone()
-        .unwrap_or_else(|| problem.default_start());
-    let opt = optimize(problem, start, config, observe)?;
+    let (opt, restart) = match &config.init {
+        Some(start) => (optimize(problem, start.clone(), config, observe)?, None),
+        None => {
+            let start = problem.default_start();
+            let first = optimize(problem, start.clone(), config, observe);
+            match first {
+                Ok(o) if o.stop.converged() => (o, None),
+                first => {
+                    // The default start is on the wrong scale for these
+                    // data (a rate of 10⁻⁹, an outlier of 10¹⁰⁰), or the
+                    // data have no MLE: a start on the data's scale
+                    // decides. Its fit is taken only if it converges.
+                    let retry = diagnose::scaled_start(problem, &start).and_then(|s| {
+                        let o = optimize(problem, s.clone(), config, &mut |_| {}).ok()?;
+                        o.stop.converged().then_some((o, s))
+                    });
+                    match (retry, first) {
+                        (Some((o, s)), first) => {
+                            let why = match &first {
+                                Ok(o) => o.stop.describe(config.tol),
+                                Err(e) => e.to_string(),
+                            };
+                            (o, Some(Restart { start: s, why }))
+                        }
+                        (None, first) => (first?, None),
+                    }
+                }
+            }
+        }
+    };
     let expected = match &opt.expected_information {
         Some(i) => i.clone(),
         None => problem.expected_information(&opt.theta)?,
@@ -112,6 +139,7 @@ pub fn fit_observed(
         tol: config.tol,
         decrement: opt.decrement,
         trace: opt.trace,
+        restart,
     })
 }
 
