@@ -71,6 +71,19 @@ def main():
     # generator: adding it left the files above unchanged).
     g = np.random.default_rng(11).gamma(2.5, 1.0 / 1.5, 300)
     write("gamma.csv", {"x": g})
+    extremes(g)
+
+
+def extremes(g):
+    """Fits that must not report a false optimum (issue #13): the same
+    Gamma sample on a scale of 1e9 and with one 1e100 outlier (both have
+    an MLE), and data whose log-likelihood has its supremum on the
+    boundary of the parameter domain (no MLE inside it)."""
+    write("gamma_1e9.csv", {"x": g * 1e9})
+    write("gamma_outlier.csv", {"x": np.append(g, 1e100)})
+    write("bernoulli_ones.csv", {"y": np.ones(20)})
+    write("poisson_zeros.csv", {"k": np.zeros(10)})
+    write("normal_identical.csv", {"x": np.full(4, 2.5)})
 
 
 if __name__ == "__main__":

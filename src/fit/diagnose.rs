@@ -126,15 +126,39 @@ fn ray(
     min_rises: usize,
     breakdown: bool,
 ) -> Ray {
+    ray_profiled(obj, theta, u, min_rises, breakdown, false)
+}
+
+/// [`ray`]; with `profile`, the parameters that do not move along `u` are
+/// re-fitted at every point ([`polish`]), so the walk follows the profile
+/// log-likelihood of the moving ones (σ → 0 needs μ at the mean).
+fn ray_profiled(
+    obj: &dyn Objective,
+    theta: &DVector<f64>,
+    u: &DVector<f64>,
+    min_rises: usize,
+    breakdown: bool,
+    profile: bool,
+) -> Ray {
     let cs = coords(obj);
-    let mut prev = match obj.loglik(theta) {
+    let fixed: Vec<bool> = u.iter().map(|&v| v != 0.0).collect();
+    let mut cur = theta.clone();
+    if profile {
+        cur = polish(obj, &cur, &fixed);
+    }
+    let mut prev = match obj.loglik(&cur) {
         Ok(v) if v.is_finite() => v,
         _ => return Ray::Bounded,
     };
-    let phi: Vec<f64> = theta.iter().zip(&cs).map(|(&t, c)| c.to_phi(t)).collect();
+    let phi: Vec<f64> = cur.iter().zip(&cs).map(|(&t, c)| c.to_phi(t)).collect();
     let mut t = 1.0;
     for rises in 0..RAY_DOUBLINGS {
-        let point = DVector::from_fn(theta.len(), |i, _| cs[i].theta_at(phi[i] + t * u[i]));
+        let mut point = cur.clone();
+        for i in 0..theta.len() {
+            if u[i] != 0.0 {
+                point[i] = cs[i].theta_at(phi[i] + t * u[i]);
+            }
+        }
         let saturated: Vec<usize> = (0..theta.len())
             .filter(|&i| u[i] != 0.0 && !cs[i].inside(point[i]))
             .collect();
@@ -144,6 +168,9 @@ fn ray(
             } else {
                 Ray::Bounded
             };
+        }
+        if profile {
+            point = polish(obj, &point, &fixed);
         }
         let v = match obj.loglik(&point) {
             Ok(v) if v.is_finite() => v,
@@ -163,9 +190,54 @@ fn ray(
             return Ray::Bounded;
         }
         prev = v;
+        cur = point;
         t *= 2.0;
     }
     Ray::Unbounded { saturated: vec![] }
+}
+
+/// Up to four Fisher-scoring steps on the parameters not `fixed`, each
+/// kept only if it stays in the domain and raises ℓ (halving the step up
+/// to 20 times). Returns θ unchanged where nothing improves.
+fn polish(obj: &dyn Objective, theta: &DVector<f64>, fixed: &[bool]) -> DVector<f64> {
+    let free: Vec<usize> = (0..theta.len()).filter(|&i| !fixed[i]).collect();
+    if free.is_empty() {
+        return theta.clone();
+    }
+    let mut cur = theta.clone();
+    for _ in 0..4 {
+        let (Ok((ll, g)), Ok(info)) = (obj.loglik_gradient(&cur), obj.expected_information(&cur))
+        else {
+            break;
+        };
+        let k = free.len();
+        let sub = DMatrix::from_fn(k, k, |a, b| info[(free[a], free[b])]);
+        let sg = DVector::from_fn(k, |a, _| g[free[a]]);
+        let Some(step) = super::step::damped_solve(&sub, &sg, 0.0) else {
+            break;
+        };
+        let mut alpha = 1.0;
+        let mut improved = false;
+        for _ in 0..20 {
+            let mut trial = cur.clone();
+            for (a, &i) in free.iter().enumerate() {
+                trial[i] += alpha * step.x[a];
+            }
+            if obj.check(&trial).is_ok()
+                && let Ok(v) = obj.loglik(&trial)
+                && v > ll
+            {
+                cur = trial;
+                improved = true;
+                break;
+            }
+            alpha /= 2.0;
+        }
+        if !improved {
+            break;
+        }
+    }
+    cur
 }
 
 /// Did the mapped value reach a finite bound (rather than overflow)?
@@ -231,7 +303,7 @@ fn boundary_by_coordinate(
         if !c.inside(c.theta_at(phi + sign)) && at_bound(c, c.theta_at(phi + sign)) {
             return Some(boundary_error(&names, theta, &cs, &[i], iterations));
         }
-        if let Ray::Unbounded { saturated } = ray(obj, theta, &u, MIN_RISES, true)
+        if let Ray::Unbounded { saturated } = ray_profiled(obj, theta, &u, MIN_RISES, true, true)
             && saturated == [i]
         {
             return Some(boundary_error(&names, theta, &cs, &[i], iterations));
@@ -597,6 +669,151 @@ mod tests {
         assert_eq!(unit.theta_at(800.0), 1.0);
         assert!(!unit.inside(unit.theta_at(800.0)));
         assert!(at_bound(unit, unit.theta_at(-800.0)));
+    }
+
+    /// ℓ(θ) = −½ Σ (θ_i − 3)², information the identity.
+    struct Quadratic;
+
+    impl Objective for Quadratic {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn n_rows(&self) -> usize {
+            1
+        }
+        fn param_names(&self) -> Vec<Name> {
+            vec!["a".into(), "b".into()]
+        }
+        fn check(&self, _: &DVector<f64>) -> Result<(), FitError> {
+            Ok(())
+        }
+        fn loglik(&self, t: &DVector<f64>) -> Result<f64, FitError> {
+            Ok(-0.5 * t.iter().map(|v| (v - 3.0).powi(2)).sum::<f64>())
+        }
+        fn loglik_gradient(&self, t: &DVector<f64>) -> Result<(f64, DVector<f64>), FitError> {
+            Ok((self.loglik(t)?, t.map(|v| 3.0 - v)))
+        }
+        fn expected_information(&self, _: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
+            Ok(DMatrix::identity(2, 2))
+        }
+        fn observed_information(&self, _: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
+            Ok(DMatrix::identity(2, 2))
+        }
+        fn information_kind(&self) -> super::super::objective::InformationKind {
+            super::super::objective::InformationKind::ClosedForm { per_row: false }
+        }
+        fn default_start(&self) -> DVector<f64> {
+            DVector::zeros(2)
+        }
+    }
+
+    fn claimed(theta: DVector<f64>, stop: StopReason) -> Optimum {
+        Optimum {
+            theta,
+            loglik: 0.0,
+            iterations: 1,
+            stop,
+            decrement: 0.0,
+            trace: vec![],
+            expected_information: None,
+        }
+    }
+
+    #[test]
+    fn a_claimed_convergence_is_checked_at_the_point() {
+        let config = FitConfig::default();
+        // Claimed at (0, 0), where the decrement is √18: refused.
+        let o = certify(
+            &Quadratic,
+            &config,
+            Ok(claimed(DVector::zeros(2), StopReason::Converged)),
+        )
+        .unwrap();
+        match o.stop {
+            StopReason::GradientTest {
+                decrement: Some(nu),
+            } => {
+                assert!((nu - 18f64.sqrt()).abs() < 1e-12)
+            }
+            s => panic!("{s:?}"),
+        }
+        assert!(!o.stop.converged());
+        // The rounding limit allows 1e-4 standard errors, not more.
+        let near = DVector::from_vec(vec![3.0 + 5e-5, 3.0]);
+        let o = certify(
+            &Quadratic,
+            &config,
+            Ok(claimed(near, StopReason::RoundingLimit)),
+        )
+        .unwrap();
+        assert_eq!(o.stop, StopReason::RoundingLimit);
+        let off = DVector::from_vec(vec![3.0 + 2e-4, 3.0]);
+        let o = certify(
+            &Quadratic,
+            &config,
+            Ok(claimed(off, StopReason::RoundingLimit)),
+        )
+        .unwrap();
+        assert!(!o.stop.converged());
+        // At the maximum: kept.
+        let o = certify(
+            &Quadratic,
+            &config,
+            Ok(claimed(
+                DVector::from_element(2, 3.0),
+                StopReason::Converged,
+            )),
+        )
+        .unwrap();
+        assert_eq!(o.stop, StopReason::Converged);
+    }
+
+    #[test]
+    fn scaled_start_finds_the_scale_of_each_parameter() {
+        // ℓ = −(log a − log 1e-90)² − (b − 1e6)²/1e10, a > 0.
+        struct Scales;
+        impl Objective for Scales {
+            fn dim(&self) -> usize {
+                2
+            }
+            fn n_rows(&self) -> usize {
+                1
+            }
+            fn param_names(&self) -> Vec<Name> {
+                vec!["a".into(), "b".into()]
+            }
+            fn check(&self, t: &DVector<f64>) -> Result<(), FitError> {
+                if t[0] > 0.0 {
+                    Ok(())
+                } else {
+                    Err(FitError::Config("a > 0".into()))
+                }
+            }
+            fn loglik(&self, t: &DVector<f64>) -> Result<f64, FitError> {
+                Ok(-(t[0].ln() + 90.0 * 10f64.ln()).powi(2) - (t[1] - 1e6).powi(2) / 1e10)
+            }
+            fn loglik_gradient(&self, _: &DVector<f64>) -> Result<(f64, DVector<f64>), FitError> {
+                unreachable!()
+            }
+            fn expected_information(&self, _: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
+                unreachable!()
+            }
+            fn observed_information(&self, _: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
+                unreachable!()
+            }
+            fn information_kind(&self) -> super::super::objective::InformationKind {
+                super::super::objective::InformationKind::ClosedForm { per_row: false }
+            }
+            fn default_start(&self) -> DVector<f64> {
+                DVector::from_vec(vec![1.0, 0.0])
+            }
+            fn bounds(&self) -> Vec<(f64, f64)> {
+                vec![(0.0, f64::INFINITY), (f64::NEG_INFINITY, f64::INFINITY)]
+            }
+        }
+        let s = scaled_start(&Scales, &DVector::from_vec(vec![1.0, 0.0])).unwrap();
+        assert!((s[0].log10() + 90.0).abs() < 0.1, "{s}");
+        assert!((s[1] / 1e6 - 1.0).abs() < 0.01, "{s}");
     }
 
     #[test]

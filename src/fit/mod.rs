@@ -109,7 +109,9 @@ pub fn fit_observed(
     };
     let observed = problem.observed_information(&opt.theta)?;
     let covariance = spd_inverse(&expected);
-    if covariance.is_none() && opt.stop.converged() {
+    // No gradient test possible: a singular information is the reason.
+    let untestable = opt.stop == StopReason::GradientTest { decrement: None };
+    if (covariance.is_none() && opt.stop.converged()) || untestable {
         let (v, rel) = null_direction(&expected);
         if rel < SINGULAR_RCOND {
             return Err(FitError::Singular {
