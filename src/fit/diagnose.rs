@@ -571,7 +571,7 @@ pub(super) fn certify(
     {
         return Err(e);
     }
-    let (_, grad) = obj.loglik_gradient(&opt.theta)?;
+    let grad = opt.gradient.clone();
     if let Some(e) = boundary_by_coordinate(obj, &opt.theta, &grad, it) {
         return Err(e);
     }
@@ -709,12 +709,13 @@ mod tests {
 
     fn claimed(theta: DVector<f64>, stop: StopReason) -> Optimum {
         Optimum {
-            theta,
+            theta: theta.clone(),
             loglik: 0.0,
             iterations: 1,
             stop,
             decrement: 0.0,
             trace: vec![],
+            gradient: Quadratic.loglik_gradient(&theta).unwrap().1,
             expected_information: None,
         }
     }

@@ -176,6 +176,8 @@ pub struct Optimum {
     pub decrement: f64,
     /// The trajectory, start included.
     pub trace: Vec<TraceRow>,
+    /// The gradient (total score) at [`Optimum::theta`].
+    pub gradient: DVector<f64>,
     /// The expected information at [`Optimum::theta`] when the iteration
     /// already computed it (so a fit need not compute it again).
     pub expected_information: Option<DMatrix<f64>>,
@@ -247,6 +249,7 @@ pub(super) fn optimize_plain(
                 stop: StopReason::Converged,
                 decrement,
                 trace,
+                gradient: grad,
                 expected_information: expected.cloned(),
             });
         }
@@ -322,6 +325,7 @@ pub(super) fn optimize_plain(
                 stop,
                 decrement,
                 trace,
+                gradient: grad,
                 expected_information: expected.cloned(),
             });
         };
@@ -382,6 +386,7 @@ pub(super) fn optimize_plain(
         stop: StopReason::MaxIterations,
         decrement,
         trace,
+        gradient: grad,
         expected_information: None,
     })
 }

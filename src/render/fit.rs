@@ -7,7 +7,9 @@
 //! `[lower, upper]`), `null` where the information is not positive
 //! definite — and `loglik`, `aic`, `n_rows`, `iterations`, `converged`,
 //! `stop_reason`, `method`, `information`, `decrement`, `parameters`,
-//! `expected_information`, `observed_information`, `covariance`.
+//! `expected_information`, `observed_information`, `covariance`; `error`
+//! (with `"ok": false`) for a fit that did not converge, whose tests are
+//! `null` unless asked, and `restart` when the default start failed.
 
 use crate::fit::{FitResult, InformationKind, Method, TraceRow};
 use serde_json::{Map, Value, json};
