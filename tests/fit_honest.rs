@@ -87,6 +87,27 @@ fn separated_probit_data_has_no_mle_for_any_method() {
 }
 
 #[test]
+fn quasi_separated_data_has_no_mle_for_any_method() {
+    // Fisher scoring used to report "converged" here with b1 = 2137 and a
+    // standard error of 6e9: under quasi-separation the score and the
+    // information vanish together along the separating direction.
+    for model in [
+        "examples/logistic_regression.fim",
+        "examples/probit_regression.fim",
+    ] {
+        refused_by_every_method(
+            model,
+            "tests/data/fit/quasi_separated.csv",
+            &[
+                "maximum likelihood estimate does not exist",
+                "quasi-completely separated",
+                "(b0, b1, b2) ∝ (0, 1, 0)",
+            ],
+        );
+    }
+}
+
+#[test]
 fn bernoulli_all_ones_is_a_boundary_mle() {
     refused_by_every_method(
         "examples/bernoulli.fim",

@@ -84,6 +84,16 @@ def extremes(g):
     write("bernoulli_ones.csv", {"y": np.ones(20)})
     write("poisson_zeros.csv", {"k": np.zeros(10)})
     write("normal_identical.csv", {"x": np.full(4, 2.5)})
+    # Quasi-complete separation: y = 1 exactly when z1 > 0, except 20
+    # rows with z1 = 0 and a random y.
+    r = np.random.default_rng(13)
+    a, b = r.normal(0.0, 1.0, 200), r.normal(0.0, 1.0, 200)
+    b0, y0 = r.normal(0.0, 1.0, 20), r.binomial(1, 0.5, 20)
+    write("quasi_separated.csv", {
+        "z1": np.append(a, np.zeros(20)),
+        "z2": np.append(b, b0),
+        "y": np.append((a > 0).astype(int), y0),
+    })
 
 
 if __name__ == "__main__":

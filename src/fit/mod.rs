@@ -85,10 +85,17 @@ pub fn fit_observed(
                     // data (a rate of 10⁻⁹, an outlier of 10¹⁰⁰), or the
                     // data have no MLE: a start on the data's scale
                     // decides. Its fit is taken only if it converges.
-                    let retry = diagnose::scaled_start(problem, &start).and_then(|s| {
-                        let o = optimize(problem, s.clone(), config, &mut |_| {}).ok()?;
-                        o.stop.converged().then_some((o, s))
-                    });
+                    let retry = diagnose::scaled_start(problem, &start)
+                        .filter(|(_, ll)| match &first {
+                            // Only a start better than where the first
+                            // fit stopped is worth a second fit.
+                            Ok(o) => *ll > o.loglik,
+                            Err(_) => true,
+                        })
+                        .and_then(|(s, _)| {
+                            let o = optimize(problem, s.clone(), config, &mut |_| {}).ok()?;
+                            o.stop.converged().then_some((o, s))
+                        });
                     match (retry, first) {
                         (Some((o, s)), first) => {
                             let why = match &first {
