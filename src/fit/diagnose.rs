@@ -273,11 +273,14 @@ fn boundary_error(
 /// Each bounded parameter moved alone towards the bound its score points
 /// at: a boundary MLE when ℓ rises all the way (or θ_i is already at the
 /// bound in floating point and the score still points there).
+/// `profile`: re-fit the other parameters along the way (needed where the
+/// iteration stopped short; at a claimed maximum they are fitted already).
 fn boundary_by_coordinate(
     obj: &dyn Objective,
     theta: &DVector<f64>,
     grad: &DVector<f64>,
     iterations: usize,
+    profile: bool,
 ) -> Option<FitError> {
     let cs = coords(obj);
     let names = obj.param_names();
@@ -303,7 +306,7 @@ fn boundary_by_coordinate(
         if !c.inside(c.theta_at(phi + sign)) && at_bound(c, c.theta_at(phi + sign)) {
             return Some(boundary_error(&names, theta, &cs, &[i], iterations));
         }
-        if let Ray::Unbounded { saturated } = ray_profiled(obj, theta, &u, MIN_RISES, true, true)
+        if let Ray::Unbounded { saturated } = ray_profiled(obj, theta, &u, MIN_RISES, true, profile)
             && saturated == [i]
         {
             return Some(boundary_error(&names, theta, &cs, &[i], iterations));
@@ -607,7 +610,7 @@ pub(super) fn certify(
         return Err(e);
     }
     let grad = opt.gradient.clone();
-    if let Some(e) = boundary_by_coordinate(obj, &opt.theta, &grad, it) {
+    if let Some(e) = boundary_by_coordinate(obj, &opt.theta, &grad, it, !claimed) {
         return Err(e);
     }
     if let Some(e) = unbounded_trajectory(obj, &opt.trace, it) {
