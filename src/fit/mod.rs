@@ -9,7 +9,9 @@
 //!   the closed-form FIM of [`crate::fisher::derive`] otherwise.
 //! * [`step`] — the step formulas: damped Cholesky solves, the TRPO
 //!   trust-region step size, quadratic KL.
-//! * [`optimize()`] — the iteration over any [`Objective`].
+//! * [`optimize()`] — the iteration over any [`Objective`], then the
+//!   checks of its end point (`diagnose`): separation, a supremum on the
+//!   domain's boundary, the undamped gradient test behind `converged`.
 //! * [`fit()`] — a whole fit: checks (collinear design), iteration,
 //!   standard errors, Wald intervals ([`FitResult`]).
 //! * [`plot`] — log-likelihood contours with trajectories and the
@@ -62,7 +64,11 @@ pub fn fit(problem: &Problem, config: &FitConfig) -> Result<FitResult, FitError>
 /// Fit, showing each iteration to `observe`: check that the design (for
 /// linear-form models) has independent columns, iterate from
 /// `config.init` (or the default start), then compute both information
-/// matrices at the estimate and the standard errors.
+/// matrices at the estimate and the standard errors. Without
+/// `config.init`, a fit from the default start that fails or does not
+/// converge is made again from a start on the data's scale (a coordinate
+/// search in log/logit coordinates), taken only if it converges
+/// ([`FitResult::restart`] says so).
 pub fn fit_observed(
     problem: &Problem,
     config: &FitConfig,
