@@ -185,7 +185,7 @@ pub struct Optimum {
 
 /// Iterate from `start` with `config`; `observe` sees every trace row as
 /// it is made (progress bars). The end point is then checked whatever the
-/// method ([`super::diagnose`]): separation and boundary suprema are
+/// method (`fit::diagnose`): separation and boundary suprema are
 /// errors, and [`StopReason::converged`] holds only if the gradient test
 /// holds at the returned θ.
 pub fn optimize(
