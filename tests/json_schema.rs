@@ -615,6 +615,36 @@ fn fit_documents() {
         let keys: Vec<&str> = m.keys().map(String::as_str).collect();
         assert_eq!(keys, names, "{key}");
     }
+    // A fit that did not converge: ok false, its reason in `error`.
+    let (v, code) = run(&[
+        "fit",
+        "examples/normal.fim",
+        "--data",
+        "tests/data/fit/normal.csv",
+        "--format",
+        "json",
+        "--method",
+        "gd",
+        "--max-iter",
+        "2",
+    ]);
+    assert_eq!(code, 1);
+    assert_schema(&v, "fit");
+    assert_keys(&v, &["fit"], &["error"], "unconverged fit");
+    // A fit restarted on the data's scale: `restart`.
+    let (v, code) = run(&[
+        "fit",
+        "examples/gamma.fim",
+        "--data",
+        "tests/data/fit/gamma_outlier.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_keys(&v, &["fit"], &["restart"], "restarted fit");
+    let r = v["restart"].as_object().unwrap();
+    let keys: Vec<&str> = r.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["default_start_result", "start"]);
 }
 
 /// `--fim-only` keeps every documented key; what it does not derive is null.

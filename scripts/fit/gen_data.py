@@ -71,6 +71,29 @@ def main():
     # generator: adding it left the files above unchanged).
     g = np.random.default_rng(11).gamma(2.5, 1.0 / 1.5, 300)
     write("gamma.csv", {"x": g})
+    extremes(g)
+
+
+def extremes(g):
+    """Fits that must not report a false optimum (issue #13): the same
+    Gamma sample on a scale of 1e9 and with one 1e100 outlier (both have
+    an MLE), and data whose log-likelihood has its supremum on the
+    boundary of the parameter domain (no MLE inside it)."""
+    write("gamma_1e9.csv", {"x": g * 1e9})
+    write("gamma_outlier.csv", {"x": np.append(g, 1e100)})
+    write("bernoulli_ones.csv", {"y": np.ones(20)})
+    write("poisson_zeros.csv", {"k": np.zeros(10)})
+    write("normal_identical.csv", {"x": np.full(4, 2.5)})
+    # Quasi-complete separation: y = 1 exactly when z1 > 0, except 20
+    # rows with z1 = 0 and a random y.
+    r = np.random.default_rng(13)
+    a, b = r.normal(0.0, 1.0, 200), r.normal(0.0, 1.0, 200)
+    b0, y0 = r.normal(0.0, 1.0, 20), r.binomial(1, 0.5, 20)
+    write("quasi_separated.csv", {
+        "z1": np.append(a, np.zeros(20)),
+        "z2": np.append(b, b0),
+        "y": np.append((a > 0).astype(int), y0),
+    })
 
 
 if __name__ == "__main__":

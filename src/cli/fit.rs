@@ -62,6 +62,7 @@ pub struct FitArgs<'a> {
     pub trace: Option<&'a PathBuf>,
     pub plot: Option<&'a PathBuf>,
     pub ascii: bool,
+    pub show_unconverged_tests: bool,
 }
 
 impl From<FitError> for Failure {
@@ -103,7 +104,9 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<String, Failure> {
         max_kl: args.max_kl,
         max_iter: args.max_iter,
         tol: args.tol,
-        init: Some(init.clone()),
+        // Without --init the library may restart from a start on the
+        // data's scale when the default one fails.
+        init: (!args.init.is_empty()).then(|| init.clone()),
     };
     let mut progress = Progress::new(args.max_iter);
     let result = fit_observed(&problem, &config, &mut |row| progress.update(row));
@@ -118,19 +121,35 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<String, Failure> {
         plot(&problem, &config, &result, path)?;
     }
     let data_name = args.data.display().to_string();
-    Ok(match args.format {
+    let opts = FitTextOptions {
+        ascii: args.ascii,
+        data: Some(data_name.clone()),
+        show_unconverged_tests: args.show_unconverged_tests,
+    };
+    let out = match args.format {
         FitFormat::Json => format!(
             "{}\n",
-            serde_json::to_string_pretty(&fit_json(&result, Some(&data_name))).expect("JSON")
+            serde_json::to_string_pretty(&fit_json(&result, &opts)).expect("JSON")
         ),
-        FitFormat::Text => fit_text(
-            &result,
-            &FitTextOptions {
-                ascii: args.ascii,
-                data: Some(data_name),
-            },
-        ),
-    })
+        FitFormat::Text => fit_text(&result, &opts),
+    };
+    if result.converged() {
+        return Ok(out);
+    }
+    // Not converged: the provisional report, a warning, exit 1.
+    print!("{out}");
+    let hidden = if args.show_unconverged_tests {
+        ""
+    } else {
+        "; z values, p-values and intervals are not shown (--show-unconverged-tests shows them)"
+    };
+    Err(Failure::model_quiet(format!(
+        "warning: the fit did not converge ({}); the estimates are provisional{hidden}",
+        result
+            .stop
+            .describe(result.tol)
+            .trim_start_matches("not converged: ")
+    )))
 }
 
 /// The start: the model's default, with `--init` values replacing some.

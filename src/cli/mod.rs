@@ -142,7 +142,7 @@ information), gd (plain gradient descent; --lr fixes the step, otherwise a line 
 Convergence: the Newton decrement sqrt(g^T F^-1 g), the distance to the maximum in standard errors, below --tol.\n\n\
 The CSV file needs a header line naming the model's data variables and covariates (x[2] may also be written x_2 or x2).",
         after_help = "Examples:\n  fimkit fit examples/logistic_regression.fim --data obs.csv\n  fimkit fit examples/gamma.fim --data x.csv --method natural --max-kl 0.05 --trace trace.csv\n  fimkit fit examples/normal.fim --data x.csv --init mu=0,sigma=5 --plot fit.svg --format json\n\n\
-Exit codes: 0 success, 1 model error, bad data or no estimate (separation, collinearity, divergence), 2 usage or I/O error."
+Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a boundary MLE, collinearity, divergence) or a fit that did not converge (its provisional report still printed, without tests), 2 usage or I/O error."
     )]
     Fit {
         /// The model file.
@@ -180,6 +180,9 @@ Exit codes: 0 success, 1 model error, bad data or no estimate (separation, colli
         /// Plain ASCII output.
         #[arg(long)]
         ascii: bool,
+        /// Print z values, p-values, stars and intervals even when the fit did not converge.
+        #[arg(long)]
+        show_unconverged_tests: bool,
     },
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
@@ -330,6 +333,7 @@ pub fn run() -> ExitCode {
             trace,
             plot,
             ascii,
+            show_unconverged_tests,
         } => fit::fit_cmd(&fit::FitArgs {
             model: &model,
             data: &data,
@@ -343,6 +347,7 @@ pub fn run() -> ExitCode {
             trace: trace.as_ref(),
             plot: plot.as_ref(),
             ascii,
+            show_unconverged_tests,
         }),
         Command::Eval {
             model,
@@ -416,6 +421,9 @@ fn load_model(path: &Path, format: Format) -> Result<(fimkit::ir::Model, String)
 struct Failure {
     code: u8,
     message: String,
+    /// The output already went to stdout and `message` is printed as it
+    /// is (a warning), with no JSON error document.
+    quiet: bool,
 }
 
 impl Failure {
@@ -423,6 +431,7 @@ impl Failure {
         Failure {
             code: EXIT_USAGE,
             message: message.into(),
+            quiet: false,
         }
     }
 
@@ -430,6 +439,17 @@ impl Failure {
         Failure {
             code: EXIT_MODEL_ERROR,
             message: message.into(),
+            quiet: false,
+        }
+    }
+
+    /// Exit code 1 after a report that was printed: `message` goes to
+    /// stderr as it is (a non-converged fit's warning).
+    fn model_quiet(message: impl Into<String>) -> Failure {
+        Failure {
+            code: EXIT_MODEL_ERROR,
+            message: message.into(),
+            quiet: true,
         }
     }
 
@@ -448,6 +468,10 @@ impl Failure {
     /// Print the message (to stderr; also as a JSON document on stdout
     /// with `--format json`) and give the exit code.
     fn report(self, json: bool) -> ExitCode {
+        if self.quiet {
+            eprintln!("{}", self.message);
+            return ExitCode::from(self.code);
+        }
         if json {
             print_json_error(&self.message);
         }

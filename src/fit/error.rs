@@ -43,6 +43,14 @@ pub enum FitError {
         /// Iterations run before the diagnosis.
         iterations: usize,
     },
+    /// The supremum of the log-likelihood is on the boundary of the
+    /// parameter domain (p → 1, λ → 0, σ → 0): no maximum inside it.
+    Boundary {
+        /// The parameters that reach a bound, with the bound.
+        params: Vec<(Name, f64)>,
+        /// Iterations run before the diagnosis.
+        iterations: usize,
+    },
     /// The iterates diverged (loss growing or not finite).
     Diverged {
         /// What happened.
@@ -99,6 +107,22 @@ impl fmt::Display for FitError {
                     write!(f, "; {e}")?;
                 }
                 Ok(())
+            }
+            FitError::Boundary { params, iterations } => {
+                let towards: Vec<String> = params
+                    .iter()
+                    .map(|(n, b)| format!("{n} → {}", crate::numeric::data::show(*b)))
+                    .collect();
+                let names: Vec<&str> = params.iter().map(|(n, _)| &**n).collect();
+                write!(
+                    f,
+                    "the maximum likelihood estimate does not exist in the open parameter domain: \
+                     the log-likelihood keeps increasing as {} (diagnosed after {iterations} \
+                     iterations), so its supremum is on the boundary, where the model is \
+                     degenerate; no estimate or standard error for {} is reported",
+                    towards.join(", "),
+                    names.join(", ")
+                )
             }
             FitError::Diverged { detail, iterations } => {
                 write!(

@@ -9,7 +9,9 @@
 //!   the closed-form FIM of [`crate::fisher::derive()`] otherwise.
 //! * [`step`] — the step formulas: damped Cholesky solves, the TRPO
 //!   trust-region step size, quadratic KL.
-//! * [`optimize()`] — the iteration over any [`Objective`].
+//! * [`optimize()`] — the iteration over any [`Objective`], then the
+//!   checks of its end point (`diagnose`): separation, a supremum on the
+//!   domain's boundary, the undamped gradient test behind `converged`.
 //! * [`fit()`] — a whole fit: checks (collinear design), iteration,
 //!   standard errors, Wald intervals ([`FitResult`]).
 //! * `plot` (feature `plot`) — log-likelihood contours with trajectories and the
@@ -28,6 +30,7 @@
 //! assert!(r.converged());
 //! ```
 
+mod diagnose;
 mod error;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod gram;
@@ -41,12 +44,13 @@ mod result;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod step;
 
+pub use diagnose::BinaryDesign;
 pub use error::FitError;
 pub use objective::{InformationKind, Objective, Problem};
 pub use optimize::{
     DEFAULT_MAX_KL, FitConfig, Method, Optimum, StopReason, TraceRow, optimize, unbounded_along,
 };
-pub use result::{FitResult, Z_975, spd_inverse, std_errors_of};
+pub use result::{FitResult, Restart, Z_975, spd_inverse, std_errors_of};
 
 use nalgebra::DVector;
 use step::{combination, null_direction, relation};
@@ -64,7 +68,11 @@ pub fn fit(problem: &Problem, config: &FitConfig) -> Result<FitResult, FitError>
 /// Fit, showing each iteration to `observe`: check that the design (for
 /// linear-form models) has independent columns, iterate from
 /// `config.init` (or the default start), then compute both information
-/// matrices at the estimate and the standard errors.
+/// matrices at the estimate and the standard errors. Without
+/// `config.init`, a fit from the default start that fails or does not
+/// converge is made again from a start on the data's scale (a coordinate
+/// search in log/logit coordinates), taken only if it converges
+/// ([`FitResult::restart`] says so).
 pub fn fit_observed(
     problem: &Problem,
     config: &FitConfig,
@@ -75,18 +83,52 @@ pub fn fit_observed(
     if let Some(gram) = problem.design_gram() {
         check_collinear(&gram, &names, &columns)?;
     }
-    let start = config
-        .init
-        .clone()
-        .unwrap_or_else(|| problem.default_start());
-    let opt = optimize(problem, start, config, observe)?;
+    let (opt, restart) = match &config.init {
+        Some(start) => (optimize(problem, start.clone(), config, observe)?, None),
+        None => {
+            let start = problem.default_start();
+            let first = optimize(problem, start.clone(), config, observe);
+            match first {
+                Ok(o) if o.stop.converged() => (o, None),
+                first => {
+                    // The default start is on the wrong scale for these
+                    // data (a rate of 10⁻⁹, an outlier of 10¹⁰⁰), or the
+                    // data have no MLE: a start on the data's scale
+                    // decides. Its fit is taken only if it converges.
+                    let retry = diagnose::scaled_start(problem, &start)
+                        .filter(|(_, ll)| match &first {
+                            // Only a start better than where the first
+                            // fit stopped is worth a second fit.
+                            Ok(o) => *ll > o.loglik,
+                            Err(_) => true,
+                        })
+                        .and_then(|(s, _)| {
+                            let o = optimize(problem, s.clone(), config, &mut |_| {}).ok()?;
+                            o.stop.converged().then_some((o, s))
+                        });
+                    match (retry, first) {
+                        (Some((o, s)), first) => {
+                            let why = match &first {
+                                Ok(o) => o.stop.describe(config.tol),
+                                Err(e) => e.to_string(),
+                            };
+                            (o, Some(Restart { start: s, why }))
+                        }
+                        (None, first) => (first?, None),
+                    }
+                }
+            }
+        }
+    };
     let expected = match &opt.expected_information {
         Some(i) => i.clone(),
         None => problem.expected_information(&opt.theta)?,
     };
     let observed = problem.observed_information(&opt.theta)?;
     let covariance = spd_inverse(&expected);
-    if covariance.is_none() && opt.stop.converged() {
+    // No gradient test possible: a singular information is the reason.
+    let untestable = opt.stop == StopReason::GradientTest { decrement: None };
+    if (covariance.is_none() && opt.stop.converged()) || untestable {
         let (v, rel) = null_direction(&expected);
         if rel < SINGULAR_RCOND {
             return Err(FitError::Singular {
@@ -116,6 +158,7 @@ pub fn fit_observed(
         tol: config.tol,
         decrement: opt.decrement,
         trace: opt.trace,
+        restart,
     })
 }
 

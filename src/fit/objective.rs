@@ -15,6 +15,7 @@
 //! Log-likelihood, gradient and observed information otherwise come from
 //! [`crate::numeric::ModelFunctions`].
 
+use super::diagnose::BinaryDesign;
 use super::error::FitError;
 use super::gram::{Designs, weighted_gram};
 use super::linear::{LinearStructure, detect};
@@ -55,6 +56,15 @@ pub trait Objective: Sync {
     /// along a direction of unbounded increase), when recognised.
     fn explain_unbounded(&self, far: &DVector<f64>) -> Option<String> {
         let _ = far;
+        None
+    }
+    /// Each parameter's domain `(lo, hi)`, open, ±∞ where unbounded.
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        vec![(f64::NEG_INFINITY, f64::INFINITY); self.dim()]
+    }
+    /// A binary response through one linear predictor: its design and
+    /// signs, for the separation diagnosis.
+    fn binary_design(&self) -> Option<BinaryDesign<'_>> {
         None
     }
 }
@@ -118,6 +128,11 @@ pub struct Problem {
     /// Default start: 0 for real parameters, 1 for positive ones, the
     /// middle of a bounded interval, one inside a half-bounded one.
     start: DVector<f64>,
+    /// Each parameter's domain, when its ends are constants.
+    bounds: Vec<(f64, f64)>,
+    /// The 0/1 response's column in the dataset, when the model has
+    /// exactly one data variable and it is binary.
+    response: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -162,6 +177,10 @@ impl Problem {
         ) || (!model.data.is_empty()
             && model.data.iter().all(|d| d.support.is_binary()));
         let start = default_start(model);
+        let bounds = param_bounds(model);
+        let response = (binary_response && model.data.len() == 1)
+            .then(|| data.names().iter().position(|n| *n == model.data[0].name))
+            .flatten();
         let linear = if functions.schema().has_moving_support() {
             None
         } else {
@@ -177,6 +196,8 @@ impl Problem {
             engine,
             binary_response,
             start,
+            bounds,
+            response,
         })
     }
 
@@ -269,6 +290,29 @@ impl Problem {
             }),
         }
     }
+}
+
+/// Each parameter's domain as numbers, ±∞ for a missing end or one that
+/// is not a constant.
+fn param_bounds(model: &Model) -> Vec<(f64, f64)> {
+    let value = |e: &Option<Expr>, inf: f64| {
+        e.as_ref()
+            .and_then(|e| {
+                crate::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
+            })
+            .filter(|v| !v.is_nan())
+            .unwrap_or(inf)
+    };
+    model
+        .params
+        .iter()
+        .map(|p| {
+            (
+                value(&p.domain.lo, f64::NEG_INFINITY),
+                value(&p.domain.hi, f64::INFINITY),
+            )
+        })
+        .collect()
 }
 
 /// A point inside every parameter's domain. Parameters in (0, 1) start
@@ -721,6 +765,33 @@ impl Objective for Problem {
             "the data are quasi-completely separated: a linear combination of the covariates \
              predicts the 0/1 response exactly for some of the rows"
                 .into()
+        })
+    }
+
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        self.bounds.clone()
+    }
+
+    fn binary_design(&self) -> Option<BinaryDesign<'_>> {
+        let Engine::Linear(e) = &self.engine else {
+            return None;
+        };
+        let col = self.response?;
+        if e.structure.m() != 1 {
+            return None;
+        }
+        let n = self.n_rows();
+        let sign = (0..n)
+            .map(|r| {
+                let y = self.data.row(r).and_then(|x| x.get(col)).copied();
+                if y == Some(1.0) { 1.0 } else { -1.0 }
+            })
+            .collect();
+        Some(BinaryDesign {
+            x: &e.designs[0],
+            sign,
+            n,
+            d: self.dim(),
         })
     }
 

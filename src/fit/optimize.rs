@@ -121,6 +121,14 @@ pub enum StopReason {
     /// The line search found no improvement although the decrement is not
     /// small.
     LineSearchFailed,
+    /// The iteration stopped as if converged, but the gradient test fails
+    /// at the reported point when checked after the fact: the undamped
+    /// Newton decrement (`None`: the information there is not positive
+    /// definite) is not below the tolerance.
+    GradientTest {
+        /// The decrement at the reported point.
+        decrement: Option<f64>,
+    },
 }
 
 impl StopReason {
@@ -137,6 +145,13 @@ impl StopReason {
             StopReason::LineSearchFailed => {
                 "not converged: the line search found no improvement".into()
             }
+            StopReason::GradientTest {
+                decrement: Some(nu),
+            } => format!(
+                "not converged: the gradient test fails at the reported point (Newton decrement {} standard errors, tolerance {tol:e})",
+                crate::render::fit::fmt_sig(*nu, 3)
+            ),
+            StopReason::GradientTest { decrement: None } => "not converged: the gradient test cannot be made at the reported point (the information there is not positive definite)".into(),
         }
     }
 
@@ -161,14 +176,30 @@ pub struct Optimum {
     pub decrement: f64,
     /// The trajectory, start included.
     pub trace: Vec<TraceRow>,
+    /// The gradient (total score) at [`Optimum::theta`].
+    pub gradient: DVector<f64>,
     /// The expected information at [`Optimum::theta`] when the iteration
     /// already computed it (so a fit need not compute it again).
     pub expected_information: Option<DMatrix<f64>>,
 }
 
 /// Iterate from `start` with `config`; `observe` sees every trace row as
-/// it is made (progress bars).
+/// it is made (progress bars). The end point is then checked whatever the
+/// method (`fit::diagnose`): separation and boundary suprema are
+/// errors, and [`StopReason::converged`] holds only if the gradient test
+/// holds at the returned θ.
 pub fn optimize(
+    obj: &dyn Objective,
+    start: DVector<f64>,
+    config: &FitConfig,
+    observe: &mut dyn FnMut(&TraceRow),
+) -> Result<Optimum, FitError> {
+    let outcome = optimize_plain(obj, start, config, observe);
+    super::diagnose::certify(obj, config, outcome)
+}
+
+/// The iteration alone, without the checks of its end point.
+pub(super) fn optimize_plain(
     obj: &dyn Objective,
     start: DVector<f64>,
     config: &FitConfig,
@@ -218,6 +249,7 @@ pub fn optimize(
                 stop: StopReason::Converged,
                 decrement,
                 trace,
+                gradient: grad,
                 expected_information: expected.cloned(),
             });
         }
@@ -293,6 +325,7 @@ pub fn optimize(
                 stop,
                 decrement,
                 trace,
+                gradient: grad,
                 expected_information: expected.cloned(),
             });
         };
@@ -353,6 +386,7 @@ pub fn optimize(
         stop: StopReason::MaxIterations,
         decrement,
         trace,
+        gradient: grad,
         expected_information: None,
     })
 }

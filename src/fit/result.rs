@@ -52,6 +52,20 @@ pub struct FitResult {
     pub decrement: f64,
     /// The trajectory.
     pub trace: Vec<TraceRow>,
+    /// Set when the default start failed and the fit was made again from
+    /// a start on the data's scale.
+    pub restart: Option<Restart>,
+}
+
+/// A second start after the default one failed.
+#[derive(Clone, Debug)]
+pub struct Restart {
+    /// The start used (found by a coordinate search in unbounded
+    /// coordinates: `log θ` for positive parameters, `logit` for
+    /// intervals).
+    pub start: DVector<f64>,
+    /// How the fit from the default start ended.
+    pub why: String,
 }
 
 /// `M⁻¹` through Cholesky, `None` when `M` is not positive definite.

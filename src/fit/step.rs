@@ -22,7 +22,7 @@ pub const MIN_RCOND: f64 = 1e-13;
 /// Largest relative damping tried before the matrix is declared singular.
 pub const MAX_DAMPING: f64 = 1e8;
 
-/// The solution of `(I + λ·s̄·Id) x = g`, s̄ the mean diagonal of I.
+/// The solution of `(I + λ·D) x = g`, D the diagonal of |I|.
 #[derive(Clone, Debug)]
 pub struct DampedSolve {
     /// `x`.
@@ -31,11 +31,34 @@ pub struct DampedSolve {
     pub damping: f64,
 }
 
-/// Solve `I x = g` through Cholesky, adding Levenberg–Marquardt damping
-/// `λ·mean(diag I)·Id` when `I` is not positive definite or is
-/// ill-conditioned. λ starts from `previous/10` (damping relaxes as the
-/// iterates improve) and grows tenfold until the factorisation is
-/// well-conditioned. `None`: singular even with damping [`MAX_DAMPING`].
+/// `1/√|I_ii|` for each diagonal entry (1 where it is zero or not
+/// finite): the Jacobi scaling that gives `S I S` a unit diagonal, so
+/// parameters on very different scales (a rate of 10⁻¹⁰⁰ next to a shape
+/// of 10⁻²) are judged alike.
+fn jacobi(info: &DMatrix<f64>) -> Vec<f64> {
+    (0..info.nrows())
+        .map(|i| {
+            let v = info[(i, i)].abs();
+            let s = 1.0 / v.sqrt();
+            if v > 0.0 && s.is_finite() && s > 0.0 {
+                s
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// Solve `I x = g` through Cholesky of the Jacobi-scaled matrix
+/// `S I S` (unit diagonal), adding Levenberg–Marquardt damping `λ·Id` to
+/// it — `λ·diag|I|` to I — when it is not positive definite or is
+/// ill-conditioned. Scaling first makes the solve independent of the
+/// parameters' units: damping scaled by the mean diagonal would swamp a
+/// parameter whose information is 10²⁰⁰ times smaller than another's and
+/// freeze it (a false "converged"). λ starts from `previous/10` (damping
+/// relaxes as the iterates improve) and grows tenfold until the
+/// factorisation is well-conditioned. `None`: singular even with damping
+/// [`MAX_DAMPING`].
 ///
 /// ```
 /// use fimkit::fit::step::damped_solve;
@@ -46,36 +69,33 @@ pub struct DampedSolve {
 /// // singular: damped
 /// let s = damped_solve(&dmatrix![1.0, 1.0; 1.0, 1.0], &dvector![1.0, 1.0], 0.0).unwrap();
 /// assert!(s.damping > 0.0);
+/// // scales 10²⁰⁰ apart: no damping needed, both coordinates move
+/// let s = damped_solve(&dmatrix![1e200, 0.0; 0.0, 1.0], &dvector![1e200, 1.0], 0.0).unwrap();
+/// assert_eq!(s.damping, 0.0);
+/// assert!((s.x[0] - 1.0).abs() < 1e-15 && (s.x[1] - 1.0).abs() < 1e-15);
 /// ```
 pub fn damped_solve(info: &DMatrix<f64>, g: &DVector<f64>, previous: f64) -> Option<DampedSolve> {
     let d = info.nrows();
-    let scale = {
-        let m = info.diagonal().iter().map(|v| v.abs()).sum::<f64>() / d.max(1) as f64;
-        if m > 0.0 && m.is_finite() { m } else { 1.0 }
-    };
     if !info.iter().all(|v| v.is_finite()) || !g.iter().all(|v| v.is_finite()) {
         return None;
     }
+    let s = jacobi(info);
+    let scaled = DMatrix::from_fn(d, d, |i, j| info[(i, j)] * s[i] * s[j]);
+    let sg = DVector::from_fn(d, |i, _| g[i] * s[i]);
     let mut lambda = if previous / 10.0 < 1e-12 {
         0.0
     } else {
         previous / 10.0
     };
     loop {
-        let mut m = info.clone();
+        let mut m = scaled.clone();
         for i in 0..d {
-            m[(i, i)] += lambda * scale;
+            m[(i, i)] += lambda;
         }
-        if let Some(ch) = Cholesky::<f64, Dyn>::new(m) {
-            let l = ch.l_dirty();
-            let diag: Vec<f64> = (0..d).map(|i| l[(i, i)]).collect();
-            let max = diag.iter().cloned().fold(0.0, f64::max);
-            let min = diag.iter().cloned().fold(f64::INFINITY, f64::min);
-            if max > 0.0 && (min / max).powi(2) > MIN_RCOND {
-                let x = ch.solve(g);
-                if x.iter().all(|v| v.is_finite()) {
-                    return Some(DampedSolve { x, damping: lambda });
-                }
+        if let Some(y) = well_conditioned_solve(m, &sg) {
+            let x = DVector::from_fn(d, |i, _| y[i] * s[i]);
+            if x.iter().all(|v| v.is_finite()) {
+                return Some(DampedSolve { x, damping: lambda });
             }
         }
         lambda = if lambda == 0.0 { 1e-10 } else { lambda * 10.0 };
@@ -83,6 +103,48 @@ pub fn damped_solve(info: &DMatrix<f64>, g: &DVector<f64>, previous: f64) -> Opt
             return None;
         }
     }
+}
+
+/// `m⁻¹ g` when `m` is positive definite with a Cholesky factor whose
+/// diagonal ratio, squared, exceeds [`MIN_RCOND`].
+fn well_conditioned_solve(m: DMatrix<f64>, g: &DVector<f64>) -> Option<DVector<f64>> {
+    let d = m.nrows();
+    let ch = Cholesky::<f64, Dyn>::new(m)?;
+    let l = ch.l_dirty();
+    let diag: Vec<f64> = (0..d).map(|i| l[(i, i)]).collect();
+    let max = diag.iter().cloned().fold(0.0, f64::max);
+    let min = diag.iter().cloned().fold(f64::INFINITY, f64::min);
+    if max > 0.0 && (min / max).powi(2) > MIN_RCOND {
+        let x = ch.solve(g);
+        x.iter().all(|v| v.is_finite()).then_some(x)
+    } else {
+        None
+    }
+}
+
+/// The Newton decrement `√(gᵀ I⁻¹ g)` with no damping — the distance to
+/// the maximum in standard errors, to second order — or `None` when `I`
+/// (Jacobi-scaled) is not positive definite and well-conditioned, so the
+/// decrement cannot certify a maximum.
+///
+/// ```
+/// use fimkit::fit::step::newton_decrement;
+/// use nalgebra::{dmatrix, dvector};
+/// let nu = newton_decrement(&dmatrix![4.0, 0.0; 0.0, 1e200], &dvector![2.0, 1e100]).unwrap();
+/// assert!((nu - 2.0f64.sqrt()).abs() < 1e-15);
+/// assert_eq!(newton_decrement(&dmatrix![1.0, 1.0; 1.0, 1.0], &dvector![1.0, 0.0]), None);
+/// ```
+pub fn newton_decrement(info: &DMatrix<f64>, g: &DVector<f64>) -> Option<f64> {
+    let d = info.nrows();
+    if !info.iter().all(|v| v.is_finite()) || !g.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let s = jacobi(info);
+    let scaled = DMatrix::from_fn(d, d, |i, j| info[(i, j)] * s[i] * s[j]);
+    let sg = DVector::from_fn(d, |i, _| g[i] * s[i]);
+    let y = well_conditioned_solve(scaled, &sg)?;
+    let nu2 = sg.dot(&y);
+    (nu2.is_finite()).then(|| nu2.max(0.0).sqrt())
 }
 
 /// The quadratic KL estimate `½ δᵀ (I/n) δ` of a step, per observation.
@@ -251,9 +313,22 @@ mod tests {
 
     #[test]
     fn damping_grows_until_well_conditioned() {
-        let m = dmatrix![1.0, 0.0; 0.0, 1e-20];
+        // nearly collinear: ill-conditioned whatever the units
+        let m = dmatrix![1.0, 1.0; 1.0, 1.0 + 1e-15];
         let s = damped_solve(&m, &dvector![1.0, 1.0], 0.0).unwrap();
         assert!(s.damping > 0.0);
         assert!(s.x.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn units_do_not_cause_damping() {
+        // A diagonal information with entries 10²⁰ apart is well
+        // conditioned once scaled: no damping, the exact Newton step
+        // (scaling by the mean diagonal used to damp the small one to 0).
+        let m = dmatrix![1.0, 0.0; 0.0, 1e-20];
+        let s = damped_solve(&m, &dvector![1.0, 1e-20], 0.0).unwrap();
+        assert_eq!(s.damping, 0.0);
+        assert!((s.x[0] - 1.0).abs() < 1e-15 && (s.x[1] - 1.0).abs() < 1e-15);
+        assert!((newton_decrement(&m, &dvector![0.0, 1e-10]).unwrap() - 1.0).abs() < 1e-15);
     }
 }

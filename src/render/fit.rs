@@ -7,7 +7,9 @@
 //! `[lower, upper]`), `null` where the information is not positive
 //! definite — and `loglik`, `aic`, `n_rows`, `iterations`, `converged`,
 //! `stop_reason`, `method`, `information`, `decrement`, `parameters`,
-//! `expected_information`, `observed_information`, `covariance`.
+//! `expected_information`, `observed_information`, `covariance`; `error`
+//! (with `"ok": false`) for a fit that did not converge, whose tests are
+//! `null` unless asked, and `restart` when the default start failed.
 
 use crate::fit::{FitResult, InformationKind, Method, TraceRow};
 use serde_json::{Map, Value, json};
@@ -19,6 +21,17 @@ pub struct FitTextOptions {
     pub ascii: bool,
     /// Where the data came from (a file name), for the heading.
     pub data: Option<String>,
+    /// Show z values, p-values, significance stars and Wald intervals
+    /// even when the fit did not converge (they are left out otherwise:
+    /// a test at a point that is not the maximum means nothing).
+    pub show_unconverged_tests: bool,
+}
+
+impl FitTextOptions {
+    /// Are the tests shown for `r`?
+    fn tests(&self, r: &FitResult) -> bool {
+        r.converged() || self.show_unconverged_tests
+    }
 }
 
 fn method_title(m: Method) -> &'static str {
@@ -102,20 +115,51 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
     } else {
         "iterations"
     };
-    s.push_str(&format!(
-        "{} after {} {its}\n",
-        r.stop.describe(r.tol),
-        r.iterations
-    ));
+    if r.converged() {
+        s.push_str(&format!(
+            "{} after {} {its}\n",
+            r.stop.describe(r.tol),
+            r.iterations
+        ));
+    } else {
+        s.push_str(&format!(
+            "NOT CONVERGED: {} after {} {its}; the estimates below are provisional, not a maximum\n",
+            r.stop
+                .describe(r.tol)
+                .trim_start_matches("not converged: "),
+            r.iterations
+        ));
+    }
+    if let Some(restart) = &r.restart {
+        let at: Vec<String> = r
+            .params
+            .iter()
+            .zip(restart.start.iter())
+            .map(|(n, v)| format!("{n} = {}", fmt_sig(*v, 4)))
+            .collect();
+        s.push_str(&format!(
+            "start: {} (on the data's scale; from the default start: {})\n",
+            at.join(", "),
+            restart.why
+        ));
+    }
     s.push_str(&format!(
         "information: {}\n\n",
         info_text(&r.information, opts.ascii)
     ));
     // The table.
     let ses = r.std_errors.clone();
-    let z = r.z_values();
-    let p = r.p_values();
-    let ci = r.wald_intervals();
+    let tests = opts.tests(r);
+    let hide = |v: Vec<Option<f64>>| {
+        if tests { v } else { vec![None; v.len()] }
+    };
+    let z = hide(r.z_values());
+    let p = hide(r.p_values());
+    let ci = if tests {
+        r.wald_intervals()
+    } else {
+        vec![None; r.params.len()]
+    };
     let header = [
         "",
         "Estimate",
@@ -175,7 +219,11 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
         s.push_str(line.trim_end());
         s.push('\n');
     }
-    s.push_str("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n");
+    if tests {
+        s.push_str("---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1\n");
+    } else {
+        s.push_str("---\n");
+    }
     let wald_from = if r.information.is_expected() {
         "expected information"
     } else {
@@ -211,6 +259,11 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
             "warning: the estimate is not converged (Newton decrement {}); results are provisional\n",
             fmt_sig(r.decrement, 3)
         ));
+        if !tests {
+            s.push_str(
+                "z values, p-values and intervals are not shown for a fit that did not converge (--show-unconverged-tests shows them)\n",
+            );
+        }
     }
     s
 }
@@ -248,22 +301,27 @@ fn matrix(m: &nalgebra::DMatrix<f64>) -> Value {
     )
 }
 
-/// The JSON form (see the module docs for the keys).
-pub fn fit_json(r: &FitResult, data: Option<&str>) -> Value {
+/// The JSON form (see the module docs for the keys). A fit that did not
+/// converge has `"ok": false`, its reason in `error`, and null z values,
+/// p-values and intervals unless `opts.show_unconverged_tests`.
+pub fn fit_json(r: &FitResult, opts: &FitTextOptions) -> Value {
+    let data = opts.data.as_deref();
+    let tests = opts.tests(r);
     let est: Vec<Value> = r.estimates.iter().map(|v| num(*v)).collect();
     let se: Vec<Value> = r.std_errors.iter().map(|v| opt(*v)).collect();
     let seo: Vec<Value> = r.std_errors_observed.iter().map(|v| opt(*v)).collect();
-    let z: Vec<Value> = r.z_values().iter().map(|v| opt(*v)).collect();
-    let p: Vec<Value> = r.p_values().iter().map(|v| opt(*v)).collect();
+    let gate = |v: Value| if tests { v } else { Value::Null };
+    let z: Vec<Value> = r.z_values().iter().map(|v| gate(opt(*v))).collect();
+    let p: Vec<Value> = r.p_values().iter().map(|v| gate(opt(*v))).collect();
     let ci: Vec<Value> = r
         .wald_intervals()
         .iter()
-        .map(|c| c.map_or(Value::Null, |(a, b)| json!([num(a), num(b)])))
+        .map(|c| gate(c.map_or(Value::Null, |(a, b)| json!([num(a), num(b)]))))
         .collect();
     let columns: Vec<Value> = r.columns.iter().map(|c| Value::String(c.clone())).collect();
-    json!({
+    let mut doc = json!({
         "schema": crate::render::json::SCHEMA,
-        "ok": true,
+        "ok": r.converged(),
         "model": r.model,
         "data": data,
         "method": r.method.name(),
@@ -287,7 +345,26 @@ pub fn fit_json(r: &FitResult, data: Option<&str>) -> Value {
         "expected_information": matrix(&r.expected_information),
         "observed_information": matrix(&r.observed_information),
         "covariance": r.covariance.as_ref().map_or(Value::Null, matrix),
-    })
+    });
+    if let Value::Object(m) = &mut doc {
+        if !r.converged() {
+            m.insert(
+                "error".into(),
+                Value::String(format!(
+                    "the fit did not converge: {}",
+                    r.stop.describe(r.tol)
+                )),
+            );
+        }
+        if let Some(restart) = &r.restart {
+            let start: Vec<Value> = restart.start.iter().map(|v| num(*v)).collect();
+            m.insert(
+                "restart".into(),
+                json!({"start": by_name(r, &start), "default_start_result": restart.why}),
+            );
+        }
+    }
+    doc
 }
 
 /// The trajectory as CSV: `iteration`, one column per parameter, `loss`
