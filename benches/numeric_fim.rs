@@ -112,5 +112,43 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The numeric FIM of a design (no closed form): a Weibull AFT model over
+/// 10⁴ rows, all distinct or 20 distinct covariate values.
+fn bench_design(c: &mut Criterion) {
+    use fimkit::fisher::numeric::numeric_fim_over;
+    use fimkit::numeric::DataSchema;
+    let model = fimkit::load(
+        "param b0 : real\nparam b1 : real\nparam k : positive\ncovariate x : real\n\
+         data t : positive\nt ~ weibull(k, exp(b0 + b1*x))\n",
+        "aft",
+    )
+    .expect("model");
+    let schema = DataSchema::from_model(&model).covariates_only();
+    let theta = [0.2, 0.5, 1.5];
+    let mut group = c.benchmark_group("numeric_fim_design");
+    group.measurement_time(Duration::from_secs(10));
+    group.sample_size(10);
+    for (name, distinct) in [
+        ("weibull_aft 1e4 rows, all distinct", 10_000),
+        ("weibull_aft 1e4 rows, 20 distinct", 20),
+    ] {
+        let values: Vec<f64> = (0..10_000)
+            .map(|i| -1.0 + 3.0 * ((i % distinct) as f64 + 0.5) / distinct as f64)
+            .collect();
+        let data = schema.dataset_from_rows(values).expect("design");
+        let config = NumericConfig::default();
+        let f = numeric_fim_over(&model, &theta, &data, &config).expect("FIM");
+        eprintln!(
+            "{name}: {} distinct rows, error estimate {:.1e}",
+            f.distinct_rows,
+            f.error.max()
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| numeric_fim_over(black_box(&model), black_box(&theta), &data, &config))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_design);
 criterion_main!(benches);

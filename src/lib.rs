@@ -30,6 +30,7 @@
 //! compiles none of the command line's crates.
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod codegen;
 pub mod diagnostic;
 #[doc(hidden)] // an internal stage: public for the tests and benches
@@ -67,6 +68,7 @@ pub struct Loaded {
 
 /// Parse and resolve a model source, collecting every diagnostic.
 pub fn load_with_diagnostics(source: &str, default_name: &str) -> Loaded {
+    let _stage = budget::stage("reading the model");
     let config = ir::resolve::ResolveConfig::default();
     let r = ir::resolve::load_source(source, default_name, &config);
     Loaded {

@@ -295,6 +295,7 @@ pub fn generate(
     lang: Lang,
     config: &CodegenConfig,
 ) -> Result<Generated, CodegenError> {
+    let _stage = crate::budget::stage("generating code");
     if derivation.params.is_empty() {
         return Err(CodegenError::NoParameters);
     }

@@ -326,9 +326,12 @@ fn derive_in_scope(
     let logp = model.logp.substitute(subst);
     // The plain Hessian feeds the expectation; the printed score and Hessian
     // are simplified (when enabled) and equal to it.
+    let stage = crate::budget::stage("differentiating (the score and the Hessian)");
     let hess_plain: Matrix = hessian(&logp, params);
+    drop(stage);
     let (score, hess_shown): (Vec<Expr>, Matrix) = match &config.simplify {
         Some(sc) => {
+            let _stage = crate::budget::stage("simplifying the score and the Hessian");
             let derived = derive_simplified(&logp, params, &assumptions(model, subst), sc);
             let score = derived.score.exprs.into_iter().map(|(e, _, _)| e).collect();
             (score, derived.hessian.matrix)
@@ -344,13 +347,21 @@ fn derive_in_scope(
                 .collect(),
         ),
     };
+    let stage = crate::budget::stage("taking expectations (the closed-form Fisher information)");
     let fisher = closed_fim(model, &hess_plain, domains, &is_param, subst)
-        .map(|cf| add_det_inverse(cf, config))
+        .map(|cf| {
+            let _stage = crate::budget::stage("det F and F⁻¹");
+            add_det_inverse(cf, config)
+        })
         .map(|cf| match &config.simplify {
-            Some(sc) => polish(cf, &assumptions(model, subst), sc, params),
+            Some(sc) => {
+                let _stage = crate::budget::stage("simplifying F, det F and F⁻¹");
+                polish(cf, &assumptions(model, subst), sc, params)
+            }
             None => cf,
         })
         .map(|mut cf| {
+            let _stage = crate::budget::stage("the natural gradient");
             cf.natural_gradient =
                 natural_gradient(&cf, &score, &config.simplify, &assumptions(model, subst));
             if !model.covariates.is_empty() {
@@ -358,6 +369,7 @@ fn derive_in_scope(
             }
             cf
         });
+    drop(stage);
     Derivation {
         params: params.to_vec(),
         score,

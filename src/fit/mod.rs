@@ -78,6 +78,7 @@ pub fn fit_observed(
     config: &FitConfig,
     observe: &mut dyn FnMut(&TraceRow),
 ) -> Result<FitResult, FitError> {
+    let _stage = crate::budget::stage("fitting");
     let names = problem.param_names();
     let columns = problem.column_labels();
     if let Some(gram) = problem.design_gram() {

@@ -196,6 +196,7 @@ fn failed_row(kind: CheckKind, note: String) -> CheckRow {
 
 /// Check a model at `config.points` random points (or at `config.at`).
 pub fn check(model: &Model, config: &CheckConfig) -> CheckReport {
+    let _stage = crate::budget::stage("checking the identities numerically");
     let params = model.param_names();
     let mut report = CheckReport {
         params: params.clone(),

@@ -576,6 +576,7 @@ pub fn numeric_fim(
     theta: &[f64],
     config: &NumericConfig,
 ) -> Result<NumericFim, NumericError> {
+    let _stage = crate::budget::stage("computing the Fisher information numerically");
     validate(model, theta, config)?;
     if let Some(e) = plan::irregular(model) {
         return Err(e);

@@ -1,0 +1,42 @@
+//! What the computation is doing, in words, for the command's watchdog:
+//! long stages announce themselves with [`stage`], and a command stopped by
+//! its time or memory budget names the stage it was in.
+//!
+//! ```
+//! let _outer = fimkit::budget::stage("taking expectations");
+//! {
+//!     let _inner = fimkit::budget::stage("simplifying F");
+//!     assert_eq!(fimkit::budget::current_stage(), "simplifying F");
+//! }
+//! assert_eq!(fimkit::budget::current_stage(), "taking expectations");
+//! ```
+
+use std::sync::Mutex;
+
+static STAGE: Mutex<&'static str> = Mutex::new("starting");
+
+/// Marks a stage until it is dropped (the previous stage comes back).
+#[must_use = "the stage lasts until the guard is dropped"]
+#[derive(Debug)]
+pub struct Stage {
+    previous: &'static str,
+}
+
+/// Enter a stage (process-wide: the watchdog reads the latest one).
+pub fn stage(name: &'static str) -> Stage {
+    let mut s = STAGE.lock().unwrap_or_else(|e| e.into_inner());
+    let previous = *s;
+    *s = name;
+    Stage { previous }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        *STAGE.lock().unwrap_or_else(|e| e.into_inner()) = self.previous;
+    }
+}
+
+/// The stage entered last and not yet left.
+pub fn current_stage() -> &'static str {
+    *STAGE.lock().unwrap_or_else(|e| e.into_inner())
+}
