@@ -1,0 +1,131 @@
+//! Long inputs: lines of hundreds of kilobytes, flat sums of thousands of
+//! terms, deep nesting, huge literals, bytes that are not UTF-8. Whatever
+//! the input, loading returns a model or diagnostics, rendering them does
+//! not panic and prints short lines, and every command exits with a
+//! documented code (0, 1 or 2; 3 is an internal error, 101 a panic).
+//!
+//! The inputs are generated (a file of a megabyte is no fixture); the
+//! rendered diagnostics of the typical cases are snapshots in
+//! `snapshots/syntax/`.
+
+use fimkit::render::diagnostics::{DiagnosticStyle, MAX_LINE_CHARS, render_human};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const HEAD: &str = "param mu : real\ndata x : real\n";
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path("../snapshots/syntax");
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s
+}
+
+fn rendered(source: &str) -> (fimkit::Loaded, String) {
+    let loaded = fimkit::load_with_diagnostics(source, "long");
+    let text = render_human(
+        &loaded.diagnostics,
+        "long.fim",
+        source,
+        DiagnosticStyle::default(),
+    );
+    (loaded, text)
+}
+
+/// No rendered line is much longer than a cut source line (the gutter,
+/// the ellipses and a label message come on top).
+fn assert_short_lines(text: &str) {
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= MAX_LINE_CHARS + 60,
+            "a rendered line of {} characters: {}…",
+            line.chars().count(),
+            line.chars().take(200).collect::<String>()
+        );
+    }
+}
+
+/// A model file in a fresh temporary directory.
+fn temp_model(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fimkit-long-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.fim"));
+    std::fs::write(&path, contents).expect("write model");
+    path
+}
+
+fn fimkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fimkit"))
+        .args(args)
+        .output()
+        .expect("fimkit runs")
+}
+
+/// A valid model with an unused parameter 70,000 columns into its third line.
+fn far_warning_model() -> String {
+    format!(
+        "{HEAD}x ~ normal(mu, 1);{}param unused : real\n",
+        " ".repeat(70_000)
+    )
+}
+
+#[test]
+fn a_warning_past_column_65535_is_rendered_on_a_cut_line() {
+    let source = far_warning_model();
+    let (loaded, text) = rendered(&source);
+    assert!(loaded.model.is_some());
+    assert!(text.contains("warning[W0202]"), "{text}");
+    assert!(text.contains("[long.fim:3:70019]"), "{text}");
+    assert!(text.contains('…'), "{text}");
+    assert_short_lines(&text);
+    settings().bind(|| insta::assert_snapshot!("long_line_far_warning", text));
+}
+
+#[test]
+fn every_command_survives_a_label_past_column_65535() {
+    let path = temp_model("far_warning", far_warning_model().as_bytes());
+    let p = path.to_str().expect("UTF-8 path");
+    let csv = path.with_extension("csv");
+    std::fs::write(&csv, "x\n0.5\n1.5\n-0.2\n").expect("csv");
+    let c = csv.to_str().expect("UTF-8 path");
+    for args in [
+        vec!["parse", p],
+        vec!["derive", p],
+        vec!["derive", p, "--at", "mu=0,unused=1"],
+        vec!["eval", p, "--at", "mu=0,unused=1"],
+        vec!["check", p],
+        vec!["fit", p, "--data", c],
+        vec!["codegen", p, "--lang", "python"],
+    ] {
+        let out = fimkit(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "fimkit {args:?} exited with {code:?}:\n{}",
+            stderr.chars().take(2000).collect::<String>()
+        );
+        assert!(
+            stderr.contains(":3:70019]"),
+            "fimkit {args:?} does not show the warning:\n{}",
+            stderr.chars().take(2000).collect::<String>()
+        );
+        assert_short_lines(&stderr);
+    }
+}
+
+#[test]
+fn deep_nesting_shows_a_cut_line() {
+    let depth = 20_000;
+    let source = format!(
+        "{HEAD}logp += {}x{}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let (loaded, text) = rendered(&source);
+    assert!(loaded.model.is_none());
+    assert!(text.contains("error[E0002]"), "{text}");
+    assert_short_lines(&text);
+    settings().bind(|| insta::assert_snapshot!("long_line_deep_nesting", text));
+}
