@@ -129,3 +129,56 @@ fn deep_nesting_shows_a_cut_line() {
     assert_short_lines(&text);
     settings().bind(|| insta::assert_snapshot!("long_line_deep_nesting", text));
 }
+
+/// The log-density of a model that loads, as plain text.
+fn logp_of(source: &str) -> String {
+    let model = fimkit::load(source, "long").unwrap_or_else(|d| {
+        panic!(
+            "does not load: {}",
+            render_human(&d, "long.fim", source, DiagnosticStyle::default())
+        )
+    });
+    model.logp.to_string()
+}
+
+#[test]
+fn flat_sums_of_thousands_of_terms_load() {
+    let normal = logp_of(&format!("{HEAD}logp += -(x - mu)^2/2\n"));
+    for n in [199, 200, 201, 5_000] {
+        let terms = vec!["mu"; n].join(" + ");
+        let source = format!("{HEAD}logp += -(x - ({terms})/{n})^2/2\n");
+        assert_eq!(logp_of(&source), normal, "{n} terms");
+    }
+    // Alternating signs keep their left-to-right meaning.
+    let terms = vec!["mu"; 3_000].join(" - mu + ");
+    let source = format!("{HEAD}logp += -(x - mu + {terms} - mu)^2/2\n");
+    assert_eq!(logp_of(&source), normal);
+    // So do long products and quotients: mu^2000/mu^1999 = mu.
+    let source = format!(
+        "{HEAD}logp += -(x - {}/{})^2/2\n",
+        vec!["mu"; 2_000].join("*"),
+        vec!["mu"; 1_999].join("/")
+    );
+    assert_eq!(logp_of(&source), normal);
+}
+
+#[test]
+fn a_sum_of_90000_terms_on_one_900_kb_line_loads() {
+    let terms = vec!["0.5*mu"; 90_000].join(" + ");
+    let source = format!("{HEAD}logp += -(x - ({terms})/45000)^2/2\n");
+    assert!(source.len() > 800_000, "{} bytes", source.len());
+    let normal = logp_of(&format!("{HEAD}logp += -(x - mu)^2/2\n"));
+    assert_eq!(logp_of(&source), normal);
+}
+
+#[test]
+fn real_nesting_is_still_bounded() {
+    // 201 nested sums are 201 levels: refused, as before.
+    let mut e = String::from("mu");
+    for _ in 0..201 {
+        e = format!("({e} + x)");
+    }
+    let loaded = fimkit::load_with_diagnostics(&format!("{HEAD}logp += {e}\n"), "deep");
+    assert!(loaded.model.is_none());
+    assert!(loaded.diagnostics.iter().any(|d| d.code == "E0002"));
+}

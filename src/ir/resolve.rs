@@ -1943,6 +1943,7 @@ impl Resolver {
                     BinOp::Pow => Expr::pow(x, y),
                 }))
             }
+            ExprKind::Chain(first, rest) => self.chain(first, rest, ctx, e.span),
             ExprKind::Vector(items) => {
                 let mut out = Vec::new();
                 let mut ok = true;
@@ -1997,6 +1998,81 @@ impl Resolver {
             }
             ExprKind::Call(f, args) => self.call(f, args, ctx, e.span),
         }
+    }
+
+    /// `a + b - c ...` or `a * b / c ...`, flat: one canonical sum or
+    /// product of all the terms (no quadratic rebuilding for a sum of
+    /// thousands of terms), with the same checks as one binary operation
+    /// at a time: the size of exact constants folded left to right, and
+    /// division by zero.
+    fn chain(
+        &mut self,
+        first: &AstExpr,
+        rest: &[(BinOp, AstExpr)],
+        ctx: Ctx,
+        span: Span,
+    ) -> Res<Value> {
+        let sum = rest
+            .first()
+            .is_none_or(|(op, _)| matches!(op, BinOp::Add | BinOp::Sub));
+        let mut ok = true;
+        let mut items = Vec::with_capacity(rest.len() + 1);
+        let head = self.scalar(first, ctx);
+        // The exact value of the chain so far, while it is a constant.
+        let mut folded = match &head {
+            Ok(x) => self.constant_value(x),
+            Err(()) => None,
+        };
+        match head {
+            Ok(x) => items.push(x),
+            Err(()) => ok = false,
+        }
+        for (op, b) in rest {
+            let Ok(y) = self.scalar(b, ctx) else {
+                ok = false;
+                folded = None;
+                continue;
+            };
+            let ey = self.constant_value(&y);
+            if *op == BinOp::Div && ey.as_ref().is_some_and(|r| r.is_zero()) {
+                self.error(
+                    Diagnostic::error("E0124", "division by zero", b.span, "this is zero")
+                        .with_help("the denominator is zero once constants are substituted; check the constants it uses"),
+                );
+                ok = false;
+                folded = None;
+                continue;
+            }
+            folded = match (folded, ey) {
+                (Some(bx), Some(ey)) if ok => {
+                    let bits = rational_bits(&bx).saturating_add(rational_bits(&ey));
+                    if self.check_constant_bits(bits, span).is_err() {
+                        return Err(());
+                    }
+                    Some(match op {
+                        BinOp::Add => bx + ey,
+                        BinOp::Sub => bx - ey,
+                        BinOp::Mul => bx * ey,
+                        _ => bx / ey,
+                    })
+                }
+                _ => None,
+            };
+            items.push(match op {
+                BinOp::Sub => Expr::neg(y),
+                BinOp::Div => Expr::recip(y),
+                _ => y,
+            });
+        }
+        if !ok {
+            return Err(());
+        }
+        self.check_coefficient_growth(items.iter().map(|t| (t, span)), !sum)?;
+        Ok(Value::Scalar(if sum {
+            Expr::add(items)
+        } else {
+            Expr::mul(items)
+        }))
     }
 
     fn call(&mut self, f: &ast::Ident, args: &[AstExpr], ctx: Ctx, span: Span) -> Res<Value> {

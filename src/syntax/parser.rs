@@ -20,6 +20,11 @@ pub const MAX_DEPTH: usize = 200;
 /// Largest model file accepted, in bytes.
 pub const MAX_SOURCE_LEN: usize = 1 << 20;
 
+/// Most rule calls pest may make for one parse (a guard against runaway
+/// backtracking). A plain sum takes about 16 calls per byte; the limit
+/// leaves room for 64 per byte of the largest file accepted.
+const PEST_CALL_LIMIT: usize = 64 * MAX_SOURCE_LEN;
+
 /// Most syntax errors reported for one file.
 const MAX_SYNTAX_ERRORS: usize = 10;
 
@@ -99,7 +104,7 @@ pub fn parse_recovering(source: &str) -> Parsed {
     }
     pest::set_error_detail(true);
     pest::set_call_limit(Some(
-        std::num::NonZeroUsize::new(5_000_000).expect("nonzero"),
+        std::num::NonZeroUsize::new(PEST_CALL_LIMIT).expect("nonzero"),
     ));
     let mut text = source.to_string();
     let mut errors: Vec<Diagnostic> = Vec::new();
@@ -128,6 +133,19 @@ pub fn parse_recovering(source: &str) -> Parsed {
                     pest::error::InputLocation::Pos(p) => p,
                     pest::error::InputLocation::Span((p, _)) => p,
                 };
+                if let pest::error::ErrorVariant::CustomError { message } = &e.variant {
+                    // pest's call or stack limit: no statement is at fault.
+                    errors.push(
+                        Diagnostic::error(
+                            "E0002",
+                            "the model is too complex to parse",
+                            Span::new(pos, pos),
+                            format!("the parser stopped here ({message})"),
+                        )
+                        .with_help("split long expressions with `let`, and write repeated terms with sum(...) over indexed names"),
+                    );
+                    return fail(errors);
+                }
                 let d = syntax_error(&text, &e, pos);
                 // Everything after a bracket that is never closed is inside
                 // it: there is nothing sensible to resume at.
@@ -1025,11 +1043,35 @@ impl Builder {
                     _ => BinOp::Pow,
                 };
                 let span = lhs.span.join(rhs.span);
-                cut(
-                    ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
-                    span,
-                    dl.max(dr) + 1,
-                )
+                if bin == BinOp::Pow {
+                    return cut(
+                        ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
+                        span,
+                        dl.max(dr) + 1,
+                    );
+                }
+                // `a + b + c` is one flat chain, one level deep: extend
+                // the chain on the left when it is of the same level.
+                let sum = |b: BinOp| matches!(b, BinOp::Add | BinOp::Sub);
+                match lhs.kind {
+                    ExprKind::Chain(first, mut rest)
+                        if rest.first().is_some_and(|(b, _)| sum(*b) == sum(bin)) =>
+                    {
+                        rest.push((bin, rhs));
+                        cut(ExprKind::Chain(first, rest), span, dl.max(dr + 1))
+                    }
+                    kind => {
+                        let first = AstExpr {
+                            kind,
+                            span: lhs.span,
+                        };
+                        cut(
+                            ExprKind::Chain(Box::new(first), vec![(bin, rhs)]),
+                            span,
+                            dl.max(dr) + 1,
+                        )
+                    }
+                }
             })
             .parse(pairs)
     }
@@ -1093,6 +1135,12 @@ fn depth(e: &AstExpr) -> usize {
         ExprKind::Index(_, i) => 1 + depth(i),
         ExprKind::Neg(a) => 1 + depth(a),
         ExprKind::Binary(_, a, b) => 1 + depth(a).max(depth(b)),
+        ExprKind::Chain(first, rest) => {
+            1 + rest
+                .iter()
+                .map(|(_, b)| depth(b))
+                .fold(depth(first), usize::max)
+        }
         ExprKind::Call(_, xs) | ExprKind::Vector(xs) => 1 + xs.iter().map(depth).max().unwrap_or(0),
         ExprKind::Reduce(_, _, r, b) => 1 + depth(b).max(depth(&r.lo)).max(depth(&r.hi)),
     }
