@@ -107,6 +107,11 @@ pub fn parse_recovering(source: &str) -> Parsed {
         std::num::NonZeroUsize::new(PEST_CALL_LIMIT).expect("nonzero"),
     ));
     let mut text = source.to_string();
+    // A leading byte-order mark (some editors write one) is whitespace:
+    // three spaces keep every offset.
+    if text.starts_with('\u{feff}') {
+        text.replace_range(..'\u{feff}'.len_utf8(), "   ");
+    }
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut skipped_names = Vec::new();
     loop {
@@ -158,6 +163,43 @@ pub fn parse_recovering(source: &str) -> Parsed {
                     return fail(errors);
                 }
             }
+        }
+    }
+}
+
+/// The model source in a file's bytes, or, when they are not UTF-8, the
+/// text with each invalid sequence replaced by U+FFFD (same offsets up to
+/// the first one) and a diagnostic at the first invalid byte.
+///
+/// ```
+/// let (text, d) = fimkit::syntax::decode_source(b"param mu : real # caf\xe9\n").unwrap_err();
+/// assert_eq!(d.code, "E0006");
+/// assert_eq!(fimkit::diagnostic::line_col(&text, d.span().start), (1, 22));
+/// assert_eq!(fimkit::syntax::decode_source(b"param mu : real").unwrap(), "param mu : real");
+/// ```
+pub fn decode_source(bytes: &[u8]) -> Result<&str, (String, Diagnostic)> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let shown: Vec<String> = bytes[at..at + e.error_len().unwrap_or(bytes.len() - at)]
+                .iter()
+                .take(4)
+                .map(|b| format!("0x{b:02X}"))
+                .collect();
+            let d = Diagnostic::error(
+                "E0006",
+                "the model file is not valid UTF-8",
+                Span::new(at, at + '\u{fffd}'.len_utf8()),
+                if shown.len() == 1 {
+                    format!("byte {} is not UTF-8", shown[0])
+                } else {
+                    format!("bytes {} are not UTF-8", shown.join(" "))
+                },
+            )
+            .with_help("save the file as UTF-8 (model files are text; names and operators are ASCII, comments may be any Unicode)");
+            Err((text, d))
         }
     }
 }
@@ -309,9 +351,10 @@ fn blank_statement_at(text: &mut String, pos: usize, declared: &mut Vec<String>)
             declared.push(name.to_string());
         }
     }
+    // One space per byte, so that the offsets after it stay right.
     let blanked: String = text[begin..end]
-        .chars()
-        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .bytes()
+        .map(|b| if b == b'\n' { '\n' } else { ' ' })
         .collect();
     let changed = blanked != text[begin..end];
     text.replace_range(begin..end, &blanked);
