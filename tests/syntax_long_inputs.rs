@@ -182,3 +182,57 @@ fn real_nesting_is_still_bounded() {
     assert!(loaded.model.is_none());
     assert!(loaded.diagnostics.iter().any(|d| d.code == "E0002"));
 }
+
+#[test]
+fn exact_powers_up_to_the_constant_limit_are_numbers() {
+    for n in [4097u32, 8192, 131_000] {
+        let source = format!("const a = 2^{n}\n{HEAD}x ~ normal(mu, 1)\nlogp += a*0\n");
+        let model = fimkit::load(&source, "pow").unwrap_or_else(|d| panic!("2^{n}: {d:?}"));
+        let two = num_bigint::BigInt::from(2);
+        assert_eq!(
+            *model.consts[0].value.numer(),
+            num_traits::pow::Pow::pow(&two, n),
+            "2^{n}"
+        );
+    }
+    // One bit over the limit: refused, with the right size.
+    let source = format!("const a = 2^131072\n{HEAD}x ~ normal(mu, 1)\nlogp += a*0\n");
+    let loaded = fimkit::load_with_diagnostics(&source, "pow");
+    let d = &loaded.diagnostics[0];
+    assert_eq!(d.code, "E0108");
+    assert_eq!(d.labels[0].message, "about 131073 bits");
+}
+
+#[test]
+fn huge_literals_are_refused_at_once() {
+    // Over the 131,072-bit limit on exact numbers (about 39,500 digits):
+    // refused by the parser before the digits are converted.
+    for digits in [39_500, 100_000, 500_000] {
+        let start = std::time::Instant::now();
+        let source = format!(
+            "param mu : positive\ndata x : real\nx ~ normal({}, mu)\n",
+            "7".repeat(digits)
+        );
+        let (loaded, text) = rendered(&source);
+        assert!(loaded.model.is_none());
+        assert_eq!(loaded.diagnostics.len(), 1, "{text}");
+        assert_eq!(loaded.diagnostics[0].code, "E0005", "{text}");
+        assert!(text.contains(&format!("{digits} digits")), "{text}");
+        assert_short_lines(&text);
+        // Generous for a debug build; it takes milliseconds.
+        assert!(
+            start.elapsed().as_secs() < 10,
+            "{digits} digits: {:?}",
+            start.elapsed()
+        );
+        if digits == 100_000 {
+            settings().bind(|| insta::assert_snapshot!("long_literal", text));
+        }
+    }
+    // Just under the limit: an exact constant.
+    let source = format!(
+        "const a = {}\n{HEAD}x ~ normal(mu, 1)\nlogp += a*0\n",
+        "7".repeat(39_000)
+    );
+    assert!(fimkit::load(&source, "lit").is_ok());
+}

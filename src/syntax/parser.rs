@@ -17,6 +17,10 @@ struct ModelParser;
 /// instead of exhausting the stack.
 pub const MAX_DEPTH: usize = 200;
 
+/// Largest exact number a literal may write, in bits (numerator plus
+/// denominator): the resolver's default limit on exact constants.
+pub const MAX_LITERAL_BITS: u64 = 1 << 17;
+
 /// Largest model file accepted, in bytes.
 pub const MAX_SOURCE_LEN: usize = 1 << 20;
 
@@ -1122,6 +1126,25 @@ impl Builder {
     fn primary(&mut self, p: Pair<Rule>) -> AstExpr {
         let span: Span = p.as_span().into();
         let kind = match p.as_rule() {
+            Rule::number if literal_bits(p.as_str()) > MAX_LITERAL_BITS => {
+                let text = p.as_str();
+                let digits = text.bytes().filter(u8::is_ascii_digit).count();
+                let shown = if text.len() > 24 {
+                    format!("{}…{}", &text[..12], &text[text.len() - 6..])
+                } else {
+                    text.to_string()
+                };
+                self.errors.push(
+                    Diagnostic::error(
+                        "E0005",
+                        format!("number `{shown}` is too long to be exact"),
+                        span,
+                        format!("{digits} digits, about {} bits", literal_bits(text)),
+                    )
+                    .with_help(format!("numbers are exact rationals of at most {MAX_LITERAL_BITS} bits (about {} digits); round it, or write it with an exponent such as 1.2345e67", MAX_LITERAL_BITS * 3 / 10)),
+                );
+                ExprKind::Number(int_rational(0))
+            }
             Rule::number => match parse_decimal(p.as_str()) {
                 Some(r) => ExprKind::Number(r),
                 None => {
@@ -1169,6 +1192,20 @@ impl Builder {
         };
         AstExpr { kind, span }
     }
+}
+
+/// Size in bits of the exact value of a decimal literal (numerator plus
+/// denominator), estimated from its digits and exponent without parsing
+/// it: parsing a 500,000-digit literal alone took seconds.
+fn literal_bits(text: &str) -> u64 {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count() as u64;
+    let scale = exponent.unsigned_abs().min(u64::MAX / 8);
+    // log2(10) < 3.33 bits a digit.
+    (digits.saturating_add(scale)).saturating_mul(333) / 100 + 1
 }
 
 /// Depth of an AST expression whose subexpressions are already bounded.
