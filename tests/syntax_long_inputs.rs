@@ -236,3 +236,161 @@ fn huge_literals_are_refused_at_once() {
     );
     assert!(fimkit::load(&source, "lit").is_ok());
 }
+
+// ------------------------------------------------------------------------
+// Generated long inputs, as the fuzz target makes them: `head + body × n +
+// tail`, up to just past the 1 MiB file limit.
+
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    if std::env::var_os("FIMKIT_LONG").is_some() {
+        400
+    } else {
+        12
+    }
+}
+
+/// Starts of files: valid model prefixes, mid-expression prefixes, junk.
+const HEADS: &[&str] = &[
+    "",
+    "param mu : real\ndata x : real\nx ~ normal(mu, 1)\n",
+    "param mu : real\ndata x : real\nlogp += -(x - (mu",
+    "param mu : real\nparam s : positive\ndata x : real\nlogp += -log(s) - (x - mu)^2/(2*s^2) + 0*(",
+    "\u{feff}param mu : real\ndata x : real\nx ~ normal(mu, 1);",
+    "const c = ",
+    "param mu : real\ndata x : real\nx ~ normal(mu, 1)\nlogp += mu*0*(1",
+    "param p : unit\ndata y : {0, 1}\ny ~ bernoulli(p)\n#",
+];
+
+/// Repeated bodies: terms of flat sums and products, brackets, blanks,
+/// statements, comments, non-ASCII text, numbers, operators.
+const BODIES: &[&str] = &[
+    " + mu",
+    " - 0.5*mu",
+    "*mu",
+    "/2",
+    " + x",
+    "(",
+    ")",
+    " ",
+    "\n",
+    "\r",
+    "\t",
+    "# comment\n",
+    "param unused : real\n",
+    "logp += 0\n",
+    "x ~ normal(mu, 1)\n",
+    "9",
+    "e",
+    "^2",
+    "-",
+    "μ",
+    "é ",
+    "sum(k in 1..2, mu) + ",
+    "+ 1e300",
+    "1/3 + ",
+    "[mu, ",
+    "mu +",
+];
+
+/// Ends of files.
+const TAILS: &[&str] = &[
+    "",
+    "\n",
+    ")^2/2\n",
+    ")\n",
+    "))))\n",
+    "1\n",
+    " param tail : real\n",
+    "mu\n",
+];
+
+/// A source of about `len` bytes: head, then the body repeated, then tail.
+fn generated(head: &str, body: &str, tail: &str, len: usize) -> String {
+    let n = len.saturating_sub(head.len() + tail.len()) / body.len().max(1);
+    let mut s = String::with_capacity(head.len() + n * body.len() + tail.len());
+    s.push_str(head);
+    for _ in 0..n {
+        s.push_str(body);
+    }
+    s.push_str(tail);
+    s
+}
+
+/// Load, check the diagnostics' invariants, render, and derive F when the
+/// resolved model is small.
+fn check_long(source: &str) {
+    let loaded = fimkit::load_with_diagnostics(source, "long");
+    let has_error = loaded.diagnostics.iter().any(fimkit::Diagnostic::is_error);
+    assert_eq!(loaded.model.is_some(), !has_error);
+    for d in &loaded.diagnostics {
+        assert!(d.help.is_some(), "{} without help", d.code);
+        for l in &d.labels {
+            assert!(l.span.start <= l.span.end && l.span.end <= source.len());
+        }
+    }
+    let text = render_human(
+        &loaded.diagnostics,
+        "long.fim",
+        source,
+        DiagnosticStyle::default(),
+    );
+    for line in text.lines() {
+        let quoted = line
+            .trim_start()
+            .split_once(" │ ")
+            .is_some_and(|(n, _)| n.bytes().all(|b| b.is_ascii_digit()));
+        assert!(
+            !quoted || line.chars().count() <= MAX_LINE_CHARS + 20,
+            "a quoted source line of {} characters",
+            line.chars().count()
+        );
+    }
+    if let Some(model) = &loaded.model
+        && model.param_names().len() <= 3
+        && model.logp.size() <= 500
+    {
+        let config = fimkit::fisher::derive::DeriveConfig::default();
+        // A closed form or the reason there is none; never a panic.
+        let _ = fimkit::fisher::derive::fisher_information(model, &config);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn generated_long_inputs(
+        head in 0..HEADS.len(),
+        body in 0..BODIES.len(),
+        tail in 0..TAILS.len(),
+        // Log-uniform from 1 KiB to just past 1 MiB.
+        log_len in 10.0f64..20.01,
+    ) {
+        let len = 2f64.powf(log_len) as usize;
+        check_long(&generated(HEADS[head], BODIES[body], TAILS[tail], len));
+    }
+}
+
+#[test]
+fn every_body_at_length() {
+    // Each body after the first two heads, deterministically: at 128 KiB,
+    // or at 1 MiB (the largest file accepted) with FIMKIT_LONG=1.
+    let len = if std::env::var_os("FIMKIT_LONG").is_some() {
+        fimkit::syntax::MAX_SOURCE_LEN
+    } else {
+        1 << 17
+    };
+    for body in BODIES {
+        for head in &HEADS[..2] {
+            let source = generated(head, body, "\n", len);
+            assert!(source.len() <= fimkit::syntax::MAX_SOURCE_LEN);
+            check_long(&source);
+        }
+    }
+}

@@ -33,6 +33,10 @@ const CONTEXT_CHARS: usize = 40;
 
 const ELLIPSIS: &str = "…";
 
+/// Labels whose context lines are at most this many lines apart are shown
+/// in one snippet with the lines between; farther apart, in two.
+const MERGE_GAP: usize = 50;
+
 /// Render diagnostics like rustc: `file:line:col`, the source line, a
 /// label under the span, and a help line.
 ///
@@ -142,6 +146,8 @@ fn source_lines(source: &str) -> Vec<SourceLine> {
 /// original, and, for a cut line, the window of the original shown.
 #[derive(Clone, Copy, Debug)]
 struct ExcerptLine {
+    /// 0-based line number in the original.
+    number: usize,
     /// Offset of the line in the excerpt.
     virtual_start: usize,
     /// Offset of the line in the original source.
@@ -157,10 +163,12 @@ struct ExcerptLine {
     virtual_len: usize,
 }
 
-/// The source as miette sees it: every line, long lines cut to a window
-/// around the labels with an ellipsis, a leading byte-order mark left out,
-/// a lone `\r` shown as a space (miette would count it as a line break).
-/// Line numbers are the original's; offsets are mapped with [`Excerpt::map`].
+/// The source as miette sees it: the lines of one diagnostic's labels and
+/// their context, long lines cut to a window around the labels with an
+/// ellipsis (tabs in it shown as spaces), a leading byte-order mark left
+/// out, a lone `\r` shown as a space (miette would count it as a line
+/// break). Line numbers are the original's; offsets are mapped with
+/// [`Excerpt::map`].
 struct Excerpt {
     name: String,
     text: String,
@@ -169,10 +177,40 @@ struct Excerpt {
 
 impl Excerpt {
     /// `spans` are the labels' byte ranges in `source`, primary first.
+    ///
+    /// Only the lines of the labels (all lines of a label that spans
+    /// several) and one line of context on each side (miette shows one) are
+    /// copied: a file with thousands of diagnostics is not copied and
+    /// scanned whole for each of them, and labels far apart are shown as
+    /// separate snippets.
     fn new(name: &str, source: &str, lines: &[SourceLine], spans: &[(usize, usize)]) -> Excerpt {
+        let line_of = |o: usize| lines.partition_point(|l| l.start <= o).saturating_sub(1);
+        let last_line = lines.len().saturating_sub(1);
+        let mut wanted: Vec<usize> = spans
+            .iter()
+            .flat_map(|&(s, e)| line_of(s).saturating_sub(1)..=(line_of(e) + 1).min(last_line))
+            .collect();
+        if wanted.is_empty() {
+            wanted.push(0);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        // Labels up to MERGE_GAP lines apart are one snippet: copy the
+        // lines between them too.
+        let mut filled = Vec::with_capacity(wanted.len());
+        for (k, &i) in wanted.iter().enumerate() {
+            if let Some(&prev) = k.checked_sub(1).and_then(|p| wanted.get(p))
+                && i - prev <= MERGE_GAP + 2
+            {
+                filled.extend(prev + 1..i);
+            }
+            filled.push(i);
+        }
+        let wanted = filled;
         let mut text = String::new();
-        let mut out = Vec::with_capacity(lines.len());
-        for (i, l) in lines.iter().enumerate() {
+        let mut out = Vec::with_capacity(wanted.len());
+        for (k, &i) in wanted.iter().enumerate() {
+            let l = &lines[i];
             let mut start = l.start;
             let mut chars = l.chars;
             if i == 0 && source[start..l.end].starts_with('\u{feff}') {
@@ -182,6 +220,7 @@ impl Excerpt {
             let line = &source[start..l.end];
             let virtual_start = text.len();
             let mut entry = ExcerptLine {
+                number: i,
                 virtual_start,
                 start,
                 window: (0, line.len()),
@@ -212,7 +251,8 @@ impl Excerpt {
                 if a > 0 {
                     text.push_str(ELLIPSIS);
                 }
-                push_line(&mut text, &line[a..b]);
+                // A tab is one character but four columns to miette.
+                push_line(&mut text, &line[a..b].replace('\t', " "));
                 if b < line.len() {
                     text.push_str(ELLIPSIS);
                 }
@@ -221,7 +261,7 @@ impl Excerpt {
                 entry.window_chars = first;
                 entry.virtual_len = text.len() - virtual_start;
             }
-            if i + 1 < lines.len() {
+            if k + 1 < wanted.len() {
                 text.push('\n');
             }
             out.push(entry);
@@ -231,6 +271,13 @@ impl Excerpt {
             text,
             lines: out,
         }
+    }
+
+    /// Index of the excerpt line holding an excerpt offset.
+    fn line_at(&self, offset: usize) -> usize {
+        self.lines
+            .partition_point(|l| l.virtual_start <= offset)
+            .saturating_sub(1)
     }
 
     /// The excerpt offset of an original offset; an offset cut away maps
@@ -258,11 +305,7 @@ impl Excerpt {
 
     /// The original column (0-based, in characters) of an excerpt offset.
     fn column(&self, offset: usize) -> usize {
-        let i = self
-            .lines
-            .partition_point(|l| l.virtual_start <= offset)
-            .saturating_sub(1);
-        let Some(l) = self.lines.get(i) else {
+        let Some(l) = self.lines.get(self.line_at(offset)) else {
             return 0;
         };
         let line = &self.text[l.virtual_start..l.virtual_start + l.virtual_len];
@@ -293,28 +336,65 @@ fn floor_boundary(s: &str, mut i: usize) -> usize {
 }
 
 impl SourceCode for Excerpt {
+    /// Like miette's own `read_span` for text (the lines of the span and
+    /// `before`/`after` lines of context; from the span's start when
+    /// `before` is 0), with the original line numbers and column. Context
+    /// stops at a gap between copied lines; a span across a gap (never
+    /// asked for: a label's lines are all copied) is out of bounds.
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let c = self
-            .text
-            .as_str()
-            .read_span(span, context_lines_before, context_lines_after)?;
-        let column = if context_lines_before == 0 {
-            self.column(span.offset())
+        let start = span.offset();
+        let end = start + span.len();
+        if end > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let (mut i, mut j) = (
+            self.line_at(start),
+            self.line_at(end.saturating_sub(1).max(start)),
+        );
+        if self.lines[i..=j]
+            .windows(2)
+            .any(|w| w[1].number != w[0].number + 1)
+        {
+            return Err(MietteError::OutOfBounds);
+        }
+        for _ in 0..context_lines_before {
+            if i > 0 && self.lines[i - 1].number + 1 == self.lines[i].number {
+                i -= 1;
+            }
+        }
+        for _ in 0..context_lines_after {
+            if j + 1 < self.lines.len() && self.lines[j].number + 1 == self.lines[j + 1].number {
+                j += 1;
+            }
+        }
+        let from = if context_lines_before == 0 {
+            start
         } else {
-            c.column()
+            self.lines[i].virtual_start
+        };
+        let last = &self.lines[j];
+        // The last line's `\n` too, as miette's own reader gives it.
+        let to = (last.virtual_start + last.virtual_len + 1).min(self.text.len());
+        let to = to.max(end);
+        let column = if context_lines_before == 0 {
+            self.column(start)
+        } else {
+            0
         };
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
-            c.data(),
-            *c.span(),
-            c.line(),
+            &self.text.as_bytes()[from..to],
+            (from, to - from).into(),
+            self.lines[i].number,
             column,
-            c.line_count(),
+            // miette joins two snippets when the first's line plus this
+            // count reaches the second's line.
+            self.lines[j].number - self.lines[i].number + 1 + MERGE_GAP,
         )))
     }
 }
@@ -395,6 +475,34 @@ mod tests {
         assert_eq!(&e.text[v..v + 2], "mu");
         assert_eq!(e.column(v), 6);
         assert_eq!(line_col(src, 9), (1, 7));
+    }
+
+    #[test]
+    fn only_the_labelled_lines_and_their_context_are_copied() {
+        let src = "line\n".repeat(10_000);
+        let start = 5 * 4_999;
+        let e = excerpt(&src, &[(start, start + 4)]);
+        assert_eq!(e.text, "line\nline\nline");
+        let v = e.map(start, false);
+        assert_eq!(&e.text[v..v + 4], "line");
+        let c = e.read_span(&(v, 4).into(), 0, 0).expect("span");
+        assert_eq!((c.line(), c.column()), (4_999, 0));
+        assert_eq!(line_col(&src, start), (5_000, 1));
+    }
+
+    #[test]
+    fn labels_far_apart_are_separate_snippets_with_their_line_numbers() {
+        let src = "line\n".repeat(10_000);
+        let d = Diagnostic::error("X0000", "m", crate::Span::new(10, 14), "here")
+            .with_label(crate::Span::new(5 * 8_000, 5 * 8_000 + 4), "and here")
+            .with_help("h");
+        let text = render_human(&[d], "t", &src, DiagnosticStyle::default());
+        assert!(text.contains("[t:3:1]"), "{text}");
+        assert!(
+            text.contains(" 3 │ line") && text.contains(" 8001 │ line"),
+            "{text}"
+        );
+        assert!(text.lines().count() < 20, "{text}");
     }
 
     #[test]
