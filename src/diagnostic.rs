@@ -151,13 +151,25 @@ impl std::fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
-/// 1-based line and column (in characters) of a byte offset.
+/// 1-based line and column (in characters) of a byte offset. A leading
+/// byte-order mark is not a column: editors do not show it.
+///
+/// ```
+/// use fimkit::diagnostic::line_col;
+/// assert_eq!(line_col("ab\ncd", 4), (2, 2));
+/// assert_eq!(line_col("\u{feff}ab", 4), (1, 2));
+/// ```
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..floor_char_boundary(source, offset)];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    let last = before.rsplit('\n').next().unwrap_or("");
+    let last = if line == 1 {
+        last.strip_prefix('\u{feff}').unwrap_or(last)
+    } else {
+        last
+    };
+    (line, last.chars().count() + 1)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

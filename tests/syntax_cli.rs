@@ -158,3 +158,31 @@ fn every_fixture_gets_the_documented_exit_code() {
         }
     }
 }
+
+#[test]
+fn invalid_utf8_is_a_model_error_at_its_line_and_column() {
+    for cmd in ["parse", "derive"] {
+        let out = fimkit(&[
+            cmd,
+            "tests/fixtures/err/invalid_utf8.fim",
+            "--format",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+        assert_eq!(v["ok"], false);
+        let d = &v["diagnostics"][0];
+        assert_eq!(d["code"], "E0006", "{cmd}: {d}");
+        assert_eq!((d["line"].as_u64(), d["col"].as_u64()), (Some(4), Some(24)));
+    }
+    let out = fimkit(&["derive", "tests/fixtures/err/invalid_utf8.fim"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("invalid_utf8.fim:4:24]"), "{stderr}");
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_accepted() {
+    let out = fimkit(&["derive", "tests/fixtures/ok/byte_order_mark.fim"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

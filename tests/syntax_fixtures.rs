@@ -68,9 +68,22 @@ fn ok_fixtures_load() {
 fn err_fixtures_are_diagnosed() {
     settings().bind(|| {
         insta::glob!("fixtures/err/*.fim", |path| {
-            let source = std::fs::read_to_string(path).expect("readable fixture");
+            let bytes = std::fs::read(path).expect("readable fixture");
             let name = display_name(path);
-            let loaded = fimkit::load_with_diagnostics(&source, &stem(path));
+            // A file that is not UTF-8 is diagnosed before it is parsed.
+            let (source, loaded) = match fimkit::syntax::decode_source(&bytes) {
+                Ok(text) => (
+                    text.to_string(),
+                    fimkit::load_with_diagnostics(text, &stem(path)),
+                ),
+                Err((text, d)) => (
+                    text,
+                    fimkit::Loaded {
+                        model: None,
+                        diagnostics: vec![d],
+                    },
+                ),
+            };
             assert!(
                 !loaded.diagnostics.is_empty(),
                 "{name} should produce a diagnostic"

@@ -391,11 +391,34 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn read_model(path: &Path) -> Result<String, ExitCode> {
-    std::fs::read_to_string(path).map_err(|e| {
+/// The model file's text. A file that cannot be read is a usage error
+/// (exit 2); one that is not UTF-8 is a model error (exit 1) reported at
+/// the line and column of its first invalid byte.
+fn read_model(path: &Path, format: Format) -> Result<String, ExitCode> {
+    let bytes = std::fs::read(path).map_err(|e| {
         eprintln!("error: cannot read {}: {e}", path.display());
         ExitCode::from(EXIT_USAGE)
-    })
+    })?;
+    match fimkit::syntax::decode_source(&bytes) {
+        Ok(_) => Ok(String::from_utf8(bytes).expect("checked to be UTF-8")),
+        Err((text, d)) => {
+            let name = path.display().to_string();
+            if format == Format::Json {
+                let out = serde_json::json!({
+                    "schema": fimkit::render::json::SCHEMA,
+                    "ok": false,
+                    "diagnostics": to_json(std::slice::from_ref(&d), &name, &text),
+                });
+                println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+            } else {
+                let style = DiagnosticStyle {
+                    color: stderr_color(),
+                };
+                eprint!("{}", render_human(&[d], &name, &text, style));
+            }
+            Err(ExitCode::from(EXIT_MODEL_ERROR))
+        }
+    }
 }
 
 fn file_stem(path: &Path) -> String {
@@ -405,7 +428,7 @@ fn file_stem(path: &Path) -> String {
 
 /// Read and resolve a model, printing diagnostics; `None` if it has errors.
 fn load_model(path: &Path, format: Format) -> Result<(fimkit::ir::Model, String), ExitCode> {
-    let source = read_model(path)?;
+    let source = read_model(path, format)?;
     let name = path.display().to_string();
     let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
     if format == Format::Json && loaded.model.is_none() {
@@ -506,7 +529,11 @@ fn print_json_error(message: &str) {
 }
 
 fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
-    let source = match read_model(path) {
+    let json = match format {
+        ParseFormat::Json => Format::Json,
+        ParseFormat::Text => Format::Text,
+    };
+    let source = match read_model(path, json) {
         Ok(s) => s,
         Err(code) => return code,
     };

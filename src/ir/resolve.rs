@@ -32,7 +32,7 @@ impl Default for ResolveConfig {
         ResolveConfig {
             max_unrolled: 20_000,
             max_inlined_nodes: 1_000_000,
-            max_constant_bits: 1 << 17,
+            max_constant_bits: crate::syntax::MAX_LITERAL_BITS,
         }
     }
 }
@@ -648,6 +648,31 @@ impl Resolver {
         }
     }
 
+    /// The exact value of a numeric expression that the smart
+    /// constructors left as a power (`2^8192`: they fold integer powers up
+    /// to 4096 only), within the constant size limit.
+    fn exact_value(&self, e: &Expr) -> Option<Rational> {
+        match e {
+            Expr::Num(r) => Some(r.clone()),
+            Expr::Add(xs) => xs
+                .iter()
+                .try_fold(Rational::zero(), |acc, x| Some(acc + self.exact_value(x)?)),
+            Expr::Mul(xs) => xs
+                .iter()
+                .try_fold(Rational::one(), |acc, x| Some(acc * self.exact_value(x)?)),
+            Expr::Pow(b, x) => {
+                let (b, x) = (self.exact_value(b)?, self.exact_value(x)?);
+                let n = x.is_integer().then(|| x.to_integer().to_i32()).flatten()?;
+                let bits = power_bits(&b, &x);
+                if (b.is_zero() && n < 0) || bits > self.config.max_constant_bits {
+                    return None;
+                }
+                Some(num_traits::pow::Pow::pow(&b, n))
+            }
+            _ => None,
+        }
+    }
+
     fn fold_consts(&self, e: &Expr) -> Expr {
         e.substitute(&|v| self.consts.get(v).map(|r| Expr::Num(r.clone())))
     }
@@ -860,9 +885,10 @@ impl Resolver {
             Stmt::Const { name, value, .. } => {
                 let v = self.scalar(value, Ctx::Constant);
                 let folded = v.map(|v| self.fold_consts(&v));
-                let r = match folded {
-                    Ok(Expr::Num(r)) => r,
-                    Ok(other) => {
+                let exact = folded.as_ref().ok().and_then(|e| self.exact_value(e));
+                let r = match (folded, exact) {
+                    (Ok(Expr::Num(r)), _) | (Ok(_), Some(r)) => r,
+                    (Ok(other), None) => {
                         self.error(
                             Diagnostic::error("E0114", format!("constant `{}` is not a number", name.name), value.span, format!("evaluates to `{other}`"))
                                 .with_help("a const must be a rational number, such as 10, 0.5 or 1/3 (functions like sqrt are not allowed here)"),
@@ -870,7 +896,7 @@ impl Resolver {
                         self.declare(name, Kind::Const, None)?;
                         return Err(());
                     }
-                    Err(()) => {
+                    (Err(()), _) => {
                         self.declare(name, Kind::Const, None)?;
                         return Err(());
                     }
@@ -1857,7 +1883,10 @@ impl Resolver {
 
     fn value(&mut self, e: &AstExpr, ctx: Ctx) -> Res<Value> {
         match &e.kind {
-            ExprKind::Number(r) => Ok(Value::Scalar(Expr::Num(r.clone()))),
+            ExprKind::Number(r) => {
+                self.check_constant_bits(rational_bits(r), e.span)?;
+                Ok(Value::Scalar(Expr::Num(r.clone())))
+            }
             ExprKind::Name(n) => self.name(n, e.span, ctx),
             ExprKind::Index(id, ix) => {
                 if self.poisoned.contains(&id.name) && !self.coord_scope.contains_key(&id.name) {
@@ -1911,12 +1940,7 @@ impl Resolver {
                 let folded = (self.constant_value(&x), self.constant_value(&y));
                 if let (Some(bx), Some(ey)) = &folded {
                     let bits = match op {
-                        BinOp::Pow if bx.is_zero() || bx.abs().is_one() => 0,
-                        BinOp::Pow => {
-                            let p = ey.numer().magnitude().to_u64().unwrap_or(u64::MAX);
-                            let q = ey.denom().magnitude().to_u64().unwrap_or(1).max(1);
-                            rational_bits(bx).saturating_mul(p) / q
-                        }
+                        BinOp::Pow => power_bits(bx, ey),
                         _ => rational_bits(bx).saturating_add(rational_bits(ey)),
                     };
                     self.check_constant_bits(bits, e.span)?;
@@ -1943,6 +1967,7 @@ impl Resolver {
                     BinOp::Pow => Expr::pow(x, y),
                 }))
             }
+            ExprKind::Chain(first, rest) => self.chain(first, rest, ctx, e.span),
             ExprKind::Vector(items) => {
                 let mut out = Vec::new();
                 let mut ok = true;
@@ -1997,6 +2022,81 @@ impl Resolver {
             }
             ExprKind::Call(f, args) => self.call(f, args, ctx, e.span),
         }
+    }
+
+    /// `a + b - c ...` or `a * b / c ...`, flat: one canonical sum or
+    /// product of all the terms (no quadratic rebuilding for a sum of
+    /// thousands of terms), with the same checks as one binary operation
+    /// at a time: the size of exact constants folded left to right, and
+    /// division by zero.
+    fn chain(
+        &mut self,
+        first: &AstExpr,
+        rest: &[(BinOp, AstExpr)],
+        ctx: Ctx,
+        span: Span,
+    ) -> Res<Value> {
+        let sum = rest
+            .first()
+            .is_none_or(|(op, _)| matches!(op, BinOp::Add | BinOp::Sub));
+        let mut ok = true;
+        let mut items = Vec::with_capacity(rest.len() + 1);
+        let head = self.scalar(first, ctx);
+        // The exact value of the chain so far, while it is a constant.
+        let mut folded = match &head {
+            Ok(x) => self.constant_value(x),
+            Err(()) => None,
+        };
+        match head {
+            Ok(x) => items.push(x),
+            Err(()) => ok = false,
+        }
+        for (op, b) in rest {
+            let Ok(y) = self.scalar(b, ctx) else {
+                ok = false;
+                folded = None;
+                continue;
+            };
+            let ey = self.constant_value(&y);
+            if *op == BinOp::Div && ey.as_ref().is_some_and(|r| r.is_zero()) {
+                self.error(
+                    Diagnostic::error("E0124", "division by zero", b.span, "this is zero")
+                        .with_help("the denominator is zero once constants are substituted; check the constants it uses"),
+                );
+                ok = false;
+                folded = None;
+                continue;
+            }
+            folded = match (folded, ey) {
+                (Some(bx), Some(ey)) if ok => {
+                    let bits = rational_bits(&bx).saturating_add(rational_bits(&ey));
+                    if self.check_constant_bits(bits, span).is_err() {
+                        return Err(());
+                    }
+                    Some(match op {
+                        BinOp::Add => bx + ey,
+                        BinOp::Sub => bx - ey,
+                        BinOp::Mul => bx * ey,
+                        _ => bx / ey,
+                    })
+                }
+                _ => None,
+            };
+            items.push(match op {
+                BinOp::Sub => Expr::neg(y),
+                BinOp::Div => Expr::recip(y),
+                _ => y,
+            });
+        }
+        if !ok {
+            return Err(());
+        }
+        self.check_coefficient_growth(items.iter().map(|t| (t, span)), !sum)?;
+        Ok(Value::Scalar(if sum {
+            Expr::add(items)
+        } else {
+            Expr::mul(items)
+        }))
     }
 
     fn call(&mut self, f: &ast::Ident, args: &[AstExpr], ctx: Ctx, span: Span) -> Res<Value> {
@@ -2254,6 +2354,31 @@ fn expr_depth(e: &Expr) -> usize {
         }
         Expr::Pow(b, x) => 1 + expr_depth(b).max(expr_depth(x)),
     }
+}
+
+/// Size of the exact power `b^e` (bits of the numerator plus the
+/// denominator, as [`rational_bits`] counts them), from logarithms: 2^131000
+/// has 131,001 bits. 0 for a base 0 or ±1.
+fn power_bits(b: &Rational, e: &Rational) -> u64 {
+    if b.is_zero() || b.abs().is_one() {
+        return 0;
+    }
+    fn log2(x: &num_bigint::BigInt) -> f64 {
+        let bits = x.bits();
+        let shift = bits.saturating_sub(64);
+        let top = (x.magnitude() >> shift).to_f64().unwrap_or(f64::MAX);
+        top.log2() + shift as f64
+    }
+    let e = e.to_f64().unwrap_or(f64::INFINITY).abs();
+    let part = |x: &num_bigint::BigInt| {
+        let v = (e * log2(x)).floor();
+        if v.is_finite() && v < 1e18 {
+            v as u64 + 1
+        } else {
+            u64::MAX / 4
+        }
+    };
+    (part(b.numer()) + part(b.denom())).saturating_sub(1)
 }
 
 /// Size of an exact rational: bits of the numerator plus the denominator.

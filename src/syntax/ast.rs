@@ -255,8 +255,14 @@ pub enum ExprKind {
     Index(Ident, Box<AstExpr>),
     /// `-e`.
     Neg(Box<AstExpr>),
-    /// `a op b`.
+    /// `a op b`. The parser builds it for `^` only; chains of `+ -` and of
+    /// `* /` are [`ExprKind::Chain`].
     Binary(BinOp, Box<AstExpr>, Box<AstExpr>),
+    /// `a op b op c ...`: a left-associative chain of operators of one
+    /// precedence level, all `+ -` or all `* /` (`a - b + c` is
+    /// `Chain(a, [(Sub, b), (Add, c)])`). Flat, so that a sum of thousands
+    /// of terms is not thousands of levels deep.
+    Chain(Box<AstExpr>, Vec<(BinOp, AstExpr)>),
     /// `f(args)`.
     Call(Ident, Vec<AstExpr>),
     /// `sum(k in range, body)` / `prod(...)`.
@@ -270,6 +276,11 @@ fn precedence(e: &AstExpr) -> u8 {
     match &e.kind {
         ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 1,
         ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 2,
+        ExprKind::Chain(_, rest) => match rest.first() {
+            Some((BinOp::Add | BinOp::Sub, _)) => 1,
+            Some((BinOp::Mul | BinOp::Div, _)) => 2,
+            _ => 5,
+        },
         ExprKind::Number(r) if !r.is_integer() => 2,
         ExprKind::Neg(_) => 3,
         ExprKind::Binary(BinOp::Pow, ..) => 4,
@@ -285,6 +296,9 @@ fn precedence(e: &AstExpr) -> u8 {
 /// let fimkit::syntax::ast::Stmt::Param { domain, .. } = &f.statements[0] else { panic!() };
 /// let fimkit::syntax::ast::Domain::Interval(lo, hi, _) = domain else { panic!() };
 /// assert_eq!(format!("({lo}, {hi})"), "(-pi, 2*(1 + 1))");
+/// let f = fimkit::syntax::parse("const c = 1 - (2 - 3) + 4/(5*6)/7\n").unwrap();
+/// let fimkit::syntax::ast::Stmt::Const { value, .. } = &f.statements[0] else { panic!() };
+/// assert_eq!(value.to_string(), "1 - (2 - 3) + 4/(5*6)/7");
 /// ```
 impl std::fmt::Display for AstExpr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -328,6 +342,26 @@ impl std::fmt::Display for AstExpr {
                     || (!right_assoc && pb == p && matches!(op, BinOp::Sub | BinOp::Div))
                     || (matches!(op, BinOp::Pow) && pb == 3);
                 wrap(f, b, rhs_parens)
+            }
+            ExprKind::Chain(first, rest) => {
+                let p = precedence(self);
+                wrap(f, first, precedence(first) < p)?;
+                for (op, b) in rest {
+                    f.write_str(match op {
+                        BinOp::Add => " + ",
+                        BinOp::Sub => " - ",
+                        BinOp::Mul => "*",
+                        BinOp::Div => "/",
+                        BinOp::Pow => "^",
+                    })?;
+                    let pb = precedence(b);
+                    wrap(
+                        f,
+                        b,
+                        pb < p || (pb == p && matches!(op, BinOp::Sub | BinOp::Div)),
+                    )?;
+                }
+                Ok(())
             }
             ExprKind::Call(g, args) => {
                 write!(f, "{}(", g.name)?;

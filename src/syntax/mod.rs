@@ -3,4 +3,6 @@
 pub mod ast;
 mod parser;
 
-pub use parser::{MAX_DEPTH, MAX_SOURCE_LEN, Parsed, parse, parse_recovering};
+pub use parser::{
+    MAX_DEPTH, MAX_LITERAL_BITS, MAX_SOURCE_LEN, Parsed, decode_source, parse, parse_recovering,
+};

@@ -17,8 +17,17 @@ struct ModelParser;
 /// instead of exhausting the stack.
 pub const MAX_DEPTH: usize = 200;
 
+/// Largest exact number a literal may write, in bits (numerator plus
+/// denominator): the resolver's default limit on exact constants.
+pub const MAX_LITERAL_BITS: u64 = 1 << 17;
+
 /// Largest model file accepted, in bytes.
 pub const MAX_SOURCE_LEN: usize = 1 << 20;
+
+/// Most rule calls pest may make for one parse (a guard against runaway
+/// backtracking). A plain sum takes about 16 calls per byte; the limit
+/// leaves room for 64 per byte of the largest file accepted.
+const PEST_CALL_LIMIT: usize = 64 * MAX_SOURCE_LEN;
 
 /// Most syntax errors reported for one file.
 const MAX_SYNTAX_ERRORS: usize = 10;
@@ -99,9 +108,14 @@ pub fn parse_recovering(source: &str) -> Parsed {
     }
     pest::set_error_detail(true);
     pest::set_call_limit(Some(
-        std::num::NonZeroUsize::new(5_000_000).expect("nonzero"),
+        std::num::NonZeroUsize::new(PEST_CALL_LIMIT).expect("nonzero"),
     ));
     let mut text = source.to_string();
+    // A leading byte-order mark (some editors write one) is whitespace:
+    // three spaces keep every offset.
+    if text.starts_with('\u{feff}') {
+        text.replace_range(..'\u{feff}'.len_utf8(), "   ");
+    }
     let mut errors: Vec<Diagnostic> = Vec::new();
     let mut skipped_names = Vec::new();
     loop {
@@ -128,6 +142,19 @@ pub fn parse_recovering(source: &str) -> Parsed {
                     pest::error::InputLocation::Pos(p) => p,
                     pest::error::InputLocation::Span((p, _)) => p,
                 };
+                if let pest::error::ErrorVariant::CustomError { message } = &e.variant {
+                    // pest's call or stack limit: no statement is at fault.
+                    errors.push(
+                        Diagnostic::error(
+                            "E0002",
+                            "the model is too complex to parse",
+                            Span::new(pos, pos),
+                            format!("the parser stopped here ({message})"),
+                        )
+                        .with_help("split long expressions with `let`, and write repeated terms with sum(...) over indexed names"),
+                    );
+                    return fail(errors);
+                }
                 let d = syntax_error(&text, &e, pos);
                 // Everything after a bracket that is never closed is inside
                 // it: there is nothing sensible to resume at.
@@ -140,6 +167,43 @@ pub fn parse_recovering(source: &str) -> Parsed {
                     return fail(errors);
                 }
             }
+        }
+    }
+}
+
+/// The model source in a file's bytes, or, when they are not UTF-8, the
+/// text with each invalid sequence replaced by U+FFFD (same offsets up to
+/// the first one) and a diagnostic at the first invalid byte.
+///
+/// ```
+/// let (text, d) = fimkit::syntax::decode_source(b"param mu : real # caf\xe9\n").unwrap_err();
+/// assert_eq!(d.code, "E0006");
+/// assert_eq!(fimkit::diagnostic::line_col(&text, d.span().start), (1, 22));
+/// assert_eq!(fimkit::syntax::decode_source(b"param mu : real").unwrap(), "param mu : real");
+/// ```
+pub fn decode_source(bytes: &[u8]) -> Result<&str, (String, Diagnostic)> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let shown: Vec<String> = bytes[at..at + e.error_len().unwrap_or(bytes.len() - at)]
+                .iter()
+                .take(4)
+                .map(|b| format!("0x{b:02X}"))
+                .collect();
+            let d = Diagnostic::error(
+                "E0006",
+                "the model file is not valid UTF-8",
+                Span::new(at, at + '\u{fffd}'.len_utf8()),
+                if shown.len() == 1 {
+                    format!("byte {} is not UTF-8", shown[0])
+                } else {
+                    format!("bytes {} are not UTF-8", shown.join(" "))
+                },
+            )
+            .with_help("save the file as UTF-8 (model files are text; names and operators are ASCII, comments may be any Unicode)");
+            Err((text, d))
         }
     }
 }
@@ -291,9 +355,10 @@ fn blank_statement_at(text: &mut String, pos: usize, declared: &mut Vec<String>)
             declared.push(name.to_string());
         }
     }
+    // One space per byte, so that the offsets after it stay right.
     let blanked: String = text[begin..end]
-        .chars()
-        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .bytes()
+        .map(|b| if b == b'\n' { '\n' } else { ' ' })
         .collect();
     let changed = blanked != text[begin..end];
     text.replace_range(begin..end, &blanked);
@@ -1025,11 +1090,35 @@ impl Builder {
                     _ => BinOp::Pow,
                 };
                 let span = lhs.span.join(rhs.span);
-                cut(
-                    ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
-                    span,
-                    dl.max(dr) + 1,
-                )
+                if bin == BinOp::Pow {
+                    return cut(
+                        ExprKind::Binary(bin, Box::new(lhs), Box::new(rhs)),
+                        span,
+                        dl.max(dr) + 1,
+                    );
+                }
+                // `a + b + c` is one flat chain, one level deep: extend
+                // the chain on the left when it is of the same level.
+                let sum = |b: BinOp| matches!(b, BinOp::Add | BinOp::Sub);
+                match lhs.kind {
+                    ExprKind::Chain(first, mut rest)
+                        if rest.first().is_some_and(|(b, _)| sum(*b) == sum(bin)) =>
+                    {
+                        rest.push((bin, rhs));
+                        cut(ExprKind::Chain(first, rest), span, dl.max(dr + 1))
+                    }
+                    kind => {
+                        let first = AstExpr {
+                            kind,
+                            span: lhs.span,
+                        };
+                        cut(
+                            ExprKind::Chain(Box::new(first), vec![(bin, rhs)]),
+                            span,
+                            dl.max(dr) + 1,
+                        )
+                    }
+                }
             })
             .parse(pairs)
     }
@@ -1037,6 +1126,25 @@ impl Builder {
     fn primary(&mut self, p: Pair<Rule>) -> AstExpr {
         let span: Span = p.as_span().into();
         let kind = match p.as_rule() {
+            Rule::number if literal_bits(p.as_str()) > MAX_LITERAL_BITS => {
+                let text = p.as_str();
+                let digits = text.bytes().filter(u8::is_ascii_digit).count();
+                let shown = if text.len() > 24 {
+                    format!("{}…{}", &text[..12], &text[text.len() - 6..])
+                } else {
+                    text.to_string()
+                };
+                self.errors.push(
+                    Diagnostic::error(
+                        "E0005",
+                        format!("number `{shown}` is too long to be exact"),
+                        span,
+                        format!("{digits} digits, about {} bits", literal_bits(text)),
+                    )
+                    .with_help(format!("numbers are exact rationals of at most {MAX_LITERAL_BITS} bits (about {} digits); round it, or write it with an exponent such as 1.2345e67", MAX_LITERAL_BITS * 3 / 10)),
+                );
+                ExprKind::Number(int_rational(0))
+            }
             Rule::number => match parse_decimal(p.as_str()) {
                 Some(r) => ExprKind::Number(r),
                 None => {
@@ -1086,6 +1194,20 @@ impl Builder {
     }
 }
 
+/// Size in bits of the exact value of a decimal literal (numerator plus
+/// denominator), estimated from its digits and exponent without parsing
+/// it: parsing a 500,000-digit literal alone took seconds.
+fn literal_bits(text: &str) -> u64 {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (text, 0),
+    };
+    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count() as u64;
+    let scale = exponent.unsigned_abs().min(u64::MAX / 8);
+    // log2(10) < 3.33 bits a digit.
+    (digits.saturating_add(scale)).saturating_mul(333) / 100 + 1
+}
+
 /// Depth of an AST expression whose subexpressions are already bounded.
 fn depth(e: &AstExpr) -> usize {
     match &e.kind {
@@ -1093,6 +1215,12 @@ fn depth(e: &AstExpr) -> usize {
         ExprKind::Index(_, i) => 1 + depth(i),
         ExprKind::Neg(a) => 1 + depth(a),
         ExprKind::Binary(_, a, b) => 1 + depth(a).max(depth(b)),
+        ExprKind::Chain(first, rest) => {
+            1 + rest
+                .iter()
+                .map(|(_, b)| depth(b))
+                .fold(depth(first), usize::max)
+        }
         ExprKind::Call(_, xs) | ExprKind::Vector(xs) => 1 + xs.iter().map(depth).max().unwrap_or(0),
         ExprKind::Reduce(_, _, r, b) => 1 + depth(b).max(depth(&r.lo)).max(depth(&r.hi)),
     }
