@@ -39,15 +39,9 @@ const LAYERS: &[(&str, &[&str])] = &[
 /// Upward arrows still in the code: (from module, to layer). Remove a line
 /// when the arrow is gone.
 const DEBT: &[(&str, &str)] = &[
-    // Error messages print expressions with the model-language printer,
-    // which lives in render (issue 14: it should be `Display` for `Expr`).
-    ("fisher::expectation", "render"),
-    ("fisher::raw", "render"),
-    ("fit::objective", "render"),
+    // A fit message formats a number with render's formatter (issue 14:
+    // one number formatter, below every stage that prints numbers).
     ("fit::optimize", "render"),
-    ("numeric::data", "render"),
-    ("numeric::eval", "render"),
-    ("symbolic::simplify::seeds", "render"),
 ];
 
 fn layer_of(path: &str) -> Option<usize> {

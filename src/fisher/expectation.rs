@@ -89,8 +89,8 @@ pub enum Blocker {
 
 impl std::fmt::Display for Blocker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let style = crate::render::text::TextStyle::ascii();
-        let show = |e: &Expr| crate::render::text::render(e, &style);
+        let style = crate::ir::text::TextStyle::ascii();
+        let show = |e: &Expr| crate::ir::text::render(e, &style);
         match self {
             Blocker::NotExpFamily { family, reason } => write!(f, "{family}: {reason}"),
             Blocker::NotSeparable { culprit } => write!(
@@ -240,7 +240,7 @@ pub fn data_groups(
                     family: fam.name,
                     reason: format!(
                         "its probabilities sum to {}, not to 1; give the last one as 1 minus the others",
-                        crate::render::text::render(&total, &Default::default())
+                        crate::ir::text::render(&total, &Default::default())
                     ),
                 });
             }

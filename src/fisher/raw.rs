@@ -497,10 +497,10 @@ fn match_group(
             }
         }
     }
-    let style = crate::render::text::TextStyle::ascii();
+    let style = crate::ir::text::TextStyle::ascii();
     let stats_text: Vec<String> = stats_in_model
         .iter()
-        .map(|m| crate::render::text::render(m, &style))
+        .map(|m| crate::ir::text::render(m, &style))
         .collect();
     tried.dedup();
     Err(Blocker::RawData {

@@ -233,7 +233,7 @@ impl Problem {
                             if c.is_one() {
                                 "(intercept)".to_string()
                             } else {
-                                crate::render::text::render(c, &Default::default())
+                                crate::ir::text::render(c, &Default::default())
                             }
                         })
                         .collect();

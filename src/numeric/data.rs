@@ -1088,7 +1088,7 @@ fn csv_error(e: csv::Error) -> DataError {
 
 /// An expression as the model language writes it.
 fn text(e: &Expr) -> String {
-    crate::render::text::render(e, &crate::render::text::TextStyle::ascii())
+    crate::ir::text::render(e, &crate::ir::text::TextStyle::ascii())
 }
 
 /// A support as a person reads it: `positive (0, inf)`, `0..n - x1`,

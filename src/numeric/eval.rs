@@ -65,7 +65,7 @@ impl std::error::Error for EvalError {}
 /// Shorten an expression for an error message.
 pub(crate) fn describe(e: &Expr) -> String {
     // ASCII text in the model language: `-exp(a*x)`, not `(-1)*exp(a*x)`.
-    let s = crate::render::text::render(e, &crate::render::text::TextStyle::ascii());
+    let s = crate::ir::text::render(e, &crate::ir::text::TextStyle::ascii());
     if s.chars().count() > 120 {
         let mut t: String = s.chars().take(117).collect();
         t.push_str("...");

@@ -31,15 +31,15 @@
 //! assert_eq!(latex(&score, &LatexStyle::default()), r"\frac{x - \mu}{\sigma^{2}}");
 //! ```
 
-use super::layout::{self, Factor, P_ADD, P_ATOM, P_MUL, P_NEG, P_POW, Prec, Product};
 use crate::ir::expr::{Constant, Expr, Func, Name};
+use crate::ir::layout::{self, Factor, P_ADD, P_ATOM, P_MUL, P_NEG, P_POW, Prec, Product};
 use num_traits::One;
 
 /// Output options for LaTeX.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LatexStyle {
     /// Variables a sum should start with (usually the model's data
-    /// variables); see [`crate::render::text::TextStyle::leading`].
+    /// variables); see [`crate::ir::text::TextStyle::leading`].
     pub leading: Vec<Name>,
 }
 

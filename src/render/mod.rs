@@ -16,10 +16,11 @@ pub mod diagnostics;
 pub mod fit;
 pub mod json;
 pub mod latex;
-mod layout;
 pub mod matrix;
 pub mod model;
-pub mod text;
+/// The model-language printer, which lives in the IR (error messages of
+/// every stage use it); re-exported here beside the other renderers.
+pub use crate::ir::text;
 
 use crate::ir::{Model, Name};
 

@@ -352,7 +352,7 @@ fn factor_sum(ts: &[Expr], expand: bool) -> Option<Expr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::text::{TextStyle, render};
+    use crate::ir::text::{TextStyle, render};
 
     fn ascii(e: &Expr) -> String {
         render(e, &TextStyle::ascii())
