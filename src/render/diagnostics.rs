@@ -3,7 +3,7 @@
 //!
 //! miette draws the source as it is given, and panics when a label starts
 //! past column 65,535 (a formatting width is a `u16`). So it is never given
-//! the source itself but an [`Excerpt`]: the same lines, with every line
+//! the source itself but an `Excerpt`: the same lines, with every line
 //! longer than [`MAX_LINE_CHARS`] cut to a window around its labels with an
 //! ellipsis on the cut sides, as rustc does. The header's `line:col` is the
 //! position in the original source, in characters, as in the JSON output.
