@@ -1,5 +1,5 @@
 //! Every command has a time and a memory budget (src/cli/budget.rs): past
-//! either it stops with exit code 4 and a message naming the stage, instead
+//! either it stops with exit code 5 and a message naming the stage, instead
 //! of running for minutes or exhausting memory. The models in
 //! tests/fixtures/stress/ used to run for minutes.
 
@@ -28,7 +28,7 @@ fn the_time_budget_stops_a_long_derivation_naming_its_stage() {
         "tests/fixtures/stress/nested_exp_sin.fim",
     ] {
         let (code, _, err) = fimkit(&["derive", model, "--budget", "1"]);
-        assert_eq!(code, Some(4), "{model}: {err}");
+        assert_eq!(code, Some(5), "{model}: {err}");
         assert!(
             err.starts_with("error: stopped after 1.0 s, the time budget, while "),
             "{model}: {err}"
@@ -46,7 +46,7 @@ fn the_budget_comes_from_the_environment_too() {
         .env("FIMKIT_BUDGET", "0.5")
         .output()
         .expect("run fimkit");
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(out.status.code(), Some(5));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("stopped after 0.5 s"), "{err}");
 }
@@ -60,7 +60,7 @@ fn the_memory_budget_stops_before_memory_runs_out() {
         "--memory-budget",
         "1",
     ]);
-    assert_eq!(code, Some(4), "{err}");
+    assert_eq!(code, Some(5), "{err}");
     assert!(
         err.starts_with("error: stopped at 1 MiB of memory, the memory budget, while "),
         "{err}"

@@ -1,6 +1,6 @@
 //! The command's time and memory budgets, watched from the main thread
 //! (src/main.rs) while the work runs on a worker thread. A command that
-//! passes either stops with exit code 4 and a message naming the stage it
+//! passes either stops with exit code 5 and a message naming the stage it
 //! was in ([`fimkit::budget`]).
 //!
 //! Defaults: 10 s of wall time (120 s in a debug build, which runs 10–50×
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Exit code: stopped by the time or memory budget.
-pub const EXIT_BUDGET: u8 = 4;
+pub const EXIT_BUDGET: u8 = 5;
 
 /// The time budget in milliseconds (0: none); set once the arguments are read.
 static TIME_MS: AtomicU64 = AtomicU64::new(u64::MAX);

@@ -2,7 +2,7 @@
 //! to stdout, diagnostics and errors to stderr.
 //!
 //! Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error,
-//! 3 internal error, 4 stopped by the time or memory budget ([`budget`]).
+//! 3 internal error, 5 stopped by the time or memory budget ([`budget`]).
 
 pub mod budget;
 mod check;
@@ -69,17 +69,17 @@ Hessian and Fisher information matrix.",
 fimkit codegen examples/normal.fim --lang python -o normal_fim.py\n  \
 fimkit completions bash > ~/.local/share/bash-completion/completions/fimkit\n\n\
 Results go to stdout; errors, warnings and notes to stderr (colour only on a terminal, never with NO_COLOR set).\n\n\
-Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error, 3 internal error, 4 stopped by the time or memory budget (--budget, --memory-budget)."
+Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error, 3 internal error, 5 stopped by the time or memory budget (--budget, --memory-budget)."
 )]
 struct Cli {
     /// Print no warnings or notes on stderr (errors and results still appear).
     #[arg(long, short, global = true)]
     quiet: bool,
-    /// Stop with exit code 4 after this many seconds of work, naming the
+    /// Stop with exit code 5 after this many seconds of work, naming the
     /// stage (default 10; 0: no limit).
     #[arg(long, global = true, value_name = "SECONDS", env = "FIMKIT_BUDGET")]
     budget: Option<f64>,
-    /// Stop with exit code 4 above this much memory, in MiB (default: half
+    /// Stop with exit code 5 above this much memory, in MiB (default: half
     /// the machine's memory, at most 8192; 0: no limit).
     #[arg(long, global = true, value_name = "MIB", env = "FIMKIT_MEMORY_BUDGET")]
     memory_budget: Option<u64>,
