@@ -318,6 +318,30 @@ pub fn log_normal_cdf_derivatives(x: f64) -> [f64; 3] {
     [r, -r * q, r * 2.0 * (3.0 / l4 - 2.0 / l3) / (l3 * l2 * l2)]
 }
 
+/// The inverse Mills ratio `r(x) = φ(x)/Φ(x)` (the derivative of
+/// `log Φ`) and `x + r(x)` (so `(log Φ)'' = -r (x + r)`), both to full
+/// relative accuracy for every x: directly above -2 (no cancellation
+/// there), below from Laplace's continued fraction as in
+/// [`log_normal_cdf_derivatives`].
+///
+/// ```
+/// use fimkit::numeric::special::mills;
+/// let (r, q) = mills(-40.0);
+/// assert!((r - 40.024_968_847_207_26).abs() < 1e-13 * r);
+/// assert!((q - 0.024_968_847_207_258_5).abs() < 1e-13 * q); // 40 + r, exactly
+/// ```
+pub fn mills(x: f64) -> (f64, f64) {
+    if x.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    if x > -2.0 {
+        let r = normal_pdf(x) / normal_cdf(x);
+        return (r, x + r);
+    }
+    let [r, d2, _] = log_normal_cdf_derivatives(x);
+    (r, -d2 / r)
+}
+
 /// The logistic function `1 / (1 + exp(-x))`, without overflow for any x.
 pub fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
