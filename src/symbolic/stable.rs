@@ -244,15 +244,27 @@ fn tail_quotient(fs: &[Expr]) -> Option<Expr> {
         return None;
     }
     let a = &exp_arg(&fs[k_exp])?;
-    // a + Σ k u²/2 = 0: exp(a)/Π Phi(u)^k = Π (√(2π) r(u))^k.
-    let mut total = vec![a.clone()];
-    for (u, k) in &inv {
-        total.push(Expr::mul(vec![
-            Expr::rational(*k, 2),
-            Expr::powi((*u).clone(), 2),
-        ]));
-    }
-    if Expr::add(total).expand().is_zero() {
+    // a = -Σ k u²/2: exp(a)/Π Phi(u)^k = Π (√(2π) r(u))^k. Compared as
+    // built (u² = (-u)², each square of the sum whose terms are not all
+    // negative), then expanded when that is small (u a sum of 300 terms
+    // would expand to 45 000).
+    let square = |u: &Expr| {
+        let negative = matches!(u, Expr::Add(ts) if ts.iter().all(|t| t.split_coeff().0.is_negative()))
+            || u.split_coeff().0.is_negative();
+        let u = if negative {
+            Expr::neg(u.clone())
+        } else {
+            u.clone()
+        };
+        Expr::powi(u, 2)
+    };
+    let target = Expr::add(
+        inv.iter()
+            .map(|(u, k)| Expr::mul2(Expr::rational(-k, 2), square(u)))
+            .collect(),
+    );
+    let small = a.size() + inv.iter().map(|(u, _)| u.size()).sum::<usize>() <= 64;
+    if *a == target || (small && Expr::sub(a.clone(), target).expand().is_zero()) {
         let k_sum: i64 = inv.iter().map(|(_, k)| k).sum();
         rest.push(Expr::pow(
             Expr::mul2(Expr::int(2), Expr::Const(Constant::Pi)),
@@ -299,10 +311,13 @@ fn pair_mills(ts: &[Expr]) -> Option<Expr> {
                 break;
             }
         }
-        if found.is_none() {
+        if found.is_none() && partner.size() <= 256 {
             let want = partner.expand();
             for j in 0..ts.len() {
                 if j == i || terms[j].is_none() {
+                    continue;
+                }
+                if ts[j].size() > 4 * partner.size() {
                     continue;
                 }
                 let ex = expanded[j].get_or_insert_with(|| ts[j].expand());
@@ -431,6 +446,35 @@ mod tests {
         let mut fs = Vec::new();
         calls(&stable(&e), &mut fs);
         assert_eq!(fs, [Func::Exp, Func::LogNormalCdf], "{e}");
+    }
+
+    #[test]
+    fn a_long_linear_predictor_is_matched_as_built() {
+        // eta with 300 terms: eta² would expand to 45 150 monomials.
+        let eta = Expr::add(
+            (0..300)
+                .map(|k| Expr::mul2(Expr::var(&format!("b{k}")), Expr::var(&format!("z{k}"))))
+                .collect(),
+        );
+        let w = Expr::mul(vec![
+            Expr::var("z1"),
+            Expr::exp(Expr::neg(Expr::powi(eta.clone(), 2))),
+            Expr::recip(Expr::mul(vec![
+                Expr::int(2),
+                Expr::pi(),
+                phi(&eta),
+                Expr::sub(Expr::one(), phi(&eta)),
+            ])),
+        ]);
+        let start = std::time::Instant::now();
+        let s = stable(&w);
+        let want = Expr::mul(vec![
+            Expr::var("z1"),
+            Expr::call(Func::Mills, vec![eta.clone()]),
+            Expr::call(Func::Mills, vec![Expr::neg(eta)]),
+        ]);
+        assert_eq!(s, want);
+        eprintln!("stable pass on a 300-term weight: {:?}", start.elapsed());
     }
 
     #[test]
