@@ -876,6 +876,11 @@ fn every_language_matches_mpmath_in_the_tails() {
     if python_required() {
         let out = run_python_driver("python-mpmath", Lang::Python, &refs);
         assert_eq!(compare_mpmath("python", &prefixed(&out, "B "), &cs), n);
+        // Plain floats (the driver calls with the first point, eta = -1000).
+        assert_eq!(
+            compare_mpmath("python (scalar)", &prefixed(&out, "S "), &cs),
+            2
+        );
     }
     if python_with("jax").is_ok() {
         let out = run_python_driver("jax-mpmath", Lang::Jax, &refs);
