@@ -194,3 +194,56 @@ fn mills_ratio_and_its_shift_have_exact_derivatives() {
         }
     }
 }
+
+/// Far in the upper tail r = φ/Φ underflows to 0 and q = x + r is x: no
+/// 0/0 (the old `normal_hazard_parts` divided by r there).
+#[test]
+fn mills_in_the_upper_tail_is_finite() {
+    use fimkit::numeric::special::{mills, normal_hazard_parts};
+    for x in [38.5, 40.0, 1e3, 1e300] {
+        for (r, q) in [mills(x), normal_hazard_parts(x)] {
+            assert!((0.0..1e-300).contains(&r), "{x}: r = {r:e}");
+            assert_eq!(q, x, "{x}");
+        }
+    }
+}
+
+/// Far beyond the table (eta = ±1e200, where eta² overflows) the probit
+/// row's formulas are still finite in the tree walk and the tape: the
+/// Hessian is -r q = -1 on the wrong side, 0 on the right side.
+#[test]
+fn probit_formulas_are_finite_where_eta_squared_overflows() {
+    let m = model("probit");
+    let d = derive(&m, &Default::default());
+    let fim = d.fisher.as_ref().expect("a closed form").fim[0][0].clone();
+    let formulas = [d.score[0].clone(), d.hessian[0][0].clone(), fim];
+    let tape = Tape::compile(&formulas, &["eta"], &["y"]).expect("compiles");
+    for (eta, y, hessian) in [
+        (-1e200, 1.0, -1.0),
+        (-1e200, 0.0, 0.0),
+        (1e200, 0.0, -1.0),
+        (1e200, 1.0, 0.0),
+    ] {
+        let row = Row {
+            link: "probit".into(),
+            eta,
+            y,
+            want: [None; 4],
+        };
+        let tree: Vec<f64> = formulas
+            .iter()
+            .map(|f| eval_f64(f, &at(&row)).expect("finite"))
+            .collect();
+        let mut ws = tape.workspace::<f64>();
+        tape.set_params(&[eta], &mut ws).expect("finite");
+        tape.eval_row(&[y], &mut ws).expect("finite");
+        for (k, t) in tree.iter().enumerate() {
+            assert_eq!(*t, tape.output(&ws, k), "eta = {eta}, y = {y}, formula {k}");
+        }
+        assert!(
+            (tree[1] - hessian).abs() < 1e-13,
+            "eta = {eta}, y = {y}: {tree:?}"
+        );
+        assert_eq!(tree[2], 0.0, "eta = {eta}: the information underflows");
+    }
+}

@@ -73,6 +73,12 @@ static void fk_mills_parts(double x, double *r, double *q)
         *q = x;
         return;
     }
+    if (x >= 39.0) {
+        /* phi(x) < 5e-324: r is 0 (and x^2 may overflow). */
+        *r = 0.0;
+        *q = x;
+        return;
+    }
     if (x > -2.0) {
         /* phi(x) with x^2 carried exactly. */
         hi = x * x;

@@ -443,6 +443,10 @@ fn fk_mills_parts(x: f64) -> (f64, f64) {
     if x.is_nan() {
         return (f64::NAN, f64::NAN);
     }
+    if x >= 39.0 {
+        // phi(x) < 5e-324: r is 0 (and x^2 may overflow).
+        return (0.0, x);
+    }
     if x > -2.0 {
         // phi(x) with x^2 carried exactly.
         let hi = x * x;
