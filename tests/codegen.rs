@@ -703,11 +703,12 @@ fn probit_tail_case() -> Case {
     }
 }
 
-/// The tolerance in the tails for the Hessian: `-r (r + eta)` is computed
-/// as `r^2 + eta r` in the generated code, which cancels 1600 to 1 at
-/// eta = -40 (measured: 2e-11 in Rust and C, 2e-10 with SciPy's
-/// `log_ndtr`).
-const TAIL_HESSIAN_TOL: f64 = 1e-9;
+/// The tolerance in the tails for the Hessian. `-r (r + eta)` used to be
+/// computed as `r^2 + eta r`, which cancels 1600 to 1 at eta = -40 (2e-11
+/// in Rust and C, 2e-10 with SciPy's `log_ndtr`); the stable-form pass
+/// writes it `-r q` with the Mills ratio `r` and `q = eta + r`, so it is as
+/// accurate as the rest.
+const TAIL_HESSIAN_TOL: f64 = TOL;
 
 /// Each output line's logp, score and Hessian against `refs` (1e-12;
 /// the Hessian [`TAIL_HESSIAN_TOL`]); the FIM that follows must be finite.
@@ -786,6 +787,104 @@ fn probit_is_finite_in_the_tails() {
     if python_with("jax").is_ok() {
         let out = run_python_driver("jax-tails", Lang::Jax, &cs);
         assert_eq!(compare_tails("jax", &prefixed(&out, "B "), &c), n);
+    } else {
+        eprintln!("skipped: jax is not installed, so the JAX tails were not run");
+    }
+}
+
+/// One Bernoulli row with a probit or logit link in its linear predictor
+/// (points: eta, y), and mpmath's logp, score, Hessian and Fisher
+/// information (`None`: below the smallest normal f64) at each point, from
+/// tests/data/tails/bernoulli_links.csv (scripts/tail_reference.py).
+fn mpmath_tail_case(link: &str) -> (Case, Vec<[Option<f64>; 4]>) {
+    let f = if link == "probit" { "Phi" } else { "sigmoid" };
+    let src = format!("param eta : real\ndata y : {{0, 1}}\ny ~ bernoulli({f}(eta))\n");
+    let model = fimkit::load(&src, link).expect("the model loads");
+    let derivation = fimkit::fisher::derive(&model, &Default::default());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tails/bernoulli_links.csv");
+    let text = std::fs::read_to_string(path).expect("the mpmath table");
+    let (mut points, mut want) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        if c[0] != link {
+            continue;
+        }
+        let v = |s: &str| (!s.is_empty()).then(|| s.parse::<f64>().expect("a number"));
+        points.push(vec![c[1].parse().expect("eta"), c[2].parse().expect("y")]);
+        want.push([v(c[3]), v(c[4]), v(c[5]), v(c[6])]);
+    }
+    assert_eq!(points.len(), 16);
+    let case = Case {
+        id: format!("mpmath_{link}"),
+        model,
+        derivation,
+        refs: vec![Vec::new(); points.len()],
+        points,
+    };
+    (case, want)
+}
+
+/// Every output line `case point logp score hessian fim` against mpmath:
+/// 1e-13 relative, or below 1e-300 where the reference underflows. Returns
+/// how many lines were compared.
+fn compare_mpmath(lang: &str, out: &str, cs: &[(Case, Vec<[Option<f64>; 4]>)]) -> usize {
+    let mut failures = Vec::new();
+    let (mut lines, mut values) = (0, 0);
+    for line in out.lines().filter(|l| !l.trim().is_empty()) {
+        let mut it = line.split_whitespace();
+        let ci: usize = it.next().and_then(|s| s.parse().ok()).expect("case");
+        let pi: usize = it.next().and_then(|s| s.parse().ok()).expect("point");
+        let got: Vec<f64> = it.map(|s| s.parse().unwrap_or(f64::NAN)).collect();
+        let (case, want) = &cs[ci];
+        lines += 1;
+        if got.len() != 4 {
+            failures.push(format!("{lang}: {} values in `{line}`", got.len()));
+            continue;
+        }
+        for k in 0..4 {
+            values += 1;
+            let ok = match want[pi][k] {
+                Some(w) => (got[k] - w).abs() <= 1e-13 * w.abs() + 1e-300,
+                None => got[k].abs() < 1e-300,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{lang} {} at (eta, y) = {:?} {}: generated {:e}, mpmath {:?}",
+                    case.id,
+                    case.points[pi],
+                    ["logp", "score", "hessian", "fim"][k],
+                    got[k],
+                    want[pi][k]
+                ));
+            }
+        }
+    }
+    report(&format!("{lang} (mpmath tails)"), failures, values);
+    lines
+}
+
+#[test]
+fn every_language_matches_mpmath_in_the_tails() {
+    let cs = [mpmath_tail_case("probit"), mpmath_tail_case("logit")];
+    let refs: Vec<&Case> = cs.iter().map(|(c, _)| c).collect();
+    let n = 32;
+    assert_eq!(
+        compare_mpmath("rust", &rust_output("rust-mpmath", &refs), &cs),
+        n
+    );
+    assert_eq!(compare_mpmath("c", &c_output("c-mpmath", &refs), &cs), n);
+    if python_required() {
+        let out = run_python_driver("python-mpmath", Lang::Python, &refs);
+        assert_eq!(compare_mpmath("python", &prefixed(&out, "B "), &cs), n);
+        // Plain floats (the driver calls with the first point, eta = -1000).
+        assert_eq!(
+            compare_mpmath("python (scalar)", &prefixed(&out, "S "), &cs),
+            2
+        );
+    }
+    if python_with("jax").is_ok() {
+        let out = run_python_driver("jax-mpmath", Lang::Jax, &refs);
+        assert_eq!(compare_mpmath("jax", &prefixed(&out, "B "), &cs), n);
     } else {
         eprintln!("skipped: jax is not installed, so the JAX tails were not run");
     }

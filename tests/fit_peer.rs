@@ -17,10 +17,13 @@ fn peer() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// (case, model file)
-const CASES: [(&str, &str); 3] = [
+/// (case, model file). `probit_extreme` is the probit data with one row
+/// more, where eta = -26.5 at the MLE and `Phi(eta)^2` underflows (issue
+/// 13: the fit failed with "`1/Phi(__eta1)^2` evaluates to inf").
+const CASES: [(&str, &str); 4] = [
     ("logistic", "examples/logistic_regression.fim"),
     ("probit", "examples/probit_regression.fim"),
+    ("probit_extreme", "examples/probit_regression.fim"),
     ("poisson", "examples/poisson_regression.fim"),
 ];
 

@@ -71,6 +71,10 @@ def main():
     # generator: adding it left the files above unchanged).
     g = np.random.default_rng(11).gamma(2.5, 1.0 / 1.5, 300)
     write("gamma.csv", {"x": g})
+    # The probit data with one extreme row: eta = -26.5 at the MLE, where
+    # Phi(eta)^2 underflows (issue 13). y = 0, as the model predicts there.
+    extreme = (OUT / "probit.csv").read_text() + "-28.0,0.0,0\n"
+    (OUT / "probit_extreme.csv").write_text(extreme)
     extremes(g)
 
 

@@ -28,6 +28,7 @@ DATA = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "fit"
 CASES = [
     ("logistic", "y", sm.families.Binomial()),
     ("probit", "y", sm.families.Binomial(link=sm.families.links.Probit())),
+    ("probit_extreme", "y", sm.families.Binomial(link=sm.families.links.Probit())),
     ("poisson", "k", sm.families.Poisson()),
 ]
 

@@ -141,6 +141,8 @@ impl Dialect for CDialect {
             Fun::Lbeta => "fk_lbeta",
             Fun::NormalCdf => "fk_normal_cdf",
             Fun::LogNormalCdf => "fk_log_normal_cdf",
+            Fun::Mills => "fk_mills",
+            Fun::MillsShift => "fk_mills_shift",
             Fun::BesselI => "fk_besseli",
             Fun::LogBesselI => "fk_log_besseli",
             Fun::Indicator => {

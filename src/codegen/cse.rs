@@ -3,13 +3,12 @@
 //! writes them, integer powers, the special functions), with every
 //! subexpression used more than once emitted once as a temporary.
 //!
-//! Lowering follows `numeric::eval` so the generated code computes what
-//! fimkit computes: integer powers by `powi`, `x^(1/2)` by `sqrt`,
-//! `log(besseli(ν, x))` by a scaled log-Bessel and `log(sigmoid(u))`,
-//! `log(1 - sigmoid(u))` by a stable log-sigmoid and `log(Phi(u))`,
-//! `log(1 - Phi(u))` by a stable log normal CDF. Beyond the evaluators,
-//! `exp(a)/Phi(u)^k` (the probit score's φ/Φ) becomes
-//! `exp(a - k log Phi(u))`, finite where both underflow.
+//! Each expression is first put in its stable form
+//! ([`crate::symbolic::stable`], the same pass the tree walk and the tape
+//! run), so the generated code computes what fimkit computes: `1 - Phi(u)`
+//! as `Phi(-u)`, `log Phi`, `log sigmoid` and `log besseli` by their
+//! tail-safe functions, the probit's φ/Φ by the Mills ratio. Lowering then
+//! only maps: integer powers by `powi`, `x^(1/2)` by `sqrt`.
 
 use super::CodegenError;
 use super::ident::Namer;
@@ -45,6 +44,10 @@ pub(crate) enum Fun {
     NormalCdf,
     /// `log(Phi(u))`, stable for every u (`Phi(u)` underflows below -38).
     LogNormalCdf,
+    /// The inverse Mills ratio `phi(u)/Phi(u)`.
+    Mills,
+    /// `u + phi(u)/Phi(u)`, without cancellation in the lower tail.
+    MillsShift,
     /// `besseli(ν, x)` (arguments ν, x).
     BesselI,
     /// `log(besseli(ν, x))` without overflow.
@@ -124,7 +127,7 @@ impl Block {
             ..Block::default()
         };
         for e in exprs {
-            let id = b.lower(e);
+            let id = b.lower(&crate::symbolic::stable_cow(e));
             b.outputs.push(id);
         }
         b.share_products();
@@ -297,11 +300,6 @@ impl Block {
             Expr::Const(c) => self.intern(Node::Const(*c)),
             Expr::Var(v) => self.intern(Node::Var(v.clone())),
             Expr::Add(ts) => {
-                // `1 - Phi(u)` as `Phi(-u)`, like the evaluators (no cancellation).
-                if let Some((f, u)) = crate::numeric::eval::complement(e) {
-                    let m = self.lower(&Expr::neg(u.clone()));
-                    return self.intern(Node::Call(fun_of(f), vec![m]));
-                }
                 let mut pos = Vec::new();
                 let mut neg = Vec::new();
                 for t in ts {
@@ -319,9 +317,6 @@ impl Block {
                 }
             }
             Expr::Mul(fs) => {
-                if let Some(id) = self.lower_tail_quotient(fs) {
-                    return id;
-                }
                 let mut num = Vec::new();
                 let mut den = Vec::new();
                 let mut negative = false;
@@ -368,94 +363,6 @@ impl Block {
             Expr::Pow(b, x) => self.lower_pow(b, x),
             Expr::Call(f, args) => self.lower_call(*f, args),
         }
-    }
-
-    /// A product of `exp(a)` and `Phi(u)^-k` or `(1 - Phi(u))^-k` (the
-    /// probit score and Hessian: `φ(u)/Φ(u)` written as
-    /// `exp(-u^2/2)/(sqrt(2 pi) Phi(u))`) as `exp(a - k log Phi(±u))`
-    /// times the other factors: in the tail both `exp(a)` and `Phi(u)`
-    /// underflow and the quotient would be 0/0. When the `Phi` powers sit
-    /// in the terms of a sum factor, `exp(a)` is distributed over the sum
-    /// first. `None` when the product has no such pair.
-    fn lower_tail_quotient(&mut self, fs: &[Expr]) -> Option<Id> {
-        let k_exp = fs.iter().position(|f| exp_arg(f).is_some())?;
-        let mut rest = Vec::new();
-        let mut logs = Vec::new();
-        for (k, f) in fs.iter().enumerate() {
-            if k == k_exp {
-                continue;
-            }
-            match inverse_cdf_power(f) {
-                Some(p) => logs.push(p),
-                None => rest.push(f.clone()),
-            }
-        }
-        if logs.is_empty() {
-            let k_sum = fs.iter().position(|f| match f {
-                Expr::Add(ts) => ts.iter().any(has_inverse_cdf_power),
-                _ => false,
-            })?;
-            let Expr::Add(ts) = &fs[k_sum] else {
-                return None;
-            };
-            let others: Vec<Expr> = fs
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| *k != k_sum)
-                .map(|(_, f)| f.clone())
-                .collect();
-            let terms = ts
-                .iter()
-                .map(|t| {
-                    let mut f = others.clone();
-                    f.push(t.clone());
-                    Expr::mul(f)
-                })
-                .collect();
-            return Some(self.lower(&Expr::add(terms)));
-        }
-        let a = self.lower(exp_arg(&fs[k_exp])?);
-        let mut neg = Vec::new();
-        for (u, k) in logs {
-            let u = self.lower(&u);
-            let l = self.intern(Node::Call(Fun::LogNormalCdf, vec![u]));
-            neg.push(if k == 1 {
-                l
-            } else {
-                let k = self.lit(f64::from(k));
-                self.intern(Node::Prod {
-                    num: vec![k, l],
-                    den: Vec::new(),
-                })
-            });
-        }
-        let arg = self.intern(Node::Sum { pos: vec![a], neg });
-        let e = self.intern(Node::Call(Fun::Exp, vec![arg]));
-        if rest.is_empty() {
-            return Some(e);
-        }
-        let r = self.lower(&Expr::mul(rest));
-        // A negative rest stays a negation outside: `-(y*exp(...))`.
-        let (r, negative) = match self.nodes[r] {
-            Node::Neg(x) => (x, true),
-            _ => (r, false),
-        };
-        let p = match &self.nodes[r] {
-            Node::Prod { num, den } => {
-                let (mut num, den) = (num.clone(), den.clone());
-                num.push(e);
-                self.intern(Node::Prod { num, den })
-            }
-            _ => self.intern(Node::Prod {
-                num: vec![r, e],
-                den: Vec::new(),
-            }),
-        };
-        Some(if negative {
-            self.intern(Node::Neg(p))
-        } else {
-            p
-        })
     }
 
     fn lower_pow(&mut self, b: &Expr, x: &Expr) -> Id {
@@ -506,39 +413,12 @@ impl Block {
             return self.intern(Node::Call(fun_of(f), ids));
         }
         let args: Vec<Expr> = match f {
-            Func::Polygamma | Func::BesselI => {
+            Func::Polygamma | Func::BesselI | Func::LogBesselI => {
                 vec![self.with_const_values(&args[0]), args[1].clone()]
             }
             _ => args.to_vec(),
         };
         let args = &args[..];
-        if f == Func::Log {
-            match &args[0] {
-                Expr::Call(Func::BesselI, inner) if inner.len() == 2 => {
-                    let nu = self.with_const_values(&inner[0]);
-                    let ids = vec![self.lower(&nu), self.lower(&inner[1])];
-                    return self.intern(Node::Call(Fun::LogBesselI, ids));
-                }
-                Expr::Call(Func::Sigmoid, inner) if inner.len() == 1 => {
-                    let u = self.lower(&inner[0]);
-                    return self.intern(Node::Call(Fun::LogSigmoid, vec![u]));
-                }
-                Expr::Call(Func::NormalCdf, inner) if inner.len() == 1 => {
-                    let u = self.lower(&inner[0]);
-                    return self.intern(Node::Call(Fun::LogNormalCdf, vec![u]));
-                }
-                a => {
-                    if let Some((g, u)) = crate::numeric::eval::complement(a) {
-                        let log_g = match g {
-                            Func::Sigmoid => Fun::LogSigmoid,
-                            _ => Fun::LogNormalCdf,
-                        };
-                        let m = self.lower(&Expr::neg(u.clone()));
-                        return self.intern(Node::Call(log_g, vec![m]));
-                    }
-                }
-            }
-        }
         if f == Func::Polygamma {
             match args[0].as_int() {
                 Some(0) => {
@@ -568,37 +448,6 @@ impl Block {
             uses[o] += 1;
         }
         uses
-    }
-}
-
-/// The argument of `exp(a)` (or `e^a`).
-fn exp_arg(e: &Expr) -> Option<&Expr> {
-    match e {
-        Expr::Call(Func::Exp, args) if args.len() == 1 => Some(&args[0]),
-        Expr::Pow(b, a) if matches!(**b, Expr::Const(Constant::E)) => Some(a),
-        _ => None,
-    }
-}
-
-/// If `e` is `Phi(u)^-k` or `(1 - Phi(u))^-k` (k ≥ 1), the argument of the
-/// `Phi` it amounts to (`u` or `-u`) and k.
-fn inverse_cdf_power(e: &Expr) -> Option<(Expr, i32)> {
-    let Expr::Pow(b, x) = e else { return None };
-    let k = i32::try_from(-x.as_int()?).ok().filter(|k| *k >= 1)?;
-    match &**b {
-        Expr::Call(Func::NormalCdf, args) if args.len() == 1 => Some((args[0].clone(), k)),
-        b => match crate::numeric::eval::complement(b) {
-            Some((Func::NormalCdf, u)) => Some((Expr::neg(u.clone()), k)),
-            _ => None,
-        },
-    }
-}
-
-/// Whether the term `t` divides by a power of `Phi(u)` or `1 - Phi(u)`.
-fn has_inverse_cdf_power(t: &Expr) -> bool {
-    match t {
-        Expr::Mul(fs) => fs.iter().any(|f| inverse_cdf_power(f).is_some()),
-        t => inverse_cdf_power(t).is_some(),
     }
 }
 
@@ -641,6 +490,11 @@ fn fun_of(f: Func) -> Fun {
         Func::Abs => Fun::Abs,
         Func::NormalCdf => Fun::NormalCdf,
         Func::Indicator => Fun::Indicator,
+        Func::LogNormalCdf => Fun::LogNormalCdf,
+        Func::LogSigmoid => Fun::LogSigmoid,
+        Func::LogBesselI => Fun::LogBesselI,
+        Func::Mills => Fun::Mills,
+        Func::MillsShift => Fun::MillsShift,
     }
 }
 
@@ -895,7 +749,7 @@ mod tests {
     }
 
     #[test]
-    fn log_phi_and_the_mills_ratio_go_through_log_normal_cdf() {
+    fn log_phi_and_the_mills_ratio_go_through_the_tail_safe_functions() {
         let u = Expr::var("u");
         let phi = || Expr::call(Func::NormalCdf, vec![u.clone()]);
         let log_phi = Expr::log(phi());
@@ -910,12 +764,17 @@ mod tests {
             ),
             Expr::exp(Expr::div(Expr::neg(Expr::powi(u.clone(), 2)), Expr::int(2))),
         );
-        for e in [log_phi, log_one_minus, ratio] {
+        for (e, want) in [
+            (log_phi, Fun::LogNormalCdf),
+            (log_one_minus, Fun::LogNormalCdf),
+            (ratio, Fun::Mills),
+        ] {
             let block = Block::new(std::slice::from_ref(&e));
             let fs = calls(&block);
-            assert!(fs.contains(&Fun::LogNormalCdf), "{e}: {fs:?}");
+            assert!(fs.contains(&want), "{e}: {fs:?}");
             assert!(!fs.contains(&Fun::NormalCdf), "{e}: {fs:?}");
             assert!(!fs.contains(&Fun::Log), "{e}: {fs:?}");
+            assert!(!fs.contains(&Fun::Exp), "{e}: {fs:?}");
         }
     }
 }

@@ -142,6 +142,7 @@ fn special_name(f: Fun, jax: bool) -> Option<&'static [&'static str]> {
         Fun::Erfc => &["erfc"],
         Fun::NormalCdf => &["ndtr"],
         Fun::LogNormalCdf => &["log_ndtr"],
+        Fun::Mills | Fun::MillsShift => &["ndtr"],
         Fun::BesselI if !jax => &["iv"],
         Fun::LogBesselI if !jax => &["ive"],
         Fun::BesselI | Fun::LogBesselI => &["i0", "i0e", "i1", "i1e", "gammaln"],
@@ -218,6 +219,8 @@ impl Dialect for PyDialect {
                 return Ok(Printed::atom(format!("log_ndtr({args}, series_order=10)")));
             }
             Fun::LogNormalCdf => "log_ndtr".into(),
+            Fun::Mills => "_mills".into(),
+            Fun::MillsShift => "_mills_shift".into(),
             Fun::BesselI | Fun::LogBesselI if self.jax => {
                 let order = jax::static_order(&a[0])?;
                 let helper = if f == Fun::BesselI {
@@ -379,6 +382,9 @@ def _matrix(rows, args):
     return flat.reshape(flat.shape[:-1] + (n, n))
 "#
     ));
+    if unit.funs.contains(&Fun::Mills) || unit.funs.contains(&Fun::MillsShift) {
+        out.push_str(&MILLS.replace("{ns}", ns));
+    }
     if unit.funs.contains(&Fun::Lbeta) {
         out.push_str(&LBETA.replace("{ns}", ns).replace(
             "{quiet}",
@@ -416,3 +422,35 @@ def _log_besseli(nu, x):
     }
     out
 }
+
+/// The inverse Mills ratio and its shift (`{ns}` is `np` or `jnp`): the
+/// same continued fraction as fimkit's `numeric::special::mills`, with
+/// both branches computed on clamped arguments so neither overflows.
+const MILLS: &str = r#"
+
+
+def _mills_parts(x):
+    """r = phi(x)/Phi(x) and q = x + r, both to full relative accuracy:
+    directly above -2, below from Laplace's continued fraction
+    Phi(x)/phi(x) = 1/L1, L_k = t + k/L_(k+1), t = -x, as r = t + 1/L2 and
+    q = 1/L2 (x + r would cancel there)."""
+    x = {ns}.asarray(x, dtype=float)
+    t = {ns}.maximum(-x, 2.0)
+    l = t
+    for k in range(160, 1, -1):
+        l = t + k / l
+    xd = {ns}.maximum(x, -2.0)
+    rd = {ns}.exp(-0.5 * xd * xd) / ({ns}.sqrt(2.0 * {ns}.pi) * ndtr(xd))
+    below = x <= -2.0
+    return {ns}.where(below, t + 1.0 / l, rd), {ns}.where(below, 1.0 / l, xd + rd)
+
+
+def _mills(x):
+    """phi(x)/Phi(x), the derivative of log(Phi(x))."""
+    return _mills_parts(x)[0]
+
+
+def _mills_shift(x):
+    """x + phi(x)/Phi(x), so that (log Phi)'' = -_mills(x) * _mills_shift(x)."""
+    return _mills_parts(x)[1]
+"#;

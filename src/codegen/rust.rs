@@ -92,6 +92,8 @@ impl Dialect for RustDialect {
             Fun::Erfc => helper("erfc", &a),
             Fun::NormalCdf => helper("normal_cdf", &a),
             Fun::LogNormalCdf => helper("log_normal_cdf", &a),
+            Fun::Mills => helper("mills", &a),
+            Fun::MillsShift => helper("mills_shift", &a),
             Fun::BesselI => helper("besseli", &a),
             Fun::LogBesselI => helper("log_besseli", &a),
             Fun::Indicator => Printed::atom(format!(

@@ -16,6 +16,8 @@ pub(crate) fn snippet_for(f: Fun) -> Option<&'static str> {
         Fun::Lbeta => "lbeta",
         Fun::NormalCdf => "normal_cdf",
         Fun::LogNormalCdf => "log_normal_cdf",
+        Fun::Mills => "mills",
+        Fun::MillsShift => "mills_shift",
         Fun::BesselI => "besseli",
         Fun::LogBesselI => "log_besseli",
         _ => return None,
@@ -52,6 +54,72 @@ static double fk_log_sigmoid(double x)
     } else {
         return x - exp(x);
     }
+}
+"#,
+    },
+    Snippet {
+        name: "mills_parts",
+        deps: &["normal_cdf"],
+        code: r#"/* The inverse Mills ratio r = phi(x)/Phi(x) (*r) and q = x + r (*q), both
+   to full relative accuracy: directly above -2, below from Laplace's
+   continued fraction Phi(x)/phi(x) = 1/L1, L_k = t + k/L_(k+1), t = -x, as
+   r = t + 1/L2 and q = 1/L2 (x + r would cancel there). */
+static void fk_mills_parts(double x, double *r, double *q)
+{
+    double t, l, hi, lo, pdf;
+    int k, levels;
+    if (isnan(x)) {
+        *r = x;
+        *q = x;
+        return;
+    }
+    if (x >= 39.0) {
+        /* phi(x) < 5e-324: r is 0 (and x^2 may overflow). */
+        *r = 0.0;
+        *q = x;
+        return;
+    }
+    if (x > -2.0) {
+        /* phi(x) with x^2 carried exactly. */
+        hi = x * x;
+        lo = fma(x, x, -hi);
+        pdf = exp(-0.5 * hi) * (1.0 - 0.5 * lo) * 0.3989422804014327;
+        *r = pdf / fk_normal_cdf(x);
+        *q = x + *r;
+        return;
+    }
+    t = -x;
+    levels = t < 2.5 ? 160 : (t < 5.0 ? 80 : 40);
+    l = t;
+    for (k = levels; k >= 2; k--) {
+        l = t + (double)k / l;
+    }
+    *r = t + 1.0 / l;
+    *q = 1.0 / l;
+}
+"#,
+    },
+    Snippet {
+        name: "mills",
+        deps: &["mills_parts"],
+        code: r#"/* phi(x)/Phi(x), the derivative of log(Phi(x)). */
+static double fk_mills(double x)
+{
+    double r, q;
+    fk_mills_parts(x, &r, &q);
+    return r;
+}
+"#,
+    },
+    Snippet {
+        name: "mills_shift",
+        deps: &["mills_parts"],
+        code: r#"/* x + phi(x)/Phi(x), so that (log Phi)'' = -fk_mills(x) fk_mills_shift(x). */
+static double fk_mills_shift(double x)
+{
+    double r, q;
+    fk_mills_parts(x, &r, &q);
+    return q;
 }
 "#,
     },

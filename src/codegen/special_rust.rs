@@ -28,6 +28,8 @@ pub(crate) fn snippet_for(f: Fun) -> Option<&'static str> {
         Fun::Erfc => "erfc",
         Fun::NormalCdf => "normal_cdf",
         Fun::LogNormalCdf => "log_normal_cdf",
+        Fun::Mills => "mills",
+        Fun::MillsShift => "mills_shift",
         Fun::BesselI => "besseli",
         Fun::LogBesselI => "log_besseli",
         _ => return None,
@@ -427,6 +429,63 @@ fn fk_log_normal_cdf(x: f64) -> f64 {
     let hi = x * x;
     let lo = x.mul_add(x, -hi);
     (-0.5 * hi - 0.918_938_533_204_672_8) - 0.5 * lo - r.ln()
+}
+"#,
+    },
+    Snippet {
+        name: "mills_parts",
+        deps: &["normal_cdf"],
+        code: r#"/// The inverse Mills ratio r = phi(x)/Phi(x) and q = x + r, both to full
+/// relative accuracy: directly above -2, below from Laplace's continued
+/// fraction Phi(x)/phi(x) = 1/L1, L_k = t + k/L_(k+1), t = -x, as
+/// r = t + 1/L2 and q = 1/L2 (x + r would cancel there).
+fn fk_mills_parts(x: f64) -> (f64, f64) {
+    if x.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    if x >= 39.0 {
+        // phi(x) < 5e-324: r is 0 (and x^2 may overflow).
+        return (0.0, x);
+    }
+    if x > -2.0 {
+        // phi(x) with x^2 carried exactly.
+        let hi = x * x;
+        let lo = x.mul_add(x, -hi);
+        let pdf = (-0.5 * hi).exp() * (1.0 - 0.5 * lo) * 0.398_942_280_401_432_7;
+        let r = pdf / fk_normal_cdf(x);
+        return (r, x + r);
+    }
+    let t = -x;
+    let levels = if t < 2.5 {
+        160
+    } else if t < 5.0 {
+        80
+    } else {
+        40
+    };
+    let mut l = t;
+    for k in (2..=levels).rev() {
+        l = t + f64::from(k) / l;
+    }
+    (t + 1.0 / l, 1.0 / l)
+}
+"#,
+    },
+    Snippet {
+        name: "mills",
+        deps: &["mills_parts"],
+        code: r#"/// phi(x)/Phi(x), the derivative of log(Phi(x)).
+fn fk_mills(x: f64) -> f64 {
+    fk_mills_parts(x).0
+}
+"#,
+    },
+    Snippet {
+        name: "mills_shift",
+        deps: &["mills_parts"],
+        code: r#"/// x + phi(x)/Phi(x), so that (log Phi)'' = -fk_mills(x) fk_mills_shift(x).
+fn fk_mills_shift(x: f64) -> f64 {
+    fk_mills_parts(x).1
 }
 "#,
     },

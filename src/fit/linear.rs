@@ -141,7 +141,20 @@ impl Finder<'_> {
         if let Some(k) = self.forms.iter().position(|f| *f == form) {
             return Expr::Var(self.eta[k].clone());
         }
-        let name: Name = format!("__eta{}", self.forms.len() + 1).into();
+        // Named by what it stands for, so a message about a row reads
+        // `1/Phi((b0 + b1*z1))^2`, not `__eta1` (identifiers of the
+        // language have no parentheses: no clash with a model's names).
+        let mut terms: Vec<Expr> = self
+            .params
+            .iter()
+            .zip(&form.coeffs)
+            .map(|(p, c)| Expr::mul2(c.clone(), Expr::Var(p.clone())))
+            .collect();
+        terms.push(form.offset.clone());
+        let mut name: Name = format!("({})", Expr::add(terms)).into();
+        if self.eta.contains(&name) {
+            name = format!("__eta{}", self.forms.len() + 1).into();
+        }
         self.forms.push(form);
         self.eta.push(name.clone());
         Expr::Var(name)
@@ -289,7 +302,8 @@ mod tests {
         let shown: Vec<String> = s.forms[0].coeffs.iter().map(|c| c.to_string()).collect();
         assert_eq!(shown, ["1", "z1", "z2"]);
         let w = s.weights.as_ref().expect("closed form")[0].clone();
-        let at = |v: &str| (v == "__eta1").then_some(0.3);
+        assert_eq!(&*s.eta[0], "(b0 + b1*z1 + b2*z2)");
+        let at = |v: &str| (v == &*s.eta[0]).then_some(0.3);
         let got = crate::numeric::eval::eval_f64(&w, &at).unwrap();
         let p = 1.0 / (1.0 + (-0.3f64).exp());
         assert!((got - p * (1.0 - p)).abs() < 1e-15);
@@ -303,7 +317,7 @@ mod tests {
         let s = detect(&m).expect("structure");
         assert_eq!(s.m(), 1);
         let w = &s.weights.as_ref().unwrap()[0];
-        assert_eq!(w.to_string(), "exp(__eta1)");
+        assert_eq!(w.to_string(), "exp((b0 + b1*z))");
     }
 
     #[test]

@@ -129,13 +129,26 @@ pub enum Func {
     NormalCdf,
     /// Iverson bracket `[x = k]`: 1 when the data value `x` equals `k`, else 0.
     Indicator,
+    // ----- internal: produced only by `symbolic::stable` for the evaluators;
+    // never parsed, never shown (rendered as their `definition`).
+    /// `log Φ(u)`, finite where `Φ(u)` underflows.
+    LogNormalCdf,
+    /// `log σ(u)`, finite where `σ(u)` underflows.
+    LogSigmoid,
+    /// `log I_ν(x)`, finite where `I_ν(x)` overflows.
+    LogBesselI,
+    /// The inverse Mills ratio `r(u) = φ(u)/Φ(u) = (log Φ)'(u)`.
+    Mills,
+    /// `u + r(u)`, without the cancellation of the sum in the lower tail
+    /// (`(log Φ)'' = -r(u)·(u + r(u))`).
+    MillsShift,
 }
 
 impl Func {
     /// Number of arguments the function takes.
     pub fn arity(self) -> usize {
         match self {
-            Func::Polygamma | Func::Lbeta | Func::BesselI | Func::Indicator => 2,
+            Func::Polygamma | Func::Lbeta | Func::BesselI | Func::Indicator | Func::LogBesselI => 2,
             _ => 1,
         }
     }
@@ -159,10 +172,54 @@ impl Func {
             Func::Abs => "abs",
             Func::NormalCdf => "Phi",
             Func::Indicator => "indicator",
+            Func::LogNormalCdf => "log_Phi",
+            Func::LogSigmoid => "log_sigmoid",
+            Func::LogBesselI => "log_besseli",
+            Func::Mills => "mills",
+            Func::MillsShift => "mills_shift",
         }
     }
 
-    /// Every function, in declaration order.
+    /// An internal function: made by `symbolic::stable` for the evaluators
+    /// only, never part of the language, shown by its [`Func::definition`].
+    pub fn is_internal(self) -> bool {
+        matches!(
+            self,
+            Func::LogNormalCdf
+                | Func::LogSigmoid
+                | Func::LogBesselI
+                | Func::Mills
+                | Func::MillsShift
+        )
+    }
+
+    /// What an internal function stands for, in the language's functions
+    /// (what messages and renderers show); `None` for a language function.
+    pub fn definition(self, args: &[Expr]) -> Option<Expr> {
+        if !self.is_internal() || args.len() != self.arity() {
+            return None;
+        }
+        let phi_over_cdf = |u: &Expr| {
+            Expr::mul(vec![
+                Expr::pow(
+                    Expr::mul2(Expr::int(2), Expr::Const(Constant::Pi)),
+                    Expr::rational(-1, 2),
+                ),
+                Expr::exp(Expr::mul2(Expr::rational(-1, 2), Expr::powi(u.clone(), 2))),
+                Expr::recip(Expr::call(Func::NormalCdf, vec![u.clone()])),
+            ])
+        };
+        Some(match self {
+            Func::LogNormalCdf => Expr::log(Expr::call(Func::NormalCdf, args.to_vec())),
+            Func::LogSigmoid => Expr::log(Expr::call(Func::Sigmoid, args.to_vec())),
+            Func::LogBesselI => Expr::log(Expr::call(Func::BesselI, args.to_vec())),
+            Func::Mills => phi_over_cdf(&args[0]),
+            _ => Expr::add2(args[0].clone(), phi_over_cdf(&args[0])),
+        })
+    }
+
+    /// Every function of the language, in declaration order (the internal
+    /// ones, [`Func::is_internal`], are not in it).
     pub const ALL: [Func; 16] = [
         Func::Log,
         Func::Exp,
@@ -918,6 +975,11 @@ impl Expr {
                 }
             }
             Func::Lbeta | Func::BesselI => {}
+            Func::LogNormalCdf
+            | Func::LogSigmoid
+            | Func::LogBesselI
+            | Func::Mills
+            | Func::MillsShift => {}
         }
         Expr::Call(f, args)
     }
@@ -1176,6 +1238,9 @@ impl fmt::Display for Expr {
                 Expr::Mul(_) => 2,
                 Expr::Num(r) if r.is_negative() || !r.is_integer() => 2,
                 Expr::Pow(..) => 3,
+                Expr::Call(func, args) if func.is_internal() => {
+                    func.definition(args).map_or(4, |d| prec(&d))
+                }
                 _ => 4,
             }
         }
@@ -1187,6 +1252,10 @@ impl fmt::Display for Expr {
             }
         }
         match self {
+            // Internal functions (`symbolic::stable`) as what they stand for.
+            Expr::Call(func, args) if func.is_internal() && func.definition(args).is_some() => {
+                write!(f, "{}", func.definition(args).unwrap_or_else(Expr::zero))
+            }
             Expr::Num(r) => write!(f, "{r}"),
             Expr::Const(c) => write!(f, "{}", c.name()),
             Expr::Var(v) => write!(f, "{v}"),

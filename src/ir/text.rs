@@ -189,6 +189,11 @@ impl<'a> Printer<'a> {
             Expr::Num(_) | Expr::Mul(_) | Expr::Pow(..) => {
                 self.product(&layout::product(e, &self.style.leading))
             }
+            // Internal functions (`symbolic::stable`) as what they stand for.
+            Expr::Call(f, args) if f.is_internal() => match f.definition(args) {
+                Some(def) => self.expr(&def),
+                None => self.call(*f, args),
+            },
             Expr::Call(f, args) => self.call(*f, args),
         }
     }

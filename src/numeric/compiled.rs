@@ -34,9 +34,10 @@
 //! ```
 
 use super::SpecialFunctions;
-use super::eval::{EvalError, complement, eval, polygamma_order};
+use super::eval::{EvalError, eval, polygamma_order};
 use crate::ir::expr::{Expr, Func, Name, rational_to_f64};
 use num_dual::DualNum;
+use num_traits::Signed;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -83,12 +84,11 @@ enum Op {
     Sqrt,
     /// `a^b` with a symbolic exponent: `exp(b ln a)`.
     PowGeneral,
+    /// One-argument functions, the internal tail-safe ones of
+    /// `symbolic::stable` included (`log Φ`, `log σ`, the Mills ratio).
     Unary(Func),
-    LogSigmoid,
-    /// `log Φ(x)` without underflow.
-    LogNormalCdf,
-    LogBesselI,
-    /// Two-argument functions: polygamma(n, x), besseli(nu, x), lbeta, indicator.
+    /// Two-argument functions: polygamma(n, x), besseli(nu, x), log
+    /// besseli, lbeta, indicator.
     Binary(Func),
 }
 
@@ -107,10 +107,7 @@ fn op_key(op: Op) -> (u8, u64) {
         Op::Sqrt => (4, 0),
         Op::PowGeneral => (5, 0),
         Op::Unary(f) => (6, f as u64),
-        Op::LogSigmoid => (7, 0),
-        Op::LogBesselI => (8, 0),
         Op::Binary(f) => (9, f as u64),
-        Op::LogNormalCdf => (10, 0),
     }
 }
 
@@ -296,11 +293,13 @@ impl Builder<'_> {
                 }
             }
             Expr::Add(ts) => {
-                if let Some((f, u)) = complement(e) {
-                    let u = self.expr(u)?;
+                // A sum of negative terms is `-1` times its negation, so
+                // `Phi(-eta)` (the stable form of `1 - Phi(eta)`) shares
+                // eta's register: one linear form, not two.
+                if ts.iter().all(|t| t.split_coeff().0.is_negative()) {
+                    let p = self.expr(&Expr::neg(e.clone()))?;
                     let m1 = self.constant(-1.0);
-                    let neg = self.emit(Op::Mul, m1, u)?;
-                    return self.emit1(Op::Unary(f), neg);
+                    return self.emit(Op::Mul, m1, p);
                 }
                 let items = ts.iter().map(|t| self.expr(t)).collect::<Result<_, _>>()?;
                 self.fold(Op::Add, items)
@@ -333,37 +332,6 @@ impl Builder<'_> {
                 }
             }
             Expr::Call(f, args) => {
-                if *f == Func::Log {
-                    match &args[0] {
-                        Expr::Call(Func::BesselI, inner) => {
-                            let nu = self.expr(&inner[0])?;
-                            let x = self.expr(&inner[1])?;
-                            return self.emit(Op::LogBesselI, nu, x);
-                        }
-                        Expr::Call(Func::Sigmoid, inner) => {
-                            let u = self.expr(&inner[0])?;
-                            return self.emit1(Op::LogSigmoid, u);
-                        }
-                        Expr::Call(Func::NormalCdf, inner) => {
-                            let u = self.expr(&inner[0])?;
-                            return self.emit1(Op::LogNormalCdf, u);
-                        }
-                        a => {
-                            // log(1 - F(u)) = log F(-u) for sigmoid and Phi.
-                            if let Some((cdf, u)) = complement(a) {
-                                let u = self.expr(u)?;
-                                let m1 = self.constant(-1.0);
-                                let neg = self.emit(Op::Mul, m1, u)?;
-                                let op = if cdf == Func::Sigmoid {
-                                    Op::LogSigmoid
-                                } else {
-                                    Op::LogNormalCdf
-                                };
-                                return self.emit1(op, neg);
-                            }
-                        }
-                    }
-                }
                 if f.arity() == 2 {
                     let a = self.expr(&args[0])?;
                     let b = self.expr(&args[1])?;
@@ -436,9 +404,6 @@ fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, 
             (Arg::P(x), e) => (e.into_dual() * x.ln()).exp(),
             (base, e) => (e.into_dual() * base.into_dual().ln()).exp(),
         },
-        Op::LogSigmoid => a.into_dual().log_sigmoid(),
-        Op::LogNormalCdf => a.into_dual().log_normal_cdf(),
-        Op::LogBesselI => b.into_dual().log_besseli(a.re()),
         Op::Unary(f) => {
             let x = a.into_dual();
             match f {
@@ -454,14 +419,21 @@ fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, 
                 Func::Cos => x.cos(),
                 Func::Abs => num_traits::Signed::abs(&x),
                 Func::NormalCdf => x.normal_cdf(),
-                Func::Polygamma | Func::Lbeta | Func::BesselI | Func::Indicator => {
-                    D::from(f64::NAN)
-                }
+                Func::LogNormalCdf => x.log_normal_cdf(),
+                Func::LogSigmoid => x.log_sigmoid(),
+                Func::Mills => x.mills(),
+                Func::MillsShift => x.mills_shift(),
+                Func::Polygamma
+                | Func::Lbeta
+                | Func::BesselI
+                | Func::Indicator
+                | Func::LogBesselI => D::from(f64::NAN),
             }
         }
         Op::Binary(f) => match f {
             Func::Polygamma => b.into_dual().polygamma(polygamma_order(a.re())?),
             Func::BesselI => b.into_dual().besseli(a.re()),
+            Func::LogBesselI => b.into_dual().log_besseli(a.re()),
             Func::Lbeta => a.into_dual().lbeta(&b.into_dual()),
             Func::Indicator => D::from(if a.re() == b.re() { 1.0 } else { 0.0 }),
             _ => D::from(f64::NAN),
@@ -493,9 +465,10 @@ impl Tape {
             memo: HashMap::new(),
             consts: HashMap::new(),
         };
+        // Every evaluator computes the stable form (`symbolic::stable`).
         let outputs = exprs
             .iter()
-            .map(|e| b.expr(e))
+            .map(|e| b.expr(&crate::symbolic::stable_cow(e)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Tape {
             plain_init: b.plain_vals,

@@ -86,6 +86,10 @@ pub trait SpecialFunctions: Sized {
     /// `log Φ(x)`, accurate for every x (no underflow of `Φ` in the lower
     /// tail, no cancellation of `1 - Φ(-x)` in the upper).
     fn log_normal_cdf(&self) -> Self;
+    /// The inverse Mills ratio `r(x) = φ(x)/Φ(x) = (log Φ)'(x)`.
+    fn mills(&self) -> Self;
+    /// `x + r(x)`, accurate where the sum cancels (the lower tail).
+    fn mills_shift(&self) -> Self;
     /// Logistic sigmoid.
     fn sigmoid(&self) -> Self;
     /// `log σ(x)`, accurate for every x.
@@ -164,47 +168,37 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
     fn log_normal_cdf(&self) -> Self {
         with_coeffs(self, |a, c| {
             c[0] = special::log_normal_cdf(a);
-            let d = special::log_normal_cdf_derivatives(a);
-            let mut fact = 1.0;
-            for (k, ck) in c.iter_mut().enumerate().skip(1).take(3) {
-                fact *= k as f64;
-                *ck = d[k - 1] / fact;
+            log_normal_cdf_tail(a, c);
+        })
+    }
+
+    fn mills(&self) -> Self {
+        // r⁽ᵏ⁾ = (log Φ)⁽ᵏ⁺¹⁾: the Taylor coefficients of log Φ, shifted.
+        with_coeffs(self, |a, c| {
+            let d = log_normal_cdf_coeffs(a, c.len() + 1);
+            for (k, ck) in c.iter_mut().enumerate() {
+                *ck = d[k + 1] * (k + 1) as f64;
             }
-            if c.len() <= 4 {
-                return;
-            }
-            // Beyond the third derivative (only the checks' high-order types
-            // go there): with q = x + r, r' = -r q and q' = 1 - r q, so every
-            // derivative is a polynomial in (r, q); r^i q^j -> coefficient.
-            // These lose digits to cancellation in the far lower tail.
-            let (r, q) = (d[0], -d[1] / d[0]);
-            let mut poly: Vec<((i32, i32), f64)> = vec![((1, 0), 1.0)];
+            c[0] = special::mills(a).0;
+        })
+    }
+
+    fn mills_shift(&self) -> Self {
+        // q = x + r: q' = 1 + r' = 1 - r q, which cancels below -2, where
+        // it is q² - (log Φ)'''/r instead; q⁽ᵏ⁾ = r⁽ᵏ⁾ beyond.
+        with_coeffs(self, |a, c| {
+            let d = log_normal_cdf_coeffs(a, c.len() + 1);
             for (k, ck) in c.iter_mut().enumerate().skip(2) {
-                let mut next: Vec<((i32, i32), f64)> = Vec::new();
-                let mut add =
-                    |key: (i32, i32), v: f64| match next.iter_mut().find(|(m, _)| *m == key) {
-                        Some((_, w)) => *w += v,
-                        None => next.push((key, v)),
-                    };
-                for &((i, j), w) in &poly {
-                    // d(r^i q^j) = -i r^i q^(j+1) + j r^i q^(j-1) - j r^(i+1) q^j
-                    if i > 0 {
-                        add((i, j + 1), -(i as f64) * w);
-                    }
-                    if j > 0 {
-                        add((i, j - 1), j as f64 * w);
-                        add((i + 1, j), -(j as f64) * w);
-                    }
-                }
-                poly = next;
-                if k >= 4 {
-                    fact *= k as f64;
-                    *ck = poly
-                        .iter()
-                        .map(|&((i, j), w)| w * r.powi(i) * q.powi(j))
-                        .sum::<f64>()
-                        / fact;
-                }
+                *ck = d[k + 1] * (k + 1) as f64;
+            }
+            let (r, q) = special::mills(a);
+            c[0] = q;
+            if c.len() > 1 {
+                c[1] = if a > -2.0 {
+                    1.0 - r * q
+                } else {
+                    q * q - special::log_normal_cdf_derivatives(a)[2] / r
+                };
             }
         })
     }
@@ -273,6 +267,59 @@ impl<D: DualNum<Primitive = f64>> SpecialFunctions for D {
         let sum = self.clone() + other;
         tail(self) + tail(other) - tail(&sum) + value
     }
+}
+
+/// `c[k] = (log Φ)⁽ᵏ⁾(a)/k!` for k ≥ 1 (`c[0]` is left alone): the first
+/// three derivatives to full accuracy from [`special::log_normal_cdf_derivatives`].
+fn log_normal_cdf_tail(a: f64, c: &mut [f64]) {
+    let d = special::log_normal_cdf_derivatives(a);
+    let mut fact = 1.0;
+    for (k, ck) in c.iter_mut().enumerate().skip(1).take(3) {
+        fact *= k as f64;
+        *ck = d[k - 1] / fact;
+    }
+    if c.len() <= 4 {
+        return;
+    }
+    // Beyond the third derivative (only the checks' high-order types
+    // go there): with q = x + r, r' = -r q and q' = 1 - r q, so every
+    // derivative is a polynomial in (r, q); r^i q^j -> coefficient.
+    // These lose digits to cancellation in the far lower tail.
+    let (r, q) = special::mills(a);
+    let mut poly: Vec<((i32, i32), f64)> = vec![((1, 0), 1.0)];
+    for (k, ck) in c.iter_mut().enumerate().skip(2) {
+        let mut next: Vec<((i32, i32), f64)> = Vec::new();
+        let mut add = |key: (i32, i32), v: f64| match next.iter_mut().find(|(m, _)| *m == key) {
+            Some((_, w)) => *w += v,
+            None => next.push((key, v)),
+        };
+        for &((i, j), w) in &poly {
+            // d(r^i q^j) = -i r^i q^(j+1) + j r^i q^(j-1) - j r^(i+1) q^j
+            if i > 0 {
+                add((i, j + 1), -(i as f64) * w);
+            }
+            if j > 0 {
+                add((i, j - 1), j as f64 * w);
+                add((i + 1, j), -(j as f64) * w);
+            }
+        }
+        poly = next;
+        if k >= 4 {
+            fact *= k as f64;
+            *ck = poly
+                .iter()
+                .map(|&((i, j), w)| w * r.powi(i) * q.powi(j))
+                .sum::<f64>()
+                / fact;
+        }
+    }
+}
+
+/// `(log Φ)⁽ᵏ⁾(a)/k!` for k = 0..n (k = 0 is 0).
+fn log_normal_cdf_coeffs(a: f64, n: usize) -> Vec<f64> {
+    let mut d = vec![0.0; n];
+    log_normal_cdf_tail(a, &mut d);
+    d
 }
 
 /// `c[k] = ψ⁽ᵏ⁻¹⁾(a)/k!` for k ≥ 1 (the derivatives of lgamma).

@@ -100,35 +100,24 @@ pub(crate) fn polygamma_order(v: f64) -> Result<u32, EvalError> {
     }
 }
 
-/// If `e` is `1 - F(u)` for a symmetric CDF `F` (`sigmoid` or `Phi`,
-/// with `1 - F(u) = F(-u)`), return `F` and `u`. Evaluators compute it as
-/// `F(-u)`: the difference would lose every digit once `F(u)` rounds to 1
-/// (`1 - Phi(8.3)` is 0 in f64, `Phi(-8.3)` is 5e-17).
-pub(crate) fn complement(e: &Expr) -> Option<(Func, &Expr)> {
-    let Expr::Add(ts) = e else { return None };
-    if ts.len() != 2 || !ts[0].is_one() {
-        return None;
-    }
-    let Expr::Mul(fs) = &ts[1] else { return None };
-    if fs.len() != 2 || fs[0].as_int() != Some(-1) {
-        return None;
-    }
-    match &fs[1] {
-        Expr::Call(f @ (Func::Sigmoid | Func::NormalCdf), args) => Some((*f, &args[0])),
-        _ => None,
-    }
-}
-
 /// Evaluate `e` with variable values from `env`.
 ///
-/// Powers: an integer exponent uses `powi`, a constant rational one `powf`
-/// (`sqrt` for 1/2), a symbolic one `exp(b log b)`. `log(besseli(ν, x))`
-/// is evaluated as `log_besseli`, `log(sigmoid(u))`, `log(1 - sigmoid(u))`
-/// as `log_sigmoid(±u)` and `log(Phi(u))`, `log(1 - Phi(u))` as
-/// `log_normal_cdf(±u)`, so they do not overflow or lose the tail;
-/// `1 - sigmoid(u)` and `1 - Phi(u)` as `sigmoid(-u)` and `Phi(-u)`
-/// (see `complement`). `indicator(x, k)` compares real parts.
+/// `e` is first put in its stable form ([`crate::symbolic::stable`]):
+/// `1 - Phi(u)` is computed as `Phi(-u)`, `log Phi`, `log sigmoid` and
+/// `log besseli` by their tail-safe functions, `exp(a)/Phi(u)^k` through
+/// the Mills ratio or `log Phi`, so nothing underflows or cancels in the
+/// tails. Powers: an integer exponent uses `powi`, a constant rational one
+/// `powf` (`sqrt` for 1/2), a symbolic one `exp(b log b)`.
+/// `indicator(x, k)` compares real parts.
 pub fn eval<D: DualNum<Primitive = f64>>(
+    e: &Expr,
+    env: &dyn Fn(&str) -> Option<D>,
+) -> Result<D, EvalError> {
+    eval_stable(&crate::symbolic::stable_cow(e), env)
+}
+
+/// Evaluate an expression already in stable form.
+pub(crate) fn eval_stable<D: DualNum<Primitive = f64>>(
     e: &Expr,
     env: &dyn Fn(&str) -> Option<D>,
 ) -> Result<D, EvalError> {
@@ -137,35 +126,24 @@ pub fn eval<D: DualNum<Primitive = f64>>(
         Expr::Const(c) => D::from(c.value()),
         Expr::Var(name) => env(name).ok_or_else(|| EvalError::UnknownVariable(name.clone()))?,
         Expr::Add(ts) => {
-            if let Some((f, u)) = complement(e) {
-                let m = -eval(u, env)?;
-                return finite(
-                    if f == Func::Sigmoid {
-                        m.sigmoid()
-                    } else {
-                        m.normal_cdf()
-                    },
-                    e,
-                );
-            }
-            let mut acc = eval(&ts[0], env)?;
+            let mut acc = eval_stable(&ts[0], env)?;
             for t in &ts[1..] {
-                acc += eval(t, env)?;
+                acc += eval_stable(t, env)?;
             }
             acc
         }
         Expr::Mul(fs) => {
-            let mut acc = eval(&fs[0], env)?;
+            let mut acc = eval_stable(&fs[0], env)?;
             for f in &fs[1..] {
                 match f {
                     Expr::Num(r) => acc *= rational_to_f64(r),
-                    _ => acc *= eval(f, env)?,
+                    _ => acc *= eval_stable(f, env)?,
                 }
             }
             acc
         }
         Expr::Pow(b, x) => {
-            let base = eval(b, env)?;
+            let base = eval_stable(b, env)?;
             match x.as_num() {
                 Some(r) if r.is_integer() => match x.as_int().and_then(|n| i32::try_from(n).ok()) {
                     Some(n) => base.powi(n),
@@ -176,7 +154,7 @@ pub fn eval<D: DualNum<Primitive = f64>>(
                     if p == 0.5 { base.sqrt() } else { base.powf(p) }
                 }
                 None => {
-                    let ex = eval(x, env)?;
+                    let ex = eval_stable(x, env)?;
                     (ex * base.ln()).exp()
                 }
             }
@@ -191,21 +169,9 @@ fn call<D: DualNum<Primitive = f64>>(
     args: &[Expr],
     env: &dyn Fn(&str) -> Option<D>,
 ) -> Result<D, EvalError> {
-    let arg = |i: usize| eval(&args[i], env);
+    let arg = |i: usize| eval_stable(&args[i], env);
     Ok(match f {
-        Func::Log => match &args[0] {
-            Expr::Call(Func::BesselI, inner) => {
-                let nu = eval(&inner[0], env)?.re();
-                eval(&inner[1], env)?.log_besseli(nu)
-            }
-            Expr::Call(Func::Sigmoid, inner) => eval(&inner[0], env)?.log_sigmoid(),
-            Expr::Call(Func::NormalCdf, inner) => eval(&inner[0], env)?.log_normal_cdf(),
-            a => match complement(a) {
-                Some((Func::Sigmoid, u)) => (-eval(u, env)?).log_sigmoid(),
-                Some((_, u)) => (-eval(u, env)?).log_normal_cdf(),
-                None => arg(0)?.ln(),
-            },
-        },
+        Func::Log => arg(0)?.ln(),
         Func::Exp => arg(0)?.exp(),
         Func::Log1p => arg(0)?.ln_1p(),
         Func::Expm1 => arg(0)?.exp_m1(),
@@ -230,6 +196,14 @@ fn call<D: DualNum<Primitive = f64>>(
             let (x, k) = (arg(0)?.re(), arg(1)?.re());
             D::from(if x == k { 1.0 } else { 0.0 })
         }
+        Func::LogNormalCdf => arg(0)?.log_normal_cdf(),
+        Func::LogSigmoid => arg(0)?.log_sigmoid(),
+        Func::LogBesselI => {
+            let nu = arg(0)?.re();
+            arg(1)?.log_besseli(nu)
+        }
+        Func::Mills => arg(0)?.mills(),
+        Func::MillsShift => arg(0)?.mills_shift(),
     })
 }
 

@@ -236,6 +236,10 @@ pub fn normal_cdf(x: f64) -> f64 {
 /// tail keeps full relative accuracy.
 pub fn normal_pdf(x: f64) -> f64 {
     let hi = x * x;
+    if hi == f64::INFINITY {
+        // |x| > 1.3e154: the error term below would be inf - inf.
+        return 0.0;
+    }
     let lo = x.mul_add(x, -hi);
     (-0.5 * hi).exp() * (1.0 - 0.5 * lo) * (0.5 * FRAC_2_SQRT_PI * FRAC_1_SQRT_2)
 }
@@ -244,6 +248,9 @@ pub fn normal_pdf(x: f64) -> f64 {
 /// `x² ε` relative, 1e-13 at x = 27).
 pub fn exp_neg_square(x: f64) -> f64 {
     let hi = x * x;
+    if hi == f64::INFINITY {
+        return 0.0;
+    }
     let lo = x.mul_add(x, -hi);
     (-hi).exp() * (1.0 - lo)
 }
@@ -271,16 +278,16 @@ pub fn log_normal_cdf(x: f64) -> f64 {
     let hi = x * x;
     let lo = x.mul_add(x, -hi);
     const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
-    let (r, _) = normal_hazard_parts(x);
+    let (r, _) = mills(x);
     (-0.5 * hi - LN_SQRT_2PI) - 0.5 * lo - r.ln()
 }
 
 /// `(r, q)` with `r = φ(x)/Φ(x)`, the derivative of `log Φ(x)`, and
-/// `q = x + r`, so that `(log Φ)'' = -r q`, both to full relative accuracy.
-/// See [`log_normal_cdf_derivatives`].
+/// `q = x + r`, so that `(log Φ)'' = -r q`: the same as [`mills`] (kept
+/// under this name for callers; it gave a NaN `q` above 38, where `r`
+/// underflows, when it divided `(log Φ)''` by `r`).
 pub fn normal_hazard_parts(x: f64) -> (f64, f64) {
-    let [r, d2, _] = log_normal_cdf_derivatives(x);
-    (r, -d2 / r)
+    mills(x)
 }
 
 /// The first three derivatives of `log Φ(x)`, to full relative accuracy.
@@ -316,6 +323,34 @@ pub fn log_normal_cdf_derivatives(x: f64) -> [f64; 3] {
     let r = t + 1.0 / l2;
     let q = 1.0 / l2;
     [r, -r * q, r * 2.0 * (3.0 / l4 - 2.0 / l3) / (l3 * l2 * l2)]
+}
+
+/// The inverse Mills ratio `r(x) = φ(x)/Φ(x)` (the derivative of
+/// `log Φ`) and `x + r(x)` (so `(log Φ)'' = -r (x + r)`), both to full
+/// relative accuracy for every x: directly above -2 (no cancellation
+/// there), below from Laplace's continued fraction as in
+/// [`log_normal_cdf_derivatives`].
+///
+/// ```
+/// use fimkit::numeric::special::mills;
+/// let (r, q) = mills(-40.0);
+/// assert!((r - 40.024_968_847_207_26).abs() < 1e-13 * r);
+/// assert!((q - 0.024_968_847_207_263_72).abs() < 1e-13 * q); // 40 + r, without cancelling
+/// ```
+pub fn mills(x: f64) -> (f64, f64) {
+    if x.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    if x >= 39.0 {
+        // φ(x) < 5e-324: r is 0 in f64 (and x² may overflow).
+        return (0.0, x);
+    }
+    if x > -2.0 {
+        let r = normal_pdf(x) / normal_cdf(x);
+        return (r, x + r);
+    }
+    let [r, d2, _] = log_normal_cdf_derivatives(x);
+    (r, -d2 / r)
 }
 
 /// The logistic function `1 / (1 + exp(-x))`, without overflow for any x.

@@ -162,6 +162,11 @@ impl Printer<'_> {
             Expr::Num(_) | Expr::Mul(_) | Expr::Pow(..) => {
                 self.product(&layout::product(e, &self.style.leading))
             }
+            // Internal functions (`symbolic::stable`) as what they stand for.
+            Expr::Call(f, args) if f.is_internal() => match f.definition(args) {
+                Some(def) => self.expr(&def),
+                None => self.call(*f, args),
+            },
             Expr::Call(f, args) => self.call(*f, args),
         }
     }
@@ -302,6 +307,12 @@ impl Printer<'_> {
             Func::Abs => format!(r"\left\lvert {}\right\rvert", a(0)),
             Func::NormalCdf => format!(r"\Phi{}", pa(0)),
             Func::Indicator => format!(r"\mathbb{{1}}[{} = {}]", a(0), a(1)),
+            // Shown by their definitions (see `expr`); never reached.
+            Func::LogNormalCdf
+            | Func::LogSigmoid
+            | Func::LogBesselI
+            | Func::Mills
+            | Func::MillsShift => self.plain_call(f, args),
         };
         (s, P_ATOM)
     }

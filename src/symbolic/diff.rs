@@ -159,6 +159,35 @@ fn call_derivative(f: Func, args: &[Expr], var: &str) -> Expr {
         }
         // The indicator's arguments are data and constants.
         Func::Indicator => Expr::zero(),
+        // Internal functions (`symbolic::stable`), in their own terms so a
+        // derivative stays stable: (log Φ)' = r, r' = -r q, q' = 1 - r q
+        // with r the inverse Mills ratio and q = u + r; (log σ)' = σ(-u).
+        Func::LogNormalCdf => outer(Expr::call(Func::Mills, vec![a.clone()]), diff(a, var)),
+        Func::LogSigmoid => outer(
+            Expr::call(Func::Sigmoid, vec![Expr::neg(a.clone())]),
+            diff(a, var),
+        ),
+        Func::Mills => outer(
+            Expr::neg(Expr::mul2(
+                Expr::call(Func::Mills, vec![a.clone()]),
+                Expr::call(Func::MillsShift, vec![a.clone()]),
+            )),
+            diff(a, var),
+        ),
+        Func::MillsShift => outer(
+            Expr::sub(
+                Expr::one(),
+                Expr::mul2(
+                    Expr::call(Func::Mills, vec![a.clone()]),
+                    Expr::call(Func::MillsShift, vec![a.clone()]),
+                ),
+            ),
+            diff(a, var),
+        ),
+        Func::LogBesselI => {
+            let def = f.definition(args).expect("an internal function");
+            diff(&def, var)
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 mod diff;
 mod rational;
 pub mod simplify;
+mod stable;
 
 pub use diff::{diff, gradient, hessian};
 pub use rational::{cancel, cancel_bounded, cancel_grouped};
+pub use stable::{stable, stable_cow};

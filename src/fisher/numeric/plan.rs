@@ -231,7 +231,8 @@ pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
             if var.complement.is_some() {
                 continue;
             }
-            let cname: Name = format!("{}'hi", var.name).into();
+            // Named by what it stands for (messages show `log((1 - x1) - x2)`).
+            let cname: Name = format!("({r} - {})", var.name).into();
             let (rewritten, changed) = complement_rewrite(&logp, &var.name, r, &cname);
             if changed {
                 logp = rewritten;
@@ -288,4 +289,37 @@ fn complement_rewrite(e: &Expr, x: &Name, r: &crate::ir::expr::Rational, c: &Nam
         _ => node,
     });
     (out, changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The complement slot reads as what it stands for: a message about the
+    /// raw Dirichlet's `log(1 - x1 - x2)` shows `log((1 - x1) - x2)`, not an
+    /// internal name such as `x1'hi`.
+    #[test]
+    fn the_complement_slot_is_named_by_its_expression() {
+        let src = "param a1 : positive\nparam a2 : positive\nparam a3 : positive\n\
+                   data x1 : unit\ndata x2 : (0, 1 - x1)\n\
+                   logp += (a1 - 1)*log(x1) + (a2 - 1)*log(x2) + (a3 - 1)*log(1 - x1 - x2)\n";
+        let model = crate::load(src, "dirichlet").expect("model");
+        let plan = plan(&model).expect("plan");
+        let slots: Vec<&str> = plan
+            .groups
+            .iter()
+            .flat_map(|g| g.slots.iter().map(|s| &**s))
+            .collect();
+        assert!(slots.contains(&"(1 - x1)"), "{slots:?}");
+        let shown: Vec<String> = plan
+            .groups
+            .iter()
+            .map(|g| crate::numeric::eval::describe(&g.logp))
+            .collect();
+        assert!(
+            shown.iter().any(|s| s.contains("log((1 - x1) - x2)")),
+            "{shown:?}"
+        );
+        assert!(shown.iter().all(|s| !s.contains('\'')), "{shown:?}");
+    }
 }

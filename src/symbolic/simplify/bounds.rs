@@ -478,6 +478,9 @@ impl Bounds {
             Func::Sin | Func::Cos => Bounds::new(End::closed(-1), End::closed(1)),
             Func::Abs => a.abs(),
             Func::Indicator => Bounds::new(End::closed(0), End::closed(1)).integer(),
+            // Internal (`symbolic::stable`): r = φ/Φ > 0 and u + r > 0.
+            Func::Mills | Func::MillsShift => Bounds::positive(),
+            Func::LogNormalCdf | Func::LogSigmoid | Func::LogBesselI => Bounds::real(),
             Func::Polygamma => {
                 let x = args[1];
                 match first.and_then(|n| n.to_integer().to_u32()) {

@@ -152,6 +152,13 @@ impl Math {
             Func::Abs => Math::Abs(a),
             Func::NormalCdf => Math::NormalCdf(a),
             Func::Indicator => Math::Indicator(pair()),
+            // `add_expr` gives egg an internal function's definition, so
+            // none reaches here; an opaque symbol if one did.
+            Func::LogNormalCdf
+            | Func::LogSigmoid
+            | Func::LogBesselI
+            | Func::Mills
+            | Func::MillsShift => Math::Symbol(Symbol::from(f.name())),
         }
     }
 
@@ -200,6 +207,10 @@ pub fn add_expr(e: &Expr, out: &mut RecExpr<Math>) -> Id {
             let x = add_expr(x, out);
             out.add(Math::Pow([b, x]))
         }
+        Expr::Call(f, args) if f.is_internal() => match f.definition(args) {
+            Some(def) => add_expr(&def, out),
+            None => out.add(Math::Symbol(Symbol::from(f.name()))),
+        },
         Expr::Call(f, args) => {
             let ids: Vec<Id> = args.iter().map(|a| add_expr(a, out)).collect();
             out.add(Math::call(*f, &ids))
