@@ -12,8 +12,28 @@
 //! ```
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 static STAGE: Mutex<&'static str> = Mutex::new("starting");
+
+/// When the optional steps of a derivation should be left out so that what
+/// is essential (F) is reported within the budget.
+static SOFT_DEADLINE: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// Set (or clear) the soft deadline: past it, [`running_short`] is true
+/// and the derivation leaves out det F, F⁻¹, the Jeffreys prior and the
+/// natural gradient, and says so.
+pub fn set_soft_deadline(at: Option<Instant>) {
+    *SOFT_DEADLINE.lock().unwrap_or_else(|e| e.into_inner()) = at;
+}
+
+/// Is the soft deadline past?
+pub fn running_short() -> bool {
+    SOFT_DEADLINE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_some_and(|t| Instant::now() >= t)
+}
 
 /// Marks a stage until it is dropped (the previous stage comes back).
 #[must_use = "the stage lasts until the guard is dropped"]

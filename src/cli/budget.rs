@@ -38,13 +38,19 @@ pub fn default_memory_mib() -> u64 {
     (total_kib / 1024 / 2).min(8 << 10)
 }
 
-/// Set the budgets (seconds, MiB; 0 = no limit).
+/// Set the budgets (seconds, MiB; 0 = no limit). Half way through the
+/// time budget a derivation leaves out its optional steps (det F, F⁻¹,
+/// the Jeffreys prior, the natural gradient) and says so, so that F is
+/// reported within the budget when it can be.
 pub fn set(seconds: f64, memory_mib: u64) {
     let ms = if seconds <= 0.0 || !seconds.is_finite() {
         0
     } else {
         (seconds * 1000.0).ceil() as u64
     };
+    fimkit::budget::set_soft_deadline(
+        (ms > 0).then(|| std::time::Instant::now() + std::time::Duration::from_millis(ms / 2)),
+    );
     TIME_MS.store(ms, Ordering::Relaxed);
     MEMORY.store(memory_mib.saturating_mul(1 << 20), Ordering::Relaxed);
 }

@@ -60,6 +60,10 @@ pub struct ClosedForm {
     /// Numeric rank and null directions, when F is rank deficient at a
     /// typical point (models without covariates).
     pub singularity: Option<super::identifiability::Singularity>,
+    /// What was left out to stay within the time budget (see
+    /// [`crate::budget::running_short`]): F is complete, the steps named
+    /// here were not taken.
+    pub omitted: Option<String>,
 }
 
 /// Options for [`derive()`].
@@ -349,19 +353,34 @@ fn derive_in_scope(
     };
     let stage = crate::budget::stage("taking expectations (the closed-form Fisher information)");
     let fisher = closed_fim(model, &hess_plain, domains, &is_param, subst)
-        .map(|cf| {
+        .map(|mut cf| {
+            // Short of time: F as it is, without the optional steps.
+            if crate::budget::running_short() {
+                cf.omitted = Some(
+                    "det F, F⁻¹, the Jeffreys prior, the natural gradient and the simplification of F"
+                        .into(),
+                );
+                return cf;
+            }
             let _stage = crate::budget::stage("det F and F⁻¹");
             add_det_inverse(cf, config)
         })
         .map(|cf| match &config.simplify {
-            Some(sc) => {
+            Some(sc) if cf.omitted.is_none() => {
                 let _stage = crate::budget::stage("simplifying F, det F and F⁻¹");
                 polish(cf, &assumptions(model, subst), sc, params)
             }
-            None => cf,
+            _ => cf,
         })
         .map(|mut cf| {
             let _stage = crate::budget::stage("the natural gradient");
+            if crate::budget::running_short() {
+                cf.omitted.get_or_insert_with(|| "the natural gradient".into());
+                if !model.covariates.is_empty() {
+                    cf.rank_one = rank_one(&cf.fim, params);
+                }
+                return cf;
+            }
             cf.natural_gradient =
                 natural_gradient(&cf, &score, &config.simplify, &assumptions(model, subst));
             if !model.covariates.is_empty() {
@@ -625,6 +644,7 @@ fn finish_closed_fim(
         singularity,
         natural_gradient: None,
         rank_one: None,
+        omitted: None,
     })
 }
 

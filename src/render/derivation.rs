@@ -192,6 +192,12 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                     }
                 }
             }
+            if let Some(o) = &cf.omitted {
+                let _ = writeln!(
+                    out,
+                    "\nleft out to stay within the time budget: {o} (F above is complete; --budget SECONDS gives more time)"
+                );
+            }
             let check = match &cf.agreement {
                 Agreement::Symbolic => "−E[Hessian] = Σ Jᵀ Cov[T] J symbolically".to_string(),
                 Agreement::Numeric { points, max_rel } => {
@@ -455,6 +461,9 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
                 json!({"formula": formula, "agrees_symbolically": cf.formulas_agree_symbolically, "agreement": how, "max_rel_difference": max_rel}),
             );
             obj.insert("singular".into(), json!(cf.singular));
+            if let Some(o) = &cf.omitted {
+                obj.insert("omitted".into(), json!(o));
+            }
             if let Some((w, a)) = &cf.rank_one {
                 obj.insert(
                     "fim_rank_one".into(),
