@@ -276,6 +276,7 @@ pub fn random_cases(n: usize) -> Vec<Case> {
                 singularity: None,
                 natural_gradient: None,
                 rank_one: None,
+                omitted: None,
             }),
         };
         let id = format!("random_{}", out.len());
