@@ -303,6 +303,14 @@ impl Model {
     /// integration or summation (with its error estimate). A covariate
     /// model needs its covariates: use [`Model::fisher_information_over`].
     pub fn fisher_information(&self, theta: &[f64]) -> Result<FisherInformation, Error> {
+        if !self.ir.covariates.is_empty() {
+            let names: Vec<&str> = self.ir.covariates.iter().map(|c| &*c.name).collect();
+            return Err(Error::Argument(format!(
+                "the model has covariates ({}): its Fisher information is that of a design; \
+                 use fisher_information_over with one (Model::design) or more rows",
+                names.join(", ")
+            )));
+        }
         information_at(&self.ir, self.derive(), &self.named(theta)?, None)
     }
 

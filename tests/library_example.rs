@@ -102,6 +102,13 @@ fn errors_are_typed_and_readable() {
     assert!(e.to_string().contains("outside its domain"), "{e}");
     let e = m.dataset(&[("x", &[1.0]), ("y", &[2.0])]).unwrap_err();
     assert!(e.to_string().contains("`y` is not an input"), "{e}");
+    let lr = Model::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/logistic_regression.fim"
+    ))
+    .expect("valid");
+    let e = lr.fisher_information(&[0.0, 1.0, -1.0]).unwrap_err();
+    assert!(e.to_string().contains("covariates (z1, z2)"), "{e}");
     let e = Model::from_file("no/such/file.fim").unwrap_err();
     assert!(
         matches!(e, Error::Io { .. }) && e.to_string().starts_with("no/such/file.fim: "),
