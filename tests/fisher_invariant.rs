@@ -11,10 +11,10 @@
 //! property test on random raw log-densities over one or two data
 //! variables.
 
-use fimkit::ir::Model;
 use fimkit::fisher::identifiability::Agreement;
 use fimkit::fisher::numeric::{NumericConfig, numeric_fim};
 use fimkit::fisher::{ClosedForm, DeriveConfig, derive, fisher_information};
+use fimkit::ir::Model;
 use fimkit::numeric::eval::eval_f64;
 use fimkit::render::text::TextStyle;
 use proptest::prelude::*;

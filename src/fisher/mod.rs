@@ -10,6 +10,7 @@ pub mod linearize;
 pub mod matrix;
 pub mod positive;
 mod raw;
+pub mod wide;
 
 pub use derive::{
     ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords,
