@@ -1,6 +1,6 @@
 //! `fimkit check` and the numeric fallback of `fimkit derive --at`.
 
-use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
+use super::{EXIT_MODEL_ERROR, EXIT_UNDECIDED, EXIT_USAGE, Format, load_model};
 use fimkit::fisher::numeric::check::{CheckConfig, CheckReport, CheckRow, check};
 use fimkit::ir::expr::Name;
 use fimkit::render::text::{TextStyle, render};
@@ -71,7 +71,13 @@ fn row_text(r: &CheckRow) -> String {
         } else {
             "—".into()
         },
-        if r.passed { "ok" } else { "FAILED" }
+        if r.passed {
+            "ok"
+        } else if r.undecided {
+            "could not decide"
+        } else {
+            "FAILED"
+        }
     )
 }
 
@@ -155,23 +161,37 @@ fn report_text(model: &fimkit::ir::Model, report: &CheckReport) -> String {
         }
         out.push_str(&format!("  numeric: {}\n", p.moments.method));
     }
-    let failures: Vec<&CheckRow> = report
+    let all = report
         .model_rows
         .iter()
-        .chain(report.points.iter().flat_map(|p| p.rows.iter()))
-        .filter(|r| !r.passed)
-        .collect();
+        .chain(report.points.iter().flat_map(|p| p.rows.iter()));
+    let failures: Vec<&CheckRow> = all.clone().filter(|r| !r.passed && !r.undecided).collect();
     let (n, failed) = report.counts();
+    let undecided = report.undecided();
     out.push('\n');
-    if failures.is_empty() {
-        out.push_str(&format!("all {n} checks passed\n"));
-    } else {
-        for r in failures.iter().take(4) {
-            if let Some(note) = &r.note {
-                out.push_str(&format!("{}: {note}\n", r.kind.label()));
-            }
+    // Remarks on passing checks (a constant normaliser), then what could
+    // not be decided, then the failures.
+    let mut notes: Vec<&CheckRow> = all
+        .clone()
+        .filter(|r| r.passed && r.note.is_some())
+        .collect();
+    notes.extend(all.filter(|r| r.undecided).take(4));
+    notes.extend(failures.iter().take(4));
+    for r in notes {
+        if let Some(note) = &r.note {
+            out.push_str(&format!("{}: {note}\n", r.kind.label()));
         }
-        out.push_str(&format!("{failed} of {n} checks FAILED\n"));
+    }
+    match (failed, undecided) {
+        (0, 0) => out.push_str(&format!("all {n} checks passed\n")),
+        (0, u) if u == n => out.push_str(&format!("could not decide {u} of {n} checks\n")),
+        (0, u) => out.push_str(&format!(
+            "could not decide {u} of {n} checks (the rest passed)\n"
+        )),
+        (f, 0) => out.push_str(&format!("{f} of {n} checks FAILED\n")),
+        (f, u) => out.push_str(&format!(
+            "{f} of {n} checks FAILED, {u} could not be decided\n"
+        )),
     }
     out
 }
@@ -182,6 +202,7 @@ fn row_json(r: &CheckRow) -> Value {
         "error": r.error.is_finite().then_some(r.error),
         "tolerance": r.tolerance,
         "passed": r.passed,
+        "undecided": r.undecided,
         "note": r.note,
     })
 }
@@ -255,6 +276,9 @@ pub(crate) fn check_cmd(
     }
     if report.passed() {
         ExitCode::SUCCESS
+    } else if report.counts().1 == 0 && report.undecided() > 0 {
+        // Nothing failed, but not everything could be decided.
+        ExitCode::from(EXIT_UNDECIDED)
     } else {
         ExitCode::from(EXIT_MODEL_ERROR)
     }

@@ -26,6 +26,8 @@ const EXIT_MODEL_ERROR: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit code: a bug in fimkit.
 const EXIT_INTERNAL: u8 = 3;
+/// Exit code: `check` found no failure but could not decide every check.
+const EXIT_UNDECIDED: u8 = 4;
 
 /// `--quiet`: warnings and notes are not printed (errors and results are).
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
