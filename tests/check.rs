@@ -339,3 +339,16 @@ fn twelve_independent_normals_pass() {
     let note = report.points[0].rows[0].note.as_deref().unwrap_or("");
     assert!(note.contains("= (2π)^6"), "{note}");
 }
+
+#[test]
+fn monte_carlo_cannot_confirm_and_says_so() {
+    // Coupled data dimensions: quasi-Monte Carlo with two seeds. A sound
+    // model is never FAILED for Monte Carlo noise, and never "ok" either.
+    let path = "tests/fixtures/check/coupled_normal4.fim";
+    let at = "m1=0.2,m2=-0.4,m3=1.1,m4=0.5";
+    let (code, out, _) = fimkit(&["check", path, "--at", at]);
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+    assert!(!out.contains("depends on the parameters:"), "{out}");
+    assert!(out.contains("could not decide 4 of 4 checks"), "{out}");
+}

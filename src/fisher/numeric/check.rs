@@ -464,6 +464,15 @@ fn point_report(
                 "normalised up to a constant factor {}: the Fisher information is unaffected",
                 constant_text(m.normaliser, slack * m.normaliser_error + 3.0 * d_norm)
             ));
+        } else if mean.undecided && m.normaliser.is_finite() && m.normaliser > 0.0 {
+            // A constant left out is allowed; one that depends on θ is
+            // not, and E[s] could not tell which.
+            norm.undecided = true;
+            norm.note = Some(format!(
+                "could not decide: the density integrates to {:.6} (± {:.1e}), not 1, and \
+                 whether that factor depends on the parameters (E[s] = 0) could not be decided",
+                m.normaliser, m.normaliser_error
+            ));
         } else {
             norm.note = Some(format!(
                 "the density integrates to {:.12}, not 1 (± {:.1e})",
