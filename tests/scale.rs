@@ -176,3 +176,23 @@ fn an_overflowing_outer_product_is_reported_as_such() {
         "{err}"
     );
 }
+
+#[test]
+fn check_prints_extreme_values_in_scientific_notation() {
+    let (code, out, _) = fimkit(&[
+        "check",
+        "examples/normal.fim",
+        "--at",
+        "mu=1e-9,sigma=2.5e20",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("point 1: mu = 1e-9, sigma = 2.5e20"), "{out}");
+    // σ = 1e200: the quadrature's nodes reach x ≈ 1e224, where (x − μ)²
+    // overflows. Not a fault of the model: undecided (exit 4), and no
+    // 225-digit number in the message.
+    let (code, out, _) = fimkit(&["check", "examples/normal.fim", "--at", "mu=0,sigma=1e200"]);
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+    assert!(!out.contains("0000000000"), "{out}");
+    assert!(out.contains("could not decide 1 of 1 checks"), "{out}");
+}

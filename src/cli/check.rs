@@ -91,6 +91,14 @@ fn values_text(values: &[(Name, f64)]) -> String {
 
 /// A parameter value, shortly.
 fn short(v: f64) -> String {
+    // Six significant digits in scientific notation outside [1e-6, 1e16):
+    // never a 200-digit integer, never 0 for 1e-200.
+    if v.is_finite() && v != 0.0 && (v.abs() >= 1e16 || v.abs() < 1e-6) {
+        let s = format!("{v:.5e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        return format!("{m}e{e}");
+    }
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s.is_empty() || s == "-" {

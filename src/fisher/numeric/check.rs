@@ -348,10 +348,26 @@ pub fn check(model: &Model, config: &CheckConfig) -> CheckReport {
             }
         }
         if !done {
+            let overflow = matches!(
+                &last_error,
+                Some(NumericError::Eval {
+                    error: crate::numeric::eval::EvalError::NonFinite { value, .. },
+                    at,
+                }) if value.is_infinite() && at != "the parameter point"
+            );
             let msg = last_error.map_or_else(|| "no point".to_string(), |e| e.to_string());
-            report
-                .model_rows
-                .push(failed_row(CheckKind::Evaluation, msg));
+            let mut row = failed_row(CheckKind::Evaluation, msg.clone());
+            if overflow {
+                // An overflow far out in the data (σ = 1e200 sends the
+                // quadrature's nodes to 1e224): not a fault of the model,
+                // a limit of f64; no verdict either way.
+                row.undecided = true;
+                row.note = Some(format!(
+                    "could not decide: {msg}; the integration reaches data values whose \
+                     log-density overflows f64 (rescale the data, e.g. to a unit scale)"
+                ));
+            }
+            report.model_rows.push(row);
             return report;
         }
     }
