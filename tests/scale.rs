@@ -196,3 +196,20 @@ fn check_prints_extreme_values_in_scientific_notation() {
     assert!(!out.contains("0000000000"), "{out}");
     assert!(out.contains("could not decide 1 of 1 checks"), "{out}");
 }
+
+#[test]
+fn a_design_sum_that_overflows_f64_is_summed_wide() {
+    // Each row's F = z² = 1e308 is finite; their sum 2e308 is not in f64.
+    let (code, out, err) = fimkit(&[
+        "derive",
+        "tests/fixtures/scale/linear.fim",
+        "--at",
+        "b=1",
+        "--data",
+        "tests/fixtures/scale/two_huge_rows.csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let at = at_block(&out);
+    assert!(at.contains("[ 2.00000e308 ]"), "{at}");
+    assert!(at.contains("standard errors: b 7.07107e-155"), "{at}");
+}
