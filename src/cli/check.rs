@@ -112,7 +112,15 @@ fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
     let cells: Vec<Vec<String>> = (0..m.nrows())
         .map(|i| {
             (0..m.ncols())
-                .map(|j| format!("{:.12}", m[(i, j)]))
+                .map(|j| {
+                    let v = m[(i, j)];
+                    // Twelve decimals, or scientific outside [1e-6, 1e16).
+                    if v != 0.0 && v.is_finite() && (v.abs() >= 1e16 || v.abs() < 1e-6) {
+                        format!("{v:.12e}")
+                    } else {
+                        format!("{v:.12}")
+                    }
+                })
                 .collect()
         })
         .collect();
