@@ -213,3 +213,18 @@ fn a_design_sum_that_overflows_f64_is_summed_wide() {
     assert!(at.contains("[ 2.00000e308 ]"), "{at}");
     assert!(at.contains("standard errors: b 7.07107e-155"), "{at}");
 }
+
+#[test]
+fn the_numeric_fallback_prints_huge_entries_in_scientific_notation() {
+    // Cauchy: F = diag(1, 1)/(2σ²) = 5e199 at σ = 1e-100 (tier 2).
+    let (code, out, _) = fimkit(&[
+        "derive",
+        "tests/fixtures/numeric/cauchy.fim",
+        "--at",
+        "mu=0,sigma=1e-100",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("at mu = 0, sigma = 1e-100"), "{out}");
+    assert!(out.contains("[  5.000000000000e199"), "{out}");
+    assert!(!out.contains("00000000000000000000"), "{out}");
+}

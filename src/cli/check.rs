@@ -109,13 +109,17 @@ fn short(v: f64) -> String {
 }
 
 fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
+    // Twelve decimals; the whole matrix in scientific notation when its
+    // largest entry is outside [1e-6, 1e16) (never a 200-digit integer, and
+    // rounding noise next to ordinary entries still prints as 0).
+    let big = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let sci = big.is_finite() && big > 0.0 && !(1e-6..1e16).contains(&big);
     let cells: Vec<Vec<String>> = (0..m.nrows())
         .map(|i| {
             (0..m.ncols())
                 .map(|j| {
                     let v = m[(i, j)];
-                    // Twelve decimals, or scientific outside [1e-6, 1e16).
-                    if v != 0.0 && v.is_finite() && (v.abs() >= 1e16 || v.abs() < 1e-6) {
+                    if sci {
                         format!("{v:.12e}")
                     } else {
                         format!("{v:.12}")
