@@ -267,3 +267,92 @@ fn derive_falls_back_to_numeric_without_a_closed_form() {
     assert_eq!(code, 0);
     assert!(!out.contains("numeric, tier"));
 }
+
+#[test]
+fn an_oscillating_density_is_undecided_not_ok() {
+    // Issue 13: check printed "∫ p = 1 … ok, all 3 checks passed" for
+    // these: the tolerance grew with the quadrature's own (huge) error
+    // estimate. Now the error bar must be narrow for "ok".
+    for (name, at) in [
+        ("oscillating", "mu=0.2,w=1.5"),
+        ("oscillating_normalised", "mu=0.2,w=1.5"),
+    ] {
+        let path = format!("tests/fixtures/check/{name}.fim");
+        let (code, out, _) = fimkit(&["check", &path, "--at", at]);
+        assert_eq!(code, 4, "{path}: {out}");
+        assert!(!out.contains(" ok\n"), "{path}: {out}");
+        assert!(
+            out.contains("could not decide 3 of 3 checks"),
+            "{path}: {out}"
+        );
+        snapshot(
+            &format!("undecided_{name}"),
+            &format!("$ fimkit check {path} --at {at}\n{out}"),
+        );
+        let (code, out, _) = fimkit(&["check", &path, "--at", at, "--format", "json"]);
+        assert_eq!(code, 4);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["passed"], false);
+        assert_eq!(v["points"][0]["checks"][0]["undecided"], true);
+    }
+}
+
+#[test]
+fn a_constant_normaliser_is_a_note_not_a_failure() {
+    let path = "tests/fixtures/check/hill_emax_no_constant.fim";
+    let at = "e0=0.2,emax=1.5,ec50=2,sigma=0.7,dose=1.3";
+    let (code, out, _) = fimkit(&["check", path, "--at", at]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "normalised up to a constant factor 2.5066 = √(2π): the Fisher information is unaffected"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("all 4 checks passed"), "{out}");
+    snapshot(
+        "constant_normaliser_hill_emax",
+        &format!("$ fimkit check {path} --at {at}\n{out}"),
+    );
+    // A normaliser that depends on θ still fails (wrong_constant above),
+    // and so does a constant one whose E[s] is not 0 (none: E[s] = ∇log Z).
+    let (code, out, _) = fimkit(&[
+        "check",
+        "tests/fixtures/check/wrong_constant.fim",
+        "--at",
+        "mu=0.5,sigma=2",
+    ]);
+    assert_eq!(code, 1);
+    assert!(!out.contains("constant factor"), "{out}");
+}
+
+#[test]
+fn twelve_independent_normals_pass() {
+    for file in ["normals12", "normals12_loop"] {
+        let report = check(
+            &load(&format!("tests/fixtures/check/{file}.fim")),
+            &CheckConfig {
+                points: 2,
+                ..CheckConfig::default()
+            },
+        );
+        assert!(report.passed(), "{file}: {report:#?}");
+        for p in &report.points {
+            let note = p.rows[0].note.as_deref().unwrap_or("");
+            assert!(note.contains("61529 = (2π)^6"), "{file}: {note}");
+        }
+    }
+}
+
+#[test]
+fn monte_carlo_cannot_confirm_and_says_so() {
+    // Coupled data dimensions: quasi-Monte Carlo with two seeds. A sound
+    // model is never FAILED for Monte Carlo noise, and never "ok" either.
+    let path = "tests/fixtures/check/coupled_normal4.fim";
+    let at = "m1=0.2,m2=-0.4,m3=1.1,m4=0.5";
+    let (code, out, _) = fimkit(&["check", path, "--at", at]);
+    assert_eq!(code, 4, "{out}");
+    assert!(!out.contains("FAILED"), "{out}");
+    assert!(!out.contains("depends on the parameters:"), "{out}");
+    assert!(out.contains("could not decide 4 of 4 checks"), "{out}");
+}

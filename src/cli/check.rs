@@ -1,6 +1,6 @@
 //! `fimkit check` and the numeric fallback of `fimkit derive --at`.
 
-use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
+use super::{EXIT_MODEL_ERROR, EXIT_UNDECIDED, EXIT_USAGE, Format, load_model};
 use fimkit::fisher::numeric::check::{CheckConfig, CheckReport, CheckRow, check};
 use fimkit::ir::expr::Name;
 use fimkit::render::text::{TextStyle, render};
@@ -71,7 +71,13 @@ fn row_text(r: &CheckRow) -> String {
         } else {
             "—".into()
         },
-        if r.passed { "ok" } else { "FAILED" }
+        if r.passed {
+            "ok"
+        } else if r.undecided {
+            "could not decide"
+        } else {
+            "FAILED"
+        }
     )
 }
 
@@ -85,6 +91,14 @@ fn values_text(values: &[(Name, f64)]) -> String {
 
 /// A parameter value, shortly.
 fn short(v: f64) -> String {
+    // Six significant digits in scientific notation outside [1e-6, 1e16):
+    // never a 200-digit integer, never 0 for 1e-200.
+    if v.is_finite() && v != 0.0 && (v.abs() >= 1e16 || v.abs() < 1e-6) {
+        let s = format!("{v:.5e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        return format!("{m}e{e}");
+    }
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s.is_empty() || s == "-" {
@@ -95,10 +109,22 @@ fn short(v: f64) -> String {
 }
 
 fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
+    // Twelve decimals; the whole matrix in scientific notation when its
+    // largest entry is outside [1e-6, 1e16) (never a 200-digit integer, and
+    // rounding noise next to ordinary entries still prints as 0).
+    let big = m.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let sci = big.is_finite() && big > 0.0 && !(1e-6..1e16).contains(&big);
     let cells: Vec<Vec<String>> = (0..m.nrows())
         .map(|i| {
             (0..m.ncols())
-                .map(|j| format!("{:.12}", m[(i, j)]))
+                .map(|j| {
+                    let v = m[(i, j)];
+                    if sci {
+                        format!("{v:.12e}")
+                    } else {
+                        format!("{v:.12}")
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -155,23 +181,37 @@ fn report_text(model: &fimkit::ir::Model, report: &CheckReport) -> String {
         }
         out.push_str(&format!("  numeric: {}\n", p.moments.method));
     }
-    let failures: Vec<&CheckRow> = report
+    let all = report
         .model_rows
         .iter()
-        .chain(report.points.iter().flat_map(|p| p.rows.iter()))
-        .filter(|r| !r.passed)
-        .collect();
+        .chain(report.points.iter().flat_map(|p| p.rows.iter()));
+    let failures: Vec<&CheckRow> = all.clone().filter(|r| !r.passed && !r.undecided).collect();
     let (n, failed) = report.counts();
+    let undecided = report.undecided();
     out.push('\n');
-    if failures.is_empty() {
-        out.push_str(&format!("all {n} checks passed\n"));
-    } else {
-        for r in failures.iter().take(4) {
-            if let Some(note) = &r.note {
-                out.push_str(&format!("{}: {note}\n", r.kind.label()));
-            }
+    // Remarks on passing checks (a constant normaliser), then what could
+    // not be decided, then the failures.
+    let mut notes: Vec<&CheckRow> = all
+        .clone()
+        .filter(|r| r.passed && r.note.is_some())
+        .collect();
+    notes.extend(all.filter(|r| r.undecided).take(4));
+    notes.extend(failures.iter().take(4));
+    for r in notes {
+        if let Some(note) = &r.note {
+            out.push_str(&format!("{}: {note}\n", r.kind.label()));
         }
-        out.push_str(&format!("{failed} of {n} checks FAILED\n"));
+    }
+    match (failed, undecided) {
+        (0, 0) => out.push_str(&format!("all {n} checks passed\n")),
+        (0, u) if u == n => out.push_str(&format!("could not decide {u} of {n} checks\n")),
+        (0, u) => out.push_str(&format!(
+            "could not decide {u} of {n} checks (the rest passed)\n"
+        )),
+        (f, 0) => out.push_str(&format!("{f} of {n} checks FAILED\n")),
+        (f, u) => out.push_str(&format!(
+            "{f} of {n} checks FAILED, {u} could not be decided\n"
+        )),
     }
     out
 }
@@ -182,6 +222,7 @@ fn row_json(r: &CheckRow) -> Value {
         "error": r.error.is_finite().then_some(r.error),
         "tolerance": r.tolerance,
         "passed": r.passed,
+        "undecided": r.undecided,
         "note": r.note,
     })
 }
@@ -255,6 +296,9 @@ pub(crate) fn check_cmd(
     }
     if report.passed() {
         ExitCode::SUCCESS
+    } else if report.counts().1 == 0 && report.undecided() > 0 {
+        // Nothing failed, but not everything could be decided.
+        ExitCode::from(EXIT_UNDECIDED)
     } else {
         ExitCode::from(EXIT_MODEL_ERROR)
     }

@@ -3,7 +3,8 @@
 
 use super::points;
 use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
-use fimkit::fisher::at_point::{FimAtPoint, evaluate};
+use fimkit::fisher::at_point::{FimAtPoint, Verdict, evaluate};
+use fimkit::fisher::wide::Wide;
 use fimkit::render::derivation as report;
 use fimkit::render::text::TextStyle;
 use serde_json::{Value, json};
@@ -139,6 +140,23 @@ pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
                         "condition_number".into(),
                         json!(finite_or_null(n.condition)),
                     );
+                    obj.insert("rank_at_point".into(), json!(verdict_id(&n.verdict)));
+                    // Numbers outside f64's range, in scientific notation
+                    // (the f64 fields above hold 0 or null there).
+                    if let Some(w) = &n.wide {
+                        let sci = |m: &Vec<Vec<Wide>>| {
+                            json!(
+                                m.iter()
+                                    .map(|r| r.iter().map(|x| x.sci(17)).collect::<Vec<_>>())
+                                    .collect::<Vec<_>>()
+                            )
+                        };
+                        obj.insert("fim_value_sci".into(), sci(&w.fim));
+                        obj.insert("det_value_sci".into(), json!(w.det.sci(17)));
+                        if let Some(inv) = &w.inverse {
+                            obj.insert("crb_value_sci".into(), sci(inv));
+                        }
+                    }
                 }
             }
             if let Some(f) = &fallback {
@@ -242,6 +260,15 @@ fn example(names: &[String]) -> String {
         .join(",")
 }
 
+fn verdict_id(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Regular => "regular",
+        Verdict::Singular { .. } => "singular",
+        Verdict::Undecided { .. } => "undecided",
+        Verdict::NotPositive => "not_positive",
+    }
+}
+
 fn finite_or_null(x: f64) -> Value {
     if x.is_finite() { json!(x) } else { Value::Null }
 }
@@ -271,7 +298,7 @@ fn numbers_text(
     let mut out = String::new();
     let at: Vec<String> = values
         .iter()
-        .map(|(k, v)| format!("{} = {v}", name(k)))
+        .map(|(k, v)| format!("{} = {}", name(k), report::fmt_value(*v)))
         .collect();
     let _ = writeln!(out, "\nat {}", at.join(", "));
     match rows {
@@ -285,14 +312,62 @@ fn numbers_text(
             let _ = writeln!(out, "  Fisher information");
         }
     }
-    out.push_str(&numeric_matrix(&n.fim, "    "));
-    let cond = if n.condition.is_finite() {
-        fmt_num(n.condition)
-    } else {
-        "∞ (singular)".to_string()
+    let wide = n.wide.as_ref();
+    out.push_str(&numeric_matrix(
+        &cells(&n.fim, wide.map(|w| &w.fim)),
+        "    ",
+    ));
+    match &n.verdict {
+        Verdict::Regular => {
+            let det = match wide {
+                Some(w) => w.det.sci(6),
+                None => fmt_num(n.det),
+            };
+            let cond = if n.condition.is_finite() {
+                fmt_num(n.condition)
+            } else {
+                "beyond 1e308".to_string()
+            };
+            let _ = writeln!(out, "  det F = {det}, condition number {cond}");
+        }
+        Verdict::Singular { .. } => {
+            let _ = writeln!(out, "  det F = 0, condition number ∞ (singular)");
+        }
+        Verdict::Undecided {
+            scaled_min_eigenvalue,
+        } => {
+            let _ = writeln!(
+                out,
+                "  det F cannot be told from 0 in double precision here: the scaled F \
+                 (unit diagonal) has smallest eigenvalue {scaled_min_eigenvalue:.1e}, at the \
+                 rounding level; F may be singular or only ill-conditioned beyond 1e16, \
+                 so fimkit reports no F⁻¹"
+            );
+        }
+        Verdict::NotPositive => {
+            let _ = writeln!(
+                out,
+                "  det F = {}; F is not positive semi-definite here (a negative eigenvalue)",
+                fmt_num(n.det)
+            );
+        }
+    }
+    let inverse = match (wide.and_then(|w| w.inverse.as_ref()), &n.inverse) {
+        (Some(w), _) => Some(cells(
+            &n.inverse.clone().unwrap_or_else(|| n.fim.clone()),
+            Some(w),
+        )),
+        (None, Some(inv)) => Some(cells(inv, None)),
+        (None, None) => None,
     };
-    let _ = writeln!(out, "  det F = {}, condition number {cond}", fmt_num(n.det));
-    if let Some(inv) = &n.inverse {
+    let se_of = |i: usize| match wide.and_then(|w| w.inverse.as_ref()) {
+        Some(w) => w[i][i].sqrt().map_or("?".to_string(), fmt_wide),
+        None => n
+            .inverse
+            .as_ref()
+            .map_or("?".to_string(), |inv| fmt_num(inv[(i, i)].sqrt())),
+    };
+    if let Some(inv) = inverse {
         let (bound, se_label) = match rows {
             Some(_) => ("  Cramér–Rao bound for this dataset:", "  standard errors:"),
             None => (
@@ -301,11 +376,11 @@ fn numbers_text(
             ),
         };
         let _ = writeln!(out, "{bound}");
-        out.push_str(&numeric_matrix(inv, "    "));
+        out.push_str(&numeric_matrix(&inv, "    "));
         let se: Vec<String> = params
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("{} {}", name(p), fmt_num(inv[(i, i)].sqrt())))
+            .map(|(i, p)| format!("{} {}", name(p), se_of(i)))
             .collect();
         let _ = writeln!(out, "{se_label} {}", se.join(", "));
     }
@@ -335,10 +410,32 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-fn numeric_matrix(m: &nalgebra::DMatrix<f64>, indent: &str) -> String {
-    let cells: Vec<Vec<String>> = (0..m.nrows())
-        .map(|i| (0..m.ncols()).map(|j| fmt_num(m[(i, j)])).collect())
-        .collect();
+/// A wide number: as [`fmt_num`] inside f64's normal range, else in
+/// scientific notation.
+fn fmt_wide(x: Wide) -> String {
+    let v = x.to_f64();
+    if x.is_zero() || v.is_normal() {
+        fmt_num(v)
+    } else {
+        x.sci(6)
+    }
+}
+
+/// The cells of a matrix, from its wide values where there are any.
+fn cells(m: &nalgebra::DMatrix<f64>, wide: Option<&Vec<Vec<Wide>>>) -> Vec<Vec<String>> {
+    (0..m.nrows())
+        .map(|i| {
+            (0..m.ncols())
+                .map(|j| match wide {
+                    Some(w) => fmt_wide(w[i][j]),
+                    None => fmt_num(m[(i, j)]),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn numeric_matrix(cells: &[Vec<String>], indent: &str) -> String {
     let w = cells.iter().flatten().map(String::len).max().unwrap_or(0);
     cells
         .iter()

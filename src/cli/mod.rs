@@ -2,7 +2,8 @@
 //! to stdout, diagnostics and errors to stderr.
 //!
 //! Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error,
-//! 3 internal error, 5 stopped by the time or memory budget ([`budget`]).
+//! 3 internal error, 4 `check` could not decide, 5 stopped by the time or
+//! memory budget ([`budget`]).
 
 pub mod budget;
 mod check;
@@ -27,6 +28,8 @@ const EXIT_MODEL_ERROR: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit code: a bug in fimkit.
 const EXIT_INTERNAL: u8 = 3;
+/// Exit code: `check` found no failure but could not decide every check.
+const EXIT_UNDECIDED: u8 = 4;
 
 /// `--quiet`: warnings and notes are not printed (errors and results are).
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -69,7 +72,7 @@ Hessian and Fisher information matrix.",
 fimkit codegen examples/normal.fim --lang python -o normal_fim.py\n  \
 fimkit completions bash > ~/.local/share/bash-completion/completions/fimkit\n\n\
 Results go to stdout; errors, warnings and notes to stderr (colour only on a terminal, never with NO_COLOR set).\n\n\
-Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error, 3 internal error, 5 stopped by the time or memory budget (--budget, --memory-budget)."
+Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error, 3 internal error, 4 check could not decide, 5 stopped by the time or memory budget (--budget, --memory-budget)."
 )]
 struct Cli {
     /// Print no warnings or notes on stderr (errors and results still appear).
@@ -228,7 +231,7 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
     /// and the closed-form FIM against quadrature, at random or given points.
     #[command(
         after_help = "Examples:\n  fimkit check examples/gamma.fim\n  fimkit check model.fim --points 5\n  fimkit check model.fim --at mu=0,sigma=2 --format json\n\n\
-Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 usage or I/O error."
+Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 usage or I/O error, 4 no check failed but some could not be decided."
     )]
     Check {
         /// The model file.

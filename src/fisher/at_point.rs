@@ -4,22 +4,69 @@
 
 use super::Derivation;
 use super::derive::ClosedForm;
+use super::wide::{Wide, eval_entry};
 use crate::ir::model::Model;
-use crate::numeric::eval::eval_f64;
 use nalgebra::DMatrix;
 
 /// F and what follows from it, at one point.
+///
+/// Rank is decided on the scaled matrix S = D^{-1/2} F D^{-1/2}
+/// (D = diag F, so S has a unit diagonal) with a relative tolerance: a
+/// Fisher information that is merely small or large (σ = 1e200) is not
+/// singular. Entries, det F and F⁻¹ that leave f64's range are kept in
+/// [`Wide`] numbers ([`FimAtPoint::wide`]) and printed in scientific
+/// notation; inside the range every number is the plain f64 computation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FimAtPoint {
-    /// F(θ) for one observation.
+    /// F(θ) for one observation (the nearest f64: 0 or ∞ where an entry
+    /// leaves the range, see `wide`).
     pub fim: DMatrix<f64>,
-    /// det F.
+    /// det F (the nearest f64; `wide.det` when it leaves the range; 0 unless
+    /// `verdict` is regular).
     pub det: f64,
     /// F⁻¹ (the Cramér–Rao bound for one observation), when F is positive
-    /// definite.
+    /// definite (and its entries fit in f64; else see `wide`).
     pub inverse: Option<DMatrix<f64>>,
-    /// Largest over smallest eigenvalue (∞ when singular).
+    /// Largest over smallest eigenvalue (∞ when singular or beyond f64).
     pub condition: f64,
+    /// Regular, singular, or not decidable in double precision.
+    pub verdict: Verdict,
+    /// The numbers with a wide exponent, when some leave f64's range.
+    pub wide: Option<WideNumbers>,
+}
+
+/// What F's rank is at the point.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Positive definite: the scaled matrix's smallest eigenvalue is
+    /// clearly above rounding.
+    Regular,
+    /// Singular: a parameter carries no information (a zero row), or the
+    /// symbolic derivation proved F singular and the numbers agree.
+    Singular {
+        /// Numeric rank.
+        rank: usize,
+    },
+    /// The scaled matrix's smallest eigenvalue is at the rounding level:
+    /// F may be singular here or only ill-conditioned beyond double
+    /// precision (a Gamma at α = 1e300); fimkit does not say which.
+    Undecided {
+        /// Smallest eigenvalue of the scaled F (unit diagonal).
+        scaled_min_eigenvalue: f64,
+    },
+    /// A negative diagonal or eigenvalue: not a Fisher information.
+    NotPositive,
+}
+
+/// F, det F and F⁻¹ with a wide exponent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WideNumbers {
+    /// F's entries.
+    pub fim: Vec<Vec<Wide>>,
+    /// det F (zero unless the verdict is regular).
+    pub det: Wide,
+    /// F⁻¹, when F is regular.
+    pub inverse: Option<Vec<Vec<Wide>>>,
 }
 
 /// Why the numbers could not be computed.
@@ -66,22 +113,14 @@ pub fn evaluate(
             })
     };
     let n = cf.fim.len();
-    let mut fim = DMatrix::zeros(n, n);
-    for i in 0..n {
-        for j in 0..n {
-            let v = eval_f64(&cf.fim[i][j], &lookup)
+    let mut fim = vec![vec![Wide::ZERO; n]; n];
+    for (i, row) in fim.iter_mut().enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = eval_entry(&cf.fim[i][j], &lookup)
                 .map_err(|e| AtPointError(format!("F[{}][{}]: {e}", i + 1, j + 1)))?;
-            if !v.is_finite() {
-                return Err(AtPointError(format!(
-                    "F[{}][{}] is {v} at this point",
-                    i + 1,
-                    j + 1
-                )));
-            }
-            fim[(i, j)] = v;
         }
     }
-    Ok(summarize(fim))
+    Ok(summarize_wide(fim, cf.singular))
 }
 
 /// The Fisher information of a whole dataset of covariate rows: the sum of
@@ -103,7 +142,16 @@ pub fn evaluate_dataset(
     if data.names().is_empty() {
         // No covariates (a design of rows alone): n identical rows.
         let one = evaluate(model, d, theta)?;
-        return Ok(summarize(one.fim * data.n_rows() as f64));
+        let rows = Wide::from_f64(data.n_rows() as f64);
+        let fim = match &one.wide {
+            Some(w) => w.fim.clone(),
+            None => to_wide(&one.fim),
+        };
+        let fim = fim
+            .into_iter()
+            .map(|r| r.into_iter().map(|x| x * rows).collect())
+            .collect();
+        return Ok(summarize_wide(fim, cf.singular));
     }
     let n = cf.fim.len();
     let entries: Vec<crate::ir::expr::Expr> = (0..n)
@@ -130,7 +178,7 @@ pub fn evaluate_dataset(
         })
         .map_err(|e| AtPointError(e.to_string()))?;
     let mut fim = DMatrix::<f64>::zeros(n, n);
-    for row in per_row {
+    for row in &per_row {
         let mut k = 0;
         for i in 0..n {
             for j in i..n {
@@ -142,16 +190,183 @@ pub fn evaluate_dataset(
             }
         }
     }
-    if fim.iter().any(|v| !v.is_finite()) {
-        return Err(AtPointError(
-            "the summed Fisher information is not finite".into(),
-        ));
+    if fim.iter().all(|v| v.is_finite()) {
+        // Rank is a property of the sum, not of one row's F.
+        return Ok(summarize_wide(to_wide(&fim), false));
     }
-    Ok(summarize(fim))
+    // Every row is finite (the tape checks), the f64 sum overflowed: sum
+    // again with a wide exponent (the same additions, in the same order).
+    let mut wide = vec![Wide::ZERO; n * n];
+    for row in &per_row {
+        let mut k = 0;
+        for i in 0..n {
+            for j in i..n {
+                let x = Wide::try_from_f64(row[k]).ok_or_else(|| {
+                    AtPointError("a row's Fisher information is not finite".into())
+                })?;
+                wide[i * n + j] = wide[i * n + j] + x;
+                if i != j {
+                    wide[j * n + i] = wide[j * n + i] + x;
+                }
+                k += 1;
+            }
+        }
+    }
+    let wide = wide.chunks(n.max(1)).map(<[Wide]>::to_vec).collect();
+    Ok(summarize_wide(wide, false))
 }
 
-/// det, Cholesky inverse and condition number of a symmetric matrix.
+fn to_wide(m: &DMatrix<f64>) -> Vec<Vec<Wide>> {
+    (0..m.nrows())
+        .map(|i| (0..m.ncols()).map(|j| Wide::from_f64(m[(i, j)])).collect())
+        .collect()
+}
+
+/// Smallest eigenvalue of the scaled F (unit diagonal) that counts as
+/// clearly non-zero, per dimension: far above the rounding of an f64
+/// eigen-decomposition (n·ε), far below any real model's conditioning.
+const SCALED_TOLERANCE: f64 = 1e-13;
+
+/// F's rank decided on the scaled matrix; det, inverse and condition
+/// number computed so that they neither underflow nor overflow needlessly.
+/// `symbolic_singular`: the derivation proved F singular (det F ≡ 0 or a
+/// rank deficit at a typical point), so a rounding-level eigenvalue is a
+/// zero, not an open question.
+pub fn summarize_wide(fim: Vec<Vec<Wide>>, symbolic_singular: bool) -> FimAtPoint {
+    let n = fim.len();
+    let plain = DMatrix::from_fn(n, n, |i, j| fim[i][j].to_f64());
+    let fits = fim
+        .iter()
+        .flatten()
+        .all(|x| x.is_zero() || x.to_f64().is_normal());
+    // D^{1/2}: the square roots of the diagonal (1 for a zero diagonal, a
+    // parameter with no information, whose whole row is then zero).
+    let mut half = Vec::with_capacity(n);
+    let mut not_positive = false;
+    for (i, row) in fim.iter().enumerate() {
+        let d = row[i];
+        if d.signum() < 0.0 {
+            not_positive = true;
+        }
+        half.push(if d.signum() > 0.0 {
+            d.sqrt().unwrap_or(Wide::from_f64(1.0))
+        } else {
+            Wide::from_f64(1.0)
+        });
+    }
+    let scaled = DMatrix::from_fn(n, n, |i, j| (fim[i][j] / (half[i] * half[j])).to_f64());
+    let eig = scaled.clone().symmetric_eigen();
+    let lo = eig
+        .eigenvalues
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let hi = eig.eigenvalues.iter().copied().fold(0.0f64, f64::max);
+    let zero_rows = (0..n).filter(|&i| fim[i][i].is_zero()).count();
+    let tol = SCALED_TOLERANCE * n as f64 * hi.max(1.0);
+    let verdict = if not_positive || !lo.is_finite() || lo < -tol.max(1e-8) {
+        Verdict::NotPositive
+    } else if n == 0 || lo > tol {
+        Verdict::Regular
+    } else if zero_rows > 0 || symbolic_singular {
+        let rank = eig.eigenvalues.iter().filter(|&&x| x > tol).count();
+        Verdict::Singular { rank }
+    } else {
+        Verdict::Undecided {
+            scaled_min_eigenvalue: lo,
+        }
+    };
+    if fits {
+        // The plain f64 computation (as before scaling existed): det by LU,
+        // F⁻¹ by Cholesky, the condition number from F's eigenvalues.
+        let old = summarize_plain(plain.clone());
+        let (det, inverse, condition) = match verdict {
+            Verdict::Regular => {
+                let inverse = old
+                    .inverse
+                    .or_else(|| Some(scaled_inverse(&scaled, &half)?.1))
+                    .filter(|m| m.iter().all(|x| x.is_finite()));
+                (old.det, inverse, old.condition)
+            }
+            _ => (0.0, None, f64::INFINITY),
+        };
+        if det.is_finite() && (det == 0.0 || det.is_normal()) {
+            return FimAtPoint {
+                fim: plain,
+                det,
+                inverse,
+                condition,
+                verdict,
+                wide: None,
+            };
+        }
+    }
+    // Out of f64's range somewhere: det F = det S · Π D_ii, F⁻¹ =
+    // D^{-1/2} S⁻¹ D^{-1/2}, the condition number of F from F / max D_ii.
+    let (det, inverse_wide) = if verdict == Verdict::Regular {
+        let det_s = Wide::from_f64(scaled.determinant());
+        let det = half.iter().fold(det_s, |acc, h| acc * *h * *h);
+        (det, scaled_inverse(&scaled, &half).map(|(w, _)| w))
+    } else {
+        (Wide::ZERO, None)
+    };
+    let top = (0..n).map(|i| fim[i][i].abs()).fold(Wide::ZERO, |a, b| {
+        if b.log2_abs() > a.log2_abs() { b } else { a }
+    });
+    let condition = if verdict == Verdict::Regular && !top.is_zero() {
+        let common = DMatrix::from_fn(n, n, |i, j| (fim[i][j] / top).to_f64());
+        let e = common.symmetric_eigen();
+        let lo = e.eigenvalues.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = e.eigenvalues.iter().copied().fold(0.0f64, f64::max);
+        if lo > 0.0 { hi / lo } else { f64::INFINITY }
+    } else {
+        f64::INFINITY
+    };
+    let inverse = inverse_wide
+        .as_ref()
+        .map(|w| DMatrix::from_fn(n, n, |i, j| w[i][j].to_f64()))
+        .filter(|m| m.iter().all(|x| x.is_finite()));
+    FimAtPoint {
+        fim: plain,
+        det: det.to_f64(),
+        inverse,
+        condition,
+        verdict,
+        wide: Some(WideNumbers {
+            fim,
+            det,
+            inverse: inverse_wide,
+        }),
+    }
+}
+
+/// F⁻¹ = D^{-1/2} S⁻¹ D^{-1/2}, wide and as f64.
+fn scaled_inverse(scaled: &DMatrix<f64>, half: &[Wide]) -> Option<(Vec<Vec<Wide>>, DMatrix<f64>)> {
+    let s_inv = scaled.clone().cholesky()?.inverse();
+    let n = half.len();
+    let wide: Vec<Vec<Wide>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| Wide::from_f64(s_inv[(i, j)]) / (half[i] * half[j]))
+                .collect()
+        })
+        .collect();
+    let plain = DMatrix::from_fn(n, n, |i, j| wide[i][j].to_f64());
+    Some((wide, plain))
+}
+
+/// det, inverse, condition number and rank verdict of a symmetric f64
+/// matrix (a numeric Fisher information), scaled as in [`summarize_wide`].
 pub(crate) fn summarize(fim: DMatrix<f64>) -> FimAtPoint {
+    if fim.iter().any(|x| !x.is_finite()) {
+        return summarize_plain(fim);
+    }
+    summarize_wide(to_wide(&fim), false)
+}
+
+/// The plain f64 computation: det by LU, Cholesky inverse, condition
+/// number from the eigenvalues.
+fn summarize_plain(fim: DMatrix<f64>) -> FimAtPoint {
     let eig = fim.clone().symmetric_eigen();
     let (lo, hi) = eig
         .eigenvalues
@@ -171,5 +386,11 @@ pub(crate) fn summarize(fim: DMatrix<f64>) -> FimAtPoint {
         det,
         inverse,
         condition,
+        verdict: if lo > 0.0 {
+            Verdict::Regular
+        } else {
+            Verdict::NotPositive
+        },
+        wide: None,
     }
 }

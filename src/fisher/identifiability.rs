@@ -7,6 +7,7 @@
 //! the directions along which the model does not change.
 
 use super::matrix::Matrix;
+use super::wide::{Wide, eval_entry};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Domain, Model};
 use crate::numeric::eval::eval_f64;
@@ -27,7 +28,8 @@ pub struct Singularity {
     pub at: Vec<(Name, f64)>,
 }
 
-/// Relative size below which an eigenvalue counts as zero.
+/// Relative size below which an eigenvalue of the scaled F (unit
+/// diagonal) counts as zero.
 const RANK_TOLERANCE: f64 = 1e-10;
 
 /// A point inside a domain, away from special values (0, 1, symmetric
@@ -182,11 +184,27 @@ pub fn singularity(model: &Model, fim: &Matrix, params: &[(Name, Domain)]) -> Op
     }
     let at = typical_point(model, params);
     let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
-    let mut m = DMatrix::<f64>::zeros(n, n);
-    for i in 0..n {
-        for j in 0..n {
-            m[(i, j)] = eval_f64(&fim[i][j], &lookup).ok()?;
+    // Entries with a wide exponent (μ^1000000 at μ = 0.37 is 1e-863584,
+    // not 0), and the rank decided on the scaled matrix
+    // S = D^{-1/2} F D^{-1/2} (D = diag F) with a relative tolerance.
+    let mut f = vec![vec![Wide::ZERO; n]; n];
+    for (i, row) in f.iter_mut().enumerate() {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = eval_entry(&fim[i][j], &lookup).ok()?;
         }
+    }
+    let half: Vec<Wide> = (0..n)
+        .map(|i| {
+            if f[i][i].signum() > 0.0 {
+                f[i][i].sqrt().unwrap_or(Wide::from_f64(1.0))
+            } else {
+                Wide::from_f64(1.0)
+            }
+        })
+        .collect();
+    let m = DMatrix::from_fn(n, n, |i, j| (f[i][j] / (half[i] * half[j])).to_f64());
+    if m.iter().any(|x| !x.is_finite()) {
+        return None;
     }
     let eig = m.symmetric_eigen();
     let scale = eig.eigenvalues.iter().fold(0.0f64, |a, &b| a.max(b.abs()));
@@ -204,16 +222,23 @@ pub fn singularity(model: &Model, fim: &Matrix, params: &[(Name, Domain)]) -> Op
     if null.is_empty() {
         return None;
     }
-    let null_directions = null
-        .iter()
-        .map(|&k| {
-            let v = eig.eigenvectors.column(k);
-            let big = v
-                .iter()
-                .fold(0.0f64, |a, &b| if b.abs() > a.abs() { b } else { a });
-            v.iter().map(|x| clean(x / big)).collect()
-        })
-        .collect();
+    let null_directions =
+        null.iter()
+            .map(|&k| {
+                // u is S's null vector; F's is D^{-1/2} u.
+                let v: Vec<Wide> = eig
+                    .eigenvectors
+                    .column(k)
+                    .iter()
+                    .zip(&half)
+                    .map(|(&u, h)| Wide::from_f64(u) / *h)
+                    .collect();
+                let big = v.iter().copied().fold(Wide::ZERO, |a, b| {
+                    if b.log2_abs() > a.log2_abs() { b } else { a }
+                });
+                v.iter().map(|x| clean((*x / big).to_f64())).collect()
+            })
+            .collect();
     Some(Singularity {
         rank: n - null.len(),
         dim: n,

@@ -13,6 +13,7 @@ pub mod matrix;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod positive;
 mod raw;
+pub mod wide;
 
 pub use derive::{
     ClosedForm, CoordsDerivation, Derivation, DeriveConfig, derive, derive_coords,

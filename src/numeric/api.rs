@@ -141,6 +141,14 @@ pub enum NumericError {
         /// The offending sum's value.
         value: f64,
     },
+    /// A row's score is finite but its outer product s sᵀ (a term of the
+    /// empirical Fisher information) is not.
+    OuterOverflow {
+        /// Data row (from 1).
+        row: usize,
+        /// The row's largest score component.
+        value: f64,
+    },
     /// Data could not be read.
     Data(DataError),
 }
@@ -221,6 +229,12 @@ impl fmt::Display for NumericError {
             NumericError::SumOverflow { value } => write!(
                 f,
                 "the sum over the rows is not finite ({value}) although every row is"
+            ),
+            NumericError::OuterOverflow { row, value } => write!(
+                f,
+                "row {row}: the score reaches {value:e}, and its outer product s sᵀ overflows \
+                 f64: the empirical Fisher information Σ s sᵀ cannot be represented (the \
+                 log-likelihood, its gradient and the observed information are finite)"
             ),
             NumericError::Data(e) => e.fmt(f),
         }
@@ -732,6 +746,8 @@ impl ModelFunctions {
             g: Vec<f64>,
             h: Vec<f64>,
             f: Vec<f64>,
+            // The first row whose s sᵀ overflows, and its largest |s_k|.
+            outer: Option<(usize, f64)>,
         }
         let acc = self.fold_rows(
             theta,
@@ -741,9 +757,16 @@ impl ModelFunctions {
                 g: vec![0.0; d],
                 h: vec![0.0; d * d],
                 f: vec![0.0; d * d],
+                outer: None,
             },
             |acc, r| {
                 acc.v += r.log_density;
+                if acc.outer.is_none() {
+                    let big = r.score.iter().fold(0.0f64, |a, s| a.max(s.abs()));
+                    if !(big * big).is_finite() {
+                        acc.outer = Some((r.row + 1, big));
+                    }
+                }
                 for k in 0..d {
                     acc.g[k] += r.score[k];
                     let sk = r.score[k];
@@ -763,9 +786,13 @@ impl ModelFunctions {
                 a.g.iter_mut().zip(&b.g).for_each(|(x, y)| *x += y);
                 a.h.iter_mut().zip(&b.h).for_each(|(x, y)| *x += y);
                 a.f.iter_mut().zip(&b.f).for_each(|(x, y)| *x += y);
+                a.outer = a.outer.or(b.outer);
                 a
             },
         )?;
+        if let Some((row, value)) = acc.outer {
+            return Err(NumericError::OuterOverflow { row, value });
+        }
         let sym =
             |m: &[f64], sign: f64| DMatrix::from_fn(d, d, |i, j| sign * m[i.min(j) * d + i.max(j)]);
         let out = DataSummary {

@@ -238,6 +238,12 @@ pub struct QuadConfig {
     pub max_intervals: usize,
     /// Most terms [`sum_infinite`] adds.
     pub max_terms: usize,
+    /// Pieces each panel starts as (1: the whole panel, then bisection).
+    /// A prime such as 7 gives nodes that the bisection tree never uses:
+    /// `fimkit check` integrates twice, with 1 and 7, so that an
+    /// integrand that fools one node set (an oscillation in step with it)
+    /// shows up as a disagreement.
+    pub initial_split: usize,
 }
 
 impl Default for QuadConfig {
@@ -245,6 +251,7 @@ impl Default for QuadConfig {
         QuadConfig {
             max_intervals: 2000,
             max_terms: 200_000,
+            initial_split: 1,
         }
     }
 }
@@ -405,16 +412,20 @@ pub fn integrate<E>(
             | Map::FromInfinity { b, .. } => b,
         })
         .fold(f64::NEG_INFINITY, f64::max);
+    let split = config.initial_split.max(1);
     for (i, p) in panels.iter().enumerate() {
-        let (value, error) = gk15(f, p, 0.0, 1.0, &mut sc, end)?;
-        evaluations += 15;
-        pieces.push(Piece {
-            panel: i,
-            t0: 0.0,
-            t1: 1.0,
-            value,
-            error,
-        });
+        for k in 0..split {
+            let (t0, t1) = (k as f64 / split as f64, (k + 1) as f64 / split as f64);
+            let (value, error) = gk15(f, p, t0, t1, &mut sc, end)?;
+            evaluations += 15;
+            pieces.push(Piece {
+                panel: i,
+                t0,
+                t1,
+                value,
+                error,
+            });
+        }
     }
     let total = |pieces: &[Piece]| {
         let mut v = vec![0.0; m];

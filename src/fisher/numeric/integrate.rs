@@ -158,7 +158,14 @@ impl Run<'_> {
             .slots
             .iter()
             .zip(&self.row)
-            .map(|(n, v)| format!("{n} = {v}"))
+            .map(|(n, v)| {
+                // Never a 220-digit integer: scientific outside [1e-6, 1e16).
+                if v.abs() >= 1e16 || (*v != 0.0 && v.abs() < 1e-6) {
+                    format!("{n} = {v:e}")
+                } else {
+                    format!("{n} = {v}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
