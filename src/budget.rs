@@ -40,6 +40,16 @@ pub fn running_short() -> bool {
 #[derive(Debug)]
 pub struct Stage {
     previous: &'static str,
+    /// When the stage began, if stages are traced (`FIMKIT_TRACE_STAGES`).
+    traced: Option<(&'static str, Instant)>,
+}
+
+/// Print each stage's wall time to stderr when it ends? (The environment
+/// variable `FIMKIT_TRACE_STAGES` is set: a developer's profile of where a
+/// derivation spends its time.)
+fn tracing() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FIMKIT_TRACE_STAGES").is_some())
 }
 
 /// Enter a stage (process-wide: the watchdog reads the latest one).
@@ -47,12 +57,19 @@ pub fn stage(name: &'static str) -> Stage {
     let mut s = STAGE.lock().unwrap_or_else(|e| e.into_inner());
     let previous = *s;
     *s = name;
-    Stage { previous }
+    let traced = tracing().then(|| (name, Instant::now()));
+    Stage { previous, traced }
 }
 
 impl Drop for Stage {
     fn drop(&mut self) {
         *STAGE.lock().unwrap_or_else(|e| e.into_inner()) = self.previous;
+        if let Some((name, start)) = self.traced {
+            eprintln!(
+                "stage {:>9.3} ms  {name}",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        }
     }
 }
 

@@ -24,7 +24,7 @@ fn fimkit(args: &[&str]) -> (Option<i32>, String, String) {
 #[test]
 fn the_time_budget_stops_a_long_derivation_naming_its_stage() {
     for model in [
-        "tests/fixtures/stress/rasch_raw_10.fim",
+        "tests/fixtures/stress/nested_lets_200.fim",
         "tests/fixtures/stress/nested_exp_sin.fim",
     ] {
         let (code, _, err) = fimkit(&["derive", model, "--budget", "1"]);
@@ -42,7 +42,7 @@ fn the_time_budget_stops_a_long_derivation_naming_its_stage() {
 fn the_budget_comes_from_the_environment_too() {
     let out = Command::new(env!("CARGO_BIN_EXE_fimkit"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["derive", "tests/fixtures/stress/rasch_raw_10.fim"])
+        .args(["derive", "tests/fixtures/stress/nested_lets_200.fim"])
         .env("FIMKIT_BUDGET", "0.5")
         .output()
         .expect("run fimkit");
@@ -56,7 +56,7 @@ fn the_memory_budget_stops_before_memory_runs_out() {
     // 1 MiB: less than the process itself, so the first look stops it.
     let (code, _, err) = fimkit(&[
         "derive",
-        "tests/fixtures/stress/rasch_raw_10.fim",
+        "tests/fixtures/stress/nested_lets_200.fim",
         "--memory-budget",
         "1",
     ]);
@@ -75,4 +75,64 @@ fn ordinary_commands_finish_within_the_default_budget() {
     // 0 means no limit.
     let (code, _, err) = fimkit(&["derive", "examples/normal.fim", "--budget", "0"]);
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// Every stress model of issue 13 ends within the budget: it finishes, or
+/// it stops with exit code 5 naming its stage; none is killed, none runs on.
+#[test]
+fn every_stress_model_ends_within_the_budget() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stress");
+    let mut models: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the stress fixtures")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "fim"))
+        .map(|p| p.display().to_string())
+        .collect();
+    models.sort();
+    assert!(models.len() >= 12, "{models:?}");
+    let results: Vec<(String, Option<i32>, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = models
+            .iter()
+            .map(|m| {
+                s.spawn(move || {
+                    let (code, _, err) = fimkit(&["derive", m, "--budget", "3"]);
+                    (m.clone(), code, err)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a run"))
+            .collect()
+    });
+    for (model, code, err) in results {
+        match code {
+            Some(0) => {}
+            Some(5) => assert!(
+                err.starts_with("error: stopped after 3.0 s, the time budget, while ")
+                    && !err.contains("while starting"),
+                "{model}: {err}"
+            ),
+            // The 100,000-digit literal is refused at once.
+            Some(1) if model.ends_with("literal_100000_digits.fim") => {
+                assert!(err.contains("E0005"), "{model}: {err}")
+            }
+            other => panic!("{model}: exit {other:?}: {err}"),
+        }
+    }
+}
+
+/// Ordinary large models are not stress: they derive (exit 0) within the
+/// default budget.
+#[test]
+fn ordinary_large_models_derive() {
+    for model in [
+        "tests/fixtures/stress/rasch_40.fim",
+        "tests/fixtures/stress/rasch_raw_40.fim",
+        "tests/fixtures/stress/log_of_30_sums.fim",
+    ] {
+        let (code, out, err) = fimkit(&["derive", model]);
+        assert_eq!(code, Some(0), "{model}: {err}");
+        assert!(out.contains("Fisher information"), "{model}: {out}");
+    }
 }

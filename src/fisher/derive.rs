@@ -591,7 +591,10 @@ fn closed_fim(
             is_param,
         )?))
     })?;
+    let stage = crate::budget::stage("the second formula (sum of J^T Cov[T] J)");
     let fim_outer = outer_formula(&groups, params, is_param)?;
+    drop(stage);
+    let _stage = crate::budget::stage("checking the two formulas agree");
     // No comparison of formulas that still hold data (they would agree
     // with each other and still be wrong).
     check_data_free(model, domains, &fim)?;
@@ -625,11 +628,13 @@ fn finish_closed_fim(
     check_invariant(model, domains, &fim, fim_outer.as_ref(), &agreement)?;
     let formulas_agree_symbolically =
         matches!(agreement, super::identifiability::Agreement::Symbolic);
+    let stage = crate::budget::stage("the rank of F at a typical point");
     let singularity = if model.covariates.is_empty() {
         super::identifiability::singularity(model, &fim, domains)
     } else {
         None
     };
+    drop(stage);
     let singular = singularity.is_some();
     Ok(ClosedForm {
         fim,
@@ -799,7 +804,19 @@ fn outer_formula(
         let jac: Vec<Vec<Expr>> = g
             .natural
             .iter()
-            .map(|eta| params.iter().map(|v| diff(eta, v)).collect())
+            .map(|eta| {
+                let vars = eta.free_vars();
+                params
+                    .iter()
+                    .map(|v| {
+                        if vars.binary_search(v).is_ok() {
+                            diff(eta, v)
+                        } else {
+                            Expr::zero()
+                        }
+                    })
+                    .collect()
+            })
             .collect();
         let k = g.natural.len();
         // cov_jac[a][j] = Σ_b Cov[a][b] J[b][j].
@@ -811,18 +828,31 @@ fn outer_formula(
                             .filter(|&b| !jac[b][j].is_zero() && !g.cov[a][b].is_zero())
                             .map(|b| Expr::mul2(g.cov[a][b].clone(), jac[b][j].clone()))
                             .collect();
-                        tidy(&Expr::add(terms))
+                        if terms.is_empty() {
+                            Expr::zero()
+                        } else {
+                            tidy(&Expr::add(terms))
+                        }
                     })
                     .collect()
             })
             .collect();
-        for i in 0..p {
-            for j in i..p {
+        // Only the parameters this group's η moves: K independent groups
+        // cost K small blocks, not K full p×p passes.
+        let moved: Vec<usize> = (0..p)
+            .filter(|&i| (0..k).any(|a| !jac[a][i].is_zero()))
+            .collect();
+        for (n, &i) in moved.iter().enumerate() {
+            for &j in &moved[n..] {
                 let terms: Vec<Expr> = (0..k)
                     .filter(|&a| !jac[a][i].is_zero() && !cov_jac[a][j].is_zero())
                     .map(|a| Expr::mul2(jac[a][i].clone(), cov_jac[a][j].clone()))
                     .collect();
-                f[i][j] = Expr::add(vec![f[i][j].clone(), Expr::add(terms)]);
+                if terms.is_empty() {
+                    continue;
+                }
+                let old = std::mem::replace(&mut f[i][j], Expr::zero());
+                f[i][j] = Expr::add(vec![old, Expr::add(terms)]);
             }
         }
     }

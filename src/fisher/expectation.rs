@@ -322,9 +322,20 @@ pub fn expectation(
     groups: &[DataGroup],
     is_param: &dyn Fn(&str) -> bool,
 ) -> Result<Expr, Blocker> {
+    // A group whose data the expression does not hold leaves it as it is:
+    // skipping it keeps a model of K independent groups at K entries' work
+    // per group, not K² (issue 13: 1,000 independent means).
     let mut current = e.clone();
+    let mut vars = current.free_vars();
     for g in groups {
+        if vars.is_empty() {
+            break;
+        }
+        if !g.vars.iter().any(|v| vars.binary_search(v).is_ok()) {
+            continue;
+        }
         current = group_expectation(&current, g, is_param)?;
+        vars = current.free_vars();
     }
     Ok(current)
 }

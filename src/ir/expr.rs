@@ -31,6 +31,10 @@ use std::sync::Arc;
 
 use super::memo::ScopedMemo;
 
+/// Most terms [`Expr::expand`] multiplies one product (or power of a sum)
+/// out into; a larger one stays as it is.
+const MAX_EXPANDED_TERMS: usize = 4096;
+
 thread_local! {
     /// Results of [`Expr::expand`] while a [`with_expand_memo`] scope is
     /// open on this thread; at most 50 000 per scope.
@@ -1035,6 +1039,21 @@ impl Expr {
     }
 
     fn expand_uncached(&self) -> Expr {
+        /// How many terms the expansion of a product of these factors has
+        /// (saturating).
+        fn expanded_terms(fs: &[Expr]) -> usize {
+            fs.iter().fold(1usize, |n, f| {
+                let k = match f {
+                    Expr::Add(ts) => ts.len(),
+                    Expr::Pow(b, x) => match (&**b, x.as_int()) {
+                        (Expr::Add(ts), Some(k @ 2..=8)) => ts.len().saturating_pow(k as u32),
+                        _ => 1,
+                    },
+                    _ => 1,
+                };
+                n.saturating_mul(k)
+            })
+        }
         fn terms_of(e: Expr) -> Vec<Expr> {
             match e {
                 Expr::Add(ts) => ts,
@@ -1063,6 +1082,10 @@ impl Expr {
             f(rebuilt)
         }
         walk(self, &mut |e| match e {
+            // A product of many sums multiplies out into exponentially many
+            // terms (K factors 1 + exp(a − b_k): 2^K); past the bound it
+            // stays a product, which is equal, only not expanded.
+            Expr::Mul(fs) if expanded_terms(&fs) > MAX_EXPANDED_TERMS => Expr::Mul(fs),
             Expr::Mul(fs) => {
                 let mut acc = vec![Expr::one()];
                 for f in fs {
@@ -1087,7 +1110,8 @@ impl Expr {
             }
             Expr::Pow(b, x)
                 if matches!(*b, Expr::Add(_))
-                    && x.as_int().is_some_and(|n| (2..=8).contains(&n)) =>
+                    && x.as_int().is_some_and(|n| (2..=8).contains(&n))
+                    && expanded_terms(&[Expr::Pow(b.clone(), x.clone())]) <= MAX_EXPANDED_TERMS =>
             {
                 let n = x.as_int().unwrap_or(1);
                 let base = terms_of(*b);

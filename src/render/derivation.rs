@@ -31,6 +31,7 @@ fn label(name: &str, style: &TextStyle) -> String {
 /// The derivation as readable text (Unicode or ASCII per `style`; the
 /// model's data variables are put first in sums automatically).
 pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> String {
+    let _stage = crate::budget::stage("printing the derivation");
     let style = &style
         .clone()
         .with_leading(leading(model).iter().map(|n| &**n));

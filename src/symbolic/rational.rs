@@ -110,6 +110,9 @@ fn has_fraction(e: &Expr) -> bool {
 }
 
 /// `(numerator terms, denominator base → exponent)`.
+/// Most distinct sums [`together`] puts under one denominator.
+const MAX_SUM_DENOMINATORS: usize = 4;
+
 fn together(e: &Expr, max_denominator_sum: usize) -> Option<Expr> {
     let expanded = e.expand();
     let terms = numer_terms(&expanded);
@@ -133,6 +136,11 @@ fn together(e: &Expr, max_denominator_sum: usize) -> Option<Expr> {
         .keys()
         .any(|b| matches!(b, Expr::Add(ts) if ts.len() > max_denominator_sum))
     {
+        return None;
+    }
+    // Over many distinct sums (1 + exp(a − b_k) for K items) the common
+    // denominator is their product, and the numerator 2^K terms.
+    if lcd.keys().filter(|b| matches!(b, Expr::Add(_))).count() > MAX_SUM_DENOMINATORS {
         return None;
     }
     let den_product = |lcd: &BTreeMap<Expr, i64>| {

@@ -459,7 +459,10 @@ pub fn derive_simplified(
         .map(|p| {
             let plain = diff(logp, p.as_ref());
             let cascaded = diff(&simple_logp.expr, p.as_ref());
-            if cascaded == plain {
+            // A simplified log-density can differentiate into something
+            // much larger (the log of a product of K sums, from Σ log of
+            // them, gives K products of K − 1 sums): then it is no help.
+            if cascaded == plain || cascaded.op_count() > 2 * plain.op_count() + 8 {
                 vec![plain]
             } else {
                 vec![plain, cascaded]

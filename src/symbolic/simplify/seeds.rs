@@ -179,7 +179,10 @@ pub fn join_logs(e: &Expr, facts: &Assumptions) -> Expr {
                 _ => rest.push(t.clone()),
             }
         }
-        if inside.len() < 2 {
+        // The log of a product of many sums differentiates into a sum over
+        // all their products (a raw Rasch test's Σ log(1 + exp(a − b_k))).
+        let sums = inside.iter().filter(|a| matches!(a, Expr::Add(_))).count();
+        if inside.len() < 2 || sums > MAX_DENOMINATORS {
             return None;
         }
         rest.push(Expr::log(Expr::mul(inside)));
@@ -292,6 +295,9 @@ pub fn common_denominators(e: &Expr) -> Expr {
     })
 }
 
+/// Most distinct denominators [`factor_sum`] puts a sum over.
+const MAX_DENOMINATORS: usize = 4;
+
 fn factor_sum(ts: &[Expr], expand: bool) -> Option<Expr> {
     let maps: Vec<BTreeMap<Expr, Rational>> = ts.iter().map(powers).collect();
     // Common denominator: every base with a negative integer power in some
@@ -331,6 +337,12 @@ fn factor_sum(ts: &[Expr], expand: bool) -> Option<Expr> {
         }
     }
     if den.is_empty() && common.is_empty() {
+        return None;
+    }
+    // A common denominator of many sums multiplies them out (2^K terms for
+    // K denominators 1 + exp(a − b_k) once expanded: a raw Rasch test of 8
+    // items took minutes). Past a few, the seed is not worth it.
+    if den.len() > MAX_DENOMINATORS {
         return None;
     }
     let outside = Expr::mul(
