@@ -238,24 +238,63 @@ pub fn to_rec_expr(e: &Expr) -> RecExpr<Math> {
 /// constructors.
 pub fn from_rec_expr(r: &RecExpr<Math>) -> Expr {
     let nodes = r.as_ref();
-    let mut built: Vec<Expr> = Vec::with_capacity(nodes.len());
-    for node in nodes {
-        let get = |id: &Id| built[usize::from(*id)].clone();
-        let e = match node {
-            Math::Num(Num(r)) => Expr::num(r.clone()),
-            Math::Named(Named(c)) => Expr::Const(*c),
-            Math::Symbol(s) => Expr::var(s.as_str()),
-            Math::Add([a, b]) => Expr::add2(get(a), get(b)),
-            Math::Mul([a, b]) => Expr::mul2(get(a), get(b)),
-            Math::Pow([a, b]) => Expr::pow(get(a), get(b)),
-            call => {
-                let (f, ids) = call.as_call().expect("every other node is a call");
-                Expr::call(f, ids.iter().map(get).collect())
-            }
-        };
-        built.push(e);
+    if nodes.is_empty() {
+        return Expr::zero();
     }
-    built.pop().unwrap_or_else(Expr::zero)
+    let mut built: Vec<Option<Expr>> = vec![None; nodes.len()];
+    build(nodes, Id::from(nodes.len() - 1), &mut built)
+}
+
+/// The expression of node `id`, each node built once. A chain of binary
+/// sums (or products) becomes one n-ary sum built at once: adding the
+/// terms one by one re-sorts the growing sum each time, quadratic in a
+/// log-density of 1,000 terms.
+fn build(nodes: &[Math], id: Id, built: &mut Vec<Option<Expr>>) -> Expr {
+    if let Some(e) = &built[usize::from(id)] {
+        return e.clone();
+    }
+    let e = match &nodes[usize::from(id)] {
+        Math::Num(Num(r)) => Expr::num(r.clone()),
+        Math::Named(Named(c)) => Expr::Const(*c),
+        Math::Symbol(s) => Expr::var(s.as_str()),
+        Math::Add(_) => {
+            let mut leaves = Vec::new();
+            chain(nodes, id, &|m| matches!(m, Math::Add(_)), &mut leaves);
+            Expr::add(leaves.into_iter().map(|l| build(nodes, l, built)).collect())
+        }
+        Math::Mul(_) => {
+            let mut leaves = Vec::new();
+            chain(nodes, id, &|m| matches!(m, Math::Mul(_)), &mut leaves);
+            Expr::mul(leaves.into_iter().map(|l| build(nodes, l, built)).collect())
+        }
+        Math::Pow([a, b]) => {
+            let (a, b) = (build(nodes, *a, built), build(nodes, *b, built));
+            Expr::pow(a, b)
+        }
+        call => {
+            let (f, ids) = call.as_call().expect("every other node is a call");
+            let args = ids.iter().map(|i| build(nodes, *i, built)).collect();
+            Expr::call(f, args)
+        }
+    };
+    built[usize::from(id)] = Some(e.clone());
+    e
+}
+
+/// The operands of a chain of the same binary operation, left to right.
+/// (Iterative: a sum of 100,000 terms is a chain that deep.)
+fn chain(nodes: &[Math], id: Id, same: &dyn Fn(&Math) -> bool, out: &mut Vec<Id>) {
+    let mut stack = vec![id];
+    while let Some(id) = stack.pop() {
+        let node = &nodes[usize::from(id)];
+        match node {
+            Math::Add([a, b]) | Math::Mul([a, b]) if same(node) => {
+                stack.push(*b);
+                stack.push(*a);
+            }
+            _ => out.push(id),
+        }
+    }
 }
 
 #[cfg(test)]
