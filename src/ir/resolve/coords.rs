@@ -12,6 +12,33 @@ impl Resolver {
         span: Span,
     ) -> Res<()> {
         self.coord_scope.clear();
+        let (new_params, params_ok) = self.coord_params(params);
+        let (map, maps_ok) = self.coord_maps(maps);
+        let ok = params_ok && maps_ok;
+        let ok = self.check_coords_complete(name, &new_params, &map, ok);
+        self.coord_scope.clear();
+        if !ok {
+            return Err(());
+        }
+        let ordered = self
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), map[&p.name].0.clone()))
+            .collect();
+        self.coords.push(Coords {
+            name: name.name.clone(),
+            params: new_params,
+            map: ordered,
+            span,
+        });
+        Ok(())
+    }
+
+    /// The block's new parameters (each also in the block's scope).
+    fn coord_params(
+        &mut self,
+        params: &[(ast::DeclName, ast::Domain, Span)],
+    ) -> (Vec<Param>, bool) {
         let mut new_params = Vec::new();
         let mut ok = true;
         for (dn, dom, pspan) in params {
@@ -76,41 +103,19 @@ impl Resolver {
                 }
             }
         }
+        (new_params, ok)
+    }
+
+    /// The maps `param = expression in the new parameters`, each model
+    /// parameter once.
+    fn coord_maps(
+        &mut self,
+        maps: &[(ast::Target, AstExpr, Span)],
+    ) -> (HashMap<Name, (Expr, Span)>, bool) {
         let mut map: HashMap<Name, (Expr, Span)> = HashMap::new();
+        let mut ok = true;
         for (target, e, mspan) in maps {
-            let lhs = match self.decls.get(&target.ident.name).cloned() {
-                _ if self.poisoned.contains(&target.ident.name) => None,
-                Some(d) if d.kind == Kind::Param => match (&target.index, d.range) {
-                    (None, None) => Some(Name::from(target.ident.name.as_str())),
-                    (Some(ix), Some(range)) => self
-                        .index_value(ix, &target.ident.name, range)
-                        .ok()
-                        .map(|i| Name::from(format!("{}[{i}]", target.ident.name).as_str())),
-                    _ => {
-                        self.error(
-                            Diagnostic::error("E0107", format!("`{}` needs {} index here", target.ident.name, if d.range.is_some() { "an" } else { "no" }), target.span, "index mismatch")
-                                .with_help("map each element of an indexed parameter separately: a[1] = ..., a[2] = ..."),
-                        );
-                        None
-                    }
-                },
-                Some(d) => {
-                    self.error(
-                        Diagnostic::error("E0111", format!("`{}` is a {}, not a parameter", target.ident.name, d.kind.noun()), target.span, "only parameters can be mapped")
-                            .with_label(d.span, "declared here")
-                            .with_help("a coordinates block gives the model's parameters as functions of the new ones"),
-                    );
-                    None
-                }
-                None => {
-                    self.error(self.unknown_name(
-                        &target.ident.name,
-                        target.ident.span,
-                        "the left side must be a model parameter",
-                    ));
-                    None
-                }
-            };
+            let lhs = self.coord_map_target(target);
             let rhs = self.scalar(e, Ctx::Coords);
             match (lhs, rhs) {
                 (Some(l), Ok(r)) => {
@@ -132,6 +137,57 @@ impl Resolver {
                 _ => ok = false,
             }
         }
+        (map, ok)
+    }
+
+    /// The model parameter on the left of a map (`None`, reported, when it
+    /// is not one).
+    fn coord_map_target(&mut self, target: &ast::Target) -> Option<Name> {
+        match self.decls.get(&target.ident.name).cloned() {
+            _ if self.poisoned.contains(&target.ident.name) => None,
+            Some(d) if d.kind == Kind::Param => match (&target.index, d.range) {
+                (None, None) => Some(Name::from(target.ident.name.as_str())),
+                (Some(ix), Some(range)) => self
+                    .index_value(ix, &target.ident.name, range)
+                    .ok()
+                    .map(|i| Name::from(format!("{}[{i}]", target.ident.name).as_str())),
+                _ => {
+                    self.error(
+                        Diagnostic::error("E0107", format!("`{}` needs {} index here", target.ident.name, if d.range.is_some() { "an" } else { "no" }), target.span, "index mismatch")
+                            .with_help("map each element of an indexed parameter separately: a[1] = ..., a[2] = ..."),
+                    );
+                    None
+                }
+            },
+            Some(d) => {
+                self.error(
+                    Diagnostic::error("E0111", format!("`{}` is a {}, not a parameter", target.ident.name, d.kind.noun()), target.span, "only parameters can be mapped")
+                        .with_label(d.span, "declared here")
+                        .with_help("a coordinates block gives the model's parameters as functions of the new ones"),
+                );
+                None
+            }
+            None => {
+                self.error(self.unknown_name(
+                    &target.ident.name,
+                    target.ident.span,
+                    "the left side must be a model parameter",
+                ));
+                None
+            }
+        }
+    }
+
+    /// Every model parameter is given, at least one new parameter is
+    /// declared (errors), and every new one is used (a warning). Whether the
+    /// block is still good.
+    fn check_coords_complete(
+        &mut self,
+        name: &ast::Ident,
+        new_params: &[Param],
+        map: &HashMap<Name, (Expr, Span)>,
+        mut ok: bool,
+    ) -> bool {
         let missing: Vec<String> = self
             .params
             .iter()
@@ -179,23 +235,6 @@ impl Resolver {
             let d = Diagnostic::warning("W0202", format!("coordinate `{}` is never used", p.name), p.span, "unused").with_help("every new coordinate should appear in the maps; otherwise its Fisher information is zero");
             self.error(d);
         }
-        self.coord_scope.clear();
-        if !ok {
-            return Err(());
-        }
-        let ordered = self
-            .params
-            .iter()
-            .map(|p| (p.name.clone(), map[&p.name].0.clone()))
-            .collect();
-        self.coords.push(Coords {
-            name: name.name.clone(),
-            params: new_params,
-            map: ordered,
-            span,
-        });
-        Ok(())
+        ok
     }
-
-    // ------------------------------------------------------------ expressions
 }

@@ -334,117 +334,15 @@ impl Resolver {
 
     pub(super) fn statement_inner(&mut self, stmt: &Stmt) -> Res<()> {
         match stmt {
-            Stmt::Const { name, value, .. } => {
-                let v = self.scalar(value, Ctx::Constant);
-                let folded = v.map(|v| self.fold_consts(&v));
-                let exact = folded.as_ref().ok().and_then(|e| self.exact_value(e));
-                let r = match (folded, exact) {
-                    (Ok(Expr::Num(r)), _) | (Ok(_), Some(r)) => r,
-                    (Ok(other), None) => {
-                        self.error(
-                            Diagnostic::error("E0114", format!("constant `{}` is not a number", name.name), value.span, format!("evaluates to `{other}`"))
-                                .with_help("a const must be a rational number, such as 10, 0.5 or 1/3 (functions like sqrt are not allowed here)"),
-                        );
-                        self.declare(name, Kind::Const, None)?;
-                        return Err(());
-                    }
-                    (Err(()), _) => {
-                        self.declare(name, Kind::Const, None)?;
-                        return Err(());
-                    }
-                };
-                self.declare(name, Kind::Const, None)?;
-                self.consts.insert(name.name.clone(), r.clone());
-                self.model_consts.push(ConstDecl {
-                    name: Name::from(name.name.as_str()),
-                    value: r,
-                    span: name.span,
-                });
-            }
-            Stmt::Param { name, domain, span } => {
-                let dom = self.domain(domain, Ctx::Constant);
-                let names = self.decl_names(name, Kind::Param)?;
-                let dom = dom?;
-                for n in names {
-                    self.params.push(Param {
-                        name: n,
-                        domain: dom.clone(),
-                        span: *span,
-                    });
-                }
-            }
-            Stmt::Covariate { name, domain, span } => {
-                let dom = self.domain(domain, Ctx::Constant);
-                let names = self.decl_names(name, Kind::Covariate)?;
-                let dom = dom?;
-                for n in names {
-                    self.covariates.push(Covariate {
-                        name: n,
-                        domain: dom.clone(),
-                        span: *span,
-                    });
-                }
-            }
+            Stmt::Const { name, value, .. } => self.const_stmt(name, value),
+            Stmt::Param { name, domain, span } => self.param_stmt(name, domain, *span),
+            Stmt::Covariate { name, domain, span } => self.covariate_stmt(name, domain, *span),
             Stmt::Data {
                 name,
                 support,
                 span,
-            } => {
-                let range = match &name.range {
-                    Some(r) => Some(self.int_range(r)?),
-                    None => None,
-                };
-                let group =
-                    range.map(|(lo, hi)| (name.ident.name.as_str(), (hi - lo + 1) as usize));
-                let sup = self.support(support, group);
-                let names = self.decl_names(name, Kind::Data)?;
-                let sup = sup?;
-                let params_in_bounds: Vec<Name> = sup
-                    .bound_vars()
-                    .into_iter()
-                    .filter(|v| self.decl_kind(v) == Some(Kind::Param))
-                    .collect();
-                if let Some(p) = params_in_bounds.first() {
-                    self.error(
-                        Diagnostic::warning(
-                            "W0205",
-                            format!("the support of `{}` depends on the parameter `{p}`", name.ident.name),
-                            support.span(),
-                            "support moves with a parameter",
-                        )
-                        .with_help("the regularity conditions behind the Fisher information fail (the Bartlett identities do not hold); fimkit will not report a FIM for this model"),
-                    );
-                }
-                for n in names {
-                    self.data.push(DataVar {
-                        name: n,
-                        support: sup.clone(),
-                        span: *span,
-                    });
-                }
-            }
-            Stmt::Let { name, value, .. } => {
-                let v = self.value(value, Ctx::General);
-                self.declare(name, Kind::Let, None)?;
-                let v = v?;
-                let depth = match &v {
-                    Value::Scalar(e) => expr_depth(e),
-                    Value::Vector(xs) => xs.iter().map(expr_depth).max().unwrap_or(0),
-                };
-                if depth > MAX_EXPR_DEPTH {
-                    self.error(
-                        Diagnostic::error(
-                            "E0125",
-                            format!("`{}` is nested too deeply once earlier let bindings are inlined", name.name),
-                            value.span,
-                            format!("{depth} levels deep"),
-                        )
-                        .with_help(format!("formulas may nest at most {MAX_EXPR_DEPTH} levels after inlining; a long chain of lets that each wrap the previous one in a function exceeds this")),
-                    );
-                    return Err(());
-                }
-                self.lets.insert(name.name.clone(), v);
-            }
+            } => self.data_stmt(name, support, *span),
+            Stmt::Let { name, value, .. } => self.let_stmt(name, value),
             Stmt::Logp { value, span } => {
                 let v = self.scalar(value, Ctx::General)?;
                 self.terms.push(Term {
@@ -452,108 +350,259 @@ impl Resolver {
                     logp: v,
                     span: *span,
                 });
+                Ok(())
             }
             Stmt::Sample {
                 target,
                 family,
                 args,
                 span,
-            } => self.sample(target, family, args, *span)?,
+            } => self.sample(target, family, args, *span),
             Stmt::For {
                 var, range, body, ..
-            } => {
-                let (lo, hi) = self.int_range(range)?;
-                if self.decls.contains_key(&var.name)
-                    || self.loops.iter().any(|(n, _)| *n == var.name)
-                {
-                    let fresh = self.fresh_index_name();
-                    let mut d = Diagnostic::error(
-                        "E0102",
-                        format!("loop variable `{}` shadows a name", var.name),
-                        var.span,
-                        "already in use",
-                    )
-                    .with_help(format!(
-                        "pick a fresh name for the loop variable, such as `{fresh}`"
-                    ));
-                    if let Some(prev) = self.decls.get(&var.name) {
-                        d = d.with_label(
-                            prev.span,
-                            format!("declared as a {} here", prev.kind.noun()),
-                        );
-                    }
-                    self.error(d);
-                    return Err(());
-                }
-                let mut ok = true;
-                for s in body {
-                    let declared = match s {
-                        Stmt::Const { name, .. } => Some(("const", name)),
-                        Stmt::Param { name, .. } => Some(("param", &name.ident)),
-                        Stmt::Data { name, .. } => Some(("data", &name.ident)),
-                        Stmt::Covariate { name, .. } => Some(("covariate", &name.ident)),
-                        Stmt::Coords { name, .. } => Some(("coords", name)),
-                        _ => None,
-                    };
-                    if let Some((kw, n)) = declared {
-                        ok = false;
-                        self.error(
-                            Diagnostic::error(
-                                "E0117",
-                                format!("`{kw} {}` is inside a `for` loop", n.name),
-                                n.span,
-                                "would be declared once per iteration",
-                            )
-                            .with_help(match kw {
-                                "param" | "data" | "covariate" => format!(
-                                    "declare the whole vector before the loop, `{kw} {}[{}..{}] : ...`, and use `{}[{}]` inside",
-                                    n.name, range.lo, range.hi, n.name, var.name
-                                ),
-                                _ => format!("move the `{kw}` above the loop"),
-                            }),
-                        );
-                        if !self.decls.contains_key(&n.name) {
-                            self.poisoned.insert(n.name.clone());
-                        }
-                    }
-                }
-                if !ok {
-                    return Err(());
-                }
-                // A `let` in the body is local to one iteration.
-                let local_lets: Vec<&str> = body
-                    .iter()
-                    .filter_map(|s| match s {
-                        Stmt::Let { name, .. } => Some(name.name.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                for k in lo..=hi {
-                    self.spend(body.len().max(1), var.span)?;
-                    self.loops.push((var.name.clone(), k));
-                    let before = self.diagnostics.len();
-                    for s in body {
-                        self.statement(s);
-                    }
-                    self.loops.pop();
-                    for n in &local_lets {
-                        if self.decls.get(*n).is_some_and(|d| d.kind == Kind::Let) {
-                            self.decls.remove(*n);
-                        }
-                        self.lets.remove(*n);
-                    }
-                    if self.diagnostics[before..].iter().any(Diagnostic::is_error) {
-                        // Report a body's errors once, not once per iteration.
-                        break;
-                    }
-                }
-            }
+            } => self.for_stmt(var, range, body),
             Stmt::Coords {
                 name,
                 params,
                 maps,
                 span,
-            } => self.coords_block(name, params, maps, *span)?,
+            } => self.coords_block(name, params, maps, *span),
+        }
+    }
+
+    /// `const name = value`: an exact rational.
+    fn const_stmt(&mut self, name: &ast::Ident, value: &AstExpr) -> Res<()> {
+        let v = self.scalar(value, Ctx::Constant);
+        let folded = v.map(|v| self.fold_consts(&v));
+        let exact = folded.as_ref().ok().and_then(|e| self.exact_value(e));
+        let r = match (folded, exact) {
+            (Ok(Expr::Num(r)), _) | (Ok(_), Some(r)) => r,
+            (Ok(other), None) => {
+                self.error(
+                        Diagnostic::error("E0114", format!("constant `{}` is not a number", name.name), value.span, format!("evaluates to `{other}`"))
+                            .with_help("a const must be a rational number, such as 10, 0.5 or 1/3 (functions like sqrt are not allowed here)"),
+                    );
+                self.declare(name, Kind::Const, None)?;
+                return Err(());
+            }
+            (Err(()), _) => {
+                self.declare(name, Kind::Const, None)?;
+                return Err(());
+            }
+        };
+        self.declare(name, Kind::Const, None)?;
+        self.consts.insert(name.name.clone(), r.clone());
+        self.model_consts.push(ConstDecl {
+            name: Name::from(name.name.as_str()),
+            value: r,
+            span: name.span,
+        });
+        Ok(())
+    }
+
+    /// `param name : domain`.
+    fn param_stmt(&mut self, name: &ast::DeclName, domain: &ast::Domain, span: Span) -> Res<()> {
+        let dom = self.domain(domain, Ctx::Constant);
+        let names = self.decl_names(name, Kind::Param)?;
+        let dom = dom?;
+        for n in names {
+            self.params.push(Param {
+                name: n,
+                domain: dom.clone(),
+                span,
+            });
+        }
+        Ok(())
+    }
+
+    /// `covariate name : domain`.
+    fn covariate_stmt(
+        &mut self,
+        name: &ast::DeclName,
+        domain: &ast::Domain,
+        span: Span,
+    ) -> Res<()> {
+        let dom = self.domain(domain, Ctx::Constant);
+        let names = self.decl_names(name, Kind::Covariate)?;
+        let dom = dom?;
+        for n in names {
+            self.covariates.push(Covariate {
+                name: n,
+                domain: dom.clone(),
+                span,
+            });
+        }
+        Ok(())
+    }
+
+    /// `data name : support`; a support that moves with a parameter is a
+    /// warning (no FIM is reported for such a model).
+    fn data_stmt(&mut self, name: &ast::DeclName, support: &ast::Support, span: Span) -> Res<()> {
+        let range = match &name.range {
+            Some(r) => Some(self.int_range(r)?),
+            None => None,
+        };
+        let group = range.map(|(lo, hi)| (name.ident.name.as_str(), (hi - lo + 1) as usize));
+        let sup = self.support(support, group);
+        let names = self.decl_names(name, Kind::Data)?;
+        let sup = sup?;
+        let params_in_bounds: Vec<Name> = sup
+            .bound_vars()
+            .into_iter()
+            .filter(|v| self.decl_kind(v) == Some(Kind::Param))
+            .collect();
+        if let Some(p) = params_in_bounds.first() {
+            self.error(
+                    Diagnostic::warning(
+                        "W0205",
+                        format!("the support of `{}` depends on the parameter `{p}`", name.ident.name),
+                        support.span(),
+                        "support moves with a parameter",
+                    )
+                    .with_help("the regularity conditions behind the Fisher information fail (the Bartlett identities do not hold); fimkit will not report a FIM for this model"),
+                );
+        }
+        for n in names {
+            self.data.push(DataVar {
+                name: n,
+                support: sup.clone(),
+                span,
+            });
+        }
+        Ok(())
+    }
+
+    /// `let name = value`: bound for inlining, its depth bounded.
+    fn let_stmt(&mut self, name: &ast::Ident, value: &AstExpr) -> Res<()> {
+        let v = self.value(value, Ctx::General);
+        self.declare(name, Kind::Let, None)?;
+        let v = v?;
+        let depth = match &v {
+            Value::Scalar(e) => expr_depth(e),
+            Value::Vector(xs) => xs.iter().map(expr_depth).max().unwrap_or(0),
+        };
+        if depth > MAX_EXPR_DEPTH {
+            self.error(
+                    Diagnostic::error(
+                        "E0125",
+                        format!("`{}` is nested too deeply once earlier let bindings are inlined", name.name),
+                        value.span,
+                        format!("{depth} levels deep"),
+                    )
+                    .with_help(format!("formulas may nest at most {MAX_EXPR_DEPTH} levels after inlining; a long chain of lets that each wrap the previous one in a function exceeds this")),
+                );
+            return Err(());
+        }
+        self.lets.insert(name.name.clone(), v);
+        Ok(())
+    }
+
+    /// `for var in lo..hi { body }`: unrolled.
+    /// `for var in lo..hi { body }`: unrolled.
+    fn for_stmt(&mut self, var: &ast::Ident, range: &ast::Range, body: &[Stmt]) -> Res<()> {
+        let (lo, hi) = self.int_range(range)?;
+        self.check_loop_var(var)?;
+        self.check_loop_body(var, range, body)?;
+        self.unroll(var, (lo, hi), body)
+    }
+
+    /// A loop variable must not shadow a declared name or an outer loop's.
+    fn check_loop_var(&mut self, var: &ast::Ident) -> Res<()> {
+        let shadows =
+            self.decls.contains_key(&var.name) || self.loops.iter().any(|(n, _)| *n == var.name);
+        if !shadows {
+            return Ok(());
+        }
+        let fresh = self.fresh_index_name();
+        let mut d = Diagnostic::error(
+            "E0102",
+            format!("loop variable `{}` shadows a name", var.name),
+            var.span,
+            "already in use",
+        )
+        .with_help(format!(
+            "pick a fresh name for the loop variable, such as `{fresh}`"
+        ));
+        if let Some(prev) = self.decls.get(&var.name) {
+            d = d.with_label(
+                prev.span,
+                format!("declared as a {} here", prev.kind.noun()),
+            );
+        }
+        self.error(d);
+        Err(())
+    }
+
+    /// Nothing is declared inside a loop (it would be declared once per
+    /// iteration); each such declaration is reported and poisoned.
+    fn check_loop_body(&mut self, var: &ast::Ident, range: &ast::Range, body: &[Stmt]) -> Res<()> {
+        let mut ok = true;
+        for s in body {
+            let declared = match s {
+                Stmt::Const { name, .. } => Some(("const", name)),
+                Stmt::Param { name, .. } => Some(("param", &name.ident)),
+                Stmt::Data { name, .. } => Some(("data", &name.ident)),
+                Stmt::Covariate { name, .. } => Some(("covariate", &name.ident)),
+                Stmt::Coords { name, .. } => Some(("coords", name)),
+                _ => None,
+            };
+            if let Some((kw, n)) = declared {
+                ok = false;
+                self.error(
+                        Diagnostic::error(
+                            "E0117",
+                            format!("`{kw} {}` is inside a `for` loop", n.name),
+                            n.span,
+                            "would be declared once per iteration",
+                        )
+                        .with_help(match kw {
+                            "param" | "data" | "covariate" => format!(
+                                "declare the whole vector before the loop, `{kw} {}[{}..{}] : ...`, and use `{}[{}]` inside",
+                                n.name, range.lo, range.hi, n.name, var.name
+                            ),
+                            _ => format!("move the `{kw}` above the loop"),
+                        }),
+                    );
+                if !self.decls.contains_key(&n.name) {
+                    self.poisoned.insert(n.name.clone());
+                }
+            }
+        }
+        if !ok {
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// Run the body once per index value; a `let` in the body is local to
+    /// one iteration, and a body's errors are reported once.
+    fn unroll(&mut self, var: &ast::Ident, (lo, hi): (i64, i64), body: &[Stmt]) -> Res<()> {
+        // A `let` in the body is local to one iteration.
+        let local_lets: Vec<&str> = body
+            .iter()
+            .filter_map(|s| match s {
+                Stmt::Let { name, .. } => Some(name.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        for k in lo..=hi {
+            self.spend(body.len().max(1), var.span)?;
+            self.loops.push((var.name.clone(), k));
+            let before = self.diagnostics.len();
+            for s in body {
+                self.statement(s);
+            }
+            self.loops.pop();
+            for n in &local_lets {
+                if self.decls.get(*n).is_some_and(|d| d.kind == Kind::Let) {
+                    self.decls.remove(*n);
+                }
+                self.lets.remove(*n);
+            }
+            if self.diagnostics[before..].iter().any(Diagnostic::is_error) {
+                // Report a body's errors once, not once per iteration.
+                break;
+            }
         }
         Ok(())
     }
