@@ -145,36 +145,58 @@ impl Resolver {
         if self.poisoned.contains(n) {
             return Err(());
         }
-        if let Some(v) = self.lets.get(n) {
-            if matches!(ctx, Ctx::Constant | Ctx::Coords) {
-                self.error(
-                    Diagnostic::error(
-                        "E0110",
-                        format!("`{n}` is a let binding and cannot be used here"),
-                        span,
-                        "not a constant",
-                    )
-                    .with_help(if ctx == Ctx::Coords {
-                        "the right side of a coordinate map may use only the block's new parameters and constants".to_string()
-                    } else {
-                        match v {
-                            Value::Scalar(Expr::Num(r)) => {
-                                format!("a let is not a constant: declare `const {n} = {r}` instead")
-                            }
-                            _ => format!("a let is not a constant: for a fixed number use `const {n} = ...`"),
-                        }
-                    }),
-                );
-                return Err(());
-            }
-            let v = v.clone();
-            self.spend_inlined(&v, n, span)?;
-            return Ok(v);
+        if let Some(v) = self.lets.get(n).cloned() {
+            return self.let_use(n, v, span, ctx);
         }
+        if let Some(v) = self.builtin_constant(n, span) {
+            return v;
+        }
+        let Some(d) = self.decls.get(n).cloned() else {
+            self.error(self.unknown_name(
+                n,
+                span,
+                "declare it with param, data, covariate, const or let",
+            ));
+            return Err(());
+        };
+        self.check_allowed(n, &d, span, ctx)?;
+        Ok(self.var_value(n, &d))
+    }
+
+    /// A use of a `let` binding: inlined (and counted), refused where a
+    /// constant or a new coordinate is needed.
+    fn let_use(&mut self, n: &str, v: Value, span: Span, ctx: Ctx) -> Res<Value> {
+        if matches!(ctx, Ctx::Constant | Ctx::Coords) {
+            self.error(
+                Diagnostic::error(
+                    "E0110",
+                    format!("`{n}` is a let binding and cannot be used here"),
+                    span,
+                    "not a constant",
+                )
+                .with_help(if ctx == Ctx::Coords {
+                    "the right side of a coordinate map may use only the block's new parameters and constants".to_string()
+                } else {
+                    match v {
+                        Value::Scalar(Expr::Num(r)) => {
+                            format!("a let is not a constant: declare `const {n} = {r}` instead")
+                        }
+                        _ => format!("a let is not a constant: for a fixed number use `const {n} = ...`"),
+                    }
+                }),
+            );
+            return Err(());
+        }
+        self.spend_inlined(&v, n, span)?;
+        Ok(v)
+    }
+
+    /// `pi`, `e`, `eulergamma`; `inf` is an error outside an interval.
+    fn builtin_constant(&mut self, n: &str, span: Span) -> Option<Res<Value>> {
         match n {
-            "pi" => return Ok(Value::Scalar(Expr::Const(Constant::Pi))),
-            "e" => return Ok(Value::Scalar(Expr::Const(Constant::E))),
-            "eulergamma" => return Ok(Value::Scalar(Expr::Const(Constant::EulerGamma))),
+            "pi" => Some(Ok(Value::Scalar(Expr::Const(Constant::Pi)))),
+            "e" => Some(Ok(Value::Scalar(Expr::Const(Constant::E)))),
+            "eulergamma" => Some(Ok(Value::Scalar(Expr::Const(Constant::EulerGamma)))),
             "inf" => {
                 self.error(
                     Diagnostic::error(
@@ -185,18 +207,16 @@ impl Resolver {
                     )
                     .with_help("write (lo, inf) or (-inf, hi) in a domain or support"),
                 );
-                return Err(());
+                Some(Err(()))
             }
-            _ => {}
+            _ => None,
         }
-        let Some(d) = self.decls.get(n).cloned() else {
-            self.error(self.unknown_name(
-                n,
-                span,
-                "declare it with param, data, covariate, const or let",
-            ));
-            return Err(());
-        };
+    }
+
+    /// A declared name may be used in this context: constants anywhere,
+    /// data and parameters in support bounds, anything in the log-density,
+    /// nothing of the model's in a coordinate map.
+    fn check_allowed(&mut self, n: &str, d: &Decl, span: Span, ctx: Ctx) -> Res<()> {
         let allowed = match (ctx, d.kind) {
             (_, Kind::Const) => true,
             (Ctx::Constant, _) => false,
@@ -248,7 +268,7 @@ impl Resolver {
             );
             return Err(());
         }
-        Ok(self.var_value(n, &d))
+        Ok(())
     }
 
     pub(super) fn var_value(&self, n: &str, d: &Decl) -> Value {

@@ -13,80 +13,13 @@ impl Resolver {
         span: Span,
     ) -> Res<()> {
         let data_names = self.sample_target(target);
-        let fam: &'static Family = match families::lookup(&family.name) {
-            Some(f) => f,
-            None => {
-                let mut d = Diagnostic::error(
-                    "E0106",
-                    format!("unknown family `{}`", family.name),
-                    family.span,
-                    "not in the family library",
-                );
-                let alias = FAMILY_ALIASES
-                    .iter()
-                    .find(|(a, _)| a.eq_ignore_ascii_case(&family.name));
-                d = match (alias, did_you_mean(&family.name, families::names())) {
-                    (Some((_, real)), _) => d.with_help(format!(
-                        "fimkit calls this family `{real}`: write `{} ~ {real}(...)`",
-                        target.ident.name
-                    )),
-                    (None, Some(s)) => d.with_help(format!("did you mean `{s}`?")),
-                    (None, None) => d.with_help(format!(
-                        "available families: {}; or write the log-density with `logp += ...`",
-                        families::names().collect::<Vec<_>>().join(", ")
-                    )),
-                };
-                self.error(d);
-                return Err(());
-            }
-        };
-        if args.len() != fam.args.len() {
-            let expected: Vec<&str> = fam.args.iter().map(|(n, _)| *n).collect();
-            let signature = format!("{}({})", fam.name, expected.join(", "));
-            let meaning = fam
-                .description
-                .split_once(": ")
-                .map_or(fam.description, |(_, m)| m);
-            self.error(
-                Diagnostic::error(
-                    "E0104",
-                    format!(
-                        "`{}` takes {} argument{}, but {} {} given",
-                        fam.name,
-                        fam.args.len(),
-                        plural(fam.args.len()),
-                        args.len(),
-                        if args.len() == 1 { "was" } else { "were" }
-                    ),
-                    Span::new(family.span.start, span.end),
-                    format!("expected {signature}"),
-                )
-                .with_help(format!("write `{signature}`: {meaning}")),
-            );
-            return Err(());
-        }
-        let mut lowered = Vec::new();
-        let mut ok = true;
-        for (a, (aname, kind)) in args.iter().zip(fam.args) {
-            match self.family_arg(a, aname, *kind, fam) {
-                Ok(v) => lowered.push(v),
-                Err(()) => ok = false,
-            }
-        }
+        let fam = self.lookup_family(family, target)?;
+        self.check_family_arity(fam, family, args.len(), span)?;
+        let lowered = self.family_args(args, fam);
         let data_names = data_names?;
-        if !ok {
-            return Err(());
-        }
+        let lowered = lowered?;
         self.check_data_kind(fam, &data_names, &lowered, target)?;
-        for n in &data_names {
-            if let Some(prev) = self.sampled.get(&**n) {
-                let d = Diagnostic::error("E0112", format!("`{n}` already has a distribution"), target.span, "second distribution for the same data")
-                    .with_label(*prev, "first given here")
-                    .with_help("each data variable appears on the left of `~` once; use another data variable for a second observation");
-                self.error(d);
-                return Err(());
-            }
-        }
+        self.check_sampled_once(&data_names, target)?;
         for n in &data_names {
             self.sampled.insert(n.to_string(), target.span);
         }
@@ -101,6 +34,102 @@ impl Resolver {
             logp,
             span,
         });
+        Ok(())
+    }
+
+    /// The family, or an error with help: another name for it, a near
+    /// miss, or the library's list.
+    fn lookup_family(&mut self, family: &ast::Ident, target: &ast::Target) -> Res<&'static Family> {
+        if let Some(f) = families::lookup(&family.name) {
+            return Ok(f);
+        }
+        let mut d = Diagnostic::error(
+            "E0106",
+            format!("unknown family `{}`", family.name),
+            family.span,
+            "not in the family library",
+        );
+        let alias = FAMILY_ALIASES
+            .iter()
+            .find(|(a, _)| a.eq_ignore_ascii_case(&family.name));
+        d = match (alias, did_you_mean(&family.name, families::names())) {
+            (Some((_, real)), _) => d.with_help(format!(
+                "fimkit calls this family `{real}`: write `{} ~ {real}(...)`",
+                target.ident.name
+            )),
+            (None, Some(s)) => d.with_help(format!("did you mean `{s}`?")),
+            (None, None) => d.with_help(format!(
+                "available families: {}; or write the log-density with `logp += ...`",
+                families::names().collect::<Vec<_>>().join(", ")
+            )),
+        };
+        self.error(d);
+        Err(())
+    }
+
+    /// A family takes its number of arguments.
+    fn check_family_arity(
+        &mut self,
+        fam: &Family,
+        family: &ast::Ident,
+        given: usize,
+        span: Span,
+    ) -> Res<()> {
+        if given == fam.args.len() {
+            return Ok(());
+        }
+        let expected: Vec<&str> = fam.args.iter().map(|(n, _)| *n).collect();
+        let signature = format!("{}({})", fam.name, expected.join(", "));
+        let meaning = fam
+            .description
+            .split_once(": ")
+            .map_or(fam.description, |(_, m)| m);
+        self.error(
+            Diagnostic::error(
+                "E0104",
+                format!(
+                    "`{}` takes {} argument{}, but {} {} given",
+                    fam.name,
+                    fam.args.len(),
+                    plural(fam.args.len()),
+                    given,
+                    if given == 1 { "was" } else { "were" }
+                ),
+                Span::new(family.span.start, span.end),
+                format!("expected {signature}"),
+            )
+            .with_help(format!("write `{signature}`: {meaning}")),
+        );
+        Err(())
+    }
+
+    /// The family's arguments lowered, each error reported.
+    fn family_args(&mut self, args: &[AstExpr], fam: &Family) -> Res<Vec<Arg>> {
+        let mut lowered = Vec::new();
+        let mut ok = true;
+        for (a, (aname, kind)) in args.iter().zip(fam.args) {
+            match self.family_arg(a, aname, *kind, fam) {
+                Ok(v) => lowered.push(v),
+                Err(()) => ok = false,
+            }
+        }
+        if !ok {
+            return Err(());
+        }
+        Ok(lowered)
+    }
+
+    /// Each data variable is on the left of `~` once.
+    fn check_sampled_once(&mut self, data_names: &[Name], target: &ast::Target) -> Res<()> {
+        for n in data_names {
+            if let Some(prev) = self.sampled.get(&**n) {
+                let d = Diagnostic::error("E0112", format!("`{n}` already has a distribution"), target.span, "second distribution for the same data")
+                    .with_label(*prev, "first given here")
+                    .with_help("each data variable appears on the left of `~` once; use another data variable for a second observation");
+                self.error(d);
+                return Err(());
+            }
+        }
         Ok(())
     }
 
@@ -297,6 +326,44 @@ impl Resolver {
             Arg::Vector(v) => Some(v.len()),
             Arg::Scalar(_) => None,
         });
+        self.check_data_shape(fam, data, vector_len, target)?;
+        let var = self.data.iter().find(|d| d.name == data[0]).cloned();
+        let Some(var) = var else { return Ok(()) };
+        let sup = &var.support;
+        if !support_fits(fam.data, sup) {
+            let suggestion = support_suggestion(fam.data, args, vector_len);
+            let d = Diagnostic::error(
+                "E0115",
+                format!(
+                    "{} needs {}, but `{}` is declared {}",
+                    fam.name,
+                    fam.data.describe(),
+                    target.ident.name,
+                    sup.label()
+                ),
+                target.span,
+                format!("`{}` has the wrong support", target.ident.name),
+            )
+            .with_label(var.span, "declared here")
+            .with_help(format!(
+                "declare `data {} : {suggestion}`",
+                target.ident.name
+            ));
+            self.error(d);
+            return Err(());
+        }
+        Ok(())
+    }
+
+    /// A vector family needs as many data components as its vector
+    /// arguments; a scalar family one data variable.
+    fn check_data_shape(
+        &mut self,
+        fam: &Family,
+        data: &[Name],
+        vector_len: Option<usize>,
+        target: &ast::Target,
+    ) -> Res<()> {
         if fam.data.is_vector() {
             let len = vector_len.unwrap_or(0);
             if data.len() != len || (data.len() == 1 && target.index.is_some()) {
@@ -337,66 +404,50 @@ impl Resolver {
             );
             return Err(());
         }
-        let var = self.data.iter().find(|d| d.name == data[0]).cloned();
-        let Some(var) = var else { return Ok(()) };
-        let sup = &var.support;
-        let cont = |lo: &Option<Expr>, hi: &Option<Expr>| (numeric_opt(lo), numeric_opt(hi));
-        let fits = match fam.data {
-            DataKind::Real | DataKind::RealVector => !sup.is_discrete(),
-            DataKind::Positive => {
-                matches!(sup, Support::Continuous { lo, hi } if cont(lo, hi).0.is_some_and(|l| l >= 0.0))
-            }
-            DataKind::Unit => {
-                matches!(sup, Support::Continuous { lo, hi } if {
-                    let (l, h) = cont(lo, hi);
-                    l.is_some_and(|l| l >= 0.0) && h.is_some_and(|h| h <= 1.0)
-                }) || matches!(sup, Support::Simplex { .. })
-            }
-            DataKind::Binary => sup.is_binary(),
-            DataKind::Count | DataKind::BoundedCount | DataKind::CountVector => {
-                sup.is_nonnegative_integer()
-            }
-            DataKind::Category => {
-                matches!(sup, Support::Integers { lo, hi: Some(_) } if lo.as_int() == Some(1))
-                    || matches!(sup, Support::Set(vs) if vs.iter().all(|v| v.is_integer() && v.is_positive()))
-            }
-            DataKind::Simplex => matches!(sup, Support::Simplex { .. }),
-        };
-        if !fits {
-            let suggestion = match fam.data {
-                DataKind::Real | DataKind::RealVector => "real".to_string(),
-                DataKind::Positive => "positive".to_string(),
-                DataKind::Unit => "unit".to_string(),
-                DataKind::Binary => "{0, 1}".to_string(),
-                DataKind::Count => "count".to_string(),
-                DataKind::BoundedCount => match args.first() {
-                    Some(Arg::Scalar(n)) => format!("0..{n}"),
-                    _ => "0..n".to_string(),
-                },
-                DataKind::Category => format!("1..{}", vector_len.unwrap_or(1)),
-                DataKind::Simplex => "simplex".to_string(),
-                DataKind::CountVector => "count".to_string(),
-            };
-            let d = Diagnostic::error(
-                "E0115",
-                format!(
-                    "{} needs {}, but `{}` is declared {}",
-                    fam.name,
-                    fam.data.describe(),
-                    target.ident.name,
-                    sup.label()
-                ),
-                target.span,
-                format!("`{}` has the wrong support", target.ident.name),
-            )
-            .with_label(var.span, "declared here")
-            .with_help(format!(
-                "declare `data {} : {suggestion}`",
-                target.ident.name
-            ));
-            self.error(d);
-            return Err(());
-        }
         Ok(())
+    }
+}
+
+/// Does the data's declared support fit what the family generates?
+fn support_fits(kind: DataKind, sup: &Support) -> bool {
+    let cont = |lo: &Option<Expr>, hi: &Option<Expr>| (numeric_opt(lo), numeric_opt(hi));
+    match kind {
+        DataKind::Real | DataKind::RealVector => !sup.is_discrete(),
+        DataKind::Positive => {
+            matches!(sup, Support::Continuous { lo, hi } if cont(lo, hi).0.is_some_and(|l| l >= 0.0))
+        }
+        DataKind::Unit => {
+            matches!(sup, Support::Continuous { lo, hi } if {
+                let (l, h) = cont(lo, hi);
+                l.is_some_and(|l| l >= 0.0) && h.is_some_and(|h| h <= 1.0)
+            }) || matches!(sup, Support::Simplex { .. })
+        }
+        DataKind::Binary => sup.is_binary(),
+        DataKind::Count | DataKind::BoundedCount | DataKind::CountVector => {
+            sup.is_nonnegative_integer()
+        }
+        DataKind::Category => {
+            matches!(sup, Support::Integers { lo, hi: Some(_) } if lo.as_int() == Some(1))
+                || matches!(sup, Support::Set(vs) if vs.iter().all(|v| v.is_integer() && v.is_positive()))
+        }
+        DataKind::Simplex => matches!(sup, Support::Simplex { .. }),
+    }
+}
+
+/// The support to declare for data of this kind.
+fn support_suggestion(kind: DataKind, args: &[Arg], vector_len: Option<usize>) -> String {
+    match kind {
+        DataKind::Real | DataKind::RealVector => "real".to_string(),
+        DataKind::Positive => "positive".to_string(),
+        DataKind::Unit => "unit".to_string(),
+        DataKind::Binary => "{0, 1}".to_string(),
+        DataKind::Count => "count".to_string(),
+        DataKind::BoundedCount => match args.first() {
+            Some(Arg::Scalar(n)) => format!("0..{n}"),
+            _ => "0..n".to_string(),
+        },
+        DataKind::Category => format!("1..{}", vector_len.unwrap_or(1)),
+        DataKind::Simplex => "simplex".to_string(),
+        DataKind::CountVector => "count".to_string(),
     }
 }
