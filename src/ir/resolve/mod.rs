@@ -342,49 +342,8 @@ impl Resolver {
         // a guess: warn about unused names only in models without errors.
         if !self.terms.is_empty() && !has_errors {
             let used: BTreeSet<Name> = logp.free_vars().into_iter().collect();
-            let mut reported_groups = BTreeSet::new();
-            for p in &self.params {
-                let group = p.name.split('[').next().unwrap_or(&p.name).to_string();
-                if !used.contains(&p.name) && reported_groups.insert(group) {
-                    let d = Diagnostic::warning("W0202", format!("parameter `{}` is never used by the log-density", p.name), p.span, "unused parameter")
-                        .with_help("its Fisher information is zero and the FIM is singular; remove it or use it");
-                    self.diagnostics.push(d);
-                }
-            }
-            let mut reported_groups = BTreeSet::new();
-            for d in &self.data {
-                let group = d.name.split('[').next().unwrap_or(&d.name).to_string();
-                let used_as_bound = self
-                    .data
-                    .iter()
-                    .any(|o| o.support.bound_vars().contains(&d.name));
-                // Its support moves with a parameter (already warned about).
-                let bounded_by_param = d
-                    .support
-                    .bound_vars()
-                    .iter()
-                    .any(|v| self.params.iter().any(|p| p.name == *v));
-                if !used.contains(&d.name)
-                    && !used_as_bound
-                    && !bounded_by_param
-                    && reported_groups.insert(group)
-                {
-                    let w = Diagnostic::warning(
-                        "W0203",
-                        format!(
-                            "data variable `{}` is never used by the log-density",
-                            d.name
-                        ),
-                        d.span,
-                        "unused data",
-                    )
-                    .with_help(format!(
-                        "give it a distribution with `{} ~ family(...)` or remove it",
-                        d.name
-                    ));
-                    self.diagnostics.push(w);
-                }
-            }
+            self.warn_unused_params(&used);
+            self.warn_unused_data(&used);
         }
         self.diagnostics
             .sort_by_key(|d| (d.span().start, d.severity));
@@ -405,6 +364,65 @@ impl Resolver {
         Resolved {
             model,
             diagnostics: self.diagnostics,
+        }
+    }
+
+    /// A parameter the log-density never uses (once per vector).
+    fn warn_unused_params(&mut self, used: &BTreeSet<Name>) {
+        let mut reported_groups = BTreeSet::new();
+        for p in &self.params {
+            let group = p.name.split('[').next().unwrap_or(&p.name).to_string();
+            if !used.contains(&p.name) && reported_groups.insert(group) {
+                let d = Diagnostic::warning(
+                    "W0202",
+                    format!("parameter `{}` is never used by the log-density", p.name),
+                    p.span,
+                    "unused parameter",
+                )
+                .with_help(
+                    "its Fisher information is zero and the FIM is singular; remove it or use it",
+                );
+                self.diagnostics.push(d);
+            }
+        }
+    }
+
+    /// A data variable the log-density never uses (once per vector), unless
+    /// it bounds another's support or its support moves with a parameter.
+    fn warn_unused_data(&mut self, used: &BTreeSet<Name>) {
+        let mut reported_groups = BTreeSet::new();
+        for d in &self.data {
+            let group = d.name.split('[').next().unwrap_or(&d.name).to_string();
+            let used_as_bound = self
+                .data
+                .iter()
+                .any(|o| o.support.bound_vars().contains(&d.name));
+            // Its support moves with a parameter (already warned about).
+            let bounded_by_param = d
+                .support
+                .bound_vars()
+                .iter()
+                .any(|v| self.params.iter().any(|p| p.name == *v));
+            if !used.contains(&d.name)
+                && !used_as_bound
+                && !bounded_by_param
+                && reported_groups.insert(group)
+            {
+                let w = Diagnostic::warning(
+                    "W0203",
+                    format!(
+                        "data variable `{}` is never used by the log-density",
+                        d.name
+                    ),
+                    d.span,
+                    "unused data",
+                )
+                .with_help(format!(
+                    "give it a distribution with `{} ~ family(...)` or remove it",
+                    d.name
+                ));
+                self.diagnostics.push(w);
+            }
         }
     }
 }
