@@ -1,13 +1,12 @@
 //! `fimkit check` and the numeric fallback of `fimkit derive --at`.
 
-use super::{EXIT_MODEL_ERROR, EXIT_UNDECIDED, EXIT_USAGE, Format, load_model};
+use super::{EXIT_MODEL_ERROR, Failure, Format, Report, load_model};
 use fimkit::fisher::numeric::check::{CheckConfig, CheckReport, CheckRow, check};
 use fimkit::ir::expr::Name;
 use fimkit::render::text::{TextStyle, render};
 use nalgebra::DMatrix;
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Parse `--at name=value,...` (the shared syntax of [`super::points`],
 /// lists included) against the model's parameters and covariates. Text
@@ -38,10 +37,11 @@ pub(crate) fn check_at_syntax(text: &str) -> Result<Vec<super::points::Assignmen
     Ok(items)
 }
 
-/// [`parse_at`] with the exit code of its error.
-fn point_at(model: &fimkit::ir::Model, text: &str) -> Result<Vec<(String, f64)>, (u8, String)> {
-    check_at_syntax(text).map_err(|e| (EXIT_USAGE, e))?;
-    parse_at(model, text).map_err(|e| (EXIT_MODEL_ERROR, e))
+/// [`parse_at`], its error a usage error (unreadable text) or an error of
+/// the point (a name the model does not have).
+fn point_at(model: &fimkit::ir::Model, text: &str) -> Result<Vec<(String, f64)>, Failure> {
+    check_at_syntax(text).map_err(Failure::usage)?;
+    parse_at(model, text).map_err(Failure::model)
 }
 
 fn fmt_num(v: f64) -> String {
@@ -263,23 +263,11 @@ pub(crate) fn check_cmd(
     at: Option<&str>,
     seed: u64,
     format: Format,
-) -> ExitCode {
-    let (model, _source) = match load_model(path, format) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+) -> Result<Report, Failure> {
+    let (model, _source) = load_model(path, format)?;
     // Unreadable `--at` text is a usage error (2); a point that does not
     // fit the model (an unknown name) an error of the point (1).
-    let at = match at.map(|a| point_at(&model, a)).transpose() {
-        Ok(a) => a,
-        Err((code, msg)) => {
-            if format == Format::Json {
-                super::print_json_error(&msg);
-            }
-            eprintln!("error: {msg}");
-            return ExitCode::from(code);
-        }
-    };
+    let at = at.map(|a| point_at(&model, a)).transpose()?;
     let config = CheckConfig {
         points,
         at,
@@ -287,20 +275,21 @@ pub(crate) fn check_cmd(
         ..CheckConfig::default()
     };
     let report = check(&model, &config);
-    match format {
-        Format::Json => println!(
-            "{}",
+    let mut output = Report::output(match format {
+        Format::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&report_json(&model, &report)).expect("JSON")
         ),
-        _ => print!("{}", report_text(&model, &report)),
-    }
+        _ => report_text(&model, &report),
+    });
     if report.passed() {
-        ExitCode::SUCCESS
+        Ok(output)
     } else if report.counts().1 == 0 && report.undecided() > 0 {
         // Nothing failed, but not everything could be decided.
-        ExitCode::from(EXIT_UNDECIDED)
+        output.undecided = true;
+        Ok(output)
     } else {
-        ExitCode::from(EXIT_MODEL_ERROR)
+        Err(Failure::shown(EXIT_MODEL_ERROR, output))
     }
 }
 

@@ -1,10 +1,9 @@
 //! `fimkit codegen` and `fimkit completions`.
 
-use super::{EXIT_INTERNAL, EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model, quiet};
+use super::{Failure, Format, Report, load_model, quiet};
 use clap::{CommandFactory, ValueEnum};
 use fimkit::codegen::{CodegenConfig, CodegenError, Lang, derive_and_generate};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// `fimkit codegen --help` examples.
 pub(super) const AFTER_HELP: &str = "\
@@ -57,42 +56,38 @@ pub(super) fn codegen_cmd(
     output: Option<&Path>,
     coords: Option<String>,
     prefix: Option<String>,
-) -> ExitCode {
-    let (model, _source) = match load_model(path, Format::Text) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+) -> Result<Report, Failure> {
+    let (model, _source) = load_model(path, Format::Text)?;
     let config = CodegenConfig { prefix, coords };
-    let generated = match derive_and_generate(&model, lang.into(), &config) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(match e {
-                CodegenError::UnknownCoords(_) => EXIT_USAGE,
-                CodegenError::Internal(_) => EXIT_INTERNAL,
-                _ => EXIT_MODEL_ERROR,
-            });
-        }
-    };
+    let generated = derive_and_generate(&model, lang.into(), &config).map_err(|e| match e {
+        CodegenError::UnknownCoords(_) => Failure::usage(e.to_string()),
+        CodegenError::Internal(_) => Failure::internal(e.to_string()),
+        _ => Failure::model(e.to_string()),
+    })?;
+    let mut report = Report::default();
     if let Some(why) = &generated.fim_missing
         && !quiet()
     {
-        eprintln!("note: no closed-form Fisher information, so no fim function: {why}");
+        report.notes =
+            format!("note: no closed-form Fisher information, so no fim function: {why}\n");
     }
     match output {
         Some(file) => {
             if let Err(e) = std::fs::write(file, &generated.code) {
-                eprintln!("error: cannot write {}: {e}", file.display());
-                return ExitCode::from(EXIT_USAGE);
+                let failure = Failure::usage(format!("cannot write {}: {e}", file.display()));
+                return Err(failure.after(report));
             }
         }
-        None => print!("{}", generated.code),
+        None => report.stdout = generated.code,
     }
-    ExitCode::SUCCESS
+    Ok(report)
 }
 
-pub(super) fn completions_cmd(shell: clap_complete::Shell) -> ExitCode {
+pub(super) fn completions_cmd(shell: clap_complete::Shell) -> Result<Report, Failure> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(shell, &mut cmd, "fimkit", &mut std::io::stdout());
-    ExitCode::SUCCESS
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "fimkit", &mut script);
+    let script = String::from_utf8(script)
+        .map_err(|e| Failure::internal(format!("the completion script is not UTF-8: {e}")))?;
+    Ok(Report::output(script))
 }

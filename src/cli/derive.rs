@@ -1,16 +1,19 @@
 //! `fimkit derive`: score, Hessian, closed-form Fisher information and what
 //! follows from it; with `--at`, the numbers at a parameter point.
 
+use super::check::Fallback;
 use super::points;
-use super::{EXIT_MODEL_ERROR, EXIT_USAGE, Format, load_model};
+use super::{EXIT_MODEL_ERROR, Failure, Format, Report, load_model};
 use fimkit::fisher::at_point::{FimAtPoint, Verdict, evaluate};
 use fimkit::fisher::wide::Wide;
+use fimkit::fisher::{CoordsDerivation, Derivation};
+use fimkit::ir::Model;
+use fimkit::numeric::Dataset;
 use fimkit::render::derivation as report;
 use fimkit::render::text::TextStyle;
 use serde_json::{Value, json};
 use std::fmt::Write;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Options of `fimkit derive`.
 pub struct DeriveArgs<'a> {
@@ -23,185 +26,234 @@ pub struct DeriveArgs<'a> {
     pub fim_only: bool,
 }
 
-pub fn derive_cmd(args: &DeriveArgs) -> ExitCode {
-    let (model, _source) = match load_model(args.model, args.format) {
-        Ok(m) => m,
-        Err(code) => return code,
+/// Everything `derive` prints, computed.
+struct Derived {
+    model: Model,
+    derivation: Derivation,
+    coords: Vec<CoordsDerivation>,
+    /// The `--at` values, when there is a closed form to evaluate.
+    point: Option<Vec<(String, f64)>>,
+    /// The `--data` design's rows (covariates only).
+    dataset: Option<Dataset>,
+    /// The closed form's numbers at the point (or over the rows).
+    numbers: Option<FimAtPoint>,
+    /// No closed form: the numeric Fisher information at the point.
+    fallback: Option<Fallback>,
+}
+
+pub fn derive_cmd(args: &DeriveArgs) -> Result<Report, Failure> {
+    let (model, _source) = load_model(args.model, args.format)?;
+    check_at_syntax(args.at)?;
+    let (derivation, coords) = derive_formulas(&model, args.fim_only);
+    let point = closed_form_point(&model, &derivation, args)?;
+    let dataset = read_design(&model, args.data)?;
+    let fallback = numeric_fallback(&model, &derivation, args.at, dataset.as_ref())?;
+    let numbers = closed_form_numbers(&model, &derivation, point.as_deref(), dataset.as_ref())?;
+    let derived = Derived {
+        model,
+        derivation,
+        coords,
+        point,
+        dataset,
+        numbers,
+        fallback,
     };
-    // Unreadable `--at` text is a usage error (2), before any work; a point
-    // that does not fit the model is reported below (1).
-    if !args.at.is_empty()
-        && let Err(e) = points::parse(args.at)
-    {
-        json_error(args.format, &format!("--at: {e}"));
-        eprintln!("error: --at: {e}");
-        return ExitCode::from(EXIT_USAGE);
-    }
-    let config = fimkit::fisher::DeriveConfig::default();
-    let (derivation, coords) = if args.fim_only {
-        let d = fimkit::fisher::derive_fim_only(&model, &config);
-        let coords = fimkit::fisher::derive_coords_fim_only(&model, &d, &config);
-        (d, coords)
-    } else {
-        let d = fimkit::fisher::derive(&model, &config);
-        let coords = fimkit::fisher::derive_coords(&model, &d, &config);
-        (d, coords)
-    };
-    let point = if args.at.is_empty() || derivation.fisher.is_err() {
-        None
-    } else {
-        match point_values(&model, args.at, args.data.is_some()) {
-            Ok(values) => Some(values),
-            Err(msg) => {
-                json_error(args.format, &format!("--at: {msg}"));
-                eprintln!("error: --at: {msg}");
-                return ExitCode::from(EXIT_MODEL_ERROR);
-            }
-        }
-    };
-    // An expected information needs the covariates alone: other columns
-    // (responses) may be there and are not read.
-    let dataset = match args.data {
-        Some(path) => match fimkit::numeric::DataSchema::from_model(&model)
-            .covariates_only()
-            .read_csv_path(path)
-        {
-            Ok(d) => Some(d),
-            Err(e) => {
-                json_error(args.format, &format!("{}: {e}", path.display()));
-                eprintln!("error: {}: {e}", path.display());
-                // An unreadable file is an I/O error (2), bad contents a data error (1).
-                return ExitCode::from(match e {
-                    fimkit::numeric::DataError::Io(_) => EXIT_USAGE,
-                    _ => EXIT_MODEL_ERROR,
-                });
-            }
-        },
-        None => None,
-    };
-    // No closed form: tier 2 or 3 at the given point, or over the rows.
-    let fallback = match (args.at.is_empty(), &derivation.fisher) {
-        (false, Err(_)) => match super::check::numeric_fallback(
-            &model,
-            &derivation,
-            &args.at.join(","),
-            dataset.as_ref(),
-        ) {
-            Ok(f) => Some(f),
-            Err(msg) => {
-                json_error(args.format, &format!("--at: {msg}"));
-                eprintln!("error: --at: {msg}");
-                return ExitCode::from(EXIT_MODEL_ERROR);
-            }
-        },
-        _ => None,
-    };
-    let numbers = match &point {
-        Some(values) => {
-            let named: Vec<(&str, f64)> = values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-            let result = match &dataset {
-                Some(data) => {
-                    fimkit::fisher::at_point::evaluate_dataset(&model, &derivation, &named, data)
-                }
-                None => evaluate(&model, &derivation, &named),
-            };
-            match result {
-                Ok(n) => Some(n),
-                Err(e) if derivation.fisher.is_ok() => {
-                    json_error(args.format, &format!("--at: {e}"));
-                    eprintln!("error: --at: {e}");
-                    return ExitCode::from(EXIT_MODEL_ERROR);
-                }
-                Err(_) => None,
-            }
-        }
-        None => None,
-    };
-    match args.format {
-        Format::Json => {
-            let mut out = report::derivation_json(&model, &derivation, &coords);
-            if let (Some(values), Some(obj)) = (&point, out.as_object_mut()) {
-                obj.insert(
-                    "at".into(),
-                    Value::Object(values.iter().map(|(n, v)| (n.clone(), json!(v))).collect()),
-                );
-                if let Some(n) = &numbers {
-                    obj.insert("fim_value".into(), matrix_json(&n.fim));
-                    if let Some(d) = &dataset {
-                        obj.insert("rows".into(), json!(d.n_rows()));
-                    }
-                    obj.insert("fim_error".into(), json!(0.0));
-                    obj.insert("det_value".into(), json!(n.det));
-                    obj.insert(
-                        "crb_value".into(),
-                        n.inverse.as_ref().map_or(Value::Null, matrix_json),
-                    );
-                    obj.insert(
-                        "condition_number".into(),
-                        json!(finite_or_null(n.condition)),
-                    );
-                    obj.insert("rank_at_point".into(), json!(verdict_id(&n.verdict)));
-                    // Numbers outside f64's range, in scientific notation
-                    // (the f64 fields above hold 0 or null there).
-                    if let Some(w) = &n.wide {
-                        let sci = |m: &Vec<Vec<Wide>>| {
-                            json!(
-                                m.iter()
-                                    .map(|r| r.iter().map(|x| x.sci(17)).collect::<Vec<_>>())
-                                    .collect::<Vec<_>>()
-                            )
-                        };
-                        obj.insert("fim_value_sci".into(), sci(&w.fim));
-                        obj.insert("det_value_sci".into(), json!(w.det.sci(17)));
-                        if let Some(inv) = &w.inverse {
-                            obj.insert("crb_value_sci".into(), sci(inv));
-                        }
-                    }
-                }
-            }
-            if let Some(f) = &fallback {
-                super::check::fallback_json(f, &mut out);
-            }
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-        }
-        Format::Latex => print!(
-            "{}",
-            report::derivation_latex(&model, &derivation, &coords, args.standalone)
+    let output = Report::output(match args.format {
+        Format::Json => json_output(&derived),
+        Format::Latex => report::derivation_latex(
+            &derived.model,
+            &derived.derivation,
+            &derived.coords,
+            args.standalone,
         ),
-        Format::Text => {
-            let style = if args.ascii {
-                TextStyle::ascii()
-            } else {
-                TextStyle::unicode()
-            };
-            let mut text = report::derivation_text(&model, &derivation, &style);
-            text.push_str(&report::coords_text(&model, &coords, &style));
-            if let (Some(values), Some(n)) = (&point, &numbers) {
-                text.push_str(&numbers_text(
-                    values,
-                    n,
-                    &derivation.params,
-                    &style,
-                    dataset.as_ref().map(|d| d.n_rows()),
-                ));
-            }
-            if let Some(f) = &fallback {
-                text.push_str(&super::check::fallback_text(f, &style));
-            }
-            print!("{text}");
-        }
-    }
-    match fallback {
-        Some(f) if !f.ok() => ExitCode::from(EXIT_MODEL_ERROR),
-        _ => ExitCode::SUCCESS,
+        Format::Text => text_output(&derived, args.ascii),
+    });
+    match &derived.fallback {
+        // The numeric route failed: its reason is in the output.
+        Some(f) if !f.ok() => Err(Failure::shown(EXIT_MODEL_ERROR, output)),
+        _ => Ok(output),
     }
 }
 
-/// With `--format json`, the error as a JSON document on stdout too.
-fn json_error(format: Format, message: &str) {
-    if format == Format::Json {
-        super::print_json_error(message);
+/// Unreadable `--at` text is a usage error (2), before any work; a point
+/// that does not fit the model is an error of the point (1), later.
+fn check_at_syntax(at: &[String]) -> Result<(), Failure> {
+    if !at.is_empty()
+        && let Err(e) = points::parse(at)
+    {
+        return Err(Failure::usage(format!("--at: {e}")));
     }
+    Ok(())
+}
+
+/// The derivation and its coordinates blocks (F alone with `--fim-only`).
+fn derive_formulas(model: &Model, fim_only: bool) -> (Derivation, Vec<CoordsDerivation>) {
+    let config = fimkit::fisher::DeriveConfig::default();
+    if fim_only {
+        let d = fimkit::fisher::derive_fim_only(model, &config);
+        let coords = fimkit::fisher::derive_coords_fim_only(model, &d, &config);
+        (d, coords)
+    } else {
+        let d = fimkit::fisher::derive(model, &config);
+        let coords = fimkit::fisher::derive_coords(model, &d, &config);
+        (d, coords)
+    }
+}
+
+/// The `--at` values to evaluate a closed form at (none without `--at` or
+/// without a closed form).
+fn closed_form_point(
+    model: &Model,
+    derivation: &Derivation,
+    args: &DeriveArgs,
+) -> Result<Option<Vec<(String, f64)>>, Failure> {
+    if args.at.is_empty() || derivation.fisher.is_err() {
+        return Ok(None);
+    }
+    point_values(model, args.at, args.data.is_some())
+        .map(Some)
+        .map_err(|msg| Failure::model(format!("--at: {msg}")))
+}
+
+/// The `--data` design. An expected information needs the covariates
+/// alone: other columns (responses) may be there and are not read. An
+/// unreadable file is an I/O error (2), bad contents a data error (1).
+fn read_design(model: &Model, data: Option<&Path>) -> Result<Option<Dataset>, Failure> {
+    let Some(path) = data else {
+        return Ok(None);
+    };
+    fimkit::numeric::DataSchema::from_model(model)
+        .covariates_only()
+        .read_csv_path(path)
+        .map(Some)
+        .map_err(|e| {
+            let message = format!("{}: {e}", path.display());
+            match e {
+                fimkit::numeric::DataError::Io(_) => Failure::usage(message),
+                _ => Failure::model(message),
+            }
+        })
+}
+
+/// No closed form: tier 2 or 3 at the given point, or over the rows.
+fn numeric_fallback(
+    model: &Model,
+    derivation: &Derivation,
+    at: &[String],
+    dataset: Option<&Dataset>,
+) -> Result<Option<Fallback>, Failure> {
+    if at.is_empty() || derivation.fisher.is_ok() {
+        return Ok(None);
+    }
+    super::check::numeric_fallback(model, derivation, &at.join(","), dataset)
+        .map(Some)
+        .map_err(|msg| Failure::model(format!("--at: {msg}")))
+}
+
+/// The closed form's numbers at the point, or summed over the design's
+/// rows.
+fn closed_form_numbers(
+    model: &Model,
+    derivation: &Derivation,
+    point: Option<&[(String, f64)]>,
+    dataset: Option<&Dataset>,
+) -> Result<Option<FimAtPoint>, Failure> {
+    let Some(values) = point else {
+        return Ok(None);
+    };
+    let named: Vec<(&str, f64)> = values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let result = match dataset {
+        Some(data) => fimkit::fisher::at_point::evaluate_dataset(model, derivation, &named, data),
+        None => evaluate(model, derivation, &named),
+    };
+    match result {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if derivation.fisher.is_ok() => Err(Failure::model(format!("--at: {e}"))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The JSON document: the derivation, the numbers at the point and the
+/// numeric fallback.
+fn json_output(d: &Derived) -> String {
+    let mut out = report::derivation_json(&d.model, &d.derivation, &d.coords);
+    if let (Some(values), Some(obj)) = (&d.point, out.as_object_mut()) {
+        obj.insert(
+            "at".into(),
+            Value::Object(values.iter().map(|(n, v)| (n.clone(), json!(v))).collect()),
+        );
+        if let Some(n) = &d.numbers {
+            insert_numbers_json(obj, n, d.dataset.as_ref());
+        }
+    }
+    if let Some(f) = &d.fallback {
+        super::check::fallback_json(f, &mut out);
+    }
+    format!("{}\n", serde_json::to_string_pretty(&out).expect("JSON"))
+}
+
+/// The closed form's numbers at the point, as JSON fields.
+fn insert_numbers_json(
+    obj: &mut serde_json::Map<String, Value>,
+    n: &FimAtPoint,
+    dataset: Option<&Dataset>,
+) {
+    obj.insert("fim_value".into(), matrix_json(&n.fim));
+    if let Some(d) = dataset {
+        obj.insert("rows".into(), json!(d.n_rows()));
+    }
+    obj.insert("fim_error".into(), json!(0.0));
+    obj.insert("det_value".into(), json!(n.det));
+    obj.insert(
+        "crb_value".into(),
+        n.inverse.as_ref().map_or(Value::Null, matrix_json),
+    );
+    obj.insert(
+        "condition_number".into(),
+        json!(finite_or_null(n.condition)),
+    );
+    obj.insert("rank_at_point".into(), json!(verdict_id(&n.verdict)));
+    // Numbers outside f64's range, in scientific notation (the f64 fields
+    // above hold 0 or null there).
+    if let Some(w) = &n.wide {
+        let sci = |m: &Vec<Vec<Wide>>| {
+            json!(
+                m.iter()
+                    .map(|r| r.iter().map(|x| x.sci(17)).collect::<Vec<_>>())
+                    .collect::<Vec<_>>()
+            )
+        };
+        obj.insert("fim_value_sci".into(), sci(&w.fim));
+        obj.insert("det_value_sci".into(), json!(w.det.sci(17)));
+        if let Some(inv) = &w.inverse {
+            obj.insert("crb_value_sci".into(), sci(inv));
+        }
+    }
+}
+
+/// The text report: the derivation, its coordinates, the numbers at the
+/// point and the numeric fallback.
+fn text_output(d: &Derived, ascii: bool) -> String {
+    let style = if ascii {
+        TextStyle::ascii()
+    } else {
+        TextStyle::unicode()
+    };
+    let mut text = report::derivation_text(&d.model, &d.derivation, &style);
+    text.push_str(&report::coords_text(&d.model, &d.coords, &style));
+    if let (Some(values), Some(n)) = (&d.point, &d.numbers) {
+        text.push_str(&numbers_text(
+            values,
+            n,
+            &d.derivation.params,
+            &style,
+            d.dataset.as_ref().map(|d| d.n_rows()),
+        ));
+    }
+    if let Some(f) = &d.fallback {
+        text.push_str(&super::check::fallback_text(f, &style));
+    }
+    text
 }
 
 /// Parameter (and covariate) values from `--at`, every parameter required.

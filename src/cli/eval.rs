@@ -3,11 +3,10 @@
 //! observed information and empirical Fisher over a CSV file.
 
 use super::points;
-use super::{Failure, Format, load_model};
+use super::{Failure, Format, Report, load_model};
 use fimkit::numeric::{DataError, ModelFunctions, NumericError};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Output formats of `eval`.
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -37,19 +36,16 @@ impl From<NumericError> for Failure {
 }
 
 /// Run `fimkit eval`.
-pub fn eval_cmd(args: &EvalArgs) -> ExitCode {
+pub fn eval_cmd(args: &EvalArgs) -> Result<Report, Failure> {
     let load_format = match args.format {
         EvalFormat::Json => Format::Json,
         EvalFormat::Text => Format::Text,
     };
-    let (model, _source) = match load_model(args.model, load_format) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
-    Failure::finish(run(&model, args), args.format == EvalFormat::Json)
+    let (model, _source) = load_model(args.model, load_format)?;
+    run(&model, args)
 }
 
-fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<String, Failure> {
+fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<Report, Failure> {
     let f = ModelFunctions::new(model)?;
     let assignments = points::parse(args.at).map_err(|e| Failure::usage(format!("--at: {e}")))?;
     let params = f.param_names();
@@ -101,7 +97,7 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<String, Failure> {
                 e => e.into(),
             })?;
             let d = f.derivatives(&theta, &x)?;
-            Ok(match args.format {
+            Ok(Report::output(match args.format {
                 EvalFormat::Json => {
                     let inputs_json: serde_json::Map<String, serde_json::Value> = inputs
                         .iter()
@@ -135,7 +131,7 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<String, Failure> {
                     s.push_str(&style.matrix(&d.hessian));
                     s
                 }
-            })
+            }))
         }
         Some(path) => {
             let data = f.schema().read_csv_path(path).map_err(|e| match e {
@@ -143,7 +139,7 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<String, Failure> {
                 e => Failure::model(format!("{}: {e}", path.display())),
             })?;
             let s = f.summary(&theta, &data)?;
-            Ok(match args.format {
+            Ok(Report::output(match args.format {
                 EvalFormat::Json => {
                     let out = serde_json::json!({
                         "schema": fimkit::render::json::SCHEMA,
@@ -183,7 +179,7 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<String, Failure> {
                     out.push_str(&style.matrix(&s.empirical_fisher));
                     out
                 }
-            })
+            }))
         }
     }
 }

@@ -3,7 +3,7 @@
 //! intervals, a trajectory file and plots.
 
 use super::points;
-use super::{Failure, Format, load_model};
+use super::{Failure, Format, Report, load_model};
 use fimkit::fit::{
     FitConfig, FitError, FitResult, Method, Objective, Problem, TraceRow, fit_observed,
 };
@@ -12,7 +12,6 @@ use fimkit::render::fit::{FitTextOptions, fit_json, fit_text, trace_csv};
 use nalgebra::DVector;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// Methods on the command line.
@@ -78,19 +77,16 @@ impl From<FitError> for Failure {
 }
 
 /// Run `fimkit fit`.
-pub fn fit_cmd(args: &FitArgs) -> ExitCode {
+pub fn fit_cmd(args: &FitArgs) -> Result<Report, Failure> {
     let load_format = match args.format {
         FitFormat::Json => Format::Json,
         FitFormat::Text => Format::Text,
     };
-    let (model, _source) = match load_model(args.model, load_format) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
-    Failure::finish(run(&model, args), args.format == FitFormat::Json)
+    let (model, _source) = load_model(args.model, load_format)?;
+    run(&model, args)
 }
 
-fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<String, Failure> {
+fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
     let schema = fimkit::numeric::DataSchema::from_model(model);
     let data = schema.read_csv_path(args.data).map_err(|e| match e {
         DataError::Io(_) => Failure::usage(e.to_string()),
@@ -134,22 +130,22 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<String, Failure> {
         FitFormat::Text => fit_text(&result, &opts),
     };
     if result.converged() {
-        return Ok(out);
+        return Ok(Report::output(out));
     }
     // Not converged: the provisional report, a warning, exit 1.
-    print!("{out}");
     let hidden = if args.show_unconverged_tests {
         ""
     } else {
         "; z values, p-values and intervals are not shown (--show-unconverged-tests shows them)"
     };
-    Err(Failure::model_quiet(format!(
+    let warning = format!(
         "warning: the fit did not converge ({}); the estimates are provisional{hidden}",
         result
             .stop
             .describe(result.tol)
             .trim_start_matches("not converged: ")
-    )))
+    );
+    Err(Failure::plain(super::EXIT_MODEL_ERROR, warning).after(Report::output(out)))
 }
 
 /// The start: the model's default, with `--init` values replacing some.

@@ -3,7 +3,9 @@
 //!
 //! Exit codes: 0 success, 1 the model has errors, 2 usage or I/O error,
 //! 3 internal error, 4 `check` could not decide, 5 stopped by the time or
-//! memory budget ([`budget`]).
+//! memory budget ([`budget`]). Every command returns
+//! `Result<Report, Failure>` and [`report::finish`] alone prints it and
+//! gives the exit code.
 
 pub mod budget;
 mod check;
@@ -22,14 +24,9 @@ mod eval;
 mod fit;
 pub mod points;
 
-/// Exit code: the model file has errors.
-const EXIT_MODEL_ERROR: u8 = 1;
-/// Exit code: bad usage or unreadable file.
-const EXIT_USAGE: u8 = 2;
-/// Exit code: a bug in fimkit.
-const EXIT_INTERNAL: u8 = 3;
-/// Exit code: `check` found no failure but could not decide every check.
-const EXIT_UNDECIDED: u8 = 4;
+mod report;
+
+use report::{EXIT_MODEL_ERROR, EXIT_USAGE, Failure, Report};
 
 /// `--quiet`: warnings and notes are not printed (errors and results are).
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -291,6 +288,22 @@ Exit codes: 0 every check passed, 1 a check failed or the model has errors, 2 us
     },
 }
 
+impl Command {
+    /// Is the command's output JSON? Then an error is also a JSON
+    /// document on stdout ([`report::finish`]).
+    fn json(&self) -> bool {
+        match self {
+            Command::Eval { format, .. } => *format == eval::EvalFormat::Json,
+            Command::Fit { format, .. } => *format == fit::FitFormat::Json,
+            Command::Derive { format, .. } => *format == Format::Json,
+            Command::Check { format, .. } | Command::Parse { format, .. } => {
+                *format == ParseFormat::Json
+            }
+            Command::Codegen { .. } | Command::Completions { .. } => false,
+        }
+    }
+}
+
 /// Run the CLI and return the process exit code.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -305,7 +318,8 @@ pub fn run() -> ExitCode {
         cli.budget.unwrap_or_else(budget::default_seconds),
         cli.memory_budget.unwrap_or_else(budget::default_memory_mib),
     );
-    match cli.command {
+    let json = cli.command.json();
+    let result = match cli.command {
         Command::Codegen {
             model,
             lang,
@@ -391,37 +405,67 @@ pub fn run() -> ExitCode {
             };
             check::check_cmd(&model, points, at.as_deref(), seed, format)
         }
-    }
+    };
+    report::finish(result, json)
 }
 
 /// The model file's text. A file that cannot be read is a usage error
 /// (exit 2); one that is not UTF-8 is a model error (exit 1) reported at
 /// the line and column of its first invalid byte.
-fn read_model(path: &Path, format: Format) -> Result<String, ExitCode> {
+fn read_model(path: &Path, format: Format) -> Result<String, Failure> {
     let bytes = std::fs::read(path).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", path.display());
-        ExitCode::from(EXIT_USAGE)
+        Failure::plain(
+            EXIT_USAGE,
+            format!("error: cannot read {}: {e}", path.display()),
+        )
     })?;
     match fimkit::syntax::decode_source(&bytes) {
         Ok(_) => Ok(String::from_utf8(bytes).expect("checked to be UTF-8")),
         Err((text, d)) => {
             let name = path.display().to_string();
-            if format == Format::Json {
-                let out = serde_json::json!({
-                    "schema": fimkit::render::json::SCHEMA,
-                    "ok": false,
-                    "diagnostics": to_json(std::slice::from_ref(&d), &name, &text),
-                });
-                println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+            let shown = if format == Format::Json {
+                Report::output(diagnostics_json(
+                    false,
+                    None,
+                    to_json(std::slice::from_ref(&d), &name, &text),
+                ))
             } else {
-                let style = DiagnosticStyle {
-                    color: stderr_color(),
-                };
-                eprint!("{}", render_human(&[d], &name, &text, style));
-            }
-            Err(ExitCode::from(EXIT_MODEL_ERROR))
+                Report::default().with_notes(diagnostics_text(&[d], &name, &text))
+            };
+            Err(Failure::shown(EXIT_MODEL_ERROR, shown))
         }
     }
+}
+
+/// The diagnostics as the JSON document of a model that did not load (or,
+/// from `parse`, one that did: then with the model).
+fn diagnostics_json(
+    ok: bool,
+    model: Option<serde_json::Value>,
+    diagnostics: serde_json::Value,
+) -> String {
+    let out = match model {
+        Some(model) => serde_json::json!({
+            "schema": fimkit::render::json::SCHEMA,
+            "ok": ok,
+            "model": model,
+            "diagnostics": diagnostics,
+        }),
+        None => serde_json::json!({
+            "schema": fimkit::render::json::SCHEMA,
+            "ok": ok,
+            "diagnostics": diagnostics,
+        }),
+    };
+    format!("{}\n", serde_json::to_string_pretty(&out).expect("JSON"))
+}
+
+/// Diagnostics rendered for stderr (colour only on a terminal).
+fn diagnostics_text(diagnostics: &[fimkit::Diagnostic], name: &str, source: &str) -> String {
+    let style = DiagnosticStyle {
+        color: stderr_color(),
+    };
+    render_human(diagnostics, name, source, style)
 }
 
 fn file_stem(path: &Path) -> String {
@@ -429,138 +473,57 @@ fn file_stem(path: &Path) -> String {
         .map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned())
 }
 
-/// Read and resolve a model, printing diagnostics; `None` if it has errors.
-fn load_model(path: &Path, format: Format) -> Result<(fimkit::ir::Model, String), ExitCode> {
+/// Read and resolve a model. Its warnings are printed at once (a command
+/// stopped by its budget later still shows them); errors are the
+/// [`Failure`], shown as diagnostics (a JSON document with `--format
+/// json`).
+fn load_model(path: &Path, format: Format) -> Result<(fimkit::ir::Model, String), Failure> {
     let source = read_model(path, format)?;
     let name = path.display().to_string();
     let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
-    if format == Format::Json && loaded.model.is_none() {
-        let out = serde_json::json!({
-            "schema": fimkit::render::json::SCHEMA,
-            "ok": false,
-            "diagnostics": to_json(&loaded.diagnostics, &name, &source),
-        });
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
+    let shown_now = if format == Format::Json && loaded.model.is_none() {
+        Report::output(diagnostics_json(
+            false,
+            None,
+            to_json(&loaded.diagnostics, &name, &source),
+        ))
     } else if !shown(&loaded.diagnostics).is_empty() {
-        let style = DiagnosticStyle {
-            color: stderr_color(),
-        };
-        eprint!(
-            "{}",
-            render_human(&shown(&loaded.diagnostics), &name, &source, style)
-        );
-    }
+        Report::default().with_notes(diagnostics_text(
+            &shown(&loaded.diagnostics),
+            &name,
+            &source,
+        ))
+    } else {
+        Report::default()
+    };
     match loaded.model {
-        Some(m) => Ok((m, source)),
-        None => Err(ExitCode::from(EXIT_MODEL_ERROR)),
+        Some(m) => {
+            report::emit(&shown_now);
+            Ok((m, source))
+        }
+        None => Err(Failure::shown(EXIT_MODEL_ERROR, shown_now)),
     }
 }
 
-/// A command's failure after its model loaded, with its exit code.
-struct Failure {
-    code: u8,
-    message: String,
-    /// The output already went to stdout and `message` is printed as it
-    /// is (a warning), with no JSON error document.
-    quiet: bool,
-}
-
-impl Failure {
-    fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_USAGE,
-            message: message.into(),
-            quiet: false,
-        }
-    }
-
-    fn model(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_MODEL_ERROR,
-            message: message.into(),
-            quiet: false,
-        }
-    }
-
-    /// Exit code 1 after a report that was printed: `message` goes to
-    /// stderr as it is (a non-converged fit's warning).
-    fn model_quiet(message: impl Into<String>) -> Failure {
-        Failure {
-            code: EXIT_MODEL_ERROR,
-            message: message.into(),
-            quiet: true,
-        }
-    }
-
-    /// A command's outcome: the output on stdout, or the failure
-    /// [`Failure::report`]ed.
-    fn finish(result: Result<String, Failure>, json: bool) -> ExitCode {
-        match result {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(f) => f.report(json),
-        }
-    }
-
-    /// Print the message (to stderr; also as a JSON document on stdout
-    /// with `--format json`) and give the exit code.
-    fn report(self, json: bool) -> ExitCode {
-        if self.quiet {
-            eprintln!("{}", self.message);
-            return ExitCode::from(self.code);
-        }
-        if json {
-            print_json_error(&self.message);
-        }
-        eprintln!("error: {}", self.message);
-        ExitCode::from(self.code)
-    }
-}
-
-/// With `--format json`, an error after the model loaded is also a JSON
-/// document on stdout: `{"schema", "ok": false, "error"}` (the message
-/// still goes to stderr too).
-fn print_json_error(message: &str) {
-    let out = serde_json::json!({
-        "schema": fimkit::render::json::SCHEMA,
-        "ok": false,
-        "error": message,
-    });
-    println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-}
-
-fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
+/// `fimkit parse`: the resolved model (text or JSON) and its diagnostics.
+fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> Result<Report, Failure> {
     let json = match format {
         ParseFormat::Json => Format::Json,
         ParseFormat::Text => Format::Text,
     };
-    let source = match read_model(path, json) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let source = read_model(path, json)?;
     let name = path.display().to_string();
     let loaded = fimkit::load_with_diagnostics(&source, &file_stem(path));
-    match format {
-        ParseFormat::Json => {
-            let out = serde_json::json!({
-                "schema": fimkit::render::json::SCHEMA,
-                "ok": loaded.model.is_some(),
-                "model": loaded.model.as_ref().map(model_json),
-                "diagnostics": to_json(&loaded.diagnostics, &name, &source),
-            });
-            println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
-        }
+    let report = match format {
+        ParseFormat::Json => Report::output(diagnostics_json(
+            loaded.model.is_some(),
+            Some(serde_json::json!(loaded.model.as_ref().map(model_json))),
+            to_json(&loaded.diagnostics, &name, &source),
+        )),
         ParseFormat::Text => {
+            let mut report = Report::default();
             if !shown(&loaded.diagnostics).is_empty() {
-                let style = DiagnosticStyle {
-                    color: stderr_color(),
-                };
-                eprint!(
-                    "{}",
-                    render_human(&shown(&loaded.diagnostics), &name, &source, style)
-                );
+                report.notes = diagnostics_text(&shown(&loaded.diagnostics), &name, &source);
             }
             if let Some(m) = &loaded.model {
                 let style = if ascii {
@@ -568,14 +531,15 @@ fn parse_cmd(path: &Path, format: ParseFormat, ascii: bool) -> ExitCode {
                 } else {
                     TextStyle::unicode()
                 };
-                print!("{}", model_text(m, &style));
+                report.stdout = model_text(m, &style);
             }
+            report
         }
-    }
+    };
     if loaded.model.is_some() {
-        ExitCode::SUCCESS
+        Ok(report)
     } else {
-        ExitCode::from(EXIT_MODEL_ERROR)
+        Err(Failure::shown(EXIT_MODEL_ERROR, report))
     }
 }
 

@@ -304,12 +304,54 @@ pub fn generate(
         .coords
         .as_ref()
         .and_then(|n| model.coords.iter().find(|c| &c.name == n));
-
     let prefix = config.prefix.clone().unwrap_or_else(|| match lang {
         Lang::C => format!("{}_", ident::snake_case(&model.name)),
         _ => String::new(),
     });
-    let functions = Functions {
+    let functions = function_names(&prefix, derivation);
+    let fim_missing = derivation.fisher.as_ref().err().map(|b| b.to_string());
+    let (signature, names) = name_arguments(model, derivation, coords, lang, &prefix, &functions);
+    let dialect = dialect(lang);
+    let mut bodies = Vec::new();
+    let mut funs: BTreeSet<Fun> = BTreeSet::new();
+    let mut op_counts = Vec::new();
+    for (kind, name, exprs) in function_specs(derivation, logp, &functions) {
+        let block = function_block(model, kind, &exprs, derivation.params.len());
+        check_fim_reads_no_data(kind, &block, &signature)?;
+        funs.extend(block.funs());
+        op_counts.push(block.len());
+        bodies.push(emit_function(
+            kind,
+            name,
+            &block,
+            derivation.params.len(),
+            &signature,
+            dialect.as_ref(),
+            &names,
+        )?);
+    }
+    let unit = Unit {
+        model_name: model.name.clone(),
+        coords: config.coords.clone(),
+        signature: signature.clone(),
+        functions: bodies,
+        fim_missing: fim_missing.clone(),
+        funs,
+        example: example_point(model, &derivation.params, coords),
+    };
+    Ok(Generated {
+        lang,
+        code: render(lang, &unit),
+        signature,
+        functions,
+        fim_missing,
+        op_counts,
+    })
+}
+
+/// The generated functions' names (`fim` only with a closed form).
+fn function_names(prefix: &str, derivation: &Derivation) -> Functions {
+    Functions {
         log_density: format!("{prefix}log_density"),
         score: format!("{prefix}score"),
         hessian: format!("{prefix}hessian"),
@@ -318,11 +360,40 @@ pub fn generate(
             .as_ref()
             .ok()
             .map(|_| format!("{prefix}fim")),
-    };
-    let fim_missing = derivation.fisher.as_ref().err().map(|b| b.to_string());
+    }
+}
 
-    // Identifiers: reserved words, then the function names, then the model's
-    // names in declaration order.
+/// The identifiers given so far: the namer (which knows every name taken)
+/// and the model's names with their identifiers.
+struct Names {
+    namer: Namer,
+    idents: HashMap<Name, String>,
+}
+
+impl Names {
+    /// An argument named after the model's `name`.
+    fn argument(&mut self, name: &Name, role: Role, domain: String) -> Argument {
+        let ident = self.namer.name(name, false);
+        self.idents.insert(name.clone(), ident.clone());
+        Argument {
+            name: name.clone(),
+            ident,
+            role,
+            domain,
+        }
+    }
+}
+
+/// The functions' arguments and constants. Identifiers: reserved words,
+/// then the function names, then the model's names in declaration order.
+fn name_arguments(
+    model: &Model,
+    derivation: &Derivation,
+    coords: Option<&crate::ir::model::Coords>,
+    lang: Lang,
+    prefix: &str,
+    functions: &Functions,
+) -> (Signature, Names) {
     let mut reserved: Vec<&str> = match lang {
         Lang::Rust => rust::RESERVED.to_vec(),
         Lang::Python => python::RESERVED.to_vec(),
@@ -336,17 +407,9 @@ pub fn generate(
         format!("{prefix}fim"),
     ];
     reserved.extend(fn_names.iter().map(String::as_str));
-    let mut namer = Namer::new(reserved);
-    let mut idents: HashMap<Name, String> = HashMap::new();
-    let mut arg = |name: &Name, role: Role, domain: String, namer: &mut Namer| {
-        let ident = namer.name(name, false);
-        idents.insert(name.clone(), ident.clone());
-        Argument {
-            name: name.clone(),
-            ident,
-            role,
-            domain,
-        }
+    let mut names = Names {
+        namer: Namer::new(reserved),
+        idents: HashMap::new(),
     };
     let params: Vec<Argument> = derivation
         .params
@@ -361,25 +424,25 @@ pub fn generate(
                         .map(|q| q.domain.label.clone())
                 })
                 .unwrap_or_default();
-            arg(p, Role::Param, domain, &mut namer)
+            names.argument(p, Role::Param, domain)
         })
         .collect();
     let data: Vec<Argument> = model
         .data
         .iter()
-        .map(|d| arg(&d.name, Role::Data, d.support.label(), &mut namer))
+        .map(|d| names.argument(&d.name, Role::Data, d.support.label()))
         .collect();
     let covariates: Vec<Argument> = model
         .covariates
         .iter()
-        .map(|c| arg(&c.name, Role::Covariate, c.domain.label.clone(), &mut namer))
+        .map(|c| names.argument(&c.name, Role::Covariate, c.domain.label.clone()))
         .collect();
     let constants: Vec<(Name, String, f64)> = model
         .consts
         .iter()
         .map(|c| {
-            let id = namer.name(&c.name, true);
-            idents.insert(c.name.clone(), id.clone());
+            let id = names.namer.name(&c.name, true);
+            names.idents.insert(c.name.clone(), id.clone());
             (c.name.clone(), id, rational_to_f64(&c.value))
         })
         .collect();
@@ -389,8 +452,16 @@ pub fn generate(
         covariates,
         constants,
     };
+    (signature, names)
+}
 
-    // The expressions of each function.
+/// Each function's kind, name and expressions (matrices as their upper
+/// triangle, row by row).
+fn function_specs(
+    derivation: &Derivation,
+    logp: Expr,
+    functions: &Functions,
+) -> Vec<(Kind, String, Vec<Expr>)> {
     let p = derivation.params.len();
     let upper = |m: &Vec<Vec<Expr>>| -> Vec<Expr> {
         (0..p)
@@ -414,93 +485,104 @@ pub fn generate(
     if let (Ok(cf), Some(name)) = (&derivation.fisher, &functions.fim) {
         specs.push((Kind::Fim, name.clone(), upper(&cf.fim)));
     }
-    let dialect: Box<dyn Dialect> = match lang {
+    specs
+}
+
+/// The target language's way of writing expressions.
+fn dialect(lang: Lang) -> Box<dyn Dialect> {
+    match lang {
         Lang::Rust => Box::new(rust::RustDialect),
         Lang::Python => Box::new(python::PyDialect { jax: false }),
         Lang::Jax => Box::new(python::PyDialect { jax: true }),
         Lang::C => Box::new(c::CDialect),
-    };
-    let mut bodies = Vec::new();
-    let mut funs: BTreeSet<Fun> = BTreeSet::new();
-    let mut op_counts = Vec::new();
-    for (kind, name, exprs) in specs {
-        let consts = model
-            .consts
-            .iter()
-            .map(|c| (c.name.clone(), c.value.clone()))
-            .collect();
-        let mut block = Block::with_consts(&exprs, consts);
-        if matches!(kind, Kind::Hessian | Kind::Fim) {
-            let mut k = 0;
-            for i in 0..p {
-                for j in i..p {
-                    if i != j {
-                        block.pin_output(k);
-                    }
-                    k += 1;
+    }
+}
+
+/// One function's expressions with their shared subexpressions; a
+/// matrix's off-diagonal outputs pinned (each is written twice).
+fn function_block(model: &Model, kind: Kind, exprs: &[Expr], p: usize) -> Block {
+    let consts = model
+        .consts
+        .iter()
+        .map(|c| (c.name.clone(), c.value.clone()))
+        .collect();
+    let mut block = Block::with_consts(exprs, consts);
+    if matches!(kind, Kind::Hessian | Kind::Fim) {
+        let mut k = 0;
+        for i in 0..p {
+            for j in i..p {
+                if i != j {
+                    block.pin_output(k);
                 }
+                k += 1;
             }
         }
-        // The FIM is an expectation over the data: it must not read any.
-        if kind == Kind::Fim
-            && let Some(v) = block
-                .vars()
-                .into_iter()
-                .find(|v| signature.data.iter().any(|d| &d.name == v))
-        {
-            return Err(CodegenError::Internal(format!(
-                "the Fisher information depends on the data variable `{v}`"
-            )));
-        }
-        funs.extend(block.funs());
-        op_counts.push(block.len());
-        let mut local = namer.clone();
-        let emitted = cse::emit(&block, dialect.as_ref(), &idents, &mut local)?;
-        let args = match kind {
-            Kind::Fim => signature.fim(),
-            _ => signature.full(),
-        }
-        .into_iter()
-        .map(|a| a.ident.clone())
-        .collect();
-        let reads = block
-            .vars()
-            .iter()
-            .filter_map(|v| idents.get(v).cloned())
-            .collect();
-        bodies.push(Function {
-            kind,
-            name,
-            args,
-            emitted,
-            dim: p,
-            reads,
-        });
     }
-    let example = example_point(model, &derivation.params, coords);
-    let unit = Unit {
-        model_name: model.name.clone(),
-        coords: config.coords.clone(),
-        signature: signature.clone(),
-        functions: bodies,
-        fim_missing: fim_missing.clone(),
-        funs,
-        example,
-    };
-    let code = match lang {
-        Lang::Rust => rust::render(&unit),
-        Lang::Python => python::render(&unit, false),
-        Lang::Jax => python::render(&unit, true),
-        Lang::C => c::render(&unit),
-    };
-    Ok(Generated {
-        lang,
-        code,
-        signature,
-        functions,
-        fim_missing,
-        op_counts,
+    block
+}
+
+/// The FIM is an expectation over the data: it must not read any.
+fn check_fim_reads_no_data(
+    kind: Kind,
+    block: &Block,
+    signature: &Signature,
+) -> Result<(), CodegenError> {
+    if kind == Kind::Fim
+        && let Some(v) = block
+            .vars()
+            .into_iter()
+            .find(|v| signature.data.iter().any(|d| &d.name == v))
+    {
+        return Err(CodegenError::Internal(format!(
+            "the Fisher information depends on the data variable `{v}`"
+        )));
+    }
+    Ok(())
+}
+
+/// One function's body in the target language, with its arguments and
+/// the identifiers it reads.
+fn emit_function(
+    kind: Kind,
+    name: String,
+    block: &Block,
+    dim: usize,
+    signature: &Signature,
+    dialect: &dyn Dialect,
+    names: &Names,
+) -> Result<Function, CodegenError> {
+    let mut local = names.namer.clone();
+    let emitted = cse::emit(block, dialect, &names.idents, &mut local)?;
+    let args = match kind {
+        Kind::Fim => signature.fim(),
+        _ => signature.full(),
+    }
+    .into_iter()
+    .map(|a| a.ident.clone())
+    .collect();
+    let reads = block
+        .vars()
+        .iter()
+        .filter_map(|v| names.idents.get(v).cloned())
+        .collect();
+    Ok(Function {
+        kind,
+        name,
+        args,
+        emitted,
+        dim,
+        reads,
     })
+}
+
+/// The source file in the target language.
+fn render(lang: Lang, unit: &Unit) -> String {
+    match lang {
+        Lang::Rust => rust::render(unit),
+        Lang::Python => python::render(unit, false),
+        Lang::Jax => python::render(unit, true),
+        Lang::C => c::render(unit),
+    }
 }
 
 /// A typical point: inside a bounded interval, one in from a single

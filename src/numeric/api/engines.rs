@@ -1,0 +1,528 @@
+//! The row engines: how one row's value, score and Hessian are computed
+//! (data-separable, linear forms, stack or heap second-order duals), and
+//! the folds that run them over a dataset's rows in fixed chunks.
+
+use super::*;
+
+/// First-order duals over the rows: the gradient-only path of
+/// [`ModelFunctions::loglik_gradient`].
+impl ModelFunctions {
+    pub(super) fn gradient_static<const N: usize>(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
+        let seeds: Vec<DualSVec64<N>> = (0..N)
+            .map(|i| DualSVec64::<N>::from_re(theta[i]).derivative(i))
+            .collect();
+        self.gradient_rows(&seeds, data, |o: &DualSVec64<N>, g: &mut DVector<f64>| {
+            let Some(e) = &o.eps.0 else { return true };
+            for i in 0..N {
+                g[i] += e[i];
+            }
+            e.iter().all(|v| v.is_finite())
+        })
+    }
+
+    pub(super) fn gradient_dyn(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
+        let d = theta.len();
+        let seeds: Vec<DualDVec64> = (0..d)
+            .map(|i| DualDVec64::from_re(theta[i]).derivative(d, i))
+            .collect();
+        self.gradient_rows(&seeds, data, |o: &DualDVec64, g: &mut DVector<f64>| {
+            let Some(e) = &o.eps.0 else { return true };
+            *g += e;
+            e.iter().all(|v| v.is_finite())
+        })
+    }
+
+    pub(super) fn gradient_rows<D: DualNum<Primitive = f64> + Send + Sync>(
+        &self,
+        seeds: &[D],
+        data: &Dataset,
+        add: impl Fn(&D, &mut DVector<f64>) -> bool + Sync,
+    ) -> Result<Vec<(f64, DVector<f64>)>, RowFailure> {
+        let mut base = self.tape.workspace::<D>();
+        self.tape
+            .set_params(seeds, &mut base)
+            .map_err(|e| (None, e))?;
+        let d = seeds.len();
+        self.par_chunks(data, |rows| {
+            let mut ws = base.clone();
+            let mut v = 0.0;
+            let mut g = DVector::zeros(d);
+            for r in rows {
+                let x = data.row(r).unwrap_or(&[]);
+                self.tape.eval_row(x, &mut ws).map_err(|e| (Some(r), e))?;
+                let o = self.tape.output(&ws, 0);
+                v += o.re();
+                if !add(&o, &mut g) {
+                    return Err((
+                        Some(r),
+                        EvalError::NonFinite {
+                            expr: format!("derivatives of {}", describe(&self.logp)),
+                            value: f64::INFINITY,
+                        },
+                    ));
+                }
+            }
+            Ok((v, g))
+        })
+    }
+}
+
+/// Rows per parallel work item.
+pub(super) const CHUNK: usize = 2048;
+
+/// Rows per block of the data-separable path (its data factors, one
+/// column each, stay in the L1 cache).
+pub(super) const SEPARABLE_BLOCK: usize = 256;
+
+/// A block of evaluated rows (internal to the folds).
+pub(super) struct Block<'a> {
+    /// Index of the block's first row.
+    pub(super) first: usize,
+    /// Values, one per row.
+    pub(super) v: &'a [f64],
+    /// Scores, d per row.
+    pub(super) g: &'a [f64],
+    /// Hessians, d² per row, or one d² shared by every row.
+    pub(super) h: &'a [f64],
+    pub(super) shared: bool,
+}
+
+impl ModelFunctions {
+    /// [`ModelFunctions::sum_rows`] through the row engines, a block at a
+    /// time.
+    pub(super) fn sum_blocks(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        d: usize,
+    ) -> Result<(f64, Vec<f64>, Vec<f64>), NumericError> {
+        let dd = d * d;
+        let zero = || (0.0, vec![0.0; d], vec![0.0; dd]);
+        self.fold_blocks(
+            theta,
+            data,
+            zero,
+            |acc, b| {
+                let n = b.v.len();
+                for i in 0..n {
+                    acc.0 += b.v[i];
+                    for (a, x) in acc.1.iter_mut().zip(&b.g[i * d..(i + 1) * d]) {
+                        *a += x;
+                    }
+                }
+                if b.shared {
+                    let m = n as f64;
+                    for (a, x) in acc.2.iter_mut().zip(&b.h[..dd]) {
+                        *a += m * x;
+                    }
+                } else {
+                    for hi in b.h[..n * dd].chunks_exact(dd.max(1)) {
+                        for (a, x) in acc.2.iter_mut().zip(hi) {
+                            *a += x;
+                        }
+                    }
+                }
+            },
+            |mut a, b| {
+                a.0 += b.0;
+                a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+                a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
+    }
+
+    /// The parameters and data checked; then, for a data-separable model
+    /// whose coefficients are finite at θ, the split and its coefficients
+    /// there (otherwise the general engines are used).
+    pub(super) fn separable_at(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<Option<(&Separable, SeparableAt)>, NumericError> {
+        self.check_params(theta)?;
+        self.check_data(theta, data)?;
+        Ok(match &self.strategy {
+            Strategy::Separable(sep) => sep.at(theta.as_slice()).map(|at| (&**sep, at)),
+            _ => None,
+        })
+    }
+
+    /// The data-separable path of [`ModelFunctions::fold_rows`] and
+    /// [`ModelFunctions::sum_rows`]: chunks of rows in parallel (one copy
+    /// of `at` per rayon task), each chunk a block at a time through
+    /// `block(acc, at, first row, rows, n, width)`, chunks reduced in row
+    /// order. Parameters and data are already checked.
+    pub(super) fn fold_separable<T, I, B, R>(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        at: SeparableAt,
+        init: I,
+        block: B,
+        reduce: R,
+    ) -> Result<T, NumericError>
+    where
+        T: Send,
+        I: Fn() -> T + Sync,
+        B: Fn(
+                &mut T,
+                &mut SeparableAt,
+                usize,
+                &[f64],
+                usize,
+                usize,
+            ) -> Result<(), (usize, EvalError)>
+            + Sync,
+        R: FnMut(T, T) -> T,
+    {
+        let w = data.names().len();
+        let n_rows = data.n_rows();
+        let parts = (0..n_rows.div_ceil(CHUNK))
+            .into_par_iter()
+            .map_init(
+                || at.clone(),
+                |at, c| {
+                    let rows = c * CHUNK..((c + 1) * CHUNK).min(n_rows);
+                    let mut acc = init();
+                    let mut r0 = rows.start;
+                    while r0 < rows.end {
+                        let n = SEPARABLE_BLOCK.min(rows.end - r0);
+                        let x = &data.values()[r0 * w..(r0 + n) * w];
+                        block(&mut acc, at, r0, x, n, w).map_err(|(i, e)| (Some(r0 + i), e))?;
+                        r0 += n;
+                    }
+                    Ok(acc)
+                },
+            )
+            .collect::<Result<Vec<T>, RowFailure>>()
+            .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        let mut it = parts.into_iter();
+        let first = it.next().unwrap_or_else(&init);
+        Ok(it.fold(first, reduce))
+    }
+
+    /// The engine behind [`ModelFunctions::fold_rows`] and
+    /// [`ModelFunctions::sum_rows`]: rows are evaluated a block at a time
+    /// and handed to `fold` a block at a time, in row order within a
+    /// chunk; chunks run in parallel and are reduced in row order.
+    /// Parameters and data are already checked.
+    pub(super) fn fold_blocks<T, I, F, R>(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        init: I,
+        fold: F,
+        reduce: R,
+    ) -> Result<T, NumericError>
+    where
+        T: Send,
+        I: Fn() -> T + Sync,
+        F: Fn(&mut T, Block<'_>) + Sync,
+        R: FnMut(T, T) -> T,
+    {
+        let d = self.params.len();
+        let w = data.names().len();
+        // The buffers of a block stay within 32 kB (one L1 cache).
+        let block = (4096 / (1 + d + d * d)).clamp(1, 256);
+        let parts = self
+            .with_engine(theta.as_slice(), |engine| {
+                let engine: &dyn RowEngineDyn = &*engine;
+                // One engine and one set of buffers per rayon task, reused
+                // for all its chunks and blocks.
+                let n_rows = data.n_rows();
+                let buffers = || {
+                    (
+                        engine.boxed(),
+                        vec![0.0; block],
+                        vec![0.0; block * d],
+                        vec![0.0; block * d * d],
+                    )
+                };
+                (0..n_rows.div_ceil(CHUNK))
+                    .into_par_iter()
+                    .map_init(buffers, |(e, v, g, h), c| {
+                        let rows = c * CHUNK..((c + 1) * CHUNK).min(n_rows);
+                        let mut acc = init();
+                        let mut r0 = rows.start;
+                        while r0 < rows.end {
+                            let n = block.min(rows.end - r0);
+                            let x = &data.values()[r0 * w..(r0 + n) * w];
+                            let shared = e
+                                .block(&self.tape, x, n, w, v, g, h)
+                                .map_err(|(i, err)| (Some(r0 + i), err))?;
+                            let b = Block {
+                                first: r0,
+                                v: &v[..n],
+                                g: &g[..n * d],
+                                h,
+                                shared,
+                            };
+                            fold(&mut acc, b);
+                            r0 += n;
+                        }
+                        Ok(acc)
+                    })
+                    .collect::<Result<Vec<T>, (Option<usize>, EvalError)>>()
+            })
+            .map_err(|e| self.row_error(None, theta, data, e))?
+            .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        let mut it = parts.into_iter();
+        let first = it.next().unwrap_or_else(&init);
+        Ok(it.fold(first, reduce))
+    }
+
+    /// Run `work` over fixed chunks of row indices in parallel; results in
+    /// chunk order.
+    pub(super) fn par_chunks<T, W>(
+        &self,
+        data: &Dataset,
+        work: W,
+    ) -> Result<Vec<T>, (Option<usize>, EvalError)>
+    where
+        T: Send,
+        W: Fn(std::ops::Range<usize>) -> Result<T, (Option<usize>, EvalError)> + Sync,
+    {
+        let n = data.n_rows();
+        let chunks = n.div_ceil(CHUNK);
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| work(c * CHUNK..((c + 1) * CHUNK).min(n)))
+            .collect()
+    }
+
+    /// Build the row engine for θ and hand it to `f`.
+    pub(super) fn with_engine<T>(
+        &self,
+        theta: &[f64],
+        f: impl FnOnce(&mut dyn RowEngineDyn) -> T,
+    ) -> Result<T, EvalError> {
+        match &self.strategy {
+            Strategy::Separable(sep) => match sep.at(theta) {
+                Some(at) => Ok(f(&mut SeparableEngine { sep, at })),
+                None => Self::dense_engine(&self.tape, theta, f),
+            },
+            Strategy::Linear(lh) => {
+                let mut e = LinearEngine {
+                    lh,
+                    ws: lh.workspace(&self.tape),
+                    theta: theta.to_vec(),
+                };
+                Ok(f(&mut e))
+            }
+            Strategy::Dense => Self::dense_engine(&self.tape, theta, f),
+        }
+    }
+
+    /// The general engine: second-order duals in every direction.
+    pub(super) fn dense_engine<T>(
+        tape: &Tape,
+        theta: &[f64],
+        f: impl FnOnce(&mut dyn RowEngineDyn) -> T,
+    ) -> Result<T, EvalError> {
+        match theta.len() {
+            1 => Ok(f(&mut StaticEngine::<1>::new(tape, theta)?)),
+            2 => Ok(f(&mut StaticEngine::<2>::new(tape, theta)?)),
+            3 => Ok(f(&mut StaticEngine::<3>::new(tape, theta)?)),
+            4 => Ok(f(&mut StaticEngine::<4>::new(tape, theta)?)),
+            5 => Ok(f(&mut StaticEngine::<5>::new(tape, theta)?)),
+            6 => Ok(f(&mut StaticEngine::<6>::new(tape, theta)?)),
+            7 => Ok(f(&mut StaticEngine::<7>::new(tape, theta)?)),
+            8 => Ok(f(&mut StaticEngine::<8>::new(tape, theta)?)),
+            _ => Ok(f(&mut DynEngine::new(tape, theta)?)),
+        }
+    }
+}
+
+/// Per-row value, score and Hessian for a fixed θ (object-safe, cloneable
+/// through [`RowEngineDyn::boxed`]).
+pub(super) trait RowEngineDyn: Send + Sync {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError>;
+    /// `n` rows of width `w` (row-major in `x`): values into `v[..n]`,
+    /// scores into `g[..n·d]`, Hessians into `h[..n·d²]` (or `true` when
+    /// every row's Hessian is the same, in `h[..d²]`); on failure the
+    /// first failing row's index in the block.
+    #[expect(clippy::too_many_arguments, reason = "output buffers")]
+    fn block(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        n: usize,
+        w: usize,
+        v: &mut [f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<bool, (usize, EvalError)> {
+        let d = if n == 0 { 0 } else { g.len() / v.len() };
+        for i in 0..n {
+            v[i] = self
+                .row(
+                    tape,
+                    &x[i * w..(i + 1) * w],
+                    &mut g[i * d..(i + 1) * d],
+                    &mut h[i * d * d..(i + 1) * d * d],
+                )
+                .map_err(|e| (i, e))?;
+        }
+        Ok(false)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_>;
+}
+
+/// A non-finite derivative is an error (named later by term).
+pub(super) fn all_finite(tape: &Tape, g: &[f64], h: &[f64]) -> Result<(), EvalError> {
+    match g.iter().chain(h).copied().find(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(value) => Err(EvalError::NonFinite {
+            expr: format!("derivatives of {}", describe(&tape.exprs()[0])),
+            value,
+        }),
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct StaticEngine<const N: usize> {
+    ws: Workspace<Dual2SVec64<N>>,
+}
+
+impl<const N: usize> StaticEngine<N> {
+    fn new(tape: &Tape, theta: &[f64]) -> Result<Self, EvalError> {
+        let seeds: Vec<Dual2SVec64<N>> = (0..N)
+            .map(|i| Dual2SVec64::<N>::from_re(theta[i]).derivative(i))
+            .collect();
+        let mut ws = tape.workspace();
+        tape.set_params(&seeds, &mut ws)?;
+        Ok(StaticEngine { ws })
+    }
+}
+
+impl<const N: usize> RowEngineDyn for StaticEngine<N> {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        tape.eval_row(x, &mut self.ws)?;
+        let o = tape.output(&self.ws, 0);
+        match o.v1.0 {
+            Some(v) => g.copy_from_slice(v.as_slice()),
+            None => g.fill(0.0),
+        }
+        match o.v2.0 {
+            // Symmetric: column-major = row-major.
+            Some(m) => h.copy_from_slice(m.as_slice()),
+            None => h.fill(0.0),
+        }
+        all_finite(tape, g, h)?;
+        Ok(o.re)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct DynEngine {
+    ws: Workspace<Dual2Vec<f64, Dyn>>,
+}
+
+impl DynEngine {
+    fn new(tape: &Tape, theta: &[f64]) -> Result<Self, EvalError> {
+        let d = theta.len();
+        let seeds: Vec<Dual2Vec<f64, Dyn>> = (0..d)
+            .map(|i| {
+                let mut s = Dual2Vec::<f64, Dyn>::from_re(theta[i]);
+                s.v1 = Derivative::derivative_generic(U1, Dyn(d), i);
+                s
+            })
+            .collect();
+        let mut ws = tape.workspace();
+        tape.set_params(&seeds, &mut ws)?;
+        Ok(DynEngine { ws })
+    }
+}
+
+impl RowEngineDyn for DynEngine {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        tape.eval_row(x, &mut self.ws)?;
+        let o = tape.output(&self.ws, 0);
+        match &o.v1.0 {
+            Some(v) => g.copy_from_slice(v.as_slice()),
+            None => g.fill(0.0),
+        }
+        match &o.v2.0 {
+            Some(m) => h.copy_from_slice(m.as_slice()),
+            None => h.fill(0.0),
+        }
+        all_finite(tape, g, h)?;
+        Ok(o.re)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct LinearEngine<'a> {
+    lh: &'a LinearHessian,
+    ws: LinearWorkspace,
+    theta: Vec<f64>,
+}
+
+impl RowEngineDyn for LinearEngine<'_> {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        self.lh.eval_row(tape, &self.theta, x, &mut self.ws, g, h)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct SeparableEngine<'a> {
+    sep: &'a Separable,
+    at: SeparableAt,
+}
+
+impl RowEngineDyn for SeparableEngine<'_> {
+    fn row(
+        &mut self,
+        _tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        self.at.row(self.sep, x, g, h)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(self.clone())
+    }
+}
