@@ -130,9 +130,35 @@ fn ordinary_large_models_derive() {
         "tests/fixtures/stress/rasch_40.fim",
         "tests/fixtures/stress/rasch_raw_40.fim",
         "tests/fixtures/stress/log_of_30_sums.fim",
+        "tests/fixtures/stress/means_1000.fim",
     ] {
         let (code, out, err) = fimkit(&["derive", model]);
         assert_eq!(code, Some(0), "{model}: {err}");
         assert!(out.contains("Fisher information"), "{model}: {out}");
     }
+}
+
+/// A matrix larger than 12×12 prints its structure, each entry labelled:
+/// a diagonal by runs of equal entries, otherwise the entries that are
+/// not 0 (a million-entry matrix printed in full is unreadable).
+#[test]
+fn large_matrices_print_by_structure() {
+    let (code, out, err) = fimkit(&["derive", "tests/fixtures/stress/means_1000.fim"]);
+    assert_eq!(code, Some(0), "{err}");
+    let diagonal = "1000×1000 diagonal (every entry off the diagonal is 0):\n    μ₁ … μ₁₀₀₀   1\n";
+    // The Hessian (−1), F and F⁻¹ (1).
+    assert!(
+        out.contains("\n    μ₁ … μ₁₀₀₀   -1\n") || out.contains("\n    μ₁ … μ₁₀₀₀   −1\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches(diagonal).count(), 2, "{out}");
+    let (code, out, err) = fimkit(&["derive", "tests/fixtures/stress/rasch_raw_40.fim"]);
+    assert_eq!(code, Some(0), "{err}");
+    // The diagonal and the a-row.
+    assert!(
+        out.contains("41×41 symmetric; its 81 entries on or above the diagonal that are not 0:"),
+        "{out}"
+    );
+    assert!(out.contains("    (a, b₄₀)   "), "{out}");
+    assert!(out.contains("    (b₄₀, b₄₀)  "), "{out}");
 }

@@ -585,6 +585,9 @@ fn closed_fim(
         Err(b) => return Err(b),
     };
     let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
+        if let Expr::Num(h) = &hess[i][j] {
+            return Ok(Expr::Num(-h.clone()));
+        }
         Ok(tidy(&expectation(
             &Expr::neg(super::positive::split_positive(&hess[i][j], &facts)),
             &groups,
@@ -696,6 +699,9 @@ fn check_data_free(model: &Model, domains: &[(Name, Domain)], m: &Matrix) -> Res
     };
     for (i, row) in m.iter().enumerate() {
         for (j, e) in row.iter().enumerate().skip(i) {
+            if matches!(e, Expr::Num(_)) {
+                continue;
+            }
             if let Some(var) = e.free_vars().into_iter().find(|v| !allowed(v)) {
                 return Err(Blocker::DataInFisher { var, entry: (i, j) });
             }
@@ -765,6 +771,7 @@ fn natural_gradient(
             tidy(&Expr::add(
                 row.iter()
                     .zip(score)
+                    .filter(|(a, _)| !a.is_zero())
                     .map(|(a, s)| Expr::mul2(a.clone(), s.clone()))
                     .collect(),
             ))
@@ -801,32 +808,32 @@ fn outer_formula(
     let p = params.len();
     let mut f = vec![vec![Expr::zero(); p]; p];
     for g in groups {
+        // Only the parameters this group's η moves: K independent groups
+        // cost K small blocks, not K full p×p passes.
+        let vars: Vec<Name> = {
+            let mut v: Vec<Name> = g.natural.iter().flat_map(Expr::free_vars).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let moved: Vec<usize> = (0..p)
+            .filter(|&i| vars.binary_search(&params[i]).is_ok())
+            .collect();
+        // jac[a][m] = ∂η_a/∂θ_moved[m].
         let jac: Vec<Vec<Expr>> = g
             .natural
             .iter()
-            .map(|eta| {
-                let vars = eta.free_vars();
-                params
-                    .iter()
-                    .map(|v| {
-                        if vars.binary_search(v).is_ok() {
-                            diff(eta, v)
-                        } else {
-                            Expr::zero()
-                        }
-                    })
-                    .collect()
-            })
+            .map(|eta| moved.iter().map(|&i| diff(eta, &params[i])).collect())
             .collect();
         let k = g.natural.len();
-        // cov_jac[a][j] = Σ_b Cov[a][b] J[b][j].
+        // cov_jac[a][m] = Σ_b Cov[a][b] J[b][m].
         let cov_jac: Vec<Vec<Expr>> = (0..k)
             .map(|a| {
-                (0..p)
-                    .map(|j| {
+                (0..moved.len())
+                    .map(|m| {
                         let terms: Vec<Expr> = (0..k)
-                            .filter(|&b| !jac[b][j].is_zero() && !g.cov[a][b].is_zero())
-                            .map(|b| Expr::mul2(g.cov[a][b].clone(), jac[b][j].clone()))
+                            .filter(|&b| !jac[b][m].is_zero() && !g.cov[a][b].is_zero())
+                            .map(|b| Expr::mul2(g.cov[a][b].clone(), jac[b][m].clone()))
                             .collect();
                         if terms.is_empty() {
                             Expr::zero()
@@ -837,16 +844,11 @@ fn outer_formula(
                     .collect()
             })
             .collect();
-        // Only the parameters this group's η moves: K independent groups
-        // cost K small blocks, not K full p×p passes.
-        let moved: Vec<usize> = (0..p)
-            .filter(|&i| (0..k).any(|a| !jac[a][i].is_zero()))
-            .collect();
-        for (n, &i) in moved.iter().enumerate() {
-            for &j in &moved[n..] {
+        for (mi, &i) in moved.iter().enumerate() {
+            for (mj, &j) in moved.iter().enumerate().skip(mi) {
                 let terms: Vec<Expr> = (0..k)
-                    .filter(|&a| !jac[a][i].is_zero() && !cov_jac[a][j].is_zero())
-                    .map(|a| Expr::mul2(jac[a][i].clone(), cov_jac[a][j].clone()))
+                    .filter(|&a| !jac[a][mi].is_zero() && !cov_jac[a][mj].is_zero())
+                    .map(|a| Expr::mul2(jac[a][mi].clone(), cov_jac[a][mj].clone()))
                     .collect();
                 if terms.is_empty() {
                     continue;
@@ -856,8 +858,10 @@ fn outer_formula(
             }
         }
     }
-    matrix::symmetric(p, |i, j| {
-        Ok(tidy(&expectation(&f[i][j], groups, is_param)?))
+    matrix::symmetric(p, |i, j| match &f[i][j] {
+        // A number is its own expectation, already tidy.
+        e @ Expr::Num(_) => Ok(e.clone()),
+        e => Ok(tidy(&expectation(e, groups, is_param)?)),
     })
 }
 

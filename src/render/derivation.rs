@@ -28,6 +28,94 @@ fn label(name: &str, style: &TextStyle) -> String {
     }
 }
 
+/// Largest matrix printed in full; a larger one prints its structure
+/// first (a diagonal by runs of equal entries, otherwise the entries that
+/// are not 0, each labelled by its parameters).
+const FULL_MATRIX: usize = 12;
+
+/// Most entries listed for a large matrix that is not diagonal; the JSON
+/// output has them all.
+const LISTED_ENTRIES: usize = 2_000;
+
+/// A symmetric matrix over the parameters `params`: in full up to
+/// [`FULL_MATRIX`] rows, by structure beyond (one line per run of equal
+/// diagonal entries, or per entry that is not 0), with every line
+/// indented by `pad`.
+fn symmetric_text(m: &[Vec<Expr>], params: &[Name], style: &TextStyle, pad: &str) -> String {
+    let n = m.len();
+    if n <= FULL_MATRIX || params.len() != n {
+        return indent(&matrix_text(m, style), pad);
+    }
+    let r = |e: &Expr| render(e, style);
+    let names: Vec<String> = params.iter().map(|p| label(p, style)).collect();
+    let diagonal = m
+        .iter()
+        .enumerate()
+        .all(|(i, row)| row.iter().enumerate().all(|(j, e)| i == j || e.is_zero()));
+    let mut lines: Vec<(String, String)> = Vec::new();
+    let mut out = String::new();
+    if diagonal {
+        let _ = writeln!(
+            out,
+            "{pad}{n}×{n} diagonal (every entry off the diagonal is 0):"
+        );
+        let mut i = 0;
+        while i < n {
+            let value = r(&m[i][i]);
+            let mut end = i + 1;
+            while end < n && m[end][end] == m[i][i] {
+                end += 1;
+            }
+            let who = match end - i {
+                1 => names[i].clone(),
+                2 => format!("{}, {}", names[i], names[i + 1]),
+                _ => format!("{} … {}", names[i], names[end - 1]),
+            };
+            lines.push((who, value));
+            i = end;
+        }
+    } else {
+        let nonzero = (0..n)
+            .flat_map(|i| (i..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| !m[i][j].is_zero())
+            .count();
+        let _ = writeln!(
+            out,
+            "{pad}{n}×{n} symmetric; its {nonzero} entries on or above the diagonal that are not 0:"
+        );
+        'rows: for i in 0..n {
+            for j in i..n {
+                if m[i][j].is_zero() {
+                    continue;
+                }
+                if lines.len() == LISTED_ENTRIES {
+                    break 'rows;
+                }
+                lines.push((format!("({}, {})", names[i], names[j]), r(&m[i][j])));
+            }
+        }
+        if nonzero > LISTED_ENTRIES {
+            lines.push((
+                "…".into(),
+                format!(
+                    "{} more (`--format json` has every entry)",
+                    nonzero - LISTED_ENTRIES
+                ),
+            ));
+        }
+    }
+    let width = lines
+        .iter()
+        .map(|(w, _)| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (who, value) in lines {
+        let gap = " ".repeat(width - who.chars().count());
+        let _ = writeln!(out, "{pad}  {who}{gap}   {value}");
+    }
+    out
+}
+
 /// The derivation as readable text (Unicode or ASCII per `style`; the
 /// model's data variables are put first in sums automatically).
 pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> String {
@@ -80,7 +168,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             );
         }
         let _ = writeln!(out, "\nHessian of the log-density");
-        out.push_str(&indent(&matrix_text(&d.hessian, style), "  "));
+        out.push_str(&symmetric_text(&d.hessian, &d.params, style, "  "));
     }
     match &d.fisher {
         Ok(cf) => {
@@ -91,7 +179,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                 }
             }
             let _ = writeln!(out, "\nFisher information, one observation");
-            out.push_str(&indent(&matrix_text(&cf.fim, style), "  "));
+            out.push_str(&symmetric_text(&cf.fim, &d.params, style, "  "));
             if let Some((w, a)) = &cf.rank_one {
                 let av: Vec<String> = a.iter().map(r).collect();
                 let _ = writeln!(
@@ -157,7 +245,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                             out,
                             "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ ="
                         );
-                        out.push_str(&indent(&matrix_text(inv, style), "  "));
+                        out.push_str(&symmetric_text(inv, &d.params, style, "  "));
                     }
                     Some(Inverse::DiagonalMinusRankOne { w, c }) => {
                         let _ = writeln!(
@@ -245,7 +333,7 @@ pub fn coords_text(model: &Model, coords: &[CoordsDerivation], style: &TextStyle
             Ok(cf) => {
                 let names: Vec<String> = d.params.iter().map(|p| label(p, style)).collect();
                 let _ = writeln!(out, "  Fisher information in ({})", names.join(", "));
-                out.push_str(&indent(&matrix_text(&cf.fim, style), "    "));
+                out.push_str(&symmetric_text(&cf.fim, &d.params, style, "    "));
                 if let Some(j) = &cf.jeffreys {
                     let _ = writeln!(out, "  Jeffreys prior   ∝ {}", render(j, style));
                 }

@@ -193,7 +193,24 @@ fn call_derivative(f: Func, args: &[Expr], var: &str) -> Expr {
 
 /// Gradient of `e` with respect to `vars`, in order.
 pub fn gradient(e: &Expr, vars: &[impl AsRef<str>]) -> Vec<Expr> {
-    vars.iter().map(|v| diff(e, v.as_ref())).collect()
+    let Expr::Add(terms) = e else {
+        return vars.iter().map(|v| diff(e, v.as_ref())).collect();
+    };
+    // Each variable differentiates only the terms that hold it: a sum of
+    // K independent terms costs K, not K² (1,000 means).
+    let holds: Vec<Vec<crate::ir::expr::Name>> = terms.iter().map(Expr::free_vars).collect();
+    vars.iter()
+        .map(|v| {
+            let v = v.as_ref();
+            let mine: Vec<Expr> = terms
+                .iter()
+                .zip(&holds)
+                .filter(|(_, h)| h.binary_search_by(|n| (**n).cmp(v)).is_ok())
+                .map(|(t, _)| diff(t, v))
+                .collect();
+            Expr::add(mine)
+        })
+        .collect()
 }
 
 /// Hessian of `e` with respect to `vars`: a symmetric matrix (row-major
@@ -203,7 +220,16 @@ pub fn hessian(e: &Expr, vars: &[impl AsRef<str>]) -> Vec<Vec<Expr>> {
     let n = vars.len();
     let mut h = vec![vec![Expr::zero(); n]; n];
     for i in 0..n {
+        // Only the variables the gradient entry holds (most of a large
+        // model's Hessian is zero).
+        let free = g[i].free_vars();
         for j in i..n {
+            if free
+                .binary_search_by(|v| (**v).cmp(vars[j].as_ref()))
+                .is_err()
+            {
+                continue;
+            }
             let d = diff(&g[i], vars[j].as_ref());
             h[j][i] = d.clone();
             h[i][j] = d;

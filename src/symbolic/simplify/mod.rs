@@ -218,9 +218,17 @@ pub fn simplify_forms(
     // K(K − 1)/2 times): its candidates are the given forms and their seeds.
     let mut distinct: Vec<&[Expr]> = Vec::new();
     let mut index: HashMap<&[Expr], usize> = HashMap::new();
+    // A lone number or name needs no search (most entries of a large
+    // model's Hessian are 0): it is its own result, not hashed.
+    let atom = |equal: &[Expr]| -> bool {
+        matches!(equal, [Expr::Num(_) | Expr::Var(_) | Expr::Const(_)])
+    };
     let slots: Vec<usize> = forms
         .iter()
         .map(|equal| {
+            if atom(equal) {
+                return usize::MAX;
+            }
             *index.entry(equal.as_slice()).or_insert_with(|| {
                 distinct.push(equal.as_slice());
                 distinct.len() - 1
@@ -267,7 +275,11 @@ pub fn simplify_forms(
         .zip(&slots)
         .map(|(equal, &k)| {
             let before = equal.first().map_or(0, Expr::op_count);
-            let e = best[k].clone();
+            let e = if k == usize::MAX {
+                equal[0].clone()
+            } else {
+                best[k].clone()
+            };
             let after = e.op_count();
             (e, before, after)
         })
@@ -389,24 +401,31 @@ pub fn simplify_symmetric(
 
 /// The symmetric matrix whose upper triangle, row by row, is `many`.
 fn symmetric_from_upper(n: usize, many: SimplifiedMany) -> SimplifiedMatrix {
-    let mut matrix = vec![vec![Expr::zero(); n]; n];
-    let mut it = many.exprs.iter();
     let (mut before, mut after) = (Vec::new(), Vec::new());
-    #[expect(
-        clippy::needless_range_loop,
-        reason = "fills both triangles of a square matrix"
-    )]
+    // Row i of the upper triangle, from column i on, as given.
+    let mut upper: Vec<Vec<Expr>> = Vec::with_capacity(n);
+    let mut it = many.exprs.into_iter();
     for i in 0..n {
-        for j in i..n {
-            let Some((e, b, a)) = it.next() else {
-                break;
-            };
-            matrix[i][j] = e.clone();
-            matrix[j][i] = e.clone();
-            before.push(*b);
-            after.push(*a);
+        let mut row = Vec::with_capacity(n - i);
+        for (e, b, a) in it.by_ref().take(n - i) {
+            row.push(e);
+            before.push(b);
+            after.push(a);
         }
+        upper.push(row);
     }
+    // Row i is column i of the rows above it, then its own upper part:
+    // every entry built once (a large model's matrix has a million).
+    let matrix: Vec<Vec<Expr>> = (0..n)
+        .map(|i| {
+            let mut row: Vec<Expr> = (0..i)
+                .map(|j| upper[j].get(i - j).cloned().unwrap_or_else(Expr::zero))
+                .collect();
+            row.extend(upper[i].iter().cloned());
+            row.resize(n, Expr::zero());
+            row
+        })
+        .collect();
     SimplifiedMatrix {
         matrix,
         before,
@@ -473,7 +492,21 @@ pub fn derive_simplified(
     let n = params.len();
     let mut upper: Vec<Vec<Expr>> = Vec::with_capacity(n * (n + 1) / 2);
     for (i, (given, simple)) in grad.iter().zip(&score.exprs).enumerate() {
+        // The variables any form of this score entry holds: the others'
+        // derivatives are 0 without differentiating (most of a large
+        // model's Hessian).
+        let mut free: Vec<crate::ir::expr::Name> = given
+            .iter()
+            .chain(std::iter::once(&simple.0))
+            .flat_map(Expr::free_vars)
+            .collect();
+        free.sort();
+        free.dedup();
         for p in &params[i..] {
+            if free.binary_search_by(|v| (**v).cmp(p.as_ref())).is_err() {
+                upper.push(vec![Expr::zero()]);
+                continue;
+            }
             let mut forms: Vec<Expr> = Vec::new();
             for s in given.iter().chain(std::iter::once(&simple.0)) {
                 let d = diff(s, p.as_ref());
