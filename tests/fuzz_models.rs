@@ -1221,6 +1221,9 @@ fn run_share(cases: &[(u64, u64)]) -> Share {
     let one = only_seed().is_some();
     for &(i, seed) in cases {
         let (g, m) = case(seed);
+        if one {
+            eprintln!("{}", describe(seed, &g));
+        }
         out.mutated += u64::from(m);
         let depth = Depth {
             evaluate: one || i.is_multiple_of(EVAL_EVERY),
