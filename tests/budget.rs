@@ -38,6 +38,19 @@ fn the_time_budget_stops_a_long_derivation_naming_its_stage() {
     }
 }
 
+/// Found by tests/fuzz_models.rs: `derive --fim-only` entered no stage, so
+/// a command stopped by its budget said "while starting".
+#[test]
+fn fim_only_stopped_by_the_budget_names_its_stage() {
+    let model = "tests/fixtures/stress/bernoulli_nested_fractions.fim";
+    let (code, _, err) = fimkit(&["derive", model, "--fim-only", "--budget", "1"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("while taking expectations (the closed-form Fisher information)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn the_budget_comes_from_the_environment_too() {
     let out = Command::new(env!("CARGO_BIN_EXE_fimkit"))

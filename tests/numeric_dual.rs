@@ -215,3 +215,35 @@ fn bessel_at_zero_has_its_power_series() {
     let y = Dual3_64::from_re(0.0).derivative().besseli(0.0);
     assert_eq!((y.re, y.v1, y.v2), (1.0, 0.0, 0.5));
 }
+
+/// Found by tests/fuzz_models.rs: `x ~ weibull(36000001, ...)` panicked
+/// inside num-dual, whose `powi` multiplies n(n-1) in i32 for the second
+/// derivative. Large integer powers are now taken by squaring; the score
+/// and Hessian of `logp += k*log(b) ... b^k` style terms agree with the
+/// closed forms, for exponents past i32's square root and near i32::MAX.
+#[test]
+fn huge_integer_powers_have_exact_derivatives() {
+    for n in [46_341i64, 36_000_001, 2_147_483_647, -2_000_000_001] {
+        // log p = -b^n at b close to 1 (so the value stays finite).
+        let src = format!("param b : positive\ndata x : real\nlogp += -b^{n} - x^2/2\n");
+        let m = fimkit::Model::from_source(&src, "huge_power").expect("model");
+        let b = 1.0 + 1.0 / (4.0 * (n as f64).abs());
+        let nf = n as f64;
+        let score = m.score(&[b], &[0.5]).expect("score");
+        let hess = m.hessian(&[b], &[0.5]).expect("Hessian");
+        let want_s = -nf * b.powf(nf - 1.0);
+        let want_h = -nf * (nf - 1.0) * b.powf(nf - 2.0);
+        // Squaring loses about |n| ulps (so does powf's own rounding of b^n).
+        let tol = 1e-12 + nf.abs() * 1e-15;
+        assert!(
+            (score[0] - want_s).abs() < tol * want_s.abs(),
+            "n = {n}: score {} vs {want_s}",
+            score[0]
+        );
+        assert!(
+            (hess[(0, 0)] - want_h).abs() < tol * want_h.abs(),
+            "n = {n}: Hessian {} vs {want_h}",
+            hess[(0, 0)]
+        );
+    }
+}

@@ -134,3 +134,22 @@ fn edge_values_are_not_nan_where_defined() {
     assert_eq!(special::normal_cdf(40.0), 1.0);
     assert!(special::polygamma(100, 1.0).is_finite());
 }
+
+/// Found by tests/fuzz_models.rs: `lgamma` of a huge negative argument in a
+/// model made the dual-number Hessian sum ψ⁽ⁿ⁾'s series term by term, 10¹⁴
+/// terms (a hang). Far below zero polygamma now refuses (NaN, which the
+/// evaluators report as a non-finite value) instead of looping; nearer it
+/// still answers.
+#[test]
+fn polygamma_far_below_zero_refuses_instead_of_hanging() {
+    for x in [-1.0e14 + 0.5, -3.7e9 - 0.25, -1.0e6 - 0.5, f64::MIN] {
+        for n in [1, 2, 5] {
+            assert!(special::polygamma(n, x).is_nan(), "ψ^({n})({x})");
+        }
+    }
+    // ψ'(x) + ψ'(1 - x) = π² / sin²(πx): at x = -1000.5 that is π².
+    let x = -1000.5;
+    let lhs = special::polygamma(1, x) + special::polygamma(1, 1.0 - x);
+    let pi2 = std::f64::consts::PI * std::f64::consts::PI;
+    assert!((lhs - pi2).abs() < 1e-9 * pi2, "{lhs}");
+}

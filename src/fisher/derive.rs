@@ -142,7 +142,13 @@ fn fim_with(
     memo_scope(|| {
         let params: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
         let is_param = |v: &str| params.iter().any(|p| &**p == v);
+        // The same stages as the whole derivation, so a command stopped by
+        // its budget says where it was (not "starting").
+        let stage = crate::budget::stage("differentiating (the Hessian)");
         let hess = hessian(&model.logp.substitute(subst), &params);
+        drop(stage);
+        let _stage =
+            crate::budget::stage("taking expectations (the closed-form Fisher information)");
         let mut cf = closed_fim(model, &hess, domains, &is_param, subst)?;
         // With covariates there is no numeric rank check (one row's F is
         // rank one by design): F is singular when det F is identically 0.
@@ -152,6 +158,7 @@ fn fim_with(
             cf.singular |= det.as_ref().is_some_and(Expr::is_zero);
         }
         if let Some(sc) = &config.simplify {
+            let _stage = crate::budget::stage("simplifying F");
             cf.fim = simplify_symmetric(&cf.fim, &assumptions(model, subst), sc).matrix;
         }
         if !model.covariates.is_empty() {

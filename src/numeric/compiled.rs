@@ -392,7 +392,7 @@ fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, 
         },
         Op::Powi(n) => match a {
             Arg::P(x) => D::from(x.powi(n)),
-            Arg::D(d) => d.powi(n),
+            Arg::D(d) => super::dual::powi(d, n),
         },
         Op::Powf(p) => match a {
             Arg::P(x) => D::from(x.powf(p)),

@@ -29,6 +29,28 @@
 use super::special;
 use num_dual::DualNum;
 
+/// The largest exponent handed to num-dual's `powi`, which multiplies
+/// `n (n - 1) (n - 2)` in `i32` for its derivatives (an overflow, a panic
+/// with overflow checks and wrong derivatives without, past |n| ≈ 1290).
+const NUM_DUAL_MAX_POWI: i32 = 1024;
+
+/// `x^n` for any `i32` exponent, by squaring above [`NUM_DUAL_MAX_POWI`]
+/// (found by tests/fuzz_models.rs: a Weibull shape of 36,000,001 panicked
+/// inside num-dual; `tests/numeric_dual.rs` checks the values).
+pub fn powi<D: DualNum<Primitive = f64>>(x: &D, n: i32) -> D {
+    if n.abs() <= NUM_DUAL_MAX_POWI {
+        return x.powi(n);
+    }
+    // n = 2·(n/2) + r with r in {-1, 0, 1}.
+    let half = powi(x, n / 2);
+    let square = half.clone() * half;
+    match n % 2 {
+        1 => square * x.clone(),
+        -1 => square / x.clone(),
+        _ => square,
+    }
+}
+
 /// Largest derivative order kept on the stack; deeper types use the heap.
 const STACK: usize = 12;
 

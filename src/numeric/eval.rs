@@ -146,7 +146,7 @@ pub(crate) fn eval_stable<D: DualNum<Primitive = f64>>(
             let base = eval_stable(b, env)?;
             match x.as_num() {
                 Some(r) if r.is_integer() => match x.as_int().and_then(|n| i32::try_from(n).ok()) {
-                    Some(n) => base.powi(n),
+                    Some(n) => super::dual::powi(&base, n),
                     None => base.powf(rational_to_f64(r)),
                 },
                 Some(r) => {

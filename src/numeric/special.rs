@@ -119,6 +119,9 @@ fn factorial(n: usize) -> f64 {
     table.get(n).copied().unwrap_or(f64::INFINITY)
 }
 
+/// The most terms [`polygamma`] sums directly: below x ≈ −10⁵ it is `NaN`.
+const POLYGAMMA_MAX_TERMS: usize = 100_000;
+
 /// The polygamma function `ψ⁽ⁿ⁾(x)`, the n-th derivative of digamma;
 /// `polygamma(0, x)` is digamma. Any order up to 170 (beyond, n! overflows).
 ///
@@ -129,7 +132,8 @@ fn factorial(n: usize) -> f64 {
 /// Accurate to a few ulps for x > 0. For x < 0 (non-integer) the sum has
 /// terms of both signs when n is even; it loses the digits that cancel
 /// (1e-12 relative for moderate n), and returns `NaN` rather than a wrong
-/// number when more than four digits would cancel.
+/// number when more than four digits would cancel, or when x < −10⁵
+/// (the direct sum would need more than 10⁵ terms).
 pub fn polygamma(n: u32, x: f64) -> f64 {
     if n == 0 {
         return digamma(x);
@@ -152,6 +156,11 @@ pub fn polygamma(n: u32, x: f64) -> f64 {
     } else {
         (w_min - x).ceil() as usize
     };
+    if terms > POLYGAMMA_MAX_TERMS {
+        // x far below 0: the direct sum would run for as many terms as |x|
+        // (a hang at x = -1e14); refused rather than slow.
+        return f64::NAN;
+    }
     // Scale: 2^e close to the smallest |x + k|, so every scaled term is ≤ 2^s.
     let smallest = if x > 0.0 {
         x
