@@ -273,12 +273,41 @@ fn divide_linear(numer: &Expr, base: &Expr) -> Option<Expr> {
         }
         // Root test: numer(v = -c/a) == 0.
         let root = Expr::mul2(Expr::neg(c.clone()), Expr::Num(a.recip()));
-        if !replace(numer, &v, &root).expand().is_zero() {
-            continue;
+        if replace(numer, &v, &root).expand().is_zero() {
+            return synthetic_division(numer, &v, &a, &c);
         }
-        return synthetic_division(numer, &v, &a, &c);
+        // v = x^k: the numerator as a polynomial in x^k (1 − r⁴ is
+        // (1 − r²)(1 + r²)), when every power of x in it is a multiple of k.
+        if let Some((x, u, in_u)) = in_powers_of(numer, &v)
+            && !occurs(&c, &x)
+            && replace(&in_u, &u, &root).expand().is_zero()
+        {
+            let q = synthetic_division(&in_u, &u, &a, &c)?;
+            return Some(replace(&q, &u, &v).expand());
+        }
     }
     None
+}
+
+/// For `v = x^k` (x a name, k ≥ 2): `e` with every `x^(jk)` written `u^j`
+/// for a fresh name `u`, as `(x, u, e in u)`; `None` when `x` occurs
+/// otherwise (a power that is not a multiple of k, or inside a function).
+fn in_powers_of(e: &Expr, v: &Expr) -> Option<(Expr, Expr, Expr)> {
+    let Expr::Pow(x, k) = v else { return None };
+    let k = k.as_int().filter(|&k| k >= 2)?;
+    if !matches!(**x, Expr::Var(_)) {
+        return None;
+    }
+    // A name no model can write.
+    let u = Expr::var(" u");
+    let in_u = e.map_bottom_up(&mut |t| match &t {
+        Expr::Pow(b, m) if b == x => match m.as_int() {
+            Some(m) if m % k == 0 => Expr::powi(u.clone(), m / k),
+            _ => t,
+        },
+        _ => t,
+    });
+    (!occurs(&in_u, x)).then(|| ((**x).clone(), u, in_u))
 }
 
 fn occurs(e: &Expr, atom: &Expr) -> bool {
