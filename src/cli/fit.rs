@@ -47,6 +47,15 @@ pub enum FitFormat {
     Json,
 }
 
+/// Interval kinds on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum CiArg {
+    /// Wald: estimate ± z·SE.
+    Wald,
+    /// Profile likelihood: where 2(ℓ̂ − ℓ_p) reaches the χ²₁ quantile.
+    Profile,
+}
+
 /// Options of `fimkit fit`.
 pub struct FitArgs<'a> {
     pub model: &'a Path,
@@ -62,6 +71,8 @@ pub struct FitArgs<'a> {
     pub plot: Option<&'a PathBuf>,
     pub ascii: bool,
     pub show_unconverged_tests: bool,
+    pub level: f64,
+    pub ci: CiArg,
 }
 
 impl From<FitError> for Failure {
@@ -87,6 +98,12 @@ pub fn fit_cmd(args: &FitArgs) -> Result<Report, Failure> {
 }
 
 fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
+    if !(args.level > 0.0 && args.level < 1.0) {
+        return Err(Failure::usage(format!(
+            "--level must be between 0 and 1 (exclusive), got {}",
+            args.level
+        )));
+    }
     let schema = fimkit::numeric::DataSchema::from_model(model);
     let data = schema.read_csv_path(args.data).map_err(|e| match e {
         DataError::Io(_) => Failure::usage(e.to_string()),
@@ -107,7 +124,14 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
     let mut progress = Progress::new(args.max_iter);
     let result = fit_observed(&problem, &config, &mut |row| progress.update(row));
     progress.finish();
-    let result = result?;
+    let mut result = result?;
+    result.level = args.level;
+    // Profile intervals only at a maximum: elsewhere they mean nothing.
+    if args.ci == CiArg::Profile && result.converged() {
+        result.profile = Some(fimkit::fit::profile_intervals(
+            &problem, &result, args.level,
+        ));
+    }
     if let Some(path) = args.trace {
         std::fs::write(path, trace_csv(&result.params, &result.trace)).map_err(|e| {
             Failure::usage(format!("cannot write the trace to {}: {e}", path.display()))

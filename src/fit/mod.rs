@@ -40,6 +40,7 @@ mod objective;
 mod optimize;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod profile;
 mod result;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod step;
@@ -50,7 +51,10 @@ pub use objective::{InformationKind, Objective, Problem};
 pub use optimize::{
     DEFAULT_MAX_KL, FitConfig, Method, Optimum, StopReason, TraceRow, optimize, unbounded_along,
 };
-pub use result::{FitResult, Restart, Z_975, spd_inverse, std_errors_of};
+pub use profile::profile_intervals;
+pub use result::{
+    Deviance, FitResult, ProfileInterval, Restart, Z_975, spd_inverse, std_errors_of,
+};
 
 use nalgebra::DVector;
 use step::{combination, null_direction, relation};
@@ -140,6 +144,7 @@ pub fn fit_observed(
     }
     let d = names.len();
     let obs_cov = spd_inverse(&observed);
+    let deviance = problem.deviance(&opt.theta, opt.loglik);
     Ok(FitResult {
         model: problem.functions().name().to_string(),
         params: names,
@@ -160,6 +165,9 @@ pub fn fit_observed(
         decrement: opt.decrement,
         trace: opt.trace,
         restart,
+        deviance,
+        level: 0.95,
+        profile: None,
     })
 }
 
