@@ -218,3 +218,80 @@ fn level_outside_zero_one_is_a_usage_error() {
         assert!(err.contains("--level must be between 0 and 1"), "{err}");
     }
 }
+
+#[test]
+fn sandwich_standard_errors_match_statsmodels_hc0() {
+    // Probit is the telling case: a non-canonical link, where the bread
+    // (observed vs expected information) matters; statsmodels' HC0 uses
+    // the observed one.
+    let peer = peer();
+    for (case, model, data, names) in GLMS {
+        let want = &peer["cases"][case]["sandwich_std_errors"];
+        let v = fit_json(model, data, &["--se", "sandwich"]);
+        assert_eq!(v["se"], "sandwich");
+        for (j, n) in names.iter().enumerate() {
+            let g = num(&v["std_errors_sandwich"][n]);
+            let w = num(&want[j]);
+            assert!(rel(g, w) < 1e-8, "{case} {n}: {g} vs statsmodels HC0 {w}");
+            // z values and intervals use them.
+            let z = num(&v["z_values"][n]);
+            assert!(rel(z, num(&v["estimates"][n]) / w) < 1e-8, "{case} {n} z");
+        }
+    }
+}
+
+#[test]
+fn cluster_sandwich_matches_statsmodels_without_correction() {
+    let peer = peer();
+    let want = &peer["cases"]["logistic"]["cluster_std_errors"];
+    let v = fit_json(
+        "examples/logistic_regression.fim",
+        "tests/data/fit/logistic_cluster.csv",
+        &["--se", "sandwich", "--cluster", "g"],
+    );
+    for (j, n) in ["b0", "b1", "b2"].iter().enumerate() {
+        let (g, w) = (num(&v["std_errors_sandwich"][n]), num(&want[j]));
+        assert!(rel(g, w) < 1e-8, "{n}: {g} vs statsmodels cluster {w}");
+    }
+}
+
+#[test]
+fn observed_standard_errors_drive_the_tests_when_asked() {
+    let v = fit_json(
+        "examples/probit_regression.fim",
+        "tests/data/fit/probit.csv",
+        &["--se", "observed"],
+    );
+    assert_eq!(v["se"], "observed");
+    for n in ["b0", "b1", "b2"] {
+        let se = num(&v["std_errors_observed"][n]);
+        assert!(rel(num(&v["z_values"][n]), num(&v["estimates"][n]) / se) < 1e-12);
+        assert!(
+            rel(num(&v["std_errors"][n]), se) > 1e-4,
+            "probit: they differ"
+        );
+    }
+}
+
+#[test]
+fn cluster_errors_are_usage_or_data_errors() {
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fimkit"))
+            .current_dir(root())
+            .args([
+                "fit",
+                "examples/logistic_regression.fim",
+                "--data",
+                "tests/data/fit/logistic_cluster.csv",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--cluster", "g"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("add --se sandwich"));
+    let out = run(&["--se", "sandwich", "--cluster", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no column `nope`"));
+}

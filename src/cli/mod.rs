@@ -198,6 +198,12 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         /// Interval kind: wald (estimate ± z·SE) or profile (profile likelihood, for small samples and bounded parameters).
         #[arg(long, value_enum, default_value_t = fit::CiArg::Wald)]
         ci: fit::CiArg,
+        /// Standard errors for z, p and Wald intervals: expected (Fisher) information, observed information, or sandwich (robust to misspecification).
+        #[arg(long, value_enum, default_value_t = fit::SeArg::Expected)]
+        se: fit::SeArg,
+        /// With --se sandwich: sum the scores within the clusters of this CSV column (cluster-robust errors).
+        #[arg(long, value_name = "COL")]
+        cluster: Option<String>,
     },
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
@@ -372,6 +378,8 @@ pub fn run() -> ExitCode {
             show_unconverged_tests,
             level,
             ci,
+            se,
+            cluster,
         } => fit::fit_cmd(&fit::FitArgs {
             model: &model,
             data: &data,
@@ -388,6 +396,8 @@ pub fn run() -> ExitCode {
             show_unconverged_tests,
             level,
             ci,
+            se,
+            cluster: cluster.as_deref(),
         }),
         Command::Eval {
             model,

@@ -53,7 +53,8 @@ pub use optimize::{
 };
 pub use profile::profile_intervals;
 pub use result::{
-    Deviance, FitResult, ProfileInterval, Restart, Z_975, spd_inverse, std_errors_of,
+    Deviance, FitResult, ProfileInterval, Restart, Sandwich, SeKind, Z_975, spd_inverse,
+    std_errors_of,
 };
 
 use nalgebra::DVector;
@@ -168,6 +169,62 @@ pub fn fit_observed(
         deviance,
         level: 0.95,
         profile: None,
+        se: SeKind::Expected,
+        sandwich: None,
+    })
+}
+
+/// The sandwich covariance of the fit `r` of `problem`: `B M B` with
+/// the bread `B` the inverse observed information `(−∇²ℓ)⁻¹` — under a
+/// misspecified model the expected information computed from the model
+/// is not `E[−∇²ℓ]`, the observed one estimates it either way — (the
+/// expected one where the observed one is not positive definite) and the meat
+/// `M = Σ_g u_g u_gᵀ`, `u_g` the score summed over the rows of cluster g
+/// (`clusters[i]` the cluster of row i; each row its own cluster
+/// without). No small-sample factor: statsmodels' `cov_type="HC0"`, and
+/// `"cluster"` with `use_correction=False`.
+pub fn sandwich(
+    problem: &Problem,
+    r: &FitResult,
+    clusters: Option<(&str, &[usize])>,
+) -> Result<Sandwich, FitError> {
+    let d = r.params.len();
+    let bread = spd_inverse(&r.observed_information)
+        .or_else(|| r.covariance.clone())
+        .ok_or_else(|| FitError::Singular {
+            at: "the estimate".into(),
+            combination: "the information is not positive definite".into(),
+        })?;
+    let n = problem.n_rows();
+    let groups = clusters.map_or(n, |(_, c)| c.iter().max().map_or(0, |m| m + 1));
+    let mut u = vec![0.0; groups * d];
+    let rows: Vec<Vec<f64>> = problem.functions().fold_rows(
+        &r.estimates,
+        problem.data(),
+        Vec::new,
+        |acc: &mut Vec<Vec<f64>>, row| acc.push(row.score.to_vec()),
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    )?;
+    for (i, s) in rows.iter().enumerate() {
+        let g = clusters.map_or(i, |(_, c)| c[i]);
+        for (k, v) in s.iter().enumerate() {
+            u[g * d + k] += v;
+        }
+    }
+    let mut meat = nalgebra::DMatrix::zeros(d, d);
+    for g in 0..groups {
+        let ug = nalgebra::DVector::from_column_slice(&u[g * d..(g + 1) * d]);
+        meat += &ug * ug.transpose();
+    }
+    let covariance = &bread * meat * &bread;
+    let covariance = (&covariance + covariance.transpose()) * 0.5;
+    Ok(Sandwich {
+        std_errors: std_errors_of(Some(&covariance), d),
+        covariance,
+        clusters: clusters.map(|(name, _)| (name.to_string(), groups)),
     })
 }
 

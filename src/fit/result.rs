@@ -63,6 +63,46 @@ pub struct FitResult {
     /// Profile-likelihood intervals at [`FitResult::level`], when asked
     /// for ([`super::profile_intervals`]); Wald intervals otherwise.
     pub profile: Option<Vec<ProfileInterval>>,
+    /// Which standard errors z, p and Wald intervals use.
+    pub se: SeKind,
+    /// The sandwich covariance `F⁻¹ (Σ sᵢsᵢᵀ) F⁻¹` (sums over clusters
+    /// with `--cluster`), when asked for ([`super::sandwich`]).
+    pub sandwich: Option<Sandwich>,
+}
+
+/// Which standard errors the Wald quantities use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SeKind {
+    /// The expected (Fisher) information, else the observed one.
+    #[default]
+    Expected,
+    /// The observed information `−∇²ℓ(θ̂)`.
+    Observed,
+    /// The sandwich (robust, Huber–White) covariance.
+    Sandwich,
+}
+
+impl SeKind {
+    /// The name on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SeKind::Expected => "expected",
+            SeKind::Observed => "observed",
+            SeKind::Sandwich => "sandwich",
+        }
+    }
+}
+
+/// A sandwich covariance and how it was made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sandwich {
+    /// `B (Σ_g u_g u_gᵀ) B`, `B` the inverse information, `u_g` the score
+    /// summed over cluster g (over one row without clusters).
+    pub covariance: DMatrix<f64>,
+    /// Its standard errors.
+    pub std_errors: Vec<Option<f64>>,
+    /// The cluster column and the number of clusters, with `--cluster`.
+    pub clusters: Option<(String, usize)>,
 }
 
 /// A profile-likelihood interval: each end where `2(ℓ̂ − ℓ_p(θ_j))`
@@ -136,14 +176,20 @@ impl FitResult {
         self.stop.converged()
     }
 
-    /// The standard errors the Wald quantities use: expected information,
-    /// else observed.
+    /// The standard errors the Wald quantities use ([`FitResult::se`]):
+    /// by default the expected information's, else the observed one's.
     pub fn wald_std_errors(&self) -> Vec<Option<f64>> {
-        self.std_errors
-            .iter()
-            .zip(&self.std_errors_observed)
-            .map(|(e, o)| e.or(*o))
-            .collect()
+        match (self.se, &self.sandwich) {
+            (SeKind::Observed, _) => self.std_errors_observed.clone(),
+            (SeKind::Sandwich, Some(s)) => s.std_errors.clone(),
+            (SeKind::Sandwich, None) => vec![None; self.params.len()],
+            (SeKind::Expected, _) => self
+                .std_errors
+                .iter()
+                .zip(&self.std_errors_observed)
+                .map(|(e, o)| e.or(*o))
+                .collect(),
+        }
     }
 
     /// 95% Wald intervals `θ̂ ± 1.96·SE`.

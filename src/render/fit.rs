@@ -150,7 +150,10 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
         info_text(&r.information, opts.ascii)
     ));
     // The table.
-    let ses = r.std_errors.clone();
+    let ses = match r.se {
+        crate::fit::SeKind::Expected => r.std_errors.clone(),
+        _ => r.wald_std_errors(),
+    };
     let tests = opts.tests(r);
     let hide = |v: Vec<Option<f64>>| {
         if tests { v } else { vec![None; v.len()] }
@@ -227,10 +230,21 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
     } else {
         s.push_str("---\n");
     }
-    let wald_from = if r.information.is_expected() {
-        "expected information"
-    } else {
-        "observed information"
+    let wald_from = match (r.se, &r.sandwich) {
+        (crate::fit::SeKind::Observed, _) => "observed information".to_string(),
+        (crate::fit::SeKind::Sandwich, Some(sw)) => {
+            let of = match &sw.clusters {
+                Some((col, g)) => format!("scores summed over {g} clusters of {col}"),
+                None => "one score per row".into(),
+            };
+            if opts.ascii {
+                format!("sandwich F^-1 (sum s s^T) F^-1 ({of})")
+            } else {
+                format!("sandwich F⁻¹ (Σ s sᵀ) F⁻¹ ({of})")
+            }
+        }
+        _ if r.information.is_expected() => "expected information".to_string(),
+        _ => "observed information".to_string(),
     };
     let uses = match (&r.profile, r.level == 0.95) {
         (None, true) => "z, p and the 95% Wald interval use the first.".to_string(),
@@ -244,9 +258,19 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
         ),
     };
     s.push_str(&if opts.ascii {
-        format!("Std. Error from the {wald_from} (Cramer-Rao), (observed) from -Hessian; {uses}\n")
+        let cr = if r.se == crate::fit::SeKind::Expected {
+            " (Cramer-Rao)"
+        } else {
+            ""
+        };
+        format!("Std. Error from the {wald_from}{cr}, (observed) from -Hessian; {uses}\n")
     } else {
-        format!("Std. Error from the {wald_from} (Cramér–Rao), (observed) from −Hessian; {uses}\n")
+        let cr = if r.se == crate::fit::SeKind::Expected {
+            " (Cramér–Rao)"
+        } else {
+            ""
+        };
+        format!("Std. Error from the {wald_from}{cr}, (observed) from −Hessian; {uses}\n")
     });
     if tests && let Some(p) = &r.profile {
         for note in p.iter().filter_map(|i| i.note.as_deref()) {
@@ -407,6 +431,11 @@ pub fn fit_json(r: &FitResult, opts: &FitTextOptions) -> Value {
             "method": if r.profile.is_some() { "profile" } else { "wald" },
             "bounds": by_name(r, &bounds),
         },
+        "se": r.se.name(),
+        "std_errors_sandwich": r.sandwich.as_ref().map_or(Value::Null, |sw| {
+            let v: Vec<Value> = sw.std_errors.iter().map(|v| opt(*v)).collect();
+            by_name(r, &v)
+        }),
         "aic": num(r.aic()),
         "bic": num(r.bic()),
         "n_rows": r.n_rows,
