@@ -44,7 +44,7 @@ const GLMS: [(&str, &str, &str, &[&str]); 4] = [
     ),
     (
         "poisson_offset",
-        "examples/poisson_offset.fim",
+        "tests/data/fit/poisson_offset.fim",
         "tests/data/fit/poisson_offset.csv",
         &["b0", "b1"],
     ),
@@ -98,7 +98,7 @@ fn text_report_shows_deviances_with_degrees_of_freedom() {
         .current_dir(root())
         .args([
             "fit",
-            "examples/poisson_offset.fim",
+            "tests/data/fit/poisson_offset.fim",
             "--data",
             "tests/data/fit/poisson_offset.csv",
         ])
