@@ -153,3 +153,34 @@ fn polygamma_far_below_zero_refuses_instead_of_hanging() {
     let pi2 = std::f64::consts::PI * std::f64::consts::PI;
     assert!((lhs - pi2).abs() < 1e-9 * pi2, "{lhs}");
 }
+
+#[test]
+fn normal_quantile_matches_scipy() {
+    // scipy 1.15.3 `scipy.stats.norm.ppf(p)`, pinned.
+    let cases: [(f64, f64); 14] = [
+        (1e-300, -37.0470962993612),
+        (1e-20, -9.262340089798409),
+        (1e-08, -5.612001244174789),
+        (0.001, -3.090232306167813),
+        (0.025, -1.9599639845400545),
+        (0.05, -1.6448536269514729),
+        (0.1, -1.2815515655446004),
+        (0.3, -0.5244005127080409),
+        (0.5, 0.0),
+        (0.7, 0.5244005127080407),
+        (0.95, 1.6448536269514722),
+        (0.975, 1.959963984540054),
+        (0.999, 3.090232306167813),
+        (0.999999999999, 7.0344869100478356),
+    ];
+    for (p, want) in cases {
+        let got = special::normal_quantile(p);
+        assert!(
+            (got - want).abs() <= 1e-14 * want.abs().max(1.0),
+            "normal_quantile({p}) = {got}, scipy {want}"
+        );
+    }
+    for bad in [0.0, 1.0, -0.5, 2.0, f64::NAN] {
+        assert!(special::normal_quantile(bad).is_nan(), "{bad}");
+    }
+}

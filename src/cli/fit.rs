@@ -5,7 +5,7 @@
 use super::points;
 use super::{Failure, Format, Report, load_model};
 use fimkit::fit::{
-    FitConfig, FitError, FitResult, Method, Objective, Problem, TraceRow, fit_observed,
+    FitConfig, FitError, FitResult, Method, Objective, Problem, SeKind, TraceRow, fit_observed,
 };
 use fimkit::numeric::{DataError, NumericError};
 use fimkit::render::fit::{FitTextOptions, fit_json, fit_text, trace_csv};
@@ -47,6 +47,26 @@ pub enum FitFormat {
     Json,
 }
 
+/// Interval kinds on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum CiArg {
+    /// Wald: estimate ± z·SE.
+    Wald,
+    /// Profile likelihood: where 2(ℓ̂ − ℓ_p) reaches the χ²₁ quantile.
+    Profile,
+}
+
+/// Standard-error kinds on the command line.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum SeArg {
+    /// The expected (Fisher) information's inverse (the default).
+    Expected,
+    /// The observed information's inverse.
+    Observed,
+    /// The sandwich F⁻¹ (Σ sᵢsᵢᵀ) F⁻¹, robust to a misspecified model.
+    Sandwich,
+}
+
 /// Options of `fimkit fit`.
 pub struct FitArgs<'a> {
     pub model: &'a Path,
@@ -62,6 +82,10 @@ pub struct FitArgs<'a> {
     pub plot: Option<&'a PathBuf>,
     pub ascii: bool,
     pub show_unconverged_tests: bool,
+    pub level: f64,
+    pub ci: CiArg,
+    pub se: SeArg,
+    pub cluster: Option<&'a str>,
 }
 
 impl From<FitError> for Failure {
@@ -87,6 +111,17 @@ pub fn fit_cmd(args: &FitArgs) -> Result<Report, Failure> {
 }
 
 fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
+    if !(args.level > 0.0 && args.level < 1.0) {
+        return Err(Failure::usage(format!(
+            "--level must be between 0 and 1 (exclusive), got {}",
+            args.level
+        )));
+    }
+    if args.cluster.is_some() && args.se != SeArg::Sandwich {
+        return Err(Failure::usage(
+            "--cluster gives cluster-robust sandwich standard errors: add --se sandwich",
+        ));
+    }
     let schema = fimkit::numeric::DataSchema::from_model(model);
     let data = schema.read_csv_path(args.data).map_err(|e| match e {
         DataError::Io(_) => Failure::usage(e.to_string()),
@@ -107,7 +142,27 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
     let mut progress = Progress::new(args.max_iter);
     let result = fit_observed(&problem, &config, &mut |row| progress.update(row));
     progress.finish();
-    let result = result?;
+    let mut result = result?;
+    result.level = args.level;
+    if args.se == SeArg::Sandwich {
+        let clusters = match args.cluster {
+            Some(col) => Some((col, cluster_ids(args.data, col, problem.n_rows())?)),
+            None => None,
+        };
+        let c = clusters.as_ref().map(|(col, ids)| (*col, ids.as_slice()));
+        result.sandwich = Some(fimkit::fit::sandwich(&problem, &result, c)?);
+    }
+    result.se = match args.se {
+        SeArg::Expected => SeKind::Expected,
+        SeArg::Observed => SeKind::Observed,
+        SeArg::Sandwich => SeKind::Sandwich,
+    };
+    // Profile intervals only at a maximum: elsewhere they mean nothing.
+    if args.ci == CiArg::Profile && result.converged() {
+        result.profile = Some(fimkit::fit::profile_intervals(
+            &problem, &result, args.level,
+        ));
+    }
     if let Some(path) = args.trace {
         std::fs::write(path, trace_csv(&result.params, &result.trace)).map_err(|e| {
             Failure::usage(format!("cannot write the trace to {}: {e}", path.display()))
@@ -146,6 +201,48 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
             .trim_start_matches("not converged: ")
     );
     Err(Failure::plain(super::EXIT_MODEL_ERROR, warning).after(Report::output(out)))
+}
+
+/// The cluster of each row: the distinct values of column `col`
+/// (compared as text), numbered in order of first appearance.
+fn cluster_ids(path: &Path, col: &str, n: usize) -> Result<Vec<usize>, Failure> {
+    let mut reader = csv::Reader::from_path(path)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    let j = headers
+        .iter()
+        .position(|h| h.trim() == col)
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--cluster {col}: {} has no column `{col}`",
+                path.display()
+            ))
+        })?;
+    let mut seen = std::collections::HashMap::new();
+    let mut ids = Vec::with_capacity(n);
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+        let v = rec.get(j).unwrap_or("").trim().to_string();
+        if v.is_empty() {
+            return Err(Failure::model(format!(
+                "{}: row {}: the cluster column `{col}` is empty",
+                path.display(),
+                i + 1
+            )));
+        }
+        let next = seen.len();
+        ids.push(*seen.entry(v).or_insert(next));
+    }
+    if ids.len() != n {
+        return Err(Failure::model(format!(
+            "{}: the cluster column `{col}` has {} rows, the data {n}",
+            path.display(),
+            ids.len()
+        )));
+    }
+    Ok(ids)
 }
 
 /// The start: the model's default, with `--init` values replacing some.

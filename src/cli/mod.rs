@@ -192,6 +192,18 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         /// Print z values, p-values, stars and intervals even when the fit did not converge.
         #[arg(long)]
         show_unconverged_tests: bool,
+        /// Confidence level of the intervals, between 0 and 1.
+        #[arg(long, default_value_t = 0.95)]
+        level: f64,
+        /// Interval kind: wald (estimate ± z·SE) or profile (profile likelihood, for small samples and bounded parameters).
+        #[arg(long, value_enum, default_value_t = fit::CiArg::Wald)]
+        ci: fit::CiArg,
+        /// Standard errors for z, p and Wald intervals: expected (Fisher) information, observed information, or sandwich (robust to misspecification).
+        #[arg(long, value_enum, default_value_t = fit::SeArg::Expected)]
+        se: fit::SeArg,
+        /// With --se sandwich: sum the scores within the clusters of this CSV column (cluster-robust errors).
+        #[arg(long, value_name = "COL")]
+        cluster: Option<String>,
     },
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
@@ -364,6 +376,10 @@ pub fn run() -> ExitCode {
             plot,
             ascii,
             show_unconverged_tests,
+            level,
+            ci,
+            se,
+            cluster,
         } => fit::fit_cmd(&fit::FitArgs {
             model: &model,
             data: &data,
@@ -378,6 +394,10 @@ pub fn run() -> ExitCode {
             plot: plot.as_ref(),
             ascii,
             show_unconverged_tests,
+            level,
+            ci,
+            se,
+            cluster: cluster.as_deref(),
         }),
         Command::Eval {
             model,

@@ -40,6 +40,7 @@ mod objective;
 mod optimize;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod profile;
 mod result;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod step;
@@ -50,7 +51,11 @@ pub use objective::{InformationKind, Objective, Problem};
 pub use optimize::{
     DEFAULT_MAX_KL, FitConfig, Method, Optimum, StopReason, TraceRow, optimize, unbounded_along,
 };
-pub use result::{FitResult, Restart, Z_975, spd_inverse, std_errors_of};
+pub use profile::profile_intervals;
+pub use result::{
+    Deviance, FitResult, ProfileInterval, Restart, Sandwich, SeKind, Z_975, spd_inverse,
+    std_errors_of,
+};
 
 use nalgebra::DVector;
 use step::{combination, null_direction, relation};
@@ -140,6 +145,7 @@ pub fn fit_observed(
     }
     let d = names.len();
     let obs_cov = spd_inverse(&observed);
+    let deviance = problem.deviance(&opt.theta, opt.loglik);
     Ok(FitResult {
         model: problem.functions().name().to_string(),
         params: names,
@@ -160,6 +166,65 @@ pub fn fit_observed(
         decrement: opt.decrement,
         trace: opt.trace,
         restart,
+        deviance,
+        level: 0.95,
+        profile: None,
+        se: SeKind::Expected,
+        sandwich: None,
+    })
+}
+
+/// The sandwich covariance of the fit `r` of `problem`: `B M B` with
+/// the bread `B` the inverse observed information `(−∇²ℓ)⁻¹` — under a
+/// misspecified model the expected information computed from the model
+/// is not `E[−∇²ℓ]`, the observed one estimates it either way — (the
+/// expected one where the observed one is not positive definite) and the meat
+/// `M = Σ_g u_g u_gᵀ`, `u_g` the score summed over the rows of cluster g
+/// (`clusters[i]` the cluster of row i; each row its own cluster
+/// without). No small-sample factor: statsmodels' `cov_type="HC0"`, and
+/// `"cluster"` with `use_correction=False`.
+pub fn sandwich(
+    problem: &Problem,
+    r: &FitResult,
+    clusters: Option<(&str, &[usize])>,
+) -> Result<Sandwich, FitError> {
+    let d = r.params.len();
+    let bread = spd_inverse(&r.observed_information)
+        .or_else(|| r.covariance.clone())
+        .ok_or_else(|| FitError::Singular {
+            at: "the estimate".into(),
+            combination: "the information is not positive definite".into(),
+        })?;
+    let n = problem.n_rows();
+    let groups = clusters.map_or(n, |(_, c)| c.iter().max().map_or(0, |m| m + 1));
+    let mut u = vec![0.0; groups * d];
+    let rows: Vec<Vec<f64>> = problem.functions().fold_rows(
+        &r.estimates,
+        problem.data(),
+        Vec::new,
+        |acc: &mut Vec<Vec<f64>>, row| acc.push(row.score.to_vec()),
+        |mut a, b| {
+            a.extend(b);
+            a
+        },
+    )?;
+    for (i, s) in rows.iter().enumerate() {
+        let g = clusters.map_or(i, |(_, c)| c[i]);
+        for (k, v) in s.iter().enumerate() {
+            u[g * d + k] += v;
+        }
+    }
+    let mut meat = nalgebra::DMatrix::zeros(d, d);
+    for g in 0..groups {
+        let ug = nalgebra::DVector::from_column_slice(&u[g * d..(g + 1) * d]);
+        meat += &ug * ug.transpose();
+    }
+    let covariance = &bread * meat * &bread;
+    let covariance = (&covariance + covariance.transpose()) * 0.5;
+    Ok(Sandwich {
+        std_errors: std_errors_of(Some(&covariance), d),
+        covariance,
+        clusters: clusters.map(|(name, _)| (name.to_string(), groups)),
     })
 }
 

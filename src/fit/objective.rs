@@ -133,6 +133,57 @@ pub struct Problem {
     /// The 0/1 response's column in the dataset, when the model has
     /// exactly one data variable and it is binary.
     response: Option<usize>,
+    /// A GLM family with a saturated model, for the deviance.
+    glm: Option<GlmFamily>,
+}
+
+/// A model that is one `y ~ family(...)` statement through one linear
+/// predictor, of a family whose saturated model is one mean per row and
+/// has no dispersion parameter.
+#[derive(Debug)]
+struct GlmFamily {
+    kind: GlmKind,
+    /// The response's column in the dataset.
+    response: usize,
+}
+
+#[derive(Debug)]
+enum GlmKind {
+    Bernoulli,
+    Poisson,
+    /// The number of trials, in covariates and constants.
+    Binomial(Expr),
+}
+
+impl GlmKind {
+    fn name(&self) -> &'static str {
+        match self {
+            GlmKind::Bernoulli => "bernoulli",
+            GlmKind::Poisson => "poisson",
+            GlmKind::Binomial(_) => "binomial",
+        }
+    }
+}
+
+/// `x log y` with `0 log 0 = 0`.
+fn xlogy(x: f64, y: f64) -> f64 {
+    if x == 0.0 { 0.0 } else { x * y.ln() }
+}
+
+/// Log-density of `y` for the family with mean-parameter `mu` (a
+/// probability for Bernoulli and binomial, the mean for Poisson) and
+/// `trials` (binomial).
+fn family_logp(kind: &GlmKind, y: f64, mu: f64, trials: f64) -> f64 {
+    use crate::numeric::special::lgamma;
+    match kind {
+        GlmKind::Bernoulli => xlogy(y, mu) + xlogy(1.0 - y, 1.0 - mu),
+        GlmKind::Poisson => xlogy(y, mu) - mu - lgamma(y + 1.0),
+        GlmKind::Binomial(_) => {
+            lgamma(trials + 1.0) - lgamma(y + 1.0) - lgamma(trials - y + 1.0)
+                + xlogy(y, mu)
+                + xlogy(trials - y, 1.0 - mu)
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -190,6 +241,10 @@ impl Problem {
             Some(e) => Engine::Linear(Box::new(e)),
             None => closed_form_engine(model, &functions),
         };
+        let glm = match &engine {
+            Engine::Linear(e) if e.structure.m() == 1 => glm_family(model, &data),
+            _ => None,
+        };
         Ok(Problem {
             functions,
             data,
@@ -198,6 +253,70 @@ impl Problem {
             start,
             bounds,
             response,
+            glm,
+        })
+    }
+
+    /// Deviance and null deviance at `theta` (whose log-likelihood is
+    /// `loglik`), for a GLM family with a saturated model; `None` for any
+    /// other model. The null model is the intercept alone, with the
+    /// model's offsets and any covariates outside the linear predictor
+    /// (an exposure `t·exp(η)`): a one-parameter Newton iteration in the
+    /// linear predictor, from the estimate's intercept.
+    pub fn deviance(&self, theta: &DVector<f64>, loglik: f64) -> Option<super::result::Deviance> {
+        let glm = self.glm.as_ref()?;
+        let Engine::Linear(e) = &self.engine else {
+            return None;
+        };
+        let n = self.n_rows();
+        let names = self.data.names();
+        let mut ys = Vec::with_capacity(n);
+        let mut trials = Vec::with_capacity(n);
+        for r in 0..n {
+            let x = self.data.row(r)?;
+            ys.push(x[glm.response]);
+            trials.push(match &glm.kind {
+                GlmKind::Binomial(t) => crate::numeric::eval::eval_f64(t, &|v| {
+                    names.iter().position(|n| **n == *v).map(|j| x[j])
+                })
+                .ok()?,
+                _ => 1.0,
+            });
+        }
+        let saturated: f64 = ys
+            .iter()
+            .zip(&trials)
+            .map(|(&y, &t)| {
+                let mu = match glm.kind {
+                    GlmKind::Poisson => y,
+                    _ => y / t,
+                };
+                family_logp(&glm.kind, y, mu, t)
+            })
+            .sum();
+        let deviance = 2.0 * (saturated - loglik);
+        if !(saturated.is_finite() && deviance.is_finite()) {
+            return None;
+        }
+        let intercept = e.structure.forms[0].coeffs.iter().position(|c| c.is_one());
+        let null = match intercept {
+            None => Err("the model has no intercept".to_string()),
+            Some(i) => e.null_loglik(&self.data, theta[i]),
+        };
+        let (null_deviance, null_note) = match null {
+            Ok(l) if f64::is_finite(l) => (Some(2.0 * (saturated - l)), None),
+            Ok(_) => (
+                None,
+                Some("the null model's log-likelihood is not finite".into()),
+            ),
+            Err(why) => (None, Some(why)),
+        };
+        Some(super::result::Deviance {
+            family: glm.kind.name(),
+            saturated_loglik: saturated,
+            deviance: deviance.max(0.0),
+            null_deviance: null_deviance.map(|d| d.max(0.0)),
+            null_note,
         })
     }
 
@@ -290,6 +409,40 @@ impl Problem {
             }),
         }
     }
+}
+
+/// The model as a GLM family with a saturated model: one `~` statement
+/// of `bernoulli`, `poisson` or `binomial` (trials free of parameters)
+/// and nothing else.
+fn glm_family(model: &Model, data: &Dataset) -> Option<GlmFamily> {
+    let [term] = model.terms.as_slice() else {
+        return None;
+    };
+    let TermSource::Family {
+        family,
+        data: ys,
+        args,
+    } = &term.source
+    else {
+        return None;
+    };
+    let [y] = ys.as_slice() else {
+        return None;
+    };
+    let response = data.names().iter().position(|n| n == y)?;
+    let kind = match *family {
+        "bernoulli" => GlmKind::Bernoulli,
+        "poisson" => GlmKind::Poisson,
+        "binomial" => {
+            let trials = model.substitute_consts(args.first()?.scalar()?);
+            if model.params.iter().any(|p| trials.contains_var(&p.name)) {
+                return None;
+            }
+            GlmKind::Binomial(trials)
+        }
+        _ => return None,
+    };
+    Some(GlmFamily { kind, response })
 }
 
 /// Each parameter's domain as numbers, ±∞ for a missing end or one that
@@ -477,6 +630,65 @@ impl LinearEngine {
             observed,
             expected,
         })
+    }
+
+    /// The intercept-only model's log-likelihood `max_c Σ g(c + o_i)`
+    /// (one form, its offsets `o`): Newton's method on `c` with step
+    /// halving, from `c = start` (else 0, else 1, whichever is finite),
+    /// until the Newton decrement or the relative step is negligible.
+    fn null_loglik(&self, data: &Dataset, start: f64) -> Result<f64, String> {
+        let n = data.n_rows();
+        let offsets = self.offsets[0].as_deref();
+        let w = data.names().len();
+        let mut vws = self.value_grad.workspace::<f64>();
+        let mut hws = self.observed.workspace::<f64>();
+        let mut buf = vec![0.0; 1 + w];
+        let mut eval = |c: f64, second: bool| -> Option<(f64, f64, f64)> {
+            let (mut v, mut g, mut h) = (0.0, 0.0, 0.0);
+            for r in 0..n {
+                buf[0] = c + offsets.map_or(0.0, |o| o[r]);
+                buf[1..].copy_from_slice(data.row(r)?);
+                self.value_grad.eval_row(&buf, &mut vws).ok()?;
+                v += self.value_grad.output(&vws, 0);
+                g += self.value_grad.output(&vws, 1);
+                if second {
+                    self.observed.eval_row(&buf, &mut hws).ok()?;
+                    h += self.observed.output(&hws, 0);
+                }
+            }
+            (v.is_finite() && g.is_finite() && h.is_finite()).then_some((v, g, h))
+        };
+        let fail = || "the intercept-only fit with the offset failed".to_string();
+        let (mut c, (mut v, mut g, mut h)) = [start, 0.0, 1.0]
+            .into_iter()
+            .find_map(|c| eval(c, true).map(|e| (c, e)))
+            .ok_or_else(fail)?;
+        for _ in 0..200 {
+            if h <= 0.0 {
+                return Err(fail());
+            }
+            let step = g / h;
+            let mut t = 1.0;
+            let mut next = None;
+            for _ in 0..60 {
+                let c1 = c + t * step;
+                if let Some((v1, _, _)) = eval(c1, false)
+                    && v1 >= v - 1e-12 * v.abs()
+                {
+                    next = Some(c1);
+                    break;
+                }
+                t *= 0.5;
+            }
+            let c1 = next.ok_or_else(fail)?;
+            let done = (c1 - c).abs() <= 1e-14 * c.abs().max(1.0);
+            c = c1;
+            (v, g, h) = eval(c, true).ok_or_else(fail)?;
+            if done || g * g < 1e-24 * h {
+                return Ok(v);
+            }
+        }
+        Err(fail())
     }
 
     /// η_k for row r into `buf[k]`, then the row's inputs after them.

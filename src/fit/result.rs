@@ -55,6 +55,85 @@ pub struct FitResult {
     /// Set when the default start failed and the fit was made again from
     /// a start on the data's scale.
     pub restart: Option<Restart>,
+    /// Deviance and null deviance, for a GLM family with a saturated
+    /// model (Bernoulli, binomial, Poisson through one linear predictor).
+    pub deviance: Option<Deviance>,
+    /// Confidence level of [`FitResult::intervals`] (0.95 by default).
+    pub level: f64,
+    /// Profile-likelihood intervals at [`FitResult::level`], when asked
+    /// for ([`super::profile_intervals`]); Wald intervals otherwise.
+    pub profile: Option<Vec<ProfileInterval>>,
+    /// Which standard errors z, p and Wald intervals use.
+    pub se: SeKind,
+    /// The sandwich covariance `F⁻¹ (Σ sᵢsᵢᵀ) F⁻¹` (sums over clusters
+    /// with `--cluster`), when asked for ([`super::sandwich`]).
+    pub sandwich: Option<Sandwich>,
+}
+
+/// Which standard errors the Wald quantities use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SeKind {
+    /// The expected (Fisher) information, else the observed one.
+    #[default]
+    Expected,
+    /// The observed information `−∇²ℓ(θ̂)`.
+    Observed,
+    /// The sandwich (robust, Huber–White) covariance.
+    Sandwich,
+}
+
+impl SeKind {
+    /// The name on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SeKind::Expected => "expected",
+            SeKind::Observed => "observed",
+            SeKind::Sandwich => "sandwich",
+        }
+    }
+}
+
+/// A sandwich covariance and how it was made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sandwich {
+    /// `B (Σ_g u_g u_gᵀ) B`, `B` the inverse information, `u_g` the score
+    /// summed over cluster g (over one row without clusters).
+    pub covariance: DMatrix<f64>,
+    /// Its standard errors.
+    pub std_errors: Vec<Option<f64>>,
+    /// The cluster column and the number of clusters, with `--cluster`.
+    pub clusters: Option<(String, usize)>,
+}
+
+/// A profile-likelihood interval: each end where `2(ℓ̂ − ℓ_p(θ_j))`
+/// equals the χ²₁ quantile of the level, `None` where the profile does
+/// not fall that far inside the parameter's domain (the reason in `note`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProfileInterval {
+    /// Lower end.
+    pub lower: Option<f64>,
+    /// Upper end.
+    pub upper: Option<f64>,
+    /// Why an end is missing.
+    pub note: Option<String>,
+}
+
+/// Deviance `2(ℓ_sat − ℓ(θ̂))` against the saturated model (one mean per
+/// row), and the null deviance of the intercept-only model (with the
+/// same offset), as R's `glm` and statsmodels' `GLM` report them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deviance {
+    /// The family (`bernoulli`, `binomial`, `poisson`).
+    pub family: &'static str,
+    /// Σ sup over the mean of log p(y_i): the saturated log-likelihood.
+    pub saturated_loglik: f64,
+    /// `2(ℓ_sat − ℓ(θ̂))`.
+    pub deviance: f64,
+    /// `2(ℓ_sat − ℓ_null)`; `None` (with `null_note`) when the model has
+    /// no intercept or the null fit failed.
+    pub null_deviance: Option<f64>,
+    /// Why there is no null deviance.
+    pub null_note: Option<String>,
 }
 
 /// A second start after the default one failed.
@@ -97,23 +176,53 @@ impl FitResult {
         self.stop.converged()
     }
 
-    /// The standard errors the Wald quantities use: expected information,
-    /// else observed.
+    /// The standard errors the Wald quantities use ([`FitResult::se`]):
+    /// by default the expected information's, else the observed one's.
     pub fn wald_std_errors(&self) -> Vec<Option<f64>> {
-        self.std_errors
-            .iter()
-            .zip(&self.std_errors_observed)
-            .map(|(e, o)| e.or(*o))
-            .collect()
+        match (self.se, &self.sandwich) {
+            (SeKind::Observed, _) => self.std_errors_observed.clone(),
+            (SeKind::Sandwich, Some(s)) => s.std_errors.clone(),
+            (SeKind::Sandwich, None) => vec![None; self.params.len()],
+            (SeKind::Expected, _) => self
+                .std_errors
+                .iter()
+                .zip(&self.std_errors_observed)
+                .map(|(e, o)| e.or(*o))
+                .collect(),
+        }
     }
 
     /// 95% Wald intervals `θ̂ ± 1.96·SE`.
     pub fn wald_intervals(&self) -> Vec<Option<(f64, f64)>> {
+        self.wald_intervals_at(0.95)
+    }
+
+    /// Wald intervals `θ̂ ± z·SE` at `level`, `z = Φ⁻¹((1 + level)/2)`.
+    pub fn wald_intervals_at(&self, level: f64) -> Vec<Option<(f64, f64)>> {
+        let z = if level == 0.95 {
+            Z_975
+        } else {
+            crate::numeric::special::normal_quantile(0.5 + 0.5 * level)
+        };
         self.wald_std_errors()
             .iter()
             .zip(self.estimates.iter())
-            .map(|(se, &b)| se.map(|s| (b - Z_975 * s, b + Z_975 * s)))
+            .map(|(se, &b)| se.map(|s| (b - z * s, b + z * s)))
             .collect()
+    }
+
+    /// The intervals the report shows: profile-likelihood ones when
+    /// computed, else Wald, at [`FitResult::level`]; each end `None`
+    /// where it does not exist.
+    pub fn intervals(&self) -> Vec<(Option<f64>, Option<f64>)> {
+        match &self.profile {
+            Some(p) => p.iter().map(|i| (i.lower, i.upper)).collect(),
+            None => self
+                .wald_intervals_at(self.level)
+                .into_iter()
+                .map(|c| (c.map(|c| c.0), c.map(|c| c.1)))
+                .collect(),
+        }
     }
 
     /// Wald statistics `θ̂ / SE`.
@@ -136,5 +245,11 @@ impl FitResult {
     /// Akaike's information criterion `2d − 2ℓ`.
     pub fn aic(&self) -> f64 {
         2.0 * self.params.len() as f64 - 2.0 * self.loglik
+    }
+
+    /// Schwarz's Bayesian information criterion `d·ln n − 2ℓ` (R's
+    /// `BIC`, statsmodels' `bic_llf`).
+    pub fn bic(&self) -> f64 {
+        self.params.len() as f64 * (self.n_rows as f64).ln() - 2.0 * self.loglik
     }
 }

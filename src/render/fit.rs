@@ -5,7 +5,9 @@
 //! (expected information), `std_errors_observed`, `z_values`, `p_values`,
 //! `conf_int_95` — each an object from parameter name to a number (or
 //! `[lower, upper]`), `null` where the information is not positive
-//! definite — and `loglik`, `aic`, `n_rows`, `iterations`, `converged`,
+//! definite — `conf_int` (`level`, `method`, `bounds`), and `loglik`,
+//! `aic`, `bic`, `n_rows`, `n_params`, `deviance`, `null_deviance`,
+//! `family`, `iterations`, `converged`,
 //! `stop_reason`, `method`, `information`, `decrement`, `parameters`,
 //! `expected_information`, `observed_information`, `covariance`; `error`
 //! (with `"ok": false`) for a fit that did not converge, whose tests are
@@ -148,7 +150,10 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
         info_text(&r.information, opts.ascii)
     ));
     // The table.
-    let ses = r.std_errors.clone();
+    let ses = match r.se {
+        crate::fit::SeKind::Expected => r.std_errors.clone(),
+        _ => r.wald_std_errors(),
+    };
     let tests = opts.tests(r);
     let hide = |v: Vec<Option<f64>>| {
         if tests { v } else { vec![None; v.len()] }
@@ -156,10 +161,11 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
     let z = hide(r.z_values());
     let p = hide(r.p_values());
     let ci = if tests {
-        r.wald_intervals()
+        r.intervals()
     } else {
-        vec![None; r.params.len()]
+        vec![(None, None); r.params.len()]
     };
+    let (lo_label, hi_label) = level_labels(r.level);
     let header = [
         "",
         "Estimate",
@@ -168,8 +174,8 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
         "z value",
         "Pr(>|z|)",
         "",
-        "2.5 %",
-        "97.5 %",
+        &lo_label,
+        &hi_label,
     ];
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     let show = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |v| fmt_sig(v, 6));
@@ -187,8 +193,8 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
             z[i].map_or_else(|| "—".to_string(), |v| format!("{v:.3}")),
             p[i].map_or_else(|| "—".to_string(), fmt_p),
             p[i].map_or("", stars).to_string(),
-            show(ci[i].map(|c| c.0)),
-            show(ci[i].map(|c| c.1)),
+            show(ci[i].0),
+            show(ci[i].1),
         ]);
     }
     let cols = header.len();
@@ -224,16 +230,53 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
     } else {
         s.push_str("---\n");
     }
-    let wald_from = if r.information.is_expected() {
-        "expected information"
-    } else {
-        "observed information"
+    let wald_from = match (r.se, &r.sandwich) {
+        (crate::fit::SeKind::Observed, _) => "observed information".to_string(),
+        (crate::fit::SeKind::Sandwich, Some(sw)) => {
+            let of = match &sw.clusters {
+                Some((col, g)) => format!("scores summed over {g} clusters of {col}"),
+                None => "one score per row".into(),
+            };
+            if opts.ascii {
+                format!("sandwich F^-1 (sum s s^T) F^-1 ({of})")
+            } else {
+                format!("sandwich F⁻¹ (Σ s sᵀ) F⁻¹ ({of})")
+            }
+        }
+        _ if r.information.is_expected() => "expected information".to_string(),
+        _ => "observed information".to_string(),
+    };
+    let uses = match (&r.profile, r.level == 0.95) {
+        (None, true) => "z, p and the 95% Wald interval use the first.".to_string(),
+        (None, false) => format!(
+            "z, p and the {} Wald interval use the first.",
+            percent(r.level)
+        ),
+        (Some(_), _) => format!(
+            "z and p use the first; the {} intervals are profile-likelihood intervals.",
+            percent(r.level)
+        ),
     };
     s.push_str(&if opts.ascii {
-        format!("Std. Error from the {wald_from} (Cramer-Rao), (observed) from -Hessian; z, p and the 95% Wald interval use the first.\n")
+        let cr = if r.se == crate::fit::SeKind::Expected {
+            " (Cramer-Rao)"
+        } else {
+            ""
+        };
+        format!("Std. Error from the {wald_from}{cr}, (observed) from -Hessian; {uses}\n")
     } else {
-        format!("Std. Error from the {wald_from} (Cramér–Rao), (observed) from −Hessian; z, p and the 95% Wald interval use the first.\n")
+        let cr = if r.se == crate::fit::SeKind::Expected {
+            " (Cramér–Rao)"
+        } else {
+            ""
+        };
+        format!("Std. Error from the {wald_from}{cr}, (observed) from −Hessian; {uses}\n")
     });
+    if tests && let Some(p) = &r.profile {
+        for note in p.iter().filter_map(|i| i.note.as_deref()) {
+            s.push_str(&format!("no profile-likelihood {note}\n"));
+        }
+    }
     let missing: Vec<&str> = r
         .params
         .iter()
@@ -247,12 +290,35 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
             missing.join(", ")
         ));
     }
+    s.push('\n');
+    if let Some(dev) = &r.deviance {
+        let d = r.params.len();
+        let df = |k: usize| r.n_rows.saturating_sub(k);
+        match dev.null_deviance {
+            Some(null) => s.push_str(&format!(
+                "Null deviance:     {}  on {} degrees of freedom\n",
+                fmt_sig(null, 10),
+                df(1)
+            )),
+            None => s.push_str(&format!(
+                "Null deviance:     —  ({})\n",
+                dev.null_note.as_deref().unwrap_or("not available")
+            )),
+        }
+        s.push_str(&format!(
+            "Residual deviance: {}  on {} degrees of freedom  ({}: against the saturated model)\n",
+            fmt_sig(dev.deviance, 10),
+            df(d),
+            dev.family
+        ));
+    }
     s.push_str(&format!(
-        "\nlog-likelihood: {}  ({} parameters, {} {rows})   AIC: {}\n",
+        "log-likelihood: {}  ({} parameters, {} {rows})   AIC: {}   BIC: {}\n",
         fmt_sig(r.loglik, 10),
         r.params.len(),
         r.n_rows,
-        fmt_sig(r.aic(), 10)
+        fmt_sig(r.aic(), 10),
+        fmt_sig(r.bic(), 10)
     ));
     if !r.converged() {
         s.push_str(&format!(
@@ -266,6 +332,26 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
         }
     }
     s
+}
+
+/// A level as a percentage, `0.9` as `90%`, `0.995` as `99.5%`.
+fn percent(level: f64) -> String {
+    format!("{}%", trim_number(100.0 * level))
+}
+
+/// `v` with at most 6 decimals, trailing zeros dropped.
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The interval columns' headings: `2.5 %` and `97.5 %` at 0.95.
+fn level_labels(level: f64) -> (String, String) {
+    let tail = 50.0 * (1.0 - level);
+    (
+        format!("{} %", trim_number(tail)),
+        format!("{} %", trim_number(100.0 - tail)),
+    )
 }
 
 fn info_text(k: &InformationKind, ascii: bool) -> String {
@@ -318,7 +404,13 @@ pub fn fit_json(r: &FitResult, opts: &FitTextOptions) -> Value {
         .iter()
         .map(|c| gate(c.map_or(Value::Null, |(a, b)| json!([num(a), num(b)]))))
         .collect();
+    let bounds: Vec<Value> = r
+        .intervals()
+        .iter()
+        .map(|(a, b)| gate(json!([opt(*a), opt(*b)])))
+        .collect();
     let columns: Vec<Value> = r.columns.iter().map(|c| Value::String(c.clone())).collect();
+    let dev = r.deviance.as_ref();
     let mut doc = json!({
         "schema": crate::render::json::SCHEMA,
         "ok": r.converged(),
@@ -334,8 +426,23 @@ pub fn fit_json(r: &FitResult, opts: &FitTextOptions) -> Value {
         "p_values": by_name(r, &p),
         "conf_int_95": by_name(r, &ci),
         "loglik": num(r.loglik),
+        "conf_int": {
+            "level": num(r.level),
+            "method": if r.profile.is_some() { "profile" } else { "wald" },
+            "bounds": by_name(r, &bounds),
+        },
+        "se": r.se.name(),
+        "std_errors_sandwich": r.sandwich.as_ref().map_or(Value::Null, |sw| {
+            let v: Vec<Value> = sw.std_errors.iter().map(|v| opt(*v)).collect();
+            by_name(r, &v)
+        }),
         "aic": num(r.aic()),
+        "bic": num(r.bic()),
         "n_rows": r.n_rows,
+        "n_params": r.params.len(),
+        "deviance": dev.map_or(Value::Null, |d| num(d.deviance)),
+        "null_deviance": dev.and_then(|d| d.null_deviance).map_or(Value::Null, num),
+        "family": dev.map(|d| d.family),
         "iterations": r.iterations,
         "converged": r.converged(),
         "stop_reason": r.stop.describe(r.tol),
