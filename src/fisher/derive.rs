@@ -5,12 +5,12 @@
 use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
 use crate::ir::expr::{Expr, Name};
-use crate::ir::memo::ScopedMemo;
 use crate::ir::model::{Domain, Model};
 use crate::symbolic::simplify::{
     Assumptions, SimplifyConfig, derive_simplified, simplify_many, simplify_symmetric,
 };
-use crate::symbolic::{diff, gradient, hessian};
+use crate::symbolic::{diff, gradient, hessian, memo_scope};
+pub use crate::symbolic::{tidy, tidy_deep};
 
 /// What `derive` found for one model (or one coordinate system).
 #[derive(Clone, Debug)]
@@ -308,7 +308,8 @@ pub fn matrices_agree(a: &Matrix, b: &Matrix) -> bool {
                 return true;
             }
             let d = Expr::sub(x.clone(), y.clone());
-            d.expand().is_zero() || crate::symbolic::cancel_bounded(&d, TIDY_SUM_BOUND).is_zero()
+            d.expand().is_zero()
+                || crate::symbolic::cancel_bounded(&d, crate::symbolic::TIDY_SUM_BOUND).is_zero()
         })
     })
 }
@@ -870,66 +871,4 @@ fn outer_formula(
         e @ Expr::Num(_) => Ok(e.clone()),
         e => Ok(tidy(&expectation(e, groups, is_param)?)),
     })
-}
-
-thread_local! {
-    /// Results of [`tidy`], `(sum bound, input) → result`, within one
-    /// [`memo_scope`]: FIM, Hessian and inverse entries repeat (every
-    /// off-diagonal entry of a Dirichlet FIM is the same), so each distinct
-    /// expression is tidied once.
-    static TIDY_MEMO: ScopedMemo<(usize, Expr), Expr> = const { ScopedMemo::new(100_000) };
-}
-
-/// Run `f` with fresh memos of [`tidy`] and [`Expr::expand`] on this
-/// thread, dropped at its end: one derivation (or coordinate system) is
-/// one scope, so a derivation costs the same the first time and every
-/// time after, and nothing it returns depends on the memos.
-fn memo_scope<T>(f: impl FnOnce() -> T) -> T {
-    ScopedMemo::scope(&TIDY_MEMO, || crate::ir::expr::with_expand_memo(f))
-}
-
-/// Longest sum put under a common denominator by [`tidy`].
-const TIDY_SUM_BOUND: usize = 4;
-
-/// The smallest of an expression, its expansion and its cancelled rational
-/// form (by operation count), with common denominators only over short
-/// sums; the e-graph simplifier refines this further.
-pub fn tidy(e: &Expr) -> Expr {
-    tidy_bounded(e, TIDY_SUM_BOUND)
-}
-
-/// [`tidy`] with common denominators over sums of any length: for the few
-/// scalar factors (det F, the Sherman–Morrison factor) where
-/// `1 + u·(p1 + ... + p9)/(1 - p1 - ... - p9)` must collapse.
-pub fn tidy_deep(e: &Expr) -> Expr {
-    tidy_bounded(e, usize::MAX)
-}
-
-fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
-    ScopedMemo::get_or_compute(&TIDY_MEMO, &(bound, e.clone()), || tidy_uncached(e, bound))
-}
-
-fn tidy_uncached(e: &Expr, bound: usize) -> Expr {
-    let mut best = e.clone();
-    let mut consider = |candidate: Expr| {
-        if candidate.op_count() < best.op_count() {
-            best = candidate;
-        }
-    };
-    consider(e.expand());
-    if has_fraction(e) {
-        consider(crate::symbolic::cancel_bounded(e, bound));
-        consider(crate::symbolic::cancel_grouped(e));
-    }
-    best
-}
-
-/// Does the expression contain a negative integer power (a fraction)?
-fn has_fraction(e: &Expr) -> bool {
-    match e {
-        Expr::Pow(b, x) => {
-            x.as_num().is_some_and(|r| r < &num_traits::Zero::zero()) || has_fraction(b)
-        }
-        _ => e.children().iter().any(has_fraction),
-    }
 }

@@ -650,5 +650,5 @@ fn split_logs(e: &Expr) -> Expr {
 }
 
 fn tidy(e: &Expr) -> Expr {
-    super::derive::tidy(&cancel(e))
+    crate::symbolic::tidy(&cancel(e))
 }

@@ -17,11 +17,11 @@
 //! random points (kinks such as `|σz|/σ` do not cancel symbolically).
 
 use super::{Moments, NumericConfig, NumericError, SplitMix, moments, recognise::recognise};
-use crate::fisher::derive::tidy;
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, Support};
 use crate::numeric::eval::gradient_hessian;
 use crate::symbolic::diff;
+use crate::symbolic::tidy;
 use nalgebra::DMatrix;
 
 /// How the location–scale structure was established.
