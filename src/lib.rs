@@ -38,6 +38,7 @@ pub mod families;
 pub mod fisher;
 pub mod fit;
 pub mod ir;
+pub mod number;
 pub mod numeric;
 pub mod render;
 #[doc(hidden)] // an internal stage: public for the tests and benches

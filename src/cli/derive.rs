@@ -445,21 +445,7 @@ fn numbers_text(
 
 /// Six significant digits, plain for moderate magnitudes.
 fn fmt_num(x: f64) -> String {
-    if x == 0.0 {
-        return "0".to_string();
-    }
-    let a = x.abs();
-    if (1e-4..1e6).contains(&a) {
-        let digits = (5 - a.log10().floor() as i32).max(0) as usize;
-        let s = format!("{x:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{x:.5e}")
-    }
+    fimkit::number::significant(x, 6, 1e6, false)
 }
 
 /// A wide number: as [`fmt_num`] inside f64's normal range, else in

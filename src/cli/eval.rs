@@ -221,27 +221,7 @@ fn mat_json(m: &DMatrix<f64>) -> serde_json::Value {
 /// A number for people: 10 significant digits, trailing zeros dropped,
 /// scientific notation outside [1e-4, 1e10).
 pub fn fmt_num(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-4..1e10).contains(&a) {
-        let s = format!("{v:.9e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mant = if mant.contains('.') {
-            mant.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            mant
-        };
-        return format!("{mant}e{exp}");
-    }
-    let digits = 9 - a.log10().floor() as i32;
-    let s = format!("{v:.*}", digits.max(0) as usize);
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    fimkit::number::significant(v, 10, 1e10, true)
 }
 
 fn assign_text(names: &[fimkit::ir::expr::Name], v: &DVector<f64>) -> String {

@@ -149,7 +149,7 @@ impl StopReason {
                 decrement: Some(nu),
             } => format!(
                 "not converged: the gradient test fails at the reported point (Newton decrement {} standard errors, tolerance {tol:e})",
-                crate::render::fit::fmt_sig(*nu, 3)
+                crate::number::fmt_sig(*nu, 3)
             ),
             StopReason::GradientTest { decrement: None } => "not converged: the gradient test cannot be made at the reported point (the information there is not positive definite)".into(),
         }

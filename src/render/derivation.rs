@@ -352,25 +352,7 @@ pub fn coords_text(model: &Model, coords: &[CoordsDerivation], style: &TextStyle
     if style.unicode { out } else { asciify(&out) }
 }
 
-/// A value a user gave or fimkit chose (`σ = 2`, `μ = 0.37`): Rust's
-/// shortest round-trip form, in scientific notation outside
-/// [1e-6, 1e16) so that 1e200 is never printed as a 201-digit integer.
-///
-/// ```
-/// use fimkit::render::derivation::fmt_value;
-/// assert_eq!(fmt_value(0.37), "0.37");
-/// assert_eq!(fmt_value(2.0), "2");
-/// assert_eq!(fmt_value(1e200), "1e200");
-/// assert_eq!(fmt_value(-2.5e-9), "-2.5e-9");
-/// ```
-pub fn fmt_value(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 || !a.is_finite() || (1e-6..1e16).contains(&a) {
-        format!("{v}")
-    } else {
-        format!("{v:e}")
-    }
-}
+pub use crate::number::fmt_value;
 
 /// Replace the Unicode of the report's prose by ASCII.
 pub fn asciify(out: &str) -> String {

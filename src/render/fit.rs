@@ -45,28 +45,7 @@ fn method_title(m: Method) -> &'static str {
     }
 }
 
-/// `v` with `sig` significant digits, plain notation where readable.
-pub fn fmt_sig(v: f64, sig: usize) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let a = v.abs();
-    if !(1e-4..1e7).contains(&a) {
-        let s = format!("{v:.*e}", sig.saturating_sub(1));
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mant = if mant.contains('.') {
-            mant.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            mant
-        };
-        return format!("{mant}e{exp}");
-    }
-    let decimals = (sig as i32 - 1 - a.log10().floor() as i32).max(0) as usize;
-    format!("{v:.decimals$}")
-}
+pub use crate::number::fmt_sig;
 
 /// A p-value as R prints it: `< 2e-16` below machine precision.
 fn fmt_p(p: f64) -> String {
