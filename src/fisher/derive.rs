@@ -562,10 +562,11 @@ fn closed_fim(
     let names: Vec<Name> = domains.iter().map(|(n, _)| n.clone()).collect();
     let params = &names[..];
     let own_params = model.param_names();
-    if let Some(super::numeric::NumericError::Irregular { var, param, .. }) =
-        super::numeric::irregular(model)
-    {
-        return Err(Blocker::IrregularSupport { var, param });
+    if let Some((d, param)) = model.irregular_support() {
+        return Err(Blocker::IrregularSupport {
+            var: d.name.clone(),
+            param,
+        });
     }
     let is_own_param = |v: &str| own_params.iter().any(|p| &**p == v) || is_param(v);
     let p = params.len();

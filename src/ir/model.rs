@@ -334,6 +334,20 @@ impl Model {
         self.params.iter().map(|p| p.name.clone()).collect()
     }
 
+    /// The first data variable whose support mentions a parameter, with
+    /// that parameter: the model is not regular there (no Fisher
+    /// information, closed form or numeric).
+    pub fn irregular_support(&self) -> Option<(&DataVar, Name)> {
+        let params = self.param_names();
+        self.data.iter().find_map(|d| {
+            d.support
+                .bound_vars()
+                .into_iter()
+                .find(|v| params.contains(v))
+                .map(|p| (d, p))
+        })
+    }
+
     /// The constant's value, if `name` is a constant.
     pub fn const_value(&self, name: &str) -> Option<&Rational> {
         self.consts

@@ -62,18 +62,13 @@ fn addends(e: &Expr) -> Vec<Expr> {
 /// A support bound mentioning a parameter: the model is not regular
 /// ([`NumericError::Irregular`]), or `None`.
 pub fn irregular(model: &Model) -> Option<NumericError> {
-    let params = model.param_names();
-    model.data.iter().find_map(|d| {
-        d.support
-            .bound_vars()
-            .into_iter()
-            .find(|v| params.contains(v))
-            .map(|p| NumericError::Irregular {
-                var: d.name.clone(),
-                param: p,
-                support: d.support.label(),
-            })
-    })
+    model
+        .irregular_support()
+        .map(|(d, param)| NumericError::Irregular {
+            var: d.name.clone(),
+            param,
+            support: d.support.label(),
+        })
 }
 
 fn find(parent: &mut [usize], i: usize) -> usize {
