@@ -58,7 +58,13 @@ fn close(case: &str, what: &str, got: f64, want: f64, tol: f64) {
 }
 
 /// (case, model, data, parameter names, extra flags).
-const WEIGHTED: [(&str, &str, &str, &[&str]); 2] = [
+const WEIGHTED: [(&str, &str, &str, &[&str]); 3] = [
+    (
+        "logistic_cluster_weighted",
+        "examples/logistic_regression.fim",
+        "tests/data/fit/logistic_cluster_weighted.csv",
+        &["b0", "b1", "b2"],
+    ),
     (
         "logistic_weighted",
         "examples/logistic_regression.fim",
@@ -163,6 +169,25 @@ fn weighted_sandwich_and_profile_intervals_match_statsmodels() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn weighted_cluster_sandwich_matches_statsmodels() {
+    let want = &peer()["cases"]["logistic_cluster_weighted"];
+    let v = fit_json(
+        "examples/logistic_regression.fim",
+        "tests/data/fit/logistic_cluster_weighted.csv",
+        &["--weights", "w", "--se", "sandwich", "--cluster", "g"],
+    );
+    for (i, n) in ["b0", "b1", "b2"].iter().enumerate() {
+        close(
+            "cluster",
+            n,
+            num(&v["std_errors_sandwich"][n]),
+            num(&want["cluster_std_errors"][i]),
+            1e-8,
+        );
     }
 }
 

@@ -19,7 +19,7 @@ statsmodels and scipy on the same data: tests/data/fit/report_peer.json.
 Writes the datasets it needs that scripts/fit/gen_data.py does not
 (poisson_offset.csv, normal_small.csv, poisson_small.csv,
 logistic_cluster.csv; logistic_weighted.csv, poisson_offset_weighted.csv,
-normal_weighted.csv, logistic_na.csv), with fixed seeds.
+normal_weighted.csv, logistic_na.csv, logistic_cluster_weighted.csv), with fixed seeds.
 
     python3 -m venv /tmp/sm && /tmp/sm/bin/pip install numpy==2.2.6 scipy==1.15.3 statsmodels==0.15.0 pandas
     /tmp/sm/bin/python scripts/fit/report_peer.py
@@ -118,7 +118,7 @@ def glm_case(name, response, family, columns, offset_col=None, weight_col=None, 
             for l in LEVELS
         },
     }
-    if "g" in raw.dtype.names and weights is None:
+    if "g" in raw.dtype.names:
         cl = model.fit(tol=1e-14, maxiter=200, cov_type="cluster",
                        cov_kwds={"groups": raw["g"].astype(int), "use_correction": False})
         case["cluster_std_errors"] = cl.bse.tolist()
@@ -242,6 +242,9 @@ def main():
     x = r5.normal(1.0, 0.5, 40)
     write("normal_weighted.csv", {"x": x, "w": r5.integers(1, 6, len(x))})
     write_missing(r5)
+    lc = read("logistic_cluster.csv")
+    write("logistic_cluster_weighted.csv", {"z1": lc["z1"], "z2": lc["z2"], "y": lc["y"],
+                                            "g": lc["g"], "w": r5.integers(1, 6, len(lc))})
     out = {
         "peer": f"statsmodels {statsmodels.__version__}, scipy {scipy.__version__} (GLM IRLS tol 1e-14; brentq xtol 1e-14)",
         "cases": {
@@ -256,6 +259,9 @@ def main():
             "poisson_offset_weighted": glm_case("poisson_offset_weighted", "k",
                                                 sm.families.Poisson(), ["z1"], "t",
                                                 weight_col="w"),
+            "logistic_cluster_weighted": glm_case("logistic_cluster_weighted", "y",
+                                                  sm.families.Binomial(), ["z1", "z2"],
+                                                  weight_col="w"),
             "normal_weighted": normal_weighted(),
             "logistic_na": logistic_na(),
         },
