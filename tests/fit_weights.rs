@@ -165,7 +165,7 @@ fn weighted_sandwich_and_profile_intervals_match_statsmodels() {
                     "profile end",
                     num(&b[k]),
                     num(&want["profile"]["0.95"][i][k]),
-                    1e-7,
+                    1e-8,
                 );
             }
         }
