@@ -11,11 +11,17 @@ statsmodels and scipy on the same data: tests/data/fit/report_peer.json.
 * sandwich standard errors: statsmodels GLM `cov_type='HC0'` and
   `cov_type='cluster'` (without the small-sample correction).
 
+* frequency weights (item 5): GLMs with `freq_weights` (logistic;
+  Poisson with an offset), the Normal MLE with weights in closed form;
+* missing values: a GLM with `missing='drop'` on a file with empty, NA,
+  NaN and N/A cells.
+
 Writes the datasets it needs that scripts/fit/gen_data.py does not
 (poisson_offset.csv, normal_small.csv, poisson_small.csv,
-logistic_cluster.csv), with a fixed seed.
+logistic_cluster.csv; logistic_weighted.csv, poisson_offset_weighted.csv,
+normal_weighted.csv, logistic_na.csv, logistic_cluster_weighted.csv), with fixed seeds.
 
-    python3 -m venv /tmp/sm && /tmp/sm/bin/pip install numpy==2.2.6 scipy==1.15.3 statsmodels==0.15.0
+    python3 -m venv /tmp/sm && /tmp/sm/bin/pip install numpy==2.2.6 scipy==1.15.3 statsmodels==0.15.0 pandas
     /tmp/sm/bin/python scripts/fit/report_peer.py
 """
 import json
@@ -49,7 +55,7 @@ def read(name):
     return np.genfromtxt(DATA / name, delimiter=",", names=True)
 
 
-def glm_profile(y, X, family, offset, level, res):
+def glm_profile(y, X, family, offset, level, res, weights=None):
     """Profile-likelihood interval of every coefficient."""
     q = chi2.ppf(level, 1)
     target = res.llf - q / 2
@@ -59,7 +65,8 @@ def glm_profile(y, X, family, offset, level, res):
 
         def f(t):
             off = t * X[:, j] + (0 if offset is None else offset)
-            r = sm.GLM(y, rest, family=family, offset=off).fit(tol=1e-14, maxiter=200)
+            r = sm.GLM(y, rest, family=family, offset=off,
+                       freq_weights=weights).fit(tol=1e-14, maxiter=200)
             return r.llf - target
 
         b, se = res.params[j], res.bse[j]
@@ -74,14 +81,24 @@ def glm_profile(y, X, family, offset, level, res):
     return out
 
 
-def glm_case(name, response, family, columns, offset_col=None):
-    raw = read(f"{name}.csv")
+def glm_case(name, response, family, columns, offset_col=None, weight_col=None, raw=None):
+    if raw is None:
+        raw = read(f"{name}.csv")
     X = np.column_stack([np.ones(len(raw))] + [raw[c] for c in columns])
     y = raw[response]
     offset = None if offset_col is None else np.log(raw[offset_col])
-    model = sm.GLM(y, X, family=family, offset=offset)
+    weights = None if weight_col is None else raw[weight_col]
+    model = sm.GLM(y, X, family=family, offset=offset, freq_weights=weights)
     res = model.fit(tol=1e-14, maxiter=200)
-    hc0 = model.fit(tol=1e-14, maxiter=200, cov_type="HC0")
+    if weights is None:
+        hc0 = model.fit(tol=1e-14, maxiter=200, cov_type="HC0")
+    else:
+        # statsmodels' HC0 with freq_weights divides by sqrt(w): NaN for a
+        # weight 0. Those rows are not in the data: leave them out.
+        pos = weights > 0
+        hc0 = sm.GLM(y[pos], X[pos], family=family,
+                     offset=None if offset is None else offset[pos],
+                     freq_weights=weights[pos]).fit(tol=1e-14, maxiter=200, cov_type="HC0")
     case = {
         "params": res.params.tolist(),
         "loglik": float(res.llf),
@@ -90,10 +107,11 @@ def glm_case(name, response, family, columns, offset_col=None):
         "aic": float(res.aic),
         "bic": float(res.bic_llf),
         "nobs": int(res.nobs),
+        "std_errors": res.bse.tolist(),
         "n_params": int(res.df_model + 1),
         "df_resid": int(res.df_resid),
         "sandwich_std_errors": hc0.bse.tolist(),
-        "profile": {str(l): glm_profile(y, X, family, offset, l, res) for l in LEVELS},
+        "profile": {str(l): glm_profile(y, X, family, offset, l, res, weights) for l in LEVELS},
         "wald": {
             str(l): [[b - norm.ppf(0.5 + l / 2) * s, b + norm.ppf(0.5 + l / 2) * s]
                      for b, s in zip(res.params, res.bse)]
@@ -142,6 +160,64 @@ def poisson_small():
     return {"params": [lam], "loglik": ll(lam), "profile": prof}
 
 
+def normal_weighted():
+    """The Normal MLE with frequency weights in closed form, and
+    statsmodels' Gaussian GLM with freq_weights for the mean."""
+    raw = read("normal_weighted.csv")
+    x, w = raw["x"], raw["w"]
+    n = w.sum()
+    mu = np.sum(w * x) / n
+    sigma = np.sqrt(np.sum(w * (x - mu) ** 2) / n)
+    res = sm.GLM(x, np.ones((len(x), 1)), family=sm.families.Gaussian(),
+                 freq_weights=w).fit(tol=1e-14)
+    ll = float(np.sum(w * norm.logpdf(x, mu, sigma)))
+    return {
+        "params": [mu, sigma],
+        "glm_mean": float(res.params[0]),
+        "loglik": ll,
+        "nobs": float(n),
+        # Fisher information of (mu, sigma): n/sigma^2 and 2n/sigma^2.
+        "std_errors": [sigma / np.sqrt(n), sigma / np.sqrt(2 * n)],
+        "bic": float(2 * np.log(n) - 2 * ll),
+    }
+
+
+def write_missing(rng):
+    """logistic.csv with missing cells: empty, NA, NaN in the model's
+    columns, and NA in a column the model does not use (kept)."""
+    lg = read("logistic.csv")
+    n = len(lg)
+    with open(DATA / "logistic_na.csv", "w") as f:
+        f.write("z1,z2,y,note\n")
+        spells = ["", "NA", "NaN", "nan", "N/A"]
+        holes = rng.choice(n, 23, replace=False)
+        for i in range(n):
+            cells = [repr(float(lg["z1"][i])), repr(float(lg["z2"][i])), str(int(lg["y"][i]))]
+            if i in holes:
+                cells[int(rng.integers(0, 3))] = spells[int(rng.integers(0, len(spells)))]
+            note = "NA" if i % 7 == 3 else "ok"
+            f.write(",".join(cells + [note]) + "\n")
+
+
+def logistic_na():
+    """statsmodels on logistic_na.csv with missing='drop' over the
+    model's columns (pandas reads empty, NA, NaN, N/A as missing)."""
+    import pandas as pd
+    df = pd.read_csv(DATA / "logistic_na.csv")
+    X = sm.add_constant(df[["z1", "z2"]], has_constant="add")
+    res = sm.GLM(df["y"], X, family=sm.families.Binomial(), missing="drop").fit(tol=1e-14)
+    return {
+        "params": res.params.tolist(),
+        "std_errors": res.bse.tolist(),
+        "loglik": float(res.llf),
+        "deviance": float(res.deviance),
+        "null_deviance": float(res.null_deviance),
+        "nobs": int(res.nobs),
+        "dropped": int(len(df) - res.nobs),
+        "bic": float(res.bic_llf),
+    }
+
+
 def main():
     rng = np.random.default_rng(17)
     n = 300
@@ -154,6 +230,21 @@ def main():
     lg = read("logistic.csv")
     write("logistic_cluster.csv", {"z1": lg["z1"], "z2": lg["z2"], "y": lg["y"],
                                    "g": rng.integers(0, 25, len(lg))})
+    # Item 5: frequency weights and missing values, from a generator of
+    # their own (the files above stay as they were).
+    r5 = np.random.default_rng(1705)
+    lg = read("logistic.csv")
+    write("logistic_weighted.csv", {"z1": lg["z1"], "z2": lg["z2"], "y": lg["y"],
+                                    "w": r5.integers(0, 5, len(lg))})
+    po = read("poisson_offset.csv")
+    write("poisson_offset_weighted.csv", {"z1": po["z1"], "t": po["t"], "k": po["k"],
+                                          "w": r5.integers(0, 4, len(po))})
+    x = r5.normal(1.0, 0.5, 40)
+    write("normal_weighted.csv", {"x": x, "w": r5.integers(1, 6, len(x))})
+    write_missing(r5)
+    lc = read("logistic_cluster.csv")
+    write("logistic_cluster_weighted.csv", {"z1": lc["z1"], "z2": lc["z2"], "y": lc["y"],
+                                            "g": lc["g"], "w": r5.integers(1, 6, len(lc))})
     out = {
         "peer": f"statsmodels {statsmodels.__version__}, scipy {scipy.__version__} (GLM IRLS tol 1e-14; brentq xtol 1e-14)",
         "cases": {
@@ -163,6 +254,16 @@ def main():
             "poisson_offset": glm_case("poisson_offset", "k", sm.families.Poisson(), ["z1"], "t"),
             "normal_small": normal_small(),
             "poisson_small": poisson_small(),
+            "logistic_weighted": glm_case("logistic_weighted", "y", sm.families.Binomial(),
+                                          ["z1", "z2"], weight_col="w"),
+            "poisson_offset_weighted": glm_case("poisson_offset_weighted", "k",
+                                                sm.families.Poisson(), ["z1"], "t",
+                                                weight_col="w"),
+            "logistic_cluster_weighted": glm_case("logistic_cluster_weighted", "y",
+                                                  sm.families.Binomial(), ["z1", "z2"],
+                                                  weight_col="w"),
+            "normal_weighted": normal_weighted(),
+            "logistic_na": logistic_na(),
         },
     }
     with open(DATA / "report_peer.json", "w") as f:

@@ -67,6 +67,15 @@ pub enum SeArg {
     Sandwich,
 }
 
+/// What `fit` does with a missing value.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum NaArg {
+    /// Stop with an error naming the row and column (the default).
+    Error,
+    /// Drop every row with a missing value in a column the fit uses.
+    Drop,
+}
+
 /// Options of `fimkit fit`.
 pub struct FitArgs<'a> {
     pub model: &'a Path,
@@ -86,6 +95,8 @@ pub struct FitArgs<'a> {
     pub ci: CiArg,
     pub se: SeArg,
     pub cluster: Option<&'a str>,
+    pub weights: Option<&'a str>,
+    pub na: NaArg,
 }
 
 impl From<FitError> for Failure {
@@ -123,11 +134,11 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
         ));
     }
     let schema = fimkit::numeric::DataSchema::from_model(model);
-    let data = schema.read_csv_path(args.data).map_err(|e| match e {
-        DataError::Io(_) => Failure::usage(e.to_string()),
-        e => Failure::model(format!("{}: {e}", args.data.display())),
-    })?;
-    let problem = Problem::new(model, data)?;
+    let loaded = load_data(&schema, args)?;
+    let mut problem = Problem::new(model, loaded.data)?;
+    if let Some(w) = loaded.weights {
+        problem = problem.with_weights(w)?;
+    }
     let init = start_point(&problem, args.init)?;
     let config = FitConfig {
         method: args.method.into(),
@@ -145,11 +156,7 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
     let mut result = result?;
     result.level = args.level;
     if args.se == SeArg::Sandwich {
-        let clusters = match args.cluster {
-            Some(col) => Some((col, cluster_ids(args.data, col, problem.n_rows())?)),
-            None => None,
-        };
-        let c = clusters.as_ref().map(|(col, ids)| (*col, ids.as_slice()));
+        let c = args.cluster.zip(loaded.clusters.as_deref());
         result.sandwich = Some(fimkit::fit::sandwich(&problem, &result, c)?);
     }
     result.se = match args.se {
@@ -176,6 +183,8 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
         ascii: args.ascii,
         data: Some(data_name.clone()),
         show_unconverged_tests: args.show_unconverged_tests,
+        weights: args.weights.map(str::to_string),
+        na_dropped: (args.na == NaArg::Drop).then_some(loaded.dropped),
     };
     let out = match args.format {
         FitFormat::Json => format!(
@@ -203,46 +212,192 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
     Err(Failure::plain(super::EXIT_MODEL_ERROR, warning).after(Report::output(out)))
 }
 
-/// The cluster of each row: the distinct values of column `col`
-/// (compared as text), numbered in order of first appearance.
-fn cluster_ids(path: &Path, col: &str, n: usize) -> Result<Vec<usize>, Failure> {
-    let mut reader = csv::Reader::from_path(path)
-        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-    let j = headers
-        .iter()
-        .position(|h| h.trim() == col)
-        .ok_or_else(|| {
-            Failure::usage(format!(
-                "--cluster {col}: {} has no column `{col}`",
-                path.display()
-            ))
-        })?;
-    let mut seen = std::collections::HashMap::new();
-    let mut ids = Vec::with_capacity(n);
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
-        let v = rec.get(j).unwrap_or("").trim().to_string();
-        if v.is_empty() {
-            return Err(Failure::model(format!(
-                "{}: row {}: the cluster column `{col}` is empty",
-                path.display(),
-                i + 1
-            )));
-        }
-        let next = seen.len();
-        ids.push(*seen.entry(v).or_insert(next));
+/// The data of a fit, with the weight and cluster of each row.
+struct Loaded {
+    data: fimkit::numeric::Dataset,
+    weights: Option<Vec<f64>>,
+    clusters: Option<Vec<usize>>,
+    /// Rows dropped for a missing value (`--na drop`).
+    dropped: usize,
+}
+
+/// What a missing value looks like in a cell: empty, `NA`, `N/A`, `NaN`
+/// or `NULL`, in any case.
+fn is_missing(text: &str) -> bool {
+    let t = text.trim();
+    t.is_empty()
+        || ["na", "n/a", "nan", "null"]
+            .iter()
+            .any(|m| t.eq_ignore_ascii_case(m))
+}
+
+const NA_HINT: &str = " (a missing value: --na drop drops the rows that have one)";
+
+/// The hint to add to a data error that is a missing value.
+fn na_hint(e: &DataError) -> &'static str {
+    match e {
+        DataError::NotANumber { text, .. } if is_missing(text) => NA_HINT,
+        DataError::NonFinite { value, .. } if value.is_nan() => NA_HINT,
+        _ => "",
     }
-    if ids.len() != n {
+}
+
+/// Read the data file for `args`: the model's inputs, the `--weights` and
+/// `--cluster` columns, rows with a missing value in any of them dropped
+/// under `--na drop`. Without those options the fast block reader alone.
+fn load_data(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loaded, Failure> {
+    let path = args.data;
+    let shown = path.display();
+    let read_err = |e: DataError| match e {
+        DataError::Io(_) => Failure::usage(e.to_string()),
+        e => Failure::model(format!("{shown}: {e}{}", na_hint(&e))),
+    };
+    if args.na == NaArg::Error && args.weights.is_none() && args.cluster.is_none() {
+        return Ok(Loaded {
+            data: schema.read_csv_path(path).map_err(read_err)?,
+            weights: None,
+            clusters: None,
+            dropped: 0,
+        });
+    }
+    // The canonical error of a file the csv crate cannot read.
+    let canonical = |fallback: String| match schema.read_csv_path(path) {
+        Err(e) => read_err(e),
+        Ok(_) => Failure::model(format!("{shown}: {fallback}")),
+    };
+    let mut reader = match csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+    {
+        Ok(r) => r,
+        Err(e) => return Err(canonical(e.to_string())),
+    };
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(e) => return Err(canonical(e.to_string())),
+    };
+    let find = |flag: &str, col: &str| {
+        header
+            .iter()
+            .position(|h| h == col)
+            .ok_or_else(|| Failure::usage(format!("--{flag} {col}: {shown} has no column `{col}`")))
+    };
+    let wj = args.weights.map(|c| find("weights", c)).transpose()?;
+    let cj = args.cluster.map(|c| find("cluster", c)).transpose()?;
+    let mut used = schema.header_columns(&header).map_err(read_err)?;
+    used.extend(wj);
+    used.extend(cj);
+    // (line, row from 1, record) of each row kept.
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for (i, rec) in reader.records().enumerate() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => return Err(canonical(e.to_string())),
+        };
+        let line = rec.position().map_or(i as u64 + 2, |p| p.line());
+        if args.na == NaArg::Drop && used.iter().any(|&j| is_missing(rec.get(j).unwrap_or(""))) {
+            dropped += 1;
+            continue;
+        }
+        kept.push((line, i + 1, rec));
+    }
+    let data = if dropped == 0 {
+        schema.read_csv_path(path).map_err(read_err)?
+    } else if kept.is_empty() {
         return Err(Failure::model(format!(
-            "{}: the cluster column `{col}` has {} rows, the data {n}",
-            path.display(),
-            ids.len()
+            "{shown}: every one of the {dropped} rows has a missing value (--na drop dropped them all)"
+        )));
+    } else {
+        // The rows kept, read as a file of their own; errors name the
+        // rows and lines of the original file.
+        let write = || -> Result<Vec<u8>, String> {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(&header).map_err(|e| e.to_string())?;
+            for (_, _, rec) in &kept {
+                w.write_record(rec).map_err(|e| e.to_string())?;
+            }
+            w.into_inner().map_err(|e| e.to_string())
+        };
+        let buf = write().map_err(|e| Failure::model(format!("{shown}: {e}")))?;
+        schema.read_csv(buf.as_slice()).map_err(|mut e| {
+            relocate(&mut e, &kept);
+            read_err(e)
+        })?
+    };
+    let place = |line: u64, row: usize| format!("{shown}: line {line} (row {row})");
+    let weights = match (wj, args.weights) {
+        (Some(j), Some(col)) => Some(
+            kept.iter()
+                .map(|(line, row, rec)| {
+                    let text = rec.get(j).unwrap_or("");
+                    let what = if text.is_empty() {
+                        "the cell is empty (a weight is needed)".to_string()
+                    } else {
+                        format!("the weight `{text}` is not a finite number ≥ 0")
+                    };
+                    match text.parse::<f64>() {
+                        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+                        _ => Err(Failure::model(format!(
+                            "{}, column `{col}`: {what}{}",
+                            place(*line, *row),
+                            if is_missing(text) { NA_HINT } else { "" }
+                        ))),
+                    }
+                })
+                .collect::<Result<Vec<f64>, Failure>>()?,
+        ),
+        _ => None,
+    };
+    if let (Some(w), Some(col)) = (&weights, args.weights)
+        && w.iter().all(|&v| v == 0.0)
+    {
+        return Err(Failure::model(format!(
+            "{shown}: every weight in column `{col}` is 0: there is nothing to fit"
         )));
     }
-    Ok(ids)
+    let clusters = match (cj, args.cluster) {
+        (Some(j), Some(col)) => {
+            let mut seen = std::collections::HashMap::new();
+            let mut ids = Vec::with_capacity(kept.len());
+            for (line, row, rec) in &kept {
+                let v = rec.get(j).unwrap_or("");
+                if v.is_empty() {
+                    return Err(Failure::model(format!(
+                        "{}: the cluster column `{col}` is empty{NA_HINT}",
+                        place(*line, *row)
+                    )));
+                }
+                let next = seen.len();
+                ids.push(*seen.entry(v.to_string()).or_insert(next));
+            }
+            Some(ids)
+        }
+        _ => None,
+    };
+    Ok(Loaded {
+        data,
+        weights,
+        clusters,
+        dropped,
+    })
+}
+
+/// An error at row r of the rows kept, moved to that row's place in the
+/// original file.
+fn relocate(e: &mut DataError, kept: &[(u64, usize, csv::StringRecord)]) {
+    match e {
+        DataError::NotANumber { line, row, .. }
+        | DataError::NonFinite { line, row, .. }
+        | DataError::OutOfSupport { line, row, .. } => {
+            if let Some((l, r, _)) = row.checked_sub(1).and_then(|i| kept.get(i)) {
+                *line = Some(*l);
+                *row = *r;
+            }
+        }
+        DataError::Csv { line, .. } => *line = None,
+        _ => {}
+    }
 }
 
 /// The start: the model's default, with `--init` values replacing some.

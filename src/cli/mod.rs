@@ -204,6 +204,12 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         /// With --se sandwich: sum the scores within the clusters of this CSV column (cluster-robust errors).
         #[arg(long, value_name = "COL")]
         cluster: Option<String>,
+        /// Frequency weights: row i counts w_i times (a CSV column of finite numbers >= 0; statsmodels' freq_weights).
+        #[arg(long, value_name = "COL")]
+        weights: Option<String>,
+        /// Rows with a missing value (empty, NA, NaN) in a column the fit uses: an error, or dropped (and counted).
+        #[arg(long, value_enum, default_value_t = fit::NaArg::Error)]
+        na: fit::NaArg,
     },
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
@@ -380,6 +386,8 @@ pub fn run() -> ExitCode {
             ci,
             se,
             cluster,
+            weights,
+            na,
         } => fit::fit_cmd(&fit::FitArgs {
             model: &model,
             data: &data,
@@ -398,6 +406,8 @@ pub fn run() -> ExitCode {
             ci,
             se,
             cluster: cluster.as_deref(),
+            weights: weights.as_deref(),
+            na,
         }),
         Command::Eval {
             model,

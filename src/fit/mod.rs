@@ -160,6 +160,7 @@ pub fn fit_observed(
         information: problem.information_kind(),
         loglik: opt.loglik,
         n_rows: problem.n_rows(),
+        weights_sum: problem.weights().map(|_| problem.n_obs()),
         iterations: opt.iterations,
         stop: opt.stop,
         tol: config.tol,
@@ -182,7 +183,9 @@ pub fn fit_observed(
 /// `M = Σ_g u_g u_gᵀ`, `u_g` the score summed over the rows of cluster g
 /// (`clusters[i]` the cluster of row i; each row its own cluster
 /// without). No small-sample factor: statsmodels' `cov_type="HC0"`, and
-/// `"cluster"` with `use_correction=False`.
+/// `"cluster"` with `use_correction=False`. With frequency weights a row
+/// of weight w stands for w rows: it adds `w s sᵀ` to the meat without
+/// clusters, `w s` to its cluster's score with them.
 pub fn sandwich(
     problem: &Problem,
     r: &FitResult,
@@ -208,13 +211,28 @@ pub fn sandwich(
             a
         },
     )?;
+    let w = problem.weights();
+    let mut meat = nalgebra::DMatrix::zeros(d, d);
     for (i, s) in rows.iter().enumerate() {
-        let g = clusters.map_or(i, |(_, c)| c[i]);
-        for (k, v) in s.iter().enumerate() {
-            u[g * d + k] += v;
+        let wi = w.map_or(1.0, |w| w[i]);
+        if wi == 0.0 {
+            continue;
+        }
+        match clusters {
+            Some((_, c)) => {
+                let g = c[i];
+                for (k, v) in s.iter().enumerate() {
+                    u[g * d + k] += wi * v;
+                }
+            }
+            // Each row its own cluster: w copies add w s sᵀ.
+            None if w.is_some() => {
+                let si = nalgebra::DVector::from_column_slice(s);
+                meat += &si * si.transpose() * wi;
+            }
+            None => u[i * d..(i + 1) * d].copy_from_slice(s),
         }
     }
-    let mut meat = nalgebra::DMatrix::zeros(d, d);
     for g in 0..groups {
         let ug = nalgebra::DVector::from_column_slice(&u[g * d..(g + 1) * d]);
         meat += &ug * ug.transpose();

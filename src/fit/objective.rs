@@ -135,6 +135,8 @@ pub struct Problem {
     response: Option<usize>,
     /// A GLM family with a saturated model, for the deviance.
     glm: Option<GlmFamily>,
+    /// Frequency weights, one per row (finite, ≥ 0), and their sum.
+    weights: Option<(Vec<f64>, f64)>,
 }
 
 /// A model that is one `y ~ family(...)` statement through one linear
@@ -254,7 +256,59 @@ impl Problem {
             bounds,
             response,
             glm,
+            weights: None,
         })
+    }
+
+    /// The same problem with frequency weights: row i counts `w[i]`
+    /// times in every sum over the rows (log-likelihood, score, both
+    /// informations, deviance, sandwich), as if repeated; `n` in BIC and
+    /// the degrees of freedom is `Σ w` (statsmodels' `freq_weights`).
+    /// Each weight must be finite and ≥ 0, and their sum positive.
+    pub fn with_weights(mut self, w: Vec<f64>) -> Result<Problem, FitError> {
+        if w.len() != self.n_rows() {
+            return Err(FitError::Config(format!(
+                "{} weights for {} rows",
+                w.len(),
+                self.n_rows()
+            )));
+        }
+        if let Some((i, v)) = w
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && **v >= 0.0))
+        {
+            return Err(FitError::Config(format!(
+                "row {}: the weight {v} is not a finite number ≥ 0",
+                i + 1
+            )));
+        }
+        let total: f64 = w.iter().sum();
+        if !(total > 0.0 && total.is_finite()) {
+            return Err(FitError::Config(
+                "the weights sum to 0 (or overflow): there is nothing to fit".into(),
+            ));
+        }
+        self.weights = Some((w, total));
+        Ok(self)
+    }
+
+    /// The frequency weights, when given.
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.weights.as_ref().map(|(w, _)| w.as_slice())
+    }
+
+    /// The number of observations: `Σ w` with frequency weights, else
+    /// the number of rows.
+    pub fn n_obs(&self) -> f64 {
+        self.weights
+            .as_ref()
+            .map_or(self.n_rows() as f64, |(_, t)| *t)
+    }
+
+    /// Weight of row `r` (1 without weights).
+    fn weight(&self, r: usize) -> f64 {
+        self.weights.as_ref().map_or(1.0, |(w, _)| w[r])
     }
 
     /// Deviance and null deviance at `theta` (whose log-likelihood is
@@ -286,12 +340,18 @@ impl Problem {
         let saturated: f64 = ys
             .iter()
             .zip(&trials)
-            .map(|(&y, &t)| {
+            .enumerate()
+            .map(|(r, (&y, &t))| {
                 let mu = match glm.kind {
                     GlmKind::Poisson => y,
                     _ => y / t,
                 };
-                family_logp(&glm.kind, y, mu, t)
+                let w = self.weight(r);
+                if w == 0.0 {
+                    0.0
+                } else {
+                    w * family_logp(&glm.kind, y, mu, t)
+                }
             })
             .sum();
         let deviance = 2.0 * (saturated - loglik);
@@ -301,7 +361,7 @@ impl Problem {
         let intercept = e.structure.forms[0].coeffs.iter().position(|c| c.is_one());
         let null = match intercept {
             None => Err("the model has no intercept".to_string()),
-            Some(i) => e.null_loglik(&self.data, theta[i]),
+            Some(i) => e.null_loglik(&self.data, self.weights(), theta[i]),
         };
         let (null_deviance, null_note) = match null {
             Ok(l) if f64::is_finite(l) => (Some(2.0 * (saturated - l)), None),
@@ -368,7 +428,8 @@ impl Problem {
     }
 
     /// The unweighted Gram matrix `Σ_k A_kᵀ A_k` of the design (GLM
-    /// structure only): singular exactly when columns are collinear.
+    /// structure only; rows of frequency weight 0 left out): singular
+    /// exactly when columns are collinear.
     pub fn design_gram(&self) -> Option<DMatrix<f64>> {
         let Engine::Linear(e) = &self.engine else {
             return None;
@@ -385,8 +446,11 @@ impl Problem {
                     n,
                     d,
                 },
-                |_, w| {
-                    w[0].fill(1.0);
+                |rows, w| {
+                    // Rows of weight 0 are not in the data.
+                    for (slot, r) in w[0].iter_mut().zip(rows) {
+                        *slot = if self.weight(r) == 0.0 { 0.0 } else { 1.0 };
+                    }
                     Ok::<(), ()>(())
                 },
             )
@@ -394,6 +458,66 @@ impl Problem {
             total += g;
         }
         Some(total)
+    }
+
+    /// With frequency weights, outside the linear-form engine: the
+    /// weighted sums `Σ w_i log p_i`, `Σ w_i s_i` and (when `hessian`)
+    /// `Σ w_i H_i`, rows of weight 0 left out. Any row that is not finite
+    /// is the model's error, as without weights.
+    fn weighted_sums(
+        &self,
+        theta: &DVector<f64>,
+        hessian: bool,
+    ) -> Result<(f64, DVector<f64>, DMatrix<f64>), FitError> {
+        let d = self.dim();
+        let w = self.weights().unwrap_or(&[]);
+        let (v, g, h) = self.functions.fold_rows(
+            theta,
+            &self.data,
+            || {
+                (
+                    0.0,
+                    vec![0.0; d],
+                    vec![0.0; if hessian { d * d } else { 0 }],
+                )
+            },
+            |acc, r| {
+                let wr = w.get(r.row).copied().unwrap_or(1.0);
+                if wr == 0.0 {
+                    return;
+                }
+                acc.0 += wr * r.log_density;
+                acc.1
+                    .iter_mut()
+                    .zip(r.score)
+                    .for_each(|(a, s)| *a += wr * s);
+                if hessian {
+                    acc.2
+                        .iter_mut()
+                        .zip(r.hessian)
+                        .for_each(|(a, s)| *a += wr * s);
+                }
+            },
+            |mut a, b| {
+                a.0 += b.0;
+                a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
+                a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+                a
+            },
+        )?;
+        let h = if hessian {
+            let h = DMatrix::from_row_slice(d, d, &h);
+            (&h + h.transpose()) * 0.5
+        } else {
+            DMatrix::zeros(d, d)
+        };
+        let g = DVector::from_vec(g);
+        if !(v.is_finite() && g.iter().all(|x| x.is_finite()) && h.iter().all(|x| x.is_finite())) {
+            return Err(FitError::Numeric(NumericError::SumOverflow {
+                value: if v.is_finite() { f64::INFINITY } else { v },
+            }));
+        }
+        Ok((v, g, h))
     }
 
     /// The error for a failed row: the model's own diagnosis (which names
@@ -636,7 +760,12 @@ impl LinearEngine {
     /// (one form, its offsets `o`): Newton's method on `c` with step
     /// halving, from `c = start` (else 0, else 1, whichever is finite),
     /// until the Newton decrement or the relative step is negligible.
-    fn null_loglik(&self, data: &Dataset, start: f64) -> Result<f64, String> {
+    fn null_loglik(
+        &self,
+        data: &Dataset,
+        weights: Option<&[f64]>,
+        start: f64,
+    ) -> Result<f64, String> {
         let n = data.n_rows();
         let offsets = self.offsets[0].as_deref();
         let w = data.names().len();
@@ -648,12 +777,16 @@ impl LinearEngine {
             for r in 0..n {
                 buf[0] = c + offsets.map_or(0.0, |o| o[r]);
                 buf[1..].copy_from_slice(data.row(r)?);
+                let wr = weights.map_or(1.0, |w| w[r]);
+                if wr == 0.0 {
+                    continue;
+                }
                 self.value_grad.eval_row(&buf, &mut vws).ok()?;
-                v += self.value_grad.output(&vws, 0);
-                g += self.value_grad.output(&vws, 1);
+                v += wr * self.value_grad.output(&vws, 0);
+                g += wr * self.value_grad.output(&vws, 1);
                 if second {
                     self.observed.eval_row(&buf, &mut hws).ok()?;
-                    h += self.observed.output(&hws, 0);
+                    h += wr * self.observed.output(&hws, 0);
                 }
             }
             (v.is_finite() && g.is_finite() && h.is_finite()).then_some((v, g, h))
@@ -710,6 +843,7 @@ impl LinearEngine {
         &self,
         theta: &[f64],
         data: &Dataset,
+        weights: Option<&[f64]>,
         with_grad: bool,
     ) -> Result<(f64, DVector<f64>), RowErr> {
         let d = theta.len();
@@ -724,14 +858,19 @@ impl LinearEngine {
                 let mut v = 0.0;
                 let mut g = vec![0.0; if with_grad { d } else { 0 }];
                 for r in c * CH..((c + 1) * CH).min(n) {
+                    let wr = weights.map_or(1.0, |w| w[r]);
+                    if wr == 0.0 {
+                        // A row of weight 0 is not in the data.
+                        continue;
+                    }
                     self.fill_row(theta, data, r, &mut buf);
                     self.value_grad
                         .eval_row(&buf, &mut ws)
                         .map_err(|e| (r, e))?;
-                    v += self.value_grad.output(&ws, 0);
+                    v += wr * self.value_grad.output(&ws, 0);
                     if with_grad {
                         for k in 0..m {
-                            let gk = self.value_grad.output(&ws, 1 + k);
+                            let gk = wr * self.value_grad.output(&ws, 1 + k);
                             let a = &self.designs[k][r * d..(r + 1) * d];
                             for (gi, ai) in g.iter_mut().zip(a) {
                                 *gi += gk * ai;
@@ -763,6 +902,7 @@ impl LinearEngine {
         used: &[usize],
         theta: &[f64],
         data: &Dataset,
+        weights: Option<&[f64]>,
     ) -> Result<DMatrix<f64>, RowErr> {
         let d = theta.len();
         let m = self.structure.m();
@@ -794,22 +934,41 @@ impl LinearEngine {
                         }
                     }
                 }
+                // Frequency weights scale each row's W; a row of weight
+                // 0 is not in the data (whatever its W).
+                let scale = |w: &mut [Vec<f64>]| {
+                    if let Some(fw) = weights {
+                        for (i, r) in rows.clone().enumerate() {
+                            for wp in w.iter_mut().take(pairs) {
+                                wp[i] = if fw[r] == 0.0 { 0.0 } else { fw[r] * wp[i] };
+                            }
+                        }
+                    }
+                };
                 let mut ws = tape.block_workspace(len);
                 if tape.eval_block(&inputs, len, &mut ws).is_ok() {
                     for (p, wp) in w.iter_mut().enumerate().take(pairs) {
                         wp[..len].copy_from_slice(&tape.block_output(&ws, p)[..len]);
                     }
+                    scale(w);
                     return Ok(());
                 }
                 // Some row fails: find the first, row by row.
                 let mut rw = tape.workspace::<f64>();
-                for (i, r) in rows.enumerate() {
+                for (i, r) in rows.clone().enumerate() {
+                    if weights.is_some_and(|fw| fw[r] == 0.0) {
+                        for wp in w.iter_mut().take(pairs) {
+                            wp[i] = 0.0;
+                        }
+                        continue;
+                    }
                     tape.eval_row(&inputs[i * width..(i + 1) * width], &mut rw)
                         .map_err(|e| (r, e))?;
                     for (p, wp) in w.iter_mut().enumerate().take(pairs) {
                         wp[i] = tape.output(&rw, p);
                     }
                 }
+                scale(w);
                 Ok(())
             },
         )
@@ -856,10 +1015,11 @@ impl Objective for Problem {
         match &self.engine {
             Engine::Linear(e) => {
                 self.check(theta)?;
-                e.value_grad(theta.as_slice(), &self.data, false)
+                e.value_grad(theta.as_slice(), &self.data, self.weights(), false)
                     .map(|(v, _)| v)
                     .map_err(|re| self.row_failure(theta, re))
             }
+            _ if self.weights.is_some() => Ok(self.weighted_sums(theta, false)?.0),
             _ => Ok(self.functions.loglik(theta, &self.data)?),
         }
     }
@@ -868,8 +1028,12 @@ impl Objective for Problem {
         match &self.engine {
             Engine::Linear(e) => {
                 self.check(theta)?;
-                e.value_grad(theta.as_slice(), &self.data, true)
+                e.value_grad(theta.as_slice(), &self.data, self.weights(), true)
                     .map_err(|re| self.row_failure(theta, re))
+            }
+            _ if self.weights.is_some() => {
+                let (v, g, _) = self.weighted_sums(theta, false)?;
+                Ok((v, g))
             }
             _ => Ok(self.functions.loglik_gradient(theta, &self.data)?),
         }
@@ -880,7 +1044,7 @@ impl Objective for Problem {
         match &self.engine {
             Engine::Linear(e) => match &e.expected {
                 Some((tape, used)) => e
-                    .information(tape, used, theta.as_slice(), &self.data)
+                    .information(tape, used, theta.as_slice(), &self.data, self.weights())
                     .map_err(|re| self.row_failure(theta, re)),
                 None => self.observed_information(theta),
             },
@@ -916,7 +1080,7 @@ impl Objective for Problem {
                     let row = self.data.row(0).unwrap_or(&zeros);
                     let u = eval_at(row, &mut ws, &mut buf)
                         .map_err(|e| self.row_failure(theta, (0, e)))?;
-                    return Ok(upper_to_full(&u) * self.n_rows() as f64);
+                    return Ok(upper_to_full(&u) * self.n_obs());
                 }
                 let n = self.n_rows();
                 const CH: usize = 2048;
@@ -927,9 +1091,13 @@ impl Objective for Problem {
                         let mut buf = vec![0.0; d + w];
                         let mut acc = vec![0.0; outputs];
                         for r in c * CH..((c + 1) * CH).min(n) {
+                            let wr = self.weight(r);
+                            if wr == 0.0 {
+                                continue;
+                            }
                             let row = self.data.row(r).unwrap_or(&[]);
                             let u = eval_at(row, &mut ws, &mut buf).map_err(|e| (r, e))?;
-                            acc.iter_mut().zip(u).for_each(|(a, v)| *a += v);
+                            acc.iter_mut().zip(u).for_each(|(a, v)| *a += wr * v);
                         }
                         Ok(acc)
                     })
@@ -950,9 +1118,16 @@ impl Objective for Problem {
             Engine::Linear(e) => {
                 self.check(theta)?;
                 let all: Vec<usize> = (0..self.data.names().len()).collect();
-                e.information(&e.observed, &all, theta.as_slice(), &self.data)
-                    .map_err(|re| self.row_failure(theta, re))
+                e.information(
+                    &e.observed,
+                    &all,
+                    theta.as_slice(),
+                    &self.data,
+                    self.weights(),
+                )
+                .map_err(|re| self.row_failure(theta, re))
             }
+            _ if self.weights.is_some() => Ok(-self.weighted_sums(theta, true)?.2),
             _ => Ok(self
                 .functions
                 .summary(theta, &self.data)?

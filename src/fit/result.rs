@@ -41,6 +41,8 @@ pub struct FitResult {
     pub loglik: f64,
     /// Number of rows.
     pub n_rows: usize,
+    /// `Σ w` when fitted with frequency weights ([`super::Problem::with_weights`]).
+    pub weights_sum: Option<f64>,
     /// Steps taken.
     pub iterations: usize,
     /// Why the iteration stopped.
@@ -248,8 +250,14 @@ impl FitResult {
     }
 
     /// Schwarz's Bayesian information criterion `d·ln n − 2ℓ` (R's
-    /// `BIC`, statsmodels' `bic_llf`).
+    /// `BIC`, statsmodels' `bic_llf`), n = [`FitResult::n_obs`].
     pub fn bic(&self) -> f64 {
-        self.params.len() as f64 * (self.n_rows as f64).ln() - 2.0 * self.loglik
+        self.params.len() as f64 * self.n_obs().ln() - 2.0 * self.loglik
+    }
+
+    /// The number of observations: `Σ w` with frequency weights
+    /// (statsmodels' `nobs` with `freq_weights`), else the rows.
+    pub fn n_obs(&self) -> f64 {
+        self.weights_sum.unwrap_or(self.n_rows as f64)
     }
 }

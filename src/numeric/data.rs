@@ -856,6 +856,12 @@ impl DataSchema {
         self.check(row, n, None)
     }
 
+    /// The column of `header` (trimmed cells) that gives each input, in
+    /// schema order: the columns a read of that file would use.
+    pub fn header_columns(&self, header: &[String]) -> Result<Vec<usize>, DataError> {
+        self.sources(header)
+    }
+
     /// The file column of each input, from the header.
     fn sources(&self, header: &[String]) -> Result<Vec<usize>, DataError> {
         let mut source = Vec::with_capacity(self.width());

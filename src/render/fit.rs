@@ -11,7 +11,9 @@
 //! `stop_reason`, `method`, `information`, `decrement`, `parameters`,
 //! `expected_information`, `observed_information`, `covariance`; `error`
 //! (with `"ok": false`) for a fit that did not converge, whose tests are
-//! `null` unless asked, and `restart` when the default start failed.
+//! `null` unless asked, `restart` when the default start failed,
+//! `weights` (`column`, `kind`, `sum`) for a fit with frequency weights and
+//! `na_dropped` (rows dropped for a missing value) under `--na drop`.
 
 use crate::fit::{FitResult, InformationKind, Method, TraceRow};
 use serde_json::{Map, Value, json};
@@ -27,6 +29,10 @@ pub struct FitTextOptions {
     /// even when the fit did not converge (they are left out otherwise:
     /// a test at a point that is not the maximum means nothing).
     pub show_unconverged_tests: bool,
+    /// The column of frequency weights, when the fit has them.
+    pub weights: Option<String>,
+    /// Rows dropped for a missing value (`--na drop`), when asked.
+    pub na_dropped: Option<usize>,
 }
 
 impl FitTextOptions {
@@ -90,6 +96,20 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
             r.n_rows,
             method_title(r.method)
         )),
+    }
+    if let Some(total) = r.weights_sum {
+        let col = opts.weights.as_deref().unwrap_or("weights");
+        s.push_str(&format!(
+            "frequency weights `{col}`: {} observations (Σ{col}) in {} {rows}\n",
+            crate::numeric::data::show(total),
+            r.n_rows
+        ));
+    }
+    if let Some(k) = opts.na_dropped {
+        let what = if k == 1 { "row" } else { "rows" };
+        s.push_str(&format!(
+            "{k} {what} with a missing value dropped (--na drop)\n"
+        ));
     }
     let its = if r.iterations == 1 {
         "iteration"
@@ -272,7 +292,7 @@ pub fn fit_text(r: &FitResult, opts: &FitTextOptions) -> String {
     s.push('\n');
     if let Some(dev) = &r.deviance {
         let d = r.params.len();
-        let df = |k: usize| r.n_rows.saturating_sub(k);
+        let df = |k: usize| crate::numeric::data::show((r.n_obs() - k as f64).max(0.0));
         match dev.null_deviance {
             Some(null) => s.push_str(&format!(
                 "Null deviance:     {}  on {} degrees of freedom\n",
@@ -441,6 +461,15 @@ pub fn fit_json(r: &FitResult, opts: &FitTextOptions) -> Value {
                     r.stop.describe(r.tol)
                 )),
             );
+        }
+        if let Some(total) = r.weights_sum {
+            m.insert(
+                "weights".into(),
+                json!({"column": opts.weights, "kind": "frequency", "sum": num(total)}),
+            );
+        }
+        if let Some(k) = opts.na_dropped {
+            m.insert("na_dropped".into(), json!(k));
         }
         if let Some(restart) = &r.restart {
             let start: Vec<Value> = restart.start.iter().map(|v| num(*v)).collect();
