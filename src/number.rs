@@ -63,6 +63,23 @@ pub fn significant(v: f64, sig: usize, plain_below: f64, trim_exponent: bool) ->
     }
 }
 
+/// An error or a tolerance, to two digits in exponent form (`1.2e-7`);
+/// "0" and "∞" as such.
+///
+/// ```
+/// assert_eq!(fimkit::number::magnitude(1.23e-7), "1.2e-7");
+/// assert_eq!(fimkit::number::magnitude(f64::INFINITY), "∞");
+/// ```
+pub fn magnitude(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.is_infinite() {
+        "∞".into()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
 /// `v` as `m.mmme±x` with `sig` significant digits.
 fn exponent_form(v: f64, sig: usize, trim: bool) -> String {
     let s = format!("{v:.*e}", sig.saturating_sub(1));

@@ -45,13 +45,7 @@ fn point_at(model: &fimkit::ir::Model, text: &str) -> Result<Vec<(String, f64)>,
 }
 
 fn fmt_num(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.is_infinite() {
-        "∞".into()
-    } else {
-        format!("{v:.1e}")
-    }
+    fimkit::number::magnitude(v)
 }
 
 fn row_text(r: &CheckRow) -> String {
