@@ -33,6 +33,7 @@
 pub mod budget;
 pub mod codegen;
 pub mod diagnostic;
+pub mod exact;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod families;
 pub mod fisher;

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "diagnostic",
             "budget",
+            "exact",
             "number",
             "Diagnostic",
             "Severity",

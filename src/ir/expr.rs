@@ -22,7 +22,6 @@
 //! ```
 
 use num_bigint::BigInt;
-use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use std::collections::BTreeMap;
@@ -58,8 +57,8 @@ pub fn with_expand_memo<T>(f: impl FnOnce() -> T) -> T {
     ScopedMemo::scope(&EXPAND_MEMO, f)
 }
 
-/// Exact rational number used for every numeric constant in the IR.
-pub type Rational = BigRational;
+/// Exact numbers (`Rational`, `parse_decimal`) live on the ground floor.
+pub use crate::exact::{Rational, parse_decimal};
 
 /// A variable name (parameter, data, covariate or constant).
 pub type Name = Arc<str>;
@@ -1216,40 +1215,6 @@ fn rational_pow(b: &Rational, e: &Rational) -> Option<Expr> {
 /// Helpers shared by renderers: is this rational an integer, its value, etc.
 pub fn rational_to_f64(r: &Rational) -> f64 {
     r.to_f64().unwrap_or(f64::NAN)
-}
-
-/// Parse a decimal literal such as `12`, `0.25`, `1e-3` or `2.5E+2` exactly.
-///
-/// ```
-/// use fimkit::ir::expr::parse_decimal;
-/// assert_eq!(parse_decimal("0.25").unwrap().to_string(), "1/4");
-/// assert_eq!(parse_decimal("1e-3").unwrap().to_string(), "1/1000");
-/// ```
-pub fn parse_decimal(text: &str) -> Option<Rational> {
-    let (mantissa, exponent) = match text.find(['e', 'E']) {
-        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
-        None => (text, 0),
-    };
-    let (int_part, frac_part) = match mantissa.find('.') {
-        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
-        None => (mantissa, ""),
-    };
-    let digits = format!("{int_part}{frac_part}");
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: BigInt = digits.parse().ok()?;
-    let scale = exponent.checked_sub(frac_part.len() as i64)?;
-    if scale.abs() > 400 {
-        return None;
-    }
-    let ten = BigInt::from(10);
-    let p = num_traits::pow::Pow::pow(&ten, scale.unsigned_abs() as u32);
-    Some(if scale >= 0 {
-        Rational::from_integer(n * p)
-    } else {
-        Rational::new(n, p)
-    })
 }
 
 impl fmt::Display for Expr {

@@ -5,7 +5,7 @@
 //! at it.
 
 use crate::diagnostic::Span;
-use crate::ir::expr::Rational;
+use crate::exact::Rational;
 
 /// A name with its location.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,7 +3,7 @@
 
 use super::ast::*;
 use crate::diagnostic::{Diagnostic, Span, did_you_mean};
-use crate::ir::expr::parse_decimal;
+use crate::exact::parse_decimal;
 use pest::Parser;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
@@ -1226,6 +1226,6 @@ fn depth(e: &AstExpr) -> usize {
     }
 }
 
-fn int_rational(n: i64) -> crate::ir::expr::Rational {
-    crate::ir::expr::Rational::from_integer(n.into())
+fn int_rational(n: i64) -> crate::exact::Rational {
+    crate::exact::Rational::from_integer(n.into())
 }
