@@ -32,6 +32,8 @@ fn corpus() -> Vec<(String, String, Model)> {
     let mut out = Vec::new();
     for dir in [
         "tests/fixtures/textbook",
+        "tests/fixtures/textbook/raw",
+        "tests/fixtures/textbook/raw_numeric",
         "examples",
         "tests/fixtures/coords",
         "tests/fixtures/numeric",

@@ -83,7 +83,23 @@ struct Case {
 }
 
 fn corpus() -> Vec<Case> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/textbook");
+    corpus_in("tests/fixtures/textbook")
+}
+
+/// The raw-density corpus (issue 12 item 8): textbook models written as
+/// `logp +=` terms. `raw/` holds those that get a closed form, `raw_numeric/`
+/// those that do not (yet); both carry a `# fim:` line.
+const RAW: &str = "tests/fixtures/textbook/raw";
+const RAW_NUMERIC: &str = "tests/fixtures/textbook/raw_numeric";
+
+/// Raw-density models whose closed form is right (checked below) but larger
+/// than the textbook's own form: the simplicity bar is recorded for them,
+/// not enforced. The test fails when one of them gets simple, so that this
+/// list only shrinks.
+const RAW_ABOVE_BAR: &[&str] = &["icc_pair", "logistic_4pt", "rasch_raw"];
+
+fn corpus_in(dir: &str) -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus")
         .map(|e| e.expect("entry").path())
@@ -147,9 +163,27 @@ fn points(m: &fimkit::ir::Model) -> Vec<Vec<(String, f64)>> {
 fn corpus_has_thirty_models_with_closed_forms() {
     let cases = corpus();
     assert!(cases.len() >= 30, "the corpus has {} models", cases.len());
+    closed_forms_equal_the_textbook(&cases, "textbook_fim_op_counts", &[]);
+}
+
+#[test]
+fn raw_corpus_has_closed_forms() {
+    let cases = corpus_in(RAW);
+    assert!(
+        cases.len() >= 20,
+        "the raw corpus has {} models",
+        cases.len()
+    );
+    closed_forms_equal_the_textbook(&cases, "textbook_raw_fim_op_counts", RAW_ABOVE_BAR);
+}
+
+/// Every case has a closed form equal to its `# fim:` line at three points
+/// and, unless listed in `above_bar`, no larger than it entry by entry.
+fn closed_forms_equal_the_textbook(cases: &[Case], snapshot: &str, above_bar: &[&str]) {
     let config = DeriveConfig::default();
+    let mut above = Vec::new();
     let mut counts = String::new();
-    for case in &cases {
+    for case in cases {
         let d = derive(&case.model, &config);
         let cf = d
             .fisher
@@ -184,20 +218,26 @@ fn corpus_has_thirty_models_with_closed_forms() {
         for i in 0..n {
             for j in i..n {
                 let (ours, theirs) = (cf.fim[i][j].op_count(), case.textbook[i][j].op_count());
+                let mark = if ours > theirs { "  ABOVE THE BAR" } else { "" };
                 let _ = writeln!(
                     counts,
-                    "{:<22} F[{i}][{j}]  derived {ours:>3}  textbook {theirs:>3}",
+                    "{:<22} F[{i}][{j}]  derived {ours:>3}  textbook {theirs:>3}{mark}",
                     case.name
                 );
-                assert!(
-                    ours <= theirs,
-                    "{}: F[{i}][{j}] has {ours} operations, the textbook form {theirs}",
-                    case.name
-                );
+                if ours > theirs {
+                    above.push(case.name.clone());
+                    assert!(
+                        above_bar.contains(&case.name.as_str()),
+                        "{}: F[{i}][{j}] has {ours} operations, the textbook form {theirs}",
+                        case.name
+                    );
+                }
             }
         }
     }
-    settings().bind(|| insta::assert_snapshot!("textbook_fim_op_counts", counts));
+    above.dedup();
+    assert_eq!(above, above_bar, "the models above the simplicity bar");
+    settings().bind(|| insta::assert_snapshot!(snapshot, counts));
 }
 
 /// The closed form against an independent computation: the covariance of
@@ -206,44 +246,77 @@ fn corpus_has_thirty_models_with_closed_forms() {
 #[test]
 fn closed_forms_match_numeric_integration() {
     let config = DeriveConfig::default();
-    for case in corpus() {
+    let mut cases = corpus();
+    cases.extend(corpus_in(RAW));
+    for case in cases {
         let d = derive(&case.model, &config);
         let cf = d.fisher.as_ref().expect("closed form");
-        for at in points(&case.model).into_iter().take(2) {
-            let lookup = |v: &str| at.iter().find(|(n, _)| n == v).map(|(_, x)| *x);
-            let theta: Vec<f64> = case
+        numeric_matches(&case, &cf.fim, "closed");
+    }
+}
+
+/// The raw-density models that get no closed form today: the derivation
+/// says why (snapshotted), and the numeric F, which is what fimkit offers
+/// instead, equals the textbook's formula at two points to 1e-9.
+#[test]
+fn raw_models_without_closed_form_give_the_textbook_value_numerically() {
+    let config = DeriveConfig::default();
+    let cases = corpus_in(RAW_NUMERIC);
+    assert!(!cases.is_empty());
+    let mut reasons = String::new();
+    for case in &cases {
+        let d = derive(&case.model, &config);
+        let Err(blocker) = &d.fisher else {
+            panic!(
+                "{} now has a closed form: move it to {RAW} (and check it there)",
+                case.name
+            )
+        };
+        let _ = writeln!(reasons, "{}: {blocker}", case.name);
+        numeric_matches(case, &case.textbook, "textbook");
+    }
+    settings().bind(|| insta::assert_snapshot!("textbook_raw_numeric_reasons", reasons));
+}
+
+/// `numeric_fim` equals `fim` (a closed form or the textbook's formula) at
+/// the first two points of the case, to 1e-9 relative to F's scale.
+fn numeric_matches(case: &Case, fim: &[Vec<Expr>], what: &str) {
+    for at in points(&case.model).into_iter().take(2) {
+        let lookup = |v: &str| at.iter().find(|(n, _)| n == v).map(|(_, x)| *x);
+        let theta: Vec<f64> = case
+            .model
+            .params
+            .iter()
+            .map(|p| lookup(&p.name).expect("value"))
+            .collect();
+        let ncfg = fimkit::fisher::numeric::NumericConfig {
+            covariates: case
                 .model
-                .params
+                .covariates
                 .iter()
-                .map(|p| lookup(&p.name).expect("value"))
-                .collect();
-            let ncfg = fimkit::fisher::numeric::NumericConfig {
-                covariates: case
-                    .model
-                    .covariates
-                    .iter()
-                    .map(|c| (c.name.clone(), lookup(&c.name).expect("covariate")))
-                    .collect(),
-                location_scale: false,
-                ..Default::default()
-            };
-            let num = fimkit::fisher::numeric::numeric_fim(&case.model, &theta, &ncfg)
-                .unwrap_or_else(|e| panic!("{}: numeric FIM at {at:?}: {e}", case.name));
-            let n = theta.len();
-            let scale = (0..n)
-                .map(|i| num.value[(i, i)].abs())
-                .fold(0.0f64, f64::max);
-            for i in 0..n {
-                for j in 0..n {
-                    let closed = eval_f64(&cf.fim[i][j], &lookup).expect("closed form evaluates");
-                    let numeric = num.value[(i, j)];
-                    assert!(
-                        (closed - numeric).abs() <= 1e-9 * scale.max(closed.abs()),
-                        "{}: F[{i}][{j}] closed {closed} vs numeric {numeric} ({}) at {at:?}",
-                        case.name,
-                        num.method
-                    );
-                }
+                .map(|c| (c.name.clone(), lookup(&c.name).expect("covariate")))
+                .collect(),
+            location_scale: false,
+            ..Default::default()
+        };
+        let num = fimkit::fisher::numeric::numeric_fim(&case.model, &theta, &ncfg)
+            .unwrap_or_else(|e| panic!("{}: numeric FIM at {at:?}: {e}", case.name));
+        let n = theta.len();
+        assert_eq!(fim.len(), n, "{}: size of F", case.name);
+        let scale = (0..n)
+            .map(|i| num.value[(i, i)].abs())
+            .fold(0.0f64, f64::max);
+        for (i, row) in fim.iter().enumerate() {
+            for (j, entry) in row.iter().enumerate() {
+                let closed = eval_f64(entry, &lookup)
+                    .unwrap_or_else(|e| panic!("{}: {what} F[{i}][{j}]: {e}", case.name));
+                let numeric = num.value[(i, j)];
+                assert!(
+                    (closed - numeric).abs() <= 1e-9 * scale.max(closed.abs()),
+                    "{}: F[{i}][{j}] {what} {closed} vs numeric {numeric} ({}) at {at:?}",
+                    case.name,
+                    num.method
+                );
             }
         }
     }
@@ -251,8 +324,9 @@ fn closed_forms_match_numeric_integration() {
 
 #[test]
 fn corpus_fim_snapshots() {
+    let raw = corpus_in(RAW).into_iter().map(|c| ("textbook_raw", c));
     let config = DeriveConfig::default();
-    for case in corpus() {
+    for (prefix, case) in corpus().into_iter().map(|c| ("textbook", c)).chain(raw) {
         let d = derive(&case.model, &config);
         let Ok(cf) = &d.fisher else { continue };
         let lead = fimkit::render::leading_names(&case.model);
@@ -281,7 +355,7 @@ fn corpus_fim_snapshots() {
         if let Some(j) = &cf.jeffreys {
             let _ = writeln!(out, "Jeffreys ∝ {}", fimkit::render::text::render(j, &text));
         }
-        settings().bind(|| insta::assert_snapshot!(format!("textbook__{}", case.name), out));
+        settings().bind(|| insta::assert_snapshot!(format!("{prefix}__{}", case.name), out));
     }
 }
 

@@ -216,24 +216,41 @@ pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
         // `hi − x` at a numeric right end becomes its own slot, filled with
         // the quadrature's cancellation-free complement: `log(1 − x)` stays
         // finite and accurate as x → 1 (a Beta with b < 1).
+        // A right end that uses earlier data (`x2 : (0, 1 - x1)`) works the
+        // same way, on the end as rewritten by the earlier complements
+        // (`(1 - x1) - x2` becomes one slot, `b − x` of x2's own range):
+        // without it, nodes of x2 next to its right end give
+        // `(1 - x1) - x2 <= 0` by rounding and a NaN log-density.
         let mut logp = logp;
         let n_members = members.len();
+        let mut done: Vec<(Vec<Expr>, Name, Name)> = Vec::new();
         for var in vars.iter_mut() {
             let Range::Continuous { hi: Some(h), .. } = &var.range else {
                 continue;
             };
-            let Some(r) = h.as_num() else { continue };
             if var.complement.is_some() {
                 continue;
             }
+            let mut end = h.clone();
+            for (terms, x, c) in &done {
+                end = complement_rewrite(&end, terms, x, c).0;
+            }
+            let terms = match &end {
+                Expr::Add(ts) => ts.clone(),
+                _ => vec![end.clone()],
+            };
             // Named by what it stands for (messages show `log((1 - x1) - x2)`).
-            let cname: Name = format!("({r} - {})", var.name).into();
-            let (rewritten, changed) = complement_rewrite(&logp, &var.name, r, &cname);
+            let cname: Name = match h.as_num() {
+                Some(r) => format!("({r} - {})", var.name).into(),
+                None => format!("({} - {})", crate::numeric::eval::describe(&end), var.name).into(),
+            };
+            let (rewritten, changed) = complement_rewrite(&logp, &terms, &var.name, &cname);
             if changed {
                 logp = rewritten;
                 let at = n_members + (slots.len() - n_members - covariates.len());
-                slots.insert(at, cname);
+                slots.insert(at, cname.clone());
                 var.complement = Some(at);
+                done.push((terms, var.name.clone(), cname));
             }
         }
         groups.push(Group { slots, vars, logp });
@@ -257,28 +274,35 @@ pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
     })
 }
 
-/// Replace every sum `r − x (+ rest)` in `e` by `c (+ rest)`.
-fn complement_rewrite(e: &Expr, x: &Name, r: &crate::ir::expr::Rational, c: &Name) -> (Expr, bool) {
+/// Replace every sum `end − x (+ rest)` in `e` by `c (+ rest)`, where
+/// `end` is the sum of `end_terms` (a number, or an earlier complement and
+/// numbers).
+fn complement_rewrite(e: &Expr, end_terms: &[Expr], x: &Name, c: &Name) -> (Expr, bool) {
     let minus_x = Expr::neg(Expr::Var(x.clone()));
-    let end = Expr::num(r.clone());
     let mut changed = false;
     let out = e.map_bottom_up(&mut |node| match &node {
         Expr::Add(ts) => {
-            let i = ts.iter().position(|t| *t == end);
-            let j = ts.iter().position(|t| *t == minus_x);
-            match (i, j) {
-                (Some(i), Some(j)) => {
-                    changed = true;
-                    let mut rest: Vec<Expr> = ts
-                        .iter()
-                        .enumerate()
-                        .filter(|(k, _)| *k != i && *k != j)
-                        .map(|(_, t)| t.clone())
-                        .collect();
-                    rest.push(Expr::Var(c.clone()));
-                    Expr::add(rest)
+            let mut used = vec![false; ts.len()];
+            let take = |t: &Expr, used: &mut Vec<bool>| {
+                let k = (0..ts.len()).find(|&k| !used[k] && ts[k] == *t);
+                if let Some(k) = k {
+                    used[k] = true;
                 }
-                _ => node,
+                k.is_some()
+            };
+            let all = take(&minus_x, &mut used) && end_terms.iter().all(|t| take(t, &mut used));
+            if all {
+                changed = true;
+                let mut rest: Vec<Expr> = ts
+                    .iter()
+                    .zip(&used)
+                    .filter(|(_, u)| !**u)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                rest.push(Expr::Var(c.clone()));
+                Expr::add(rest)
+            } else {
+                node
             }
         }
         _ => node,
@@ -290,9 +314,9 @@ fn complement_rewrite(e: &Expr, x: &Name, r: &crate::ir::expr::Rational, c: &Nam
 mod tests {
     use super::*;
 
-    /// The complement slot reads as what it stands for: a message about the
-    /// raw Dirichlet's `log(1 - x1 - x2)` shows `log((1 - x1) - x2)`, not an
-    /// internal name such as `x1'hi`.
+    /// The complement slots read as what they stand for: a message about
+    /// the raw Dirichlet's `log(1 - x1 - x2)` shows `log(((1 - x1) - x2))`
+    /// (x2's complement), not an internal name such as `x1'hi`.
     #[test]
     fn the_complement_slot_is_named_by_its_expression() {
         let src = "param a1 : positive\nparam a2 : positive\nparam a3 : positive\n\
@@ -306,13 +330,25 @@ mod tests {
             .flat_map(|g| g.slots.iter().map(|s| &**s))
             .collect();
         assert!(slots.contains(&"(1 - x1)"), "{slots:?}");
+        // x2's own complement, `b − x` of its range (0, 1 - x1): next to
+        // that end `(1 - x1) - x2` would round to zero or below.
+        assert!(slots.contains(&"((1 - x1) - x2)"), "{slots:?}");
+        let x2 = plan.groups[0]
+            .vars
+            .iter()
+            .find(|v| &*v.name == "x2")
+            .expect("x2");
+        assert_eq!(
+            x2.complement.map(|c| &*plan.groups[0].slots[c]),
+            Some("((1 - x1) - x2)")
+        );
         let shown: Vec<String> = plan
             .groups
             .iter()
             .map(|g| crate::numeric::eval::describe(&g.logp))
             .collect();
         assert!(
-            shown.iter().any(|s| s.contains("log((1 - x1) - x2)")),
+            shown.iter().any(|s| s.contains("log(((1 - x1) - x2))")),
             "{shown:?}"
         );
         assert!(shown.iter().all(|s| !s.contains('\'')), "{shown:?}");
