@@ -6,21 +6,10 @@
 //! samples with bounded parameters.
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn peer() -> Value {
-    let text = std::fs::read_to_string(root().join("tests/data/fit/report_peer.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(1e-300)
-}
+mod fit_peer_support;
+use fit_peer_support::{fit_json, num, peer, rel, root};
 
 /// (case, model, data, parameter names).
 const GLMS: [(&str, &str, &str, &[&str]); 4] = [
@@ -49,25 +38,6 @@ const GLMS: [(&str, &str, &str, &[&str]); 4] = [
         &["b0", "b1"],
     ),
 ];
-
-fn fit_json(model: &str, data: &str, extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_fimkit"))
-        .current_dir(root())
-        .args(["fit", model, "--data", data, "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
 
 #[test]
 fn deviance_aic_bic_and_counts_match_statsmodels() {

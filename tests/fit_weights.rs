@@ -8,46 +8,9 @@
 
 use fimkit::fit::{FitConfig, Objective, Problem, fit};
 use fimkit::numeric::{DataSchema, Dataset};
-use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn peer() -> Value {
-    let text = std::fs::read_to_string(root().join("tests/data/fit/report_peer.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn rel(a: f64, b: f64) -> f64 {
-    (a - b).abs() / b.abs().max(1e-300)
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn fimkit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_fimkit"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn fit_json(model: &str, data: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["fit", model, "--data", data, "--format", "json"];
-    args.extend_from_slice(extra);
-    let out = fimkit(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod fit_peer_support;
+use fit_peer_support::{fimkit, fit_json, num, peer, rel};
 
 fn close(case: &str, what: &str, got: f64, want: f64, tol: f64) {
     assert!(
