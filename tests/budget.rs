@@ -144,6 +144,7 @@ fn ordinary_large_models_derive() {
         "tests/fixtures/stress/rasch_raw_40.fim",
         "tests/fixtures/stress/log_of_30_sums.fim",
         "tests/fixtures/stress/means_1000.fim",
+        "tests/fixtures/stress/poisson_glm_300.fim",
     ] {
         let (code, out, err) = fimkit(&["derive", model]);
         assert_eq!(code, Some(0), "{model}: {err}");

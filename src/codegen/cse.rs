@@ -111,6 +111,8 @@ pub(crate) struct Block {
     /// The model's constants, substituted in the orders of `polygamma` and
     /// `besseli` so they are known numbers (`besseli(n, x)`, `const n = 2`).
     consts: HashMap<Name, Rational>,
+    /// Named intermediates, already lowered.
+    definitions: HashMap<Name, Id>,
 }
 
 impl Block {
@@ -122,10 +124,25 @@ impl Block {
     /// Lower `exprs`, with the values of the model's constants for the
     /// orders of special functions.
     pub(crate) fn with_consts(exprs: &[Expr], consts: HashMap<Name, Rational>) -> Block {
+        Block::with_definitions(exprs, consts, &[])
+    }
+
+    /// [`Block::with_consts`] for expressions that use named intermediates
+    /// (a derivation's `definitions`, in order): each is lowered once and
+    /// its name stands for that node (a temporary where it is used twice).
+    pub(crate) fn with_definitions(
+        exprs: &[Expr],
+        consts: HashMap<Name, Rational>,
+        definitions: &[(Name, Expr)],
+    ) -> Block {
         let mut b = Block {
             consts,
             ..Block::default()
         };
+        for (name, e) in definitions {
+            let id = b.lower(&crate::symbolic::stable_cow(e));
+            b.definitions.insert(name.clone(), id);
+        }
         for e in exprs {
             let id = b.lower(&crate::symbolic::stable_cow(e));
             b.outputs.push(id);
@@ -298,7 +315,10 @@ impl Block {
         match e {
             Expr::Num(r) => self.lit(rational_to_f64(r)),
             Expr::Const(c) => self.intern(Node::Const(*c)),
-            Expr::Var(v) => self.intern(Node::Var(v.clone())),
+            Expr::Var(v) => match self.definitions.get(v) {
+                Some(&id) => id,
+                None => self.intern(Node::Var(v.clone())),
+            },
             Expr::Add(ts) => {
                 let mut pos = Vec::new();
                 let mut neg = Vec::new();

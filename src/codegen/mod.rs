@@ -316,7 +316,13 @@ pub fn generate(
     let mut funs: BTreeSet<Fun> = BTreeSet::new();
     let mut op_counts = Vec::new();
     for (kind, name, exprs) in function_specs(derivation, logp, &functions) {
-        let block = function_block(model, kind, &exprs, derivation.params.len());
+        let block = function_block(
+            model,
+            kind,
+            &exprs,
+            &derivation.definitions,
+            derivation.params.len(),
+        );
         check_fim_reads_no_data(kind, &block, &signature)?;
         funs.extend(block.funs());
         op_counts.push(block.len());
@@ -500,13 +506,19 @@ fn dialect(lang: Lang) -> Box<dyn Dialect> {
 
 /// One function's expressions with their shared subexpressions; a
 /// matrix's off-diagonal outputs pinned (each is written twice).
-fn function_block(model: &Model, kind: Kind, exprs: &[Expr], p: usize) -> Block {
+fn function_block(
+    model: &Model,
+    kind: Kind,
+    exprs: &[Expr],
+    definitions: &[(Name, Expr)],
+    p: usize,
+) -> Block {
     let consts = model
         .consts
         .iter()
         .map(|c| (c.name.clone(), c.value.clone()))
         .collect();
-    let mut block = Block::with_consts(exprs, consts);
+    let mut block = Block::with_definitions(exprs, consts, definitions);
     if matches!(kind, Kind::Hessian | Kind::Fim) {
         let mut k = 0;
         for i in 0..p {

@@ -112,6 +112,8 @@ pub fn evaluate(
                     .map(|c| c.value_f64())
             })
     };
+    let lookup = super::predictor::bind(&d.definitions, &lookup)
+        .map_err(|e| AtPointError(format!("the linear predictor: {e}")))?;
     let n = cf.fim.len();
     let mut fim = vec![vec![Wide::ZERO; n]; n];
     for (i, row) in fim.iter_mut().enumerate() {
@@ -159,8 +161,13 @@ pub fn evaluate_dataset(
         .map(|(i, j)| model.substitute_consts(&cf.fim[i][j]))
         .collect();
     let columns: Vec<crate::ir::expr::Name> = data.names().to_vec();
-    let tape =
-        Tape::compile(&entries, &d.params, &columns).map_err(|e| AtPointError(e.to_string()))?;
+    let definitions: Vec<_> = d
+        .definitions
+        .iter()
+        .map(|(n, e)| (n.clone(), model.substitute_consts(e)))
+        .collect();
+    let tape = Tape::compile_with_definitions(&entries, &definitions, &d.params, &columns)
+        .map_err(|e| AtPointError(e.to_string()))?;
     let params: Vec<f64> = d
         .params
         .iter()

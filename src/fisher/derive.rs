@@ -4,6 +4,7 @@
 
 use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
+use super::predictor;
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Domain, Model};
 use crate::symbolic::simplify::{
@@ -23,6 +24,11 @@ pub struct Derivation {
     pub hessian: Matrix,
     /// The closed form, or why there is none.
     pub fisher: Result<ClosedForm, Blocker>,
+    /// Named intermediates the formulas use, in order: a regression's
+    /// linear predictor `eta := b0 + b1*z1 + …` (see [`super::predictor`]).
+    /// Empty for most models; a consumer that evaluates or prints the
+    /// formulas binds them ([`super::predictor::bind`]) or shows them once.
+    pub definitions: Vec<(Name, Expr)>,
 }
 
 /// The closed-form Fisher information and what follows from it.
@@ -74,6 +80,11 @@ pub struct DeriveConfig {
     /// E-graph simplification of every printed formula; `None` keeps the
     /// canonical form with common denominators only (faster).
     pub simplify: Option<SimplifyConfig>,
+    /// A linear form in at least this many parameters (a regression's
+    /// linear predictor) is kept as one named symbol `eta` through the
+    /// derivation ([`super::predictor`]); `usize::MAX` never names one.
+    /// The default, 13, is where matrices start to print by structure.
+    pub name_predictors_from: usize,
 }
 
 impl Default for DeriveConfig {
@@ -81,6 +92,7 @@ impl Default for DeriveConfig {
         DeriveConfig {
             max_symbolic_inverse: 4,
             simplify: Some(SimplifyConfig::default()),
+            name_predictors_from: 13,
         }
     }
 }
@@ -181,11 +193,102 @@ fn fim_only_with(
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
+    if let Some(reduced) = predictor::find(model, config.name_predictors_from) {
+        let inner = fim_only_with(&reduced.model, &own_domains(&reduced.model), subst, config);
+        return pull_back(model, inner, reduced, config);
+    }
     Derivation {
         params: domains.iter().map(|(n, _)| n.clone()).collect(),
         score: Vec::new(),
         hessian: Vec::new(),
         fisher: fim_with(model, domains, subst, config),
+        definitions: Vec::new(),
+    }
+}
+
+/// A derivation in a model's linear predictors (`inner`, in the reduced
+/// parameters of `reduced`) pulled back to the model's own parameters
+/// through the constant Jacobian: score `Jᵀs`, Hessian `JᵀHJ`, F `JᵀFJ`;
+/// det F, F⁻¹ and the natural gradient afresh in the model's parameters.
+fn pull_back(
+    model: &Model,
+    inner: Derivation,
+    reduced: predictor::Reduced,
+    config: &DeriveConfig,
+) -> Derivation {
+    let jac = &reduced.jacobian;
+    let params = model.param_names();
+    let neat = |e: Expr| {
+        if matches!(e, Expr::Add(_)) {
+            tidy(&e)
+        } else {
+            e
+        }
+    };
+    let neat_matrix = |m: Matrix| -> Matrix {
+        m.into_iter()
+            .map(|row| row.into_iter().map(neat).collect())
+            .collect()
+    };
+    let score: Vec<Expr> = if inner.score.is_empty() {
+        Vec::new()
+    } else {
+        (0..params.len())
+            .map(|j| {
+                neat(Expr::add(
+                    inner
+                        .score
+                        .iter()
+                        .zip(jac)
+                        .filter(|(_, row)| !row[j].is_zero())
+                        .map(|(s, row)| Expr::mul2(row[j].clone(), s.clone()))
+                        .collect(),
+                ))
+            })
+            .collect()
+    };
+    let hessian = if inner.hessian.is_empty() {
+        Vec::new()
+    } else {
+        neat_matrix(matrix::congruence(&inner.hessian, jac))
+    };
+    let fisher = inner.fisher.map(|cf| {
+        let fim = neat_matrix(matrix::congruence(&cf.fim, jac));
+        // F = w·a aᵀ when one predictor carries every parameter.
+        let rank_one =
+            (jac.len() == 1 && params.len() >= 2).then(|| (cf.fim[0][0].clone(), jac[0].clone()));
+        let full = ClosedForm {
+            fim_outer: cf
+                .fim_outer
+                .as_ref()
+                .map(|m| neat_matrix(matrix::congruence(m, jac))),
+            fim,
+            rank_one,
+            det: None,
+            inverse: None,
+            jeffreys: None,
+            natural_gradient: None,
+            singular: false,
+            ..cf
+        };
+        if full.omitted.is_some() {
+            return full;
+        }
+        let mut full = add_det_inverse(full, config);
+        full.natural_gradient = natural_gradient(
+            &full,
+            &score,
+            &config.simplify,
+            &assumptions(model, &|_| None),
+        );
+        full
+    });
+    Derivation {
+        params,
+        score,
+        hessian,
+        fisher,
+        definitions: reduced.definitions,
     }
 }
 
@@ -322,7 +425,16 @@ fn derive_with(
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
-    memo_scope(|| derive_in_scope(model, domains, subst, config))
+    memo_scope(
+        || match predictor::find(model, config.name_predictors_from) {
+            Some(reduced) => {
+                let inner =
+                    derive_in_scope(&reduced.model, &own_domains(&reduced.model), subst, config);
+                pull_back(model, inner, reduced, config)
+            }
+            None => derive_in_scope(model, domains, subst, config),
+        },
+    )
 }
 
 /// [`derive_with`] inside its memo scope.
@@ -402,6 +514,7 @@ fn derive_in_scope(
         score,
         hessian: hess_shown,
         fisher,
+        definitions: Vec::new(),
     }
 }
 

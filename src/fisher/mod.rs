@@ -12,6 +12,7 @@ pub mod linearize;
 pub mod matrix;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod positive;
+pub mod predictor;
 mod raw;
 pub mod wide;
 

@@ -625,6 +625,7 @@ fn closed_form_engine(model: &Model, functions: &ModelFunctions) -> Engine {
     let config = DeriveConfig {
         max_symbolic_inverse: 0,
         simplify: None,
+        ..DeriveConfig::default()
     };
     let derivation = derive(model, &config);
     let cf = match derivation.fisher {
@@ -644,12 +645,19 @@ fn closed_form_engine(model: &Model, functions: &ModelFunctions) -> Engine {
     }
     let params = functions.param_names();
     let inputs = functions.input_names();
+    // A linear predictor in covariates makes every entry per row.
     let per_row = entries
         .iter()
+        .chain(derivation.definitions.iter().map(|(_, e)| e))
         .any(|e| e.free_vars().iter().any(|v| inputs.contains(v)));
     let mut names: Vec<Name> = params.clone();
     names.extend(inputs);
-    match Tape::compile(&entries, &[] as &[&str], &names) {
+    let definitions: Vec<_> = derivation
+        .definitions
+        .iter()
+        .map(|(n, e)| (n.clone(), model.substitute_consts(e)))
+        .collect();
+    match Tape::compile_with_definitions(&entries, &definitions, &[] as &[&str], &names) {
         Ok(tape) => Engine::ClosedForm { tape, per_row },
         Err(e) => Engine::Observed {
             reason: format!("the closed form does not compile: {e}"),

@@ -179,6 +179,8 @@ struct Builder<'a> {
     dual_row: Vec<Instr>,
     memo: HashMap<Key, Operand>,
     consts: HashMap<u64, Operand>,
+    /// Named intermediates, already compiled.
+    definitions: HashMap<Name, Operand>,
 }
 
 impl Builder<'_> {
@@ -284,7 +286,9 @@ impl Builder<'_> {
             Expr::Num(r) => Ok(self.constant(rational_to_f64(r))),
             Expr::Const(c) => Ok(self.constant(c.value())),
             Expr::Var(v) => {
-                if let Some(i) = self.params.iter().position(|p| p == v) {
+                if let Some(o) = self.definitions.get(v) {
+                    Ok(*o)
+                } else if let Some(i) = self.params.iter().position(|p| p == v) {
                     Ok(Operand::Dual(i as u32))
                 } else if let Some(i) = self.data.iter().position(|p| p == v) {
                     Ok(Operand::Plain(i as u32))
@@ -450,6 +454,29 @@ impl Tape {
         params: &[impl AsRef<str>],
         data: &[impl AsRef<str>],
     ) -> Result<Tape, CompileError> {
+        Tape::compile_with_definitions(exprs, &[], params, data)
+    }
+
+    /// [`Tape::compile`] for expressions that use named intermediates
+    /// (`definitions`, in order, each in the variables and the names
+    /// before it): each is computed once per row, as a register.
+    ///
+    /// ```
+    /// use fimkit::ir::Expr;
+    /// use fimkit::numeric::compiled::Tape;
+    /// let defs = vec![("eta".into(), Expr::var("b") * Expr::var("z"))];
+    /// let f = Expr::exp(Expr::var("eta"));
+    /// let tape = Tape::compile_with_definitions(&[f], &defs, &["b"], &["z"]).unwrap();
+    /// let mut ws = tape.workspace::<f64>();
+    /// tape.eval(&[0.5], &[2.0], &mut ws).unwrap();
+    /// assert!((tape.output(&ws, 0) - 1f64.exp()).abs() < 1e-15);
+    /// ```
+    pub fn compile_with_definitions(
+        exprs: &[Expr],
+        definitions: &[(Name, Expr)],
+        params: &[impl AsRef<str>],
+        data: &[impl AsRef<str>],
+    ) -> Result<Tape, CompileError> {
         let params: Vec<Name> = params.iter().map(|p| Name::from(p.as_ref())).collect();
         let data: Vec<Name> = data.iter().map(|p| Name::from(p.as_ref())).collect();
         let mut b = Builder {
@@ -464,7 +491,12 @@ impl Tape {
             dual_row: Vec::new(),
             memo: HashMap::new(),
             consts: HashMap::new(),
+            definitions: HashMap::new(),
         };
+        for (name, e) in definitions {
+            let o = b.expr(&crate::symbolic::stable_cow(e))?;
+            b.definitions.insert(name.clone(), o);
+        }
         // Every evaluator computes the stable form (`symbolic::stable`).
         let outputs = exprs
             .iter()

@@ -150,6 +150,14 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             cov.join(", ")
         );
     }
+    for (name, e) in &d.definitions {
+        let _ = writeln!(
+            out,
+            "  where       {} = {} (the linear predictor, kept as one name below)",
+            label(name, style),
+            r(e)
+        );
+    }
     let width = d
         .params
         .iter()
@@ -397,6 +405,19 @@ pub fn derivation_latex(
     let theta: Vec<String> = d.params.iter().map(|p| latex_name(p)).collect();
     let mut out = String::new();
     let _ = writeln!(out, "% {} — derived by fimkit", model.name);
+    if !d.definitions.is_empty() {
+        let _ = writeln!(out, "% the linear predictor, kept as one name below");
+        let _ = writeln!(out, "\\begin{{align*}}");
+        for (i, (name, e)) in d.definitions.iter().enumerate() {
+            let sep = if i + 1 < d.definitions.len() {
+                " \\\\"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {} &= {}{sep}", latex_name(name), l(e));
+        }
+        let _ = writeln!(out, "\\end{{align*}}");
+    }
     if d.has_score() {
         let _ = writeln!(out, "\\begin{{align*}}");
         for (i, (p, s)) in d.params.iter().zip(&d.score).enumerate() {
@@ -519,6 +540,20 @@ pub fn derivation_json(model: &Model, d: &Derivation, coords: &[CoordsDerivation
         "score": vector_json(&d.score, &lead),
         "hessian": matrix_json(&d.hessian, &lead),
     });
+    // Named intermediates (a regression's linear predictor): the key is
+    // there only when the formulas use one.
+    if !d.definitions.is_empty() {
+        let defs = |f: &dyn Fn(&Expr) -> Value| {
+            Value::Object(
+                d.definitions
+                    .iter()
+                    .map(|(n, e)| (n.to_string(), f(e)))
+                    .collect(),
+            )
+        };
+        out["definitions"] = defs(&s);
+        formulas["definitions"] = defs(&|e| expr_json(e, &lead));
+    }
     // `--fim-only`: the keys stay, with null for what was not derived.
     if !d.has_score() {
         for m in [&mut out, &mut formulas] {

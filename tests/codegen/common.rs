@@ -278,6 +278,7 @@ pub fn random_cases(n: usize) -> Vec<Case> {
                 rank_one: None,
                 omitted: None,
             }),
+            definitions: Vec::new(),
         };
         let id = format!("random_{}", out.len());
         if let Some(c) = with_points(id, model.clone(), derivation, attempt * 7919, 6) {

@@ -22,6 +22,9 @@ use crate::ir::model::{Domain, Model};
 use crate::numeric::eval::eval_f64;
 use nalgebra::DMatrix;
 
+/// Named intermediates of a derivation (its `definitions`).
+type Definitions = Vec<(Name, crate::ir::Expr)>;
+
 /// Covariate values by name.
 type Covariates = Vec<(Name, f64)>;
 
@@ -275,7 +278,7 @@ pub fn check(model: &Model, config: &CheckConfig) -> CheckReport {
     }
     let derivation = derive(model, &config.derive);
     let closed = match &derivation.fisher {
-        Ok(cf) => Some(cf.fim.clone()),
+        Ok(cf) => Some((cf.fim.clone(), derivation.definitions.clone())),
         Err(b) => {
             report.no_closed_form = Some(b.to_string());
             None
@@ -409,7 +412,7 @@ fn given_point(model: &Model, at: &[(String, f64)]) -> Result<(Vec<f64>, Covaria
 fn point_report(
     model: &Model,
     config: &CheckConfig,
-    closed: &Option<Vec<Vec<crate::ir::Expr>>>,
+    closed: &Option<(Vec<Vec<crate::ir::Expr>>, Definitions)>,
     m: Moments,
     m2: Option<Moments>,
     covs: &[(Name, f64)],
@@ -525,7 +528,7 @@ fn point_report(
     rows.push(bart);
     let d_cov = delta(&|b: &Moments| m.relative_difference(&m.score_cov, &b.score_cov));
     // closed form = numeric
-    let closed_value = closed.as_ref().and_then(|fim| {
+    let closed_value = closed.as_ref().and_then(|(fim, definitions)| {
         let params = &m.params;
         let env = |name: &str| {
             if let Some(k) = params.iter().position(|p| &**p == name) {
@@ -535,6 +538,16 @@ fn point_report(
                 return Some(rational_to_f64(v));
             }
             covs.iter().find(|(n, _)| &**n == name).map(|(_, v)| *v)
+        };
+        let env = match crate::fisher::predictor::bind(definitions, &env) {
+            Ok(env) => env,
+            Err(e) => {
+                rows.push(failed_row(
+                    CheckKind::ClosedForm,
+                    format!("the linear predictor cannot be evaluated here: {e}"),
+                ));
+                return None;
+            }
         };
         let n = params.len();
         let mut out = DMatrix::zeros(n, n);

@@ -1,0 +1,338 @@
+//! Named linear predictors: a regression's `η = b₀ + b₁z₁ + … + b_Pz_P`
+//! kept as one symbol through the derivation.
+//!
+//! A model whose log-density depends on many parameters only through
+//! linear forms `η_r = Σ_j a_rj θ_j` (the `a_rj` free of parameters and of
+//! data: covariates and constants) is derived in the reduced parameters
+//! `φ = (η_1, …, η_m, ψ)` (ψ the parameters outside every form), and the
+//! results are pulled back through the constant Jacobian `J = ∂φ/∂θ`:
+//! score `Jᵀ s_φ`, Hessian `Jᵀ H_φ J` (η is linear, so no second-derivative
+//! term) and Fisher information `Jᵀ F_φ J`. Every entry is then a short
+//! product like `z₁·z₂·exp(η)` instead of a copy of the whole
+//! 300-term sum, which makes a regression with hundreds of covariates as
+//! cheap to derive as one with two; the definitions travel with the
+//! [`super::Derivation`] (`definitions`) and every consumer binds them
+//! (see [`bind`]).
+//!
+//! ```
+//! use fimkit::fisher::predictor::find;
+//! let src = "param b0 : real\nparam b[1..3] : real\ncovariate z[1..3] : real\n\
+//!            data k : count\nk ~ poisson(exp(b0 + sum(j in 1..3, b[j]*z[j])))";
+//! let model = fimkit::load(src, "glm").unwrap();
+//! let reduced = find(&model, 4).unwrap();
+//! assert_eq!(reduced.definitions.len(), 1);
+//! assert_eq!(&*reduced.definitions[0].0, "eta");
+//! assert!(find(&model, 5).is_none()); // fewer parameters than asked for
+//! ```
+
+use super::matrix::Matrix;
+use crate::exact::Rational;
+use crate::ir::expr::{Expr, Name};
+use crate::ir::model::{Arg, Domain, Model, Param, TermSource};
+use num_traits::Zero;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A model rewritten in its linear predictors.
+#[derive(Clone, Debug)]
+pub struct Reduced {
+    /// The model in the parameters `(η_1, …, η_m, ψ)`, each linear form
+    /// replaced by its name.
+    pub model: Model,
+    /// `η_r := Σ_j a_rj θ_j`, in the order of the reduced parameters.
+    pub definitions: Vec<(Name, Expr)>,
+    /// `J = ∂φ/∂θ`: one row per reduced parameter, one column per model
+    /// parameter (model order); free of parameters and data.
+    pub jacobian: Matrix,
+}
+
+/// A linear form's coefficients, parameter → coefficient.
+type Form = BTreeMap<Name, Expr>;
+
+/// The model in named linear predictors, when each of its linear forms has
+/// at least `min_params` parameters, the forms' parameters appear nowhere
+/// else, and the model has covariates (a regression); `None` otherwise
+/// (the derivation then works on the model as written).
+pub fn find(model: &Model, min_params: usize) -> Option<Reduced> {
+    if model.covariates.is_empty() || !model.coords.is_empty() {
+        return None;
+    }
+    let params: BTreeSet<Name> = model.param_names().into_iter().collect();
+    let data: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();
+    let mut forms: Vec<Form> = Vec::new();
+    collect_forms(&model.logp, &params, &data, min_params, &mut forms);
+    if forms.is_empty() {
+        return None;
+    }
+    let in_forms: BTreeSet<Name> = forms.iter().flat_map(|f| f.keys().cloned()).collect();
+    let names = fresh_names(model, forms.len());
+    let rewrite = |e: &Expr| replace_forms(e, &forms, &names, &params, &data);
+    let mut reduced = model.clone();
+    reduced.logp = rewrite(&model.logp);
+    for term in &mut reduced.terms {
+        term.logp = rewrite(&term.logp);
+        if let TermSource::Family { args, .. } = &mut term.source {
+            for arg in args.iter_mut() {
+                *arg = match arg {
+                    Arg::Scalar(e) => Arg::Scalar(rewrite(e)),
+                    Arg::Vector(v) => Arg::Vector(v.iter().map(&rewrite).collect()),
+                };
+            }
+        }
+    }
+    // Every use of the forms' parameters must have gone into a name.
+    let leftover = |e: &Expr| e.free_vars().iter().any(|v| in_forms.contains(v));
+    let args_leftover = reduced.terms.iter().any(|t| {
+        leftover(&t.logp)
+            || matches!(&t.source, TermSource::Family { args, .. }
+                if args.iter().any(|a| a.exprs().into_iter().any(leftover)))
+    });
+    if leftover(&reduced.logp) || args_leftover {
+        return None;
+    }
+    let rest: Vec<Param> = model
+        .params
+        .iter()
+        .filter(|p| !in_forms.contains(&p.name))
+        .cloned()
+        .collect();
+    let span = model.params.first().map(|p| p.span).unwrap_or_default();
+    reduced.params = names
+        .iter()
+        .map(|n| Param {
+            name: n.clone(),
+            domain: Domain::real(),
+            span,
+        })
+        .chain(rest.iter().cloned())
+        .collect();
+    let own = model.param_names();
+    let mut jacobian: Matrix = forms
+        .iter()
+        .map(|f| {
+            own.iter()
+                .map(|p| f.get(p).cloned().unwrap_or_else(Expr::zero))
+                .collect()
+        })
+        .collect();
+    for r in &rest {
+        jacobian.push(
+            own.iter()
+                .map(|p| {
+                    if *p == r.name {
+                        Expr::one()
+                    } else {
+                        Expr::zero()
+                    }
+                })
+                .collect(),
+        );
+    }
+    let definitions = names
+        .into_iter()
+        .zip(&forms)
+        .map(|(n, f)| (n, form_expr(f)))
+        .collect();
+    Some(Reduced {
+        model: reduced,
+        definitions,
+        jacobian,
+    })
+}
+
+/// `Σ a_j θ_j`.
+fn form_expr(f: &Form) -> Expr {
+    Expr::add(
+        f.iter()
+            .map(|(p, a)| Expr::mul2(a.clone(), Expr::Var(p.clone())))
+            .collect(),
+    )
+}
+
+/// `eta`, or `eta1, eta2, …`, avoiding every name the model uses.
+fn fresh_names(model: &Model, n: usize) -> Vec<Name> {
+    let taken = |s: &str| {
+        model.params.iter().any(|p| &*p.name == s)
+            || model.data.iter().any(|d| &*d.name == s)
+            || model.covariates.iter().any(|c| &*c.name == s)
+            || model.consts.iter().any(|c| &*c.name == s)
+    };
+    let mut out: Vec<Name> = Vec::new();
+    let mut k = 0usize;
+    while out.len() < n {
+        let candidate = match (n, k) {
+            (1, 0) => "eta".to_string(),
+            (1, k) => format!("eta_{k}"),
+            (_, k) => format!("eta{}", k + 1),
+        };
+        k += 1;
+        if !taken(&candidate) {
+            out.push(Name::from(candidate.as_str()));
+        }
+    }
+    out
+}
+
+/// A term `c · a · θ` with exactly one parameter factor θ and a coefficient
+/// free of parameters and data: `(θ, c·a)`.
+fn linear_term(t: &Expr, params: &BTreeSet<Name>, data: &BTreeSet<Name>) -> Option<(Name, Expr)> {
+    let (c, rest) = t.split_coeff();
+    let factors: Vec<Expr> = match rest {
+        Expr::Mul(fs) => fs,
+        other => vec![other],
+    };
+    let mut param: Option<Name> = None;
+    let mut coeff: Vec<Expr> = vec![Expr::Num(c)];
+    for f in factors {
+        match &f {
+            Expr::Var(v) if params.contains(v) && param.is_none() => param = Some(v.clone()),
+            _ => {
+                let vars = f.free_vars();
+                if vars.iter().any(|v| params.contains(v) || data.contains(v)) {
+                    return None;
+                }
+                coeff.push(f);
+            }
+        }
+    }
+    Some((param?, Expr::mul(coeff)))
+}
+
+/// A sum's linear part (its terms in one parameter each, with
+/// coefficients free of parameters and data; a parameter in several
+/// terms gets their sum) and its other terms.
+fn split_sum(ts: &[Expr], params: &BTreeSet<Name>, data: &BTreeSet<Name>) -> (Form, Vec<Expr>) {
+    let mut form = Form::new();
+    let mut rest = Vec::new();
+    for t in ts {
+        match linear_term(t, params, data) {
+            Some((p, a)) => {
+                let entry = form.entry(p).or_insert_with(Expr::zero);
+                *entry = Expr::add2(entry.clone(), a);
+            }
+            None => rest.push(t.clone()),
+        }
+    }
+    form.retain(|_, a| !a.is_zero());
+    (form, rest)
+}
+
+/// `form = k · f` with `f`'s first coefficient free of a numeric factor
+/// (`-2*c0 - 2*c1*x` is `-2 · (c0 + c1*x)`), so that a form and its
+/// multiples are one predictor.
+fn normalized(form: Form) -> (Form, Rational) {
+    let k = form
+        .values()
+        .next()
+        .map(|a| a.split_coeff().0)
+        .filter(|k| !k.is_zero())
+        .unwrap_or_else(|| Rational::from_integer(1.into()));
+    let inv = Expr::Num(k.recip());
+    let f = form
+        .into_iter()
+        .map(|(p, a)| (p, Expr::mul2(inv.clone(), a)))
+        .collect();
+    (f, k)
+}
+
+/// Every distinct linear form of at least `min` parameters in `e`, each
+/// up to a numeric factor.
+fn collect_forms(
+    e: &Expr,
+    params: &BTreeSet<Name>,
+    data: &BTreeSet<Name>,
+    min: usize,
+    out: &mut Vec<Form>,
+) {
+    if let Expr::Add(ts) = e {
+        let (form, _) = split_sum(ts, params, data);
+        if form.len() >= min {
+            let (form, _) = normalized(form);
+            if !out.contains(&form) {
+                out.push(form);
+            }
+        }
+    }
+    if let Expr::Pow(b, x) = e {
+        collect_forms(b, params, data, min, out);
+        collect_forms(x, params, data, min, out);
+    }
+    for c in e.children() {
+        collect_forms(c, params, data, min, out);
+    }
+}
+
+/// `e` with each of `forms` (times a number) replaced by its name.
+fn replace_forms(
+    e: &Expr,
+    forms: &[Form],
+    names: &[Name],
+    params: &BTreeSet<Name>,
+    data: &BTreeSet<Name>,
+) -> Expr {
+    e.map_bottom_up(&mut |node| {
+        let Expr::Add(ts) = &node else { return node };
+        let (form, mut rest) = split_sum(ts, params, data);
+        if form.is_empty() {
+            return node;
+        }
+        let (form, k) = normalized(form);
+        match forms.iter().position(|f| *f == form) {
+            Some(r) => {
+                rest.push(Expr::mul2(Expr::Num(k), Expr::Var(names[r].clone())));
+                Expr::add(rest)
+            }
+            None => node,
+        }
+    })
+}
+
+/// A lookup that also answers the definitions' names: each definition is
+/// evaluated once, in order, from `lookup` (and the definitions before it).
+///
+/// ```
+/// use fimkit::ir::Expr;
+/// let defs = vec![("eta".into(), Expr::var("b") * Expr::var("z"))];
+/// let base = |v: &str| match v { "b" => Some(2.0), "z" => Some(3.0), _ => None };
+/// let bound = fimkit::fisher::predictor::bind(&defs, &base).unwrap();
+/// assert_eq!(bound("eta"), Some(6.0));
+/// assert_eq!(bound("b"), Some(2.0));
+/// ```
+pub fn bind<'a>(
+    definitions: &[(Name, Expr)],
+    lookup: &'a dyn Fn(&str) -> Option<f64>,
+) -> Result<impl Fn(&str) -> Option<f64> + 'a, crate::numeric::eval::EvalError> {
+    let mut values: Vec<(Name, f64)> = Vec::with_capacity(definitions.len());
+    for (name, e) in definitions {
+        let known = |v: &str| {
+            values
+                .iter()
+                .find(|(n, _)| &**n == v)
+                .map(|(_, x)| *x)
+                .or_else(|| lookup(v))
+        };
+        let x = crate::numeric::eval::eval_f64(e, &known)?;
+        values.push((name.clone(), x));
+    }
+    Ok(move |v: &str| {
+        values
+            .iter()
+            .find(|(n, _)| &**n == v)
+            .map(|(_, x)| *x)
+            .or_else(|| lookup(v))
+    })
+}
+
+/// `e` with the definitions written out (for a consumer that needs the
+/// model's own variables only; linear in the size of the definitions per
+/// use, so meant for single expressions, not whole matrices).
+pub fn inline(e: &Expr, definitions: &[(Name, Expr)]) -> Expr {
+    if definitions.is_empty() {
+        return e.clone();
+    }
+    e.substitute(&|v| {
+        definitions
+            .iter()
+            .find(|(n, _)| &**n == v)
+            .map(|(_, d)| d.clone())
+    })
+}
