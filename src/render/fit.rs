@@ -14,6 +14,8 @@
 //! `null` unless asked, `restart` when the default start failed,
 //! `weights` (`column`, `kind`, `sum`) for a fit with frequency weights and
 //! `na_dropped` (rows dropped for a missing value) under `--na drop`.
+//! Predictions (`--predict`) as a table, CSV or JSON rows, and residuals
+//! (`--residuals`) as CSV.
 
 use crate::fit::{FitResult, InformationKind, Method, TraceRow};
 use serde_json::{Map, Value, json};
