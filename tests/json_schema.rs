@@ -168,6 +168,7 @@ fn every_table_is_used() {
         "check.point",
         "check.row",
         "fit",
+        "fit.prediction",
     ];
     let names: Vec<String> = tables().into_keys().collect();
     for n in &names {
@@ -645,6 +646,28 @@ fn fit_documents() {
     let r = v["restart"].as_object().unwrap();
     let keys: Vec<&str> = r.keys().map(String::as_str).collect();
     assert_eq!(keys, ["default_start_result", "start"]);
+}
+
+/// `fit --predict`: `predictions`, each row with the documented keys.
+#[test]
+fn fit_predictions_documented() {
+    let (v, code) = run(&[
+        "fit",
+        "examples/logistic_regression.fim",
+        "--data",
+        "tests/data/fit/logistic.csv",
+        "--predict",
+        "tests/data/fit/predict_new.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_keys(&v, &["fit"], &["predictions"], "fit --predict");
+    let rows = v["predictions"].as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    for r in rows {
+        assert_keys(r, &["fit.prediction"], &[], "a prediction");
+    }
 }
 
 /// `--fim-only` keeps every documented key; what it does not derive is null.

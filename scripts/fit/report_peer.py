@@ -16,6 +16,14 @@ statsmodels and scipy on the same data: tests/data/fit/report_peer.json.
 * missing values: a GLM with `missing='drop'` on a file with empty, NA,
   NaN and N/A cells.
 
+* predictions and residuals (item 4): `get_prediction(exog_new)
+  .summary_frame()` (mean, mean_se, intervals; `which='linear'` for the
+  linear predictor) at the rows of predict_new.csv, and `resid_response`,
+  `resid_pearson`, `resid_deviance` on the fit's data, for the logistic
+  and Poisson regressions and a Normal linear regression (statsmodels'
+  Gaussian GLM: its covariance is scaled by Pearson χ²/(n − p) and its
+  Pearson residuals are not divided by the scale; the test converts).
+
 Writes the datasets it needs that scripts/fit/gen_data.py does not
 (poisson_offset.csv, normal_small.csv, poisson_small.csv,
 logistic_cluster.csv; logistic_weighted.csv, poisson_offset_weighted.csv,
@@ -218,6 +226,47 @@ def logistic_na():
     }
 
 
+def write_predict(rng):
+    """Covariate rows to predict at (z1, z2, and an exposure t), and a
+    Normal linear regression's data."""
+    m = 7
+    write("predict_new.csv", {"z1": np.r_[0.0, rng.normal(0.0, 1.5, m - 1)],
+                              "z2": np.r_[0.0, rng.normal(0.5, 1.0, m - 1)],
+                              "t": np.r_[1.0, rng.uniform(0.5, 5.0, m - 1)]})
+    n = 60
+    z1 = rng.normal(0.0, 1.0, n)
+    write("normal_regression.csv", {"z1": z1, "x": 1.0 - 0.7 * z1 + rng.normal(0.0, 0.4, n)})
+
+
+def prediction_case(name, response, family, columns, offset_col=None):
+    """statsmodels' predictions at predict_new.csv and residuals on the data."""
+    raw = read(f"{name}.csv")
+    new = read("predict_new.csv")
+    X = np.column_stack([np.ones(len(raw))] + [raw[c] for c in columns])
+    Xn = np.column_stack([np.ones(len(new))] + [new[c] for c in columns])
+    offset = None if offset_col is None else np.log(raw[offset_col])
+    offn = None if offset_col is None else np.log(new[offset_col])
+    res = sm.GLM(raw[response], X, family=family, offset=offset).fit(tol=1e-14, maxiter=200)
+    out = {"params": res.params.tolist(), "scale": float(res.scale), "nobs": int(res.nobs)}
+    for which in ("mean", "linear"):
+        for level in LEVELS:
+            f = res.get_prediction(Xn, offset=offn, which=which).summary_frame(alpha=1 - level)
+            # Column names differ: mean, mean_se, mean_ci_* for the mean;
+            # predicted, se, ci_* for the linear predictor.
+            v, se, lo, hi = f.columns
+            out[f"{which}_{level}"] = {
+                "value": f[v].tolist(),
+                "se": f[se].tolist(),
+                "lower": f[lo].tolist(),
+                "upper": f[hi].tolist(),
+            }
+    out["fitted"] = res.fittedvalues.tolist()
+    out["resid_response"] = res.resid_response.tolist()
+    out["resid_pearson"] = res.resid_pearson.tolist()
+    out["resid_deviance"] = res.resid_deviance.tolist()
+    return out
+
+
 def main():
     rng = np.random.default_rng(17)
     n = 300
@@ -242,6 +291,8 @@ def main():
     x = r5.normal(1.0, 0.5, 40)
     write("normal_weighted.csv", {"x": x, "w": r5.integers(1, 6, len(x))})
     write_missing(r5)
+    # Item 4: rows to predict at, from a generator of their own.
+    write_predict(np.random.default_rng(1704))
     lc = read("logistic_cluster.csv")
     write("logistic_cluster_weighted.csv", {"z1": lc["z1"], "z2": lc["z2"], "y": lc["y"],
                                             "g": lc["g"], "w": r5.integers(1, 6, len(lc))})
@@ -264,6 +315,14 @@ def main():
                                                   weight_col="w"),
             "normal_weighted": normal_weighted(),
             "logistic_na": logistic_na(),
+        },
+        "predict": {
+            "logistic": prediction_case("logistic_cluster", "y", sm.families.Binomial(), ["z1", "z2"]),
+            "poisson": prediction_case("poisson", "k", sm.families.Poisson(), ["z1", "z2"]),
+            "poisson_offset": prediction_case("poisson_offset", "k", sm.families.Poisson(),
+                                              ["z1"], "t"),
+            "normal_regression": prediction_case("normal_regression", "x",
+                                                 sm.families.Gaussian(), ["z1"]),
         },
     }
     with open(DATA / "report_peer.json", "w") as f:

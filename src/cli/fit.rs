@@ -8,7 +8,10 @@ use fimkit::fit::{
     FitConfig, FitError, FitResult, Method, Objective, Problem, SeKind, TraceRow, fit_observed,
 };
 use fimkit::numeric::{DataError, NumericError};
-use fimkit::render::fit::{FitTextOptions, fit_json, fit_text, trace_csv};
+use fimkit::render::fit::{
+    FitTextOptions, fit_json, fit_text, predictions_csv, predictions_json, predictions_text,
+    residuals_csv, trace_csv,
+};
 use nalgebra::DVector;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -97,6 +100,10 @@ pub struct FitArgs<'a> {
     pub cluster: Option<&'a str>,
     pub weights: Option<&'a str>,
     pub na: NaArg,
+    pub predict: Option<&'a Path>,
+    pub predict_expr: Option<&'a str>,
+    pub predict_out: Option<&'a Path>,
+    pub residuals: Option<&'a Path>,
 }
 
 impl From<FitError> for Failure {
@@ -178,6 +185,38 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
     if let Some(path) = args.plot {
         plot(&problem, &config, &result, path)?;
     }
+    // Predictions and residuals only at a maximum: elsewhere the
+    // estimates are provisional.
+    let predictions = match args.predict {
+        Some(path) if result.converged() => {
+            Some(predictions(model, &problem, &result, path, args)?)
+        }
+        _ => None,
+    };
+    if let Some(path) = args.residuals
+        && result.converged()
+    {
+        let (y, res) = fimkit::fit::residuals(model, &problem, &result)
+            .map_err(|e| Failure::model(format!("--residuals: {e}")))?;
+        let rows: Vec<usize> = match &loaded.rows {
+            Some(r) => r.clone(),
+            None => (1..=res.len()).collect(),
+        };
+        std::fs::write(path, residuals_csv(&y, &rows, &res)).map_err(|e| {
+            Failure::usage(format!(
+                "cannot write the residuals to {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if let (Some(p), Some(path)) = (&predictions, args.predict_out) {
+        std::fs::write(path, predictions_csv(p)).map_err(|e| {
+            Failure::usage(format!(
+                "cannot write the predictions to {}: {e}",
+                path.display()
+            ))
+        })?;
+    }
     let data_name = args.data.display().to_string();
     let opts = FitTextOptions {
         ascii: args.ascii,
@@ -187,15 +226,28 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
         na_dropped: (args.na == NaArg::Drop).then_some(loaded.dropped),
     };
     let out = match args.format {
-        FitFormat::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&fit_json(&result, &opts)).expect("JSON")
-        ),
-        FitFormat::Text => fit_text(&result, &opts),
+        FitFormat::Json => {
+            let mut doc = fit_json(&result, &opts);
+            if let (Some(p), Some(obj)) = (&predictions, doc.as_object_mut()) {
+                obj.insert("predictions".into(), predictions_json(p));
+            }
+            format!("{}\n", serde_json::to_string_pretty(&doc).expect("JSON"))
+        }
+        FitFormat::Text => {
+            let mut text = fit_text(&result, &opts);
+            if let (Some(p), None) = (&predictions, args.predict_out) {
+                text.push_str(&predictions_text(p, args.ascii));
+            }
+            text
+        }
     };
     if result.converged() {
         return Ok(Report::output(out));
     }
+    let skipped = match (args.predict, args.residuals) {
+        (None, None) => "",
+        _ => "; no predictions or residuals were made",
+    };
     // Not converged: the provisional report, a warning, exit 1.
     let hidden = if args.show_unconverged_tests {
         ""
@@ -203,7 +255,7 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
         "; z values, p-values and intervals are not shown (--show-unconverged-tests shows them)"
     };
     let warning = format!(
-        "warning: the fit did not converge ({}); the estimates are provisional{hidden}",
+        "warning: the fit did not converge ({}); the estimates are provisional{hidden}{skipped}",
         result
             .stop
             .describe(result.tol)
@@ -219,6 +271,9 @@ struct Loaded {
     clusters: Option<Vec<usize>>,
     /// Rows dropped for a missing value (`--na drop`).
     dropped: usize,
+    /// The file's row number (from 1) of each row kept, when rows were
+    /// dropped.
+    rows: Option<Vec<usize>>,
 }
 
 /// What a missing value looks like in a cell: empty, `NA`, `N/A`, `NaN`
@@ -258,6 +313,7 @@ fn load_data(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loa
             weights: None,
             clusters: None,
             dropped: 0,
+            rows: None,
         });
     }
     // The canonical error of a file the csv crate cannot read.
@@ -375,11 +431,103 @@ fn load_data(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loa
         }
         _ => None,
     };
+    let rows = (dropped > 0).then(|| kept.iter().map(|(_, r, _)| *r).collect());
     Ok(Loaded {
         data,
         weights,
         clusters,
         dropped,
+        rows,
+    })
+}
+
+/// The predictions of `args.predict_expr` (else the mean) at the rows of
+/// the CSV file `path`: its columns named by the model's covariates that
+/// the quantity uses (others are ignored); every cell a finite number
+/// inside its covariate's domain, else an error naming line, row and
+/// column.
+fn predictions(
+    model: &fimkit::ir::Model,
+    problem: &Problem,
+    result: &FitResult,
+    path: &Path,
+    args: &FitArgs,
+) -> Result<fimkit::fit::Predictions, Failure> {
+    let target = match args.predict_expr {
+        Some(n) => fimkit::fit::Target::Named(n),
+        None => fimkit::fit::Target::Mean,
+    };
+    let q = fimkit::fit::Quantity::new(model, problem, target).map_err(|e| {
+        match args.predict_expr {
+            Some(n) => Failure::model(format!("--predict-expr {n}: {e}")),
+            None => Failure::model(format!("--predict: {e}")),
+        }
+    })?;
+    let shown = path.display();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| Failure::usage(format!("--predict {shown}: {e}")))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| Failure::model(format!("--predict {shown}: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let cols = q
+        .inputs
+        .iter()
+        .map(|n| {
+            header.iter().position(|h| **h == **n).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--predict {shown}: no column `{n}` (`{}` needs the covariates {})",
+                    q.name,
+                    q.inputs
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        })
+        .collect::<Result<Vec<usize>, Failure>>()?;
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| Failure::model(format!("--predict {shown}: {e}")))?;
+        let line = rec.position().map_or(i as u64 + 2, |p| p.line());
+        let place = format!("--predict {shown}: line {line} (row {})", i + 1);
+        let mut xs = Vec::with_capacity(cols.len());
+        for (k, &j) in cols.iter().enumerate() {
+            let text = rec.get(j).unwrap_or("");
+            let col = &q.inputs[k];
+            let v = text.parse::<f64>().map_err(|_| {
+                let what = if is_missing(text) {
+                    "is missing".to_string()
+                } else {
+                    format!("`{text}` is not a number")
+                };
+                Failure::model(format!("{place}, column `{col}`: {what}"))
+            })?;
+            q.check_input(k, v)
+                .map_err(|e| Failure::model(format!("{place}, column `{col}`: {e}")))?;
+            xs.push(v);
+        }
+        let p = q
+            .predict(result, &xs)
+            .map_err(|e| Failure::model(format!("{place}: {e}")))?;
+        rows.push((i + 1, xs, p));
+    }
+    if rows.is_empty() {
+        return Err(Failure::model(format!(
+            "--predict {shown}: the file has no rows to predict at"
+        )));
+    }
+    Ok(fimkit::fit::Predictions {
+        quantity: q.name.clone(),
+        interval: q.interval,
+        level: result.level,
+        inputs: q.inputs.clone(),
+        rows,
     })
 }
 

@@ -107,6 +107,8 @@ enum ParseFormat {
     Json,
 }
 
+// Parsed once per process: the size of the `fit` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Exact log-density, score and Hessian at a point, or log-likelihood,
@@ -210,6 +212,18 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         /// Rows with a missing value (empty, NA, NaN) in a column the fit uses: an error, or dropped (and counted).
         #[arg(long, value_enum, default_value_t = fit::NaArg::Error)]
         na: fit::NaArg,
+        /// Predict at the rows of this CSV file (its covariate columns): the response's mean, with delta-method standard errors and intervals at --level.
+        #[arg(long, value_name = "NEW.csv")]
+        predict: Option<PathBuf>,
+        /// With --predict: predict this top-level `let` of the model (or `linear`, the linear predictor) instead of the mean.
+        #[arg(long, value_name = "NAME", requires = "predict")]
+        predict_expr: Option<String>,
+        /// With --predict: write the predictions as CSV to this file instead of a table in the text report.
+        #[arg(long, value_name = "FILE", requires = "predict")]
+        predict_out: Option<PathBuf>,
+        /// Write per-row residuals (response, Pearson, deviance) of the fit's data as CSV to this file.
+        #[arg(long, value_name = "FILE")]
+        residuals: Option<PathBuf>,
     },
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
@@ -388,6 +402,10 @@ pub fn run() -> ExitCode {
             cluster,
             weights,
             na,
+            predict,
+            predict_expr,
+            predict_out,
+            residuals,
         } => fit::fit_cmd(&fit::FitArgs {
             model: &model,
             data: &data,
@@ -408,6 +426,10 @@ pub fn run() -> ExitCode {
             cluster: cluster.as_deref(),
             weights: weights.as_deref(),
             na,
+            predict: predict.as_deref(),
+            predict_expr: predict_expr.as_deref(),
+            predict_out: predict_out.as_deref(),
+            residuals: residuals.as_deref(),
         }),
         Command::Eval {
             model,

@@ -40,6 +40,7 @@ mod objective;
 mod optimize;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod predict;
 mod profile;
 mod result;
 #[doc(hidden)] // an internal stage: public for the tests and benches
@@ -51,6 +52,7 @@ pub use objective::{InformationKind, Objective, Problem};
 pub use optimize::{
     DEFAULT_MAX_KL, FitConfig, Method, Optimum, StopReason, TraceRow, optimize, unbounded_along,
 };
+pub use predict::{IntervalKind, Prediction, Predictions, Quantity, Residual, Target, residuals};
 pub use profile::profile_intervals;
 pub use result::{
     Deviance, FitResult, ProfileInterval, Restart, Sandwich, SeKind, Z_975, spd_inverse,

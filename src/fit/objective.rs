@@ -380,6 +380,54 @@ impl Problem {
         })
     }
 
+    /// The linear predictor `aᵀθ + c` (coefficients and offset, constants
+    /// substituted) of a model whose log-density depends on θ through one
+    /// linear form (a GLM); `None` otherwise.
+    pub fn linear_predictor(&self) -> Option<(Vec<Expr>, Expr)> {
+        match &self.engine {
+            Engine::Linear(e) if e.structure.m() == 1 => {
+                let f = &e.structure.forms[0];
+                Some((f.coeffs.clone(), f.offset.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Per-row deviance residuals `sign(y − μ)√(2(log p(y; y) − log p(y; μ)))`
+    /// at the fitted means `mu` (one per row, the response's mean: n·p for
+    /// a binomial), for the families of [`Problem::deviance`]; `None` for
+    /// any other model. Frequency weights do not enter: a row of weight w
+    /// stands for w rows with the same residual.
+    pub fn deviance_residuals(&self, mu: &[f64]) -> Option<Result<Vec<f64>, String>> {
+        let glm = self.glm.as_ref()?;
+        let names = self.data.names();
+        let one = |r: usize| -> Result<f64, String> {
+            let x = self.data.row(r).ok_or("a row is missing")?;
+            let y = x[glm.response];
+            let t = match &glm.kind {
+                GlmKind::Binomial(t) => crate::numeric::eval::eval_f64(t, &|v| {
+                    names.iter().position(|n| **n == *v).map(|j| x[j])
+                })
+                .map_err(|e| format!("row {}: the number of trials: {e}", r + 1))?,
+                _ => 1.0,
+            };
+            let (sat, fit) = match glm.kind {
+                GlmKind::Poisson => (y, mu[r]),
+                _ => (y / t, mu[r] / t),
+            };
+            let d = 2.0 * (family_logp(&glm.kind, y, sat, t) - family_logp(&glm.kind, y, fit, t));
+            if !d.is_finite() {
+                return Err(format!(
+                    "row {}: the deviance term at the fitted mean {} is not finite",
+                    r + 1,
+                    mu[r]
+                ));
+            }
+            Ok(d.max(0.0).sqrt().copysign(y - mu[r]))
+        };
+        Some((0..self.n_rows()).map(one).collect())
+    }
+
     /// The compiled model.
     pub fn functions(&self) -> &ModelFunctions {
         &self.functions

@@ -194,6 +194,21 @@ impl FitResult {
         }
     }
 
+    /// The covariance of θ̂ behind [`FitResult::wald_std_errors`]: the
+    /// inverse expected information (else the inverse observed one), the
+    /// inverse observed information, or the sandwich, as [`FitResult::se`]
+    /// says; `None` where that matrix is not positive definite.
+    pub fn wald_covariance(&self) -> Option<DMatrix<f64>> {
+        match (self.se, &self.sandwich) {
+            (SeKind::Observed, _) => spd_inverse(&self.observed_information),
+            (SeKind::Sandwich, s) => s.as_ref().map(|s| s.covariance.clone()),
+            (SeKind::Expected, _) => self
+                .covariance
+                .clone()
+                .or_else(|| spd_inverse(&self.observed_information)),
+        }
+    }
+
     /// 95% Wald intervals `θ̂ ± 1.96·SE`.
     pub fn wald_intervals(&self) -> Vec<Option<(f64, f64)>> {
         self.wald_intervals_at(0.95)

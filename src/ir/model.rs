@@ -294,6 +294,18 @@ pub struct Term {
     pub span: Span,
 }
 
+/// A top-level scalar `let`, kept by name after inlining (so a fit can
+/// predict it: `fimkit fit --predict-expr NAME`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LetDecl {
+    /// Name.
+    pub name: Name,
+    /// Its value, earlier lets inlined (constants kept symbolic).
+    pub value: Expr,
+    /// Declaration.
+    pub span: Span,
+}
+
 /// Alternative coordinates: the model's parameters as functions of new ones.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Coords {
@@ -326,6 +338,9 @@ pub struct Model {
     pub logp: Expr,
     /// Alternative coordinate systems.
     pub coords: Vec<Coords>,
+    /// Top-level scalar `let` bindings, in statement order (their uses
+    /// are inlined; these are only for naming them afterwards).
+    pub lets: Vec<LetDecl>,
 }
 
 impl Model {
@@ -369,6 +384,11 @@ impl Model {
     /// Look up a data variable.
     pub fn data_var(&self, name: &str) -> Option<&DataVar> {
         self.data.iter().find(|d| &*d.name == name)
+    }
+
+    /// Look up a top-level scalar `let` (the last binding of the name).
+    pub fn let_decl(&self, name: &str) -> Option<&LetDecl> {
+        self.lets.iter().rev().find(|l| &*l.name == name)
     }
 
     /// Look up a parameter.

@@ -14,6 +14,8 @@
 //! `null` unless asked, `restart` when the default start failed,
 //! `weights` (`column`, `kind`, `sum`) for a fit with frequency weights and
 //! `na_dropped` (rows dropped for a missing value) under `--na drop`.
+//! Predictions (`--predict`) as a table, CSV or JSON rows, and residuals
+//! (`--residuals`) as CSV.
 
 use crate::fit::{FitResult, InformationKind, Method, TraceRow};
 use serde_json::{Map, Value, json};
@@ -508,6 +510,154 @@ pub fn trace_csv(params: &[impl AsRef<str>], trace: &[TraceRow]) -> String {
             row.decrement.map_or(String::new(), f),
             f(row.damping)
         ));
+    }
+    s
+}
+
+/// A number for a CSV cell: the shortest text that reads back as the same
+/// `f64`; empty for `None`.
+fn cell(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v}"))
+}
+
+/// Predictions as CSV: `row`, the covariates, the quantity (its name as
+/// the header), `se`, `lower`, `upper` (empty where there is none).
+pub fn predictions_csv(p: &crate::fit::Predictions) -> String {
+    let mut s = String::from("row");
+    for n in &p.inputs {
+        s.push(',');
+        s.push_str(n);
+    }
+    s.push_str(&format!(",{},se,lower,upper\n", p.quantity));
+    for (row, xs, pr) in &p.rows {
+        s.push_str(&row.to_string());
+        for x in xs {
+            s.push(',');
+            s.push_str(&cell(Some(*x)));
+        }
+        s.push_str(&format!(
+            ",{},{},{},{}\n",
+            cell(Some(pr.value)),
+            cell(pr.se),
+            cell(pr.interval.map(|i| i.0)),
+            cell(pr.interval.map(|i| i.1))
+        ));
+    }
+    s
+}
+
+/// Predictions as a table for the text report.
+pub fn predictions_text(p: &crate::fit::Predictions, ascii: bool) -> String {
+    let level = crate::number::fmt_value(100.0 * p.level);
+    let how = match p.interval {
+        crate::fit::IntervalKind::Link => {
+            "the linear predictor's Wald interval mapped through the mean"
+        }
+        crate::fit::IntervalKind::Wald => "Wald",
+    };
+    let se = if ascii { "SE" } else { "SE (delta method)" };
+    let mut header: Vec<String> = vec!["row".into()];
+    header.extend(p.inputs.iter().map(|n| n.to_string()));
+    header.extend([
+        p.quantity.clone(),
+        se.into(),
+        format!("{level}% lower"),
+        format!("{level}% upper"),
+    ]);
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| crate::number::fmt_sig(v, 6));
+    let rows: Vec<Vec<String>> = p
+        .rows
+        .iter()
+        .map(|(row, xs, pr)| {
+            let mut r = vec![row.to_string()];
+            r.extend(xs.iter().map(|x| f(Some(*x))));
+            r.extend([
+                f(Some(pr.value)),
+                f(pr.se),
+                f(pr.interval.map(|i| i.0)),
+                f(pr.interval.map(|i| i.1)),
+            ]);
+            r
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|j| {
+            rows.iter()
+                .map(|r| r[j].chars().count())
+                .chain(std::iter::once(header[j].chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (j, c) in cells.iter().enumerate() {
+            let pad = widths[j] - c.chars().count();
+            s.push_str(&" ".repeat(pad + if j == 0 { 0 } else { 2 }));
+            s.push_str(c);
+        }
+        s.push('\n');
+        s
+    };
+    let mut s = format!(
+        "\nPredictions of {} ({level}% intervals: {how}):\n",
+        p.quantity
+    );
+    s.push_str(&line(&header));
+    for r in &rows {
+        s.push_str(&line(r));
+    }
+    s
+}
+
+/// Predictions for the fit's JSON document: one object per row.
+pub fn predictions_json(p: &crate::fit::Predictions) -> Value {
+    Value::Array(
+        p.rows
+            .iter()
+            .map(|(row, xs, pr)| {
+                let inputs: Map<String, Value> = p
+                    .inputs
+                    .iter()
+                    .zip(xs)
+                    .map(|(n, x)| (n.to_string(), num(*x)))
+                    .collect();
+                json!({
+                    "row": row,
+                    "inputs": inputs,
+                    "quantity": p.quantity,
+                    "value": num(pr.value),
+                    "se": opt(pr.se),
+                    "lower": opt(pr.interval.map(|i| i.0)),
+                    "upper": opt(pr.interval.map(|i| i.1)),
+                    "level": num(p.level),
+                    "interval": p.interval.name(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Residuals as CSV: `row` (in the data file, from 1), the response (its
+/// name as the header), `fitted`, `resid_response`, `resid_pearson`, and
+/// `resid_deviance` when the family has one (statsmodels' names).
+pub fn residuals_csv(y: &str, rows: &[usize], res: &[crate::fit::Residual]) -> String {
+    let dev = res.iter().all(|r| r.deviance.is_some()) && !res.is_empty();
+    let mut s = format!("row,{y},fitted,resid_response,resid_pearson");
+    s.push_str(if dev { ",resid_deviance\n" } else { "\n" });
+    for (row, r) in rows.iter().zip(res) {
+        s.push_str(&format!(
+            "{row},{},{},{},{}",
+            cell(Some(r.response)),
+            cell(Some(r.fitted)),
+            cell(Some(r.response_resid)),
+            cell(Some(r.pearson))
+        ));
+        if dev {
+            s.push(',');
+            s.push_str(&cell(r.deviance));
+        }
+        s.push('\n');
     }
     s
 }

@@ -493,6 +493,13 @@ impl Resolver {
                 );
             return Err(());
         }
+        if let (Value::Scalar(e), true) = (&v, self.loops.is_empty()) {
+            self.model_lets.push(LetDecl {
+                name: Name::from(name.name.as_str()),
+                value: e.clone(),
+                span: name.span,
+            });
+        }
         self.lets.insert(name.name.clone(), v);
         Ok(())
     }

@@ -201,6 +201,8 @@ struct Resolver {
     /// skipped silently instead of cascading into "unknown name" errors.
     poisoned: HashSet<String>,
     model_consts: Vec<ConstDecl>,
+    /// Top-level scalar lets, for [`Model::lets`].
+    model_lets: Vec<LetDecl>,
     params: Vec<Param>,
     data: Vec<DataVar>,
     covariates: Vec<Covariate>,
@@ -294,6 +296,7 @@ impl Resolver {
             coord_scope: HashMap::new(),
             poisoned: HashSet::new(),
             model_consts: Vec::new(),
+            model_lets: Vec::new(),
             params: Vec::new(),
             data: Vec::new(),
             covariates: Vec::new(),
@@ -359,6 +362,7 @@ impl Resolver {
                 terms: self.terms,
                 logp,
                 coords: self.coords,
+                lets: self.model_lets,
             })
         };
         Resolved {
