@@ -205,7 +205,7 @@ fn every_corpus_model_obeys_the_invariant() {
     let (mut closed, mut refused, mut compared) = (0, 0, 0);
     for (name, _, model) in corpus() {
         let params = model.param_names();
-        let d = derive(&model, &config);
+        let d = derive(&model, &config).written_out();
         let alone = fisher_information(&model, &config);
         match &d.fisher {
             Ok(cf) => {
@@ -250,7 +250,7 @@ fn invariant_fixture_snapshots() {
         .into_iter()
         .filter(|(n, _, _)| n.contains("fixtures/invariant/"))
     {
-        let d = derive(&model, &config);
+        let d = derive(&model, &config).written_out();
         let text = fimkit::render::derivation::derivation_text(&model, &d, &TextStyle::unicode());
         let stem = Path::new(&name)
             .file_stem()
@@ -296,7 +296,7 @@ fn bivariate_normal_correlation_is_right() {
 fn data_free_hessian_is_f_equals_minus_h() {
     let path = "tests/fixtures/invariant/continuous_bernoulli.fim";
     let model = fimkit::load(&std::fs::read_to_string(path).unwrap(), "m").unwrap();
-    let d = derive(&model, &DeriveConfig::default());
+    let d = derive(&model, &DeriveConfig::default()).written_out();
     let cf = d.fisher.as_ref().expect("closed form");
     assert_eq!(cf.agreement, Agreement::DataFreeHessian);
     assert!(cf.fim_outer.is_none() && cf.groups.is_empty());

@@ -118,7 +118,7 @@ fn numeric_equals_every_textbook_closed_form() {
     let mut compared = 0;
     for file in &files {
         let model = load(file);
-        let d = derive(&model, &config);
+        let d = derive(&model, &config).written_out();
         for k in 0..points {
             let (theta, mut cfg) = point(&model, k);
             cfg.location_scale = false;
@@ -458,7 +458,7 @@ fn hard_points_far_narrow_singular_and_large_counts() {
         );
         let eig = num.value.clone().symmetric_eigen().eigenvalues;
         assert!(eig.min() > -1e-10 * eig.max().abs(), "{file}: {eig}");
-        if let Ok(cf) = derive(&model, &dc).fisher {
+        if let Ok(cf) = derive(&model, &dc).written_out().fisher {
             let exact = closed_form_at(&model, &cf.fim, &theta, &cfg);
             let diff = rel_diff(&num.value, &exact);
             assert!(diff < 1e-8, "{file}: {} vs {exact} ({diff:e})", num.value);

@@ -96,7 +96,7 @@ fn derived(dirs: &[&str]) -> Vec<&'static Derived> {
             "tests/fixtures/coords",
         ] {
             for (name, m) in models(dir) {
-                let base = derive(&m, &config);
+                let base = derive(&m, &config).written_out();
                 let mut list = vec![(
                     m.params
                         .iter()
@@ -157,7 +157,7 @@ proptest! {
     fn coordinates_pull_back(u in proptest::collection::vec(0.0f64..1.0, 12)) {
         for (name, m) in models("tests/fixtures/coords") {
             let config = DeriveConfig { simplify: None, ..Default::default() };
-            let base = derive(&m, &config);
+            let base = derive(&m, &config).written_out();
             for c in derive_coords(&m, &base, &config) {
                 let cf = c.derivation.fisher.as_ref().unwrap_or_else(|b| panic!("{name}/{}: {b}", c.name));
                 let pullback = c.pullback.as_ref().expect("base model has a closed form");

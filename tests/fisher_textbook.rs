@@ -184,7 +184,7 @@ fn closed_forms_equal_the_textbook(cases: &[Case], snapshot: &str, above_bar: &[
     let mut above = Vec::new();
     let mut counts = String::new();
     for case in cases {
-        let d = derive(&case.model, &config);
+        let d = derive(&case.model, &config).written_out();
         let cf = d
             .fisher
             .as_ref()
@@ -249,7 +249,7 @@ fn closed_forms_match_numeric_integration() {
     let mut cases = corpus();
     cases.extend(corpus_in(RAW));
     for case in cases {
-        let d = derive(&case.model, &config);
+        let d = derive(&case.model, &config).written_out();
         let cf = d.fisher.as_ref().expect("closed form");
         numeric_matches(&case, &cf.fim, "closed");
     }
@@ -265,7 +265,7 @@ fn raw_models_without_closed_form_give_the_textbook_value_numerically() {
     assert!(!cases.is_empty());
     let mut reasons = String::new();
     for case in &cases {
-        let d = derive(&case.model, &config);
+        let d = derive(&case.model, &config).written_out();
         let Err(blocker) = &d.fisher else {
             panic!(
                 "{} now has a closed form: move it to {RAW} (and check it there)",
@@ -343,6 +343,14 @@ fn corpus_fim_snapshots() {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        for (name, e) in &d.definitions {
+            let _ = writeln!(
+                out,
+                "where {} = {}",
+                fimkit::render::text::render(&fimkit::Expr::Var(name.clone()), &text),
+                fimkit::render::text::render(e, &text)
+            );
+        }
         let _ = writeln!(out, "\nFisher information\n{}", matrix_text(&cf.fim, &text));
         let _ = writeln!(out, "\nLaTeX\n{}", matrix_latex(&cf.fim, &latex));
         if let Some(det) = &cf.det {
@@ -385,7 +393,7 @@ fn fim_alone_equals_the_whole_derivation() {
     assert!(models.len() > 50, "{} models", models.len());
     let mut coords_seen = 0;
     for (name, model) in models {
-        let whole_derivation = derive(&model, &config);
+        let whole_derivation = derive(&model, &config).written_out();
         // In alternative coordinates too: F and its agreement with JᵀFJ.
         let whole_coords = fimkit::fisher::derive_coords(&model, &whole_derivation, &config);
         let alone_coords = fimkit::fisher::derive_coords_fim_only(

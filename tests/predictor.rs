@@ -314,3 +314,29 @@ fn a_glm_with_300_covariates_derives() {
     );
     assert_eq!(v["fim"][3][5], "z[3]*z[5]*exp(eta)");
 }
+
+/// A `let` that is exactly the linear form gives the predictor its name;
+/// a let of that name used for something else keeps `eta` free of it.
+#[test]
+fn the_users_let_names_the_predictor() {
+    let src = "param b0 : real\nparam b1 : real\nparam b2 : real\ncovariate z1 : real\n\
+               covariate z2 : real\ndata y : {0, 1}\nlet lin = b0 + b1*z1 + b2*z2\n\
+               y ~ bernoulli(Phi(lin))";
+    let model = fimkit::load(src, "m").unwrap();
+    let d = derive(&model, &config(2));
+    assert_eq!(&*d.definitions[0].0, "lin");
+    assert_eq!(
+        d.score[0]
+            .free_vars()
+            .iter()
+            .filter(|v| &***v == "lin")
+            .count(),
+        1
+    );
+    let src = "param b0 : real\nparam b1 : real\nparam b2 : real\ncovariate z1 : real\n\
+               covariate z2 : real\ndata y : {0, 1}\nlet eta = 2*b0\n\
+               y ~ bernoulli(Phi(eta + b1*z1 + b2*z2))";
+    let model = fimkit::load(src, "m").unwrap();
+    let d = derive(&model, &config(2));
+    assert_eq!(&*d.definitions[0].0, "eta_1");
+}

@@ -193,7 +193,10 @@ fn fim_only_with(
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
-    if let Some(reduced) = predictor::find(model, config.name_predictors_from) {
+    let stage = crate::budget::stage("finding the linear predictors");
+    let reduced = predictor::find(model, config.name_predictors_from);
+    drop(stage);
+    if let Some(reduced) = reduced {
         let inner = fim_only_with(&reduced.model, &own_domains(&reduced.model), subst, config);
         return pull_back(model, inner, reduced, config);
     }
@@ -216,8 +219,10 @@ fn pull_back(
     reduced: predictor::Reduced,
     config: &DeriveConfig,
 ) -> Derivation {
+    let _stage = crate::budget::stage("writing the formulas in the model's parameters (J^T F J)");
     let jac = &reduced.jacobian;
     let params = model.param_names();
+    let fim_only = !inner.has_score();
     let neat = |e: Expr| {
         if matches!(e, Expr::Add(_)) {
             tidy(&e)
@@ -257,11 +262,14 @@ fn pull_back(
         // F = w·a aᵀ when one predictor carries every parameter.
         let rank_one =
             (jac.len() == 1 && params.len() >= 2).then(|| (cf.fim[0][0].clone(), jac[0].clone()));
+        // The two formulas are usually equal already in η: pull back once.
+        let fim_outer = match &cf.fim_outer {
+            Some(m) if *m == cf.fim => Some(fim.clone()),
+            Some(m) => Some(neat_matrix(matrix::congruence(m, jac))),
+            None => None,
+        };
         let full = ClosedForm {
-            fim_outer: cf
-                .fim_outer
-                .as_ref()
-                .map(|m| neat_matrix(matrix::congruence(m, jac))),
+            fim_outer,
             fim,
             rank_one,
             det: None,
@@ -275,6 +283,13 @@ fn pull_back(
             return full;
         }
         let mut full = add_det_inverse(full, config);
+        if fim_only {
+            // `singular` stays; det F and what follows are not reported.
+            full.det = None;
+            full.inverse = None;
+            full.jeffreys = None;
+            return full;
+        }
         full.natural_gradient = natural_gradient(
             &full,
             &score,
@@ -296,6 +311,69 @@ impl Derivation {
     /// Were the score and Hessian derived (not [`derive_fim_only`])?
     pub fn has_score(&self) -> bool {
         self.params.is_empty() || !self.score.is_empty()
+    }
+
+    /// The same derivation with its [`definitions`](Derivation::definitions)
+    /// written out in every formula (and none left), for a consumer that
+    /// evaluates or compares formulas in the model's own variables. Each
+    /// use copies a definition: cheap for a small model, costly for the
+    /// large regressions the names are for (bind them instead,
+    /// [`super::predictor::bind`]).
+    ///
+    /// ```
+    /// let src = "param b0 : real\nparam b1 : real\ncovariate z : real\n\
+    ///            data y : {0, 1}\nlet eta = b0 + b1*z\ny ~ bernoulli(sigmoid(eta))";
+    /// let model = fimkit::load(src, "logit").unwrap();
+    /// let d = fimkit::fisher::derive(&model, &Default::default());
+    /// assert_eq!(&*d.definitions[0].0, "eta");
+    /// let plain = d.written_out();
+    /// assert!(plain.definitions.is_empty());
+    /// assert!(!plain.score[0].contains_var("eta") && plain.score[0].contains_var("b1"));
+    /// ```
+    pub fn written_out(&self) -> Derivation {
+        if self.definitions.is_empty() {
+            return self.clone();
+        }
+        let one = |e: &Expr| super::predictor::inline(e, &self.definitions);
+        let vector = |v: &[Expr]| -> Vec<Expr> { v.iter().map(one).collect() };
+        let matrix = |m: &Matrix| -> Matrix { m.iter().map(|r| vector(r)).collect() };
+        let fisher = self.fisher.clone().map(|cf| ClosedForm {
+            fim: matrix(&cf.fim),
+            fim_outer: cf.fim_outer.as_ref().map(matrix),
+            groups: cf
+                .groups
+                .iter()
+                .map(|g| DataGroup {
+                    natural: vector(&g.natural),
+                    log_partition: one(&g.log_partition),
+                    log_base: one(&g.log_base),
+                    mean: vector(&g.mean),
+                    cov: matrix(&g.cov),
+                    ..g.clone()
+                })
+                .collect(),
+            det: cf.det.as_ref().map(one),
+            inverse: cf.inverse.as_ref().map(|inv| match inv {
+                matrix::Inverse::Dense(m) => matrix::Inverse::Dense(matrix(m)),
+                matrix::Inverse::DiagonalMinusRankOne { w, c } => {
+                    matrix::Inverse::DiagonalMinusRankOne {
+                        w: vector(w),
+                        c: one(c),
+                    }
+                }
+            }),
+            jeffreys: cf.jeffreys.as_ref().map(one),
+            natural_gradient: cf.natural_gradient.as_deref().map(vector),
+            rank_one: cf.rank_one.as_ref().map(|(w, a)| (one(w), vector(a))),
+            ..cf
+        });
+        Derivation {
+            params: self.params.clone(),
+            score: vector(&self.score),
+            hessian: matrix(&self.hessian),
+            fisher,
+            definitions: Vec::new(),
+        }
     }
 }
 
@@ -425,16 +503,17 @@ fn derive_with(
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
-    memo_scope(
-        || match predictor::find(model, config.name_predictors_from) {
-            Some(reduced) => {
-                let inner =
-                    derive_in_scope(&reduced.model, &own_domains(&reduced.model), subst, config);
-                pull_back(model, inner, reduced, config)
-            }
-            None => derive_in_scope(model, domains, subst, config),
-        },
-    )
+    let stage = crate::budget::stage("finding the linear predictors");
+    let reduced = predictor::find(model, config.name_predictors_from);
+    drop(stage);
+    memo_scope(|| match reduced {
+        Some(reduced) => {
+            let inner =
+                derive_in_scope(&reduced.model, &own_domains(&reduced.model), subst, config);
+            pull_back(model, inner, reduced, config)
+        }
+        None => derive_in_scope(model, domains, subst, config),
+    })
 }
 
 /// [`derive_with`] inside its memo scope.

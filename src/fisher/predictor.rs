@@ -29,7 +29,7 @@ use super::matrix::Matrix;
 use crate::exact::Rational;
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Arg, Domain, Model, Param, TermSource};
-use num_traits::Zero;
+use num_traits::{One, Zero};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A model rewritten in its linear predictors.
@@ -58,13 +58,18 @@ pub fn find(model: &Model, min_params: usize) -> Option<Reduced> {
     }
     let params: BTreeSet<Name> = model.param_names().into_iter().collect();
     let data: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();
+    if min_params == usize::MAX {
+        return None;
+    }
+    // A form the user named with a `let` keeps its name at any size.
     let mut forms: Vec<Form> = Vec::new();
-    collect_forms(&model.logp, &params, &data, min_params, &mut forms);
+    collect_forms(&model.logp, &params, &data, min_params.min(2), &mut forms);
+    forms.retain(|f| f.len() >= min_params || user_let(model, f, &params, &data).is_some());
     if forms.is_empty() {
         return None;
     }
     let in_forms: BTreeSet<Name> = forms.iter().flat_map(|f| f.keys().cloned()).collect();
-    let names = fresh_names(model, forms.len());
+    let names = predictor_names(model, &forms, &params, &data);
     let rewrite = |e: &Expr| replace_forms(e, &forms, &names, &params, &data);
     let mut reduced = model.clone();
     reduced.logp = rewrite(&model.logp);
@@ -148,28 +153,60 @@ fn form_expr(f: &Form) -> Expr {
     )
 }
 
-/// `eta`, or `eta1, eta2, …`, avoiding every name the model uses.
-fn fresh_names(model: &Model, n: usize) -> Vec<Name> {
+/// Each form's name: the user's own `let` when one is exactly the form
+/// (`let eta = b0 + b1*z1 + …`), else `eta`, or `eta1, eta2, …`, avoiding
+/// every name the model uses.
+fn predictor_names(
+    model: &Model,
+    forms: &[Form],
+    params: &BTreeSet<Name>,
+    data: &BTreeSet<Name>,
+) -> Vec<Name> {
+    let users: Vec<Option<Name>> = forms
+        .iter()
+        .map(|f| user_let(model, f, params, data))
+        .collect();
     let taken = |s: &str| {
         model.params.iter().any(|p| &*p.name == s)
             || model.data.iter().any(|d| &*d.name == s)
             || model.covariates.iter().any(|c| &*c.name == s)
             || model.consts.iter().any(|c| &*c.name == s)
+            || model.lets.iter().any(|l| &*l.name == s)
     };
-    let mut out: Vec<Name> = Vec::new();
+    let fresh_needed = users.iter().filter(|u| u.is_none()).count();
+    let mut fresh: Vec<Name> = Vec::new();
     let mut k = 0usize;
-    while out.len() < n {
-        let candidate = match (n, k) {
+    while fresh.len() < fresh_needed {
+        let candidate = match (fresh_needed, k) {
             (1, 0) => "eta".to_string(),
             (1, k) => format!("eta_{k}"),
             (_, k) => format!("eta{}", k + 1),
         };
         k += 1;
         if !taken(&candidate) {
-            out.push(Name::from(candidate.as_str()));
+            fresh.push(Name::from(candidate.as_str()));
         }
     }
-    out
+    let mut fresh = fresh.into_iter();
+    users
+        .into_iter()
+        .map(|u| u.unwrap_or_else(|| fresh.next().expect("one fresh name per form")))
+        .collect()
+}
+
+/// The name of the user's `let` whose value is exactly `form`.
+fn user_let(
+    model: &Model,
+    form: &Form,
+    params: &BTreeSet<Name>,
+    data: &BTreeSet<Name>,
+) -> Option<Name> {
+    model.lets.iter().find_map(|l| {
+        let Expr::Add(ts) = &l.value else { return None };
+        let (f, rest) = split_sum(ts, params, data);
+        let (f, k) = normalized(f);
+        (rest.is_empty() && k.is_one() && f == *form).then(|| l.name.clone())
+    })
 }
 
 /// A term `c · a · θ` with exactly one parameter factor θ and a coefficient

@@ -182,8 +182,12 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
         Ok(cf) => {
             if !cf.groups.is_empty() {
                 let _ = writeln!(out, "\nexponential family");
+                let eta_taken = d
+                    .definitions
+                    .iter()
+                    .any(|(n, _)| label(n, &TextStyle::unicode()) == "η");
                 for g in &cf.groups {
-                    out.push_str(&group_text(g, style));
+                    out.push_str(&group_text(g, style, eta_taken));
                 }
             }
             let _ = writeln!(out, "\nFisher information, one observation");
@@ -379,14 +383,16 @@ pub fn asciify(out: &str) -> String {
         .replace('·', "*")
 }
 
-fn group_text(g: &DataGroup, style: &TextStyle) -> String {
+fn group_text(g: &DataGroup, style: &TextStyle, eta_taken: bool) -> String {
     let r = |e: &Expr| render(e, style);
+    // The natural parameter is η, unless a linear predictor took the name.
+    let natural = if eta_taken { "natural" } else { "η" };
     let list = |v: &[Expr]| v.iter().map(r).collect::<Vec<_>>().join(", ");
     let vars: Vec<String> = g.vars.iter().map(|v| label(v, style)).collect();
     let mut out = String::new();
     let _ = writeln!(out, "  {} ~ {}", vars.join(", "), g.family);
     let _ = writeln!(out, "    T = ({})", list(&g.stats));
-    let _ = writeln!(out, "    η = ({})", list(&g.natural));
+    let _ = writeln!(out, "    {natural} = ({})", list(&g.natural));
     let _ = writeln!(out, "    A = {}", r(&g.log_partition));
     let _ = writeln!(out, "    log h = {}", r(&g.log_base));
     out

@@ -290,7 +290,9 @@ pub fn random_cases(n: usize) -> Vec<Case> {
 
 /// fimkit's numbers at a point, `None` where any is not finite.
 fn reference(model: &Model, d: &Derivation, env: &HashMap<String, f64>) -> Option<Vec<f64>> {
-    let at = |n: &str| env.get(n).copied();
+    let plain = |n: &str| env.get(n).copied();
+    // A named linear predictor (`let eta = ...`) is bound, not inlined.
+    let at = fimkit::fisher::predictor::bind(&d.definitions, &plain).ok()?;
     let ev = |e: &Expr| eval_f64(e, &at).ok().filter(|v| v.is_finite());
     let mut out = vec![ev(&model.logp)?];
     for s in &d.score {
