@@ -241,9 +241,11 @@ pub type Wanted<'a> = &'a dyn Fn(&[String]) -> Result<Vec<usize>, DataError>;
 pub fn read_table(path: &Path, wanted: Wanted) -> Result<Table, DataError> {
     match DataFormat::of(path)? {
         #[cfg(feature = "columnar")]
-        DataFormat::Parquet => columnar::parquet(path, wanted),
+        DataFormat::Parquet => {
+            columnar::guarded(path, "Parquet", || columnar::parquet(path, wanted))
+        }
         #[cfg(feature = "columnar")]
-        DataFormat::Arrow => columnar::arrow(path, wanted),
+        DataFormat::Arrow => columnar::guarded(path, "Arrow", || columnar::arrow(path, wanted)),
         #[cfg(not(feature = "columnar"))]
         DataFormat::Parquet | DataFormat::Arrow => {
             let _ = wanted;
@@ -271,6 +273,42 @@ mod columnar {
     use arrow_schema::{ArrowError, DataType, Schema};
     use std::fs::File;
     use std::path::Path;
+
+    thread_local! {
+        /// Set while this thread reads a columnar file: its panics are
+        /// caught and reported as errors, so the panic hook stays quiet.
+        static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Run a reader of damaged input that may panic (the Parquet crate
+    /// asserts on some corrupt metadata): a panic becomes an I/O error,
+    /// and prints nothing.
+    pub(super) fn guarded(
+        path: &Path,
+        what: &str,
+        read: impl FnOnce() -> Result<Table, DataError>,
+    ) -> Result<Table, DataError> {
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !GUARDED.with(|g| g.get()) {
+                    previous(info);
+                }
+            }));
+        });
+        let was = GUARDED.with(|g| g.replace(true));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+        GUARDED.with(|g| g.set(was));
+        result.unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the reader failed".into());
+            Err(io(path, what, why))
+        })
+    }
 
     fn io(path: &Path, what: &str, e: impl std::fmt::Display) -> DataError {
         DataError::Io(format!(
@@ -429,27 +467,32 @@ mod columnar {
             }
             Ok(())
         };
-        // The file format (Feather v2) first: its schema, then the
-        // columns wanted.
-        match FileReader::try_new_buffered(open(path)?, None) {
-            Ok(probe) => {
-                let (read, mut table) = plan(&probe.schema(), wanted)?;
-                let mut reader = FileReader::try_new_buffered(open(path)?, Some(read.clone()))
-                    .map_err(|e| io(path, what, e))?;
-                batches(&mut reader, &mut table, &read)?;
-                Ok(table)
-            }
-            Err(file_err) => {
-                // Perhaps the stream format.
-                let Ok(probe) = StreamReader::try_new_buffered(open(path)?, None) else {
-                    return Err(io(path, what, file_err));
-                };
-                let (read, mut table) = plan(&probe.schema(), wanted)?;
-                let mut reader = StreamReader::try_new_buffered(open(path)?, Some(read.clone()))
-                    .map_err(|e| io(path, what, e))?;
-                batches(&mut reader, &mut table, &read)?;
-                Ok(table)
-            }
+        // The file format (Feather v2) starts with `ARROW1`: its schema,
+        // then the columns wanted; anything else may be the stream format.
+        let mut magic = [0u8; 6];
+        let is_file =
+            std::io::Read::read_exact(&mut open(path)?, &mut magic).is_ok() && &magic == b"ARROW1";
+        if is_file {
+            let probe =
+                FileReader::try_new_buffered(open(path)?, None).map_err(|e| io(path, what, e))?;
+            let (read, mut table) = plan(&probe.schema(), wanted)?;
+            let mut reader = FileReader::try_new_buffered(open(path)?, Some(read.clone()))
+                .map_err(|e| io(path, what, e))?;
+            batches(&mut reader, &mut table, &read)?;
+            return Ok(table);
         }
+        let not_ipc = |e: ArrowError| {
+            io(
+                path,
+                "Arrow IPC",
+                format!("no ARROW1 file header, and not the stream format: {e}"),
+            )
+        };
+        let probe = StreamReader::try_new_buffered(open(path)?, None).map_err(not_ipc)?;
+        let (read, mut table) = plan(&probe.schema(), wanted)?;
+        let mut reader = StreamReader::try_new_buffered(open(path)?, Some(read.clone()))
+            .map_err(|e| io(path, what, e))?;
+        batches(&mut reader, &mut table, &read)?;
+        Ok(table)
     }
 }
