@@ -617,3 +617,94 @@ fn damaged_columnar_files_never_panic() {
     }
     assert!(panics.is_empty(), "panics: {panics:?}");
 }
+
+/// A dictionary or date column the model uses is refused with its type;
+/// one it does not use is ignored. Text cluster labels work.
+#[test]
+fn other_column_types_are_named_or_ignored() {
+    use arrow_array::{Date32Array, DictionaryArray, types::Int32Type};
+    let dir = tempfile::tempdir().expect("tmp");
+    let z = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
+    let dict: DictionaryArray<Int32Type> = vec!["0", "1", "0", "1"].into_iter().collect();
+    let fit = ["fit", "examples/logistic_regression.fim"];
+    for f in columnar(
+        dir.path(),
+        "dictionary",
+        vec![
+            ("z1", z(vec![0.1, 0.5, -0.3, 0.9])),
+            ("z2", z(vec![1.0, -1.0, 0.5, 0.2])),
+            ("y", Arc::new(dict.clone())),
+        ],
+    ) {
+        let (code, err) = fails(&fit, &f);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(
+            err.contains(
+                "column `y` (for `y`) has type Dictionary(Int32, Utf8); a number type is needed"
+            ),
+            "{err}"
+        );
+    }
+    // Unused columns of any type, and text cluster labels.
+    let csv = dir.path().join("clusters.csv");
+    let (header, columns) = read_cells(&root().join("tests/data/fit/logistic_cluster.csv"));
+    let g = header.iter().position(|h| h == "g").expect("g");
+    let n = columns[0].len();
+    let cell = |k: usize, r: usize| {
+        if k == g {
+            format!("school {}", columns[k][r])
+        } else {
+            columns[k][r].clone()
+        }
+    };
+    let mut body = header.join(",") + "\n";
+    body.extend((0..n).map(|r| {
+        let row: Vec<String> = (0..header.len()).map(|k| cell(k, r)).collect();
+        row.join(",") + "\n"
+    }));
+    std::fs::write(&csv, body).expect("csv");
+    let mut cols: Vec<(&str, ArrayRef)> = header
+        .iter()
+        .zip(&columns)
+        .map(|(h, c)| {
+            let a: ArrayRef = if *h == "g" {
+                Arc::new(StringArray::from_iter_values(
+                    c.iter().map(|v| format!("school {v}")),
+                ))
+            } else {
+                array(c)
+            };
+            (h.as_str(), a)
+        })
+        .collect();
+    cols.push(("day", Arc::new(Date32Array::from(vec![19000; n]))));
+    let labels: DictionaryArray<Int32Type> = (0..n).map(|_| "a").collect();
+    cols.push(("label", Arc::new(labels)));
+    let args = |data: &str| {
+        run(
+            &[
+                "fit",
+                "examples/logistic_regression.fim",
+                "--data",
+                data,
+                "--cluster",
+                "g",
+                "--se",
+                "sandwich",
+            ],
+            None,
+        )
+    };
+    let want = args(csv.to_str().expect("utf8"));
+    assert_eq!(want.status.code(), Some(0), "{}", text(&want.stderr));
+    for f in columnar(dir.path(), "clusters", cols) {
+        let got = args(f.to_str().expect("utf8"));
+        assert_eq!(
+            text(&got.stdout).replace(f.to_str().expect("utf8"), "DATA"),
+            text(&want.stdout).replace(csv.to_str().expect("utf8"), "DATA"),
+            "{}: {}",
+            f.display(),
+            text(&got.stderr)
+        );
+    }
+}

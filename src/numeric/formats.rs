@@ -100,7 +100,16 @@ impl DataFormat {
 /// format says so.
 pub fn open_delimited(path: &Path, gzip: bool) -> Result<Box<dyn Read>, DataError> {
     if path.as_os_str() == "-" {
-        return Ok(Box::new(std::io::stdin().lock()));
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        // Waiting for typed CSV is never what was meant.
+        if stdin.is_terminal() {
+            return Err(DataError::Io(
+                "-: standard input is a terminal; pipe the CSV in (fimkit ... --data - < file.csv)"
+                    .into(),
+            ));
+        }
+        return Ok(Box::new(stdin.lock()));
     }
     let file =
         std::fs::File::open(path).map_err(|e| DataError::Io(format!("{}: {e}", path.display())))?;
