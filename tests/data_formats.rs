@@ -11,6 +11,8 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
     StringArray, UInt8Array,
 };
+use arrow_ipc::CompressionType;
+use arrow_ipc::writer::{FileWriter, IpcWriteOptions};
 use arrow_schema::{Field, Schema};
 use fimkit::numeric::DataSchema;
 use parquet::arrow::ArrowWriter;
@@ -136,6 +138,20 @@ fn write_arrow_file(path: &Path, batches: &[RecordBatch]) {
     w.finish().expect("finish");
 }
 
+/// An Arrow IPC file with compressed buffers (pyarrow writes Feather
+/// with lz4 by default).
+fn write_arrow_compressed(path: &Path, batches: &[RecordBatch], c: CompressionType) {
+    let file = std::fs::File::create(path).expect("create");
+    let options = IpcWriteOptions::default()
+        .try_with_compression(Some(c))
+        .expect("options");
+    let mut w = FileWriter::try_new_with_options(file, &batches[0].schema(), options).expect("w");
+    for b in batches {
+        w.write(b).expect("write");
+    }
+    w.finish().expect("finish");
+}
+
 fn write_arrow_stream(path: &Path, batches: &[RecordBatch]) {
     let file = std::fs::File::create(path).expect("create");
     let mut w = arrow_ipc::writer::StreamWriter::try_new(file, &batches[0].schema()).expect("w");
@@ -178,6 +194,8 @@ fn all_formats(dir: &Path, csv: &Path) -> Vec<PathBuf> {
     write_arrow_file(&p("arrow"), &b);
     write_arrow_file(&p("feather"), &b);
     write_arrow_stream(&p("stream.arrow"), &b);
+    write_arrow_compressed(&p("lz4.feather"), &b, CompressionType::LZ4_FRAME);
+    write_arrow_compressed(&p("zstd.arrow"), &b, CompressionType::ZSTD);
     [
         "tsv",
         "csv.gz",
@@ -188,6 +206,8 @@ fn all_formats(dir: &Path, csv: &Path) -> Vec<PathBuf> {
         "arrow",
         "feather",
         "stream.arrow",
+        "lz4.feather",
+        "zstd.arrow",
     ]
     .iter()
     .map(|e| p(e))

@@ -7,7 +7,7 @@
 //! | `.csv`, `.csv.gz` | comma-separated text, header line first ([`DataSchema::read_csv`]) |
 //! | `.tsv`, `.tsv.gz` | the same, tab-separated |
 //! | `.parquet` | Apache Parquet (snappy, zstd or no compression) |
-//! | `.arrow`, `.feather` | Arrow IPC, file format (Feather v2) or stream format |
+//! | `.arrow`, `.feather` | Arrow IPC, file format (Feather v2) or stream format (uncompressed, lz4 or zstd) |
 //! | `-` | CSV on standard input |
 //!
 //! The columnar formats are read into a [`Table`] — the file's column
