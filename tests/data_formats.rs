@@ -728,3 +728,24 @@ fn other_column_types_are_named_or_ignored() {
         );
     }
 }
+
+/// `--data -` with nothing piped in: a message that says so.
+#[test]
+fn empty_standard_input_says_it_has_no_header() {
+    let o = run(
+        &[
+            "eval",
+            "examples/logistic_regression.fim",
+            "--at",
+            "b0=0,b1=0,b2=0",
+            "--data",
+            "-",
+        ],
+        Some(b""),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "error: -: no column for `y`: the data has no header line (is it empty?)\n"
+    );
+}

@@ -216,6 +216,9 @@ impl fmt::Display for DataError {
                 header,
             } => {
                 write!(f, "no column for `{name}`")?;
+                if header.iter().all(String::is_empty) {
+                    return write!(f, ": the data has no header line (is it empty?)");
+                }
                 if accepted.len() > 1 {
                     write!(f, " (accepted headers: {})", accepted.join(", "))?;
                 }
