@@ -268,6 +268,19 @@ impl Model {
         Ok(self.schema.read_csv_path(path.as_ref())?)
     }
 
+    /// A dataset from a data file of any format fimkit reads, by its
+    /// extension: CSV, TSV (either gzipped), Parquet, Arrow IPC; `-` is
+    /// CSV on standard input (see [`crate::numeric::formats`]).
+    pub fn read_data(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
+        Ok(self.schema.read_path(path.as_ref())?)
+    }
+
+    /// A design from a data file of any format fimkit reads (see
+    /// [`Model::read_data`]); other columns are ignored.
+    pub fn read_design(&self, path: impl AsRef<Path>) -> Result<Dataset, Error> {
+        Ok(self.schema.covariates_only().read_path(path.as_ref())?)
+    }
+
     /// A design: the covariates alone, from a CSV file whose header names
     /// them (other columns, such as responses, are ignored). For
     /// [`Model::fisher_information_over`].

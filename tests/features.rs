@@ -8,14 +8,17 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Crates only the `cli`, `fancy` and `plot` features bring in.
-const CLI_ONLY: [&str; 6] = [
+/// Crates only the `cli`, `fancy`, `plot` and `columnar` features bring in.
+const CLI_ONLY: [&str; 8] = [
     "clap",
     "clap_complete",
     "miette",
     "indicatif",
     "mimalloc",
     "plotters",
+    // The `columnar` feature (Parquet and Arrow input).
+    "parquet",
+    "arrow-ipc",
 ];
 
 fn cargo() -> Command {

@@ -124,7 +124,7 @@ fn read_design(model: &Model, data: Option<&Path>) -> Result<Option<Dataset>, Fa
     };
     fimkit::numeric::DataSchema::from_model(model)
         .covariates_only()
-        .read_csv_path(path)
+        .read_path(path)
         .map(Some)
         .map_err(|e| {
             let message = format!("{}: {e}", path.display());

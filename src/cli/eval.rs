@@ -134,7 +134,7 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<Report, Failure> {
             }))
         }
         Some(path) => {
-            let data = f.schema().read_csv_path(path).map_err(|e| match e {
+            let data = f.schema().read_path(path).map_err(|e| match e {
                 DataError::Io(_) => Failure::usage(e.to_string()),
                 e => Failure::model(format!("{}: {e}", path.display())),
             })?;

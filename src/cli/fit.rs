@@ -7,13 +7,14 @@ use super::{Failure, Format, Report, load_model};
 use fimkit::fit::{
     FitConfig, FitError, FitResult, Method, Objective, Problem, SeKind, TraceRow, fit_observed,
 };
+use fimkit::numeric::formats::{self, DataFormat, Table, TableColumn};
 use fimkit::numeric::{DataError, NumericError};
 use fimkit::render::fit::{
     FitTextOptions, fit_json, fit_text, predictions_csv, predictions_json, predictions_text,
     residuals_csv, trace_csv,
 };
 use nalgebra::DVector;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -307,27 +308,34 @@ fn load_data(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loa
         DataError::Io(_) => Failure::usage(e.to_string()),
         e => Failure::model(format!("{shown}: {e}{}", na_hint(&e))),
     };
+    let format = DataFormat::of(path).map_err(read_err)?;
     if args.na == NaArg::Error && args.weights.is_none() && args.cluster.is_none() {
         return Ok(Loaded {
-            data: schema.read_csv_path(path).map_err(read_err)?,
+            data: schema.read_path(path).map_err(read_err)?,
             weights: None,
             clusters: None,
             dropped: 0,
             rows: None,
         });
     }
+    let DataFormat::Delimited { delimiter, gzip } = format else {
+        return load_table(schema, args);
+    };
+    // The whole text (standard input can be read only once).
+    let mut bytes = Vec::new();
+    formats::open_delimited(path, gzip)
+        .map_err(read_err)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| read_err(DataError::Io(format!("{shown}: {e}"))))?;
     // The canonical error of a file the csv crate cannot read.
-    let canonical = |fallback: String| match schema.read_csv_path(path) {
+    let canonical = |fallback: String| match schema.read_delimited(bytes.as_slice(), delimiter) {
         Err(e) => read_err(e),
         Ok(_) => Failure::model(format!("{shown}: {fallback}")),
     };
-    let mut reader = match csv::ReaderBuilder::new()
+    let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-    {
-        Ok(r) => r,
-        Err(e) => return Err(canonical(e.to_string())),
-    };
+        .delimiter(delimiter)
+        .from_reader(bytes.as_slice());
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => return Err(canonical(e.to_string())),
@@ -359,7 +367,9 @@ fn load_data(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loa
         kept.push((line, i + 1, rec));
     }
     let data = if dropped == 0 {
-        schema.read_csv_path(path).map_err(read_err)?
+        schema
+            .read_delimited(bytes.as_slice(), delimiter)
+            .map_err(read_err)?
     } else if kept.is_empty() {
         return Err(Failure::model(format!(
             "{shown}: every one of the {dropped} rows has a missing value (--na drop dropped them all)"
@@ -528,6 +538,134 @@ fn predictions(
         level: result.level,
         inputs: q.inputs.clone(),
         rows,
+    })
+}
+
+/// [`load_data`] for a Parquet or Arrow file with `--weights`,
+/// `--cluster` or `--na drop`: a null or NaN is a missing value, rows are
+/// numbered from 1 in the file.
+fn load_table(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loaded, Failure> {
+    let path = args.data;
+    let shown = path.display();
+    let read_err = |e: DataError| match e {
+        DataError::Io(_) => Failure::usage(e.to_string()),
+        e => Failure::model(format!("{shown}: {e}{}", na_hint(&e))),
+    };
+    let extra = |header: &[String]| -> Vec<usize> {
+        [args.weights, args.cluster]
+            .into_iter()
+            .flatten()
+            .filter_map(|c| header.iter().position(|h| h == c))
+            .collect()
+    };
+    let table: Table = formats::read_table(path, &|header| {
+        let mut used = schema.header_columns(header)?;
+        used.extend(extra(header));
+        Ok(used)
+    })
+    .map_err(read_err)?;
+    let find =
+        |flag: &str, col: &str| {
+            table.header.iter().position(|h| h == col).ok_or_else(|| {
+                Failure::usage(format!("--{flag} {col}: {shown} has no column `{col}`"))
+            })
+        };
+    let wj = args.weights.map(|c| find("weights", c)).transpose()?;
+    let cj = args.cluster.map(|c| find("cluster", c)).transpose()?;
+    let mut used = schema.header_columns(&table.header).map_err(read_err)?;
+    used.extend(wj);
+    used.extend(cj);
+    let missing = |j: usize, r: usize| match &table.columns[j] {
+        TableColumn::Numbers(v) => v[r].is_none_or(f64::is_nan),
+        TableColumn::Text(v) => v[r].as_deref().is_none_or(is_missing),
+        _ => false,
+    };
+    let mut kept = Vec::with_capacity(table.n_rows);
+    let mut dropped = 0;
+    for r in 0..table.n_rows {
+        if args.na == NaArg::Drop && used.iter().any(|&j| missing(j, r)) {
+            dropped += 1;
+        } else {
+            kept.push(r);
+        }
+    }
+    if kept.is_empty() && dropped > 0 {
+        return Err(Failure::model(format!(
+            "{shown}: every one of the {dropped} rows has a missing value (--na drop dropped them all)"
+        )));
+    }
+    let data = schema
+        .dataset_from_table(&table, Some(&kept))
+        .map_err(read_err)?;
+    let place = |r: usize| format!("{shown}: row {}", r + 1);
+    let not_numbers = |col: &str, t: String, what: &str| {
+        Failure::model(format!(
+            "{shown}: column `{col}` has type {t}; {what} must be numbers"
+        ))
+    };
+    let weights = match (wj, args.weights) {
+        (Some(j), Some(col)) => {
+            let TableColumn::Numbers(v) = &table.columns[j] else {
+                return Err(not_numbers(col, table.columns[j].type_name(), "weights"));
+            };
+            let weights = kept
+                .iter()
+                .map(|&r| match v[r] {
+                    Some(w) if w.is_finite() && w >= 0.0 => Ok(w),
+                    Some(w) => Err(Failure::model(format!(
+                        "{}, column `{col}`: the weight `{w}` is not a finite number ≥ 0{}",
+                        place(r),
+                        if w.is_nan() { NA_HINT } else { "" }
+                    ))),
+                    None => Err(Failure::model(format!(
+                        "{}, column `{col}`: the cell is empty (a weight is needed){NA_HINT}",
+                        place(r)
+                    ))),
+                })
+                .collect::<Result<Vec<f64>, Failure>>()?;
+            if weights.iter().all(|&w| w == 0.0) {
+                return Err(Failure::model(format!(
+                    "{shown}: every weight in column `{col}` is 0: there is nothing to fit"
+                )));
+            }
+            Some(weights)
+        }
+        _ => None,
+    };
+    let clusters = match (cj, args.cluster) {
+        (Some(j), Some(col)) => {
+            // A cluster's key: its text, or its number's bits.
+            let key = |r: usize| -> Option<String> {
+                match &table.columns[j] {
+                    TableColumn::Numbers(v) => v[r].map(|x| format!("{:x}", x.to_bits())),
+                    TableColumn::Text(v) => v[r].clone().filter(|s| !s.is_empty()),
+                    _ => None,
+                }
+            };
+            if let TableColumn::Other(t) = &table.columns[j] {
+                return Err(not_numbers(col, t.clone(), "cluster labels"));
+            }
+            let mut seen = std::collections::HashMap::new();
+            let mut ids = Vec::with_capacity(kept.len());
+            for &r in &kept {
+                let Some(k) = key(r) else {
+                    return Err(Failure::model(format!(
+                        "{}: the cluster column `{col}` is empty{NA_HINT}",
+                        place(r)
+                    )));
+                };
+                let next = seen.len();
+                ids.push(*seen.entry(k).or_insert(next));
+            }
+            Some(ids)
+        }
+        _ => None,
+    };
+    Ok(Loaded {
+        data,
+        weights,
+        clusters,
+        dropped,
     })
 }
 

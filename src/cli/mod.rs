@@ -117,12 +117,12 @@ enum Command {
         long_about = "Evaluate the model numerically at a parameter point, with exact derivatives (dual numbers).\n\n\
 Without --data, --at gives the parameters AND the data/covariate values of one observation; \
 eval prints the log-density, the score and the Hessian there.\n\n\
-With --data FILE.csv, --at gives the parameters only; eval prints the total log-likelihood, its gradient, \
+With --data FILE, --at gives the parameters only; eval prints the total log-likelihood, its gradient, \
 the observed information (minus the summed Hessian) and the empirical Fisher information (sum of score outer products) over the file's rows.\n\n\
 --at takes comma-separated name=value pairs (repeat the flag to add more); an indexed name is written alpha[2], \
 or all its elements at once as alpha=[1,2,3]; values are numbers, pi or e.\n\n\
-The CSV file needs a header line naming the model's data variables and covariates (x[2] may also be written x_2 or x2); \
-other columns are ignored. Every value must be a finite number inside its variable's support.",
+The data file (CSV, TSV, .csv.gz/.tsv.gz, Parquet or Arrow/Feather, by extension; - reads CSV from standard input) needs columns named for the model's data variables and covariates \
+(x[2] may also be written x_2 or x2); other columns are ignored. Every value must be a finite number inside its variable's support.",
         after_help = "Examples:\n  fimkit eval examples/normal.fim --at mu=0,sigma=2,x=1.3\n  fimkit eval examples/gamma.fim --at alpha=2,beta=1 --at x=0.5 --format json\n  fimkit eval examples/dirichlet3.fim --at 'alpha=[1,2,3],x=[0.2,0.3,0.5]'\n  fimkit eval examples/logistic_regression.fim --at b0=0,b1=1,b2=-1 --data obs.csv\n\n\
 Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O error, 3 internal error."
     )]
@@ -132,8 +132,8 @@ Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O er
         /// Parameter values (and, without --data, the data and covariate values): name=value,...
         #[arg(long, value_name = "NAME=VALUE,...", required = true)]
         at: Vec<String>,
-        /// A CSV file of observations: sums over its rows.
-        #[arg(long, value_name = "FILE.csv")]
+        /// A data file of observations (CSV, TSV, .csv.gz/.tsv.gz, Parquet or Arrow/Feather, by extension; - reads CSV from standard input): sums over its rows.
+        #[arg(long, value_name = "FILE")]
         data: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = eval::EvalFormat::Text)]
@@ -142,24 +142,25 @@ Exit codes: 0 success, 1 model error or bad point or bad data, 2 usage or I/O er
         #[arg(long)]
         ascii: bool,
     },
-    /// Maximum likelihood on a CSV file: Fisher scoring, natural gradient, Newton or gradient descent.
+    /// Maximum likelihood on a data file: Fisher scoring, natural gradient, Newton or gradient descent.
     #[command(
-        long_about = "Fit the model's parameters to the rows of a CSV file by maximum likelihood.\n\n\
+        long_about = "Fit the model's parameters to the rows of a data file by maximum likelihood.\n\n\
 Prints the estimates, standard errors from the expected (Fisher) information and from the observed information, \
 z values, p-values and 95% Wald intervals, the log-likelihood, the iterations and why they stopped.\n\n\
 Methods: fisher-scoring (default; steps F^-1 grad of size 1 with a line search), natural (natural gradient \
 theta - lr F^-1 grad L with the KL trust region 1/2 d^T F d <= --max-kl per observation), newton (observed \
 information), gd (plain gradient descent; --lr fixes the step, otherwise a line search picks it). \
 Convergence: the Newton decrement sqrt(g^T F^-1 g), the distance to the maximum in standard errors, below --tol.\n\n\
-The CSV file needs a header line naming the model's data variables and covariates (x[2] may also be written x_2 or x2).",
+The data file (CSV, TSV, .csv.gz/.tsv.gz, Parquet or Arrow/Feather, by extension; - reads CSV from standard input) needs columns named for the model's data variables and covariates \
+(x[2] may also be written x_2 or x2).",
         after_help = "Examples:\n  fimkit fit examples/logistic_regression.fim --data obs.csv\n  fimkit fit examples/gamma.fim --data x.csv --method natural --max-kl 0.05 --trace trace.csv\n  fimkit fit examples/normal.fim --data x.csv --init mu=0,sigma=5 --plot fit.svg --format json\n\n\
 Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a boundary MLE, collinearity, divergence) or a fit that did not converge (its provisional report still printed, without tests), 2 usage or I/O error."
     )]
     Fit {
         /// The model file.
         model: PathBuf,
-        /// A CSV file of observations.
-        #[arg(long, value_name = "FILE.csv")]
+        /// A data file of observations (CSV, TSV, .csv.gz/.tsv.gz, Parquet or Arrow/Feather, by extension; - reads CSV from standard input).
+        #[arg(long, value_name = "FILE")]
         data: PathBuf,
         /// The optimisation method.
         #[arg(long, value_enum, default_value_t = fit::MethodArg::FisherScoring)]
@@ -203,10 +204,10 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         /// Standard errors for z, p and Wald intervals: expected (Fisher) information, observed information, or sandwich (robust to misspecification).
         #[arg(long, value_enum, default_value_t = fit::SeArg::Expected)]
         se: fit::SeArg,
-        /// With --se sandwich: sum the scores within the clusters of this CSV column (cluster-robust errors).
+        /// With --se sandwich: sum the scores within the clusters of this column of the data file, numbers or text (cluster-robust errors).
         #[arg(long, value_name = "COL")]
         cluster: Option<String>,
-        /// Frequency weights: row i counts w_i times (a CSV column of finite numbers >= 0; statsmodels' freq_weights).
+        /// Frequency weights: row i counts w_i times (a column of finite numbers >= 0; statsmodels' freq_weights).
         #[arg(long, value_name = "COL")]
         weights: Option<String>,
         /// Rows with a missing value (empty, NA, NaN) in a column the fit uses: an error, or dropped (and counted).
@@ -245,9 +246,9 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         /// (with covariates, their values too).
         #[arg(long, value_name = "NAME=VALUE,...")]
         at: Vec<String>,
-        /// With --at: the Fisher information of this CSV file's rows (the
-        /// sum of the per-row closed form over the covariates).
-        #[arg(long, value_name = "FILE.csv", requires = "at")]
+        /// With --at: the Fisher information of this data file's rows (the
+        /// sum of the per-row closed form over the covariates; CSV, TSV, .csv.gz/.tsv.gz, Parquet or Arrow/Feather, by extension; - reads CSV from standard input).
+        #[arg(long, value_name = "FILE", requires = "at")]
         data: Option<PathBuf>,
         /// Only the Fisher information (also in each coordinates block),
         /// with its exponential-family report and check: no score,

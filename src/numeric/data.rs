@@ -175,6 +175,15 @@ pub enum DataError {
         /// Why: `outside the support of `y`, {0, 1}`.
         reason: String,
     },
+    /// A column the model uses is not of a number type (Parquet, Arrow).
+    ColumnType {
+        /// The input.
+        name: Name,
+        /// The column's name in the file.
+        header: String,
+        /// Its type.
+        type_name: String,
+    },
     /// The data has no rows.
     Empty,
     /// A matrix or slice has the wrong shape.
@@ -207,6 +216,9 @@ impl fmt::Display for DataError {
                 header,
             } => {
                 write!(f, "no column for `{name}`")?;
+                if header.iter().all(String::is_empty) {
+                    return write!(f, ": the data has no header line (is it empty?)");
+                }
                 if accepted.len() > 1 {
                     write!(f, " (accepted headers: {})", accepted.join(", "))?;
                 }
@@ -264,6 +276,14 @@ impl fmt::Display for DataError {
                 "{}, column `{column}`: {} is {reason}",
                 place(*line, *row),
                 show(*value)
+            ),
+            DataError::ColumnType {
+                name,
+                header,
+                type_name,
+            } => write!(
+                f,
+                "column `{header}` (for `{name}`) has type {type_name}; a number type is needed (float, integer or boolean)"
             ),
             DataError::Empty => write!(f, "the data has no rows"),
             DataError::Shape { expected, got } => write!(
@@ -571,6 +591,20 @@ impl DataSchema {
         })
     }
 
+    /// Check row `n` (from 1) of a file without lines.
+    pub(crate) fn check_at(&self, row: &[f64], n: usize) -> Result<(), DataError> {
+        self.check(row, n, None)
+    }
+
+    /// Checked values (row-major) as a dataset.
+    pub(crate) fn wrap(&self, values: Vec<f64>, n_rows: usize) -> Dataset {
+        Dataset {
+            names: self.names(),
+            values,
+            n_rows,
+        }
+    }
+
     /// The header spellings accepted for input `i`.
     fn spellings(&self, i: usize) -> Vec<String> {
         let name = &*self.columns[i].name;
@@ -594,7 +628,20 @@ impl DataSchema {
     /// crate, record by record. Both ways accept the same files and report
     /// the same first error.
     pub fn read_csv<R: Read>(&self, reader: R) -> Result<Dataset, DataError> {
-        self.read_csv_blocks(reader, CSV_BLOCK)
+        self.read_csv_blocks(reader, CSV_BLOCK, b',')
+    }
+
+    /// [`DataSchema::read_csv`] with another field separator (`b'\t'`
+    /// for TSV): the same rules, checks and messages.
+    ///
+    /// ```
+    /// use fimkit::numeric::DataSchema;
+    /// let model = fimkit::load("param p : unit\ndata y : {0, 1}\ny ~ bernoulli(p)\n", "b").unwrap();
+    /// let schema = DataSchema::from_model(&model);
+    /// assert_eq!(schema.read_delimited("id\ty\n1\t0\n".as_bytes(), b'\t').unwrap().n_rows(), 1);
+    /// ```
+    pub fn read_delimited<R: Read>(&self, reader: R, delimiter: u8) -> Result<Dataset, DataError> {
+        self.read_csv_blocks(reader, CSV_BLOCK, delimiter)
     }
 
     /// [`DataSchema::read_csv`] with blocks of `block` bytes.
@@ -604,7 +651,12 @@ impl DataSchema {
     /// (the header included), where a record ends after its `\n`, or
     /// after the `\r` of a `\r\n`. Blank lines after a record thus do not
     /// move the next record's line.
-    fn read_csv_blocks<R: Read>(&self, mut reader: R, block: usize) -> Result<Dataset, DataError> {
+    fn read_csv_blocks<R: Read>(
+        &self,
+        mut reader: R,
+        block: usize,
+        delimiter: u8,
+    ) -> Result<Dataset, DataError> {
         let mut buf = Vec::new();
         let mut eof = fill_block(&mut reader, &mut buf, block)?;
         // The header line, when it is plain (no quote, no lone CR, not
@@ -617,12 +669,18 @@ impl DataSchema {
             !line.is_empty() && !line.contains(&b'"') && !line.contains(&b'\r')
         });
         let Some(header_end) = header_end.filter(|_| plain_header) else {
-            return self.read_csv_records(std::io::Cursor::new(buf).chain(reader), 0, (0, 0));
+            return self.read_csv_records(
+                std::io::Cursor::new(buf).chain(reader),
+                0,
+                (0, 0),
+                delimiter,
+            );
         };
         let header_bytes = buf[..=header_end].to_vec();
         let header_lf = u64::from(header_end == 0 || buf[header_end - 1] != b'\r');
         let header: Vec<String> = csv::ReaderBuilder::new()
             .has_headers(true)
+            .delimiter(delimiter)
             .trim(csv::Trim::All)
             .from_reader(header_bytes.as_slice())
             .headers()
@@ -653,7 +711,12 @@ impl DataSchema {
                 continue;
             }
             let chunk = &buf[pos..cut];
-            let parsed = self.parse_lines(chunk, &source, header.len(), n, (feeds, last_end))?;
+            let parsed = self.parse_lines(
+                chunk,
+                (&source, header.len(), delimiter),
+                n,
+                (feeds, last_end),
+            )?;
             let Some((v, rows, block_feeds, end)) = parsed else {
                 // A quote, a lone CR or invalid UTF-8: the rest, record by
                 // record, behind the header line; its first record's line
@@ -662,7 +725,8 @@ impl DataSchema {
                 let rest = std::io::Cursor::new(header_bytes)
                     .chain(std::io::Cursor::new(buf[pos..].to_vec()))
                     .chain(reader);
-                let tail = self.read_csv_records(rest, n, (last_end - header_lf, feeds - 1))?;
+                let tail =
+                    self.read_csv_records(rest, n, (last_end - header_lf, feeds - 1), delimiter)?;
                 values.extend_from_slice(&tail.values);
                 n += tail.n_rows;
                 break;
@@ -703,8 +767,7 @@ impl DataSchema {
     fn parse_lines(
         &self,
         bytes: &[u8],
-        source: &[usize],
-        fields: usize,
+        (source, fields, delimiter): (&[usize], usize, u8),
         n0: usize,
         (feeds, last_end): (u64, u64),
     ) -> Result<Option<(Vec<f64>, usize, u64, u64)>, DataError> {
@@ -726,7 +789,7 @@ impl DataSchema {
             .windows(2)
             .collect::<Vec<_>>()
             .into_par_iter()
-            .map(|c| self.parse_piece(&bytes[c[0]..c[1]], source, fields))
+            .map(|c| self.parse_piece(&bytes[c[0]..c[1]], source, fields, delimiter))
             .collect();
         let mut values = Vec::with_capacity(pieces.iter().map(|p| p.values.len()).sum());
         let (mut rows, mut before, mut last_end) = (0usize, feeds, last_end);
@@ -754,7 +817,7 @@ impl DataSchema {
 
     /// One piece of whole lines: rows in an error count from the piece's
     /// start (row 1 is its first record), line feeds from its first byte.
-    fn parse_piece(&self, bytes: &[u8], source: &[usize], fields: usize) -> Piece {
+    fn parse_piece(&self, bytes: &[u8], source: &[usize], fields: usize, delimiter: u8) -> Piece {
         let w = self.width();
         let mut out = Piece {
             values: Vec::new(),
@@ -790,7 +853,7 @@ impl DataSchema {
         let (mut line_start, mut field_start, mut k) = (0, 0, 0);
         for idx in 0..=len {
             let b = if idx < len { bytes[idx] } else { b'\n' };
-            if b == b',' {
+            if b == delimiter {
                 if let Some(&i) = target.get(k)
                     && i != usize::MAX
                 {
@@ -903,9 +966,11 @@ impl DataSchema {
         reader: R,
         n0: usize,
         (first, rest): (u64, u64),
+        delimiter: u8,
     ) -> Result<Dataset, DataError> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
+            .delimiter(delimiter)
             .trim(csv::Trim::All)
             .from_reader(reader);
         // An error at the reader's record k (0: the header).
@@ -1241,9 +1306,19 @@ mod tests {
                 let at = next(bytes.len());
                 bytes.insert(at, 0xff);
             }
-            let slow = schema.read_csv_records(bytes.as_slice(), 0, (0, 0));
+            // Every other file tab-separated: the same text with tabs for
+            // commas.
+            let delimiter = if case % 2 == 0 { b',' } else { b'\t' };
+            if delimiter == b'\t' {
+                for b in bytes.iter_mut() {
+                    if *b == b',' {
+                        *b = b'\t';
+                    }
+                }
+            }
+            let slow = schema.read_csv_records(bytes.as_slice(), 0, (0, 0), delimiter);
             for block in [1, 3, 7, 16, 64, 1 << 20] {
-                let fast = schema.read_csv_blocks(bytes.as_slice(), block);
+                let fast = schema.read_csv_blocks(bytes.as_slice(), block, delimiter);
                 // Debug text: NaN values compare equal.
                 if format!("{fast:?}") != format!("{slow:?}") {
                     differ.push(format!(

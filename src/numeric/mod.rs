@@ -21,6 +21,7 @@ pub mod api;
 pub mod compiled;
 pub mod data;
 pub mod eval;
+pub mod formats;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod quadrature;
 #[doc(hidden)] // an internal stage: public for the tests and benches
