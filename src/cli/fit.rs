@@ -661,11 +661,14 @@ fn load_table(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Lo
         }
         _ => None,
     };
+    // The file's row number (from 1) of each row kept.
+    let rows = (dropped > 0).then(|| kept.iter().map(|&r| r + 1).collect());
     Ok(Loaded {
         data,
         weights,
         clusters,
         dropped,
+        rows,
     })
 }
 
