@@ -24,6 +24,12 @@ statsmodels and scipy on the same data: tests/data/fit/report_peer.json.
   Gaussian GLM: its covariance is scaled by Pearson χ²/(n − p) and its
   Pearson residuals are not divided by the scale; the test converts).
 
+* model comparison (item 2): for nested GLM pairs on the same data,
+  the likelihood-ratio statistic 2(llf_big - llf_small) with chi2.sf;
+  the score (Rao) test from the small fit,
+  `small.model.score_test(small.params, exog_extra=...)`; the Wald test
+  `big.wald_test(R, scalar=True, use_f=False)` of the extra coefficients.
+
 Writes the datasets it needs that scripts/fit/gen_data.py does not
 (poisson_offset.csv, normal_small.csv, poisson_small.csv,
 logistic_cluster.csv; logistic_weighted.csv, poisson_offset_weighted.csv,
@@ -267,6 +273,54 @@ def prediction_case(name, response, family, columns, offset_col=None):
     return out
 
 
+def write_compare(rng):
+    """Data for `fimkit compare`: a logistic regression with three
+    covariates, a Poisson regression with an exposure and two."""
+    n = 400
+    z1, z2, z3 = (rng.normal(0.0, 1.0, n) for _ in range(3))
+    eta = 0.3 + 0.8 * z1 - 0.25 * z2 + 0.12 * z3
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-eta))).astype(int)
+    write("compare_logistic.csv", {"z1": z1, "z2": z2, "z3": z3, "y": y})
+    n = 250
+    z1, z2 = rng.normal(0.0, 1.0, n), rng.normal(0.0, 1.0, n)
+    t = rng.uniform(0.5, 5.0, n)
+    k = rng.poisson(t * np.exp(-0.5 + 0.4 * z1 + 0.1 * z2))
+    write("compare_poisson.csv", {"z1": z1, "z2": z2, "t": t, "k": k})
+
+
+def compare_case(name, response, family, small_cols, extra_cols, offset_col=None):
+    """LR, score and Wald tests of the extra columns' coefficients = 0."""
+    raw = read(f"{name}.csv")
+    ones = [np.ones(len(raw))]
+    Xs = np.column_stack(ones + [raw[c] for c in small_cols])
+    Xe = np.column_stack([raw[c] for c in extra_cols])
+    Xb = np.column_stack([Xs, Xe])
+    y = raw[response]
+    offset = None if offset_col is None else np.log(raw[offset_col])
+    small = sm.GLM(y, Xs, family=family, offset=offset).fit(tol=1e-14, maxiter=200)
+    big = sm.GLM(y, Xb, family=family, offset=offset).fit(tol=1e-14, maxiter=200)
+    df = len(extra_cols)
+    lr = 2 * (big.llf - small.llf)
+    score, score_p, score_df = small.model.score_test(small.params, exog_extra=Xe)
+    R = np.zeros((df, Xb.shape[1]))
+    for i in range(df):
+        R[i, Xs.shape[1] + i] = 1.0
+    wald = big.wald_test(R, scalar=True, use_f=False)
+    return {
+        "loglik_small": float(small.llf),
+        "loglik_big": float(big.llf),
+        "df": df,
+        "lr": float(lr),
+        "lr_p": float(chi2.sf(lr, df)),
+        "score": float(np.squeeze(score)),
+        "score_p": float(np.squeeze(score_p)),
+        "score_df": int(np.squeeze(score_df)),
+        "wald": float(np.squeeze(wald.statistic)),
+        "wald_p": float(np.squeeze(wald.pvalue)),
+        "wald_df": int(np.squeeze(wald.df_denom)),
+    }
+
+
 def main():
     rng = np.random.default_rng(17)
     n = 300
@@ -296,6 +350,8 @@ def main():
     lc = read("logistic_cluster.csv")
     write("logistic_cluster_weighted.csv", {"z1": lc["z1"], "z2": lc["z2"], "y": lc["y"],
                                             "g": lc["g"], "w": r5.integers(1, 6, len(lc))})
+    # Item 2: model comparison, from a generator of its own.
+    write_compare(np.random.default_rng(1702))
     out = {
         "peer": f"statsmodels {statsmodels.__version__}, scipy {scipy.__version__} (GLM IRLS tol 1e-14; brentq xtol 1e-14)",
         "cases": {
@@ -323,6 +379,12 @@ def main():
                                               ["z1"], "t"),
             "normal_regression": prediction_case("normal_regression", "x",
                                                  sm.families.Gaussian(), ["z1"]),
+        },
+        "compare": {
+            "logistic": compare_case("compare_logistic", "y", sm.families.Binomial(),
+                                     ["z1"], ["z2", "z3"]),
+            "poisson_exposure": compare_case("compare_poisson", "k", sm.families.Poisson(),
+                                             ["z1"], ["z2"], "t"),
         },
     }
     with open(DATA / "report_peer.json", "w") as f:
