@@ -266,15 +266,15 @@ fn run(model: &fimkit::ir::Model, args: &FitArgs) -> Result<Report, Failure> {
 }
 
 /// The data of a fit, with the weight and cluster of each row.
-struct Loaded {
-    data: fimkit::numeric::Dataset,
-    weights: Option<Vec<f64>>,
-    clusters: Option<Vec<usize>>,
+pub(super) struct Loaded {
+    pub(super) data: fimkit::numeric::Dataset,
+    pub(super) weights: Option<Vec<f64>>,
+    pub(super) clusters: Option<Vec<usize>>,
     /// Rows dropped for a missing value (`--na drop`).
-    dropped: usize,
+    pub(super) dropped: usize,
     /// The file's row number (from 1) of each row kept, when rows were
     /// dropped.
-    rows: Option<Vec<usize>>,
+    pub(super) rows: Option<Vec<usize>>,
 }
 
 /// What a missing value looks like in a cell: empty, `NA`, `N/A`, `NaN`
@@ -301,7 +301,10 @@ fn na_hint(e: &DataError) -> &'static str {
 /// Read the data file for `args`: the model's inputs, the `--weights` and
 /// `--cluster` columns, rows with a missing value in any of them dropped
 /// under `--na drop`. Without those options the fast block reader alone.
-fn load_data(schema: &fimkit::numeric::DataSchema, args: &FitArgs) -> Result<Loaded, Failure> {
+pub(super) fn load_data(
+    schema: &fimkit::numeric::DataSchema,
+    args: &FitArgs,
+) -> Result<Loaded, Failure> {
     let path = args.data;
     let shown = path.display();
     let read_err = |e: DataError| match e {

@@ -10,6 +10,7 @@
 pub mod budget;
 mod check;
 mod codegen;
+mod compare;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fimkit::render::diagnostics::{DiagnosticStyle, render_human, to_json};
@@ -226,6 +227,42 @@ Exit codes: 0 success, 1 model error, bad data, no estimate (separation, a bound
         #[arg(long, value_name = "FILE")]
         residuals: Option<PathBuf>,
     },
+    /// Likelihood-ratio, score (Rao) and Wald tests of a small model nested in a big one.
+    #[command(
+        long_about = "Test a small model against a big one it is nested in, on the same data file.\n\n\
+The small model's parameters must be parameters of the big one by name, and the big model with its extra \
+parameters at 0 must give the small model's log-density on every row (checked at the small model's estimate, \
+to 1e-10); otherwise compare refuses. Both models are fitted by maximum likelihood and must converge.\n\n\
+Prints the likelihood-ratio statistic 2(l_big - l_small), the score (Rao) statistic S^T I^-1 S at the small \
+estimate (the big model's score and information there), and the Wald statistic b^T Cov^-1 b of the big fit's \
+extra estimates, each with its chi-square degrees of freedom (the number of extra parameters) and p-value.",
+        after_help = "Examples:\n  fimkit compare small.fim big.fim --data obs.csv\n  fimkit compare small.fim big.fim --data obs.csv --format json\n\n\
+Exit codes: 0 success, 1 model error, bad data, models not nested, a fit that failed or did not converge, 2 usage or I/O error."
+    )]
+    Compare {
+        /// The small (null) model file.
+        small: PathBuf,
+        /// The big model file, which the small one is nested in.
+        big: PathBuf,
+        /// A data file of observations (CSV, TSV, .csv.gz/.tsv.gz, Parquet or Arrow/Feather, by extension; - reads CSV from standard input).
+        #[arg(long, value_name = "FILE")]
+        data: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = fit::FitFormat::Text)]
+        format: fit::FitFormat,
+        /// Most iterations of each fit.
+        #[arg(long, default_value_t = 100)]
+        max_iter: usize,
+        /// Stop each fit when the Newton decrement (in standard errors) is below this.
+        #[arg(long, default_value_t = 1e-8)]
+        tol: f64,
+        /// Frequency weights for both models: row i counts w_i times.
+        #[arg(long, value_name = "COL")]
+        weights: Option<String>,
+        /// Rows with a missing value in a column a model uses: an error, or dropped (both models must keep the same rows).
+        #[arg(long, value_enum, default_value_t = fit::NaArg::Error)]
+        na: fit::NaArg,
+    },
     /// Derive score, Hessian and the closed-form Fisher information.
     #[command(
         after_help = "Examples:\n  fimkit derive examples/gamma.fim\n  fimkit derive examples/normal.fim --format json\n  fimkit derive examples/beta.fim --format latex --standalone > beta.tex"
@@ -327,7 +364,9 @@ impl Command {
     fn json(&self) -> bool {
         match self {
             Command::Eval { format, .. } => *format == eval::EvalFormat::Json,
-            Command::Fit { format, .. } => *format == fit::FitFormat::Json,
+            Command::Fit { format, .. } | Command::Compare { format, .. } => {
+                *format == fit::FitFormat::Json
+            }
             Command::Derive { format, .. } => *format == Format::Json,
             Command::Check { format, .. } | Command::Parse { format, .. } => {
                 *format == ParseFormat::Json
@@ -431,6 +470,25 @@ pub fn run() -> ExitCode {
             predict_expr: predict_expr.as_deref(),
             predict_out: predict_out.as_deref(),
             residuals: residuals.as_deref(),
+        }),
+        Command::Compare {
+            small,
+            big,
+            data,
+            format,
+            max_iter,
+            tol,
+            weights,
+            na,
+        } => compare::compare_cmd(&compare::CompareArgs {
+            small: &small,
+            big: &big,
+            data: &data,
+            format,
+            max_iter,
+            tol,
+            weights: weights.as_deref(),
+            na,
         }),
         Command::Eval {
             model,

@@ -56,7 +56,7 @@ fn method_title(m: Method) -> &'static str {
 pub use crate::number::fmt_sig;
 
 /// A p-value as R prints it: `< 2e-16` below machine precision.
-fn fmt_p(p: f64) -> String {
+pub fn fmt_p(p: f64) -> String {
     if p < 2e-16 {
         "< 2e-16".into()
     } else if p < 1e-4 {
