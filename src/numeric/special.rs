@@ -277,7 +277,7 @@ pub fn gamma_q(a: f64, x: f64) -> f64 {
 /// of a likelihood-ratio, score or Wald statistic. Exact forms for 1 and 2
 /// degrees of freedom (`erfc(√(x/2))`, `e^{−x/2}`), [`gamma_q`] otherwise.
 pub fn chi2_sf(x: f64, df: f64) -> f64 {
-    if x.is_nan() || !(df > 0.0) {
+    if x.is_nan() || df.is_nan() || df <= 0.0 {
         return f64::NAN;
     }
     if x <= 0.0 {
