@@ -169,6 +169,8 @@ fn every_table_is_used() {
         "check.row",
         "fit",
         "fit.prediction",
+        "compare",
+        "compare_test",
     ];
     let names: Vec<String> = tables().into_keys().collect();
     for n in &names {
@@ -586,6 +588,27 @@ fn check_documents() {
                 assert_keys(r, &["check.row"], &[], "check row");
             }
         }
+    }
+}
+
+#[test]
+fn compare_documents() {
+    let (v, code) = run(&[
+        "compare",
+        "tests/data/fit/compare/poisson1.fim",
+        "tests/data/fit/compare/poisson2.fim",
+        "--data",
+        "tests/data/fit/compare_poisson.csv",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    assert_schema(&v, "compare");
+    assert_keys(&v, &["compare"], &[], "compare");
+    let tests = v["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 3);
+    for t in tests {
+        assert_keys(t, &["compare_test"], &[], "compare test");
     }
 }
 
