@@ -196,3 +196,60 @@ fn a_fit_that_does_not_converge_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn frequency_weights_are_the_rows_repeated() {
+    // Row i with weight w (0 to 3) against a file with it w times.
+    let w = compare_json(
+        "logistic1.fim",
+        "logistic3.fim",
+        "compare/weighted.csv",
+        &["--weights", "w"],
+    );
+    let e = compare_json(
+        "logistic1.fim",
+        "logistic3.fim",
+        "compare/expanded.csv",
+        &[],
+    );
+    for key in ["loglik_small", "loglik_big"] {
+        assert!(
+            rel(num(&w[key]), num(&e[key])) < 1e-10,
+            "{key}: {} vs {}",
+            w[key],
+            e[key]
+        );
+    }
+    for (a, b) in w["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(e["tests"].as_array().unwrap())
+    {
+        assert_eq!(a["test"], b["test"]);
+        let (s, t) = (num(&a["statistic"]), num(&b["statistic"]));
+        assert!(rel(s, t) < 1e-7, "{}: {s} vs {t}", a["test"]);
+    }
+}
+
+#[test]
+fn models_that_drop_different_rows_are_refused() {
+    let (s, b, d) = (
+        format!("{D}/compare/logistic1.fim"),
+        format!("{D}/compare/logistic3.fim"),
+        format!("{D}/compare/na_big_only.csv"),
+    );
+    // A missing z2, a column only the big model uses.
+    let out = fimkit(&["compare", &s, &b, "--data", &d, "--na", "drop"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("different rows") && err.contains("(120 and 119"),
+        "{err}"
+    );
+    // Without --na drop: the missing value is an error naming it.
+    let out = fimkit(&["compare", &s, &b, "--data", &d]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--na drop"), "{err}");
+}
