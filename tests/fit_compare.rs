@@ -253,3 +253,21 @@ fn models_that_drop_different_rows_are_refused() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("--na drop"), "{err}");
 }
+
+#[test]
+fn an_extra_parameter_that_cannot_be_zero_is_refused() {
+    let out = fimkit(&[
+        "compare",
+        "tests/data/fit/compare/normal.fim",
+        "tests/data/fit/compare/normal_shift.fim",
+        "--data",
+        "tests/data/fit/normal.csv",
+    ]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains("cannot reduce to") && err.contains("extra parameters at 0"),
+        "{err}"
+    );
+}
