@@ -6,7 +6,7 @@
 
 mod fit_peer_support;
 
-use fit_peer_support::{fimkit, num, peer, rel};
+use fit_peer_support::{fimkit, json_of, num, peer, rel};
 use serde_json::Value;
 
 const D: &str = "tests/data/fit";
@@ -21,13 +21,7 @@ fn compare_json(small: &str, big: &str, data: &str, extra: &[&str]) -> Value {
     );
     let mut args = vec!["compare", &s, &b, "--data", &d, "--format", "json"];
     args.extend_from_slice(extra);
-    let out = fimkit(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(&args)
 }
 
 /// Every statistic and p-value within 1e-8 (relative) of statsmodels'.

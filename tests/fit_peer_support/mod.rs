@@ -41,7 +41,12 @@ pub fn fimkit(args: &[&str]) -> std::process::Output {
 pub fn fit_json(model: &str, data: &str, extra: &[&str]) -> Value {
     let mut args = vec!["fit", model, "--data", data, "--format", "json"];
     args.extend_from_slice(extra);
-    let out = fimkit(&args);
+    json_of(&args)
+}
+
+/// The JSON document `fimkit ARGS...` prints; the command must succeed.
+pub fn json_of(args: &[&str]) -> Value {
+    let out = fimkit(args);
     assert!(
         out.status.success(),
         "{}",
