@@ -161,11 +161,7 @@ pub fn evaluate_dataset(
         .map(|(i, j)| model.substitute_consts(&cf.fim[i][j]))
         .collect();
     let columns: Vec<crate::ir::expr::Name> = data.names().to_vec();
-    let definitions: Vec<_> = d
-        .definitions
-        .iter()
-        .map(|(n, e)| (n.clone(), model.substitute_consts(e)))
-        .collect();
+    let definitions = d.definitions_with_consts(model);
     let tape = Tape::compile_with_definitions(&entries, &definitions, &d.params, &columns)
         .map_err(|e| AtPointError(e.to_string()))?;
     let params: Vec<f64> = d

@@ -193,9 +193,7 @@ fn fim_only_with(
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
-    let stage = crate::budget::stage("finding the linear predictors");
-    let reduced = predictor::find(model, config.name_predictors_from);
-    drop(stage);
+    let reduced = find_predictors(model, config);
     if let Some(reduced) = reduced {
         let inner = fim_only_with(&reduced.model, &own_domains(&reduced.model), subst, config);
         return pull_back(model, inner, reduced, config);
@@ -207,6 +205,13 @@ fn fim_only_with(
         fisher: fim_with(model, domains, subst, config),
         definitions: Vec::new(),
     }
+}
+
+/// The model in its named linear predictors, if it has any (as a stage of
+/// the budget).
+fn find_predictors(model: &Model, config: &DeriveConfig) -> Option<predictor::Reduced> {
+    let _stage = crate::budget::stage("finding the linear predictors");
+    predictor::find(model, config.name_predictors_from)
 }
 
 /// A derivation in a model's linear predictors (`inner`, in the reduced
@@ -311,6 +316,15 @@ impl Derivation {
     /// Were the score and Hessian derived (not [`derive_fim_only`])?
     pub fn has_score(&self) -> bool {
         self.params.is_empty() || !self.score.is_empty()
+    }
+
+    /// The definitions with the model's constants substituted, for the
+    /// compiled evaluators ([`crate::numeric::compiled::Tape`]).
+    pub fn definitions_with_consts(&self, model: &Model) -> Vec<(Name, Expr)> {
+        self.definitions
+            .iter()
+            .map(|(n, e)| (n.clone(), model.substitute_consts(e)))
+            .collect()
     }
 
     /// The same derivation with its [`definitions`](Derivation::definitions)
@@ -503,9 +517,7 @@ fn derive_with(
     subst: &dyn Fn(&str) -> Option<Expr>,
     config: &DeriveConfig,
 ) -> Derivation {
-    let stage = crate::budget::stage("finding the linear predictors");
-    let reduced = predictor::find(model, config.name_predictors_from);
-    drop(stage);
+    let reduced = find_predictors(model, config);
     memo_scope(|| match reduced {
         Some(reduced) => {
             let inner =

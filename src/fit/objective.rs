@@ -676,6 +676,7 @@ fn closed_form_engine(model: &Model, functions: &ModelFunctions) -> Engine {
         ..DeriveConfig::default()
     };
     let derivation = derive(model, &config);
+    let definitions = derivation.definitions_with_consts(model);
     let cf = match derivation.fisher {
         Ok(cf) => cf,
         Err(b) => {
@@ -696,15 +697,10 @@ fn closed_form_engine(model: &Model, functions: &ModelFunctions) -> Engine {
     // A linear predictor in covariates makes every entry per row.
     let per_row = entries
         .iter()
-        .chain(derivation.definitions.iter().map(|(_, e)| e))
+        .chain(definitions.iter().map(|(_, e)| e))
         .any(|e| e.free_vars().iter().any(|v| inputs.contains(v)));
     let mut names: Vec<Name> = params.clone();
     names.extend(inputs);
-    let definitions: Vec<_> = derivation
-        .definitions
-        .iter()
-        .map(|(n, e)| (n.clone(), model.substitute_consts(e)))
-        .collect();
     match Tape::compile_with_definitions(&entries, &definitions, &[] as &[&str], &names) {
         Ok(tape) => Engine::ClosedForm { tape, per_row },
         Err(e) => Engine::Observed {
