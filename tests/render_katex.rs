@@ -56,6 +56,7 @@ fn latex_corpus() -> Vec<(String, String)> {
         "tests/fixtures/textbook",
         "examples",
         "tests/fixtures/coords",
+        "tests/fixtures/structure",
     ] {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -102,7 +102,7 @@ fn short(v: f64) -> String {
     }
 }
 
-fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
+fn matrix_text(m: &DMatrix<f64>, labels: &[String], indent: &str) -> String {
     // Twelve decimals; the whole matrix in scientific notation when its
     // largest entry is outside [1e-6, 1e16) (never a 200-digit integer, and
     // rounding noise next to ordinary entries still prints as 0).
@@ -122,18 +122,7 @@ fn matrix_text(m: &DMatrix<f64>, indent: &str) -> String {
                 .collect()
         })
         .collect();
-    let width = cells
-        .iter()
-        .flatten()
-        .map(|c| c.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for row in cells {
-        let r: Vec<String> = row.iter().map(|c| format!("{c:>width$}")).collect();
-        out.push_str(&format!("{indent}[ {} ]\n", r.join("  ")));
-    }
-    out
+    fimkit::render::matrix::labelled_numbers(&cells, labels, indent)
 }
 
 fn report_text(model: &fimkit::ir::Model, report: &CheckReport) -> String {
@@ -292,6 +281,8 @@ pub(crate) fn check_cmd(
 pub(crate) struct Fallback {
     /// The values given.
     at: Vec<(String, f64)>,
+    /// The parameters, in the order of the matrix's rows.
+    params: Vec<String>,
     /// The result, from the library's tiered policy.
     result: Result<fimkit::FisherInformation, String>,
 }
@@ -328,7 +319,8 @@ pub(crate) fn numeric_fallback(
         ));
     }
     let result = fimkit::information_at(model, derivation, &at, design).map_err(|e| e.to_string());
-    Ok(Fallback { at, result })
+    let params = derivation.params.iter().map(|p| p.to_string()).collect();
+    Ok(Fallback { at, params, result })
 }
 
 /// The fallback as text, after the derivation.
@@ -351,7 +343,21 @@ pub(crate) fn fallback_text(f: &Fallback, style: &TextStyle) -> String {
                      summed over {distinct} distinct covariate rows)\n"
                 ),
             };
-            out.push_str(&matrix_text(&n.value, "  "));
+            let labels: Vec<String> = if f.params.len() == n.value.nrows() {
+                f.params
+                    .iter()
+                    .map(|p| {
+                        if style.unicode {
+                            fimkit::render::text::unicode_name(p)
+                        } else {
+                            p.to_string()
+                        }
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            out.push_str(&matrix_text(&n.value, &labels, "  "));
             out.push_str(&format!(
                 "  error ≤ {} (largest entry)\n  method  {}\n",
                 fmt_num(n.error.max()),

@@ -10,6 +10,7 @@ use fimkit::fisher::{CoordsDerivation, Derivation};
 use fimkit::ir::Model;
 use fimkit::numeric::Dataset;
 use fimkit::render::derivation as report;
+use fimkit::render::matrix::labelled_numbers;
 use fimkit::render::text::TextStyle;
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -42,6 +43,9 @@ struct Derived {
 }
 
 pub fn derive_cmd(args: &DeriveArgs) -> Result<Report, Failure> {
+    // Work between the named stages (dropping memos, evaluating at a
+    // point, freeing the formulas) is still this command's.
+    let _stage = fimkit::budget::stage("deriving");
     let (model, _source) = load_model(args.model, args.format)?;
     check_at_syntax(args.at)?;
     let (derivation, coords) = derive_formulas(&model, args.fim_only);
@@ -68,10 +72,15 @@ pub fn derive_cmd(args: &DeriveArgs) -> Result<Report, Failure> {
         ),
         Format::Text => text_output(&derived, args.ascii),
     });
-    match &derived.fallback {
+    let failed = derived.fallback.as_ref().is_some_and(|f| !f.ok());
+    // The process ends after printing: freeing a large derivation's
+    // formulas one node at a time would only delay the exit.
+    std::mem::forget(derived);
+    if failed {
         // The numeric route failed: its reason is in the output.
-        Some(f) if !f.ok() => Err(Failure::shown(EXIT_MODEL_ERROR, output)),
-        _ => Ok(output),
+        Err(Failure::shown(EXIT_MODEL_ERROR, output))
+    } else {
+        Ok(output)
     }
 }
 
@@ -365,8 +374,10 @@ fn numbers_text(
         }
     }
     let wide = n.wide.as_ref();
-    out.push_str(&numeric_matrix(
+    let labels: Vec<String> = params.iter().map(|p| name(p)).collect();
+    out.push_str(&labelled_numbers(
         &cells(&n.fim, wide.map(|w| &w.fim)),
+        &labels,
         "    ",
     ));
     match &n.verdict {
@@ -428,7 +439,7 @@ fn numbers_text(
             ),
         };
         let _ = writeln!(out, "{bound}");
-        out.push_str(&numeric_matrix(&inv, "    "));
+        out.push_str(&labelled_numbers(&inv, &labels, "    "));
         let se: Vec<String> = params
             .iter()
             .enumerate()
@@ -469,22 +480,6 @@ fn cells(m: &nalgebra::DMatrix<f64>, wide: Option<&Vec<Vec<Wide>>>) -> Vec<Vec<S
                     None => fmt_num(m[(i, j)]),
                 })
                 .collect()
-        })
-        .collect()
-}
-
-fn numeric_matrix(cells: &[Vec<String>], indent: &str) -> String {
-    let w = cells.iter().flatten().map(String::len).max().unwrap_or(0);
-    cells
-        .iter()
-        .map(|r| {
-            format!(
-                "{indent}[ {} ]\n",
-                r.iter()
-                    .map(|c| format!("{c:>w$}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-            )
         })
         .collect()
 }

@@ -85,7 +85,6 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<Report, Failure> {
         .zip(theta.iter())
         .map(|(n, v)| (n.to_string(), num(*v)))
         .collect();
-    let style = Style { ascii: args.ascii };
     match args.data {
         None => {
             let x = f.inputs_by_name(&pick(&inputs)).map_err(|e| match e {
@@ -128,7 +127,7 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<Report, Failure> {
                     s.push_str("score\n");
                     s.push_str(&vector_text(&params, &d.score));
                     s.push_str("\nHessian of the log-density\n");
-                    s.push_str(&style.matrix(&d.hessian));
+                    s.push_str(&matrix_text(&params, &d.hessian));
                     s
                 }
             }))
@@ -174,9 +173,9 @@ fn run(model: &fimkit::ir::Model, args: &EvalArgs) -> Result<Report, Failure> {
                         ("−Σ Hessian", "Σ s sᵀ")
                     };
                     out.push_str(&format!("\nobserved information ({neg_sum})\n"));
-                    out.push_str(&style.matrix(&s.observed_information));
+                    out.push_str(&matrix_text(&params, &s.observed_information));
                     out.push_str(&format!("\nempirical Fisher information ({outer})\n"));
-                    out.push_str(&style.matrix(&s.empirical_fisher));
+                    out.push_str(&matrix_text(&params, &s.empirical_fisher));
                     out
                 }
             }))
@@ -243,38 +242,11 @@ fn vector_text(names: &[fimkit::ir::expr::Name], v: &DVector<f64>) -> String {
     s
 }
 
-struct Style {
-    ascii: bool,
-}
-
-impl Style {
-    /// An aligned matrix, numbers right-aligned by column.
-    fn matrix(&self, m: &DMatrix<f64>) -> String {
-        let (r, c) = (m.nrows(), m.ncols());
-        let cells: Vec<Vec<String>> = (0..r)
-            .map(|i| (0..c).map(|j| fmt_num(m[(i, j)])).collect())
-            .collect();
-        let widths: Vec<usize> = (0..c)
-            .map(|j| cells.iter().map(|row| row[j].len()).max().unwrap_or(0))
-            .collect();
-        let mut s = String::new();
-        for (i, row) in cells.iter().enumerate() {
-            let (l, rt) = if self.ascii || r == 1 {
-                ("[", "]")
-            } else if i == 0 {
-                ("⎡", "⎤")
-            } else if i + 1 == r {
-                ("⎣", "⎦")
-            } else {
-                ("⎢", "⎥")
-            };
-            let body: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:>w$}"))
-                .collect();
-            s.push_str(&format!("  {l} {} {rt}\n", body.join("  ")));
-        }
-        s
-    }
+/// A numeric matrix over the parameters, rows and columns labelled.
+fn matrix_text(names: &[fimkit::ir::expr::Name], m: &DMatrix<f64>) -> String {
+    let cells: Vec<Vec<String>> = (0..m.nrows())
+        .map(|i| (0..m.ncols()).map(|j| fmt_num(m[(i, j)])).collect())
+        .collect();
+    let labels: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    fimkit::render::matrix::labelled_numbers(&cells, &labels, "  ")
 }

@@ -174,7 +174,7 @@ fn fim_with(
             cf.fim = simplify_symmetric(&cf.fim, &assumptions(model, subst), sc).matrix;
         }
         if !model.covariates.is_empty() {
-            cf.rank_one = rank_one(&cf.fim, &params);
+            cf.rank_one = matrix::rank_one(&cf.fim, &params);
         }
         Ok(cf)
     })
@@ -588,14 +588,14 @@ fn derive_in_scope(
             if crate::budget::running_short() {
                 cf.omitted.get_or_insert_with(|| "the natural gradient".into());
                 if !model.covariates.is_empty() {
-                    cf.rank_one = rank_one(&cf.fim, params);
+                    cf.rank_one = matrix::rank_one(&cf.fim, params);
                 }
                 return cf;
             }
             cf.natural_gradient =
                 natural_gradient(&cf, &score, &config.simplify, &assumptions(model, subst));
             if !model.covariates.is_empty() {
-                cf.rank_one = rank_one(&cf.fim, params);
+                cf.rank_one = matrix::rank_one(&cf.fim, params);
             }
             cf
         });
@@ -935,35 +935,6 @@ fn add_det_inverse(mut cf: ClosedForm, config: &DeriveConfig) -> ClosedForm {
     }
     cf.det = det;
     cf
-}
-
-/// `F = w · a aᵀ` with `a_0 = 1`, found as `w = F_00`, `a_j = F_0j / F_00`
-/// and checked entry by entry.
-fn rank_one(fim: &Matrix, params: &[Name]) -> Option<(Expr, Vec<Expr>)> {
-    let n = fim.len();
-    if n < 2 || fim[0][0].is_zero() {
-        return None;
-    }
-    let w = fim[0][0].clone();
-    let a: Vec<Expr> = (0..n)
-        .map(|j| tidy(&Expr::div(fim[0][j].clone(), w.clone())))
-        .collect();
-    for i in 0..n {
-        for j in i..n {
-            let model = Expr::mul(vec![w.clone(), a[i].clone(), a[j].clone()]);
-            let d = Expr::sub(fim[i][j].clone(), model);
-            if !(d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()) {
-                return None;
-            }
-        }
-    }
-    // The weights are data (covariates); the parameters live in w.
-    if a.iter()
-        .any(|ai| ai.free_vars().iter().any(|v| params.contains(v)))
-    {
-        return None;
-    }
-    Some((w, a))
 }
 
 /// F⁻¹ s, simplified.

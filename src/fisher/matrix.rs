@@ -1,7 +1,8 @@
 //! Small symbolic matrices: determinant and inverse by cofactors, for the
 //! dimensions where a closed form is readable.
 
-use crate::ir::expr::Expr;
+use crate::ir::expr::{Expr, Name};
+use crate::symbolic::tidy;
 
 /// A dense matrix of expressions, row-major.
 pub type Matrix = Vec<Vec<Expr>>;
@@ -151,7 +152,7 @@ pub enum Structure {
 }
 
 /// Detect diagonal and diagonal-plus-rank-one structure.
-pub fn structure(m: &Matrix) -> Structure {
+pub fn structure(m: &[Vec<Expr>]) -> Structure {
     let n = m.len();
     let off: Vec<&Expr> = (0..n)
         .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
@@ -168,6 +169,140 @@ pub fn structure(m: &Matrix) -> Structure {
         return Structure::DiagonalPlusRankOne { d, u };
     }
     Structure::General
+}
+
+/// `m = w · a aᵀ` with `a_0 = 1` and `a` free of `params` (a GLM row:
+/// w = σ(η)(1 − σ(η)), a = (1, z1, z2)), found as `w = m_00`,
+/// `a_j = m_0j / m_00` and checked entry by entry (syntactically first,
+/// then by expansion or cancellation).
+///
+/// ```
+/// use fimkit::ir::Expr;
+/// use fimkit::fisher::matrix::rank_one;
+/// let (w, z) = (Expr::var("w"), Expr::var("z"));
+/// let m = vec![
+///     vec![w.clone(), w.clone() * z.clone()],
+///     vec![w.clone() * z.clone(), w.clone() * z.clone() * z.clone()],
+/// ];
+/// let (weight, a) = rank_one(&m, &["w".into()]).unwrap();
+/// assert_eq!((weight, a), (w, vec![Expr::one(), z]));
+/// ```
+pub fn rank_one(m: &[Vec<Expr>], params: &[Name]) -> Option<(Expr, Vec<Expr>)> {
+    let n = m.len();
+    if n < 2 || m[0][0].is_zero() || m.iter().any(|row| row.len() != n) {
+        return None;
+    }
+    let w = m[0][0].clone();
+    let a: Vec<Expr> = (0..n)
+        .map(|j| tidy(&Expr::div(m[0][j].clone(), w.clone())))
+        .collect();
+    // The weights are data (covariates); the parameters live in w.
+    if a.iter()
+        .any(|ai| ai.free_vars().iter().any(|v| params.contains(v)))
+    {
+        return None;
+    }
+    for i in 0..n {
+        for j in i..n {
+            let model = Expr::mul(vec![w.clone(), a[i].clone(), a[j].clone()]);
+            if model == m[i][j] {
+                continue;
+            }
+            let d = Expr::sub(m[i][j].clone(), model);
+            if !(d.expand().is_zero() || crate::symbolic::cancel(&d).is_zero()) {
+                return None;
+            }
+        }
+    }
+    Some((w, a))
+}
+
+/// How a symmetric matrix can be shown by its structure rather than entry
+/// by entry (see [`shape`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// Only diagonal entries are non-zero.
+    Diagonal,
+    /// `diag(d) + c·1·1ᵀ`: every off-diagonal entry is `c ≠ 0`
+    /// (Dirichlet, multinomial); `d` is simplified.
+    DiagonalPlusConstant {
+        /// What is added on the diagonal.
+        d: Vec<Expr>,
+        /// The common entry.
+        c: Expr,
+    },
+    /// Entries outside the blocks (sets of indices, in order of their
+    /// first index, at least two) are 0; some block has two indices.
+    BlockDiagonal(Vec<Vec<usize>>),
+    /// None of these.
+    General,
+}
+
+/// The structure of a symmetric matrix, cheapest test first: diagonal,
+/// diagonal plus a constant (n ≥ 3), then block-diagonal (the connected
+/// parts of the graph of non-zero entries). Square inputs only; anything
+/// else is [`Shape::General`].
+///
+/// ```
+/// use fimkit::ir::Expr;
+/// use fimkit::fisher::matrix::{shape, Shape};
+/// let (a, b, z) = (Expr::var("a"), Expr::var("b"), Expr::zero());
+/// let m = vec![
+///     vec![a.clone(), b.clone(), z.clone()],
+///     vec![b.clone(), a.clone(), z.clone()],
+///     vec![z.clone(), z.clone(), a.clone()],
+/// ];
+/// assert_eq!(shape(&m), Shape::BlockDiagonal(vec![vec![0, 1], vec![2]]));
+/// ```
+pub fn shape(m: &[Vec<Expr>]) -> Shape {
+    let n = m.len();
+    if m.iter().any(|row| row.len() != n) {
+        return Shape::General;
+    }
+    match structure(m) {
+        Structure::Diagonal => return Shape::Diagonal,
+        Structure::DiagonalPlusRankOne { d, u } => {
+            return Shape::DiagonalPlusConstant {
+                d: d.iter().map(tidy).collect(),
+                c: u,
+            };
+        }
+        Structure::General => {}
+    }
+    // Connected parts of the non-zero pattern (union–find).
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (i, row) in m.iter().enumerate() {
+        for (j, e) in row.iter().enumerate().skip(i + 1) {
+            if !e.is_zero() || !m[j][i].is_zero() {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ri.max(rj)] = ri.min(rj);
+            }
+        }
+    }
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    let mut block_of: Vec<Option<usize>> = vec![None; n];
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        match block_of[r] {
+            Some(b) => blocks[b].push(i),
+            None => {
+                block_of[r] = Some(blocks.len());
+                blocks.push(vec![i]);
+            }
+        }
+    }
+    if blocks.len() >= 2 {
+        Shape::BlockDiagonal(blocks)
+    } else {
+        Shape::General
+    }
 }
 
 /// F⁻¹ in the form it is best shown in.

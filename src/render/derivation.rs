@@ -3,7 +3,8 @@
 
 use super::json::{SCHEMA, expr_json, matrix_json, vector_json};
 use super::latex::{LatexStyle, latex, latex_name};
-use super::matrix::{matrix_latex, matrix_text};
+use super::matrix::matrix_latex;
+use super::structured;
 use super::text::{TextStyle, render, unicode_name};
 use crate::fisher::identifiability::{Agreement, direction_text};
 use crate::fisher::{CoordsDerivation, Derivation, expectation::DataGroup, matrix::Inverse};
@@ -16,10 +17,6 @@ fn leading(model: &Model) -> Vec<Name> {
     super::leading_names(model)
 }
 
-fn indent(block: &str, pad: &str) -> String {
-    block.lines().map(|l| format!("{pad}{l}\n")).collect()
-}
-
 fn label(name: &str, style: &TextStyle) -> String {
     if style.unicode {
         unicode_name(name)
@@ -28,92 +25,11 @@ fn label(name: &str, style: &TextStyle) -> String {
     }
 }
 
-/// Largest matrix printed in full; a larger one prints its structure
-/// first (a diagonal by runs of equal entries, otherwise the entries that
-/// are not 0, each labelled by its parameters).
-const FULL_MATRIX: usize = 12;
-
-/// Most entries listed for a large matrix that is not diagonal; the JSON
-/// output has them all.
-const LISTED_ENTRIES: usize = 2_000;
-
-/// A symmetric matrix over the parameters `params`: in full up to
-/// [`FULL_MATRIX`] rows, by structure beyond (one line per run of equal
-/// diagonal entries, or per entry that is not 0), with every line
-/// indented by `pad`.
+/// A symmetric matrix over `params`, in full when it reads, else by its
+/// structure ([`structured::layout`]), every line indented by `pad`.
 fn symmetric_text(m: &[Vec<Expr>], params: &[Name], style: &TextStyle, pad: &str) -> String {
-    let n = m.len();
-    if n <= FULL_MATRIX || params.len() != n {
-        return indent(&matrix_text(m, style), pad);
-    }
-    let r = |e: &Expr| render(e, style);
-    let names: Vec<String> = params.iter().map(|p| label(p, style)).collect();
-    let diagonal = m
-        .iter()
-        .enumerate()
-        .all(|(i, row)| row.iter().enumerate().all(|(j, e)| i == j || e.is_zero()));
-    let mut lines: Vec<(String, String)> = Vec::new();
-    let mut out = String::new();
-    if diagonal {
-        let _ = writeln!(
-            out,
-            "{pad}{n}×{n} diagonal (every entry off the diagonal is 0):"
-        );
-        let mut i = 0;
-        while i < n {
-            let value = r(&m[i][i]);
-            let mut end = i + 1;
-            while end < n && m[end][end] == m[i][i] {
-                end += 1;
-            }
-            let who = match end - i {
-                1 => names[i].clone(),
-                2 => format!("{}, {}", names[i], names[i + 1]),
-                _ => format!("{} … {}", names[i], names[end - 1]),
-            };
-            lines.push((who, value));
-            i = end;
-        }
-    } else {
-        let nonzero = (0..n)
-            .flat_map(|i| (i..n).map(move |j| (i, j)))
-            .filter(|&(i, j)| !m[i][j].is_zero())
-            .count();
-        let _ = writeln!(
-            out,
-            "{pad}{n}×{n} symmetric; its {nonzero} entries on or above the diagonal that are not 0:"
-        );
-        'rows: for i in 0..n {
-            for j in i..n {
-                if m[i][j].is_zero() {
-                    continue;
-                }
-                if lines.len() == LISTED_ENTRIES {
-                    break 'rows;
-                }
-                lines.push((format!("({}, {})", names[i], names[j]), r(&m[i][j])));
-            }
-        }
-        if nonzero > LISTED_ENTRIES {
-            lines.push((
-                "…".into(),
-                format!(
-                    "{} more (`--format json` has every entry)",
-                    nonzero - LISTED_ENTRIES
-                ),
-            ));
-        }
-    }
-    let width = lines
-        .iter()
-        .map(|(w, _)| w.chars().count())
-        .max()
-        .unwrap_or(0);
-    for (who, value) in lines {
-        let gap = " ".repeat(width - who.chars().count());
-        let _ = writeln!(out, "{pad}  {who}{gap}   {value}");
-    }
-    out
+    let layout = structured::layout(m, params, None);
+    structured::symmetric_text(m, params, &layout, style, pad)
 }
 
 /// The derivation as readable text (Unicode or ASCII per `style`; the
@@ -191,8 +107,11 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                 }
             }
             let _ = writeln!(out, "\nFisher information, one observation");
-            out.push_str(&symmetric_text(&cf.fim, &d.params, style, "  "));
-            if let Some((w, a)) = &cf.rank_one {
+            let layout = structured::layout(&cf.fim, &d.params, cf.rank_one.as_ref());
+            out.push_str(&structured::symmetric_text(
+                &cf.fim, &d.params, &layout, style, "  ",
+            ));
+            if let (Some((w, a)), structured::Layout::Full) = (&cf.rank_one, &layout) {
                 let av: Vec<String> = a.iter().map(r).collect();
                 let _ = writeln!(
                     out,
@@ -398,6 +317,12 @@ fn group_text(g: &DataGroup, style: &TextStyle, eta_taken: bool) -> String {
     out
 }
 
+/// A symmetric matrix over `params` as LaTeX, in the form the text shows.
+fn symmetric_latex(m: &[Vec<Expr>], params: &[Name], style: &LatexStyle) -> String {
+    let layout = structured::layout(m, params, None);
+    structured::symmetric_latex(m, params, &layout, style)
+}
+
 /// The derivation as a LaTeX fragment (`align*` environments), or a
 /// complete document with `standalone`.
 pub fn derivation_latex(
@@ -440,7 +365,7 @@ pub fn derivation_latex(
         let _ = writeln!(
             out,
             "  \\nabla^2_\\theta \\log p &= {}",
-            matrix_latex(&d.hessian, &style)
+            symmetric_latex(&d.hessian, &d.params, &style)
         );
         let _ = writeln!(out, "\\end{{align*}}");
     }
@@ -451,7 +376,12 @@ pub fn derivation_latex(
                 out,
                 "  \\mathcal{{I}}({}) &= {}",
                 theta.join(", "),
-                matrix_latex(&cf.fim, &style)
+                structured::symmetric_latex(
+                    &cf.fim,
+                    &d.params,
+                    &structured::layout(&cf.fim, &d.params, cf.rank_one.as_ref()),
+                    &style
+                )
             );
             if cf.singular || !model.covariates.is_empty() {
                 let _ = writeln!(out);
@@ -464,15 +394,23 @@ pub fn derivation_latex(
                         let _ = write!(
                             out,
                             " \\\\\n  \\mathcal{{I}}^{{-1}} &= {}",
-                            matrix_latex(inv, &style)
+                            symmetric_latex(inv, &d.params, &style)
                         );
                     }
-                    Some(inv @ Inverse::DiagonalMinusRankOne { .. }) => {
-                        let _ = write!(
-                            out,
-                            " \\\\\n  \\mathcal{{I}}^{{-1}} &= {}",
-                            matrix_latex(&inv.to_dense(), &style)
-                        );
+                    Some(inv @ Inverse::DiagonalMinusRankOne { w, c }) => {
+                        let dense = inv.to_dense();
+                        let shown = match structured::layout(&dense, &d.params, None) {
+                            structured::Layout::Full => matrix_latex(&dense, &style),
+                            _ => {
+                                let ws: Vec<String> = w.iter().map(l).collect();
+                                format!(
+                                    "\\operatorname{{diag}}(w) - c\\, w w^{{\\top}}, \\quad c = {}, \\quad w = \\left({}\\right)^{{\\top}}",
+                                    l(c),
+                                    ws.join(", ")
+                                )
+                            }
+                        };
+                        let _ = write!(out, " \\\\\n  \\mathcal{{I}}^{{-1}} &= {shown}");
                     }
                     None => {}
                 }
@@ -501,7 +439,7 @@ pub fn derivation_latex(
                 out,
                 "  \\mathcal{{I}}({}) &= {}",
                 phi.join(", "),
-                matrix_latex(&cf.fim, &style)
+                symmetric_latex(&cf.fim, &c.derivation.params, &style)
             );
             let _ = writeln!(out, "\\end{{align*}}");
         }

@@ -93,6 +93,110 @@ pub fn vector_latex(v: &[Expr], style: &LatexStyle) -> String {
     matrix_latex(&rows, style)
 }
 
+/// A numeric symmetric matrix over named parameters, its cells already
+/// formatted: up to [`super::structured::FULL_MATRIX`] rows as a grid with
+/// the parameters labelling rows and columns, beyond that one line per
+/// entry on or above the diagonal that is not 0 (at most
+/// [`super::structured::LISTED_ENTRIES`]). Every line is indented by `pad`
+/// and ends in a newline.
+///
+/// ```
+/// use fimkit::render::matrix::labelled_numbers;
+/// let cells = vec![
+///     vec!["0.25".to_string(), "0".to_string()],
+///     vec!["0".to_string(), "0.5".to_string()],
+/// ];
+/// let labels = vec!["mu".to_string(), "sigma".to_string()];
+/// assert_eq!(
+///     labelled_numbers(&cells, &labels, "  "),
+///     "            mu  sigma\n  mu    [ 0.25      0 ]\n  sigma [    0    0.5 ]\n"
+/// );
+/// ```
+pub fn labelled_numbers(cells: &[Vec<String>], labels: &[String], pad: &str) -> String {
+    use super::structured::{FULL_MATRIX, LISTED_ENTRIES};
+    let n = cells.len();
+    let labels: Vec<&str> = (0..n)
+        .map(|i| labels.get(i).map_or("", String::as_str))
+        .collect();
+    let lw = labels.iter().map(|l| width(l)).max().unwrap_or(0);
+    let mut out = String::new();
+    if n <= FULL_MATRIX {
+        let cols = cells.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..cols)
+            .map(|j| {
+                cells
+                    .iter()
+                    .filter_map(|r| r.get(j))
+                    .map(|c| width(c))
+                    .chain(labels.get(j).map(|l| width(l)))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let header: Vec<String> = widths
+            .iter()
+            .enumerate()
+            .map(|(j, w)| {
+                let l = labels.get(j).copied().unwrap_or("");
+                format!("{}{l}", " ".repeat(w - width(l)))
+            })
+            .collect();
+        out.push_str(&format!("{pad}{}   {}\n", " ".repeat(lw), header.join(GAP)));
+        for (i, row) in cells.iter().enumerate() {
+            let body: Vec<String> = widths
+                .iter()
+                .enumerate()
+                .map(|(j, w)| {
+                    let c = row.get(j).map_or("", String::as_str);
+                    format!("{}{c}", " ".repeat(w - width(c)))
+                })
+                .collect();
+            let l = labels[i];
+            out.push_str(&format!(
+                "{pad}{l}{} [ {} ]\n",
+                " ".repeat(lw - width(l)),
+                body.join(GAP)
+            ));
+        }
+        return out;
+    }
+    let is_zero = |c: &str| c.trim().parse::<f64>().is_ok_and(|v| v == 0.0);
+    let entries: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| (i..n).map(move |j| (i, j)))
+        .filter(|&(i, j)| cells[i].get(j).is_some_and(|c| !is_zero(c)))
+        .collect();
+    out.push_str(&format!(
+        "{pad}{n}×{n} symmetric; its {} entries on or above the diagonal that are not 0:\n",
+        entries.len()
+    ));
+    let shown: Vec<(String, &str)> = entries
+        .iter()
+        .take(LISTED_ENTRIES)
+        .map(|&(i, j)| {
+            (
+                format!("({}, {})", labels[i], labels[j]),
+                cells[i][j].as_str(),
+            )
+        })
+        .collect();
+    let kw = shown.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    let vw = shown.iter().map(|(_, v)| width(v)).max().unwrap_or(0);
+    for (k, v) in &shown {
+        out.push_str(&format!(
+            "{pad}  {k}{}   {}{v}\n",
+            " ".repeat(kw - width(k)),
+            " ".repeat(vw - width(v))
+        ));
+    }
+    if entries.len() > LISTED_ENTRIES {
+        out.push_str(&format!(
+            "{pad}  … {} more (`--format json` has every entry)\n",
+            entries.len() - LISTED_ENTRIES
+        ));
+    }
+    out
+}
+
 /// Display width of a cell: every character we print is one column wide.
 fn width(s: &str) -> usize {
     s.chars().count()

@@ -4,6 +4,8 @@
 //! * [`text`] — ASCII (valid model-language syntax) and Unicode;
 //! * [`latex`] — LaTeX that KaTeX accepts in strict mode;
 //! * [`matrix`] — aligned text matrices and `pmatrix` LaTeX;
+//! * [`structured`] — symmetric matrices over parameters by structure
+//!   (`diag`, `diag(d) + c·1·1ᵀ`, blocks, `w·a·aᵀ`, entries);
 //! * [`json`] — the `fimkit-json 1` form of expressions and matrices;
 //! * [`model`] — the resolved model as a summary; [`diagnostics`] — errors.
 //!
@@ -18,6 +20,7 @@ pub mod json;
 pub mod latex;
 pub mod matrix;
 pub mod model;
+pub mod structured;
 /// The model-language printer, which lives in the IR (error messages of
 /// every stage use it); re-exported here beside the other renderers.
 pub use crate::ir::text;
