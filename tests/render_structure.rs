@@ -9,7 +9,12 @@ use fimkit::ir::{Expr, Model};
 use fimkit::numeric::eval::eval_f64;
 use fimkit::render::structured::{Layout, layout};
 
-const MODELS: [&str; 3] = ["dirichlet10", "diagonal_normal10", "probit3"];
+const MODELS: [&str; 4] = [
+    "dirichlet10",
+    "diagonal_normal10",
+    "probit3",
+    "dirichlet_log4",
+];
 
 fn path(name: &str) -> String {
     format!(
@@ -109,6 +114,13 @@ fn rebuild(l: &Layout, m: &[Vec<Expr>]) -> Vec<Vec<Expr>> {
                         Expr::add2(d[i].clone(), c.clone())
                     }
                     Layout::DiagonalPlusConstant { c, .. } => c.clone(),
+                    Layout::DiagonalPlusOuter { d, c, w } if i == j => Expr::add2(
+                        d[i].clone(),
+                        Expr::mul(vec![c.clone(), w[i].clone(), w[i].clone()]),
+                    ),
+                    Layout::DiagonalPlusOuter { c, w, .. } => {
+                        Expr::mul(vec![c.clone(), w[i].clone(), w[j].clone()])
+                    }
                     Layout::RankOne { w, a } => {
                         Expr::mul(vec![w.clone(), a[i].clone(), a[j].clone()])
                     }
@@ -146,6 +158,7 @@ fn every_structured_form_equals_the_matrix_it_stands_for() {
         ),
         ("diagonal_normal10", "blocks 10", "Diagonal"),
         ("probit3", "RankOne", "RankOne"),
+        ("dirichlet_log4", "DiagonalPlusOuter", "DiagonalPlusOuter"),
     ];
     for (name, hessian_kind, fim_kind) in expected {
         let model = load(name);

@@ -231,6 +231,17 @@ pub enum Shape {
         /// The common entry.
         c: Expr,
     },
+    /// `diag(d) + c·w·wᵀ` with `w` not constant (a Dirichlet in log α:
+    /// `w = (exp(t₁), …)`); `d`, `c` and `w` are simplified and the form is
+    /// checked against every entry.
+    DiagonalPlusOuter {
+        /// What is added on the diagonal.
+        d: Vec<Expr>,
+        /// The scalar (the factors every off-diagonal entry shares).
+        c: Expr,
+        /// The vector.
+        w: Vec<Expr>,
+    },
     /// Entries outside the blocks (sets of indices, in order of their
     /// first index, at least two) are 0; some block has two indices.
     BlockDiagonal(Vec<Vec<usize>>),
@@ -269,6 +280,9 @@ pub fn shape(m: &[Vec<Expr>]) -> Shape {
         }
         Structure::General => {}
     }
+    if let Some((d, c, w)) = diagonal_plus_outer(m) {
+        return Shape::DiagonalPlusOuter { d, c, w };
+    }
     // Connected parts of the non-zero pattern (union–find).
     let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
@@ -302,6 +316,98 @@ pub fn shape(m: &[Vec<Expr>]) -> Shape {
         Shape::BlockDiagonal(blocks)
     } else {
         Shape::General
+    }
+}
+
+/// `m = diag(d) + c·w·wᵀ` for `n ≥ 3` with every off-diagonal entry not
+/// 0: `c` is the product of the factors they all share, `w₀² =
+/// q₀₁q₀₂/q₁₂` and `wᵢ = q₀ᵢ/w₀` from the rest `qᵢⱼ = mᵢⱼ/c`; `None`
+/// unless `c·wᵢ·wⱼ` equals every off-diagonal entry.
+fn diagonal_plus_outer(m: &[Vec<Expr>]) -> Option<(Vec<Expr>, Expr, Vec<Expr>)> {
+    let n = m.len();
+    if n < 3 {
+        return None;
+    }
+    let factors = |e: &Expr| -> Vec<Expr> {
+        match e {
+            Expr::Mul(fs) => fs.clone(),
+            other => vec![other.clone()],
+        }
+    };
+    let pairs: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .collect();
+    if pairs.iter().any(|&(i, j)| m[i][j].is_zero()) {
+        return None;
+    }
+    let mut common = factors(&m[0][1]);
+    for &(i, j) in &pairs[1..] {
+        let mut theirs = factors(&m[i][j]);
+        common.retain(|f| match theirs.iter().position(|g| g == f) {
+            Some(k) => {
+                theirs.swap_remove(k);
+                true
+            }
+            None => false,
+        });
+    }
+    let c = Expr::mul(common.clone());
+    let rest = |e: &Expr| -> Expr {
+        let mut fs = factors(e);
+        for f in &common {
+            if let Some(k) = fs.iter().position(|g| g == f) {
+                fs.remove(k);
+            }
+        }
+        Expr::mul(fs)
+    };
+    let q = |i: usize, j: usize| rest(&m[i][j]);
+    let w0_squared = tidy(&Expr::div(Expr::mul2(q(0, 1), q(0, 2)), q(1, 2)));
+    // An even power's square root is taken exactly (the sign of w does not
+    // change w·wᵀ); anything else through `sqrt`, which must then simplify.
+    let w0 = match &w0_squared {
+        Expr::Pow(b, e) if e.as_int().is_some_and(|k| k % 2 == 0) => {
+            tidy(&Expr::powi((**b).clone(), e.as_int()? / 2))
+        }
+        other => tidy(&Expr::sqrt(other.clone())),
+    };
+    // A root left in w₀ could be of a negative number somewhere: only a
+    // root that simplified away is taken.
+    if w0.is_zero() || has_root(&w0) {
+        return None;
+    }
+    let mut w = vec![w0.clone()];
+    w.extend((1..n).map(|i| tidy(&Expr::div(q(0, i), w0.clone()))));
+    if w.iter().all(|wi| *wi == w[0]) {
+        return None; // a constant w is diag(d) + c·1·1ᵀ, found before
+    }
+    for &(i, j) in &pairs {
+        let model = Expr::mul(vec![c.clone(), w[i].clone(), w[j].clone()]);
+        if model == m[i][j] {
+            continue;
+        }
+        let diff = Expr::sub(m[i][j].clone(), model);
+        if !(diff.expand().is_zero() || crate::symbolic::cancel(&diff).is_zero()) {
+            return None;
+        }
+    }
+    let d: Vec<Expr> = (0..n)
+        .map(|i| {
+            tidy(&Expr::sub(
+                m[i][i].clone(),
+                Expr::mul(vec![c.clone(), w[i].clone(), w[i].clone()]),
+            ))
+        })
+        .collect();
+    // With d = 0 the matrix is of rank one, a simpler reading.
+    (!d.iter().all(Expr::is_zero)).then_some((d, c, w))
+}
+
+/// Does `e` take a fractional power anywhere?
+fn has_root(e: &Expr) -> bool {
+    match e {
+        Expr::Pow(b, x) => x.as_int().is_none() || has_root(b) || has_root(x),
+        other => other.children().iter().any(has_root),
     }
 }
 

@@ -49,6 +49,15 @@ pub enum Layout {
         /// Every entry off the diagonal.
         c: Expr,
     },
+    /// `diag(d) + c·w·wᵀ` with `w` not constant.
+    DiagonalPlusOuter {
+        /// Added on the diagonal.
+        d: Vec<Expr>,
+        /// The scalar.
+        c: Expr,
+        /// The vector.
+        w: Vec<Expr>,
+    },
     /// `w·a·aᵀ` with `a` free of the parameters.
     RankOne {
         /// The weight (holds the parameters).
@@ -81,9 +90,14 @@ pub fn layout(
         Shape::Diagonal => Layout::Diagonal,
         Shape::DiagonalPlusConstant { d, c } => Layout::DiagonalPlusConstant { d, c },
         Shape::BlockDiagonal(blocks) => Layout::Blocks(blocks),
-        Shape::General => match known_rank_one.cloned().or_else(|| rank_one(m, params)) {
+        // A regression row (w·a·aᵀ, with a free of the parameters) is the
+        // simpler reading of a matrix that is also diag(0) + c·w·wᵀ.
+        other => match known_rank_one.cloned().or_else(|| rank_one(m, params)) {
             Some((w, a)) => Layout::RankOne { w, a },
-            None => Layout::Entries,
+            None => match other {
+                Shape::DiagonalPlusOuter { d, c, w } => Layout::DiagonalPlusOuter { d, c, w },
+                _ => Layout::Entries,
+            },
         },
     }
 }
@@ -135,6 +149,17 @@ pub fn symmetric_text(
                 "{pad}{n}×{n} = diag(d) + c·1·1ᵀ (every entry off the diagonal is c) with"
             );
             let _ = writeln!(out, "{pad}  c   {}", r(c));
+            let _ = writeln!(out, "{pad}  d   by parameter:");
+            let d: Vec<&Expr> = d.iter().collect();
+            let lines = runs(&d, &names, &r);
+            out.push_str(&aligned(&lines, &format!("{pad}    ")));
+            return out;
+        }
+        Layout::DiagonalPlusOuter { d, c, w } => {
+            let _ = writeln!(out, "{pad}{n}×{n} = diag(d) + c·w·wᵀ with");
+            let _ = writeln!(out, "{pad}  c   {}", r(c));
+            let wv: Vec<String> = w.iter().map(&r).collect();
+            let _ = writeln!(out, "{pad}  w   ({})", wv.join(", "));
             let _ = writeln!(out, "{pad}  d   by parameter:");
             let d: Vec<&Expr> = d.iter().collect();
             let lines = runs(&d, &names, &r);
@@ -281,6 +306,16 @@ pub fn symmetric_latex(
                 "\\operatorname{{diag}}\\left({}\\right) {} \\mathbf{{1}}\\mathbf{{1}}^{{\\top}}",
                 list(&d),
                 signed_factor(&l(c), c)
+            )
+        }
+        Layout::DiagonalPlusOuter { d, c, w } => {
+            let d: Vec<&Expr> = d.iter().collect();
+            let w: Vec<&Expr> = w.iter().collect();
+            format!(
+                "\\operatorname{{diag}}\\left({}\\right) + c\\, w w^{{\\top}}, \\quad c = {}, \\quad w = \\left({}\\right)^{{\\top}}",
+                list(&d),
+                l(c),
+                list(&w)
             )
         }
         Layout::RankOne { w, a } => {
