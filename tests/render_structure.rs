@@ -169,7 +169,7 @@ fn every_structured_form_equals_the_matrix_it_stands_for() {
             ("F", &fisher.fim, fisher.rank_one.as_ref(), fim_kind),
         ];
         for (what, m, known, want) in cases {
-            let l = layout(m, &d.params, known);
+            let l = layout(m, &d.params, &[], known);
             assert_eq!(kind(&l), want, "{name}: {what}");
             let rebuilt = rebuild(&l, m);
             for seed in 1..=3 {

@@ -284,10 +284,31 @@ fn pull_back(
             singular: false,
             ..cf
         };
+        // A fixed design (no covariates): F in θ may be singular although
+        // F in the predictors is not (a Rasch test's a − b_k shift), so
+        // the rank is decided again, in θ.
+        let mut full = full;
+        if model.covariates.is_empty() {
+            let _stage = crate::budget::stage("the rank of F at a typical point");
+            let written: Matrix = full
+                .fim
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .map(|e| predictor::inline(e, &reduced.definitions))
+                        .collect()
+                })
+                .collect();
+            full.singularity =
+                super::identifiability::singularity(model, &written, &own_domains(model));
+            full.singular = full.singularity.is_some();
+        }
         if full.omitted.is_some() {
             return full;
         }
+        let stage = crate::budget::stage("det F and F⁻¹ in the model's parameters");
         let mut full = add_det_inverse(full, config);
+        drop(stage);
         if fim_only {
             // `singular` stays; det F and what follows are not reported.
             full.det = None;
@@ -295,6 +316,7 @@ fn pull_back(
             full.jeffreys = None;
             return full;
         }
+        let _stage = crate::budget::stage("the natural gradient in the model's parameters");
         full.natural_gradient = natural_gradient(
             &full,
             &score,

@@ -48,29 +48,74 @@ pub struct Reduced {
 /// A linear form's coefficients, parameter → coefficient.
 type Form = BTreeMap<Name, Expr>;
 
-/// The model in named linear predictors, when each of its linear forms has
-/// at least `min_params` parameters, the forms' parameters appear nowhere
-/// else, and the model has covariates (a regression); `None` otherwise
-/// (the derivation then works on the model as written).
+/// The model in named linear predictors, `None` when it has none (the
+/// derivation then works on the model as written). Two kinds qualify, and
+/// in both the forms' parameters must appear nowhere else:
+///
+/// * a regression (the model has covariates): each linear form with at
+///   least `min_params` parameters, or written as a user's `let`;
+/// * a fixed design written out term by term (no covariates): two or more
+///   forms with constant coefficients, such as a logistic regression at
+///   four dose levels written as four raw Bernoulli terms in `b0 - b1`,
+///   `b0`, `b0 + b1`, `b0 + 2*b1`, or a Rasch test's `a - b[k]`; a
+///   parameter also used on its own (`b0`) becomes a form of its own.
+///   Each term is then derived once in its predictor, and F is
+///   `Σ_k w_k(η_k) a_k a_kᵀ` rather than one long formula per entry.
 pub fn find(model: &Model, min_params: usize) -> Option<Reduced> {
-    if model.covariates.is_empty() || !model.coords.is_empty() {
+    if !model.coords.is_empty() || min_params == usize::MAX {
         return None;
     }
+    let design = model.covariates.is_empty();
     let params: BTreeSet<Name> = model.param_names().into_iter().collect();
     let data: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();
-    if min_params == usize::MAX {
-        return None;
-    }
-    // A form the user named with a `let` keeps its name at any size.
     let mut forms: Vec<Form> = Vec::new();
     collect_forms(&model.logp, &params, &data, min_params.min(2), &mut forms);
-    forms.retain(|f| f.len() >= min_params || user_let(model, f, &params, &data).is_some());
-    if forms.is_empty() {
-        return None;
+    if design {
+        forms.retain(|f| f.values().all(|a| a.as_num().is_some()));
+        if forms.len() < 2 {
+            return None;
+        }
+    } else {
+        // A form the user named with a `let` keeps its name at any size.
+        forms.retain(|f| f.len() >= min_params || user_let(model, f, &params, &data).is_some());
+        if forms.is_empty() {
+            return None;
+        }
+    }
+    // In the order of their parameters (a − b₂ before a − b₁₀), so that
+    // η_k reads with the model's own indices.
+    let order = model.param_names();
+    let position = |p: &Name| order.iter().position(|q| q == p).unwrap_or(usize::MAX);
+    forms.sort_by_cached_key(|f| {
+        let mut at: Vec<usize> = f.keys().map(position).collect();
+        at.sort_unstable();
+        at
+    });
+    let multi = forms.len();
+    if design {
+        // A form's parameter also used on its own becomes a form of its
+        // own (η = b0), replaced after the longer forms.
+        let partial: Vec<Name> = forms[..multi]
+            .iter()
+            .flat_map(|f| f.keys().cloned())
+            .collect::<BTreeSet<Name>>()
+            .into_iter()
+            .collect();
+        let names = predictor_names(model, &forms, &params, &data);
+        let first = replace_forms(&model.logp, &forms, &names, &params, &data);
+        let bare = first.free_vars();
+        for p in partial {
+            if bare.contains(&p) {
+                forms.push(Form::from([(p, Expr::one())]));
+            }
+        }
     }
     let in_forms: BTreeSet<Name> = forms.iter().flat_map(|f| f.keys().cloned()).collect();
     let names = predictor_names(model, &forms, &params, &data);
-    let rewrite = |e: &Expr| replace_forms(e, &forms, &names, &params, &data);
+    let rewrite = |e: &Expr| {
+        let e = replace_forms(e, &forms[..multi], &names[..multi], &params, &data);
+        replace_bare(&e, &forms[multi..], &names[multi..])
+    };
     let mut reduced = model.clone();
     reduced.logp = rewrite(&model.logp);
     for term in &mut reduced.terms {
@@ -320,6 +365,20 @@ fn replace_forms(
             }
             None => node,
         }
+    })
+}
+
+/// `e` with each parameter that is a one-parameter form (`{θ: 1}`)
+/// replaced by its name.
+fn replace_bare(e: &Expr, forms: &[Form], names: &[Name]) -> Expr {
+    if forms.is_empty() {
+        return e.clone();
+    }
+    e.substitute(&|v| {
+        forms
+            .iter()
+            .position(|f| f.keys().next().is_some_and(|p| &**p == v))
+            .map(|r| Expr::Var(names[r].clone()))
     })
 }
 

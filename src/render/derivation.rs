@@ -27,8 +27,14 @@ fn label(name: &str, style: &TextStyle) -> String {
 
 /// A symmetric matrix over `params`, in full when it reads, else by its
 /// structure ([`structured::layout`]), every line indented by `pad`.
-fn symmetric_text(m: &[Vec<Expr>], params: &[Name], style: &TextStyle, pad: &str) -> String {
-    let layout = structured::layout(m, params, None);
+fn symmetric_text(
+    m: &[Vec<Expr>],
+    params: &[Name],
+    derived: &[Name],
+    style: &TextStyle,
+    pad: &str,
+) -> String {
+    let layout = structured::layout(m, params, derived, None);
     structured::symmetric_text(m, params, &layout, style, pad)
 }
 
@@ -92,7 +98,13 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
             );
         }
         let _ = writeln!(out, "\nHessian of the log-density");
-        out.push_str(&symmetric_text(&d.hessian, &d.params, style, "  "));
+        out.push_str(&symmetric_text(
+            &d.hessian,
+            &d.params,
+            &derived(d),
+            style,
+            "  ",
+        ));
     }
     match &d.fisher {
         Ok(cf) => {
@@ -107,7 +119,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                 }
             }
             let _ = writeln!(out, "\nFisher information, one observation");
-            let layout = structured::layout(&cf.fim, &d.params, cf.rank_one.as_ref());
+            let layout = structured::layout(&cf.fim, &d.params, &derived(d), cf.rank_one.as_ref());
             out.push_str(&structured::symmetric_text(
                 &cf.fim, &d.params, &layout, style, "  ",
             ));
@@ -176,7 +188,7 @@ pub fn derivation_text(model: &Model, d: &Derivation, style: &TextStyle) -> Stri
                             out,
                             "\nCramér–Rao bound, N observations: Cov(θ̂) ⪰ F⁻¹/N with F⁻¹ ="
                         );
-                        out.push_str(&symmetric_text(inv, &d.params, style, "  "));
+                        out.push_str(&symmetric_text(inv, &d.params, &derived(d), style, "  "));
                     }
                     Some(Inverse::DiagonalMinusRankOne { w, c }) => {
                         let _ = writeln!(
@@ -264,7 +276,13 @@ pub fn coords_text(model: &Model, coords: &[CoordsDerivation], style: &TextStyle
             Ok(cf) => {
                 let names: Vec<String> = d.params.iter().map(|p| label(p, style)).collect();
                 let _ = writeln!(out, "  Fisher information in ({})", names.join(", "));
-                out.push_str(&symmetric_text(&cf.fim, &d.params, style, "    "));
+                out.push_str(&symmetric_text(
+                    &cf.fim,
+                    &d.params,
+                    &derived(&c.derivation),
+                    style,
+                    "    ",
+                ));
                 if let Some(j) = &cf.jeffreys {
                     let _ = writeln!(out, "  Jeffreys prior   ∝ {}", render(j, style));
                 }
@@ -317,9 +335,19 @@ fn group_text(g: &DataGroup, style: &TextStyle, eta_taken: bool) -> String {
     out
 }
 
+/// The names a derivation defines (its linear predictors).
+fn derived(d: &Derivation) -> Vec<Name> {
+    d.definitions.iter().map(|(n, _)| n.clone()).collect()
+}
+
 /// A symmetric matrix over `params` as LaTeX, in the form the text shows.
-fn symmetric_latex(m: &[Vec<Expr>], params: &[Name], style: &LatexStyle) -> String {
-    let layout = structured::layout(m, params, None);
+fn symmetric_latex(
+    m: &[Vec<Expr>],
+    params: &[Name],
+    derived: &[Name],
+    style: &LatexStyle,
+) -> String {
+    let layout = structured::layout(m, params, derived, None);
     structured::symmetric_latex(m, params, &layout, style)
 }
 
@@ -365,7 +393,7 @@ pub fn derivation_latex(
         let _ = writeln!(
             out,
             "  \\nabla^2_\\theta \\log p &= {}",
-            symmetric_latex(&d.hessian, &d.params, &style)
+            symmetric_latex(&d.hessian, &d.params, &derived(d), &style)
         );
         let _ = writeln!(out, "\\end{{align*}}");
     }
@@ -379,7 +407,7 @@ pub fn derivation_latex(
                 structured::symmetric_latex(
                     &cf.fim,
                     &d.params,
-                    &structured::layout(&cf.fim, &d.params, cf.rank_one.as_ref()),
+                    &structured::layout(&cf.fim, &d.params, &derived(d), cf.rank_one.as_ref()),
                     &style
                 )
             );
@@ -394,12 +422,12 @@ pub fn derivation_latex(
                         let _ = write!(
                             out,
                             " \\\\\n  \\mathcal{{I}}^{{-1}} &= {}",
-                            symmetric_latex(inv, &d.params, &style)
+                            symmetric_latex(inv, &d.params, &derived(d), &style)
                         );
                     }
                     Some(inv @ Inverse::DiagonalMinusRankOne { w, c }) => {
                         let dense = inv.to_dense();
-                        let shown = match structured::layout(&dense, &d.params, None) {
+                        let shown = match structured::layout(&dense, &d.params, &derived(d), None) {
                             structured::Layout::Full => matrix_latex(&dense, &style),
                             _ => {
                                 let ws: Vec<String> = w.iter().map(l).collect();
@@ -439,7 +467,12 @@ pub fn derivation_latex(
                 out,
                 "  \\mathcal{{I}}({}) &= {}",
                 phi.join(", "),
-                symmetric_latex(&cf.fim, &c.derivation.params, &style)
+                symmetric_latex(
+                    &cf.fim,
+                    &c.derivation.params,
+                    &derived(&c.derivation),
+                    &style
+                )
             );
             let _ = writeln!(out, "\\end{{align*}}");
         }

@@ -15,7 +15,7 @@
 //!     .map(|i| (0..n).map(|j| if i == j { Expr::var("s") } else { Expr::zero() }).collect())
 //!     .collect();
 //! let params: Vec<fimkit::ir::Name> = (0..n).map(|i| format!("b{i}").into()).collect();
-//! assert_eq!(layout(&m, &params, None), Layout::Diagonal);
+//! assert_eq!(layout(&m, &params, &[], None), Layout::Diagonal);
 //! ```
 
 use super::latex::{LatexStyle, latex, latex_name};
@@ -73,14 +73,17 @@ pub enum Layout {
 
 /// The layout of `m` over `params`. `known_rank_one` is a `w·a·aᵀ` form
 /// the caller already has (the derivation's F of a regression); without
-/// it, a matrix with no other structure is tested for one.
+/// it, a matrix with no other structure is tested for one, whose `a` must
+/// be free of the parameters and of `derived` (names standing for
+/// functions of them, such as a linear predictor η).
 pub fn layout(
     m: &[Vec<Expr>],
     params: &[Name],
+    derived: &[Name],
     known_rank_one: Option<&(Expr, Vec<Expr>)>,
 ) -> Layout {
     let n = m.len();
-    if params.len() != n || m.iter().any(|r| r.len() != n) {
+    if n <= 1 || params.len() != n || m.iter().any(|r| r.len() != n) {
         return Layout::Full;
     }
     if n <= FULL_MATRIX && text_width(&matrix_text(m, &TextStyle::unicode())) <= WIDE {
@@ -92,7 +95,10 @@ pub fn layout(
         Shape::BlockDiagonal(blocks) => Layout::Blocks(blocks),
         // A regression row (w·a·aᵀ, with a free of the parameters) is the
         // simpler reading of a matrix that is also diag(0) + c·w·wᵀ.
-        other => match known_rank_one.cloned().or_else(|| rank_one(m, params)) {
+        other => match known_rank_one.cloned().or_else(|| {
+            let fixed: Vec<Name> = params.iter().chain(derived).cloned().collect();
+            rank_one(m, &fixed)
+        }) {
             Some((w, a)) => Layout::RankOne { w, a },
             None => match other {
                 Shape::DiagonalPlusOuter { d, c, w } => Layout::DiagonalPlusOuter { d, c, w },
@@ -256,7 +262,7 @@ fn aligned(lines: &[(String, String)], pad: &str) -> String {
 /// A block is shown in full when it reads, else by its own structure
 /// (never as blocks again: it is connected).
 fn layout_of_block(sub: &Matrix, params: &[Name]) -> Layout {
-    match layout(sub, params, None) {
+    match layout(sub, params, &[], None) {
         Layout::Blocks(_) => Layout::Entries,
         l => l,
     }
@@ -434,13 +440,13 @@ mod tests {
     #[test]
     fn narrow_matrices_print_in_full() {
         let m = dirichlet_like(3);
-        assert_eq!(layout(&m, &names(3), None), Layout::Full);
+        assert_eq!(layout(&m, &names(3), &[], None), Layout::Full);
     }
 
     #[test]
     fn diagonal_plus_constant_is_found_and_d_is_simplified() {
         let m = dirichlet_like(10);
-        let Layout::DiagonalPlusConstant { d, c } = layout(&m, &names(10), None) else {
+        let Layout::DiagonalPlusConstant { d, c } = layout(&m, &names(10), &[], None) else {
             panic!("no structure found");
         };
         assert_eq!(d[3], trigamma(Expr::var("a4")));
@@ -468,7 +474,7 @@ mod tests {
             vec![z.clone(), y.clone(), z.clone()],
             vec![long.clone(), z.clone(), x.clone()],
         ];
-        let l = layout(&m, &names(3), None);
+        let l = layout(&m, &names(3), &[], None);
         assert_eq!(l, Layout::Blocks(vec![vec![0, 2], vec![1]]));
         let text = symmetric_text(&m, &names(3), &l, &TextStyle::ascii(), "");
         assert!(text.contains("\n  a1, a3:\n"), "{text}");
@@ -496,7 +502,7 @@ mod tests {
             .collect();
         let params: Vec<Name> = vec!["b0".into(), "b1".into(), "b2".into()];
         assert_eq!(
-            layout(&m, &params, None),
+            layout(&m, &params, &[], None),
             Layout::RankOne {
                 w: w.clone(),
                 a: a.to_vec()
