@@ -192,15 +192,24 @@ pub fn rank_one(m: &[Vec<Expr>], params: &[Name]) -> Option<(Expr, Vec<Expr>)> {
     if n < 2 || m[0][0].is_zero() || m.iter().any(|row| row.len() != n) {
         return None;
     }
+    // The zero pattern first (cheap): m_ij = 0 exactly when a_i or a_j is.
+    let zero_row: Vec<bool> = m[0].iter().map(Expr::is_zero).collect();
+    for (i, row) in m.iter().enumerate() {
+        for (j, e) in row.iter().enumerate() {
+            if e.is_zero() != (zero_row[i] || zero_row[j]) {
+                return None;
+            }
+        }
+    }
     let w = m[0][0].clone();
-    let a: Vec<Expr> = (0..n)
-        .map(|j| tidy(&Expr::div(m[0][j].clone(), w.clone())))
-        .collect();
-    // The weights are data (covariates); the parameters live in w.
-    if a.iter()
-        .any(|ai| ai.free_vars().iter().any(|v| params.contains(v)))
-    {
-        return None;
+    let mut a: Vec<Expr> = Vec::with_capacity(n);
+    for j in 0..n {
+        let aj = tidy(&Expr::div(m[0][j].clone(), w.clone()));
+        // The weights are data (covariates); the parameters live in w.
+        if aj.free_vars().iter().any(|v| params.contains(v)) {
+            return None;
+        }
+        a.push(aj);
     }
     for i in 0..n {
         for j in i..n {
