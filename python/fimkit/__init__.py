@@ -58,6 +58,7 @@ __all__ = [
     "EvaluationError",
     "NumericFimError",
     "FitError",
+    "sympify",
 ]
 __version__: str = _fimkit.__version__
 
@@ -288,3 +289,72 @@ class Model:
         cols = self._data(data)
         start = None if init is None else self.theta(init)
         return self._m.fit(cols, method, start, tol, max_iter)
+
+
+_INDEXED = None
+
+
+def sympify(text: str) -> Any:
+    """A fimkit expression string (``Model.derive()``'s ASCII formulas) as a
+    SymPy expression whose symbols are named as in the model.
+
+    This is ``sympy.sympify`` with fimkit's names and functions in its
+    namespace: ``alpha[1]`` becomes the symbol ``alpha[1]``, a name that is a
+    Python keyword (``lambda``) the symbol of that name; ``sigmoid``,
+    ``Phi``, ``lgamma``, ``digamma``, ``trigamma``, ``polygamma``,
+    ``lbeta``, ``besseli``, ``indicator``, ``abs``, ``eulergamma``, ``e``
+    and ``pi`` their SymPy meanings. Needs SymPy.
+    """
+    import keyword
+    import re
+
+    import sympy as sp
+
+    x, y = sp.symbols("x y")
+    names: dict[str, Any] = {
+        "sigmoid": sp.Lambda(x, 1 / (1 + sp.exp(-x))),
+        "Phi": sp.Lambda(x, (1 + sp.erf(x / sp.sqrt(2))) / 2),
+        "lgamma": sp.loggamma,
+        "digamma": sp.digamma,
+        "trigamma": sp.Lambda(x, sp.polygamma(1, x)),
+        "polygamma": sp.polygamma,
+        "lbeta": sp.Lambda((x, y), sp.log(sp.beta(x, y))),
+        "besseli": sp.besseli,
+        "indicator": sp.Lambda((x, y), sp.Piecewise((1, sp.Eq(x, y)), (0, True))),
+        "abs": sp.Abs,
+        "log1p": sp.Lambda(x, sp.log(1 + x)),
+        "expm1": sp.Lambda(x, sp.exp(x) - 1),
+        "eulergamma": sp.EulerGamma,
+        "e": sp.E,
+        "pi": sp.pi,
+    }
+    # Indexed names and Python keywords: a placeholder each, bound to the
+    # symbol of the model's name.
+    counter = [0]
+
+    def placeholder(name: str) -> str:
+        key = f"_fimkit_name_{counter[0]}"
+        counter[0] += 1
+        names[key] = sp.Symbol(name)
+        return key
+
+    text = re.sub(
+        r"\b([A-Za-z_][A-Za-z_0-9]*\[[0-9, ]+\])",
+        lambda m: placeholder(m.group(1).replace(" ", "")),
+        text,
+    )
+    # Every other name not called is a symbol, so that `beta`, `gamma`, `E`
+    # or `S` are the model's names and not SymPy's functions or singletons.
+    constants = {"pi", "e", "eulergamma"}
+
+    def symbol(m: "re.Match[str]") -> str:
+        name = m.group(1)
+        if name.startswith("_fimkit_name_") or name in constants:
+            return name
+        if keyword.iskeyword(name):
+            return placeholder(name)
+        names.setdefault(name, sp.Symbol(name))
+        return name
+
+    text = re.sub(r"\b([A-Za-z_][A-Za-z_0-9]*)\b(?!\s*\()", symbol, text)
+    return sp.sympify(text, locals=names, convert_xor=True)

@@ -11,7 +11,7 @@
 //! lines with their `help:`.
 
 use fimkit::fit::{FitConfig, FitResult, Method};
-use fimkit::numeric::Dataset;
+use fimkit::numeric::{Dataset, NumericError};
 use fimkit::render::fit::{FitTextOptions, fit_json, fit_text};
 use fimkit::{Error, FisherInformation};
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, ToPyArray};
@@ -20,43 +20,43 @@ use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 create_exception!(
-    _fimkit,
+    fimkit,
     FimkitError,
     PyValueError,
     "Base of every fimkit error (a ValueError)."
 );
 create_exception!(
-    _fimkit,
+    fimkit,
     ModelError,
     FimkitError,
     "The model source has errors; the message holds each diagnostic as `file:line:col: error[code]: message`, with its help."
 );
 create_exception!(
-    _fimkit,
+    fimkit,
     ArgumentError,
     FimkitError,
     "An argument does not fit the model: a parameter point of the wrong length, an unknown or missing name, a value outside its domain, a missing column."
 );
 create_exception!(
-    _fimkit,
+    fimkit,
     DataError,
     FimkitError,
     "A data value is outside its support, missing or not a number (the row and column are named)."
 );
 create_exception!(
-    _fimkit,
+    fimkit,
     EvaluationError,
     FimkitError,
     "Exact evaluation failed: a non-finite value (the row, statement and subexpression are named)."
 );
 create_exception!(
-    _fimkit,
+    fimkit,
     NumericFimError,
     FimkitError,
     "The numeric Fisher information could not be computed."
 );
 create_exception!(
-    _fimkit,
+    fimkit,
     FitError,
     FimkitError,
     "A fit failed: no maximum, separation, a supremum on the boundary, a singular information."
@@ -70,6 +70,15 @@ fn to_py(e: Error) -> PyErr {
         Error::Io { .. } => PyOSError::new_err(text),
         Error::Argument(_) => ArgumentError::new_err(text),
         Error::Data(_) => DataError::new_err(text),
+        // A point outside the domains, of the wrong length or with a wrong
+        // name is the caller's argument; a value outside its support, data.
+        Error::Evaluation(
+            NumericError::Dimension { .. }
+            | NumericError::ParamDomain { .. }
+            | NumericError::UnknownName { .. }
+            | NumericError::MissingValue { .. },
+        ) => ArgumentError::new_err(text),
+        Error::Evaluation(NumericError::Input { .. }) => DataError::new_err(text),
         Error::Evaluation(_) => EvaluationError::new_err(text),
         Error::NumericFim(_) => NumericFimError::new_err(text),
         Error::NoClosedForm(_) => FimkitError::new_err(text),
