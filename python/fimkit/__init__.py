@@ -252,6 +252,15 @@ class Model:
             return self._m.sums(t, cols)[3]
         return self._m.rows(t, cols, False, True)[2]
 
+    def derivatives(
+        self, theta: Theta, data: Data
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every row's log-density ``(n,)``, score ``(n, d)`` and Hessian
+        ``(n, d, d)`` in one pass over the data (what ``log_density``,
+        ``score`` and ``hessian`` give one at a time)."""
+        v, g, h = self._m.rows(self.theta(theta), self._data(data), True, True)
+        return v, g, h
+
     def fisher_information(self, theta: Theta, data: Data = None) -> FisherInformation:
         """The Fisher information at θ.
 

@@ -40,6 +40,11 @@ def test_normal_against_the_formulas():
     np.testing.assert_allclose(h[:, 0, 1], -2 * r / s**2, rtol=1e-14, atol=1e-16)
     np.testing.assert_allclose(h[:, 1, 0], h[:, 0, 1], rtol=0)
     np.testing.assert_allclose(h[:, 1, 1], (1 - 3 * r**2) / s**2, rtol=1e-14)
+    # All three in one pass.
+    v3, g3, h3 = m.derivatives([mu, s], {"x": x})
+    np.testing.assert_array_equal(v3, lp)
+    np.testing.assert_array_equal(g3, g)
+    np.testing.assert_array_equal(h3, h)
     # reduce=True: the sums.
     assert m.log_density([mu, s], {"x": x}, reduce=True) == pytest.approx(lp.sum(), rel=1e-15)
     np.testing.assert_allclose(m.score([mu, s], {"x": x}, reduce=True), g.sum(0), rtol=1e-14)
