@@ -389,6 +389,88 @@ impl Model {
         score: bool,
         hessian: bool,
     ) -> Result<PerRow, Error> {
+        use rayon::prelude::*;
+        let f = self.functions()?;
+        self.named(theta)?;
+        let (n, d, w) = (data.n_rows(), theta.len(), data.names().len());
+        let (gw, hw) = (if score { d } else { 0 }, if hessian { d * d } else { 0 });
+        let mut out = PerRow {
+            n_rows: n,
+            n_params: d,
+            log_density: vec![0.0; n],
+            score: vec![0.0; n * gw],
+            hessian: vec![0.0; n * hw],
+        };
+        // Each chunk of rows is folded on its own, straight into its own
+        // disjoint part of the output (no gathering buffers, no copies).
+        // Anything unusual (an error, a chunk not filled) goes to the
+        // gathering path, whose errors name the rows of the whole dataset.
+        let rows = crate::numeric::api::CHUNK;
+        let chunks = n.div_ceil(rows);
+        fn split(v: &mut [f64], width: usize, rows: usize, chunks: usize) -> Vec<&mut [f64]> {
+            if width == 0 {
+                (0..chunks).map(|_| <&mut [f64]>::default()).collect()
+            } else {
+                v.chunks_mut(rows * width).collect()
+            }
+        }
+        let (vs, gs, hs) = (
+            out.log_density.chunks_mut(rows).collect::<Vec<_>>(),
+            split(&mut out.score, gw, rows, chunks),
+            split(&mut out.hessian, hw, rows, chunks),
+        );
+        let t = DVector::from_column_slice(theta);
+        let schema = &self.schema;
+        // A dataset of another layout: the checks of the gathering path.
+        let ok = data.names() == schema.names().as_slice()
+            && vs
+                .into_par_iter()
+                .zip(gs)
+                .zip(hs)
+                .enumerate()
+                .all(|(c, ((v, g), h))| {
+                    let len = v.len();
+                    let sub = schema.wrap(
+                        data.values()[c * rows * w..(c * rows + len) * w].to_vec(),
+                        len,
+                    );
+                    let slot = std::sync::Mutex::new(Some((v, g, h)));
+                    let filled = f.fold_rows(
+                        &t,
+                        &sub,
+                        || (slot.lock().ok().and_then(|mut s| s.take()), 0usize),
+                        |(acc, count), r| {
+                            if let Some((v, g, h)) = acc {
+                                v[r.row] = r.log_density;
+                                if gw > 0 {
+                                    g[r.row * gw..(r.row + 1) * gw].copy_from_slice(r.score);
+                                }
+                                if hw > 0 {
+                                    h[r.row * hw..(r.row + 1) * hw].copy_from_slice(r.hessian);
+                                }
+                                *count += 1;
+                            }
+                        },
+                        |a, b| (a.0.or(b.0), a.1 + b.1),
+                    );
+                    matches!(filled, Ok((_, k)) if k == len)
+                });
+        if ok {
+            Ok(out)
+        } else {
+            self.rows_gathered(theta, data, score, hessian)
+        }
+    }
+
+    /// [`Model::rows`] by gathering each chunk's rows and copying them into
+    /// place: the path whose errors name rows of the whole dataset.
+    fn rows_gathered(
+        &self,
+        theta: &[f64],
+        data: &Dataset,
+        score: bool,
+        hessian: bool,
+    ) -> Result<PerRow, Error> {
         let f = self.functions()?;
         let theta = DVector::from_column_slice(theta);
         // θ of the wrong length is an argument error, not a panic below.

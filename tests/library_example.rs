@@ -190,6 +190,14 @@ fn per_row_derivatives_match_the_point_calls_and_the_sums() -> Result<(), Error>
         (v.log_density, v.score.len(), v.hessian.len()),
         (r.log_density, 0, 0)
     );
+    // A row that fails names its row in the whole dataset (1-based), not
+    // in its chunk.
+    let e = Model::from_source("param mu : real\ndata x : real\nlogp += -exp(mu*x)\n", "e")?;
+    let mut xs = vec![1.0; 5000];
+    xs[3000] = 1e6;
+    let bad = e.dataset(&[("x", &xs)])?;
+    let err = e.rows(&[1.0], &bad, true, true).unwrap_err().to_string();
+    assert!(err.contains("row 3001"), "{err}");
     // A wrong θ is an error, not a panic.
     assert!(matches!(
         m.rows(&[2.0], &data, true, true),
