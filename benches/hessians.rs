@@ -254,6 +254,30 @@ fn bench_logistic(c: &mut Criterion, d: usize) {
     g.bench_function("hand", |bch| {
         bch.iter(|| black_box(logistic_hand(&b, data.values())))
     });
+    // The Python package's `hessian(theta, columns)` in Rust: every row's
+    // value, score and Hessian materialized (`Model::rows`), from the
+    // dataset, and from named columns as Python hands them over
+    // (bench/python_hessians.py times the Python call on the same data).
+    let m = fimkit::Model::from_source(&logistic_source(d), "logistic").expect("model");
+    let names = m.input_names();
+    let w = d + 1;
+    let columns: Vec<Vec<f64>> = (0..w)
+        .map(|j| data.values().iter().skip(j).step_by(w).copied().collect())
+        .collect();
+    let named: Vec<(&str, &[f64])> = names
+        .iter()
+        .map(String::as_str)
+        .zip(columns.iter().map(Vec::as_slice))
+        .collect();
+    g.bench_function("fimkit_rows", |bch| {
+        bch.iter(|| black_box(m.rows(&b, &data, true, true).expect("rows")))
+    });
+    g.bench_function("fimkit_columns_rows", |bch| {
+        bch.iter(|| {
+            let data = m.dataset(&named).expect("dataset");
+            black_box(m.rows(&b, &data, true, true).expect("rows"))
+        })
+    });
     g.finish();
 }
 
@@ -306,9 +330,15 @@ fn selected(name: &str) -> bool {
         return true;
     }
     let group = format!("hessians/{name}");
-    ["fimkit", "fimkit_sum_rows", "hand"]
-        .iter()
-        .any(|b| format!("{group}/{b}").contains(&f))
+    [
+        "fimkit",
+        "fimkit_sum_rows",
+        "hand",
+        "fimkit_rows",
+        "fimkit_columns_rows",
+    ]
+    .iter()
+    .any(|b| format!("{group}/{b}").contains(&f))
 }
 
 fn benches(c: &mut Criterion) {

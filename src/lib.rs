@@ -53,7 +53,7 @@ mod model;
 pub use diagnostic::{Diagnostic, Severity, Span};
 pub use error::{Error, ModelError};
 pub use ir::Expr;
-pub use model::{FimMethod, FisherInformation, Model, information_at};
+pub use model::{FimMethod, FisherInformation, Model, PerRow, information_at};
 /// The linear algebra of every vector and matrix fimkit returns, re-exported
 /// so callers use the same version.
 pub use nalgebra;

@@ -16,7 +16,7 @@
 
 use crate::error::{Error, ModelError};
 use crate::fisher::at_point::{self, FimAtPoint};
-use crate::fisher::{Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
+use crate::fisher::{CoordsDerivation, Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
 use crate::fit::{FitConfig, FitResult, Problem};
 use crate::ir;
 use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
@@ -39,6 +39,24 @@ pub struct Model {
     schema: DataSchema,
     functions: OnceLock<Result<ModelFunctions, crate::numeric::NumericError>>,
     derivation: OnceLock<Derivation>,
+    coords: OnceLock<Vec<CoordsDerivation>>,
+}
+
+/// Every row's log-density, and where asked its score and Hessian, from
+/// [`Model::rows`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerRow {
+    /// Number of rows.
+    pub n_rows: usize,
+    /// Number of parameters d.
+    pub n_params: usize,
+    /// `log p(x_i; θ)`, one a row.
+    pub log_density: Vec<f64>,
+    /// The scores, row after row (n·d values); empty when not asked.
+    pub score: Vec<f64>,
+    /// The Hessians, row after row, each d×d row-major (n·d² values);
+    /// empty when not asked.
+    pub hessian: Vec<f64>,
 }
 
 /// Which route gave a Fisher information.
@@ -141,6 +159,7 @@ impl Model {
                 warnings,
                 functions: OnceLock::new(),
                 derivation: OnceLock::new(),
+                coords: OnceLock::new(),
             }),
             _ => Err(Error::Model(ModelError {
                 file: name.to_string(),
@@ -188,6 +207,15 @@ impl Model {
     /// Parameter names, the order of every parameter vector.
     pub fn param_names(&self) -> Vec<String> {
         self.ir.params.iter().map(|p| p.name.to_string()).collect()
+    }
+
+    /// Covariate names (the inputs a design needs, see [`Model::design`]).
+    pub fn covariate_names(&self) -> Vec<String> {
+        self.ir
+            .covariates
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect()
     }
 
     /// Input names (data variables, then covariates), the order of a row.
@@ -309,6 +337,195 @@ impl Model {
     pub fn derive(&self) -> &Derivation {
         self.derivation
             .get_or_init(|| crate::fisher::derive(&self.ir, &DeriveConfig::default()))
+    }
+
+    /// The derivations of the model's `coords` blocks (none without one),
+    /// from [`Model::derive`]; derived once, on first use.
+    pub fn derive_coords(&self) -> &[CoordsDerivation] {
+        self.coords.get_or_init(|| {
+            crate::fisher::derive_coords(&self.ir, self.derive(), &DeriveConfig::default())
+        })
+    }
+
+    /// The derivation as the `fimkit derive --format json` document
+    /// (`fimkit-json 1`): the same renderer, so the same document.
+    ///
+    /// ```
+    /// let m = fimkit::Model::from_source("param l : positive\ndata k : count\nk ~ poisson(l)\n", "p")?;
+    /// assert_eq!(m.derive_json()["fim"][0][0], "1/l");
+    /// # Ok::<(), fimkit::Error>(())
+    /// ```
+    pub fn derive_json(&self) -> serde_json::Value {
+        crate::render::derivation::derivation_json(&self.ir, self.derive(), self.derive_coords())
+    }
+
+    /// The derivation in LaTeX (`fimkit derive --format latex`): `align*`
+    /// environments, or a complete document with `standalone`.
+    pub fn derive_latex(&self, standalone: bool) -> String {
+        crate::render::derivation::derivation_latex(
+            &self.ir,
+            self.derive(),
+            self.derive_coords(),
+            standalone,
+        )
+    }
+
+    /// Every row's log-density, and with `score` / `hessian` its exact
+    /// score and Hessian (the engines of [`Model::sums`], rows in
+    /// parallel). Memory: the outputs, and as much again while the chunks
+    /// computed in parallel are gathered.
+    ///
+    /// ```
+    /// let m = fimkit::Model::from_source("param mu : real\ndata x : real\nx ~ normal(mu, 1)\n", "n")?;
+    /// let data = m.dataset(&[("x", &[1.0, 2.0, 4.0])])?;
+    /// let r = m.rows(&[2.0], &data, true, true)?;
+    /// assert_eq!((r.score, r.hessian), (vec![-1.0, 0.0, 2.0], vec![-1.0; 3]));
+    /// # Ok::<(), fimkit::Error>(())
+    /// ```
+    pub fn rows(
+        &self,
+        theta: &[f64],
+        data: &Dataset,
+        score: bool,
+        hessian: bool,
+    ) -> Result<PerRow, Error> {
+        use rayon::prelude::*;
+        let f = self.functions()?;
+        self.named(theta)?;
+        let (n, d, w) = (data.n_rows(), theta.len(), data.names().len());
+        let (gw, hw) = (if score { d } else { 0 }, if hessian { d * d } else { 0 });
+        let mut out = PerRow {
+            n_rows: n,
+            n_params: d,
+            log_density: vec![0.0; n],
+            score: vec![0.0; n * gw],
+            hessian: vec![0.0; n * hw],
+        };
+        // Each chunk of rows is folded on its own, straight into its own
+        // disjoint part of the output (no gathering buffers, no copies).
+        // Anything unusual (an error, a chunk not filled) goes to the
+        // gathering path, whose errors name the rows of the whole dataset.
+        let rows = crate::numeric::api::CHUNK;
+        let chunks = n.div_ceil(rows);
+        fn split(v: &mut [f64], width: usize, rows: usize, chunks: usize) -> Vec<&mut [f64]> {
+            if width == 0 {
+                (0..chunks).map(|_| <&mut [f64]>::default()).collect()
+            } else {
+                v.chunks_mut(rows * width).collect()
+            }
+        }
+        let (vs, gs, hs) = (
+            out.log_density.chunks_mut(rows).collect::<Vec<_>>(),
+            split(&mut out.score, gw, rows, chunks),
+            split(&mut out.hessian, hw, rows, chunks),
+        );
+        let t = DVector::from_column_slice(theta);
+        let schema = &self.schema;
+        // A dataset of another layout: the checks of the gathering path.
+        let ok = data.names() == schema.names().as_slice()
+            && vs
+                .into_par_iter()
+                .zip(gs)
+                .zip(hs)
+                .enumerate()
+                .all(|(c, ((v, g), h))| {
+                    let len = v.len();
+                    let sub = schema.wrap(
+                        data.values()[c * rows * w..(c * rows + len) * w].to_vec(),
+                        len,
+                    );
+                    let slot = std::sync::Mutex::new(Some((v, g, h)));
+                    let filled = f.fold_rows(
+                        &t,
+                        &sub,
+                        || (slot.lock().ok().and_then(|mut s| s.take()), 0usize),
+                        |(acc, count), r| {
+                            if let Some((v, g, h)) = acc {
+                                v[r.row] = r.log_density;
+                                if gw > 0 {
+                                    g[r.row * gw..(r.row + 1) * gw].copy_from_slice(r.score);
+                                }
+                                if hw > 0 {
+                                    h[r.row * hw..(r.row + 1) * hw].copy_from_slice(r.hessian);
+                                }
+                                *count += 1;
+                            }
+                        },
+                        |a, b| (a.0.or(b.0), a.1 + b.1),
+                    );
+                    matches!(filled, Ok((_, k)) if k == len)
+                });
+        if ok {
+            Ok(out)
+        } else {
+            self.rows_gathered(theta, data, score, hessian)
+        }
+    }
+
+    /// [`Model::rows`] by gathering each chunk's rows and copying them into
+    /// place: the path whose errors name rows of the whole dataset.
+    fn rows_gathered(
+        &self,
+        theta: &[f64],
+        data: &Dataset,
+        score: bool,
+        hessian: bool,
+    ) -> Result<PerRow, Error> {
+        let f = self.functions()?;
+        let theta = DVector::from_column_slice(theta);
+        // θ of the wrong length is an argument error, not a panic below.
+        self.named(theta.as_slice())?;
+        let (n, d) = (data.n_rows(), theta.len());
+        let (gw, hw) = (if score { d } else { 0 }, if hessian { d * d } else { 0 });
+        let mut out = PerRow {
+            n_rows: n,
+            n_params: d,
+            log_density: vec![0.0; n],
+            score: vec![0.0; n * gw],
+            hessian: vec![0.0; n * hw],
+        };
+        // A chunk's rows (consecutive) are gathered, then copied into place.
+        struct Chunk {
+            first: Option<usize>,
+            v: Vec<f64>,
+            g: Vec<f64>,
+            h: Vec<f64>,
+        }
+        let empty = || Chunk {
+            first: None,
+            v: Vec::new(),
+            g: Vec::new(),
+            h: Vec::new(),
+        };
+        let place = |c: Chunk, out: &mut PerRow| {
+            if let Some(r) = c.first {
+                out.log_density[r..r + c.v.len()].copy_from_slice(&c.v);
+                out.score[r * gw..r * gw + c.g.len()].copy_from_slice(&c.g);
+                out.hessian[r * hw..r * hw + c.h.len()].copy_from_slice(&c.h);
+            }
+        };
+        let last = f.fold_rows(
+            &theta,
+            data,
+            empty,
+            |c, r| {
+                c.first.get_or_insert(r.row);
+                c.v.push(r.log_density);
+                if score {
+                    c.g.extend_from_slice(r.score);
+                }
+                if hessian {
+                    c.h.extend_from_slice(r.hessian);
+                }
+            },
+            |a, b| {
+                place(a, &mut out);
+                place(b, &mut out);
+                empty()
+            },
+        )?;
+        place(last, &mut out);
+        Ok(out)
     }
 
     /// The Fisher information of one observation at θ: the closed form where

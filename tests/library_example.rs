@@ -118,3 +118,91 @@ fn errors_are_typed_and_readable() {
     let boxed: Box<dyn std::error::Error> = Box::new(e);
     assert!(!boxed.to_string().is_empty());
 }
+
+/// `Model::derive_json` and `derive_latex` are `fimkit derive`'s JSON and
+/// LaTeX outputs, byte for byte (the Python package's `derive()` and
+/// `derive_latex()` are these).
+#[test]
+fn derive_json_and_latex_are_the_commands() -> Result<(), Error> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/textbook");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("corpus")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "fim"))
+        .collect();
+    files.sort();
+    // A coordinates block too (its derivations are part of the document).
+    files.push(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/normal.fim").into());
+    assert!(files.len() > 10);
+    for path in files.iter().take(12).chain(files.last()) {
+        let m = Model::from_file(path)?;
+        let cli = |format: &str| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_fimkit"))
+                .args(["derive", "--format", format])
+                .arg(path)
+                .output()
+                .expect("run fimkit");
+            assert!(out.status.success(), "{}", path.display());
+            String::from_utf8(out.stdout).expect("UTF-8")
+        };
+        let json = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&m.derive_json()).unwrap()
+        );
+        assert_eq!(json, cli("json"), "{}", path.display());
+        assert_eq!(m.derive_latex(false), cli("latex"), "{}", path.display());
+    }
+    Ok(())
+}
+
+/// `Model::rows`: every row's value, score and Hessian, each equal to the
+/// one-row call, and summing to `Model::sums`.
+#[test]
+fn per_row_derivatives_match_the_point_calls_and_the_sums() -> Result<(), Error> {
+    let m = Model::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gamma.fim"))?;
+    let x: Vec<f64> = (1..=5000).map(|i| 0.1 + (i % 97) as f64 * 0.05).collect();
+    let data = m.dataset(&[("x", &x)])?;
+    let theta = [2.0, 1.5];
+    let r = m.rows(&theta, &data, true, true)?;
+    assert_eq!((r.n_rows, r.n_params), (5000, 2));
+    assert_eq!(
+        (r.log_density.len(), r.score.len(), r.hessian.len()),
+        (5000, 10000, 20000)
+    );
+    for i in [0, 1, 2047, 2048, 4999] {
+        assert_eq!(r.log_density[i], m.log_density(&theta, &[x[i]])?);
+        assert_eq!(
+            r.score[2 * i..2 * i + 2],
+            *m.score(&theta, &[x[i]])?.as_slice()
+        );
+        let h = m.hessian(&theta, &[x[i]])?;
+        assert_eq!(
+            r.hessian[4 * i..4 * i + 4],
+            [h[(0, 0)], h[(0, 1)], h[(1, 0)], h[(1, 1)]]
+        );
+    }
+    let s = m.sums(&theta, &data)?;
+    let total: f64 = r.log_density.iter().sum();
+    assert!((total - s.loglik).abs() < 1e-9 * s.loglik.abs());
+    // Only what was asked.
+    let v = m.rows(&theta, &data, false, false)?;
+    assert_eq!(
+        (v.log_density, v.score.len(), v.hessian.len()),
+        (r.log_density, 0, 0)
+    );
+    // A row that fails names its row in the whole dataset (1-based), not
+    // in its chunk.
+    let e = Model::from_source("param mu : real\ndata x : real\nlogp += -exp(mu*x)\n", "e")?;
+    let mut xs = vec![1.0; 5000];
+    xs[3000] = 1e6;
+    let bad = e.dataset(&[("x", &xs)])?;
+    let err = e.rows(&[1.0], &bad, true, true).unwrap_err().to_string();
+    assert!(err.contains("row 3001"), "{err}");
+    // A wrong θ is an error, not a panic.
+    assert!(matches!(
+        m.rows(&[2.0], &data, true, true),
+        Err(Error::Argument(_))
+    ));
+    assert!(m.rows(&[-2.0, 1.0], &data, true, true).is_err());
+    Ok(())
+}

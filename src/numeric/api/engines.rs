@@ -75,8 +75,8 @@ impl ModelFunctions {
     }
 }
 
-/// Rows per parallel work item.
-pub(super) const CHUNK: usize = 2048;
+/// Rows per parallel work item (the chunks of [`ModelFunctions::fold_rows`]).
+pub(crate) const CHUNK: usize = 2048;
 
 /// Rows per block of the data-separable path (its data factors, one
 /// column each, stay in the L1 cache).

@@ -66,6 +66,7 @@ use rayon::prelude::*;
 use std::fmt;
 
 mod engines;
+pub(crate) use engines::CHUNK;
 mod error;
 
 pub use error::NumericError;
