@@ -10,7 +10,7 @@
 //! one along M + α(F_k − F_l). For D, A and c the optimal α solves a
 //! one-dimensional concave problem in the eigenvalues of
 //! L⁻¹(F_k − F_l)L⁻ᵀ (M = LLᵀ), to machine precision by bisection on
-//! its derivative; for E and Ds by golden section on Φ. Weights that an
+//! its derivative; for E and Ds by bisection on the sign of ⟨A(M + αΔ), Δ⟩. Weights that an
 //! exchange empties become exactly 0, so the support shrinks to the
 //! optimal one. The iteration stops when max ψ ≤ 1 + tol.
 
@@ -172,11 +172,42 @@ fn optimal_step(crit: &Criterion, m: &DMatrix<f64>, delta: &DMatrix<f64>, lo: f6
             }
             0.5 * (a + b)
         }
-        None => golden(
-            |a| crit.phi(&(m + delta * a)).unwrap_or(f64::NEG_INFINITY),
-            lo,
-            hi,
-        ),
+        None => {
+            // The sign of Φ's slope along Δ is the sign of ⟨A(M + αΔ), Δ⟩
+            // (a supergradient; Φ and r are positive): bisection on it finds
+            // the maximiser to machine precision, where golden section on Φ
+            // would stop at √ε.
+            let slope = |a: f64| -> f64 {
+                match crit.evaluate(&(m + delta * a)) {
+                    Some(e) => e.a.component_mul(delta).sum(),
+                    None => f64::NAN,
+                }
+            };
+            let s_hi = slope(hi);
+            if s_hi >= 0.0 {
+                return hi;
+            }
+            let s_lo = slope(lo);
+            if s_lo <= 0.0 {
+                return lo;
+            }
+            let (mut a, mut b) = (lo, hi);
+            for _ in 0..100 {
+                let c = 0.5 * (a + b);
+                if c <= a || c >= b {
+                    break;
+                }
+                let s = slope(c);
+                // Singular at c: the singular end is the worse one.
+                let up = if s.is_nan() { c - lo < hi - c } else { s > 0.0 };
+                if up {
+                    a = c;
+                } else {
+                    b = c;
+                }
+            }
+            0.5 * (a + b)
+        }
     }
 }
 
@@ -207,38 +238,6 @@ fn spectral_form(
         _ => return None,
     };
     Some((eig.eigenvalues.iter().copied().collect(), h))
-}
-
-/// The maximiser of a concave function on [lo, hi] by golden section.
-fn golden(f: impl Fn(f64) -> f64, lo: f64, hi: f64) -> f64 {
-    let g = (5f64.sqrt() - 1.0) / 2.0;
-    let (mut a, mut b) = (lo, hi);
-    let mut c = b - g * (b - a);
-    let mut d = a + g * (b - a);
-    let (mut fc, mut fd) = (f(c), f(d));
-    for _ in 0..100 {
-        if fc >= fd {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - g * (b - a);
-            fc = f(c);
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + g * (b - a);
-            fd = f(d);
-        }
-        if b - a <= 1e-16 * (1.0 + a.abs().max(b.abs())) {
-            break;
-        }
-    }
-    let mid = 0.5 * (a + b);
-    [lo, mid, hi]
-        .into_iter()
-        .max_by(|x, y| f(*x).total_cmp(&f(*y)))
-        .unwrap_or(mid)
 }
 
 /// Move the optimal weight from candidate `l` to candidate `k`.
@@ -300,9 +299,11 @@ pub fn optimize(
     };
     let big_l = (4 * fims.p).min(n);
     let mut iterations = 0;
+    let mut best_phi = f64::NEG_INFINITY;
+    let mut stalled = 0;
     loop {
         let mut m = fims.weighted_sum(&w);
-        let Some((_, a)) = functional(crit, &m) else {
+        let Some((phi, a)) = functional(crit, &m) else {
             return Err(DesignError::Singular(
                 "the information matrix became singular during the exchanges".into(),
             ));
@@ -316,7 +317,15 @@ pub fn optimize(
         if !max.is_finite() {
             return Err(DesignError::Model("a sensitivity is not finite".into()));
         }
-        if max - 1.0 <= config.tol || iterations >= config.max_iter {
+        // Stop when Φ has not grown (beyond rounding) for 50 iterations:
+        // the certificate then says how far from optimal it is.
+        if phi > best_phi * (1.0 + 1e-15) {
+            best_phi = phi;
+            stalled = 0;
+        } else {
+            stalled += 1;
+        }
+        if max - 1.0 <= config.tol || iterations >= config.max_iter || stalled > 50 {
             return Ok(Weights {
                 w,
                 iterations,
