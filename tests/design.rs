@@ -201,7 +201,7 @@ fn candidate_csv_json_and_compare() {
         v["certificate"]["searched"]
             .as_str()
             .expect("s")
-            .contains("every one of the 21")
+            .contains("every one of the 21 candidate points (exact)")
     );
     let pts = v["design"].as_array().expect("design");
     assert_eq!(pts.len(), 3);

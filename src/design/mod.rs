@@ -245,7 +245,7 @@ impl<'a> Problem<'a> {
             .expect("grid");
         let mut best = (grid_max, grid[arg * k..(arg + 1) * k].to_vec());
         let searched = match (&box_ends, self.fim.is_closed_form()) {
-            (None, _) => format!("exact: every one of the {n} candidate points"),
+            (None, _) => format!("every one of the {n} candidate points (exact)"),
             (Some(_), false) => format!(
                 "a grid of {n} points only (no closed form to differentiate: the maximum between grid points is not searched)"
             ),
