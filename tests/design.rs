@@ -282,3 +282,50 @@ fn a_singular_space_is_refused() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("singular"), "{err}");
 }
+
+#[test]
+fn exact_designs_of_n_runs() {
+    // Six runs of the quadratic: two at each of -1, 0, 1, efficiency 1.
+    let (code, out, err) = fimkit(&[
+        "design",
+        "tests/fixtures/design/quadratic.fim",
+        "--at",
+        "b0=0,b1=0,b2=0",
+        "--space",
+        "x=-1..1",
+        "--runs",
+        "6",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let runs: Vec<u64> = v["exact"]["design"]
+        .as_array()
+        .expect("exact")
+        .iter()
+        .map(|p| p["runs"].as_u64().expect("runs"))
+        .collect();
+    assert_eq!(runs, vec![2, 2, 2]);
+    assert!((v["exact"]["efficiency"].as_f64().expect("eff") - 1.0).abs() < 1e-9);
+    // Four runs: one point doubled, det M = 1/8 against 4/27: efficiency (27/32)^(1/3).
+    let (code, out, err) = fimkit(&[
+        "design",
+        "tests/fixtures/design/quadratic.fim",
+        "--at",
+        "b0=0,b1=0,b2=0",
+        "--space",
+        "x=-1..1",
+        "--runs",
+        "4",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let eff = v["exact"]["efficiency"].as_f64().expect("eff");
+    assert!(
+        (eff - (27.0f64 / 32.0).powf(1.0 / 3.0)).abs() < 1e-9,
+        "{eff}"
+    );
+}

@@ -27,6 +27,7 @@ pub struct DesignArgs<'a> {
     pub grid: Option<usize>,
     pub tol: f64,
     pub compare: Option<&'a Path>,
+    pub runs: Option<usize>,
     pub plot: Option<&'a PathBuf>,
     pub format: DesignFormat,
 }
@@ -230,6 +231,11 @@ pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
         Some(path) => Some(compare(&problem, &schema, &design, path)?),
         None => None,
     };
+    let exact = match args.runs {
+        Some(0) => return Err(Failure::usage("--runs: at least one run")),
+        Some(n) => Some((n, problem.exact(&design, n, &schema)?)),
+        None => None,
+    };
     if let Some(path) = args.plot {
         plot(&problem, &design, path)?;
     }
@@ -242,6 +248,7 @@ pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
             &label,
             &design,
             comparison.as_ref(),
+            exact.as_ref(),
         ),
         DesignFormat::Text => text(
             &model,
@@ -250,6 +257,7 @@ pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
             &label,
             &design,
             comparison.as_ref(),
+            exact.as_ref(),
         ),
     };
     if design.certificate.certified {
@@ -343,6 +351,7 @@ fn text(
     label: &str,
     d: &Design,
     cmp: Option<&Comparison>,
+    exact: Option<&(usize, fimkit::design::ExactDesign)>,
 ) -> String {
     let at: Vec<String> = params
         .iter()
@@ -417,6 +426,22 @@ fn text(
         "             maximum searched over {}\n",
         c.searched
     ));
+    if let Some((n, e)) = exact {
+        s.push_str(&format!(
+            "\nexact design of {n} runs (efficient rounding, then exchanges): {label}-efficiency {} of the approximate optimum\n",
+            fimkit::number::fmt_sig(e.efficiency, 6)
+        ));
+        for nm in &d.names {
+            s.push_str(&format!("  {nm:>width$}"));
+        }
+        s.push_str(&format!("  {:>14}\n", "runs"));
+        for (x, r) in e.points.iter().zip(&e.runs) {
+            for v in x {
+                s.push_str(&format!("  {:>width$}", sig(*v)));
+            }
+            s.push_str(&format!("  {r:>14}\n"));
+        }
+    }
     if let Some(cmp) = cmp {
         s.push_str(&format!(
             "\ncompared    {} ({} points): {label}-efficiency {} of the optimum\n",
@@ -439,6 +464,7 @@ fn json(
     label: &str,
     d: &Design,
     cmp: Option<&Comparison>,
+    exact: Option<&(usize, fimkit::design::ExactDesign)>,
 ) -> String {
     let at: serde_json::Map<String, serde_json::Value> = params
         .iter()
@@ -494,6 +520,25 @@ fn json(
             "searched": c.searched,
         },
     });
+    if let Some((n, e)) = exact {
+        let pts: Vec<serde_json::Value> = e
+            .points
+            .iter()
+            .zip(&e.runs)
+            .map(|(x, r)| {
+                let mut o: serde_json::Map<String, serde_json::Value> = d
+                    .names
+                    .iter()
+                    .zip(x)
+                    .map(|(nm, v)| (nm.clone(), num(*v)))
+                    .collect();
+                o.insert("runs".into(), serde_json::json!(r));
+                serde_json::Value::Object(o)
+            })
+            .collect();
+        out["exact"] =
+            serde_json::json!({"runs": n, "design": pts, "efficiency": num(e.efficiency)});
+    }
     if let Some(cmp) = cmp {
         out["compare"] = serde_json::json!({"file": cmp.path, "points": cmp.rows, "efficiency": num(cmp.efficiency)});
     }

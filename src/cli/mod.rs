@@ -301,6 +301,9 @@ Exit codes: 0 a certified design, 1 model error, bad point, a singular problem o
         /// A CSV of your design (covariate columns, optional `weight`): its efficiency relative to the optimum.
         #[arg(long, value_name = "FILE.csv")]
         compare: Option<PathBuf>,
+        /// Also an exact design of N runs (efficient rounding, then exchanges), with its efficiency.
+        #[arg(long, value_name = "N")]
+        runs: Option<usize>,
         /// Draw the sensitivity function with the support points (.svg or .png).
         #[arg(long, value_name = "FILE.svg|FILE.png")]
         plot: Option<PathBuf>,
@@ -545,6 +548,7 @@ pub fn run() -> ExitCode {
             grid,
             tol,
             compare,
+            runs,
             plot,
             format,
         } => design::design_cmd(&design::DesignArgs {
@@ -556,6 +560,7 @@ pub fn run() -> ExitCode {
             grid,
             tol,
             compare: compare.as_deref(),
+            runs,
             plot: plot.as_ref(),
             format,
         }),

@@ -5,12 +5,14 @@
 //! The stages, one file each: `space` (a box or candidate points, fixed
 //! covariates), `fim` (F(θ; x) at many points from the compiled closed
 //! form, or numeric; exact x-derivatives), `criterion` (Φ and the
-//! sensitivity ψ), `weights` (REX on a finite set), `refine` (support
+//! sensitivity ψ), `weights` (REX on a finite set), `exact` (N-run
+//! designs), `refine` (support
 //! points moved off the grid by Newton steps on ψ, merged), and here the
 //! driver and the certificate: max ψ over the space and the efficiency
 //! bound 1/max ψ it implies.
 
 pub mod criterion;
+pub mod exact;
 pub mod fim;
 #[cfg(feature = "plot")]
 pub mod plot;
@@ -128,6 +130,17 @@ pub struct Design {
     pub iterations: usize,
     /// Were the points refined off the grid (a box with a closed form)?
     pub refined: bool,
+}
+
+/// An exact design: whole runs at each point.
+#[derive(Clone, Debug)]
+pub struct ExactDesign {
+    /// The points (free coordinates).
+    pub points: Vec<Vec<f64>>,
+    /// Runs at each.
+    pub runs: Vec<usize>,
+    /// Φ(M_exact)/Φ(M_approximate optimum): its efficiency.
+    pub efficiency: f64,
 }
 
 /// Everything a design needs about the model at θ.
@@ -308,6 +321,56 @@ impl<'a> Problem<'a> {
             candidates: n,
             iterations,
             refined,
+        })
+    }
+
+    /// An exact design of `runs` runs near `design`: efficient rounding of
+    /// its weights, then exchanges of single runs among its support and
+    /// the 200 candidates of highest sensitivity.
+    pub fn exact(
+        &self,
+        design: &Design,
+        runs: usize,
+        schema: &crate::numeric::DataSchema,
+    ) -> Result<ExactDesign, DesignError> {
+        let crit = &self.config.criterion;
+        let k = self.k();
+        let mut cand: Vec<Vec<f64>> = design.points.clone();
+        let grid = self.config.space.grid(self.config.grid);
+        let fims = self.fims(&grid, schema)?;
+        if let Some((_, functional)) = weights::functional(crit, &design.information) {
+            let psi = weights::sensitivities(&fims, &functional);
+            let mut order: Vec<usize> = (0..psi.len()).collect();
+            order.sort_by(|a, b| psi[*b].total_cmp(&psi[*a]));
+            for &i in order.iter().take(200) {
+                let x = grid[i * k..(i + 1) * k].to_vec();
+                if !cand.contains(&x) {
+                    cand.push(x);
+                }
+            }
+        }
+        let flat: Vec<f64> = cand.iter().flatten().copied().collect();
+        let cfims = self.fims(&flat, schema)?;
+        let mut counts = exact::efficient_rounding(&design.weights, runs);
+        counts.resize(cand.len(), 0);
+        let (counts, phi) = exact::improve(&cfims, crit, counts);
+        let phi = phi.ok_or_else(|| {
+            DesignError::Singular(format!(
+                "no design of {runs} runs on these points identifies every parameter"
+            ))
+        })?;
+        let mut points = Vec::new();
+        let mut runs_at = Vec::new();
+        for (x, c) in cand.into_iter().zip(counts) {
+            if c > 0 {
+                points.push(x);
+                runs_at.push(c);
+            }
+        }
+        Ok(ExactDesign {
+            points,
+            runs: runs_at,
+            efficiency: phi / design.phi,
         })
     }
 
