@@ -250,6 +250,7 @@ fn malformed_specs_are_refused() {
             &["--space", "x=-1..1", "--criterion", "c"],
         ),
         ("fixed_free", &["--space", "x=-1..1", "--fixed", "x=0"]),
+        ("tol_negative", &["--space", "x=-1..1", "--tol=-1"]),
     ];
     let mut shown = String::new();
     for (name, extra) in cases {
@@ -328,4 +329,52 @@ fn exact_designs_of_n_runs() {
         (eff - (27.0f64 / 32.0).powf(1.0 / 3.0)).abs() < 1e-9,
         "{eff}"
     );
+}
+
+/// Without a closed form the box is searched on the grid and its cell
+/// centres: a grid that misses the optimum's middle point is refused
+/// (exit 1, the design still printed), a grid that holds it is certified.
+#[test]
+fn a_design_that_is_not_certified_fails_loudly() {
+    let base = [
+        "design",
+        "tests/fixtures/design/weibull_quadratic.fim",
+        "--at",
+        "b0=0,b1=0,b2=0,k=1.5",
+        "--space",
+        "x=-1..1",
+    ];
+    let mut coarse = base.to_vec();
+    coarse.extend(["--grid", "4"]);
+    let (code, out, err) = fimkit(&coarse);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("NOT certified"), "{out}");
+    assert!(err.contains("the design is not certified"), "{err}");
+    coarse.extend(["--format", "json"]);
+    let (code, out, _) = fimkit(&coarse);
+    assert_eq!(code, 1);
+    let first: serde_json::Value = serde_json::Deserializer::from_str(&out)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .expect("a document")
+        .expect("json");
+    assert_eq!(first["ok"], false);
+    assert_eq!(first["certificate"]["certified"], false);
+    let bound = first["certificate"]["efficiency_bound"]
+        .as_f64()
+        .expect("bound");
+    assert!(bound < 1.0 && bound > 0.5, "{bound}");
+    let mut fine = base.to_vec();
+    fine.extend(["--grid", "5", "--format", "json"]);
+    let (code, out, err) = fimkit(&fine);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let xs: Vec<f64> = v["design"]
+        .as_array()
+        .expect("d")
+        .iter()
+        .map(|p| p["x"].as_f64().expect("x"))
+        .collect();
+    assert_eq!(xs.len(), 3, "{xs:?}");
+    assert!(v["method"].as_str().expect("m").starts_with("numeric"));
 }

@@ -219,6 +219,9 @@ pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
     } else {
         candidates(Path::new(args.space), &covariates, &fixed)?
     };
+    if args.tol.is_nan() || args.tol < 0.0 {
+        return Err(Failure::usage("--tol: a number >= 0"));
+    }
     let mut config = DesignConfig::new(criterion, space);
     config.fixed = fixed;
     config.grid = args.grid;

@@ -259,9 +259,34 @@ impl<'a> Problem<'a> {
         let mut best = (grid_max, grid[arg * k..(arg + 1) * k].to_vec());
         let searched = match (&box_ends, self.fim.is_closed_form()) {
             (None, _) => format!("every one of the {n} candidate points (exact)"),
-            (Some(_), false) => format!(
-                "a grid of {n} points only (no closed form to differentiate: the maximum between grid points is not searched)"
-            ),
+            (Some((lo, hi)), false) => {
+                // No derivatives: check the centres of the grid's cells too,
+                // so a grid too coarse for the optimum shows in the
+                // certificate instead of passing it.
+                let per = ((n as f64).powf(1.0 / k as f64).round() as usize).max(2);
+                let h: Vec<f64> = lo
+                    .iter()
+                    .zip(hi)
+                    .map(|(a, b)| (b - a) / (per - 1) as f64)
+                    .collect();
+                let centres = Space::Box {
+                    names: self.config.space.names().to_vec(),
+                    lo: lo.iter().zip(&h).map(|(a, h)| a + h / 2.0).collect(),
+                    hi: hi.iter().zip(&h).map(|(b, h)| b - h / 2.0).collect(),
+                }
+                .grid(Some(per - 1));
+                let cf = self.fims(&centres, schema)?;
+                let cpsi = weights::sensitivities(&cf, &functional);
+                if let Some((i, &v)) = cpsi.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
+                    if v > best.0 {
+                        best = (v, centres[i * k..(i + 1) * k].to_vec());
+                    }
+                }
+                format!(
+                    "a grid of {n} points and the {} centres of its cells (no closed form to differentiate: not searched continuously)",
+                    cpsi.len()
+                )
+            }
             (Some((lo, hi)), true) => {
                 let local = refine::Local {
                     fim: &self.fim,
