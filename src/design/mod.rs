@@ -277,10 +277,10 @@ impl<'a> Problem<'a> {
                 .grid(Some(per - 1));
                 let cf = self.fims(&centres, schema)?;
                 let cpsi = weights::sensitivities(&cf, &functional);
-                if let Some((i, &v)) = cpsi.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) {
-                    if v > best.0 {
-                        best = (v, centres[i * k..(i + 1) * k].to_vec());
-                    }
+                if let Some((i, &v)) = cpsi.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))
+                    && v > best.0
+                {
+                    best = (v, centres[i * k..(i + 1) * k].to_vec());
                 }
                 format!(
                     "a grid of {n} points and the {} centres of its cells (no closed form to differentiate: not searched continuously)",
