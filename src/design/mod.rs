@@ -211,13 +211,17 @@ impl<'a> Problem<'a> {
         let crit = &self.config.criterion;
         let k = self.k();
         let grid = self.config.space.grid(self.config.grid);
+        let stage = crate::budget::stage("design: F(θ; x) at the candidate points");
         let fims = self.fims(&grid, schema)?;
+        drop(stage);
         let n = fims.len();
         let wcfg = weights::WeightConfig {
             seed: self.config.seed,
             ..weights::WeightConfig::default()
         };
+        let stage = crate::budget::stage("design: REX weights on the candidates");
         let on_grid = weights::optimize(&fims, crit, None, &wcfg)?;
+        drop(stage);
         let iterations = on_grid.iterations;
         let mut points: Vec<Vec<f64>> = Vec::new();
         let mut w: Vec<f64> = Vec::new();
@@ -239,6 +243,7 @@ impl<'a> Problem<'a> {
                 lo,
                 hi,
             };
+            let _stage = crate::budget::stage("design: refining the support in the box");
             (points, w) = self.refine(&local, &grid, &fims, points, w, schema)?;
             refined = true;
         }
@@ -250,6 +255,7 @@ impl<'a> Problem<'a> {
         })?;
         let (_, functional) = weights::functional(crit, &m).expect("regular");
         // The certificate: max ψ over the space.
+        let _stage = crate::budget::stage("design: the certificate (max sensitivity)");
         let psi = weights::sensitivities(&fims, &functional);
         let (arg, &grid_max) = psi
             .iter()
