@@ -32,6 +32,7 @@
 
 pub mod budget;
 pub mod codegen;
+pub mod design;
 pub mod diagnostic;
 pub mod exact;
 #[doc(hidden)] // an internal stage: public for the tests and benches

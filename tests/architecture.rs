@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("numeric", &["numeric"]),
     ("fisher", &["fisher"]),
     ("fit", &["fit"]),
+    ("design", &["design"]),
     ("codegen", &["codegen"]),
     ("render", &["render"]),
     (
