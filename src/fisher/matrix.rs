@@ -203,8 +203,8 @@ pub fn rank_one(m: &[Vec<Expr>], params: &[Name]) -> Option<(Expr, Vec<Expr>)> {
     }
     let w = m[0][0].clone();
     let mut a: Vec<Expr> = Vec::with_capacity(n);
-    for j in 0..n {
-        let aj = tidy(&Expr::div(m[0][j].clone(), w.clone()));
+    for m0j in &m[0] {
+        let aj = tidy(&Expr::div(m0j.clone(), w.clone()));
         // The weights are data (covariates); the parameters live in w.
         if aj.free_vars().iter().any(|v| params.contains(v)) {
             return None;
