@@ -378,3 +378,188 @@ fn a_design_that_is_not_certified_fails_loudly() {
     assert_eq!(xs.len(), 3, "{xs:?}");
     assert!(v["method"].as_str().expect("m").starts_with("numeric"));
 }
+
+/// The logistic model's F(θ; x) written by hand, for the independent
+/// checks of the Bayesian design.
+fn logistic_fim(t: &[f64; 2], x: f64) -> [[f64; 2]; 2] {
+    let p = 1.0 / (1.0 + (-(t[0] + t[1] * x)).exp());
+    let w = p * (1.0 - p);
+    [[w, w * x], [w * x, w * x * x]]
+}
+
+/// (1/S) Σ_s log det Σ_i w_i F(θ_s; x_i), by hand.
+fn expected_log_det(thetas: &[[f64; 2]], design: &[(f64, f64)]) -> f64 {
+    thetas
+        .iter()
+        .map(|t| {
+            let mut m = [[0.0; 2]; 2];
+            for &(x, w) in design {
+                let f = logistic_fim(t, x);
+                for i in 0..2 {
+                    for j in 0..2 {
+                        m[i][j] += w * f[i][j];
+                    }
+                }
+            }
+            (m[0][0] * m[1][1] - m[0][1] * m[1][0]).ln()
+        })
+        .sum::<f64>()
+        / thetas.len() as f64
+}
+
+#[test]
+fn bayesian_d_optimal_design_over_prior_samples() {
+    let m = Model::from_file(fixture("logistic.fim")).expect("model");
+    let thetas = [[0.0, 1.0], [0.5, 2.0], [-0.5, 1.5], [0.2, 0.7]];
+    let xs: Vec<f64> = (0..=160).map(|i| -4.0 + 0.05 * i as f64).collect();
+    let space = Space::Candidates {
+        names: vec!["x".into()],
+        rows: xs.clone(),
+    };
+    let problems: Vec<Problem> = thetas
+        .iter()
+        .map(|t| {
+            let config = DesignConfig::new(Criterion::D, space.clone());
+            Problem::new(m.ir(), m.derive(), t, config).expect("problem")
+        })
+        .collect();
+    let schema = fimkit::numeric::DataSchema::from_model(m.ir()).covariates_only();
+    let d = fimkit::design::bayes::solve(&problems, &schema).expect("design");
+    assert!(d.certificate.certified, "{:?}", d.certificate);
+    assert_eq!(d.prior_samples, 4);
+    let design: Vec<(f64, f64)> = d
+        .points
+        .iter()
+        .map(|x| x[0])
+        .zip(d.weights.clone())
+        .collect();
+    let phi = expected_log_det(&thetas, &design);
+    assert!(
+        (phi - d.phi).abs() <= 1e-6 * phi.abs().max(1.0),
+        "{phi} vs {}",
+        d.phi
+    );
+    // The equivalence theorem, by hand: the averaged sensitivity
+    // (1/S) Σ_s tr(M_s⁻¹ F_s(x))/p is at most 1 on every candidate.
+    let inverse = |t: &[f64; 2]| {
+        let mut m = [[0.0; 2]; 2];
+        for &(x, w) in &design {
+            let f = logistic_fim(t, x);
+            for i in 0..2 {
+                for j in 0..2 {
+                    m[i][j] += w * f[i][j];
+                }
+            }
+        }
+        let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+        [
+            [m[1][1] / det, -m[0][1] / det],
+            [-m[1][0] / det, m[0][0] / det],
+        ]
+    };
+    let inverses: Vec<[[f64; 2]; 2]> = thetas.iter().map(inverse).collect();
+    let max_psi = xs
+        .iter()
+        .map(|&x| {
+            thetas
+                .iter()
+                .zip(&inverses)
+                .map(|(t, a)| {
+                    let f = logistic_fim(t, x);
+                    (a[0][0] * f[0][0] + 2.0 * a[0][1] * f[0][1] + a[1][1] * f[1][1]) / 2.0
+                })
+                .sum::<f64>()
+                / thetas.len() as f64
+        })
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(max_psi <= 1.0 + 1e-5, "max ψ by hand {max_psi}");
+    // No design that moves weight to another candidate does better.
+    let mut seed = 7u64;
+    for _ in 0..300 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let x = xs[(seed >> 33) as usize % xs.len()];
+        let share = 0.01 + 0.2 * ((seed >> 11) as f64 / (1u64 << 53) as f64);
+        let mut moved: Vec<(f64, f64)> = design
+            .iter()
+            .map(|&(p, w)| (p, w * (1.0 - share)))
+            .collect();
+        moved.push((x, share));
+        assert!(expected_log_det(&thetas, &moved) <= phi + 1e-9);
+    }
+    // One sample is the locally D-optimal design on the same candidates.
+    let one = fimkit::design::bayes::solve(&problems[..1], &schema).expect("one sample");
+    let local = problems[0].solve(&schema).expect("local");
+    let phi_one = expected_log_det(
+        &thetas[..1],
+        &one.points
+            .iter()
+            .map(|x| x[0])
+            .zip(one.weights.clone())
+            .collect::<Vec<_>>(),
+    );
+    let phi_local = expected_log_det(
+        &thetas[..1],
+        &local
+            .points
+            .iter()
+            .map(|x| x[0])
+            .zip(local.weights.clone())
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        (phi_one - phi_local).abs() <= 1e-6,
+        "{phi_one} vs {phi_local}"
+    );
+}
+
+#[test]
+fn prior_on_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("fimkit-prior-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prior = dir.join("prior.csv");
+    std::fs::write(&prior, "a,b\n0,1\n0.5,2\n-0.5,1.5\n").unwrap();
+    let model = fixture("logistic.fim");
+    let (code, out, err) = fimkit(&[
+        "design",
+        model.to_str().unwrap(),
+        "--prior",
+        prior.to_str().unwrap(),
+        "--space",
+        "x=-4..4",
+        "--grid",
+        "161",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Bayesian D-optimal design over 3 prior samples"),
+        "{out}"
+    );
+    assert!(out.contains("certified optimal"), "{out}");
+    // Only D, and not with --at.
+    let (code, _, err) = fimkit(&[
+        "design",
+        model.to_str().unwrap(),
+        "--prior",
+        prior.to_str().unwrap(),
+        "--space",
+        "x=-4..4",
+        "--criterion",
+        "A",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("only with --criterion D"), "{err}");
+    let (code, _, err) = fimkit(&[
+        "design",
+        model.to_str().unwrap(),
+        "--prior",
+        prior.to_str().unwrap(),
+        "--at",
+        "a=0,b=1",
+        "--space",
+        "x=-4..4",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

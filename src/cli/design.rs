@@ -29,6 +29,7 @@ pub struct DesignArgs<'a> {
     pub compare: Option<&'a Path>,
     pub runs: Option<usize>,
     pub plot: Option<&'a PathBuf>,
+    pub prior: Option<&'a Path>,
     pub format: DesignFormat,
 }
 
@@ -181,6 +182,100 @@ fn candidates(
     })
 }
 
+/// `fimkit design --prior FILE.csv`: the Bayesian D-optimal design over
+/// the prior samples (one column per parameter), on the candidates.
+fn prior_design(
+    args: &DesignArgs,
+    model: &fimkit::Model,
+    ir: &fimkit::ir::Model,
+    path: &Path,
+) -> Result<Report, Failure> {
+    if !args.at.is_empty() {
+        return Err(Failure::usage(
+            "--prior replaces --at: the design is for the prior's samples",
+        ));
+    }
+    if args.compare.is_some() || args.runs.is_some() || args.plot.is_some() {
+        return Err(Failure::usage(
+            "--prior does not combine with --compare, --runs or --plot yet",
+        ));
+    }
+    let params = model.param_names();
+    let covariates: Vec<String> = ir.covariates.iter().map(|c| c.name.to_string()).collect();
+    let (names, rows) = read_csv(path)?;
+    let cols: Vec<usize> = params
+        .iter()
+        .map(|p| {
+            names.iter().position(|n| n == p).ok_or_else(|| {
+                Failure::model(format!(
+                    "{}: no column `{p}` (one column per parameter: {})",
+                    path.display(),
+                    params.join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if rows.is_empty() {
+        return Err(Failure::model(format!("{}: no samples", path.display())));
+    }
+    let fixed_assign =
+        points::parse(args.fixed).map_err(|e| Failure::usage(format!("--fixed: {e}")))?;
+    let fixed: Vec<(String, f64)> = fixed_assign
+        .iter()
+        .map(|a| match a.values.as_slice() {
+            [v] if !a.list => Ok((a.name.clone(), *v)),
+            _ => Err(Failure::usage(format!("--fixed {}: one value", a.name))),
+        })
+        .collect::<Result<_, _>>()?;
+    let criterion = parse_criterion(args.criterion, &params)
+        .map_err(|e| Failure::usage(format!("--criterion: {e}")))?;
+    let space = if args.space.contains('=') {
+        Space::parse_box(args.space)?
+    } else {
+        candidates(Path::new(args.space), &covariates, &fixed)?
+    };
+    if args.tol.is_nan() || args.tol < 0.0 {
+        return Err(Failure::usage("--tol: a number >= 0"));
+    }
+    let derivation = model.derive();
+    let thetas: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| cols.iter().map(|&c| r[c]).collect())
+        .collect();
+    let mut problems = Vec::with_capacity(thetas.len());
+    for (i, theta) in thetas.iter().enumerate() {
+        let mut config = DesignConfig::new(criterion.clone(), space.clone());
+        config.fixed = fixed.clone();
+        config.grid = args.grid;
+        config.tol = args.tol;
+        let problem = Problem::new(model.ir(), derivation, theta, config)
+            .map_err(|e| Failure::model(format!("{}: sample {}: {e}", path.display(), i + 1)))?;
+        problems.push(problem);
+    }
+    let schema = fimkit::numeric::DataSchema::from_model(model.ir()).covariates_only();
+    let design = fimkit::design::bayes::solve(&problems, &schema)?;
+    let label = "Bayesian D".to_string();
+    let mean: Vec<f64> = (0..params.len())
+        .map(|j| thetas.iter().map(|t| t[j]).sum::<f64>() / thetas.len() as f64)
+        .collect();
+    let out = match args.format {
+        DesignFormat::Json => json(model, &params, &mean, &label, &design, None, None),
+        DesignFormat::Text => text(model, &params, &mean, &label, &design, None, None),
+    };
+    if design.certificate.certified {
+        Ok(Report::output(out))
+    } else {
+        Err(Failure::model(format!(
+            "the design is not certified: max sensitivity {} exceeds 1 + {} \
+             (geometric-mean D-efficiency only known to be at least {}); try a larger --tol",
+            fimkit::number::fmt_sig(design.certificate.max_sensitivity, 10),
+            design.certificate.tol,
+            fimkit::number::fmt_sig(design.certificate.efficiency_bound, 6),
+        ))
+        .after(Report::output(out)))
+    }
+}
+
 /// Run `fimkit design`.
 pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
     let load_format = match args.format {
@@ -192,6 +287,9 @@ pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
         .map_err(|e| Failure::model(e.to_string()))?;
     let params = model.param_names();
     let covariates: Vec<String> = ir.covariates.iter().map(|c| c.name.to_string()).collect();
+    if let Some(path) = args.prior {
+        return prior_design(args, &model, &ir, path);
+    }
     // θ.
     let assignments = points::parse(args.at).map_err(|e| Failure::usage(format!("--at: {e}")))?;
     let names: Vec<fimkit::ir::expr::Name> = ir.params.iter().map(|p| p.name.clone()).collect();
@@ -361,19 +459,33 @@ fn text(
         .zip(theta)
         .map(|(n, v)| format!("{n}={}", fimkit::number::fmt_value(*v)))
         .collect();
-    let mut s = format!(
-        "{}: {label}-optimal design at {}\n",
-        model.name(),
-        at.join(", ")
-    );
+    let mut s = if d.prior_samples > 0 {
+        format!(
+            "{}: {label}-optimal design over {} prior samples (mean {})\n",
+            model.name(),
+            d.prior_samples,
+            at.join(", ")
+        )
+    } else {
+        format!(
+            "{}: {label}-optimal design at {}\n",
+            model.name(),
+            at.join(", ")
+        )
+    };
     for (n, v) in &d.fixed {
         s.push_str(&format!("  fixed {n} = {}\n", sig(*v)));
     }
     s.push_str(&format!(
-        "  F(θ; x): {}; {} candidate points, {} REX iterations{}\n\n",
+        "  F(θ; x): {}; {} candidate points, {} {} iterations{}\n\n",
         d.method,
         d.candidates,
         d.iterations,
+        if d.prior_samples > 0 {
+            "multiplicative"
+        } else {
+            "REX"
+        },
         if d.refined {
             ", support refined by Newton steps (exact x-derivatives)"
         } else {
@@ -392,6 +504,7 @@ fn text(
         s.push_str(&format!("  {:>14}\n", sig(*w)));
     }
     let value_name = match label.chars().next() {
+        Some('B') => "E[log det M] over the prior",
         Some('D') if label == "D" => "det M",
         Some('D') => "det of the information for the subset",
         Some('A') => "tr M⁻¹",
@@ -544,6 +657,9 @@ fn json(
     }
     if let Some(cmp) = cmp {
         out["compare"] = serde_json::json!({"file": cmp.path, "points": cmp.rows, "efficiency": num(cmp.efficiency)});
+    }
+    if d.prior_samples > 0 {
+        out["prior_samples"] = serde_json::json!(d.prior_samples);
     }
     format!("{}\n", serde_json::to_string_pretty(&out).expect("JSON"))
 }

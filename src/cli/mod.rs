@@ -280,8 +280,8 @@ Exit codes: 0 a certified design, 1 model error, bad point, a singular problem o
     Design {
         /// The model file.
         model: PathBuf,
-        /// The parameter point: name=value,...
-        #[arg(long, value_name = "NAME=VALUE,...", required = true)]
+        /// The parameter point: name=value,... (not needed with --prior)
+        #[arg(long, value_name = "NAME=VALUE,...", required_unless_present = "prior")]
         at: Vec<String>,
         /// The design space: a box name=lo..hi[,name=lo..hi] or a CSV file of candidate points.
         #[arg(long, value_name = "BOX|FILE.csv")]
@@ -307,6 +307,9 @@ Exit codes: 0 a certified design, 1 model error, bad point, a singular problem o
         /// Draw the sensitivity function with the support points (.svg or .png).
         #[arg(long, value_name = "FILE.svg|FILE.png")]
         plot: Option<PathBuf>,
+        /// Samples of θ (a CSV with one column per parameter): the Bayesian D-optimal design, maximising E[log det M] over them (--at is then not needed).
+        #[arg(long, value_name = "FILE.csv")]
+        prior: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = design::DesignFormat::Text)]
         format: design::DesignFormat,
@@ -550,6 +553,7 @@ pub fn run() -> ExitCode {
             compare,
             runs,
             plot,
+            prior,
             format,
         } => design::design_cmd(&design::DesignArgs {
             model: &model,
@@ -562,6 +566,7 @@ pub fn run() -> ExitCode {
             compare: compare.as_deref(),
             runs,
             plot: plot.as_ref(),
+            prior: prior.as_deref(),
             format,
         }),
         Command::Eval {

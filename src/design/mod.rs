@@ -11,6 +11,7 @@
 //! driver and the certificate: max ψ over the space and the efficiency
 //! bound 1/max ψ it implies.
 
+pub mod bayes;
 pub mod criterion;
 pub mod exact;
 pub mod fim;
@@ -130,6 +131,9 @@ pub struct Design {
     pub iterations: usize,
     /// Were the points refined off the grid (a box with a closed form)?
     pub refined: bool,
+    /// The number of prior samples of a Bayesian design ([`bayes`]); 0
+    /// for a design at one θ.
+    pub prior_samples: usize,
 }
 
 /// An exact design: whole runs at each point.
@@ -352,6 +356,7 @@ impl<'a> Problem<'a> {
             candidates: n,
             iterations,
             refined,
+            prior_samples: 0,
         })
     }
 
