@@ -563,3 +563,55 @@ fn prior_on_the_command_line() {
     assert_eq!(code, 2, "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn plot_draws_the_sensitivity_with_the_support() {
+    let dir = std::env::temp_dir().join(format!("fimkit-design-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // One covariate: the curve, its axis ψ(x), and one marker per support
+    // point (the quadratic's D-optimal −1, 0, 1).
+    let svg = dir.join("quadratic.svg");
+    let model = fixture("quadratic.fim");
+    let (code, out, err) = fimkit(&[
+        "design",
+        model.to_str().unwrap(),
+        "--at",
+        "b0=1,b1=1,b2=1",
+        "--space",
+        "x=-1..1",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&svg).expect("the plot is written");
+    assert!(text.starts_with("<svg"), "{}", &text[..text.len().min(200)]);
+    assert!(text.contains("ψ(x)"), "no ψ axis");
+    let support = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with('x'))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(support, 3, "{out}");
+    assert_eq!(
+        text.matches("<circle").count(),
+        support,
+        "one marker per support point"
+    );
+    // A PNG by the extension.
+    let png = dir.join("quadratic.png");
+    let (code, _, err) = fimkit(&[
+        "design",
+        model.to_str().unwrap(),
+        "--at",
+        "b0=1,b1=1,b2=1",
+        "--space",
+        "x=-1..1",
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bytes = std::fs::read(&png).expect("the PNG is written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    std::fs::remove_dir_all(&dir).ok();
+}
