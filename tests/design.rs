@@ -387,20 +387,26 @@ fn logistic_fim(t: &[f64; 2], x: f64) -> [[f64; 2]; 2] {
     [[w, w * x], [w * x, w * x * x]]
 }
 
-/// (1/S) Σ_s log det Σ_i w_i F(θ_s; x_i), by hand.
+/// M(ξ, θ) = Σ_i w_i F(θ; x_i), by hand.
+fn logistic_information(t: &[f64; 2], design: &[(f64, f64)]) -> [[f64; 2]; 2] {
+    let mut m = [[0.0; 2]; 2];
+    for &(x, w) in design {
+        let f = logistic_fim(t, x);
+        for (row, frow) in m.iter_mut().zip(f) {
+            for (e, fe) in row.iter_mut().zip(frow) {
+                *e += w * fe;
+            }
+        }
+    }
+    m
+}
+
+/// (1/S) Σ_s log det M(ξ, θ_s), by hand.
 fn expected_log_det(thetas: &[[f64; 2]], design: &[(f64, f64)]) -> f64 {
     thetas
         .iter()
         .map(|t| {
-            let mut m = [[0.0; 2]; 2];
-            for &(x, w) in design {
-                let f = logistic_fim(t, x);
-                for i in 0..2 {
-                    for j in 0..2 {
-                        m[i][j] += w * f[i][j];
-                    }
-                }
-            }
+            let m = logistic_information(t, design);
             (m[0][0] * m[1][1] - m[0][1] * m[1][0]).ln()
         })
         .sum::<f64>()
@@ -442,15 +448,7 @@ fn bayesian_d_optimal_design_over_prior_samples() {
     // The equivalence theorem, by hand: the averaged sensitivity
     // (1/S) Σ_s tr(M_s⁻¹ F_s(x))/p is at most 1 on every candidate.
     let inverse = |t: &[f64; 2]| {
-        let mut m = [[0.0; 2]; 2];
-        for &(x, w) in &design {
-            let f = logistic_fim(t, x);
-            for i in 0..2 {
-                for j in 0..2 {
-                    m[i][j] += w * f[i][j];
-                }
-            }
-        }
+        let m = logistic_information(t, &design);
         let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
         [
             [m[1][1] / det, -m[0][1] / det],

@@ -182,6 +182,46 @@ fn candidates(
     })
 }
 
+/// `--fixed`, `--criterion`, `--space` and `--tol`, checked: what a
+/// design at one θ and a design over a prior share.
+fn settings(
+    args: &DesignArgs,
+    params: &[String],
+    covariates: &[String],
+) -> Result<Settings, Failure> {
+    let fixed_assign =
+        points::parse(args.fixed).map_err(|e| Failure::usage(format!("--fixed: {e}")))?;
+    let fixed: Vec<(String, f64)> = fixed_assign
+        .iter()
+        .map(|a| match a.values.as_slice() {
+            [v] if !a.list => Ok((a.name.clone(), *v)),
+            _ => Err(Failure::usage(format!("--fixed {}: one value", a.name))),
+        })
+        .collect::<Result<_, _>>()?;
+    let criterion = parse_criterion(args.criterion, params)
+        .map_err(|e| Failure::usage(format!("--criterion: {e}")))?;
+    let space = if args.space.contains('=') {
+        Space::parse_box(args.space)?
+    } else {
+        candidates(Path::new(args.space), covariates, &fixed)?
+    };
+    if args.tol.is_nan() || args.tol < 0.0 {
+        return Err(Failure::usage("--tol: a number >= 0"));
+    }
+    Ok(Settings {
+        fixed,
+        criterion,
+        space,
+    })
+}
+
+/// The checked options [`settings`] returns.
+struct Settings {
+    fixed: Vec<(String, f64)>,
+    criterion: Criterion,
+    space: Space,
+}
+
 /// `fimkit design --prior FILE.csv`: the Bayesian D-optimal design over
 /// the prior samples (one column per parameter), on the candidates.
 fn prior_design(
@@ -218,25 +258,11 @@ fn prior_design(
     if rows.is_empty() {
         return Err(Failure::model(format!("{}: no samples", path.display())));
     }
-    let fixed_assign =
-        points::parse(args.fixed).map_err(|e| Failure::usage(format!("--fixed: {e}")))?;
-    let fixed: Vec<(String, f64)> = fixed_assign
-        .iter()
-        .map(|a| match a.values.as_slice() {
-            [v] if !a.list => Ok((a.name.clone(), *v)),
-            _ => Err(Failure::usage(format!("--fixed {}: one value", a.name))),
-        })
-        .collect::<Result<_, _>>()?;
-    let criterion = parse_criterion(args.criterion, &params)
-        .map_err(|e| Failure::usage(format!("--criterion: {e}")))?;
-    let space = if args.space.contains('=') {
-        Space::parse_box(args.space)?
-    } else {
-        candidates(Path::new(args.space), &covariates, &fixed)?
-    };
-    if args.tol.is_nan() || args.tol < 0.0 {
-        return Err(Failure::usage("--tol: a number >= 0"));
-    }
+    let Settings {
+        fixed,
+        criterion,
+        space,
+    } = settings(args, &params, &covariates)?;
     let derivation = model.derive();
     let thetas: Vec<Vec<f64>> = rows
         .iter()
@@ -300,26 +326,11 @@ pub fn design_cmd(args: &DesignArgs) -> Result<Report, Failure> {
     let theta = model
         .theta(&named)
         .map_err(|e| Failure::model(format!("--at: {e}")))?;
-    // Fixed covariates.
-    let fixed_assign =
-        points::parse(args.fixed).map_err(|e| Failure::usage(format!("--fixed: {e}")))?;
-    let fixed: Vec<(String, f64)> = fixed_assign
-        .iter()
-        .map(|a| match a.values.as_slice() {
-            [v] if !a.list => Ok((a.name.clone(), *v)),
-            _ => Err(Failure::usage(format!("--fixed {}: one value", a.name))),
-        })
-        .collect::<Result<_, _>>()?;
-    let criterion = parse_criterion(args.criterion, &params)
-        .map_err(|e| Failure::usage(format!("--criterion: {e}")))?;
-    let space = if args.space.contains('=') {
-        Space::parse_box(args.space)?
-    } else {
-        candidates(Path::new(args.space), &covariates, &fixed)?
-    };
-    if args.tol.is_nan() || args.tol < 0.0 {
-        return Err(Failure::usage("--tol: a number >= 0"));
-    }
+    let Settings {
+        fixed,
+        criterion,
+        space,
+    } = settings(args, &params, &covariates)?;
     let mut config = DesignConfig::new(criterion, space);
     config.fixed = fixed;
     config.grid = args.grid;
