@@ -584,6 +584,23 @@ fn num(v: f64) -> serde_json::Value {
     serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
+/// A design point as JSON: each covariate by name, and `key` (its weight
+/// or its number of runs).
+fn point_json(
+    names: &[String],
+    x: &[f64],
+    key: &str,
+    value: serde_json::Value,
+) -> serde_json::Value {
+    let mut o: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .zip(x)
+        .map(|(n, v)| (n.clone(), num(*v)))
+        .collect();
+    o.insert(key.into(), value);
+    serde_json::Value::Object(o)
+}
+
 fn json(
     model: &fimkit::Model,
     params: &[String],
@@ -602,16 +619,7 @@ fn json(
         .points
         .iter()
         .zip(&d.weights)
-        .map(|(x, w)| {
-            let mut o: serde_json::Map<String, serde_json::Value> = d
-                .names
-                .iter()
-                .zip(x)
-                .map(|(n, v)| (n.clone(), num(*v)))
-                .collect();
-            o.insert("weight".into(), num(*w));
-            serde_json::Value::Object(o)
-        })
+        .map(|(x, w)| point_json(&d.names, x, "weight", num(*w)))
         .collect();
     let info: Vec<Vec<serde_json::Value>> = (0..d.information.nrows())
         .map(|i| {
@@ -652,16 +660,7 @@ fn json(
             .points
             .iter()
             .zip(&e.runs)
-            .map(|(x, r)| {
-                let mut o: serde_json::Map<String, serde_json::Value> = d
-                    .names
-                    .iter()
-                    .zip(x)
-                    .map(|(nm, v)| (nm.clone(), num(*v)))
-                    .collect();
-                o.insert("runs".into(), serde_json::json!(r));
-                serde_json::Value::Object(o)
-            })
+            .map(|(x, r)| point_json(&d.names, x, "runs", serde_json::json!(r)))
             .collect();
         out["exact"] =
             serde_json::json!({"runs": n, "design": pts, "efficiency": num(e.efficiency)});
