@@ -19,6 +19,7 @@ use crate::fisher::at_point::{self, FimAtPoint};
 use crate::fisher::{CoordsDerivation, Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
 use crate::fit::{FitConfig, FitResult, Problem};
 use crate::ir;
+use crate::numeric::buffer::zeroed;
 use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
 use crate::{Diagnostic, Severity};
 use nalgebra::{DMatrix, DVector};
@@ -389,22 +390,83 @@ impl Model {
         score: bool,
         hessian: bool,
     ) -> Result<PerRow, Error> {
+        let (schema, w) = (&self.schema, data.names().len());
+        // A dataset of another layout: the checks of the gathering path.
+        let done = if data.names() == schema.names().as_slice() {
+            self.rows_in_chunks(theta, data.n_rows(), score, hessian, |first, len| {
+                Some(schema.wrap(data.values()[first * w..(first + len) * w].to_vec(), len))
+            })?
+        } else {
+            None
+        };
+        match done {
+            Some(out) => Ok(out),
+            None => self.rows_gathered(theta, data, score, hessian),
+        }
+    }
+
+    /// [`Model::rows`] over named columns (as [`Model::dataset`] takes
+    /// them) without building the whole row-major dataset first: each
+    /// chunk of rows is laid out and checked against the supports on its
+    /// own, while it is in cache. The same values and the same errors as
+    /// `rows(theta, &dataset(columns)?, …)`.
+    ///
+    /// ```
+    /// let m = fimkit::Model::from_source("param mu : real\ndata x : real\nx ~ normal(mu, 1)\n", "n")?;
+    /// let r = m.rows_of_columns(&[2.0], &[("x", &[1.0, 2.0, 4.0])], true, false)?;
+    /// assert_eq!(r.score, vec![-1.0, 0.0, 2.0]);
+    /// # Ok::<(), fimkit::Error>(())
+    /// ```
+    pub fn rows_of_columns(
+        &self,
+        theta: &[f64],
+        columns: &[(&str, &[f64])],
+        score: bool,
+        hessian: bool,
+    ) -> Result<PerRow, Error> {
+        let schema = &self.schema;
+        let cols = ordered_columns(schema, columns)?;
+        let n = cols.first().map_or(0, |c| c.len());
+        let done = self.rows_in_chunks(theta, n, score, hessian, |first, len| {
+            let mut values = Vec::with_capacity(len * cols.len());
+            for r in first..first + len {
+                values.extend(cols.iter().map(|c| c[r]));
+            }
+            schema.dataset_from_rows(values).ok()
+        })?;
+        match done {
+            Some(out) => Ok(out),
+            // A value outside its support, or a row that fails: the whole
+            // dataset's path names it.
+            None => self.rows(theta, &dataset_of(schema, columns)?, score, hessian),
+        }
+    }
+
+    /// Every row of `n`, in chunks of rows folded in parallel, each straight
+    /// into its own disjoint part of the output (no gathering buffers);
+    /// `chunk(first, len)` gives the chunk's rows as a dataset. `None` when
+    /// anything is unusual (a chunk not given, a row that fails, a chunk
+    /// not filled): the caller's slower path then names the row.
+    fn rows_in_chunks(
+        &self,
+        theta: &[f64],
+        n: usize,
+        score: bool,
+        hessian: bool,
+        chunk: impl Fn(usize, usize) -> Option<Dataset> + Sync,
+    ) -> Result<Option<PerRow>, Error> {
         use rayon::prelude::*;
         let f = self.functions()?;
         self.named(theta)?;
-        let (n, d, w) = (data.n_rows(), theta.len(), data.names().len());
+        let d = theta.len();
         let (gw, hw) = (if score { d } else { 0 }, if hessian { d * d } else { 0 });
         let mut out = PerRow {
             n_rows: n,
             n_params: d,
-            log_density: vec![0.0; n],
-            score: vec![0.0; n * gw],
-            hessian: vec![0.0; n * hw],
+            log_density: zeroed(n),
+            score: zeroed(n * gw),
+            hessian: zeroed(n * hw),
         };
-        // Each chunk of rows is folded on its own, straight into its own
-        // disjoint part of the output (no gathering buffers, no copies).
-        // Anything unusual (an error, a chunk not filled) goes to the
-        // gathering path, whose errors name the rows of the whole dataset.
         let rows = crate::numeric::api::CHUNK;
         let chunks = n.div_ceil(rows);
         fn split(v: &mut [f64], width: usize, rows: usize, chunks: usize) -> Vec<&mut [f64]> {
@@ -420,46 +482,38 @@ impl Model {
             split(&mut out.hessian, hw, rows, chunks),
         );
         let t = DVector::from_column_slice(theta);
-        let schema = &self.schema;
-        // A dataset of another layout: the checks of the gathering path.
-        let ok = data.names() == schema.names().as_slice()
-            && vs
-                .into_par_iter()
-                .zip(gs)
-                .zip(hs)
-                .enumerate()
-                .all(|(c, ((v, g), h))| {
-                    let len = v.len();
-                    let sub = schema.wrap(
-                        data.values()[c * rows * w..(c * rows + len) * w].to_vec(),
-                        len,
-                    );
-                    let slot = std::sync::Mutex::new(Some((v, g, h)));
-                    let filled = f.fold_rows(
-                        &t,
-                        &sub,
-                        || (slot.lock().ok().and_then(|mut s| s.take()), 0usize),
-                        |(acc, count), r| {
-                            if let Some((v, g, h)) = acc {
-                                v[r.row] = r.log_density;
-                                if gw > 0 {
-                                    g[r.row * gw..(r.row + 1) * gw].copy_from_slice(r.score);
-                                }
-                                if hw > 0 {
-                                    h[r.row * hw..(r.row + 1) * hw].copy_from_slice(r.hessian);
-                                }
-                                *count += 1;
+        let ok = vs
+            .into_par_iter()
+            .zip(gs)
+            .zip(hs)
+            .enumerate()
+            .all(|(c, ((v, g), h))| {
+                let len = v.len();
+                let Some(sub) = chunk(c * rows, len) else {
+                    return false;
+                };
+                let slot = std::sync::Mutex::new(Some((v, g, h)));
+                let filled = f.fold_rows(
+                    &t,
+                    &sub,
+                    || (slot.lock().ok().and_then(|mut s| s.take()), 0usize),
+                    |(acc, count), r| {
+                        if let Some((v, g, h)) = acc {
+                            v[r.row] = r.log_density;
+                            if gw > 0 {
+                                g[r.row * gw..(r.row + 1) * gw].copy_from_slice(r.score);
                             }
-                        },
-                        |a, b| (a.0.or(b.0), a.1 + b.1),
-                    );
-                    matches!(filled, Ok((_, k)) if k == len)
-                });
-        if ok {
-            Ok(out)
-        } else {
-            self.rows_gathered(theta, data, score, hessian)
-        }
+                            if hw > 0 {
+                                h[r.row * hw..(r.row + 1) * hw].copy_from_slice(r.hessian);
+                            }
+                            *count += 1;
+                        }
+                    },
+                    |a, b| (a.0.or(b.0), a.1 + b.1),
+                );
+                matches!(filled, Ok((_, k)) if k == len)
+            });
+        Ok(ok.then_some(out))
     }
 
     /// [`Model::rows`] by gathering each chunk's rows and copying them into
@@ -586,6 +640,33 @@ impl Model {
 
 /// A dataset of `schema` from named columns of equal length.
 fn dataset_of(schema: &DataSchema, columns: &[(&str, &[f64])]) -> Result<Dataset, Error> {
+    let cols = ordered_columns(schema, columns)?;
+    let n_rows = cols.first().map_or(0, |c| c.len());
+    // Row-major, blocks of rows in parallel.
+    use rayon::prelude::*;
+    let w = cols.len();
+    let mut values = zeroed(n_rows * w);
+    if w > 0 {
+        const BLOCK: usize = 8192;
+        values
+            .par_chunks_mut(BLOCK * w)
+            .enumerate()
+            .for_each(|(b, block)| {
+                for (i, row) in block.chunks_exact_mut(w).enumerate() {
+                    for (v, c) in row.iter_mut().zip(&cols) {
+                        *v = c[b * BLOCK + i];
+                    }
+                }
+            });
+    }
+    Ok(schema.dataset_from_rows(values)?)
+}
+
+/// The columns for the schema's inputs, in its order, all of one length.
+fn ordered_columns<'a>(
+    schema: &DataSchema,
+    columns: &[(&str, &'a [f64])],
+) -> Result<Vec<&'a [f64]>, Error> {
     let names: Vec<String> = schema.names().iter().map(|n| n.to_string()).collect();
     for (n, _) in columns {
         if !names.iter().any(|m| m == n) {
@@ -610,11 +691,7 @@ fn dataset_of(schema: &DataSchema, columns: &[(&str, &[f64])]) -> Result<Dataset
             names[0]
         )));
     }
-    let mut values = Vec::with_capacity(n_rows * cols.len());
-    for r in 0..n_rows {
-        values.extend(cols.iter().map(|c| c[r]));
-    }
-    Ok(schema.dataset_from_rows(values)?)
+    Ok(cols)
 }
 
 impl std::str::FromStr for Model {

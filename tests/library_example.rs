@@ -4,6 +4,7 @@
 #[path = "../examples/library.rs"]
 mod example;
 
+use fimkit::nalgebra::{DMatrix, DVector};
 use fimkit::{Error, FimMethod, Model};
 
 #[test]
@@ -204,5 +205,178 @@ fn per_row_derivatives_match_the_point_calls_and_the_sums() -> Result<(), Error>
         Err(Error::Argument(_))
     ));
     assert!(m.rows(&[-2.0, 1.0], &data, true, true).is_err());
+    Ok(())
+}
+
+/// `Model::rows` and `Model::sums` on regressions (one or two linear
+/// predictors, coefficients from columns, numbers or `log(z)`, an offset):
+/// each row's value, score and Hessian equal the one-row calls, and the
+/// sums equal the one-row calls added up; chunk boundaries included.
+#[test]
+fn per_row_derivatives_of_linear_predictor_models_match_the_point_calls() -> Result<(), Error> {
+    let cases = [
+        (
+            "param b[3] : real\ncovariate x1 : real\ncovariate x2 : real\ndata y : {0, 1}\n\
+             y ~ bernoulli(sigmoid(b[1] + b[2]*x1 + b[3]*x2))\n",
+            vec![0.3, -0.7, 1.1],
+        ),
+        (
+            "param a : real\nparam b : real\ncovariate z : positive\ncovariate t : positive\n\
+             data k : count\nk ~ poisson(exp(log(t) + a + b*log(z)))\n",
+            vec![0.4, 0.8],
+        ),
+        (
+            "param b0 : real\nparam b1 : real\nparam c0 : real\nparam c1 : real\n\
+             covariate x : real\ndata y : positive\ny ~ gamma(exp(c0 + c1*x), exp(b0 + b1*x))\n",
+            vec![0.5, -1.0, 0.2, 0.3],
+        ),
+    ];
+    let n = 5000;
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0)
+        .collect();
+    let z: Vec<f64> = x.iter().map(|v| v + 1.5).collect();
+    let y01: Vec<f64> = (0..n).map(|i| ((i * 7) % 3 == 0) as u8 as f64).collect();
+    let k: Vec<f64> = (0..n).map(|i| ((i * 13) % 7) as f64).collect();
+    for (source, theta) in cases {
+        let m = Model::from_source(source, "glm")?;
+        let names = m.input_names();
+        let column = |name: &str| -> &[f64] {
+            match name {
+                "x1" | "x" => &x,
+                "x2" | "z" | "t" => &z,
+                "y" if source.contains("gamma") => &z,
+                "y" => &y01,
+                _ => &k,
+            }
+        };
+        let cols: Vec<(&str, &[f64])> = names.iter().map(|s| (s.as_str(), column(s))).collect();
+        let data = m.dataset(&cols)?;
+        let d = theta.len();
+        let r = m.rows(&theta, &data, true, true)?;
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+        for i in [0, 1, 2047, 2048, 4095, 4999] {
+            let row: Vec<f64> = names.iter().map(|s| column(s)[i]).collect();
+            assert!(
+                close(r.log_density[i], m.log_density(&theta, &row)?),
+                "{source} row {i}"
+            );
+            let g = m.score(&theta, &row)?;
+            let h = m.hessian(&theta, &row)?;
+            for a in 0..d {
+                assert!(
+                    close(r.score[i * d + a], g[a]),
+                    "{source} row {i} score {a}"
+                );
+                for b in 0..d {
+                    assert!(
+                        close(r.hessian[i * d * d + a * d + b], h[(a, b)]),
+                        "{source} row {i} H[{a},{b}]: {} vs {}",
+                        r.hessian[i * d * d + a * d + b],
+                        h[(a, b)]
+                    );
+                }
+            }
+        }
+        // The sums (one rank-one update a row) equal the generic engine's
+        // one-row calls added up.
+        let s = m.sums(&theta, &data)?;
+        let (mut v, mut g, mut h) = (0.0, DVector::zeros(d), DMatrix::zeros(d, d));
+        for i in 0..n {
+            let row: Vec<f64> = names.iter().map(|s| column(s)[i]).collect();
+            v += m.log_density(&theta, &row)?;
+            g += m.score(&theta, &row)?;
+            h += m.hessian(&theta, &row)?;
+        }
+        let near = |a: f64, b: f64, scale: f64| (a - b).abs() <= 1e-11 * scale;
+        assert!(near(s.loglik, v, v.abs()), "{source}");
+        let (gs, hs) = (g.amax().max(1.0), h.amax());
+        assert!(
+            s.score.iter().zip(g.iter()).all(|(a, b)| near(*a, *b, gs)),
+            "{source}"
+        );
+        assert!(
+            s.hessian
+                .iter()
+                .zip(h.iter())
+                .all(|(a, b)| near(*a, *b, hs)),
+            "{source}"
+        );
+        assert_eq!(s.n_rows, n);
+        let total: f64 = r.log_density.iter().sum();
+        assert!(close(total, s.loglik), "{source}");
+        let only = m.rows(&theta, &data, false, true)?;
+        assert_eq!((only.score.len(), &only.hessian), (0, &r.hessian));
+    }
+    // A row the linear engine cannot evaluate goes to the generic path,
+    // whose error names the row of the whole dataset.
+    let m = Model::from_source(
+        "param b : real\ncovariate x : real\ndata k : count\nk ~ poisson(exp(b*x))\n",
+        "p",
+    )?;
+    let mut xs = vec![1.0; 5000];
+    xs[3000] = 1e6;
+    let data = m.dataset(&[("x", &xs), ("k", &vec![1.0; 5000])])?;
+    let err = m.rows(&[1.0], &data, true, true).unwrap_err().to_string();
+    assert!(err.contains("row 3001"), "{err}");
+    Ok(())
+}
+
+/// A dataset from columns is checked in parallel blocks of rows, and the
+/// error names the first bad row in row order, not the first a thread met.
+#[test]
+fn dataset_errors_name_the_first_bad_row() -> Result<(), Error> {
+    let m = Model::from_source("param l : positive\ndata k : count\nk ~ poisson(l)\n", "p")?;
+    let mut k = vec![1.0; 40_000];
+    k[30_000] = -1.0;
+    k[9_000] = 0.5;
+    let err = m.dataset(&[("k", &k)]).unwrap_err().to_string();
+    assert!(err.contains("row 9001") && err.contains("0.5"), "{err}");
+    k[9_000] = 2.0;
+    let err = m.dataset(&[("k", &k)]).unwrap_err().to_string();
+    assert!(err.contains("row 30001"), "{err}");
+    assert_eq!(m.dataset(&[("k", &vec![3.0; 40_000])])?.n_rows(), 40_000);
+    Ok(())
+}
+
+/// `Model::rows_of_columns` (what the Python package calls) gives exactly
+/// `Model::rows` on the dataset built from the same columns, and the same
+/// errors: a value outside its support names its row, a failing row names
+/// its row, a missing column is an argument error.
+#[test]
+fn rows_of_columns_equal_rows_of_the_dataset() -> Result<(), Error> {
+    let m = Model::from_source(
+        "param b[2] : real\ncovariate x : real\ndata y : {0, 1}\n\
+         y ~ bernoulli(sigmoid(b[1] + b[2]*x))\n",
+        "l",
+    )?;
+    let n = 10_000;
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i * 31) % 97) as f64 / 20.0 - 2.0)
+        .collect();
+    let mut y: Vec<f64> = (0..n).map(|i| (i % 3 == 0) as u8 as f64).collect();
+    let theta = [0.2, -0.4];
+    let cols: [(&str, &[f64]); 2] = [("y", &y), ("x", &x)];
+    let by_columns = m.rows_of_columns(&theta, &cols, true, true)?;
+    assert_eq!(by_columns, m.rows(&theta, &m.dataset(&cols)?, true, true)?);
+    let only = m.rows_of_columns(&theta, &cols, false, false)?;
+    assert_eq!(only.log_density, by_columns.log_density);
+    assert!(only.score.is_empty() && only.hessian.is_empty());
+    y[7000] = 2.0;
+    let err = m.rows_of_columns(&theta, &[("y", &y), ("x", &x)], true, true);
+    let want = m.dataset(&[("y", &y), ("x", &x)]).unwrap_err().to_string();
+    assert_eq!(err.unwrap_err().to_string(), want);
+    assert!(want.contains("row 7001"), "{want}");
+    assert!(matches!(
+        m.rows_of_columns(&theta, &[("x", &x)], true, true),
+        Err(Error::Argument(_))
+    ));
+    let e = Model::from_source("param mu : real\ndata x : real\nlogp += -exp(mu*x)\n", "e")?;
+    let mut xs = vec![1.0; 5000];
+    xs[3000] = 1e6;
+    let err = e
+        .rows_of_columns(&[1.0], &[("x", &xs)], true, true)
+        .unwrap_err();
+    assert!(err.to_string().contains("row 3001"), "{err}");
     Ok(())
 }

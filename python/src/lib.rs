@@ -212,10 +212,7 @@ impl PyModel {
         let t = slice(&theta, "theta")?;
         let cols = borrow(&columns)?;
         let r = py
-            .detach(|| {
-                let data = self.inner.dataset(&cols)?;
-                self.inner.rows(t, &data, score, hessian)
-            })
+            .detach(|| self.inner.rows_of_columns(t, &cols, score, hessian))
             .map_err(to_py)?;
         let (n, d) = (r.n_rows, r.n_params);
         let v = PyArray1::from_vec(py, r.log_density);

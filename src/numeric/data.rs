@@ -531,9 +531,18 @@ impl DataSchema {
             });
         }
         let n_rows = values.len().checked_div(w).unwrap_or(0);
-        for r in 0..n_rows {
-            self.check(&values[r * w..(r + 1) * w], r + 1, None)?;
-        }
+        // Blocks of rows checked in parallel; the first failing row (in
+        // row order) is the one reported, whatever the threads do.
+        use rayon::prelude::*;
+        const BLOCK: usize = 8192;
+        let blocks: Vec<Result<(), DataError>> = (0..n_rows.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                (b * BLOCK..((b + 1) * BLOCK).min(n_rows))
+                    .try_for_each(|r| self.check(&values[r * w..(r + 1) * w], r + 1, None))
+            })
+            .collect();
+        blocks.into_iter().collect::<Result<(), _>>()?;
         Ok(Dataset {
             names: self.names(),
             values,

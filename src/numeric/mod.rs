@@ -17,6 +17,7 @@ pub mod special;
 
 pub use dual::{SpecialFunctions, taylor_compose};
 pub mod api;
+pub mod buffer;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod compiled;
 pub mod data;
