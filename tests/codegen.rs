@@ -497,6 +497,22 @@ fn identifiers_are_sanitized() {
             "lambda_", "fn", "double", "a_1", "a_2", "a_1_", "int_", "out", "np_"
         ]
     );
+    // Python takes `a[1..2]` as one array `a`, which clashes with nothing.
+    let slots: Vec<&str> = py.signature.full_slots().iter().map(|s| s.ident).collect();
+    assert_eq!(
+        slots,
+        ["lambda_", "fn", "double", "a", "a_1_", "int_", "out", "np_"]
+    );
+    assert!(
+        py.code
+            .contains("def log_density(lambda_, fn, double, a, a_1_, int_, out, np_):"),
+        "{}",
+        py.code
+    );
+    assert!(
+        py.code
+            .contains("    a_1, a_2 = _elements(a, 2, \"a\", \"a[1..2]\")\n")
+    );
     let rs = gen_code(c, Lang::Rust);
     let idents: Vec<&str> = rs
         .signature
