@@ -6,9 +6,13 @@
 //! subexpressions used more than once are computed once (temporaries
 //! `t0`, `t1`, ...). Every function takes the parameters, then the data,
 //! then the covariates, each in declaration order (`fim` takes no data);
-//! the generated file documents the signature in its header. Model names
-//! become valid identifiers (`a[2]` → `a_2`, keywords get a trailing `_`),
-//! and constants are emitted as named upper-case constants.
+//! the generated file documents the signature in its header. Python and
+//! JAX take an indexed name (`param alpha[1..K]`) as one array argument
+//! `alpha` of shape `(..., K)`, its length checked ([`Signature::full_slots`]);
+//! Rust and C take each element. Model names become valid identifiers
+//! (`a[2]` → `a_2`, keywords get a trailing `_`), and constants are
+//! emitted as named upper-case constants. Generated JAX needs 64-bit mode
+//! and checks it, but importing it never switches it on.
 //!
 //! Special functions: Python calls `scipy.special`, JAX
 //! `jax.scipy.special`; Rust and C get self-contained implementations of
