@@ -292,6 +292,27 @@ fn python_with(modules: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(err) }
 }
 
+/// The driver's layout of the functions' arguments: a point's index for a
+/// scalar, the indices of its elements for an array argument.
+fn layout(g: &Generated, slots: &[fimkit::codegen::Slot<'_>]) -> serde_json::Value {
+    let full = g.signature.full();
+    let index = |a: &fimkit::codegen::Argument| {
+        full.iter()
+            .position(|b| b.name == a.name)
+            .expect("an argument of the full signature")
+    };
+    slots
+        .iter()
+        .map(|s| {
+            if s.is_array() {
+                serde_json::json!(s.elements.iter().map(|a| index(a)).collect::<Vec<_>>())
+            } else {
+                serde_json::json!(index(s.elements[0]))
+            }
+        })
+        .collect()
+}
+
 /// Write the generated modules and the driver's spec; run the driver.
 fn run_python_driver(name: &str, lang: Lang, cs: &[&Case]) -> String {
     let dir = scratch(name);
@@ -306,7 +327,8 @@ fn run_python_driver(name: &str, lang: Lang, cs: &[&Case]) -> String {
             "score": g.functions.score,
             "hessian": g.functions.hessian,
             "fim": g.functions.fim,
-            "fim_args": c.fim_args(),
+            "args": layout(&g, &g.signature.full_slots()),
+            "fim_args": layout(&g, &g.signature.fim_slots()),
             "points": c.points,
         }));
     }
@@ -379,13 +401,24 @@ fn jax_parses_and_runs() {
     for (ci, c) in cs.iter().enumerate() {
         let g = gen_code(c, Lang::Jax);
         // No control flow on values: no `if` outside the Bessel helpers
-        // (which branch on the constant order) and the `__main__` block.
+        // (which branch on the constant order), the x64 and shape checks
+        // (on the configuration and on static shapes) and the `__main__`
+        // block.
         let functions = g.code.split("\nif __name__").next().unwrap_or("");
-        let functions = functions.split("\ndef _polygamma").next().unwrap_or("");
-        let functions = functions
-            .split("\ndef _besseli_series")
-            .next()
-            .unwrap_or("");
+        let static_branches = [
+            "_polygamma(",
+            "_besseli_series(",
+            "_besseli_scaled_up(",
+            "_besseli(",
+            "_log_besseli(",
+            "_require_x64(",
+            "_elements(",
+        ];
+        let functions: String = functions
+            .split("\n\ndef ")
+            .filter(|def| !static_branches.iter().any(|h| def.starts_with(h)))
+            .collect::<Vec<_>>()
+            .join("\n\ndef ");
         assert!(
             !functions.contains("if ") && !functions.contains("while "),
             "{}: control flow in generated JAX",
@@ -463,6 +496,22 @@ fn identifiers_are_sanitized() {
         [
             "lambda_", "fn", "double", "a_1", "a_2", "a_1_", "int_", "out", "np_"
         ]
+    );
+    // Python takes `a[1..2]` as one array `a`, which clashes with nothing.
+    let slots: Vec<&str> = py.signature.full_slots().iter().map(|s| s.ident).collect();
+    assert_eq!(
+        slots,
+        ["lambda_", "fn", "double", "a", "a_1_", "int_", "out", "np_"]
+    );
+    assert!(
+        py.code
+            .contains("def log_density(lambda_, fn, double, a, a_1_, int_, out, np_):"),
+        "{}",
+        py.code
+    );
+    assert!(
+        py.code
+            .contains("    a_1, a_2 = _elements(a, 2, \"a\", \"a[1..2]\")\n")
     );
     let rs = gen_code(c, Lang::Rust);
     let idents: Vec<&str> = rs
@@ -887,5 +936,214 @@ fn every_language_matches_mpmath_in_the_tails() {
         assert_eq!(compare_mpmath("jax", &prefixed(&out, "B "), &cs), n);
     } else {
         eprintln!("skipped: jax is not installed, so the JAX tails were not run");
+    }
+}
+
+/// Write `case`'s generated `lang` module to a scratch file; its path.
+fn module_file(name: &str, case: &Case, lang: Lang) -> std::path::PathBuf {
+    let file = scratch(name).join("m.py");
+    std::fs::write(&file, gen_code(case, lang).code).expect("write");
+    file
+}
+
+#[test]
+fn python_and_jax_take_an_indexed_name_as_one_array() {
+    // Rust and C keep one scalar per element; Python and JAX take one
+    // array per indexed name, in declaration order, beside the scalars.
+    let c = case("cg_regression_beta");
+    let idents = |g: &Generated, fim: bool| -> Vec<String> {
+        let slots = if fim {
+            g.signature.fim_slots()
+        } else {
+            g.signature.full_slots()
+        };
+        slots.iter().map(|s| s.ident.to_string()).collect()
+    };
+    for lang in [Lang::Python, Lang::Jax] {
+        let g = gen_code(c, lang);
+        assert_eq!(idents(&g, false), ["b0", "beta", "c", "y", "z", "w"]);
+        assert_eq!(idents(&g, true), ["b0", "beta", "c", "z", "w"]);
+        assert!(
+            g.code.contains("def score(b0, beta, c, y, z, w):"),
+            "{lang}"
+        );
+        assert!(g.code.contains("def fim(b0, beta, c, z, w):"), "{lang}");
+        // The header and the docstrings give each array's shape and order.
+        assert!(
+            g.code
+                .contains("beta (array of shape (..., 3): the model's beta[1..3] in order, real)"),
+            "{lang}"
+        );
+        assert!(
+            g.code
+                .contains("theta = (b0, beta[0], beta[1], beta[2], c[0])"),
+            "{lang}"
+        );
+        assert!(
+            g.code
+                .contains("    beta: array of shape (..., 3), the model's beta[1..3] in order.\n"),
+            "{lang}"
+        );
+        assert!(
+            g.code
+                .contains("    (c_1,) = _elements(c, 1, \"c\", \"c[1..1]\")\n"),
+            "{lang}"
+        );
+    }
+    for lang in [Lang::Rust, Lang::C] {
+        let g = gen_code(c, lang);
+        assert_eq!(
+            g.signature.full_slots().len(),
+            10,
+            "{lang}: one per element"
+        );
+        assert!(g.signature.full().iter().all(|a| a.array.is_none()));
+    }
+    // Scalars stay scalars: no array helper where there is no array.
+    let g = gen_code(case("ex_normal"), Lang::Python);
+    assert!(!g.code.contains("_elements"), "{}", g.code);
+}
+
+/// Run a Python `script` on a generated module `file` (its first
+/// argument), with JAX's 64-bit switch not set in the environment.
+fn run_module_script(lang: Lang, file: &Path, script: &str) -> (bool, String, String) {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(file)
+        .env_remove("JAX_ENABLE_X64");
+    let (ok, out, err) = run(&mut cmd, "");
+    eprintln!("{lang}: {out}{err}");
+    (ok, out, err)
+}
+
+const LOAD_MODULE: &str = "import importlib.util, sys\n\
+def load(path):\n    spec = importlib.util.spec_from_file_location('generated', path)\n    m = importlib.util.module_from_spec(spec)\n    spec.loader.exec_module(m)\n    return m\n";
+
+#[test]
+fn a_wrong_length_array_is_a_value_error() {
+    let mut langs = Vec::new();
+    if python_required() {
+        langs.push(Lang::Python);
+    }
+    if python_with("jax").is_ok() {
+        langs.push(Lang::Jax);
+    } else {
+        eprintln!("skipped: jax is not installed, so the JAX shape checks were not run");
+    }
+    let script = format!(
+        "{LOAD_MODULE}{}",
+        r#"
+jax_flavour = sys.argv[2] == "jax"
+if jax_flavour:
+    import jax
+    import jax.numpy as xp
+    jax.config.update("jax_enable_x64", True)
+else:
+    import numpy as xp
+m = load(sys.argv[1])
+
+def refused(f, *args, says):
+    try:
+        f(*args)
+    except ValueError as e:
+        assert says in str(e), str(e)
+        return
+    raise AssertionError("no ValueError for %r" % (args,))
+
+alpha, x = xp.asarray([1.5, 2.0, 3.0]), xp.asarray([0.2, 0.3, 0.5])
+good = m.score(alpha, x)
+assert good.shape == (3,), good.shape
+# Two entries, four, a scalar, and a batch of the wrong length: refused,
+# never broadcast; the message names the argument and the model's names.
+refused(m.score, alpha[:2], x, says="alpha must be an array with 3 entries along its last axis (the model's alpha[1..3], in order), got shape (2,)")
+refused(m.score, xp.asarray([1.0, 2.0, 3.0, 4.0]), x, says="got shape (4,)")
+refused(m.log_density, 2.0, x, says="got shape ()")
+refused(m.hessian, alpha, xp.ones((5, 2)) / 2, says="x must be an array with 3 entries")
+refused(m.fim, xp.ones((4, 1)), says="alpha must be an array with 3 entries")
+# A batch along the leading axes broadcasts with one alpha.
+batch = m.score(alpha, xp.stack([x, x[::-1]]))
+assert batch.shape == (2, 3), batch.shape
+assert float(abs(batch[0] - good).max()) == 0.0
+if jax_flavour:
+    # The check holds under jit and vmap too (shapes are static there).
+    f = jax.jit(m.score)
+    assert f(alpha, x).shape == (3,)
+    refused(f, alpha[:2], x, says="alpha must be an array with 3 entries")
+    assert jax.vmap(m.score)(xp.stack([alpha, alpha]), xp.stack([x, x])).shape == (2, 3)
+print("ok")
+"#
+    );
+    for lang in langs {
+        let file = module_file(&format!("shape-{lang}"), case("tb_dirichlet3"), lang);
+        let mut cmd = Command::new("python3");
+        cmd.arg("-c").arg(&script).arg(&file).arg(lang.name());
+        let (ok, out, err) = run(&mut cmd, "");
+        assert!(
+            ok && out.trim_end().ends_with("ok"),
+            "{lang}:\n{out}\n{err}"
+        );
+    }
+}
+
+#[test]
+fn generated_jax_leaves_x64_alone_and_refuses_float32() {
+    if python_with("jax").is_err() {
+        eprintln!("skipped: jax is not installed, so the JAX x64 checks were not run");
+        return;
+    }
+    let script = format!(
+        "{LOAD_MODULE}{}",
+        r#"
+import jax
+import jax.numpy as jnp
+assert not jax.config.jax_enable_x64, "the test starts in 32-bit mode"
+m = load(sys.argv[1])
+# Importing the generated module does not switch the process to 64 bits.
+assert not jax.config.jax_enable_x64, "importing the module turned x64 on"
+assert jnp.asarray(1.0).dtype == jnp.float32
+alpha, x = [1.5, 2.0, 3.0], [0.2, 0.3, 0.5]
+for f, args in [(m.log_density, (alpha, x)), (m.score, (alpha, x)),
+                (m.hessian, (alpha, x)), (m.fim, (alpha,)),
+                (jax.jit(m.score), (alpha, x)), (jax.vmap(m.fim), (jnp.asarray([alpha]),))]:
+    try:
+        f(*args)
+    except RuntimeError as e:
+        assert 'jax.config.update("jax_enable_x64", True)' in str(e), str(e)
+        assert "JAX_ENABLE_X64=1" in str(e), str(e)
+    else:
+        raise AssertionError("computed in float32: %r" % f)
+assert not jax.config.jax_enable_x64
+# Once the caller turns x64 on, the same functions compute in float64.
+jax.config.update("jax_enable_x64", True)
+s = m.score(jnp.asarray(alpha), jnp.asarray(x))
+assert s.dtype == jnp.float64, s.dtype
+print("ok")
+"#
+    );
+    let file = module_file("x64", case("tb_dirichlet3"), Lang::Jax);
+    let (ok, out, err) = run_module_script(Lang::Jax, &file, &script);
+    assert!(ok && out.trim_end().ends_with("ok"), "{out}\n{err}");
+    // The module documents it, and never calls jax.config.update itself
+    // (the `__main__` smoke run, a script, does).
+    for c in cases() {
+        let code = gen_code(c, Lang::Jax).code;
+        let module = code.split("\nif __name__").next().unwrap_or("");
+        assert!(
+            !module.contains("jax.config.update(\"jax_enable_x64\", True)\n"),
+            "{}: the module switches x64 on",
+            c.id
+        );
+        assert!(
+            code.contains("Needs 64-bit JAX, which this module does not switch on"),
+            "{}",
+            c.id
+        );
+        assert_eq!(
+            code.matches("    _require_x64()\n").count(),
+            code.matches("\ndef ").count() - code.matches("\ndef _").count(),
+            "{}: every entry point checks x64",
+            c.id
+        );
     }
 }

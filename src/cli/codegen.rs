@@ -9,8 +9,12 @@ use std::path::Path;
 pub(super) const AFTER_HELP: &str = "\
 Every function takes the parameters, then the data, then the covariates, in
 declaration order (fim takes no data); the file's header documents the
-signature. Python uses scipy.special, JAX jax.scipy.special (pure functions,
-ready for jax.vmap/jax.jit); Rust and C are self-contained (C: link with -lm).
+signature. Python and JAX take an indexed name (alpha[1..K]) as one array of
+shape (..., K) and raise ValueError for another length; Rust and C take each
+element. Python uses scipy.special, JAX jax.scipy.special (pure functions,
+ready for jax.vmap/jax.jit; they need jax_enable_x64 on and check it, but
+importing them does not switch it on); Rust and C are self-contained (C:
+link with -lm).
 Without a closed-form Fisher information the file says why and has no fim.
 
 Examples:

@@ -6,9 +6,13 @@
 //! subexpressions used more than once are computed once (temporaries
 //! `t0`, `t1`, ...). Every function takes the parameters, then the data,
 //! then the covariates, each in declaration order (`fim` takes no data);
-//! the generated file documents the signature in its header. Model names
-//! become valid identifiers (`a[2]` → `a_2`, keywords get a trailing `_`),
-//! and constants are emitted as named upper-case constants.
+//! the generated file documents the signature in its header. Python and
+//! JAX take an indexed name (`param alpha[1..K]`) as one array argument
+//! `alpha` of shape `(..., K)`, its length checked ([`Signature::full_slots`]);
+//! Rust and C take each element. Model names become valid identifiers
+//! (`a[2]` → `a_2`, keywords get a trailing `_`), and constants are
+//! emitted as named upper-case constants. Generated JAX needs 64-bit mode
+//! and checks it, but importing it never switches it on.
 //!
 //! Special functions: Python calls `scipy.special`, JAX
 //! `jax.scipy.special`; Rust and C get self-contained implementations of
@@ -168,6 +172,43 @@ pub struct Argument {
     pub role: Role,
     /// The declared domain or support (`positive`, `0..n`).
     pub domain: String,
+    /// In Python and JAX, an element of an indexed name (`alpha[2]` of
+    /// `param alpha[1..K]`) is a position in one array argument (`alpha`);
+    /// `ident` is then the local variable the function unpacks it into.
+    /// `None` for a scalar argument, and always in Rust and C.
+    pub array: Option<ArrayPart>,
+}
+
+/// Where an element of an indexed name sits in its array argument.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArrayPart {
+    /// The array argument's identifier (`alpha`).
+    pub ident: String,
+    /// The model's declaration, `alpha[1..3]`.
+    pub declared: String,
+    /// The element's position along the array's last axis (from 0).
+    pub position: usize,
+    /// The number of elements.
+    pub len: usize,
+}
+
+/// One argument of a generated function as the caller passes it: a
+/// scalar, or (Python and JAX) an array holding an indexed name's
+/// elements in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot<'a> {
+    /// The identifier in the function's signature.
+    pub ident: &'a str,
+    /// The model's names it holds: one for a scalar, the elements in
+    /// order for an array.
+    pub elements: Vec<&'a Argument>,
+}
+
+impl Slot<'_> {
+    /// Is this an array argument?
+    pub fn is_array(&self) -> bool {
+        self.elements.first().is_some_and(|a| a.array.is_some())
+    }
 }
 
 /// The argument lists of the generated functions.
@@ -198,6 +239,44 @@ impl Signature {
     pub fn fim(&self) -> Vec<&Argument> {
         self.params.iter().chain(&self.covariates).collect()
     }
+
+    /// The arguments of `log_density`, `score` and `hessian` as the
+    /// functions take them: an indexed name's elements as one array in
+    /// Python and JAX, every element on its own in Rust and C.
+    pub fn full_slots(&self) -> Vec<Slot<'_>> {
+        slots(self.full())
+    }
+
+    /// The arguments of `fim` as it takes them (see [`Signature::full_slots`]).
+    pub fn fim_slots(&self) -> Vec<Slot<'_>> {
+        slots(self.fim())
+    }
+}
+
+/// Consecutive elements of one array argument as one slot.
+fn slots(args: Vec<&Argument>) -> Vec<Slot<'_>> {
+    let mut out: Vec<Slot<'_>> = Vec::new();
+    for a in args {
+        match (&a.array, out.last_mut()) {
+            (Some(part), Some(last))
+                if last.elements[0]
+                    .array
+                    .as_ref()
+                    .is_some_and(|p| p.ident == part.ident) =>
+            {
+                last.elements.push(a);
+            }
+            (Some(part), _) => out.push(Slot {
+                ident: &part.ident,
+                elements: vec![a],
+            }),
+            (None, _) => out.push(Slot {
+                ident: &a.ident,
+                elements: vec![a],
+            }),
+        }
+    }
+    out
 }
 
 /// The names of the generated functions.
@@ -386,6 +465,50 @@ impl Names {
             ident,
             role,
             domain,
+            array: None,
+        }
+    }
+
+    /// Make the elements of each indexed name in `args` (`alpha[1]`,
+    /// `alpha[2]`, ...) positions of one array argument (`alpha`): only
+    /// when they are all there, side by side, with consecutive indices;
+    /// otherwise they stay scalars.
+    fn group_arrays(&mut self, args: &mut [Argument]) {
+        let indexed = |a: &Argument| -> Option<(String, i64)> {
+            let (base, rest) = a.name.split_once('[')?;
+            let i = rest.strip_suffix(']')?.parse::<i64>().ok()?;
+            Some((base.to_string(), i))
+        };
+        let mut start = 0;
+        while start < args.len() {
+            let Some((base, first)) = indexed(&args[start]) else {
+                start += 1;
+                continue;
+            };
+            let mut end = start + 1;
+            while end < args.len()
+                && indexed(&args[end]) == Some((base.clone(), first + (end - start) as i64))
+            {
+                end += 1;
+            }
+            let elsewhere = args[..start]
+                .iter()
+                .chain(&args[end..])
+                .any(|a| indexed(a).is_some_and(|(b, _)| b == base));
+            if !elsewhere {
+                let ident = self.namer.name(&base, false);
+                let len = end - start;
+                let declared = format!("{base}[{first}..{}]", first + len as i64 - 1);
+                for (position, a) in args[start..end].iter_mut().enumerate() {
+                    a.array = Some(ArrayPart {
+                        ident: ident.clone(),
+                        declared: declared.clone(),
+                        position,
+                        len,
+                    });
+                }
+            }
+            start = end;
         }
     }
 }
@@ -417,7 +540,7 @@ fn name_arguments(
         namer: Namer::new(reserved),
         idents: HashMap::new(),
     };
-    let params: Vec<Argument> = derivation
+    let mut params: Vec<Argument> = derivation
         .params
         .iter()
         .map(|p| {
@@ -433,16 +556,23 @@ fn name_arguments(
             names.argument(p, Role::Param, domain)
         })
         .collect();
-    let data: Vec<Argument> = model
+    let mut data: Vec<Argument> = model
         .data
         .iter()
         .map(|d| names.argument(&d.name, Role::Data, d.support.label()))
         .collect();
-    let covariates: Vec<Argument> = model
+    let mut covariates: Vec<Argument> = model
         .covariates
         .iter()
         .map(|c| names.argument(&c.name, Role::Covariate, c.domain.label.clone()))
         .collect();
+    // Python and JAX take an indexed name as one array (after every
+    // element has its identifier, which the function unpacks it into).
+    if matches!(lang, Lang::Python | Lang::Jax) {
+        names.group_arrays(&mut params);
+        names.group_arrays(&mut data);
+        names.group_arrays(&mut covariates);
+    }
     let constants: Vec<(Name, String, f64)> = model
         .consts
         .iter()
@@ -566,11 +696,11 @@ fn emit_function(
     let mut local = names.namer.clone();
     let emitted = cse::emit(block, dialect, &names.idents, &mut local)?;
     let args = match kind {
-        Kind::Fim => signature.fim(),
-        _ => signature.full(),
+        Kind::Fim => signature.fim_slots(),
+        _ => signature.full_slots(),
     }
     .into_iter()
-    .map(|a| a.ident.clone())
+    .map(|s| s.ident.to_string())
     .collect();
     let reads = block
         .vars()
@@ -777,12 +907,20 @@ impl Unit {
             if args.is_empty() {
                 return "(none)".to_string();
             }
-            args.iter()
-                .map(|a| {
-                    if *a.name == a.ident {
-                        format!("{} ({})", a.ident, a.domain)
-                    } else {
-                        format!("{} ({}, the model's {})", a.ident, a.domain, a.name)
+            slots(args.iter().collect())
+                .iter()
+                .map(|slot| match &slot.elements[0].array {
+                    Some(part) => format!(
+                        "{} (array of shape (..., {}): the model's {} in order, {})",
+                        slot.ident, part.len, part.declared, slot.elements[0].domain
+                    ),
+                    None => {
+                        let a = slot.elements[0];
+                        if *a.name == a.ident {
+                            format!("{} ({})", a.ident, a.domain)
+                        } else {
+                            format!("{} ({}, the model's {})", a.ident, a.domain, a.name)
+                        }
                     }
                 })
                 .collect::<Vec<_>>()
@@ -799,7 +937,14 @@ impl Unit {
                 .collect();
             out.push(format!("Constants: {}", cs.join(", ")));
         }
-        let theta: Vec<&str> = s.params.iter().map(|a| a.ident.as_str()).collect();
+        let theta: Vec<String> = s
+            .params
+            .iter()
+            .map(|a| match &a.array {
+                Some(part) => format!("{}[{}]", part.ident, part.position),
+                None => a.ident.clone(),
+            })
+            .collect();
         out.push(String::new());
         out.push("Functions:".to_string());
         for f in &self.functions {

@@ -85,6 +85,8 @@ pub(crate) const RESERVED: &[&str] = &[
     "_besseli_scaled_up",
     "_lbeta",
     "_lgamma_corr",
+    "_elements",
+    "_require_x64",
 ];
 
 /// log B(a, b): scipy's `betaln` cancels (three lgammas) when an argument
@@ -251,7 +253,7 @@ fn returns(kind: Kind, p: usize) -> String {
     }
 }
 
-fn function(out: &mut String, f: &Function) {
+fn function(out: &mut String, unit: &Unit, f: &Function, jax_flavour: bool) {
     let doc = match f.kind {
         Kind::LogDensity => "The log-density log p(data | theta).".to_string(),
         Kind::Score => format!("The score d log p / d theta, shape (..., {}).", f.dim),
@@ -264,20 +266,68 @@ fn function(out: &mut String, f: &Function) {
             f.dim
         ),
     };
+    let slots = match f.kind {
+        Kind::Fim => unit.signature.fim_slots(),
+        _ => unit.signature.full_slots(),
+    };
+    // Each array argument's shape and order, in the docstring.
+    let arrays: Vec<String> = slots
+        .iter()
+        .filter_map(|s| {
+            let part = s.elements[0].array.as_ref()?;
+            Some(format!(
+                "    {}: array of shape (..., {}), the model's {} in order.\n",
+                s.ident, part.len, part.declared
+            ))
+        })
+        .collect();
+    let doc = if arrays.is_empty() {
+        doc
+    } else {
+        format!("{doc}\n\n{}    ", arrays.concat())
+    };
     out.push_str(&format!(
         "def {}({}):\n    \"\"\"{doc}\"\"\"\n",
         f.name,
         f.args.join(", ")
     ));
+    if jax_flavour {
+        out.push_str("    _require_x64()\n");
+    }
+    // Array arguments unpacked into their elements, their length checked.
+    for s in slots.iter().filter(|s| s.is_array()) {
+        let part = s.elements[0].array.as_ref().expect("an array");
+        let locals: Vec<&str> = s.elements.iter().map(|a| a.ident.as_str()).collect();
+        let lhs = if locals.len() == 1 {
+            format!("({},)", locals[0])
+        } else {
+            locals.join(", ")
+        };
+        out.push_str(&format!(
+            "    {lhs} = _elements({}, {}, \"{}\", \"{}\")\n",
+            s.ident, part.len, s.ident, part.declared
+        ));
+    }
     for (name, value) in &f.emitted.temps {
         out.push_str(&format!("    {name} = {value}\n"));
     }
-    // The arguments, so results take their broadcast shape even where an
-    // entry does not depend on all of them.
-    let args = if f.args.len() == 1 {
-        format!("({},)", f.args[0])
+    // The arguments (an array by its first element), so results take
+    // their broadcast shape even where an entry does not depend on all
+    // of them.
+    let shape_args: Vec<&str> = slots
+        .iter()
+        .map(|s| {
+            if s.is_array() {
+                s.elements[0].ident.as_str()
+            } else {
+                s.ident
+            }
+        })
+        .collect();
+    let args = if shape_args.len() == 1 {
+        format!("({},)", shape_args[0])
     } else {
-        format!("({})", f.args.join(", "))
+        format!("({})", shape_args.join(", "))
     };
     match f.kind {
         Kind::LogDensity => out.push_str(&format!(
@@ -316,6 +366,8 @@ pub(crate) fn render(unit: &Unit, jax_flavour: bool) -> String {
     }
     if jax_flavour {
         out.push_str(jax::USAGE);
+        out.push('\n');
+        out.push_str(&jax::docstring(unit));
     } else {
         out.push_str("#\n# Every function broadcasts over NumPy arrays of arguments.\n");
     }
@@ -334,9 +386,6 @@ pub(crate) fn render(unit: &Unit, jax_flavour: bool) -> String {
                 specials.iter().copied().collect::<Vec<_>>().join(", ")
             ));
         }
-        out.push_str(
-            "\n# Double precision, as fimkit computes (remove for float32).\njax.config.update(\"jax_enable_x64\", True)\n",
-        );
     } else {
         out.push_str("import numpy as np\n");
         if !specials.is_empty() {
@@ -358,7 +407,7 @@ pub(crate) fn render(unit: &Unit, jax_flavour: bool) -> String {
     }
     for f in &unit.functions {
         out.push_str("\n\n");
-        function(&mut out, f);
+        function(&mut out, unit, f, jax_flavour);
     }
     out.push_str(&format!(
         r#"
@@ -382,6 +431,17 @@ def _matrix(rows, args):
     return flat.reshape(flat.shape[:-1] + (n, n))
 "#
     ));
+    if jax_flavour {
+        out.push_str(jax::REQUIRE_X64);
+    }
+    let has_arrays = unit.signature.full().iter().any(|a| a.array.is_some());
+    if has_arrays {
+        out.push_str(
+            &ELEMENTS
+                .replace("{ns}", ns)
+                .replace("{dtype}", if jax_flavour { "jnp.float64" } else { "float" }),
+        );
+    }
     if unit.funs.contains(&Fun::Mills) || unit.funs.contains(&Fun::MillsShift) {
         out.push_str(&MILLS.replace("{ns}", ns));
     }
@@ -422,6 +482,23 @@ def _log_besseli(nu, x):
     }
     out
 }
+
+/// An array argument's elements along its last axis (`{ns}` is `np` or
+/// `jnp`): its length is checked (a shape, so also under `jax.jit`), so a
+/// wrong one is a ValueError, never a silent broadcast.
+const ELEMENTS: &str = r#"
+
+def _elements(value, n, name, declared):
+    """The n entries of the array argument `name` (the model's `declared`)
+    along its last axis; a ValueError unless that axis has length n."""
+    value = {ns}.asarray(value, dtype={dtype})
+    if value.ndim == 0 or value.shape[-1] != n:
+        raise ValueError(
+            f"{name} must be an array with {n} entries along its last axis (the model's "
+            f"{declared}, in order), got shape {tuple(value.shape)}"
+        )
+    return tuple(value[..., k] for k in range(n))
+"#;
 
 /// The inverse Mills ratio and its shift (`{ns}` is `np` or `jnp`): the
 /// same continued fraction as fimkit's `numeric::special::mills`, with

@@ -3,12 +3,18 @@
 Usage: python3 run_python.py SPEC.json [--jax]
 
 SPEC.json: {"cases": [{"path": ..., "log_density": name, "score": name,
-"hessian": name, "fim": name or null, "fim_args": [argument indices],
+"hessian": name, "fim": name or null, "args": layout, "fim_args": layout,
 "points": [[argument values], ...]}, ...]}
 
+A layout lists the functions' arguments: an index into a point for a
+scalar argument, a list of indices for an array argument (an indexed
+name's elements, in order, along the array's last axis).
+
 For every case the functions are called once on whole columns of arguments
-(NumPy broadcasting, or jax.vmap with --jax), and once more with plain
-floats at the first point. Output, one line per point:
+(NumPy broadcasting, or jax.vmap with --jax; an array argument is a
+(points, K) array), and once more with plain floats (a list of K floats
+for an array argument) at the first point. With --jax the driver turns on
+JAX's 64-bit mode itself: the generated module does not. Output, one line per point:
     B case point logp score... hessian(row-major)... [fim(row-major)...]
 and one line per case for the scalar call, starting with S.
 """
@@ -31,6 +37,8 @@ def main():
     if use_jax:
         import jax
         import jax.numpy as xp
+
+        jax.config.update("jax_enable_x64", True)
     else:
         import numpy as xp
     out = []
@@ -47,22 +55,30 @@ def main():
             return vals
 
         columns = [xp.asarray([p[k] for p in points], dtype=xp.float64) for k in range(len(points[0]))]
-        fim_columns = [columns[k] for k in case["fim_args"]]
+
+        def pack(layout, values, array):
+            return [array([values[k] for k in a]) if isinstance(a, list) else values[a] for a in layout]
+
+        def stack(cs):
+            return xp.stack(cs, axis=-1)
+
+        args = pack(case["args"], columns, stack)
+        fim_columns = pack(case["fim_args"], columns, stack)
         if use_jax:
-            results = [jax.vmap(f)(*columns) for f in fns]
+            results = [jax.vmap(f)(*args) for f in fns]
             if fim:
                 results.append(jax.vmap(fim)(*fim_columns))
         else:
-            results = [f(*columns) for f in fns]
+            results = [f(*args) for f in fns]
             if fim:
                 results.append(fim(*fim_columns))
         for i in range(len(points)):
             out.append("B %d %d %s" % (ci, i, " ".join(repr(v) for v in row_values(results, i))))
         # Plain floats at the first point.
         p0 = [float(v) for v in points[0]]
-        single = [f(*p0) for f in fns]
+        single = [f(*pack(case["args"], p0, list)) for f in fns]
         if fim:
-            single.append(fim(*[p0[k] for k in case["fim_args"]]))
+            single.append(fim(*pack(case["fim_args"], p0, list)))
         vals = []
         for r in single:
             vals.extend(float(v) for v in xp.ravel(xp.asarray(r)))
