@@ -28,7 +28,7 @@ pub fn zeroed(n: usize) -> Vec<f64> {
 fn advise_huge(v: &[f64]) {
     const PAGE: usize = 2 << 20;
     let start = v.as_ptr() as usize;
-    let end = start + v.len() * size_of::<f64>();
+    let end = start + size_of_val(v);
     let (lo, hi) = (start.next_multiple_of(PAGE), end / PAGE * PAGE);
     if hi > lo {
         // SAFETY: [lo, hi) lies inside `v`'s allocation, which this
