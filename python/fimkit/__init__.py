@@ -79,7 +79,12 @@ def _float_column(values: Any, name: str) -> np.ndarray:
         raise ArgumentError(
             f"column `{name}` has shape {a.shape}: give one value a row (1-D)"
         )
-    return np.ascontiguousarray(a)
+    a = np.ascontiguousarray(a)
+    if not a.flags.aligned:
+        # A buffer at an address that is not a multiple of 8 (an
+        # unpickled or memory-mapped one) cannot be read in place.
+        a = a.copy()
+    return a
 
 
 def _arrow_column(table: Any, name: str, first_row: int = 0) -> np.ndarray:

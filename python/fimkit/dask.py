@@ -127,14 +127,24 @@ def _client(client: Any) -> Any:
         ) from None
 
 
-def _frames(client: Any, ddf: Any, names: list[str]) -> tuple[list[Any], list[int], list[int]]:
+def _frames(
+    client: Any, ddf: Any, names: list[str]
+) -> tuple[list[Any], list[int], list[int], list[list[str]]]:
     """The partitions of ``ddf``'s columns ``names``, computed on the
     workers and kept there (futures, in partition order), the row each
-    starts at (from 0) and their lengths."""
+    starts at (from 0), their lengths and the workers holding each (where
+    every task on a partition is then sent: the rows do not move)."""
     frames = client.compute(ddf[names].to_delayed())
     lengths = [int(n) for n in client.gather([client.submit(len, f, pure=False) for f in frames])]
     first = [sum(lengths[:i]) for i in range(len(lengths))]
-    return frames, first, lengths
+    who = client.who_has(frames)
+    where = [list(who.get(f.key, ())) or None for f in frames]
+    return frames, first, lengths, where
+
+
+def _at(where: Any) -> dict[str, Any]:
+    """Run where the partition is (anywhere if that worker is gone)."""
+    return {"workers": where, "allow_other_workers": True} if where else {}
 
 
 def _meta(ddf: Any) -> Any:
@@ -154,12 +164,12 @@ class _Source:
         self.client = client
         self.spec = _spec(model)
         self.fit_id = uuid.uuid4().hex
-        self.frames, self.first, _ = _frames(client, ddf, [n for n in model.inputs if n in ddf.columns])
+        self.frames, self.first, _, self.where = _frames(client, ddf, [n for n in model.inputs if n in ddf.columns])
         try:
             kinds = client.gather(
                 [
-                    client.submit(_prepare, f, self.spec, self.fit_id, i, r, pure=False)
-                    for i, (f, r) in enumerate(zip(self.frames, self.first))
+                    client.submit(_prepare, f, self.spec, self.fit_id, i, r, pure=False, **_at(w))
+                    for i, (f, r, w) in enumerate(zip(self.frames, self.first, self.where))
                 ]
             )
         except BaseException:
@@ -179,8 +189,8 @@ class _Source:
         t = [float(v) for v in theta]  # θ travels as d numbers
         parts = c.gather(
             [
-                c.submit(_sums, f, self.spec, self.fit_id, i, r, t, want, pure=False)
-                for i, (f, r) in enumerate(zip(self.frames, self.first))
+                c.submit(_sums, f, self.spec, self.fit_id, i, r, t, want, pure=False, **_at(w))
+                for i, (f, r, w) in enumerate(zip(self.frames, self.first, self.where))
             ]
         )
         # Added in partition order: the same total every time.
@@ -246,15 +256,15 @@ def fisher_information(model: Model, theta: Theta, ddf: Any, client: Any = None)
     t = model.theta(theta)
     model._data(meta)  # columns that are not numbers, before any work
     names = [n for n in model.inputs if n in ddf.columns]
-    frames, first, lengths = _frames(client, ddf, names)
+    frames, first, lengths, where = _frames(client, ddf, names)
     spec = _spec(model)
     # Partitions with rows (an empty one has no information to add, and
     # says so in its method).
     try:
         parts = client.gather(
             [
-                client.submit(_information, f, spec, r, t.tolist(), pure=False)
-                for f, r, n in zip(frames, first, lengths)
+                client.submit(_information, f, spec, r, t.tolist(), pure=False, **_at(w))
+                for f, r, n, w in zip(frames, first, lengths, where)
                 if n > 0
             ]
         )

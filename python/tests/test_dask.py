@@ -169,3 +169,12 @@ def test_a_model_pickles_as_its_source():
     assert again.params == m.params and again.inputs == m.inputs and again.name == m.name
     assert again.source == m.source == (EXAMPLES / "logistic_regression.fim").read_text()
     assert again.derive() == m.derive()
+
+
+def test_an_unaligned_buffer_is_read():
+    # What unpickling can give a worker: float64 values at an odd address.
+    m = fimkit.Model("param l : positive\ndata k : count\nk ~ poisson(l)\n")
+    raw = np.zeros(8 * 10 + 1, dtype=np.uint8)
+    k = np.frombuffer(raw.data, dtype=np.float64, offset=1, count=10)
+    assert not k.flags.aligned
+    assert m.log_density([1.0], {"k": k}, reduce=True) == -10.0
