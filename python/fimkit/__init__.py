@@ -79,17 +79,22 @@ def _float_column(values: Any, name: str) -> np.ndarray:
         raise ArgumentError(
             f"column `{name}` has shape {a.shape}: give one value a row (1-D)"
         )
-    return np.ascontiguousarray(a)
+    a = np.ascontiguousarray(a)
+    if not a.flags.aligned:
+        # A buffer at an address that is not a multiple of 8 (an
+        # unpickled or memory-mapped one) cannot be read in place.
+        a = a.copy()
+    return a
 
 
-def _arrow_column(table: Any, name: str) -> np.ndarray:
+def _arrow_column(table: Any, name: str, first_row: int = 0) -> np.ndarray:
     col = table.column(name)
     if col.null_count:
         # The first missing value, by row (counted from 1, as the CLI does).
         mask = np.concatenate(
             [c.is_null().to_numpy(zero_copy_only=False) for c in col.chunks]
         )
-        row = int(np.argmax(mask)) + 1
+        row = int(np.argmax(mask)) + 1 + first_row
         raise DataError(
             f"column `{name}`, row {row}: the value is missing "
             f"({col.null_count} missing in all)"
@@ -101,8 +106,12 @@ def _arrow_column(table: Any, name: str) -> np.ndarray:
     return _float_column(values, name)
 
 
-def _columns(data: Data, names: Sequence[str]) -> list[tuple[str, np.ndarray]]:
-    """The columns of ``names`` that ``data`` has, as float64 arrays."""
+def _columns(
+    data: Data, names: Sequence[str], first_row: int = 0
+) -> list[tuple[str, np.ndarray]]:
+    """The columns of ``names`` that ``data`` has, as float64 arrays.
+    ``first_row``: rows before ``data`` in a larger dataset (a partition's
+    place), added to the row a message names."""
     if data is None:
         raise ArgumentError("no data")
     module = type(data).__module__.split(".")[0]
@@ -111,7 +120,7 @@ def _columns(data: Data, names: Sequence[str]) -> list[tuple[str, np.ndarray]]:
         have = set(data.column_names)
         for n in names:
             if n in have:
-                out.append((n, _arrow_column(data, n)))
+                out.append((n, _arrow_column(data, n, first_row)))
         return out
     if module == "pandas" and hasattr(data, "columns"):
         have = set(map(str, data.columns))
@@ -119,7 +128,7 @@ def _columns(data: Data, names: Sequence[str]) -> list[tuple[str, np.ndarray]]:
             if n in have:
                 col = data[n]
                 if str(col.dtype) not in ("float64",) and col.hasnans:
-                    row = int(np.argmax(col.isna().to_numpy())) + 1
+                    row = int(np.argmax(col.isna().to_numpy())) + 1 + first_row
                     raise DataError(f"column `{n}`, row {row}: the value is missing")
                 try:
                     values = col.to_numpy(dtype=np.float64, copy=False)
@@ -171,6 +180,11 @@ class Model:
     def name(self) -> str:
         """The model's name."""
         return self._m.name
+
+    @property
+    def source(self) -> str:
+        """The model's source text (what a pickle of the model carries)."""
+        return self._m.source
 
     @property
     def params(self) -> list[str]:

@@ -1,6 +1,6 @@
 """Type stubs of fimkit's native module (python/src/lib.rs)."""
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -55,9 +55,62 @@ class Model:
         tol: Optional[float] = None,
         max_iter: Optional[int] = None,
     ) -> FitResult: ...
+    @property
+    def source(self) -> str:
+        """The source text (a pickle carries it and the name)."""
+    def part(self, columns: Columns, first_row: int = 0) -> Part:
+        """One part of a dataset (its rows counted from ``first_row`` in
+        messages), prepared for a fit in parts (``fimkit.dask``)."""
+    def fit_summed(
+        self,
+        columns: Columns,
+        sums: Callable[
+            [npt.NDArray[np.float64], tuple[bool, bool, bool, bool, bool]], SumsTuple
+        ],
+        method: str = "scoring",
+        init: Optional[npt.NDArray[np.float64]] = None,
+        tol: Optional[float] = None,
+        max_iter: Optional[int] = None,
+    ) -> FitResult:
+        """The library's fit over a dataset in parts: ``columns`` with no
+        rows, ``sums(theta, (loglik, gradient, expected, observed, gram))``
+        every part's ``Part.sums`` added. An exception of ``sums`` is raised
+        as it was."""
+
+# (rows, loglik, gradient, expected information, observed information,
+# design Gram): each None unless asked for.
+SumsTuple = tuple[
+    int,
+    Optional[float],
+    Optional[npt.NDArray[np.float64]],
+    Optional[npt.NDArray[np.float64]],
+    Optional[npt.NDArray[np.float64]],
+    Optional[npt.NDArray[np.float64]],
+]
+
+class Part:
+    """One part of a dataset for a fit in parts (``Model.part``)."""
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def information_kind(self) -> str:
+        """How the part computes the expected information."""
+    def sums(
+        self,
+        theta: npt.NDArray[np.float64],
+        loglik: bool = False,
+        gradient: bool = False,
+        expected: bool = False,
+        observed: bool = False,
+        gram: bool = False,
+    ) -> SumsTuple:
+        """The part's sums at θ, each None unless asked for."""
 
 class FisherInformation:
     """A Fisher information with how it was computed."""
+    @staticmethod
+    def _sum(params: list[str], parts: list[tuple]) -> FisherInformation:
+        """The parts' values and errors added (``fimkit.dask``)."""
     @property
     def value(self) -> npt.NDArray[np.float64]:
         """F(θ), d×d, in the order of ``params``."""

@@ -10,14 +10,17 @@
 //! library's message: a model error's `file:line:col: error[code]: ...`
 //! lines with their `help:`.
 
-use fimkit::fit::{FitConfig, FitResult, Method};
+use fimkit::fit::{
+    FitConfig, FitError as LibFitError, FitResult, Method, PartSums, Problem, SumSource, Want,
+};
 use fimkit::numeric::{Dataset, NumericError};
 use fimkit::render::fit::{FitTextOptions, fit_json, fit_text};
 use fimkit::{Error, FisherInformation};
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, ToPyArray};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
+use std::sync::Mutex;
 
 create_exception!(
     fimkit,
@@ -118,6 +121,10 @@ fn borrow<'a>(columns: &'a Columns<'_>) -> PyResult<Vec<(&'a str, &'a [f64])>> {
 #[pyclass(module = "fimkit._fimkit", name = "Model", frozen)]
 struct PyModel {
     inner: fimkit::Model,
+    /// The source and the name it was read with: what a pickle carries
+    /// (a Dask worker rebuilds the model from them).
+    source: String,
+    given_name: String,
 }
 
 #[pymethods]
@@ -129,16 +136,48 @@ impl PyModel {
         let inner = py
             .detach(|| fimkit::Model::from_source(source, name))
             .map_err(to_py)?;
-        Ok(PyModel { inner })
+        Ok(PyModel {
+            inner,
+            source: source.to_string(),
+            given_name: name.to_string(),
+        })
     }
 
     /// Read and check a model file.
     #[staticmethod]
     fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
-        let inner = py
-            .detach(|| fimkit::Model::from_file(&path))
+        let (inner, source) = py
+            .detach(|| {
+                let inner = fimkit::Model::from_file(&path)?;
+                let source = std::fs::read_to_string(&path).map_err(|error| Error::Io {
+                    path: path.clone(),
+                    error,
+                })?;
+                Ok::<_, Error>((inner, source))
+            })
             .map_err(to_py)?;
-        Ok(PyModel { inner })
+        // The name `Model::from_file` gives: the file's stem.
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+        Ok(PyModel {
+            inner,
+            source,
+            given_name: stem.to_string(),
+        })
+    }
+
+    /// The model's source text.
+    #[getter]
+    fn source(&self) -> String {
+        self.source.clone()
+    }
+
+    /// Pickled as its source and name: unpickling parses and checks it
+    /// again (the compiled functions are rebuilt on first use).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (Bound<'py, pyo3::types::PyType>, (String, String)) {
+        let me = slf.get();
+        (slf.get_type(), (me.source.clone(), me.given_name.clone()))
     }
 
     #[getter]
@@ -300,6 +339,232 @@ impl PyModel {
         tol: Option<f64>,
         max_iter: Option<usize>,
     ) -> PyResult<PyFitResult> {
+        let config = self.fit_config(method, init, tol, max_iter)?;
+        let cols = borrow(&columns)?;
+        let r = py
+            .detach(|| {
+                let data = self.inner.dataset(&cols)?;
+                self.inner.fit_with(data, &config)
+            })
+            .map_err(to_py)?;
+        Ok(PyFitResult { inner: r })
+    }
+
+    /// One part of a dataset (rows `first_row + 1` on of the whole),
+    /// prepared for the sums of a fit in parts ([`PyPart::sums`]): what a
+    /// Dask worker keeps for its partition. Errors name rows of the whole.
+    #[pyo3(signature = (columns, first_row = 0))]
+    fn part(&self, py: Python<'_>, columns: Columns<'_>, first_row: usize) -> PyResult<PyPart> {
+        let cols = borrow(&columns)?;
+        let problem = py
+            .detach(|| {
+                let data = self.inner.dataset(&cols)?;
+                Problem::new(self.inner.ir(), data).map_err(Error::from)
+            })
+            .map_err(|e| to_py(shifted(e, first_row)))?;
+        Ok(PyPart { problem, first_row })
+    }
+
+    /// Maximum likelihood over a dataset in parts: `columns` are the
+    /// whole dataset's columns with no rows (what the checks of names and
+    /// types see), `sums(theta, want)` adds every part's
+    /// [`PyPart::sums`] for `want` = (loglik, gradient, expected,
+    /// observed, gram). The library's fit, step for step
+    /// (`fimkit::fit::fit_summed`).
+    #[pyo3(signature = (columns, sums, method = "scoring", init = None, tol = None, max_iter = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn fit_summed(
+        &self,
+        py: Python<'_>,
+        columns: Columns<'_>,
+        sums: Py<PyAny>,
+        method: &str,
+        init: Option<PyReadonlyArray1<'_, f64>>,
+        tol: Option<f64>,
+        max_iter: Option<usize>,
+    ) -> PyResult<PyFitResult> {
+        let config = self.fit_config(method, init, tol, max_iter)?;
+        let cols = borrow(&columns)?;
+        let source = PySource {
+            sums,
+            failure: Mutex::new(None),
+        };
+        let r = py.detach(|| {
+            let data = self.inner.dataset(&cols)?;
+            let template = Problem::new(self.inner.ir(), data)?;
+            fimkit::fit::fit_summed(&template, &source, &config).map_err(Error::from)
+        });
+        // A failure in the parts (a worker's exception) is raised as it was.
+        if let Some(e) = source.failure.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        Ok(PyFitResult {
+            inner: r.map_err(to_py)?,
+        })
+    }
+}
+
+/// An error in a part, with its rows counted in the whole dataset.
+fn shifted(e: Error, rows: usize) -> Error {
+    match e {
+        Error::Data(mut d) => {
+            d.shift_rows(rows);
+            Error::Data(d)
+        }
+        Error::Evaluation(mut n) => {
+            n.shift_rows(rows);
+            Error::Evaluation(n)
+        }
+        Error::Fit(LibFitError::Numeric(mut n)) => {
+            n.shift_rows(rows);
+            Error::Fit(LibFitError::Numeric(n))
+        }
+        e => e,
+    }
+}
+
+/// The sums of a dataset in parts, from a Python callable.
+struct PySource {
+    sums: Py<PyAny>,
+    /// The callable's exception, raised once the fit has stopped.
+    failure: Mutex<Option<PyErr>>,
+}
+
+/// What the callable returns: rows, ℓ, gradient, expected and observed
+/// information, design Gram (each None unless asked for).
+type SumsTuple<'py> = (
+    usize,
+    Option<f64>,
+    Option<PyReadonlyArray1<'py, f64>>,
+    Option<PyReadonlyArray2<'py, f64>>,
+    Option<PyReadonlyArray2<'py, f64>>,
+    Option<PyReadonlyArray2<'py, f64>>,
+);
+
+fn dmatrix(a: &PyReadonlyArray2<'_, f64>) -> fimkit::nalgebra::DMatrix<f64> {
+    let v = a.as_array();
+    let (r, c) = v.dim();
+    fimkit::nalgebra::DMatrix::from_fn(r, c, |i, j| v[[i, j]])
+}
+
+impl SumSource for PySource {
+    fn sums(
+        &self,
+        theta: &fimkit::nalgebra::DVector<f64>,
+        want: Want,
+    ) -> Result<PartSums, LibFitError> {
+        Python::attach(|py| {
+            let t = PyArray1::from_slice(py, theta.as_slice());
+            let flags = (
+                want.loglik,
+                want.gradient,
+                want.expected,
+                want.observed,
+                want.gram,
+            );
+            let got = self.sums.call1(py, (t, flags)).and_then(|r| {
+                let (n, ll, g, e, o, gram): SumsTuple<'_> = r.bind(py).extract()?;
+                Ok(PartSums {
+                    n_rows: n,
+                    loglik: ll,
+                    gradient: g.map(|g| {
+                        fimkit::nalgebra::DVector::from_iterator(
+                            g.len().unwrap_or(0),
+                            g.as_array().iter().copied(),
+                        )
+                    }),
+                    expected: e.as_ref().map(dmatrix),
+                    observed: o.as_ref().map(dmatrix),
+                    gram: gram.as_ref().map(dmatrix),
+                })
+            });
+            got.map_err(|e| {
+                let text = e.to_string();
+                if let Ok(mut f) = self.failure.lock() {
+                    f.get_or_insert(e);
+                }
+                LibFitError::Config(format!("the sums over the parts failed: {text}"))
+            })
+        })
+    }
+}
+
+/// One part of a dataset for a fit in parts (see `Model.part`).
+#[pyclass(module = "fimkit._fimkit", name = "Part", frozen)]
+struct PyPart {
+    problem: Problem,
+    first_row: usize,
+}
+
+#[pymethods]
+impl PyPart {
+    /// Rows in the part.
+    #[getter]
+    fn n_rows(&self) -> usize {
+        use fimkit::fit::Objective;
+        self.problem.n_rows()
+    }
+
+    /// How the part computes the expected information (every part of a
+    /// dataset and the whole must say the same).
+    #[getter]
+    fn information_kind(&self) -> String {
+        use fimkit::fit::Objective;
+        self.problem.information_kind().describe()
+    }
+
+    /// The part's sums at θ: (rows, ℓ, gradient, expected information,
+    /// observed information, design Gram), each None unless asked for.
+    #[pyo3(signature = (theta, loglik = false, gradient = false, expected = false, observed = false, gram = false))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn sums<'py>(
+        &self,
+        py: Python<'py>,
+        theta: PyReadonlyArray1<'py, f64>,
+        loglik: bool,
+        gradient: bool,
+        expected: bool,
+        observed: bool,
+        gram: bool,
+    ) -> PyResult<(
+        usize,
+        Option<f64>,
+        Option<Bound<'py, PyArray1<f64>>>,
+        Option<Bound<'py, PyArray2<f64>>>,
+        Option<Bound<'py, PyArray2<f64>>>,
+        Option<Bound<'py, PyArray2<f64>>>,
+    )> {
+        let t = fimkit::nalgebra::DVector::from_column_slice(slice(&theta, "theta")?);
+        let want = Want {
+            loglik,
+            gradient,
+            expected,
+            observed,
+            gram,
+        };
+        let s = py
+            .detach(|| self.problem.part_sums(&t, want))
+            .map_err(|e| to_py(shifted(Error::Fit(e), self.first_row)))?;
+        Ok((
+            s.n_rows,
+            s.loglik,
+            s.gradient.map(|g| g.as_slice().to_pyarray(py)),
+            s.expected.map(|m| mat(py, &m)),
+            s.observed.map(|m| mat(py, &m)),
+            s.gram.map(|m| mat(py, &m)),
+        ))
+    }
+}
+
+impl PyModel {
+    /// A fit's options from the Python arguments, checked.
+    fn fit_config(
+        &self,
+        method: &str,
+        init: Option<PyReadonlyArray1<'_, f64>>,
+        tol: Option<f64>,
+        max_iter: Option<usize>,
+    ) -> PyResult<FitConfig> {
         let method = match method {
             "scoring" | "fisher-scoring" => Method::FisherScoring,
             "natural" => Method::Natural,
@@ -337,18 +602,9 @@ impl PyModel {
         if let Some(m) = max_iter {
             config.max_iter = m;
         }
-        let cols = borrow(&columns)?;
-        let r = py
-            .detach(|| {
-                let data = self.inner.dataset(&cols)?;
-                self.inner.fit_with(data, &config)
-            })
-            .map_err(to_py)?;
-        Ok(PyFitResult { inner: r })
+        Ok(config)
     }
-}
 
-impl PyModel {
     /// The rows a Fisher information is summed over: every input when all
     /// are given (a model without covariates needs them to count its
     /// rows), else the covariates alone.
@@ -437,6 +693,80 @@ impl PyFisherInformation {
     /// when F is not positive definite.
     fn cramer_rao<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray2<f64>>> {
         self.inner.cramer_rao().map(|m| mat(py, &m))
+    }
+
+    /// The Fisher information of a dataset in parts: the parts' values
+    /// and error estimates added (each part's `(value, error, tier,
+    /// method, warnings, rows)`, in `params` order); every part must have
+    /// been computed the same way.
+    #[staticmethod]
+    #[allow(clippy::type_complexity)]
+    fn _sum(
+        params: Vec<String>,
+        parts: Vec<(
+            PyReadonlyArray2<'_, f64>,
+            PyReadonlyArray2<'_, f64>,
+            u8,
+            String,
+            Vec<String>,
+            Option<(usize, usize)>,
+        )>,
+    ) -> PyResult<PyFisherInformation> {
+        let d = params.len();
+        let mut value = fimkit::nalgebra::DMatrix::zeros(d, d);
+        let mut error = fimkit::nalgebra::DMatrix::zeros(d, d);
+        let mut warnings: Vec<String> = Vec::new();
+        let mut rows: Option<(usize, usize)> = None;
+        let mut how: Option<(u8, String)> = None;
+        for (v, e, tier, method, w, r) in &parts {
+            let (v, e) = (dmatrix(v), dmatrix(e));
+            if v.shape() != (d, d) || e.shape() != (d, d) {
+                return Err(ArgumentError::new_err(format!(
+                    "a part's information is {}×{}, the model has {d} parameters",
+                    v.nrows(),
+                    v.ncols()
+                )));
+            }
+            match &how {
+                None => how = Some((*tier, method.clone())),
+                Some((t, m)) if t == tier && m == method => {}
+                Some((_, m)) => {
+                    return Err(FimkitError::new_err(format!(
+                        "the parts' information was computed in different ways ({m}; {method}): not added"
+                    )));
+                }
+            }
+            value += v;
+            error += e;
+            for x in w {
+                if !warnings.contains(x) {
+                    warnings.push(x.clone());
+                }
+            }
+            if let Some((a, b)) = r {
+                let (ra, rb) = rows.unwrap_or((0, 0));
+                rows = Some((ra + a, rb + b));
+            }
+        }
+        let Some((tier, method)) = how else {
+            return Err(ArgumentError::new_err("no parts to add"));
+        };
+        let method = match tier {
+            1 => fimkit::FimMethod::ClosedForm,
+            2 => fimkit::FimMethod::LocationScale { method },
+            _ => fimkit::FimMethod::Numeric { method },
+        };
+        Ok(PyFisherInformation {
+            inner: FisherInformation {
+                params,
+                value,
+                error,
+                method,
+                warnings,
+                rows,
+                numeric: None,
+            },
+        })
     }
 
     fn __repr__(&self) -> String {
@@ -585,6 +915,7 @@ fn _fimkit(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_class::<PyFisherInformation>()?;
     m.add_class::<PyFitResult>()?;
+    m.add_class::<PyPart>()?;
     m.add("FimkitError", py.get_type::<FimkitError>())?;
     m.add("ModelError", py.get_type::<ModelError>())?;
     m.add("ArgumentError", py.get_type::<ArgumentError>())?;

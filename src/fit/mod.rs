@@ -45,6 +45,7 @@ mod profile;
 mod result;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod step;
+mod summed;
 
 pub use diagnose::BinaryDesign;
 pub use error::FitError;
@@ -58,6 +59,7 @@ pub use result::{
     Deviance, FitResult, ProfileInterval, Restart, Sandwich, SeKind, Z_975, spd_inverse,
     std_errors_of,
 };
+pub use summed::{PartSums, SumSource, Summed, Want, fit_summed};
 
 use nalgebra::DVector;
 use step::{combination, null_direction, relation};
@@ -82,6 +84,17 @@ pub fn fit(problem: &Problem, config: &FitConfig) -> Result<FitResult, FitError>
 /// ([`FitResult::restart`] says so).
 pub fn fit_observed(
     problem: &Problem,
+    config: &FitConfig,
+    observe: &mut dyn FnMut(&TraceRow),
+) -> Result<FitResult, FitError> {
+    fit_objective(problem, config, observe)
+}
+
+/// [`fit_observed`] over any [`Objective`]: a [`Problem`], or a
+/// [`Summed`] whose sums over the rows are made elsewhere (the partitions
+/// of a distributed dataset). The same steps, checks and result.
+pub fn fit_objective(
+    problem: &dyn Objective,
     config: &FitConfig,
     observe: &mut dyn FnMut(&TraceRow),
 ) -> Result<FitResult, FitError> {
@@ -149,7 +162,7 @@ pub fn fit_observed(
     let obs_cov = spd_inverse(&observed);
     let deviance = problem.deviance(&opt.theta, opt.loglik);
     Ok(FitResult {
-        model: problem.functions().name().to_string(),
+        model: problem.model_name(),
         params: names,
         columns,
         method: config.method,
@@ -162,7 +175,7 @@ pub fn fit_observed(
         information: problem.information_kind(),
         loglik: opt.loglik,
         n_rows: problem.n_rows(),
-        weights_sum: problem.weights().map(|_| problem.n_obs()),
+        weights_sum: problem.weights_sum(),
         iterations: opt.iterations,
         stop: opt.stop,
         tol: config.tol,

@@ -67,6 +67,43 @@ pub trait Objective: Sync {
     fn binary_design(&self) -> Option<BinaryDesign<'_>> {
         None
     }
+    /// The model's name, for the fit's report.
+    fn model_name(&self) -> String {
+        String::new()
+    }
+    /// For each parameter, its design column's label (see
+    /// [`Problem::column_labels`]); the names by default.
+    fn column_labels(&self) -> Vec<String> {
+        self.param_names().iter().map(|n| n.to_string()).collect()
+    }
+    /// The unweighted design Gram matrix of a linear-form model, for the
+    /// collinearity check before a fit ([`Problem::design_gram`]).
+    fn design_gram(&self) -> Option<DMatrix<f64>> {
+        None
+    }
+    /// Deviance and null deviance at θ̂ ([`Problem::deviance`]).
+    fn deviance(&self, theta: &DVector<f64>, loglik: f64) -> Option<super::result::Deviance> {
+        let _ = (theta, loglik);
+        None
+    }
+    /// `Σ w` under frequency weights; `None` without.
+    fn weights_sum(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// Why ℓ rises without bound along a direction for a 0/1 response whose
+/// log-likelihood far along it is `ll`: (quasi-)complete separation.
+pub(super) fn separation_words(ll: f64) -> String {
+    if ll > -1e-3 {
+        "the data are completely separated: a linear combination of the covariates predicts \
+         the 0/1 response exactly for every row (fitted probabilities tend to 0 and 1)"
+            .into()
+    } else {
+        "the data are quasi-completely separated: a linear combination of the covariates \
+         predicts the 0/1 response exactly for some of the rows"
+            .into()
+    }
 }
 
 /// How the expected information is computed.
@@ -1195,16 +1232,27 @@ impl Objective for Problem {
         if !self.binary_response {
             return None;
         }
-        let ll = self.loglik(far).ok()?;
-        Some(if ll > -1e-3 {
-            "the data are completely separated: a linear combination of the covariates predicts \
-             the 0/1 response exactly for every row (fitted probabilities tend to 0 and 1)"
-                .into()
-        } else {
-            "the data are quasi-completely separated: a linear combination of the covariates \
-             predicts the 0/1 response exactly for some of the rows"
-                .into()
-        })
+        Some(separation_words(self.loglik(far).ok()?))
+    }
+
+    fn model_name(&self) -> String {
+        self.functions.name().to_string()
+    }
+
+    fn column_labels(&self) -> Vec<String> {
+        Problem::column_labels(self)
+    }
+
+    fn design_gram(&self) -> Option<DMatrix<f64>> {
+        Problem::design_gram(self)
+    }
+
+    fn deviance(&self, theta: &DVector<f64>, loglik: f64) -> Option<super::result::Deviance> {
+        Problem::deviance(self, theta, loglik)
+    }
+
+    fn weights_sum(&self) -> Option<f64> {
+        self.weights().map(|_| self.n_obs())
     }
 
     fn bounds(&self) -> Vec<(f64, f64)> {

@@ -1083,6 +1083,14 @@ fn set_line(e: &mut DataError, to: u64) {
     }
 }
 
+impl DataError {
+    /// Count this error's row from `rows` rows further on: an error found
+    /// in one part of a dataset, named at its place in the whole.
+    pub fn shift_rows(&mut self, rows: usize) {
+        shift(self, rows, 0);
+    }
+}
+
 /// Move an error's row and line by the rows and lines before its piece.
 fn shift(e: &mut DataError, rows: usize, lines: u64) {
     match e {

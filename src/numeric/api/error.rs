@@ -84,6 +84,20 @@ pub enum NumericError {
     Data(DataError),
 }
 
+impl NumericError {
+    /// Count this error's row from `rows` rows further on: an error found
+    /// in one part of a dataset, named at its place in the whole.
+    pub fn shift_rows(&mut self, rows: usize) {
+        match self {
+            NumericError::Input { row: Some(r), .. }
+            | NumericError::NonFinite { row: Some(r), .. }
+            | NumericError::OuterOverflow { row: r, .. } => *r += rows,
+            NumericError::Data(e) => e.shift_rows(rows),
+            _ => {}
+        }
+    }
+}
+
 impl fmt::Display for NumericError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
