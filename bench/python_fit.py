@@ -18,24 +18,11 @@ included since it is part of a fit call there). Prints median and best
 wall time and the median CPU time of the process (all threads).
 """
 import argparse
-import statistics
-import time
-
 import numpy as np
 import statsmodels.api as sm
 
 import fimkit
-
-
-def timed(f, repeats):
-    times, cpus = [], []
-    out = None
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        out = f()
-        times.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-    return out, statistics.median(times), min(times), statistics.median(cpus)
+from timing import timed  # bench/timing.py
 
 
 def main():

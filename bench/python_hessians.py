@@ -17,8 +17,6 @@ and rows per second, and the median CPU time of the process (all threads);
 JAX's compile time is excluded (a warm-up call).
 """
 import argparse
-import statistics
-import time
 
 import jax
 
@@ -27,6 +25,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import fimkit  # noqa: E402
+from timing import timed  # noqa: E402  (bench/timing.py)
 
 
 def logistic_source(d):
@@ -39,19 +38,6 @@ def logistic_source(d):
 def logp(theta, y, z):
     eta = jnp.dot(theta, z)
     return y * eta - jax.nn.softplus(eta)
-
-
-def timed(f, repeats):
-    """Median and best wall time, and the median CPU time of the process
-    (every thread: rayon's and XLA's), which a shared machine's load
-    stretches less than the wall time."""
-    times, cpus = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        out = f()
-        times.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-    return out, statistics.median(times), min(times), statistics.median(cpus)
 
 
 def main():
