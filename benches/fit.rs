@@ -14,8 +14,8 @@
 //! `FIMKIT_BENCH_ROWS` changes n. Run with `cargo bench --bench fit`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fimkit::fit::gram::{Designs, weighted_gram};
 use fimkit::fit::{Objective, Problem};
+use fimkit::numeric::gram::{Designs, weighted_gram};
 use nalgebra::DVector;
 use std::hint::black_box;
 use std::time::Duration;

@@ -246,10 +246,26 @@ fn bench_logistic(c: &mut Criterion, d: usize) {
         ),
         "fimkit and hand-written agree"
     );
+    let s = f.sum_rows(&theta, &data).expect("rows evaluate");
+    let s = Acc {
+        v: s.loglik,
+        g: s.score.as_slice().to_vec(),
+        h: s.hessian.as_slice().to_vec(),
+    };
+    assert!(
+        agree(&s, &logistic_hand(&b, data.values())),
+        "sum_rows and hand-written agree"
+    );
     let mut g = c.benchmark_group(format!("hessians/logistic_d{d}"));
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("fimkit", |bch| {
         bch.iter(|| black_box(fimkit_sum(&f, &theta, &data)))
+    });
+    // The sums alone (the library's `sum_rows`, `Model::sums`): per row the
+    // value and the derivatives in the linear predictor, the Hessian
+    // Σ w(η) z zᵀ by the weighted Gram kernel.
+    g.bench_function("fimkit_sum_rows", |bch| {
+        bch.iter(|| black_box(f.sum_rows(&theta, &data).expect("rows evaluate")))
     });
     g.bench_function("hand", |bch| {
         bch.iter(|| black_box(logistic_hand(&b, data.values())))

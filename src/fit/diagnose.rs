@@ -450,8 +450,8 @@ impl Objective for LogisticProbe<'_> {
     }
     fn expected_information(&self, theta: &DVector<f64>) -> Result<DMatrix<f64>, FitError> {
         let forms = [self.design.x];
-        super::gram::weighted_gram(
-            super::gram::Designs {
+        crate::numeric::gram::weighted_gram(
+            crate::numeric::gram::Designs {
                 forms: &forms,
                 n: self.design.n,
                 d: self.design.d,

@@ -5,7 +5,7 @@
 //!
 //! * [`Problem`] — a model and a dataset; picks how the information is
 //!   computed ([`InformationKind`]): weighted Gram sums `Σ A_kᵀ W A_l` for
-//!   models linear in θ through a few forms (GLMs, [`linear`], [`gram`]),
+//!   models linear in θ through a few forms (GLMs, [`linear`], [`crate::numeric::gram`]),
 //!   the closed-form FIM of [`crate::fisher::derive()`] otherwise.
 //! * [`step`] — the step formulas: damped Cholesky solves, the TRPO
 //!   trust-region step size, quadratic KL.
@@ -32,8 +32,6 @@
 
 mod diagnose;
 mod error;
-#[doc(hidden)] // an internal stage: public for the tests and benches
-pub mod gram;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod linear;
 mod objective;

@@ -17,13 +17,13 @@
 
 use super::diagnose::BinaryDesign;
 use super::error::FitError;
-use super::gram::{Designs, weighted_gram};
 use super::linear::{LinearStructure, detect};
 use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
 use crate::numeric::compiled::Tape;
 use crate::numeric::eval::EvalError;
+use crate::numeric::gram::{Designs, weighted_gram};
 use crate::numeric::{Dataset, ModelFunctions, NumericError};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;

@@ -830,6 +830,40 @@ enum LinIns {
     Scale { dst: u32, src: u32, by: u32 },
 }
 
+/// A function of one second-order dual that [`exec`] computes by calling
+/// it, for [`LinearHessian::forms_block`] to call without the dispatch.
+fn direct(f: Func) -> Option<fn(&num_dual::Dual2_64) -> num_dual::Dual2_64> {
+    type D = num_dual::Dual2_64;
+    Some(match f {
+        Func::Log => |x: &D| x.ln(),
+        Func::Exp => |x: &D| x.exp(),
+        Func::Log1p => |x: &D| x.ln_1p(),
+        Func::Sigmoid => |x: &D| x.sigmoid(),
+        Func::LogSigmoid => |x: &D| x.log_sigmoid(),
+        Func::Lgamma => |x: &D| x.lgamma(),
+        _ => return None,
+    })
+}
+
+/// Rows per block of [`LinearHessian::forms_block`] (its registers stay
+/// in the L2 cache).
+pub const FORMS_BLOCK: usize = 128;
+
+/// Registers for [`LinearHessian::forms_block`]: every register for a
+/// block of rows, register-major (register `r` of row `i` at
+/// `r·FORMS_BLOCK + i`), and the block's results.
+#[derive(Clone, Debug)]
+pub struct FormsBlock {
+    plain: Vec<f64>,
+    duals: Vec<num_dual::Dual2_64>,
+    /// Each row's value.
+    pub value: Vec<f64>,
+    /// Each row's derivative in its form.
+    pub grad: Vec<f64>,
+    /// Each row's second derivative in its form.
+    pub hess: Vec<f64>,
+}
+
 /// Registers for [`LinearHessian::eval_row`].
 #[derive(Clone, Debug)]
 pub struct LinearWorkspace {
@@ -1010,6 +1044,24 @@ impl LinearHessian {
         grad: &mut [f64],
         hess: &mut [f64],
     ) -> Result<f64, EvalError> {
+        let (value, g, h) = self.forms_row(tape, params, data, ws)?;
+        self.chain(&ws.dense, &g, &h, grad, hess);
+        Ok(value)
+    }
+
+    /// One data row in the forms' coordinates: the value, its gradient
+    /// `g[..m]` and Hessian `h` (`h[i·4 + j]`, `i, j < m`) with respect
+    /// to the forms `η_1..η_m`, and each form's coefficient row `a_i` in
+    /// [`LinearHessian::coefficient_rows`]. The row's gradient in θ is
+    /// `Σ g_i a_i` and its Hessian `Σ_ij h_ij a_i a_jᵀ`. A non-finite
+    /// value or derivative is an error.
+    pub fn forms_row(
+        &self,
+        tape: &Tape,
+        params: &[f64],
+        data: &[f64],
+        ws: &mut LinearWorkspace,
+    ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
         ws.plain[..data.len()].copy_from_slice(data);
         for ins in &tape.plain_row {
             let get = |o: Operand| match o {
@@ -1040,7 +1092,182 @@ impl LinearHessian {
         } else {
             self.linear_passes(params, ws);
         }
-        self.finish_row(tape, params, data, ws, grad, hess)
+        self.nonlinear_part(tape, params, data, ws)
+    }
+
+    /// Registers for [`LinearHessian::forms_block`]: for one form whose
+    /// coefficients are plain registers (the usual GLM), else `None`.
+    pub fn block_workspace(&self, tape: &Tape) -> Option<FormsBlock> {
+        if self.frontier.len() != 1
+            || self.gather.is_none()
+            || !matches!(self.output, Operand::Dual(_))
+        {
+            return None;
+        }
+        let b = FORMS_BLOCK;
+        let mut init = tape.plain_init.clone();
+        init.extend([0.0, 1.0]);
+        let mut plain = vec![0.0; init.len() * b];
+        for (r, &v) in init.iter().enumerate() {
+            plain[r * b..(r + 1) * b].fill(v);
+        }
+        Some(FormsBlock {
+            plain,
+            duals: vec![num_dual::Dual2_64::from_re(0.0); tape.n_dual * b],
+            value: vec![0.0; b],
+            grad: vec![0.0; b],
+            hess: vec![0.0; b],
+        })
+    }
+
+    /// [`LinearHessian::forms_row`] for `n ≤ FORMS_BLOCK` rows at once
+    /// (`x` row-major, `w` values a row), one instruction over every row
+    /// before the next: each row's value and first two derivatives in
+    /// its form into `blk`, its coefficient row into `a[i·d..]`. The same
+    /// operations in the same order as row by row, so the same numbers.
+    /// `false` when some row fails or is not finite: run
+    /// [`LinearHessian::forms_row`] row by row for the first failure.
+    #[expect(clippy::too_many_arguments, reason = "input rows, registers, outputs")]
+    pub fn forms_block(
+        &self,
+        tape: &Tape,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        w: usize,
+        blk: &mut FormsBlock,
+        a: &mut [f64],
+    ) -> bool {
+        use Operand::{Dual as Dl, Plain as Pl};
+        const B: usize = FORMS_BLOCK;
+        let (Some(gt), Operand::Dual(out)) = (&self.gather, self.output) else {
+            return false;
+        };
+        debug_assert!(n <= B && self.frontier.len() == 1);
+        let plain = &mut blk.plain;
+        for c in 0..w {
+            for (p, &v) in plain[c * B..c * B + n]
+                .iter_mut()
+                .zip(x[c..].iter().step_by(w))
+            {
+                *p = v;
+            }
+        }
+        for ins in &tape.plain_row {
+            let Pl(dst) = ins.dst else { continue };
+            let dst = dst as usize * B;
+            let get = |p: &[f64], o: Operand, i: usize| match o {
+                Pl(r) => p[r as usize * B + i],
+                Dl(_) => f64::NAN,
+            };
+            for i in 0..n {
+                let (u, v) = (get(plain, ins.a, i), get(plain, ins.b, i));
+                plain[dst + i] = match ins.op {
+                    Op::Add => u + v,
+                    Op::Mul => u * v,
+                    op => match exec::<f64>(op, Arg::P(u), Arg::P(v)) {
+                        Ok(y) => y,
+                        Err(_) => return false,
+                    },
+                };
+            }
+        }
+        // The form: coefficients gathered, η by one dot product, as in
+        // [`LinearHessian::eval_row`].
+        let d = self.n_params;
+        let duals = &mut blk.duals;
+        let fr = self.frontier[0] as usize * B;
+        let (coef, offset) = (&gt.coef[..d], &gt.offset[0]);
+        for i in 0..n {
+            let row = &mut a[i * d..(i + 1) * d];
+            let mut eta = 0.0;
+            for ((ak, &c), t) in row.iter_mut().zip(coef).zip(params) {
+                *ak = plain[c as usize * B + i];
+                eta += t * *ak;
+            }
+            for &o in offset {
+                eta += plain[o as usize * B + i];
+            }
+            duals[fr + i] = num_dual::Dual2_64::from_re(eta).derivative();
+        }
+        for ins in &self.nonlin {
+            let Dl(dst) = ins.dst else { continue };
+            let dst = dst as usize * B;
+            let reg = |o: Operand| match o {
+                Pl(r) | Dl(r) => r as usize * B,
+            };
+            let (ra, rb) = (reg(ins.a), reg(ins.b));
+            match (ins.op, ins.a, ins.b) {
+                (Op::Add, Dl(_), Dl(_)) => {
+                    for i in 0..n {
+                        duals[dst + i] = duals[ra + i] + duals[rb + i];
+                    }
+                }
+                (Op::Add, Dl(_), Pl(_)) => {
+                    for i in 0..n {
+                        duals[dst + i] = duals[ra + i] + plain[rb + i];
+                    }
+                }
+                (Op::Add, Pl(_), Dl(_)) => {
+                    for i in 0..n {
+                        duals[dst + i] = duals[rb + i] + plain[ra + i];
+                    }
+                }
+                (Op::Mul, Dl(_), Dl(_)) => {
+                    for i in 0..n {
+                        duals[dst + i] = duals[ra + i] * duals[rb + i];
+                    }
+                }
+                (Op::Mul, Dl(_), Pl(_)) => {
+                    for i in 0..n {
+                        duals[dst + i] = duals[ra + i] * plain[rb + i];
+                    }
+                }
+                (Op::Mul, Pl(_), Dl(_)) => {
+                    for i in 0..n {
+                        duals[dst + i] = duals[rb + i] * plain[ra + i];
+                    }
+                }
+                // The usual link and family functions: called directly, the
+                // same functions `exec` calls.
+                (Op::Unary(f), Dl(_), Dl(_)) if ra == rb && direct(f).is_some() => {
+                    let Some(fun) = direct(f) else { return false };
+                    for i in 0..n {
+                        duals[dst + i] = fun(&duals[ra + i]);
+                    }
+                }
+                (op, oa, ob) => {
+                    for i in 0..n {
+                        let v = {
+                            let get = |o: Operand, r: usize| match o {
+                                Pl(_) => Arg::P(plain[r + i]),
+                                Dl(_) => Arg::D(&duals[r + i]),
+                            };
+                            exec(op, get(oa, ra), get(ob, rb))
+                        };
+                        match v {
+                            Ok(v) => duals[dst + i] = v,
+                            Err(_) => return false,
+                        }
+                    }
+                }
+            }
+        }
+        let out = out as usize * B;
+        for i in 0..n {
+            let o = duals[out + i];
+            if !(o.re.is_finite() && o.v1.is_finite() && o.v2.is_finite()) {
+                return false;
+            }
+            (blk.value[i], blk.grad[i], blk.hess[i]) = (o.re, o.v1, o.v2);
+        }
+        true
+    }
+
+    /// The coefficient rows `a_1..a_m` (`m × d`, row-major) of the row
+    /// last evaluated by [`LinearHessian::forms_row`].
+    pub fn coefficient_rows<'w>(&self, ws: &'w LinearWorkspace) -> &'w [f64] {
+        &ws.dense[..self.frontier.len() * self.n_params]
     }
 
     /// The linear registers' values (one forward pass) and the coefficient
@@ -1095,17 +1322,14 @@ impl LinearHessian {
         }
     }
 
-    /// The nonlinear part, then the chain rule through the forms.
-    fn finish_row(
+    /// The nonlinear part: value, gradient and Hessian in the forms.
+    fn nonlinear_part(
         &self,
         tape: &Tape,
         params: &[f64],
         data: &[f64],
         ws: &mut LinearWorkspace,
-        grad: &mut [f64],
-        hess: &mut [f64],
-    ) -> Result<f64, EvalError> {
-        let d = self.n_params;
+    ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
         let (value, g, h) = match &mut ws.duals {
             Duals::M1(v) => self.nonlinear1(v, &ws.plain, &ws.lin_value)?,
             Duals::M2(v) => self.nonlinear::<2>(v, &ws.plain, &ws.lin_value)?,
@@ -1127,7 +1351,13 @@ impl LinearHessian {
                 value: bad,
             });
         }
-        let a = &ws.dense;
+        Ok((value, g, h))
+    }
+
+    /// The chain rule through the forms: θ's gradient `Σ g_i a_i` and
+    /// Hessian `Aᵀ H A` from the forms' `g`, `h` and rows `a`.
+    fn chain(&self, a: &[f64], g: &[f64; 4], h: &[f64; 16], grad: &mut [f64], hess: &mut [f64]) {
+        let (d, m) = (self.n_params, self.frontier.len());
         grad.fill(0.0);
         for i in 0..m {
             let gi = g[i];
@@ -1156,7 +1386,6 @@ impl LinearHessian {
                 }
             }
         }
-        Ok(value)
     }
 
     /// [`LinearHessian::nonlinear`] for one form, with scalar duals.

@@ -375,16 +375,25 @@ fn erf_tail(a: f64, c: &mut [f64]) {
 /// `σ(a)`, `σ(−a)` and `log σ(a)` from one exponential, accurate in
 /// both tails.
 ///
-/// The pair `exp(−|a|)`, `log1p(exp(−|a|))` of the last call on the thread
-/// is kept: `log σ(η)` and `log σ(−η)` (a Bernoulli or binomial term)
+/// The pairs `exp(−|a|)`, `log1p(exp(−|a|))` of recent calls on the thread
+/// are kept (a small cache keyed on `|a|`, so the numbers are those of a
+/// fresh call): `log σ(η)` and `log σ(−η)` (a Bernoulli or binomial term)
 /// then cost one exponential and one logarithm, not two of each.
 fn sigmoid_parts(a: f64) -> (f64, f64, f64) {
+    use std::cell::Cell;
+    /// Slots of the cache: a block of rows evaluated one instruction at a
+    /// time (`LinearHessian::forms_block`) meets σ(η) and σ(−η) a block
+    /// apart.
+    const SLOTS: usize = 512;
     thread_local! {
-        static LAST: std::cell::Cell<(f64, f64, f64)> =
-            const { std::cell::Cell::new((f64::NAN, 0.0, 0.0)) };
+        static SEEN: [Cell<(f64, f64, f64)>; SLOTS] =
+            const { [const { Cell::new((f64::NAN, 0.0, 0.0)) }; SLOTS] };
     }
     let abs = a.abs();
-    let (e, l1p) = LAST.with(|c| {
+    // Direct-mapped on the bits of |a| (a multiplicative hash).
+    let slot = (abs.to_bits().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS;
+    let (e, l1p) = SEEN.with(|cache| {
+        let c = &cache[slot];
         let (k, e, l) = c.get();
         if k == abs {
             (e, l)

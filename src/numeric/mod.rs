@@ -24,6 +24,8 @@ pub mod data;
 pub mod eval;
 pub mod formats;
 #[doc(hidden)] // an internal stage: public for the tests and benches
+pub mod gram;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod quadrature;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod separable;

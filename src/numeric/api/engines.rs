@@ -3,6 +3,8 @@
 //! the folds that run them over a dataset's rows in fixed chunks.
 
 use super::*;
+use crate::numeric::compiled::FORMS_BLOCK;
+use crate::numeric::gram::{pair_index, weighted_gram_filled};
 
 /// First-order duals over the rows: the gradient-only path of
 /// [`ModelFunctions::loglik_gradient`].
@@ -138,6 +140,91 @@ impl ModelFunctions {
                 a
             },
         )
+    }
+
+    /// [`ModelFunctions::sum_rows`] for a model that depends on θ through
+    /// `m` linear forms `η_i = a_iᵀθ` (GLMs): per row only the value and
+    /// the derivatives in the forms (m + m² numbers, not d + d²); the
+    /// gradient `Σ g_i a_i` summed as it goes, the Hessian
+    /// `Σ_ij h_ij a_i a_jᵀ` by the weighted Gram kernel. Rows in fixed
+    /// blocks, added in row order. Parameters and data are already checked.
+    pub(super) fn sum_linear(
+        &self,
+        lh: &LinearHessian,
+        theta: &DVector<f64>,
+        data: &Dataset,
+    ) -> Result<(f64, Vec<f64>, Vec<f64>), NumericError> {
+        let (d, m, w) = (self.params.len(), lh.forms(), data.names().len());
+        let (t, values) = (theta.as_slice(), data.values());
+        let tape = &self.tape;
+        let base = (lh.workspace(tape), lh.block_workspace(tape));
+        // Rows one at a time: the general path, and the way to the first
+        // failing row of a block that failed.
+        let by_row = |ws: &mut LinearWorkspace,
+                      (v, g): (&mut f64, &mut [f64]),
+                      rows: std::ops::Range<usize>,
+                      first: usize,
+                      weights: &mut [Vec<f64>],
+                      a: &mut [Vec<f64>]|
+         -> Result<(), RowFailure> {
+            for r in rows {
+                let i = r - first;
+                let x = &values[r * w..(r + 1) * w];
+                let (value, gf, hf) = lh.forms_row(tape, t, x, ws).map_err(|e| (Some(r), e))?;
+                *v += value;
+                let rows_a = lh.coefficient_rows(ws);
+                for k in 0..m {
+                    let ak = &rows_a[k * d..(k + 1) * d];
+                    a[k][i * d..(i + 1) * d].copy_from_slice(ak);
+                    for (gj, aj) in g.iter_mut().zip(ak) {
+                        *gj += gf[k] * aj;
+                    }
+                    for l in k..m {
+                        weights[pair_index(m, k, l)][i] = hf[k * 4 + l];
+                    }
+                }
+            }
+            Ok(())
+        };
+        let (gram, parts) = weighted_gram_filled(
+            (data.n_rows(), d, m),
+            || (base.clone(), 0.0, vec![0.0; d]),
+            |((ws, blk), v, g), rows, weights, a| {
+                let Some(blk) = blk else {
+                    return by_row(ws, (v, g), rows.clone(), rows.start, weights, a);
+                };
+                // One form, gathered coefficients: a block of rows at a
+                // time, the same numbers in the same order.
+                let mut s = rows.start;
+                while s < rows.end {
+                    let n = FORMS_BLOCK.min(rows.end - s);
+                    let i0 = s - rows.start;
+                    let (x, a0) = (&values[s * w..(s + n) * w], &mut a[0][i0 * d..(i0 + n) * d]);
+                    if lh.forms_block(tape, t, x, n, w, blk, a0) {
+                        for j in 0..n {
+                            *v += blk.value[j];
+                            let gj = blk.grad[j];
+                            for (gk, ak) in g.iter_mut().zip(&a0[j * d..(j + 1) * d]) {
+                                *gk += gj * ak;
+                            }
+                            weights[0][i0 + j] = blk.hess[j];
+                        }
+                    } else {
+                        by_row(ws, (v, g), s..s + n, rows.start, weights, a)?;
+                    }
+                    s += n;
+                }
+                Ok(())
+            },
+        )
+        .map_err(|(r, e): RowFailure| self.row_error(r, theta, data, e))?;
+        let (mut v, mut g) = (0.0, vec![0.0; d]);
+        for (_, pv, pg) in parts {
+            v += pv;
+            g.iter_mut().zip(&pg).for_each(|(x, y)| *x += y);
+        }
+        // Symmetric: row-major = column-major.
+        Ok((v, g, gram.as_slice().to_vec()))
     }
 
     /// The parameters and data checked; then, for a data-separable model

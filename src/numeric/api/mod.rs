@@ -684,6 +684,8 @@ impl ModelFunctions {
                     a
                 },
             )?
+        } else if let Strategy::Linear(lh) = &self.strategy {
+            self.sum_linear(lh, theta, data)?
         } else {
             self.sum_blocks(theta, data, d)?
         };

@@ -48,7 +48,7 @@ pub fn pair_index(m: usize, k: usize, l: usize) -> usize {
 /// is symmetric.
 ///
 /// ```
-/// use fimkit::fit::gram::{weighted_gram, Designs};
+/// use fimkit::numeric::gram::{weighted_gram, Designs};
 /// // rows (1, 2) and (1, -1) with weights 2 and 3
 /// let x = [1.0, 2.0, 1.0, -1.0];
 /// let f = weighted_gram(Designs { forms: &[&x], n: 2, d: 2 }, |rows, w| {
@@ -65,28 +65,89 @@ where
     F: Fn(Range<usize>, &mut [Vec<f64>]) -> Result<(), E> + Sync,
 {
     let Designs { forms, n, d } = designs;
-    let m = forms.len();
     assert!(
         forms.iter().all(|f| f.len() == n * d),
         "design shape does not match n × d"
     );
+    let (gram, _) = gram_core(
+        (n, d, forms.len()),
+        Some(forms),
+        || (),
+        |_, rows, w, _| fill(rows, w),
+    )?;
+    Ok(gram)
+}
+
+/// [`weighted_gram`] for designs that are not in memory: `fill(state,
+/// rows, w, a)` writes, for a range of at most [`CHUNK_ROWS`] rows, the
+/// weights (as [`weighted_gram`]) and the `m` designs' rows (`a[k]`,
+/// `len × d` row-major), and may add anything else it computes per row
+/// into `state`. Each parallel block of [`BLOCK_ROWS`] rows starts from
+/// `init()`; the states come back in row order, beside the Gram matrix.
+///
+/// ```
+/// use fimkit::numeric::gram::weighted_gram_filled;
+/// // rows (1, r) for r = 0..4, weight r: Σ r·(1, r)(1, r)ᵀ; state Σ r
+/// let (f, sums) = weighted_gram_filled((4, 2, 1), || 0.0, |s, rows, w, a| {
+///     for (i, r) in rows.enumerate() {
+///         w[0][i] = r as f64;
+///         a[0][2 * i..2 * i + 2].copy_from_slice(&[1.0, r as f64]);
+///         *s += r as f64;
+///     }
+///     Ok::<(), ()>(())
+/// }).unwrap();
+/// assert_eq!((f[(0, 0)], f[(0, 1)], f[(1, 1)]), (6.0, 14.0, 36.0));
+/// assert_eq!(sums, vec![6.0]);
+/// ```
+pub fn weighted_gram_filled<S, E, I, F>(
+    (n, d, m): (usize, usize, usize),
+    init: I,
+    fill: F,
+) -> Result<(DMatrix<f64>, Vec<S>), E>
+where
+    S: Send,
+    E: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, Range<usize>, &mut [Vec<f64>], &mut [Vec<f64>]) -> Result<(), E> + Sync,
+{
+    gram_core((n, d, m), None, init, fill)
+}
+
+/// The blocked update behind [`weighted_gram`] (designs `given`) and
+/// [`weighted_gram_filled`] (designs written by `fill` a chunk at a time).
+fn gram_core<S, E, I, F>(
+    (n, d, m): (usize, usize, usize),
+    given: Option<&[&[f64]]>,
+    init: I,
+    fill: F,
+) -> Result<(DMatrix<f64>, Vec<S>), E>
+where
+    S: Send,
+    E: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, Range<usize>, &mut [Vec<f64>], &mut [Vec<f64>]) -> Result<(), E> + Sync,
+{
     let pairs = m * (m + 1) / 2;
     let fast = kernel::available();
     // Row length of the scaled copy: padded to whole 8-lane vectors for
     // the register-blocked kernel (the padding stays zero).
     let stride = if fast { d.next_multiple_of(8) } else { d };
     let blocks = n.div_ceil(BLOCK_ROWS);
-    let parts: Vec<Vec<f64>> = (0..blocks)
+    // Chunk buffers for designs that are filled (none when given).
+    let filled = if given.is_some() { 0 } else { m };
+    let parts: Vec<(Vec<f64>, S)> = (0..blocks)
         .into_par_iter()
         .map_init(
             // Scratch reused across a worker's blocks (the scaled copy's
             // padding is never written, so it stays zero).
             || {
                 let w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs];
-                (w, vec![0.0; CHUNK_ROWS * stride])
+                let a: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS * d]; filled];
+                (w, a, vec![0.0; CHUNK_ROWS * stride])
             },
-            |(w, scaled), b| {
+            |(w, abuf, scaled), b| {
                 let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
+                let mut state = init();
                 let mut acc = vec![0.0; d * d];
                 let mut cross = vec![0.0; if m > 1 { d * d } else { 0 }];
                 let mut start = rows.start;
@@ -96,15 +157,18 @@ where
                     for v in w.iter_mut() {
                         v.resize(len, 0.0);
                     }
-                    fill(start..end, w)?;
+                    fill(&mut state, start..end, w, abuf)?;
+                    let design = |k: usize| match given {
+                        Some(forms) => &forms[k][start * d..end * d],
+                        None => &abuf[k][..len * d],
+                    };
                     for k in 0..m {
                         for l in k..m {
                             let wk = &w[pair_index(m, k, l)];
                             if wk.iter().all(|&x| x == 0.0) {
                                 continue;
                             }
-                            let a = &forms[k][start * d..end * d];
-                            let bsrc = &forms[l][start * d..end * d];
+                            let (a, bsrc) = (design(k), design(l));
                             for (r, &wr) in wk.iter().enumerate() {
                                 let (dst, src) = (
                                     &mut scaled[r * stride..r * stride + d],
@@ -153,17 +217,19 @@ where
                         }
                     }
                 }
-                Ok(out)
+                Ok((out, state))
             },
         )
         .collect::<Result<Vec<_>, E>>()?;
     let mut total = vec![0.0; d * d];
-    for p in parts {
+    let mut states = Vec::with_capacity(parts.len());
+    for (p, s) in parts {
         for (t, v) in total.iter_mut().zip(p) {
             *t += v;
         }
+        states.push(s);
     }
-    Ok(DMatrix::from_row_slice(d, d, &total))
+    Ok((DMatrix::from_row_slice(d, d, &total), states))
 }
 
 /// The register-blocked update on x86-64 with AVX-512: no packing, since
@@ -463,6 +529,53 @@ mod tests {
             "n={n} d={d} m={m}"
         );
         assert_eq!(got.clone(), got.transpose());
+    }
+
+    /// The filled variant gives the given variant's matrix bit for bit,
+    /// and the per-block states in row order.
+    fn check_filled(n: usize, d: usize, m: usize) {
+        let forms: Vec<Vec<f64>> = (0..m)
+            .map(|k| {
+                (0..n * d)
+                    .map(|i| ((i * 5 + k * 3) % 13) as f64 / 3.0 - 2.0)
+                    .collect()
+            })
+            .collect();
+        let w = |p: usize, r: usize| ((r * 7 + p) % 9) as f64 / 4.0 - 1.0;
+        let fill_w = |rows: Range<usize>, ws: &mut [Vec<f64>]| {
+            for (p, v) in ws.iter_mut().enumerate() {
+                for (slot, r) in v.iter_mut().zip(rows.clone()) {
+                    *slot = w(p, r);
+                }
+            }
+        };
+        let refs: Vec<&[f64]> = forms.iter().map(|f| f.as_slice()).collect();
+        let given = weighted_gram(Designs { forms: &refs, n, d }, |rows, ws| {
+            fill_w(rows, ws);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        let (filled, states) =
+            weighted_gram_filled((n, d, m), Vec::new, |seen: &mut Vec<usize>, rows, ws, a| {
+                fill_w(rows.clone(), ws);
+                for (k, ak) in a.iter_mut().enumerate() {
+                    let src = &forms[k][rows.start * d..rows.end * d];
+                    ak[..src.len()].copy_from_slice(src);
+                }
+                seen.extend(rows);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!(given, filled, "n={n} d={d} m={m}");
+        let order: Vec<usize> = states.into_iter().flatten().collect();
+        assert_eq!(order, (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn filled_designs_match_given_ones() {
+        check_filled(40_000, 3, 1); // several parallel blocks
+        check_filled(1500, 9, 2);
+        check_filled(0, 4, 1);
     }
 
     #[test]
