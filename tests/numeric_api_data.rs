@@ -130,7 +130,8 @@ fn matrix_and_row_inputs_are_checked() {
 
 /// `sum_rows` of a model that depends on θ through linear forms (one form:
 /// logistic and Poisson, a block of rows at a time; two: a normal with a linear mean and a log-linear scale) takes
-/// the Gram path (several forms: the pairs' cross terms); over several parallel blocks it equals the row-by-row
+/// the Gram path (several forms: the pairs' cross terms), and so does
+/// `summary` with `Σ s sᵀ`; over several parallel blocks it equals the row-by-row
 /// fold, and a row that fails names the same row with the same message.
 #[test]
 fn sum_rows_through_linear_forms_equals_the_row_fold() {
@@ -179,24 +180,32 @@ fn sum_rows_through_linear_forms_equals_the_row_fold() {
         let theta = nalgebra::DVector::from_vec(theta);
         let fast = f.sum_rows(&theta, &data).unwrap();
         let d = theta.len();
-        let (v, g, h) = f
+        let (v, g, h, o) = f
             .fold_rows(
                 &theta,
                 &data,
-                || (0.0, vec![0.0; d], vec![0.0; d * d]),
+                || (0.0, vec![0.0; d], vec![0.0; d * d], vec![0.0; d * d]),
                 |acc, r| {
                     acc.0 += r.log_density;
                     acc.1.iter_mut().zip(r.score).for_each(|(a, x)| *a += x);
                     acc.2.iter_mut().zip(r.hessian).for_each(|(a, x)| *a += x);
+                    for (k, row) in acc.3.chunks_mut(d).enumerate() {
+                        row.iter_mut()
+                            .zip(r.score)
+                            .for_each(|(a, x)| *a += r.score[k] * x);
+                    }
                 },
                 |mut a, b| {
                     a.0 += b.0;
                     a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y);
                     a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+                    a.3.iter_mut().zip(&b.3).for_each(|(x, y)| *x += y);
                     a
                 },
             )
             .unwrap();
+        // `summary` (eval --data) takes the same path, with Σ s sᵀ too.
+        let sm = f.summary(&theta, &data).unwrap();
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-11 * a.abs().max(b.abs()).max(1.0);
         assert!(close(fast.loglik, v), "{src}: {} vs {v}", fast.loglik);
         for i in 0..d {
@@ -204,6 +213,12 @@ fn sum_rows_through_linear_forms_equals_the_row_fold() {
             for j in 0..d {
                 let (x, y) = (fast.hessian[(i, j)], h[i * d + j]);
                 assert!(close(x, y), "{src}: H[{i}][{j}] {x} vs {y}");
+                assert!(
+                    close(-sm.observed_information[(i, j)], y),
+                    "{src}: J[{i}][{j}]"
+                );
+                let (x, y) = (sm.empirical_fisher[(i, j)], o[i * d + j]);
+                assert!(close(x, y), "{src}: s sᵀ[{i}][{j}] {x} vs {y}");
             }
         }
         // A row whose mean or scale overflows fails with the same message
@@ -222,6 +237,8 @@ fn sum_rows_through_linear_forms_equals_the_row_fold() {
             .unwrap_err()
             .to_string();
         assert_eq!(e_fast, e_fold, "{src}");
+        let e_summary = f.summary(&theta, &data).unwrap_err().to_string();
+        assert_eq!(e_summary, e_fold, "{src}");
         assert!(e_fast.contains("23457"), "{src}: {e_fast}");
     }
 }

@@ -69,13 +69,13 @@ where
         forms.iter().all(|f| f.len() == n * d),
         "design shape does not match n × d"
     );
-    let (gram, _) = gram_core(
-        (n, d, forms.len()),
+    let (mut grams, _) = gram_core(
+        (n, d, forms.len(), 1),
         Some(forms),
         || (),
         |_, rows, w, _| fill(rows, w),
     )?;
-    Ok(gram)
+    Ok(grams.remove(0))
 }
 
 /// [`weighted_gram`] for designs that are not in memory: `fill(state,
@@ -110,17 +110,35 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, Range<usize>, &mut [Vec<f64>], &mut [Vec<f64>]) -> Result<(), E> + Sync,
 {
-    gram_core((n, d, m), None, init, fill)
+    let (mut grams, states) = gram_core((n, d, m, 1), None, init, fill)?;
+    Ok((grams.remove(0), states))
+}
+
+/// [`weighted_gram_filled`] for `sets` weightings of the same designs at
+/// once (the designs are filled and read once): `fill` writes
+/// `sets · m(m+1)/2` weight vectors, set by set; one Gram matrix a set.
+pub fn weighted_grams_filled<S, E, I, F>(
+    (n, d, m, sets): (usize, usize, usize, usize),
+    init: I,
+    fill: F,
+) -> Result<(Vec<DMatrix<f64>>, Vec<S>), E>
+where
+    S: Send,
+    E: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, Range<usize>, &mut [Vec<f64>], &mut [Vec<f64>]) -> Result<(), E> + Sync,
+{
+    gram_core((n, d, m, sets), None, init, fill)
 }
 
 /// The blocked update behind [`weighted_gram`] (designs `given`) and
 /// [`weighted_gram_filled`] (designs written by `fill` a chunk at a time).
 fn gram_core<S, E, I, F>(
-    (n, d, m): (usize, usize, usize),
+    (n, d, m, sets): (usize, usize, usize, usize),
     given: Option<&[&[f64]]>,
     init: I,
     fill: F,
-) -> Result<(DMatrix<f64>, Vec<S>), E>
+) -> Result<(Vec<DMatrix<f64>>, Vec<S>), E>
 where
     S: Send,
     E: Send,
@@ -135,21 +153,21 @@ where
     let blocks = n.div_ceil(BLOCK_ROWS);
     // Chunk buffers for designs that are filled (none when given).
     let filled = if given.is_some() { 0 } else { m };
-    let parts: Vec<(Vec<f64>, S)> = (0..blocks)
+    let parts: Vec<(Vec<Vec<f64>>, S)> = (0..blocks)
         .into_par_iter()
         .map_init(
             // Scratch reused across a worker's blocks (the scaled copy's
             // padding is never written, so it stays zero).
             || {
-                let w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs];
+                let w: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS]; pairs * sets];
                 let a: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_ROWS * d]; filled];
                 (w, a, vec![0.0; CHUNK_ROWS * stride])
             },
             |(w, abuf, scaled), b| {
                 let rows = b * BLOCK_ROWS..((b + 1) * BLOCK_ROWS).min(n);
                 let mut state = init();
-                let mut acc = vec![0.0; d * d];
-                let mut cross = vec![0.0; if m > 1 { d * d } else { 0 }];
+                let mut accs = vec![vec![0.0; d * d]; sets];
+                let mut crosses = vec![vec![0.0; if m > 1 { d * d } else { 0 }]; sets];
                 let mut start = rows.start;
                 while start < rows.end {
                     let end = (start + CHUNK_ROWS).min(rows.end);
@@ -162,74 +180,89 @@ where
                         Some(forms) => &forms[k][start * d..end * d],
                         None => &abuf[k][..len * d],
                     };
-                    for k in 0..m {
-                        for l in k..m {
-                            let wk = &w[pair_index(m, k, l)];
-                            if wk.iter().all(|&x| x == 0.0) {
-                                continue;
-                            }
-                            let (a, bsrc) = (design(k), design(l));
-                            for (r, &wr) in wk.iter().enumerate() {
-                                let (dst, src) = (
-                                    &mut scaled[r * stride..r * stride + d],
-                                    &bsrc[r * d..(r + 1) * d],
-                                );
-                                for (x, y) in dst.iter_mut().zip(src) {
-                                    *x = wr * y;
+                    for (set, (acc, cross)) in accs.iter_mut().zip(&mut crosses).enumerate() {
+                        for k in 0..m {
+                            for l in k..m {
+                                let wk = &w[set * pairs + pair_index(m, k, l)];
+                                if wk.iter().all(|&x| x == 0.0) {
+                                    continue;
                                 }
-                            }
-                            if fast {
-                                // C[i][j] += Σ_r s[r][i] a[r][j]: the transpose
-                                // of the product below, the same where it is
-                                // read (the symmetric lower triangle, and the
-                                // cross term added both ways).
-                                kernel::update(
-                                    &scaled[..len * stride],
-                                    stride,
-                                    a,
-                                    d,
-                                    len,
-                                    k == l,
-                                    if k == l { &mut acc } else { &mut cross },
-                                );
-                            } else if k == l {
-                                syrk_lower(a, &scaled[..len * d], len, d, &mut acc);
-                            } else {
-                                gemm_full(a, &scaled[..len * d], len, d, &mut cross);
+                                let (a, bsrc) = (design(k), design(l));
+                                for (r, &wr) in wk.iter().enumerate() {
+                                    let (dst, src) = (
+                                        &mut scaled[r * stride..r * stride + d],
+                                        &bsrc[r * d..(r + 1) * d],
+                                    );
+                                    for (x, y) in dst.iter_mut().zip(src) {
+                                        *x = wr * y;
+                                    }
+                                }
+                                if fast {
+                                    // C[i][j] += Σ_r s[r][i] a[r][j]: the transpose
+                                    // of the product below, the same where it is
+                                    // read (the symmetric lower triangle, and the
+                                    // cross term added both ways).
+                                    kernel::update(
+                                        &scaled[..len * stride],
+                                        stride,
+                                        a,
+                                        d,
+                                        len,
+                                        k == l,
+                                        if k == l { acc } else { cross },
+                                    );
+                                } else if k == l {
+                                    syrk_lower(a, &scaled[..len * d], len, d, acc);
+                                } else {
+                                    gemm_full(a, &scaled[..len * d], len, d, cross);
+                                }
                             }
                         }
                     }
                     start = end;
                 }
                 // Mirror the lower triangle, add the cross terms both ways.
-                let mut out = vec![0.0; d * d];
-                for i in 0..d {
-                    for j in 0..=i {
-                        let v = acc[i * d + j];
-                        out[i * d + j] = v;
-                        out[j * d + i] = v;
-                    }
-                }
-                if m > 1 {
-                    for i in 0..d {
-                        for j in 0..d {
-                            out[i * d + j] += cross[i * d + j] + cross[j * d + i];
+                let outs: Vec<Vec<f64>> = accs
+                    .iter()
+                    .zip(&crosses)
+                    .map(|(acc, cross)| {
+                        let mut out = vec![0.0; d * d];
+                        for i in 0..d {
+                            for j in 0..=i {
+                                let v = acc[i * d + j];
+                                out[i * d + j] = v;
+                                out[j * d + i] = v;
+                            }
                         }
-                    }
-                }
-                Ok((out, state))
+                        if m > 1 {
+                            for i in 0..d {
+                                for j in 0..d {
+                                    out[i * d + j] += cross[i * d + j] + cross[j * d + i];
+                                }
+                            }
+                        }
+                        out
+                    })
+                    .collect();
+                Ok((outs, state))
             },
         )
         .collect::<Result<Vec<_>, E>>()?;
-    let mut total = vec![0.0; d * d];
+    let mut totals = vec![vec![0.0; d * d]; sets];
     let mut states = Vec::with_capacity(parts.len());
-    for (p, s) in parts {
-        for (t, v) in total.iter_mut().zip(p) {
-            *t += v;
+    for (outs, s) in parts {
+        for (total, p) in totals.iter_mut().zip(outs) {
+            for (t, v) in total.iter_mut().zip(p) {
+                *t += v;
+            }
         }
         states.push(s);
     }
-    Ok((DMatrix::from_row_slice(d, d, &total), states))
+    let grams = totals
+        .iter()
+        .map(|t| DMatrix::from_row_slice(d, d, t))
+        .collect();
+    Ok((grams, states))
 }
 
 /// The register-blocked update on x86-64 with AVX-512: no packing, since

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::numeric::compiled::FORMS_BLOCK;
-use crate::numeric::gram::{pair_index, weighted_gram_filled};
+use crate::numeric::gram::{pair_index, weighted_grams_filled};
 
 /// First-order duals over the rows: the gradient-only path of
 /// [`ModelFunctions::loglik_gradient`].
@@ -84,6 +84,37 @@ pub(crate) const CHUNK: usize = 2048;
 /// column each, stay in the L1 cache).
 pub(super) const SEPARABLE_BLOCK: usize = 256;
 
+/// What [`ModelFunctions::sum_linear`] adds up.
+pub(super) struct LinearSums {
+    /// `Σ log p`.
+    pub(super) v: f64,
+    /// `Σ s`.
+    pub(super) g: Vec<f64>,
+    /// `Σ H`, d × d.
+    pub(super) h: Vec<f64>,
+    /// `Σ s sᵀ`, d × d, when asked for.
+    pub(super) outer: Option<Vec<f64>>,
+    /// The first row (from 1) whose `s sᵀ` overflows, and its largest `|s_k|`.
+    pub(super) first_overflow: Option<(usize, f64)>,
+}
+
+/// One block's running sums in [`ModelFunctions::sum_linear`].
+#[derive(Clone)]
+struct RowAcc {
+    v: f64,
+    g: Vec<f64>,
+    outer: Option<(usize, f64)>,
+}
+
+/// One row in its forms: value, derivatives (`g[..m]`, `h[i·4 + j]`) and
+/// coefficient rows (`m × d`).
+struct FormsOfRow<'a> {
+    value: f64,
+    g: &'a [f64; 4],
+    h: &'a [f64; 16],
+    a: &'a [f64],
+}
+
 /// A block of evaluated rows (internal to the folds).
 pub(super) struct Block<'a> {
     /// Index of the block's first row.
@@ -142,26 +173,66 @@ impl ModelFunctions {
         )
     }
 
-    /// [`ModelFunctions::sum_rows`] for a model that depends on θ through
-    /// `m` linear forms `η_i = a_iᵀθ` (GLMs): per row only the value and
-    /// the derivatives in the forms (m + m² numbers, not d + d²); the
-    /// gradient `Σ g_i a_i` summed as it goes, the Hessian
-    /// `Σ_ij h_ij a_i a_jᵀ` by the weighted Gram kernel. Rows in fixed
-    /// blocks, added in row order. Parameters and data are already checked.
+    /// [`ModelFunctions::sum_rows`] (and with `outer`,
+    /// [`ModelFunctions::summary`]'s `Σ s sᵀ`) for a model that depends on
+    /// θ through `m` linear forms `η_i = a_iᵀθ` (GLMs): per row only the
+    /// value and the derivatives in the forms (m + m² numbers, not d + d²);
+    /// the gradient `Σ g_i a_i` summed as it goes, the Hessian
+    /// `Σ_ij h_ij a_i a_jᵀ` (and `Σ_ij g_i g_j a_i a_jᵀ`) by the weighted
+    /// Gram kernel. Rows in fixed blocks, added in row order. Parameters
+    /// and data are already checked.
     pub(super) fn sum_linear(
         &self,
         lh: &LinearHessian,
         theta: &DVector<f64>,
         data: &Dataset,
-    ) -> Result<(f64, Vec<f64>, Vec<f64>), NumericError> {
+        outer: bool,
+    ) -> Result<LinearSums, NumericError> {
         let (d, m, w) = (self.params.len(), lh.forms(), data.names().len());
+        let pairs = m * (m + 1) / 2;
         let (t, values) = (theta.as_slice(), data.values());
         let tape = &self.tape;
         let base = (lh.workspace(tape), lh.block_workspace(tape));
+        // One row's sums and weights (row `r`, `i` in the chunk; `a` its
+        // coefficient rows, m × d).
+        let record = |acc: &mut RowAcc,
+                      r: usize,
+                      i: usize,
+                      row: FormsOfRow<'_>,
+                      weights: &mut [Vec<f64>]| {
+            let FormsOfRow {
+                value,
+                g: gf,
+                h: hf,
+                a,
+            } = row;
+            acc.v += value;
+            for k in 0..m {
+                let ak = &a[k * d..(k + 1) * d];
+                for (gj, aj) in acc.g.iter_mut().zip(ak) {
+                    *gj += gf[k] * aj;
+                }
+                for l in k..m {
+                    weights[pair_index(m, k, l)][i] = hf[k * 4 + l];
+                    if outer {
+                        weights[pairs + pair_index(m, k, l)][i] = gf[k] * gf[l];
+                    }
+                }
+            }
+            if outer && acc.outer.is_none() {
+                // The row's score, for the first whose s sᵀ overflows.
+                let big = (0..d)
+                    .map(|j| (0..m).map(|k| gf[k] * a[k * d + j]).sum::<f64>().abs())
+                    .fold(0.0f64, f64::max);
+                if !(big * big).is_finite() {
+                    acc.outer = Some((r + 1, big));
+                }
+            }
+        };
         // Rows one at a time: the general path, and the way to the first
         // failing row of a block that failed.
         let by_row = |ws: &mut LinearWorkspace,
-                      (v, g): (&mut f64, &mut [f64]),
+                      acc: &mut RowAcc,
                       rows: std::ops::Range<usize>,
                       first: usize,
                       weights: &mut [Vec<f64>],
@@ -170,28 +241,36 @@ impl ModelFunctions {
             for r in rows {
                 let i = r - first;
                 let x = &values[r * w..(r + 1) * w];
-                let (value, gf, hf) = lh.forms_row(tape, t, x, ws).map_err(|e| (Some(r), e))?;
-                *v += value;
+                let (value, g, h) = lh.forms_row(tape, t, x, ws).map_err(|e| (Some(r), e))?;
                 let rows_a = lh.coefficient_rows(ws);
-                for k in 0..m {
-                    let ak = &rows_a[k * d..(k + 1) * d];
-                    a[k][i * d..(i + 1) * d].copy_from_slice(ak);
-                    for (gj, aj) in g.iter_mut().zip(ak) {
-                        *gj += gf[k] * aj;
-                    }
-                    for l in k..m {
-                        weights[pair_index(m, k, l)][i] = hf[k * 4 + l];
-                    }
+                for (k, ak) in a.iter_mut().enumerate() {
+                    ak[i * d..(i + 1) * d].copy_from_slice(&rows_a[k * d..(k + 1) * d]);
                 }
+                let row = FormsOfRow {
+                    value,
+                    g: &g,
+                    h: &h,
+                    a: rows_a,
+                };
+                record(acc, r, i, row, weights);
             }
             Ok(())
         };
-        let (gram, parts) = weighted_gram_filled(
-            (data.n_rows(), d, m),
-            || (base.clone(), 0.0, vec![0.0; d]),
-            |((ws, blk), v, g), rows, weights, a| {
+        let (grams, parts) = weighted_grams_filled(
+            (data.n_rows(), d, m, if outer { 2 } else { 1 }),
+            || {
+                (
+                    base.clone(),
+                    RowAcc {
+                        v: 0.0,
+                        g: vec![0.0; d],
+                        outer: None,
+                    },
+                )
+            },
+            |((ws, blk), acc), rows, weights, a| {
                 let Some(blk) = blk else {
-                    return by_row(ws, (v, g), rows.clone(), rows.start, weights, a);
+                    return by_row(ws, acc, rows.clone(), rows.start, weights, a);
                 };
                 // One form, gathered coefficients: a block of rows at a
                 // time, the same numbers in the same order.
@@ -202,15 +281,19 @@ impl ModelFunctions {
                     let (x, a0) = (&values[s * w..(s + n) * w], &mut a[0][i0 * d..(i0 + n) * d]);
                     if lh.forms_block(tape, t, x, n, w, blk, a0) {
                         for j in 0..n {
-                            *v += blk.value[j];
-                            let gj = blk.grad[j];
-                            for (gk, ak) in g.iter_mut().zip(&a0[j * d..(j + 1) * d]) {
-                                *gk += gj * ak;
-                            }
-                            weights[0][i0 + j] = blk.hess[j];
+                            let (mut g, mut h) = ([0.0; 4], [0.0; 16]);
+                            (g[0], h[0]) = (blk.grad[j], blk.hess[j]);
+                            let a = &a0[j * d..(j + 1) * d];
+                            let row = FormsOfRow {
+                                value: blk.value[j],
+                                g: &g,
+                                h: &h,
+                                a,
+                            };
+                            record(acc, s + j, i0 + j, row, weights);
                         }
                     } else {
-                        by_row(ws, (v, g), s..s + n, rows.start, weights, a)?;
+                        by_row(ws, acc, s..s + n, rows.start, weights, a)?;
                     }
                     s += n;
                 }
@@ -218,13 +301,20 @@ impl ModelFunctions {
             },
         )
         .map_err(|(r, e): RowFailure| self.row_error(r, theta, data, e))?;
-        let (mut v, mut g) = (0.0, vec![0.0; d]);
-        for (_, pv, pg) in parts {
-            v += pv;
-            g.iter_mut().zip(&pg).for_each(|(x, y)| *x += y);
+        let mut sums = LinearSums {
+            v: 0.0,
+            g: vec![0.0; d],
+            // Symmetric: row-major = column-major.
+            h: grams[0].as_slice().to_vec(),
+            outer: grams.get(1).map(|f| f.as_slice().to_vec()),
+            first_overflow: None,
+        };
+        for (_, acc) in parts {
+            sums.v += acc.v;
+            sums.g.iter_mut().zip(&acc.g).for_each(|(x, y)| *x += y);
+            sums.first_overflow = sums.first_overflow.or(acc.outer);
         }
-        // Symmetric: row-major = column-major.
-        Ok((v, g, gram.as_slice().to_vec()))
+        Ok(sums)
     }
 
     /// The parameters and data checked; then, for a data-separable model

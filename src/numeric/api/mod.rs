@@ -484,6 +484,36 @@ impl ModelFunctions {
         data: &Dataset,
     ) -> Result<DataSummary, NumericError> {
         let d = self.params.len();
+        let sym =
+            |m: &[f64], sign: f64| DMatrix::from_fn(d, d, |i, j| sign * m[i.min(j) * d + i.max(j)]);
+        let finite = |m: &DMatrix<f64>| m.iter().all(|v| v.is_finite());
+        let checked = |out: DataSummary| {
+            if !(out.loglik.is_finite()
+                && out.gradient.iter().all(|v| v.is_finite())
+                && finite(&out.observed_information)
+                && finite(&out.empirical_fisher))
+            {
+                // Every row is finite (checked) but a sum overflows.
+                return Err(sum_overflow(out.loglik));
+            }
+            Ok(out)
+        };
+        if let Strategy::Linear(lh) = &self.strategy {
+            // Linear forms: both matrices by the Gram kernel.
+            self.check_params(theta)?;
+            self.check_data(theta, data)?;
+            let s = self.sum_linear(lh, theta, data, true)?;
+            if let Some((row, value)) = s.first_overflow {
+                return Err(NumericError::OuterOverflow { row, value });
+            }
+            return checked(DataSummary {
+                n_rows: data.n_rows(),
+                loglik: s.v,
+                gradient: DVector::from_vec(s.g),
+                observed_information: sym(&s.h, -1.0),
+                empirical_fisher: sym(&s.outer.unwrap_or_default(), 1.0),
+            });
+        }
         struct Acc {
             v: f64,
             g: Vec<f64>,
@@ -536,25 +566,13 @@ impl ModelFunctions {
         if let Some((row, value)) = acc.outer {
             return Err(NumericError::OuterOverflow { row, value });
         }
-        let sym =
-            |m: &[f64], sign: f64| DMatrix::from_fn(d, d, |i, j| sign * m[i.min(j) * d + i.max(j)]);
-        let out = DataSummary {
+        checked(DataSummary {
             n_rows: data.n_rows(),
             loglik: acc.v,
             gradient: DVector::from_vec(acc.g),
             observed_information: sym(&acc.h, -1.0),
             empirical_fisher: sym(&acc.f, 1.0),
-        };
-        let finite = |m: &DMatrix<f64>| m.iter().all(|v| v.is_finite());
-        if !(out.loglik.is_finite()
-            && out.gradient.iter().all(|v| v.is_finite())
-            && finite(&out.observed_information)
-            && finite(&out.empirical_fisher))
-        {
-            // Every row is finite (checked) but a sum overflows.
-            return Err(sum_overflow(out.loglik));
-        }
-        Ok(out)
+        })
     }
 
     /// Evaluate every row's value, score and Hessian and fold them: `init`
@@ -685,7 +703,8 @@ impl ModelFunctions {
                 },
             )?
         } else if let Strategy::Linear(lh) = &self.strategy {
-            self.sum_linear(lh, theta, data)?
+            let s = self.sum_linear(lh, theta, data, false)?;
+            (s.v, s.g, s.h)
         } else {
             self.sum_blocks(theta, data, d)?
         };
