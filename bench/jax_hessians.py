@@ -8,6 +8,9 @@ Workloads (float64, as fimkit):
   gamma         Gamma(alpha, beta) log-density, theta = (2, 1.5), x ~ U(0.05, 3.05)
   logistic_d10  logistic regression, d = 10, b = 0.1*(1, -1, ...), z ~ U(-1, 1)
   logistic_d50  the same with d = 50
+  pk            one-compartment PK, oral dose 100, additive error:
+                theta = (ka, ke, V, sigma) = (1.5, 0.2, 10, 0.5),
+                t ~ U(0.25, 24.25), y = C(t) + sigma N(0, 1)
 
 For each: jit(vmap(f, in_axes=(None, 0))) over batches of rows, where f
 returns the log-density, the score and the Hessian (jax.hessian) of one row,
@@ -43,6 +46,13 @@ def logistic_logp(theta, row):
     return y * eta - jax.nn.softplus(eta)
 
 
+def pk_logp(theta, row):
+    t, y = row[0], row[1]
+    ka, ke, v, s = theta[0], theta[1], theta[2], theta[3]
+    c = 100.0 * ka / (v * (ka - ke)) * (jnp.exp(-ke * t) - jnp.exp(-ka * t))
+    return -0.5 * jnp.log(2.0 * jnp.pi) - jnp.log(s) - 0.5 * ((y - c) / s) ** 2
+
+
 def workloads(n, rng):
     x = 0.05 + 3.0 * rng.random(n)
     yield "gamma", gamma_logp, jnp.array([2.0, 1.5]), jnp.asarray(x)
@@ -52,6 +62,12 @@ def workloads(n, rng):
         p = 1.0 / (1.0 + np.exp(-(z @ b)))
         y = (rng.random(n) < p).astype(np.float64)
         yield f"logistic_d{d}", logistic_logp, jnp.asarray(b), jnp.asarray(np.column_stack([y, z]))
+    theta = np.array([1.5, 0.2, 10.0, 0.5])
+    t = 0.25 + 24.0 * rng.random(n)
+    ka, ke, v, s = theta
+    c = 100.0 * ka / (v * (ka - ke)) * (np.exp(-ke * t) - np.exp(-ka * t))
+    y = c + s * rng.standard_normal(n)
+    yield "pk", pk_logp, jnp.asarray(theta), jnp.asarray(np.column_stack([t, y]))
 
 
 def time_rows(fn, theta, data, batch, repeats):

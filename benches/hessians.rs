@@ -9,7 +9,11 @@
 //! Workloads (the same as `bench/jax_hessians.py`):
 //! * `gamma` — Gamma(α, β) log-density, θ = (α, β) = (2, 1.5);
 //! * `logistic_d10`, `logistic_d50` — logistic regression with d
-//!   coefficients and d covariates, θ = 0.1·(1, −1, 1, …).
+//!   coefficients and d covariates, θ = 0.1·(1, −1, 1, …); also
+//!   `sum_rows`, which sums Σ w(η) z zᵀ with the weighted Gram kernel;
+//! * `pk` — a one-compartment PK model with additive error (4 parameters,
+//!   nonlinear, data-dependent Hessian: the generic engines), no
+//!   hand-written contender.
 //!
 //! Rows: 10⁶ (override with `FIMKIT_BENCH_ROWS`). Run with
 //! `cargo bench --bench hessians`; criterion reports throughput in
@@ -298,6 +302,57 @@ fn bench_logistic(c: &mut Criterion, d: usize) {
     g.finish();
 }
 
+/// A one-compartment pharmacokinetic model, oral dose D = 100, additive
+/// error: θ = (ka, ke, V, σ) enters nonlinearly and the Hessian depends on
+/// the data, so neither the n·H nor the linear-form path applies.
+const PK: &str = "const D = 100\nparam ka : positive\nparam ke : positive\n\
+                  param V : positive\nparam sigma : positive\ncovariate t : positive\n\
+                  data y : real\n\
+                  y ~ normal(D*ka/(V*(ka - ke))*(exp(-ke*t) - exp(-ka*t)), sigma)\n";
+
+/// PK: θ = (1.5, 0.2, 10, 0.5), t ~ U(0.25, 24.25), y = C(t) + σ·N(0, 1).
+fn bench_pk(c: &mut Criterion) {
+    let n = rows();
+    let f = load(PK);
+    let (ka, ke, v, sigma) = (1.5, 0.2, 10.0, 0.5);
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let names = f.schema().names();
+    let mut values = Vec::with_capacity(2 * n);
+    for _ in 0..n {
+        let t = 0.25 + 24.0 * rng.next();
+        let conc = 100.0 * ka / (v * (ka - ke)) * ((-ke * t).exp() - (-ka * t).exp());
+        // Box–Muller
+        let (u1, u2) = (rng.next().max(1e-300), rng.next());
+        let y = conc + sigma * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        for name in &names {
+            values.push(if &**name == "t" { t } else { y });
+        }
+    }
+    let data = f.schema().dataset_from_rows(values).expect("data");
+    let theta = DVector::from_vec(vec![ka, ke, v, sigma]);
+    let folded = fimkit_sum(&f, &theta, &data);
+    let s = f.sum_rows(&theta, &data).expect("rows evaluate");
+    let s = Acc {
+        v: s.loglik,
+        g: s.score.as_slice().to_vec(),
+        h: s.hessian.as_slice().to_vec(),
+    };
+    assert!(agree(&s, &folded), "sum_rows and the fold agree");
+    let m = fimkit::Model::from_source(PK, "pk").expect("model");
+    let mut g = c.benchmark_group("hessians/pk");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("fimkit", |bch| {
+        bch.iter(|| black_box(fimkit_sum(&f, &theta, &data)))
+    });
+    g.bench_function("fimkit_sum_rows", |bch| {
+        bch.iter(|| black_box(f.sum_rows(&theta, &data).expect("rows evaluate")))
+    });
+    g.bench_function("fimkit_rows", |bch| {
+        bch.iter(|| black_box(m.rows(theta.as_slice(), &data, true, true).expect("rows")))
+    });
+    g.finish();
+}
+
 /// Options of criterion's command line that take a value (so that the
 /// value is not read as the filter).
 const VALUE_OPTIONS: &[&str] = &[
@@ -367,6 +422,9 @@ fn benches(c: &mut Criterion) {
         if selected(&format!("logistic_d{d}")) {
             bench_logistic(c, d);
         }
+    }
+    if selected("pk") {
+        bench_pk(c);
     }
 }
 
