@@ -349,5 +349,32 @@ fn forms_block_gives_the_row_by_row_numbers_bit_for_bit() {
                 "{src} row {i}"
             );
         }
+        // Per-row outputs (`fold_rows`, `Model::rows`) through the block
+        // evaluator: each row as `derivatives` at that row, bit for bit.
+        let data = f.schema().dataset_from_rows(x.clone()).unwrap();
+        let t = nalgebra::DVector::from_vec(theta.clone());
+        let rows = f
+            .fold_rows(
+                &t,
+                &data,
+                Vec::new,
+                |acc, r| acc.push((r.row, r.log_density, r.score.to_vec(), r.hessian.to_vec())),
+                |mut a, b| {
+                    a.extend(b);
+                    a
+                },
+            )
+            .unwrap();
+        assert_eq!(rows.len(), n);
+        for (i, v, g, h) in rows {
+            let xi = nalgebra::DVector::from_column_slice(&x[i * w..(i + 1) * w]);
+            let p = f.derivatives(&t, &xi).unwrap();
+            let bits = |s: &[f64]| s.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(v.to_bits(), p.log_density.to_bits(), "{src} row {i}");
+            assert_eq!(bits(&g), bits(p.score.as_slice()), "{src} row {i}");
+            // Row-major (the two triangles may differ in the last bit).
+            let hp = p.hessian.transpose();
+            assert_eq!(bits(&h), bits(hp.as_slice()), "{src} row {i}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! the folds that run them over a dataset's rows in fixed chunks.
 
 use super::*;
-use crate::numeric::compiled::FORMS_BLOCK;
+use crate::numeric::compiled::{FORMS_BLOCK, FormsBlock};
 use crate::numeric::gram::{pair_index, weighted_grams_filled};
 
 /// First-order duals over the rows: the gradient-only path of
@@ -488,10 +488,20 @@ impl ModelFunctions {
                 None => Self::dense_engine(&self.tape, theta, f),
             },
             Strategy::Linear(lh) => {
+                let blk = lh.block_workspace(&self.tape);
                 let mut e = LinearEngine {
                     lh,
                     ws: lh.workspace(&self.tape),
                     theta: theta.to_vec(),
+                    a: vec![
+                        0.0;
+                        if blk.is_some() {
+                            FORMS_BLOCK * theta.len()
+                        } else {
+                            0
+                        }
+                    ],
+                    blk,
                 };
                 Ok(f(&mut e))
             }
@@ -666,6 +676,10 @@ pub(super) struct LinearEngine<'a> {
     lh: &'a LinearHessian,
     ws: LinearWorkspace,
     theta: Vec<f64>,
+    /// Registers of the block evaluator, for one gathered form.
+    blk: Option<FormsBlock>,
+    /// The block's coefficient rows.
+    a: Vec<f64>,
 }
 
 impl RowEngineDyn for LinearEngine<'_> {
@@ -677,6 +691,87 @@ impl RowEngineDyn for LinearEngine<'_> {
         h: &mut [f64],
     ) -> Result<f64, EvalError> {
         self.lh.eval_row(tape, &self.theta, x, &mut self.ws, g, h)
+    }
+    /// One gathered form: [`LinearHessian::forms_block`] over the rows,
+    /// then each row's score `g(η)·a` and Hessian `h(η)·a aᵀ` (the
+    /// products of [`LinearHessian::eval_row`], so the same numbers).
+    fn block(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        n: usize,
+        w: usize,
+        v: &mut [f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<bool, (usize, EvalError)> {
+        let d = self.theta.len();
+        let Some(blk) = &mut self.blk else {
+            for i in 0..n {
+                let (gi, hi) = (
+                    &mut g[i * d..(i + 1) * d],
+                    &mut h[i * d * d..(i + 1) * d * d],
+                );
+                v[i] = self
+                    .lh
+                    .eval_row(
+                        tape,
+                        &self.theta,
+                        &x[i * w..(i + 1) * w],
+                        &mut self.ws,
+                        gi,
+                        hi,
+                    )
+                    .map_err(|e| (i, e))?;
+            }
+            return Ok(false);
+        };
+        let mut s = 0;
+        while s < n {
+            let len = FORMS_BLOCK.min(n - s);
+            let xs = &x[s * w..(s + len) * w];
+            if self
+                .lh
+                .forms_block(tape, &self.theta, xs, len, w, blk, &mut self.a)
+            {
+                for j in 0..len {
+                    let i = s + j;
+                    let a = &self.a[j * d..(j + 1) * d];
+                    v[i] = blk.value[j];
+                    let (g0, h0) = (blk.grad[j], blk.hess[j]);
+                    for (gk, ak) in g[i * d..(i + 1) * d].iter_mut().zip(a) {
+                        *gk = g0 * ak;
+                    }
+                    let hi = &mut h[i * d * d..(i + 1) * d * d];
+                    for (k, row) in hi.chunks_exact_mut(d).enumerate() {
+                        let c = h0 * a[k];
+                        for (hk, al) in row.iter_mut().zip(a) {
+                            *hk = c * al;
+                        }
+                    }
+                }
+            } else {
+                for i in s..s + len {
+                    let (gi, hi) = (
+                        &mut g[i * d..(i + 1) * d],
+                        &mut h[i * d * d..(i + 1) * d * d],
+                    );
+                    v[i] = self
+                        .lh
+                        .eval_row(
+                            tape,
+                            &self.theta,
+                            &x[i * w..(i + 1) * w],
+                            &mut self.ws,
+                            gi,
+                            hi,
+                        )
+                        .map_err(|e| (i, e))?;
+                }
+            }
+            s += len;
+        }
+        Ok(false)
     }
     fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
         Box::new(self.clone())
