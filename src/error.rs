@@ -71,10 +71,13 @@ pub enum Error {
     Argument(String),
     /// Data could not be read or a value is outside its support.
     Data(crate::numeric::DataError),
-    /// Exact numeric evaluation failed (the row and subexpression are named).
+    /// Exact numeric evaluation failed (the row and subexpression are
+    /// named), or θ or a point does not fit the model (its length, a
+    /// domain, a name).
     Evaluation(crate::numeric::NumericError),
-    /// The numeric Fisher information could not be computed.
-    NumericFim(crate::fisher::NumericError),
+    /// The numeric Fisher information (tier 2 or 3) could not be computed.
+    /// The same error type as [`Error::Evaluation`], from the later stage.
+    NumericFim(crate::numeric::NumericError),
     /// There is no closed form for what was asked, and no numeric route.
     NoClosedForm(String),
     /// A fit failed (no maximum, separation, a singular information).
@@ -121,15 +124,12 @@ impl From<crate::numeric::DataError> for Error {
     }
 }
 
+/// An error of exact evaluation ([`Error::Evaluation`]); the numeric
+/// Fisher information's errors are wrapped as [`Error::NumericFim`] where
+/// they arise.
 impl From<crate::numeric::NumericError> for Error {
     fn from(e: crate::numeric::NumericError) -> Self {
         Error::Evaluation(e)
-    }
-}
-
-impl From<crate::fisher::NumericError> for Error {
-    fn from(e: crate::fisher::NumericError) -> Self {
-        Error::NumericFim(e)
     }
 }
 

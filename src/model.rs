@@ -762,7 +762,8 @@ pub fn information_at(
         },
     };
     if let Some(data) = data {
-        let fim = crate::fisher::numeric::numeric_fim_over(model, &theta, data, &config)?;
+        let fim = crate::fisher::numeric::numeric_fim_over(model, &theta, data, &config)
+            .map_err(Error::NumericFim)?;
         return Ok(FisherInformation {
             params,
             method: method_of(fim.tier, &fim.method),
@@ -773,7 +774,7 @@ pub fn information_at(
             numeric: None,
         });
     }
-    let fim = crate::fisher::numeric_fim(model, &theta, &config)?;
+    let fim = crate::fisher::numeric_fim(model, &theta, &config).map_err(Error::NumericFim)?;
     let method = method_of(fim.tier, &fim.method);
     Ok(FisherInformation {
         params,

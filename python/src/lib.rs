@@ -77,7 +77,7 @@ fn to_py(e: Error) -> PyErr {
         // name is the caller's argument; a value outside its support, data.
         Error::Evaluation(
             NumericError::Dimension { .. }
-            | NumericError::ParamDomain { .. }
+            | NumericError::OutsideDomain { .. }
             | NumericError::UnknownName { .. }
             | NumericError::MissingValue { .. },
         ) => ArgumentError::new_err(text),
