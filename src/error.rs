@@ -78,8 +78,11 @@ pub enum Error {
     /// The numeric Fisher information (tier 2 or 3) could not be computed.
     /// The same error type as [`Error::Evaluation`], from the later stage.
     NumericFim(crate::numeric::NumericError),
+    /// The closed-form Fisher information could not be evaluated at the
+    /// point (an entry, the linear predictor, a row of the design).
+    AtPoint(crate::fisher::at_point::AtPointError),
     /// There is no closed form for what was asked, and no numeric route.
-    NoClosedForm(String),
+    NoClosedForm(crate::fisher::Blocker),
     /// A fit failed (no maximum, separation, a singular information).
     Fit(crate::fit::FitError),
 }
@@ -89,10 +92,12 @@ impl fmt::Display for Error {
         match self {
             Error::Model(e) => e.fmt(f),
             Error::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            Error::Argument(s) | Error::NoClosedForm(s) => f.write_str(s),
+            Error::Argument(s) => f.write_str(s),
+            Error::NoClosedForm(b) => write!(f, "no closed form: {b}"),
             Error::Data(e) => e.fmt(f),
             Error::Evaluation(e) => e.fmt(f),
             Error::NumericFim(e) => e.fmt(f),
+            Error::AtPoint(e) => e.fmt(f),
             Error::Fit(e) => e.fmt(f),
         }
     }
@@ -106,6 +111,7 @@ impl std::error::Error for Error {
             Error::Data(e) => Some(e),
             Error::Evaluation(e) => Some(e),
             Error::NumericFim(e) => Some(e),
+            Error::AtPoint(e) => Some(e),
             Error::Fit(e) => Some(e),
             Error::Argument(_) | Error::NoClosedForm(_) => None,
         }
@@ -130,6 +136,12 @@ impl From<crate::numeric::DataError> for Error {
 impl From<crate::numeric::NumericError> for Error {
     fn from(e: crate::numeric::NumericError) -> Self {
         Error::Evaluation(e)
+    }
+}
+
+impl From<crate::fisher::at_point::AtPointError> for Error {
+    fn from(e: crate::fisher::at_point::AtPointError) -> Self {
+        Error::AtPoint(e)
     }
 }
 

@@ -721,7 +721,7 @@ pub fn information_at(
             Some(d) => at_point::evaluate_dataset(model, derivation, &named, d),
             None => at_point::evaluate(model, derivation, &named),
         }
-        .map_err(|e| Error::Argument(e.to_string()))?;
+        .map_err(Error::AtPoint)?;
         let n = at.fim.nrows();
         return Ok(FisherInformation {
             params,

@@ -71,7 +71,8 @@ fn to_py(e: Error) -> PyErr {
     match e {
         Error::Model(_) => ModelError::new_err(text),
         Error::Io { .. } => PyOSError::new_err(text),
-        Error::Argument(_) => ArgumentError::new_err(text),
+        // A closed form that cannot be evaluated at the point: the point.
+        Error::Argument(_) | Error::AtPoint(_) => ArgumentError::new_err(text),
         Error::Data(_) => DataError::new_err(text),
         // A point outside the domains, of the wrong length or with a wrong
         // name is the caller's argument; a value outside its support, data.
