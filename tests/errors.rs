@@ -5,7 +5,7 @@
 use fimkit::fisher::at_point::{self, AtPointError};
 use fimkit::numeric::eval::EvalError;
 use fimkit::numeric::{NumericError, Wording};
-use fimkit::{Error, Model};
+use fimkit::{ArgumentError, Error, Model};
 use std::error::Error as _;
 
 fn example(name: &str) -> Model {
@@ -147,4 +147,59 @@ fn diagnostics_are_errors_one_a_line() {
     assert!(d.to_string().starts_with("error[E"), "{d}");
     assert!(!d.to_string().contains("m:3:"), "no position: {d}");
     assert!(err.source().unwrap().is::<fimkit::ModelError>());
+}
+
+#[test]
+fn arguments_that_do_not_fit_say_what_is_wrong_in_fields() {
+    let m = example("examples/normal.fim");
+    let err = m.fisher_information(&[0.0]).unwrap_err();
+    let Error::Argument(ArgumentError::ParamCount { params, got }) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        (params.as_slice(), *got),
+        (&["mu".to_string(), "sigma".into()][..], 1)
+    );
+    assert_eq!(
+        err.to_string(),
+        "the model has 2 parameters (mu, sigma), 1 values were given"
+    );
+    let err = m
+        .dataset(&[("x", &[1.0][..]), ("y", &[2.0][..])])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Argument(ArgumentError::UnknownInput { name, inputs })
+            if name == "y" && inputs == &["x"]),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "`y` is not an input of the model (its inputs: x)"
+    );
+    let r = example("examples/logistic_regression.fim");
+    let err = r.fisher_information(&[0.1, 0.2, 0.3]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Argument(ArgumentError::HasCovariates(c)) if c == &["z1", "z2"]),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("the model has covariates (z1, z2): ")
+    );
+    let err = r
+        .design(&[("z1", &[1.0, 2.0][..]), ("z2", &[1.0][..])])
+        .unwrap_err();
+    let Error::Argument(a) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        a,
+        &ArgumentError::ColumnLength {
+            name: "z2".into(),
+            len: 1,
+            first: "z1".into(),
+            first_len: 2
+        }
+    );
+    assert_eq!(err.to_string(), "the column `z2` has 1 values, `z1` has 2");
 }

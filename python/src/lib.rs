@@ -622,11 +622,11 @@ impl PyModel {
             return self.inner.dataset(&mine);
         }
         if covariates.is_empty() {
-            return Err(Error::Argument(format!(
+            return Err(Error::Argument(fimkit::ArgumentError::Other(format!(
                 "the model has no covariates: give data with every input ({}) to sum the \
                  information over its rows, or no data for one observation's",
                 inputs.join(", ")
-            )));
+            ))));
         }
         let mine: Vec<(&str, &[f64])> = cols
             .iter()
