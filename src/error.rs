@@ -53,6 +53,90 @@ impl fmt::Display for ModelError {
 
 impl std::error::Error for ModelError {}
 
+/// An argument that does not fit the model, by what is wrong with it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ArgumentError {
+    /// θ has the wrong length.
+    ParamCount {
+        /// The model's parameters, in order.
+        params: Vec<String>,
+        /// How many values were given.
+        got: usize,
+    },
+    /// A parameter has no value.
+    MissingParam(String),
+    /// The model has covariates, so its Fisher information is that of a
+    /// design (rows of covariates), not of one observation.
+    HasCovariates(Vec<String>),
+    /// A column is not one of the model's inputs.
+    UnknownInput {
+        /// The column's name.
+        name: String,
+        /// The model's inputs, in order.
+        inputs: Vec<String>,
+    },
+    /// An input has no column.
+    MissingColumn(String),
+    /// Columns of different lengths.
+    ColumnLength {
+        /// The column.
+        name: String,
+        /// Its length.
+        len: usize,
+        /// The first column.
+        first: String,
+        /// Its length.
+        first_len: usize,
+    },
+    /// Anything else, in the caller's words (a binding's own checks).
+    Other(String),
+}
+
+impl fmt::Display for ArgumentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgumentError::ParamCount { params, got } => write!(
+                f,
+                "the model has {} parameters ({}), {got} values were given",
+                params.len(),
+                params.join(", ")
+            ),
+            ArgumentError::MissingParam(p) => write!(f, "no value for `{p}`"),
+            ArgumentError::HasCovariates(names) => write!(
+                f,
+                "the model has covariates ({}): its Fisher information is that of a design; \
+                 use fisher_information_over with one (Model::design) or more rows",
+                names.join(", ")
+            ),
+            ArgumentError::UnknownInput { name, inputs } => write!(
+                f,
+                "`{name}` is not an input of the model (its inputs: {})",
+                inputs.join(", ")
+            ),
+            ArgumentError::MissingColumn(n) => write!(f, "no column for the input `{n}`"),
+            ArgumentError::ColumnLength {
+                name,
+                len,
+                first,
+                first_len,
+            } => write!(
+                f,
+                "the column `{name}` has {len} values, `{first}` has {first_len}"
+            ),
+            ArgumentError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for ArgumentError {}
+
+impl From<ArgumentError> for Error {
+    fn from(e: ArgumentError) -> Self {
+        Error::Argument(e)
+    }
+}
+
 /// Why a call of the library failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -66,17 +150,25 @@ pub enum Error {
         /// Why.
         error: std::io::Error,
     },
-    /// An argument does not fit the model: a parameter point with a
-    /// missing or unknown name, a value outside its domain.
-    Argument(String),
+    /// An argument does not fit the model: θ of the wrong length, columns
+    /// that are not the model's inputs, a covariate model asked for one
+    /// observation's information. (A parameter outside its domain or with
+    /// an unknown name is [`Error::Evaluation`], where θ is checked.)
+    Argument(ArgumentError),
     /// Data could not be read or a value is outside its support.
     Data(crate::numeric::DataError),
-    /// Exact numeric evaluation failed (the row and subexpression are named).
+    /// Exact numeric evaluation failed (the row and subexpression are
+    /// named), or θ or a point does not fit the model (its length, a
+    /// domain, a name).
     Evaluation(crate::numeric::NumericError),
-    /// The numeric Fisher information could not be computed.
-    NumericFim(crate::fisher::NumericError),
+    /// The numeric Fisher information (tier 2 or 3) could not be computed.
+    /// The same error type as [`Error::Evaluation`], from the later stage.
+    NumericFim(crate::numeric::NumericError),
+    /// The closed-form Fisher information could not be evaluated at the
+    /// point (an entry, the linear predictor, a row of the design).
+    AtPoint(crate::fisher::at_point::AtPointError),
     /// There is no closed form for what was asked, and no numeric route.
-    NoClosedForm(String),
+    NoClosedForm(crate::fisher::Blocker),
     /// A fit failed (no maximum, separation, a singular information).
     Fit(crate::fit::FitError),
 }
@@ -86,10 +178,12 @@ impl fmt::Display for Error {
         match self {
             Error::Model(e) => e.fmt(f),
             Error::Io { path, error } => write!(f, "{}: {error}", path.display()),
-            Error::Argument(s) | Error::NoClosedForm(s) => f.write_str(s),
+            Error::Argument(e) => e.fmt(f),
+            Error::NoClosedForm(b) => write!(f, "no closed form: {b}"),
             Error::Data(e) => e.fmt(f),
             Error::Evaluation(e) => e.fmt(f),
             Error::NumericFim(e) => e.fmt(f),
+            Error::AtPoint(e) => e.fmt(f),
             Error::Fit(e) => e.fmt(f),
         }
     }
@@ -103,6 +197,7 @@ impl std::error::Error for Error {
             Error::Data(e) => Some(e),
             Error::Evaluation(e) => Some(e),
             Error::NumericFim(e) => Some(e),
+            Error::AtPoint(e) => Some(e),
             Error::Fit(e) => Some(e),
             Error::Argument(_) | Error::NoClosedForm(_) => None,
         }
@@ -121,15 +216,18 @@ impl From<crate::numeric::DataError> for Error {
     }
 }
 
+/// An error of exact evaluation ([`Error::Evaluation`]); the numeric
+/// Fisher information's errors are wrapped as [`Error::NumericFim`] where
+/// they arise.
 impl From<crate::numeric::NumericError> for Error {
     fn from(e: crate::numeric::NumericError) -> Self {
         Error::Evaluation(e)
     }
 }
 
-impl From<crate::fisher::NumericError> for Error {
-    fn from(e: crate::fisher::NumericError) -> Self {
-        Error::NumericFim(e)
+impl From<crate::fisher::at_point::AtPointError> for Error {
+    fn from(e: crate::fisher::at_point::AtPointError) -> Self {
+        Error::AtPoint(e)
     }
 }
 

@@ -52,7 +52,7 @@ mod error;
 mod model;
 
 pub use diagnostic::{Diagnostic, Severity, Span};
-pub use error::{Error, ModelError};
+pub use error::{ArgumentError, Error, ModelError};
 pub use ir::Expr;
 pub use model::{FimMethod, FisherInformation, Model, PerRow, information_at};
 /// The linear algebra of every vector and matrix fimkit returns, re-exported

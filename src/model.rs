@@ -14,7 +14,7 @@
 //! # Ok::<(), fimkit::Error>(())
 //! ```
 
-use crate::error::{Error, ModelError};
+use crate::error::{ArgumentError, Error, ModelError};
 use crate::fisher::at_point::{self, FimAtPoint};
 use crate::fisher::{CoordsDerivation, Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
 use crate::fit::{FitConfig, FitResult, Problem};
@@ -588,12 +588,7 @@ impl Model {
     /// model needs its covariates: use [`Model::fisher_information_over`].
     pub fn fisher_information(&self, theta: &[f64]) -> Result<FisherInformation, Error> {
         if !self.ir.covariates.is_empty() {
-            let names: Vec<&str> = self.ir.covariates.iter().map(|c| &*c.name).collect();
-            return Err(Error::Argument(format!(
-                "the model has covariates ({}): its Fisher information is that of a design; \
-                 use fisher_information_over with one (Model::design) or more rows",
-                names.join(", ")
-            )));
+            return Err(ArgumentError::HasCovariates(self.covariate_names()).into());
         }
         information_at(&self.ir, self.derive(), &self.named(theta)?, None)
     }
@@ -625,12 +620,11 @@ impl Model {
     fn named(&self, theta: &[f64]) -> Result<Vec<(String, f64)>, Error> {
         let names = self.param_names();
         if theta.len() != names.len() {
-            return Err(Error::Argument(format!(
-                "the model has {} parameters ({}), {} values were given",
-                names.len(),
-                names.join(", "),
-                theta.len()
-            )));
+            return Err(ArgumentError::ParamCount {
+                params: names,
+                got: theta.len(),
+            }
+            .into());
         }
         self.functions()?
             .check_params(&DVector::from_column_slice(theta))?;
@@ -670,26 +664,29 @@ fn ordered_columns<'a>(
     let names: Vec<String> = schema.names().iter().map(|n| n.to_string()).collect();
     for (n, _) in columns {
         if !names.iter().any(|m| m == n) {
-            return Err(Error::Argument(format!(
-                "`{n}` is not an input of the model (its inputs: {})",
-                names.join(", ")
-            )));
+            return Err(ArgumentError::UnknownInput {
+                name: n.to_string(),
+                inputs: names,
+            }
+            .into());
         }
     }
     let mut cols = Vec::with_capacity(names.len());
     for n in &names {
         match columns.iter().find(|(c, _)| c == n) {
             Some((_, v)) => cols.push(*v),
-            None => return Err(Error::Argument(format!("no column for the input `{n}`"))),
+            None => return Err(ArgumentError::MissingColumn(n.clone()).into()),
         }
     }
     let n_rows = cols.first().map_or(0, |c| c.len());
     if let Some((n, c)) = names.iter().zip(&cols).find(|(_, c)| c.len() != n_rows) {
-        return Err(Error::Argument(format!(
-            "the column `{n}` has {} values, `{}` has {n_rows}",
-            c.len(),
-            names[0]
-        )));
+        return Err(ArgumentError::ColumnLength {
+            name: n.clone(),
+            len: c.len(),
+            first: names[0].clone(),
+            first_len: n_rows,
+        }
+        .into());
     }
     Ok(cols)
 }
@@ -721,7 +718,7 @@ pub fn information_at(
             Some(d) => at_point::evaluate_dataset(model, derivation, &named, d),
             None => at_point::evaluate(model, derivation, &named),
         }
-        .map_err(|e| Error::Argument(e.to_string()))?;
+        .map_err(Error::AtPoint)?;
         let n = at.fim.nrows();
         return Ok(FisherInformation {
             params,
@@ -737,7 +734,7 @@ pub fn information_at(
     for p in &model.params {
         match values.iter().find(|(n, _)| *n == *p.name) {
             Some((_, v)) => theta.push(*v),
-            None => return Err(Error::Argument(format!("no value for `{}`", p.name))),
+            None => return Err(ArgumentError::MissingParam(p.name.to_string()).into()),
         }
     }
     let config = NumericConfig {
@@ -762,7 +759,8 @@ pub fn information_at(
         },
     };
     if let Some(data) = data {
-        let fim = crate::fisher::numeric::numeric_fim_over(model, &theta, data, &config)?;
+        let fim = crate::fisher::numeric::numeric_fim_over(model, &theta, data, &config)
+            .map_err(Error::NumericFim)?;
         return Ok(FisherInformation {
             params,
             method: method_of(fim.tier, &fim.method),
@@ -773,7 +771,7 @@ pub fn information_at(
             numeric: None,
         });
     }
-    let fim = crate::fisher::numeric_fim(model, &theta, &config)?;
+    let fim = crate::fisher::numeric_fim(model, &theta, &config).map_err(Error::NumericFim)?;
     let method = method_of(fim.tier, &fim.method);
     Ok(FisherInformation {
         params,

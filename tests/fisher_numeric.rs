@@ -3,10 +3,11 @@
 //! the location–scale constants, non-exponential-family models with
 //! published or mpmath reference values, and the deliberately broken models.
 
-use fimkit::fisher::numeric::{NumericConfig, NumericError, Tier, moments};
+use fimkit::fisher::numeric::{NumericConfig, Tier, moments};
 use fimkit::fisher::{DeriveConfig, derive, numeric_fim};
 use fimkit::ir::expr::Name;
 use fimkit::numeric::eval::eval_f64;
+use fimkit::numeric::{NumericError, Wording};
 use fimkit::render::text::render;
 use nalgebra::DMatrix;
 use std::path::Path;
@@ -407,23 +408,54 @@ fn broken_models_are_refused_with_reasons() {
 fn bad_points_are_errors_not_nan() {
     let model = load("tests/fixtures/numeric/cauchy.fim");
     let cfg = NumericConfig::default();
-    assert!(matches!(
-        numeric_fim(&model, &[0.0, -1.0], &cfg),
-        Err(NumericError::OutsideDomain { .. })
-    ));
-    assert!(matches!(
-        numeric_fim(&model, &[f64::NAN, 1.0], &cfg),
-        Err(NumericError::OutsideDomain { .. })
-    ));
-    assert!(matches!(
-        numeric_fim(&model, &[0.0], &cfg),
-        Err(NumericError::WrongLength { .. })
-    ));
+    // The one numeric error, in the numeric Fisher information's words.
+    let e = numeric_fim(&model, &[0.0, -1.0], &cfg).unwrap_err();
+    assert!(
+        matches!(&e, NumericError::OutsideDomain { param, wording: Wording::NumericFim, .. }
+            if &**param == "sigma"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "`sigma` = -1 is outside its domain positive");
+    let e = numeric_fim(&model, &[f64::NAN, 1.0], &cfg).unwrap_err();
+    assert!(
+        matches!(&e, NumericError::OutsideDomain { param, .. } if &**param == "mu"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "`mu` = NaN is outside its domain real");
+    let e = numeric_fim(&model, &[0.0], &cfg).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NumericError::Dimension {
+                what: "parameters",
+                expected: 2,
+                got: 1,
+                wording: Wording::NumericFim
+            }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "the model has 2 parameters but 1 values were given"
+    );
     let reg = load("tests/fixtures/textbook/logistic_regression.fim");
-    assert!(matches!(
-        numeric_fim(&reg, &[0.1, 0.2, 0.3], &cfg),
-        Err(NumericError::MissingCovariate(_))
-    ));
+    let e = numeric_fim(&reg, &[0.1, 0.2, 0.3], &cfg).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            NumericError::MissingValue {
+                role: "covariate",
+                wording: Wording::NumericFim,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().starts_with("the covariate `") && e.to_string().ends_with("=...` with --at)"),
+        "{e}"
+    );
     let _: Option<Name> = None;
     assert!(Path::new("tests/fixtures/check").is_dir());
 }

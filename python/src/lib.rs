@@ -71,13 +71,14 @@ fn to_py(e: Error) -> PyErr {
     match e {
         Error::Model(_) => ModelError::new_err(text),
         Error::Io { .. } => PyOSError::new_err(text),
-        Error::Argument(_) => ArgumentError::new_err(text),
+        // A closed form that cannot be evaluated at the point: the point.
+        Error::Argument(_) | Error::AtPoint(_) => ArgumentError::new_err(text),
         Error::Data(_) => DataError::new_err(text),
         // A point outside the domains, of the wrong length or with a wrong
         // name is the caller's argument; a value outside its support, data.
         Error::Evaluation(
             NumericError::Dimension { .. }
-            | NumericError::ParamDomain { .. }
+            | NumericError::OutsideDomain { .. }
             | NumericError::UnknownName { .. }
             | NumericError::MissingValue { .. },
         ) => ArgumentError::new_err(text),
@@ -621,11 +622,11 @@ impl PyModel {
             return self.inner.dataset(&mine);
         }
         if covariates.is_empty() {
-            return Err(Error::Argument(format!(
+            return Err(Error::Argument(fimkit::ArgumentError::Other(format!(
                 "the model has no covariates: give data with every input ({}) to sum the \
                  information over its rows, or no data for one observation's",
                 inputs.join(", ")
-            )));
+            ))));
         }
         let mine: Vec<(&str, &[f64])> = cols
             .iter()

@@ -4,8 +4,12 @@
 
 use super::Derivation;
 use super::derive::ClosedForm;
+use super::expectation::Blocker;
 use super::wide::{Wide, eval_entry};
+use crate::ir::expr::Name;
 use crate::ir::model::Model;
+use crate::numeric::compiled::CompileError;
+use crate::numeric::eval::EvalError;
 use nalgebra::DMatrix;
 
 /// F and what follows from it, at one point.
@@ -71,15 +75,60 @@ pub struct WideNumbers {
 
 /// Why the numbers could not be computed.
 #[derive(Clone, Debug, PartialEq)]
-pub struct AtPointError(pub String);
+#[non_exhaustive]
+pub enum AtPointError {
+    /// The derivation has no closed-form Fisher information.
+    NoClosedForm(Blocker),
+    /// A named linear predictor could not be evaluated at the point.
+    Predictor(EvalError),
+    /// The entry F\[row\]\[col\] could not be evaluated (not finite, or a
+    /// name without a value).
+    Entry {
+        /// The row, from 1.
+        row: usize,
+        /// The column, from 1.
+        col: usize,
+        /// Why.
+        error: EvalError,
+    },
+    /// A parameter was given no value.
+    MissingValue(Name),
+    /// F's entries could not be compiled to be evaluated over the rows.
+    Compile(CompileError),
+    /// A row of the dataset gives a value that is not finite.
+    Rows(EvalError),
+    /// A row's Fisher information is not finite (found while summing with
+    /// a wide exponent).
+    RowNotFinite,
+}
 
 impl std::fmt::Display for AtPointError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            AtPointError::NoClosedForm(b) => write!(f, "no closed form: {b}"),
+            AtPointError::Predictor(e) => write!(f, "the linear predictor: {e}"),
+            AtPointError::Entry { row, col, error } => write!(f, "F[{row}][{col}]: {error}"),
+            AtPointError::MissingValue(p) => write!(f, "no value for {p}"),
+            AtPointError::Compile(e) => e.fmt(f),
+            AtPointError::Rows(e) => e.fmt(f),
+            AtPointError::RowNotFinite => f.write_str("a row's Fisher information is not finite"),
+        }
     }
 }
 
-impl std::error::Error for AtPointError {}
+impl std::error::Error for AtPointError {
+    /// The evaluator's or the compiler's error behind the failure.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AtPointError::Predictor(e) | AtPointError::Entry { error: e, .. } => Some(e),
+            AtPointError::Rows(e) => Some(e),
+            AtPointError::Compile(e) => Some(e),
+            AtPointError::NoClosedForm(_)
+            | AtPointError::MissingValue(_)
+            | AtPointError::RowNotFinite => None,
+        }
+    }
+}
 
 /// Evaluate a closed form at `values` (every parameter, and every covariate
 /// of a conditional model, by name; constants come from the model).
@@ -98,7 +147,7 @@ pub fn evaluate(
     let cf: &ClosedForm = d
         .fisher
         .as_ref()
-        .map_err(|b| AtPointError(format!("no closed form: {b}")))?;
+        .map_err(|b| AtPointError::NoClosedForm(b.clone()))?;
     let lookup = |v: &str| {
         values
             .iter()
@@ -112,14 +161,17 @@ pub fn evaluate(
                     .map(|c| c.value_f64())
             })
     };
-    let lookup = super::predictor::bind(&d.definitions, &lookup)
-        .map_err(|e| AtPointError(format!("the linear predictor: {e}")))?;
+    let lookup =
+        super::predictor::bind(&d.definitions, &lookup).map_err(AtPointError::Predictor)?;
     let n = cf.fim.len();
     let mut fim = vec![vec![Wide::ZERO; n]; n];
     for (i, row) in fim.iter_mut().enumerate() {
         for (j, x) in row.iter_mut().enumerate() {
-            *x = eval_entry(&cf.fim[i][j], &lookup)
-                .map_err(|e| AtPointError(format!("F[{}][{}]: {e}", i + 1, j + 1)))?;
+            *x = eval_entry(&cf.fim[i][j], &lookup).map_err(|error| AtPointError::Entry {
+                row: i + 1,
+                col: j + 1,
+                error,
+            })?;
         }
     }
     Ok(summarize_wide(fim, cf.singular))
@@ -140,7 +192,7 @@ pub fn evaluate_dataset(
     let cf: &ClosedForm = d
         .fisher
         .as_ref()
-        .map_err(|b| AtPointError(format!("no closed form: {b}")))?;
+        .map_err(|b| AtPointError::NoClosedForm(b.clone()))?;
     if data.names().is_empty() {
         // No covariates (a design of rows alone): n identical rows.
         let one = evaluate(model, d, theta)?;
@@ -163,7 +215,7 @@ pub fn evaluate_dataset(
     let columns: Vec<crate::ir::expr::Name> = data.names().to_vec();
     let definitions = d.definitions_with_consts(model);
     let tape = Tape::compile_with_definitions(&entries, &definitions, &d.params, &columns)
-        .map_err(|e| AtPointError(e.to_string()))?;
+        .map_err(AtPointError::Compile)?;
     let params: Vec<f64> = d
         .params
         .iter()
@@ -172,14 +224,14 @@ pub fn evaluate_dataset(
                 .iter()
                 .find(|(n, _)| *n == &**p)
                 .map(|(_, v)| *v)
-                .ok_or_else(|| AtPointError(format!("no value for {p}")))
+                .ok_or_else(|| AtPointError::MissingValue(p.clone()))
         })
         .collect::<Result<_, _>>()?;
     let per_row = tape
         .par_map_rows::<f64, Vec<f64>, _>(&params, data.values(), |t, ws| {
             (0..entries.len()).map(|k| t.output(ws, k)).collect()
         })
-        .map_err(|e| AtPointError(e.to_string()))?;
+        .map_err(AtPointError::Rows)?;
     let mut fim = DMatrix::<f64>::zeros(n, n);
     for row in &per_row {
         let mut k = 0;
@@ -204,9 +256,7 @@ pub fn evaluate_dataset(
         let mut k = 0;
         for i in 0..n {
             for j in i..n {
-                let x = Wide::try_from_f64(row[k]).ok_or_else(|| {
-                    AtPointError("a row's Fisher information is not finite".into())
-                })?;
+                let x = Wide::try_from_f64(row[k]).ok_or(AtPointError::RowNotFinite)?;
                 wide[i * n + j] = wide[i * n + j] + x;
                 if i != j {
                     wide[j * n + i] = wide[j * n + i] + x;

@@ -22,4 +22,4 @@ pub use derive::{
 };
 pub use expectation::Blocker;
 pub mod numeric;
-pub use numeric::{NumericConfig, NumericError, NumericFim, Tier, location_scale, numeric_fim};
+pub use numeric::{NumericConfig, NumericFim, Tier, location_scale, numeric_fim};

@@ -31,6 +31,6 @@ pub mod quadrature;
 pub mod separable;
 
 pub use api::{
-    DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums,
+    DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums, Wording,
 };
 pub use data::{DataError, DataSchema, Dataset};

@@ -64,7 +64,7 @@ pub fn numeric_fim_over(
     for c in &model.covariates {
         match data.names().iter().position(|n| *n == c.name) {
             Some(i) => cols.push((c.name.clone(), i)),
-            None => return Err(NumericError::MissingCovariate(c.name.clone())),
+            None => return Err(NumericError::missing_covariate(&c.name)),
         }
     }
     // Distinct covariate rows in first-seen order, with their counts.

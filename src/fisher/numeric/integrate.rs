@@ -268,7 +268,7 @@ impl Run<'_> {
                     }
                     v.copy_from_slice(&r.value);
                     e.copy_from_slice(&r.error);
-                    Ok(())
+                    Ok::<(), NumericError>(())
                 };
                 match hi_v {
                     Some(h) => {
@@ -335,7 +335,7 @@ impl Run<'_> {
                         }
                         v.copy_from_slice(&r.value);
                         e.copy_from_slice(&r.error);
-                        Ok(())
+                        Ok::<(), NumericError>(())
                     },
                     &tol,
                     &quad,

@@ -55,12 +55,12 @@ pub use plan::irregular;
 
 use crate::ir::expr::Name;
 use crate::ir::model::{Domain, Model};
-use crate::numeric::compiled::CompileError;
-use crate::numeric::eval::{EvalError, eval_f64, gradient_hessian};
+use crate::numeric::NumericError;
+use crate::numeric::Wording;
+use crate::numeric::eval::{eval_f64, gradient_hessian};
 use crate::numeric::quadrature::QuadConfig;
 use nalgebra::{DMatrix, DVector};
 use point::Layout;
-use std::fmt;
 
 /// Options for [`numeric_fim`] and [`moments`].
 #[derive(Clone, Debug)]
@@ -245,141 +245,6 @@ pub struct NumericFim {
     pub location_scale: Option<LocationScale>,
 }
 
-/// Why no numeric Fisher information is given.
-#[derive(Clone, Debug, PartialEq)]
-pub enum NumericError {
-    /// θ has the wrong length.
-    WrongLength {
-        /// Parameters of the model.
-        expected: usize,
-        /// Values given.
-        got: usize,
-    },
-    /// A parameter value is outside its domain or not finite.
-    OutsideDomain {
-        /// The parameter.
-        param: Name,
-        /// Its value.
-        value: f64,
-        /// The domain's label.
-        domain: String,
-    },
-    /// A covariate has no value.
-    MissingCovariate(Name),
-    /// The support of a data variable depends on a parameter.
-    Irregular {
-        /// The data variable.
-        var: Name,
-        /// The parameter in its support.
-        param: Name,
-        /// The support as written.
-        support: String,
-    },
-    /// The log-density does not integrate to 1 and the integral changes
-    /// with θ: a normalising constant that depends on a parameter is
-    /// missing.
-    NotNormalised {
-        /// ∫ exp(log p).
-        integral: f64,
-        /// Its error estimate.
-        error: f64,
-        /// E\[s\] under the normalised density (= ∇ log Z).
-        mean_score: Vec<f64>,
-        /// Parameter names.
-        params: Vec<Name>,
-    },
-    /// A data variable appears nowhere in the log-density.
-    NoDensity(Name),
-    /// The log-density (or a bound) could not be evaluated.
-    Eval {
-        /// What went wrong.
-        error: EvalError,
-        /// Where (data values).
-        at: String,
-    },
-    /// The log-density could not be compiled.
-    Compile(CompileError),
-    /// Something this implementation does not handle.
-    Unsupported(String),
-    /// One row of a design failed ([`numeric_fim_over`]).
-    Row {
-        /// The row, from 1.
-        row: usize,
-        /// Its covariates, `z = 0.5, w = 2`.
-        covariates: String,
-        /// Why.
-        error: Box<NumericError>,
-    },
-}
-
-impl fmt::Display for NumericError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NumericError::WrongLength { expected, got } => write!(
-                f,
-                "the model has {expected} parameters but {got} values were given"
-            ),
-            NumericError::OutsideDomain {
-                param,
-                value,
-                domain,
-            } => write!(f, "`{param}` = {value} is outside its domain {domain}"),
-            NumericError::MissingCovariate(c) => {
-                write!(
-                    f,
-                    "the covariate `{c}` needs a value (give `{c}=...` with --at)"
-                )
-            }
-            NumericError::Irregular {
-                var,
-                param,
-                support,
-            } => write!(
-                f,
-                "the support of `{var}`, {support}, depends on the parameter `{param}`: the \
-                 regularity conditions fail, the Bartlett identities E[score] = 0 and E[s sᵀ] = −E[Hessian] do not hold, \
-                 and the Fisher information is not the right measure of information here \
-                 (estimators can converge faster than 1/√n); fimkit reports no FIM"
-            ),
-            NumericError::NotNormalised {
-                integral,
-                error,
-                mean_score,
-                params,
-            } => {
-                let grads: Vec<String> = params
-                    .iter()
-                    .zip(mean_score)
-                    .map(|(p, g)| format!("∂log Z/∂{p} = {g:.6e}"))
-                    .collect();
-                write!(
-                    f,
-                    "the density does not integrate to 1: ∫ exp(logp) = {integral:.12} (± {error:.1e}), \
-                     and the integral changes with the parameters ({}); a normalising constant \
-                     that depends on a parameter is missing or wrong",
-                    grads.join(", ")
-                )
-            }
-            NumericError::NoDensity(v) => write!(
-                f,
-                "the data variable `{v}` does not appear in the log-density, so it has no distribution"
-            ),
-            NumericError::Eval { error, at } => {
-                write!(f, "cannot evaluate the log-density at {at}: {error}")
-            }
-            NumericError::Compile(e) => write!(f, "cannot compile the log-density: {e}"),
-            NumericError::Unsupported(s) => write!(f, "not supported: {s}"),
-            NumericError::Row {
-                row,
-                covariates,
-                error,
-            } => write!(f, "row {row} ({covariates}): {error}"),
-        }
-    }
-}
-
-impl std::error::Error for NumericError {}
-
 /// Evaluate a domain end numerically (constants substituted).
 fn domain_end(model: &Model, e: &Option<crate::ir::Expr>) -> Option<f64> {
     e.as_ref().and_then(|e| {
@@ -401,9 +266,11 @@ fn validate(
     config: &NumericConfig,
 ) -> Result<Vec<f64>, NumericError> {
     if theta.len() != model.params.len() {
-        return Err(NumericError::WrongLength {
+        return Err(NumericError::Dimension {
+            what: "parameters",
             expected: model.params.len(),
             got: theta.len(),
+            wording: Wording::NumericFim,
         });
     }
     for (p, &v) in model.params.iter().zip(theta) {
@@ -412,6 +279,7 @@ fn validate(
                 param: p.name.clone(),
                 value: v,
                 domain: p.domain.label.clone(),
+                wording: Wording::NumericFim,
             });
         }
     }
@@ -424,7 +292,7 @@ fn validate(
                 .iter()
                 .find(|(n, _)| *n == c.name)
                 .map(|(_, v)| *v)
-                .ok_or_else(|| NumericError::MissingCovariate(c.name.clone()))
+                .ok_or_else(|| NumericError::missing_covariate(&c.name))
         })
         .collect()
 }

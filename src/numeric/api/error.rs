@@ -1,4 +1,6 @@
-//! Why a numeric evaluation failed ([`NumericError`]), and how a failure
+//! Why a numeric computation failed ([`NumericError`], the one numeric
+//! error of the library: exact evaluation over points and rows, and the
+//! numeric Fisher information of `fisher::numeric`), and how a failed row
 //! is traced to the statement, row and subexpression that caused it.
 
 use super::*;
@@ -6,28 +8,50 @@ use super::*;
 /// A failed row (from 0; `None` before any row) and why.
 pub(super) type RowFailure = (Option<usize>, EvalError);
 
-/// Why a numeric evaluation failed.
+/// Which of two phrasings a message takes where the exact evaluation API
+/// and the numeric Fisher information report the same failure (a vector of
+/// the wrong length, a parameter outside its domain, a missing value). The
+/// meaning is the same; the words are each caller's, unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wording {
+    /// The evaluation API's ([`crate::numeric::ModelFunctions`], the front
+    /// door's checks of θ), as in "expected 2 parameters, got 3".
+    Evaluation,
+    /// The numeric Fisher information's (`fisher::numeric_fim`, its sum
+    /// over a design, its check), as in "the model has 2 parameters but 3
+    /// values were given".
+    NumericFim,
+}
+
+/// Why a numeric computation failed: exact evaluation of the log-density
+/// and its derivatives at points and over rows, or the numeric Fisher
+/// information (tiers 2 and 3, its check, its sum over a design).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum NumericError {
     /// The model's log-density could not be compiled.
     Compile(CompileError),
     /// A vector has the wrong length.
     Dimension {
-        /// `parameters` or `inputs`.
+        /// `parameters`, `inputs` or `data columns`.
         what: &'static str,
         /// Expected length.
         expected: usize,
         /// Given length.
         got: usize,
+        /// Whose message.
+        wording: Wording,
     },
     /// A parameter value lies outside its domain (or is not finite).
-    ParamDomain {
+    OutsideDomain {
         /// The parameter.
-        name: Name,
+        param: Name,
         /// Its value.
         value: f64,
         /// The domain, e.g. `positive (0, inf)`.
         domain: String,
+        /// Whose message.
+        wording: Wording,
     },
     /// A name given by the caller is not a parameter (or input) of the model.
     UnknownName {
@@ -44,6 +68,8 @@ pub enum NumericError {
         name: Name,
         /// `parameter`, `data variable` or `covariate`.
         role: &'static str,
+        /// Whose message.
+        wording: Wording,
     },
     /// An input value lies outside its support.
     Input {
@@ -82,9 +108,62 @@ pub enum NumericError {
     },
     /// Data could not be read.
     Data(DataError),
+    /// The support of a data variable depends on a parameter (no numeric
+    /// Fisher information: the regularity conditions fail).
+    Irregular {
+        /// The data variable.
+        var: Name,
+        /// The parameter in its support.
+        param: Name,
+        /// The support as written.
+        support: String,
+    },
+    /// The log-density does not integrate to 1 and the integral changes
+    /// with θ: a normalising constant that depends on a parameter is
+    /// missing.
+    NotNormalised {
+        /// ∫ exp(log p).
+        integral: f64,
+        /// Its error estimate.
+        error: f64,
+        /// E\[s\] under the normalised density (= ∇ log Z).
+        mean_score: Vec<f64>,
+        /// Parameter names.
+        params: Vec<Name>,
+    },
+    /// A data variable appears nowhere in the log-density.
+    NoDensity(Name),
+    /// The log-density (or an integration bound) could not be evaluated at
+    /// a point of the numeric Fisher information's integration.
+    Eval {
+        /// What went wrong.
+        error: EvalError,
+        /// Where (data values).
+        at: String,
+    },
+    /// Something the numeric Fisher information does not handle.
+    Unsupported(String),
+    /// One row of a design failed (`fisher::numeric_fim_over`).
+    Row {
+        /// The row, from 1.
+        row: usize,
+        /// Its covariates, `z = 0.5, w = 2`.
+        covariates: String,
+        /// Why.
+        error: Box<NumericError>,
+    },
 }
 
 impl NumericError {
+    /// A covariate of the numeric Fisher information without a value.
+    pub(crate) fn missing_covariate(name: &Name) -> Self {
+        NumericError::MissingValue {
+            name: name.clone(),
+            role: "covariate",
+            wording: Wording::NumericFim,
+        }
+    }
+
     /// Count this error's row from `rows` rows further on: an error found
     /// in one part of a dataset, named at its place in the whole.
     pub fn shift_rows(&mut self, rows: usize) {
@@ -106,11 +185,28 @@ impl fmt::Display for NumericError {
                 what,
                 expected,
                 got,
+                wording: Wording::Evaluation,
             } => write!(f, "expected {expected} {what}, got {got}"),
-            NumericError::ParamDomain {
-                name,
+            NumericError::Dimension {
+                what,
+                expected,
+                got,
+                wording: Wording::NumericFim,
+            } => write!(
+                f,
+                "the model has {expected} {what} but {got} values were given"
+            ),
+            NumericError::OutsideDomain {
+                param,
                 value,
                 domain,
+                wording: Wording::NumericFim,
+            } => write!(f, "`{param}` = {value} is outside its domain {domain}"),
+            NumericError::OutsideDomain {
+                param: name,
+                value,
+                domain,
+                wording: Wording::Evaluation,
             } => {
                 if value.is_finite() {
                     write!(
@@ -134,9 +230,19 @@ impl fmt::Display for NumericError {
                     write!(f, " (expected one of: {})", list.join(", "))
                 }
             }
-            NumericError::MissingValue { name, role } => {
-                write!(f, "no value given for the {role} `{name}`")
-            }
+            NumericError::MissingValue {
+                name,
+                role,
+                wording: Wording::Evaluation,
+            } => write!(f, "no value given for the {role} `{name}`"),
+            NumericError::MissingValue {
+                name,
+                role,
+                wording: Wording::NumericFim,
+            } => write!(
+                f,
+                "the {role} `{name}` needs a value (give `{name}=...` with --at)"
+            ),
             NumericError::Input {
                 row,
                 name,
@@ -182,11 +288,66 @@ impl fmt::Display for NumericError {
                  log-likelihood, its gradient and the observed information are finite)"
             ),
             NumericError::Data(e) => e.fmt(f),
+            NumericError::Irregular {
+                var,
+                param,
+                support,
+            } => write!(
+                f,
+                "the support of `{var}`, {support}, depends on the parameter `{param}`: the \
+                 regularity conditions fail, the Bartlett identities E[score] = 0 and E[s sᵀ] = −E[Hessian] do not hold, \
+                 and the Fisher information is not the right measure of information here \
+                 (estimators can converge faster than 1/√n); fimkit reports no FIM"
+            ),
+            NumericError::NotNormalised {
+                integral,
+                error,
+                mean_score,
+                params,
+            } => {
+                let grads: Vec<String> = params
+                    .iter()
+                    .zip(mean_score)
+                    .map(|(p, g)| format!("∂log Z/∂{p} = {g:.6e}"))
+                    .collect();
+                write!(
+                    f,
+                    "the density does not integrate to 1: ∫ exp(logp) = {integral:.12} (± {error:.1e}), \
+                     and the integral changes with the parameters ({}); a normalising constant \
+                     that depends on a parameter is missing or wrong",
+                    grads.join(", ")
+                )
+            }
+            NumericError::NoDensity(v) => write!(
+                f,
+                "the data variable `{v}` does not appear in the log-density, so it has no distribution"
+            ),
+            NumericError::Eval { error, at } => {
+                write!(f, "cannot evaluate the log-density at {at}: {error}")
+            }
+            NumericError::Unsupported(s) => write!(f, "not supported: {s}"),
+            NumericError::Row {
+                row,
+                covariates,
+                error,
+            } => write!(f, "row {row} ({covariates}): {error}"),
         }
     }
 }
 
-impl std::error::Error for NumericError {}
+impl std::error::Error for NumericError {
+    /// The underlying error where there is one: the compiler's, the data
+    /// reader's, the evaluator's, a design row's.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NumericError::Compile(e) => Some(e),
+            NumericError::Data(e) => Some(e),
+            NumericError::NonFinite { error, .. } | NumericError::Eval { error, .. } => Some(error),
+            NumericError::Row { error, .. } => Some(&**error),
+            _ => None,
+        }
+    }
+}
 
 impl From<DataError> for NumericError {
     fn from(e: DataError) -> Self {

@@ -69,8 +69,8 @@ mod engines;
 pub(crate) use engines::CHUNK;
 mod error;
 
-pub use error::NumericError;
 use error::*;
+pub use error::{NumericError, Wording};
 
 /// Value, score and Hessian of the log-density at one observation.
 #[derive(Clone, Debug, PartialEq)]
@@ -296,14 +296,16 @@ impl ModelFunctions {
                 what: "parameters",
                 expected: self.params.len(),
                 got: theta.len(),
+                wording: Wording::Evaluation,
             });
         }
         for (p, &v) in self.params.iter().zip(theta.iter()) {
             if !(v.is_finite() && v > p.lo && v < p.hi) {
-                return Err(NumericError::ParamDomain {
-                    name: p.name.clone(),
+                return Err(NumericError::OutsideDomain {
+                    param: p.name.clone(),
                     value: v,
                     domain: p.label.clone(),
+                    wording: Wording::Evaluation,
                 });
             }
         }
@@ -328,6 +330,7 @@ impl ModelFunctions {
                 what: "inputs",
                 expected: w,
                 got: x.len(),
+                wording: Wording::Evaluation,
             });
         }
         let env = self.param_env(theta);
@@ -348,6 +351,7 @@ impl ModelFunctions {
                 what: "data columns",
                 expected: self.schema.width(),
                 got: data.names().len(),
+                wording: Wording::Evaluation,
             });
         }
         if self.schema.has_moving_support() {
@@ -753,6 +757,7 @@ fn by_name(
         vals.push(v.ok_or_else(|| NumericError::MissingValue {
             name: names[i].clone(),
             role: role_of(i),
+            wording: Wording::Evaluation,
         })?);
     }
     Ok(DVector::from_vec(vals))
