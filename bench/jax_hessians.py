@@ -2,7 +2,7 @@
 """Per-sample exact Hessians with JAX, the workloads of benches/hessians.rs.
 
     python3 -m venv /tmp/jaxenv && /tmp/jaxenv/bin/pip install "jax[cpu]"
-    /tmp/jaxenv/bin/python bench/jax_hessians.py [--rows 1000000] [--repeats 5]
+    /tmp/jaxenv/bin/python bench/jax_hessians.py [--rows 1000000] [--repeats 5] [--only gamma,pk]
 
 Workloads (float64, as fimkit):
   gamma         Gamma(alpha, beta) log-density, theta = (2, 1.5), x ~ U(0.05, 3.05)
@@ -89,10 +89,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated workload names (default: all)")
     args = ap.parse_args()
     rng = np.random.default_rng(12345)
     print(f"jax {jax.__version__}, devices {jax.devices()}, rows {args.rows}")
+    only = {w for w in args.only.split(",") if w}
     for name, logp, theta, data in workloads(args.rows, rng):
+        if only and name not in only:
+            continue
         d = theta.shape[0]
         batch = int(min(100_000, max(1_000, 25_000_000 // (d * d))))
         def row(t, x, logp=logp):
