@@ -854,6 +854,9 @@ pub const FORMS_BLOCK: usize = 128;
 /// `r·FORMS_BLOCK + i`), and the block's results.
 #[derive(Clone, Debug)]
 pub struct FormsBlock {
+    /// The data columns read other than as a form's coefficient (those are
+    /// read from the rows as they are): copied register-major.
+    cols: Vec<usize>,
     plain: Vec<f64>,
     duals: Vec<num_dual::Dual2_64>,
     /// Each row's value.
@@ -1111,7 +1114,26 @@ impl LinearHessian {
         for (r, &v) in init.iter().enumerate() {
             plain[r * b..(r + 1) * b].fill(v);
         }
+        // Data columns read by the data-only or nonlinear instructions,
+        // or as a form's offset.
+        let w = tape.data.len();
+        let mut cols: Vec<usize> = (tape.plain_row.iter().chain(&self.nonlin))
+            .flat_map(|ins| [ins.a, ins.b])
+            .filter_map(|o| match o {
+                Operand::Plain(r) => Some(r as usize),
+                Operand::Dual(_) => None,
+            })
+            .chain(
+                self.gather
+                    .iter()
+                    .flat_map(|g| g.offset.iter().flatten().map(|&r| r as usize)),
+            )
+            .filter(|&r| r < w)
+            .collect();
+        cols.sort_unstable();
+        cols.dedup();
         Some(FormsBlock {
+            cols,
             plain,
             duals: vec![num_dual::Dual2_64::from_re(0.0); tape.n_dual * b],
             value: vec![0.0; b],
@@ -1145,7 +1167,7 @@ impl LinearHessian {
         };
         debug_assert!(n <= B && self.frontier.len() == 1);
         let plain = &mut blk.plain;
-        for c in 0..w {
+        for &c in &blk.cols {
             for (p, &v) in plain[c * B..c * B + n]
                 .iter_mut()
                 .zip(x[c..].iter().step_by(w))
@@ -1179,10 +1201,11 @@ impl LinearHessian {
         let fr = self.frontier[0] as usize * B;
         let (coef, offset) = (&gt.coef[..d], &gt.offset[0]);
         for i in 0..n {
-            let row = &mut a[i * d..(i + 1) * d];
+            let (row, xi) = (&mut a[i * d..(i + 1) * d], &x[i * w..(i + 1) * w]);
             let mut eta = 0.0;
             for ((ak, &c), t) in row.iter_mut().zip(coef).zip(params) {
-                *ak = plain[c as usize * B + i];
+                let c = c as usize;
+                *ak = if c < w { xi[c] } else { plain[c * B + i] };
                 eta += t * *ak;
             }
             for &o in offset {
