@@ -183,7 +183,14 @@ pub(super) fn complete(model: &Model, reading: Reading, a: Expr) -> Result<DataG
         .collect();
     let rhs: Vec<Expr> = cols.iter().map(|&c| grad[c].clone()).collect();
     let mean = solve(&jst, &det_js, &rhs);
-    // The other p − k equations of Jᵀ m = ∇A must hold too.
+    // The other p − k equations of Jᵀ m = ∇A must hold too, to rounding
+    // on the scale of ∇A (a parameter the other groups' normalisers
+    // brought in and took out again has ∂A/∂θ_j = 0 only up to rounding).
+    let grad_scale = |at: &[(Name, f64)]| {
+        grad.iter()
+            .filter_map(|g| value(g, at))
+            .fold(0.0f64, |s, x| s.max(x.abs()))
+    };
     for j in (0..p).filter(|j| !cols.contains(j)) {
         let lhs = Expr::add(
             (0..k)
@@ -194,7 +201,7 @@ pub(super) fn complete(model: &Model, reading: Reading, a: Expr) -> Result<DataG
             let (Some(l), Some(g)) = (value(&lhs, at), value(&grad[j], at)) else {
                 return Err("E[score] = 0 could not be evaluated at a typical point".into());
             };
-            if (l - g).abs() > 1e-9 * l.abs().max(g.abs()).max(1e-300) {
+            if (l - g).abs() > 1e-9 * l.abs().max(g.abs()).max(grad_scale(at)).max(1e-300) {
                 return Err(format!(
                     "E[score] = 0 has no solution: the parameter-only terms are not the \
                      normaliser of its statistics (the equation for `{}` fails); is the \
@@ -319,7 +326,13 @@ fn check_numerically(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let scale = |i: usize| num.value[(i, i)].abs();
+        // Entries on the scale √(F_ii F_jj), with a floor of 1e-10 of the
+        // largest diagonal entry: a parameter the group does not move has a
+        // row of zeros, closed and numeric, up to rounding.
+        let diag_max = (0..model.params.len())
+            .map(|i| num.value[(i, i)].abs())
+            .fold(0.0f64, f64::max);
+        let scale = |i: usize| num.value[(i, i)].abs().max(1e-10 * diag_max);
         for (i, row) in group_fim.iter().enumerate() {
             for (j, entry) in row.iter().enumerate() {
                 let Some(closed) = eval_f64(entry, &lookup).ok() else {
