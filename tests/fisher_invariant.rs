@@ -34,6 +34,7 @@ fn corpus() -> Vec<(String, String, Model)> {
         "tests/fixtures/textbook",
         "tests/fixtures/textbook/raw",
         "tests/fixtures/textbook/raw_numeric",
+        "tests/fixtures/textbook/raw_refused",
         "examples",
         "tests/fixtures/coords",
         "tests/fixtures/numeric",
@@ -291,10 +292,11 @@ fn bivariate_normal_correlation_is_right() {
     }
 }
 
-/// A data-free Hessian gives F = −H exactly, said so, and right.
+/// A data-free Hessian gives F = −H exactly, said so, and right, when the
+/// data match neither a library family nor the normaliser identity.
 #[test]
 fn data_free_hessian_is_f_equals_minus_h() {
-    let path = "tests/fixtures/invariant/continuous_bernoulli.fim";
+    let path = "tests/fixtures/invariant/three_point_data_free.fim";
     let model = fimkit::load(&std::fs::read_to_string(path).unwrap(), "m").unwrap();
     let d = derive(&model, &DeriveConfig::default()).written_out();
     let cf = d.fisher.as_ref().expect("closed form");
@@ -302,8 +304,16 @@ fn data_free_hessian_is_f_equals_minus_h() {
     assert!(cf.fim_outer.is_none() && cf.groups.is_empty());
     for eta in [-2.0f64, 0.4, 3.0] {
         let f = eval_f64(&cf.fim[0][0], &|v| (v == "eta").then_some(eta)).unwrap();
-        let want = 1.0 / (eta * eta) - eta.exp() / (eta.exp() - 1.0).powi(2);
-        assert!((f - want).abs() < 1e-12, "{f} vs {want}");
+        // Var[x + x^2] under weights exp(eta t), t = 0, 2, 6.
+        let w: Vec<(f64, f64)> = [0.0f64, 2.0, 6.0]
+            .iter()
+            .map(|&t| (t, (eta * t).exp()))
+            .collect();
+        let z: f64 = w.iter().map(|(_, w)| w).sum();
+        let m1: f64 = w.iter().map(|(t, w)| t * w).sum::<f64>() / z;
+        let m2: f64 = w.iter().map(|(t, w)| t * t * w).sum::<f64>() / z;
+        let want = m2 - m1 * m1;
+        assert!((f - want).abs() < 1e-12 * want.max(1.0), "{f} vs {want}");
         let at = vec![("eta".to_string(), eta)];
         compare_with_numeric(path, &model, &cf.fim, &at, &[], 1e-8).expect("numeric FIM");
     }
@@ -315,6 +325,23 @@ fn data_free_hessian_is_f_equals_minus_h() {
     let json = fimkit::render::derivation::derivation_json(&model, &d, &[]);
     assert_eq!(json["fim_check"]["agreement"], "data_free_hessian");
     assert!(json["fim_check"]["formula"].is_null());
+    // The continuous Bernoulli matches no library family either, but the
+    // normaliser identity reads it (T = x, A = log((exp(eta) - 1)/eta)):
+    // its second formula is checked, and F = 1/eta^2 - exp(eta)/(exp(eta) - 1)^2.
+    let path = "tests/fixtures/invariant/continuous_bernoulli.fim";
+    let model = fimkit::load(&std::fs::read_to_string(path).unwrap(), "m").unwrap();
+    let cf = fisher_information(&model, &DeriveConfig::default()).expect("closed form");
+    assert_eq!(cf.agreement, Agreement::Symbolic);
+    assert!(cf.fim_outer.is_some());
+    assert_eq!(
+        cf.groups[0].family,
+        "exponential family (read from the log-density)"
+    );
+    for eta in [-2.0f64, 0.4, 3.0] {
+        let f = eval_f64(&cf.fim[0][0], &|v| (v == "eta").then_some(eta)).unwrap();
+        let want = 1.0 / (eta * eta) - eta.exp() / (eta.exp() - 1.0).powi(2);
+        assert!((f - want).abs() < 1e-12, "{f} vs {want}");
+    }
     // The raw Dirichlet's Hessian is free of data too, but its data match
     // the Dirichlet family: the second formula is still checked.
     let path = "tests/fixtures/textbook/dirichlet3_raw.fim";

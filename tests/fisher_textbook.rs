@@ -91,12 +91,14 @@ fn corpus() -> Vec<Case> {
 /// those that do not (yet); both carry a `# fim:` line.
 const RAW: &str = "tests/fixtures/textbook/raw";
 const RAW_NUMERIC: &str = "tests/fixtures/textbook/raw_numeric";
+/// Raw densities the normaliser identity refuses (no `# fim:` line).
+const RAW_REFUSED: &str = "tests/fixtures/textbook/raw_refused";
 
 /// Raw-density models whose closed form is right (checked below) but larger
 /// than the textbook's own form: the simplicity bar is recorded for them,
 /// not enforced. The test fails when one of them gets simple, so that this
 /// list only shrinks.
-const RAW_ABOVE_BAR: &[&str] = &["icc_pair", "logistic_4pt", "rasch_raw"];
+const RAW_ABOVE_BAR: &[&str] = &["icc_pair", "logistic_4pt", "rasch_raw", "von_mises"];
 
 fn corpus_in(dir: &str) -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
@@ -276,6 +278,64 @@ fn raw_models_without_closed_form_give_the_textbook_value_numerically() {
         numeric_matches(case, &case.textbook, "textbook");
     }
     settings().bind(|| insta::assert_snapshot!("textbook_raw_numeric_reasons", reasons));
+}
+
+/// Raw densities the normaliser identity must refuse (issue 12 item 1):
+/// `raw_refused/` holds densities that are not normalised as written (the
+/// identity would still solve Jᵀ E[T] = ∇A and give a wrong F) and
+/// families whose J = ∂η/∂θ lacks full row rank (E[score] = 0 does not
+/// determine E[T]). None gets a closed form; the reasons are snapshotted;
+/// the unnormalised ones are refused by the numeric route too.
+#[test]
+fn raw_models_the_normaliser_identity_refuses() {
+    let config = DeriveConfig::default();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(RAW_REFUSED);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("raw_refused")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fim"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{} refused models", files.len());
+    let mut reasons = String::new();
+    for path in files {
+        let name = path
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        let source = std::fs::read_to_string(&path).expect("read");
+        let model = fimkit::load(&source, &name).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+        let d = derive(&model, &config);
+        let Err(blocker) = &d.fisher else {
+            panic!("{name}: a closed form from a density the identity must refuse")
+        };
+        let text = blocker.to_string();
+        assert!(
+            text.contains("the normaliser identity does not apply"),
+            "{name}: {text}"
+        );
+        let _ = writeln!(reasons, "{name}: {text}");
+        let Err(alone) = fimkit::fisher::fisher_information(&model, &config) else {
+            panic!("{name}: F alone has a closed form")
+        };
+        assert_eq!(
+            &alone, blocker,
+            "{name}: F alone refuses for the same reason"
+        );
+        if name.contains("unnormalised") || name.contains("untruncated") {
+            let theta: Vec<f64> = vec![1.3; model.params.len()];
+            let ncfg = fimkit::fisher::numeric::NumericConfig {
+                location_scale: false,
+                ..Default::default()
+            };
+            match fimkit::fisher::numeric::numeric_fim(&model, &theta, &ncfg) {
+                Err(fimkit::fisher::NumericError::NotNormalised { .. }) => {}
+                other => panic!("{name}: the numeric route gives {other:?}"),
+            }
+        }
+    }
+    settings().bind(|| insta::assert_snapshot!("textbook_raw_refused_reasons", reasons));
 }
 
 /// `numeric_fim` equals `fim` (a closed form or the textbook's formula) at

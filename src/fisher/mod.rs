@@ -10,6 +10,7 @@ pub mod identifiability;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod linearize;
 pub mod matrix;
+mod normaliser;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod positive;
 pub mod predictor;

@@ -16,6 +16,7 @@
 
 use super::expectation::{Blocker, DataGroup};
 use super::linearize::{Linear, linearize};
+use super::normaliser;
 use super::positive::split_positive;
 use crate::ir::expr::{Expr, Func, Name};
 use crate::ir::model::{Model, Support, TermSource};
@@ -417,31 +418,88 @@ pub fn raw_groups(
     // data (its normaliser A(η) brought in), matched in turn. A group whose
     // natural parameters hold earlier data is a conditional family, and
     // its moments are integrated before that data's (`order_groups`).
+    //
+    // A group that matches no family is read by the normaliser identity
+    // (`super::normaliser`): its η·T and log h are taken out now, and its
+    // −A(θ) is what is left once every other group is taken out. One such
+    // group at most: two would share one remainder.
     let mut rest = raw_logp;
-    let mut out = Vec::with_capacity(groups.len());
+    let mut out: Vec<Option<DataGroup>> = Vec::with_capacity(groups.len());
+    let mut pending: Option<(normaliser::Reading, Blocker, usize)> = None;
     for g in groups.iter().rev() {
-        let (mut group, marginal) = match_group(model, &rest, g, is_param)?;
-        group.depends_on = group
-            .natural
-            .iter()
-            .flat_map(Expr::free_vars)
-            .filter(|v| data_names.contains(v) && !g.contains(v))
-            .collect();
-        rest = marginal;
-        out.push(group);
+        match match_group(model, &rest, g, is_param)? {
+            Matched::Family(mut group, marginal) => {
+                group.depends_on = group
+                    .natural
+                    .iter()
+                    .flat_map(Expr::free_vars)
+                    .filter(|v| data_names.contains(v) && !g.contains(v))
+                    .collect();
+                rest = marginal;
+                out.push(Some(group));
+            }
+            Matched::Pending(reading, marginal, blocker) => {
+                if let Some((_, first, _)) = pending {
+                    return Err(not_normaliser(
+                        first,
+                        "another group of data matches no library family either, and the \
+                         parameter-only terms cannot be shared out between their normalisers",
+                    ));
+                }
+                pending = Some((reading, blocker, out.len()));
+                rest = marginal;
+                out.push(None);
+            }
+        }
+    }
+    if let Some((reading, blocker, at)) = pending {
+        if let Some(v) = rest
+            .free_vars()
+            .into_iter()
+            .find(|v| data_names.contains(v))
+        {
+            return Err(not_normaliser(
+                blocker,
+                &format!("the terms left for its normaliser hold the data `{v}`"),
+            ));
+        }
+        let group = normaliser::complete(model, reading, Expr::neg(rest))
+            .map_err(|why| not_normaliser(blocker, &why))?;
+        out[at] = Some(group);
     }
     out.reverse();
-    Ok(out)
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// What [`match_group`] found for one group of data.
+enum Matched {
+    /// A library family, and the log-density with it taken out.
+    Family(DataGroup, Expr),
+    /// No family: the group read for the normaliser identity, the
+    /// log-density without its η·T and log h, and why no family matched.
+    Pending(normaliser::Reading, Expr, Blocker),
+}
+
+/// The family table's refusal with the identity's reason added.
+fn not_normaliser(blocker: Blocker, why: &str) -> Blocker {
+    match blocker {
+        Blocker::RawData { var, reason } => Blocker::RawData {
+            var,
+            reason: format!("{reason}, and the normaliser identity does not apply: {why}"),
+        },
+        other => other,
+    }
 }
 
 /// The family of `vars` in `raw_logp` (other data held fixed), and what is
-/// left of `raw_logp` once that family's log-density is taken out.
+/// left of `raw_logp` once that family's log-density is taken out; or,
+/// when no family matches, the group as the normaliser identity reads it.
 fn match_group(
     model: &Model,
     raw_logp: &Expr,
     vars: &[Name],
     is_param: &dyn Fn(&str) -> bool,
-) -> Result<(DataGroup, Expr), Blocker> {
+) -> Result<Matched, Blocker> {
     let in_group = |v: &str| vars.iter().any(|n| &**n == v);
     let has_param = |e: &Expr| e.free_vars().iter().any(|v| is_param(v));
     // A coefficient whose parameters cancel (the x1² of a marginal left by
@@ -493,7 +551,7 @@ fn match_group(
                 &has_param,
                 &supports,
             ) {
-                return Ok(g);
+                return Ok(Matched::Family(g.0, g.1));
             }
         }
     }
@@ -503,7 +561,7 @@ fn match_group(
         .map(|m| crate::ir::text::render(m, &style))
         .collect();
     tried.dedup();
-    Err(Blocker::RawData {
+    let blocker = Blocker::RawData {
         var: vars[0].clone(),
         reason: format!(
             "has sufficient statistics ({}) on support {} that match no library family (tried {})",
@@ -515,7 +573,13 @@ fn match_group(
                 tried.join(", ")
             }
         ),
-    })
+    };
+    let data_names: BTreeSet<&str> = model.data.iter().map(|d| &*d.name).collect();
+    let is_other_data = |v: &str| data_names.contains(v) && !in_group(v);
+    match normaliser::read(&parts, vars, &supports, &has_param, &is_other_data) {
+        Ok((reading, rest)) => Ok(Matched::Pending(reading, rest, blocker)),
+        Err(why) => Err(not_normaliser(blocker, &why)),
+    }
 }
 
 /// One match attempt: the data group, and the log-density with this
