@@ -6,7 +6,7 @@ import glob, os, subprocess, sys
 
 exe = sys.argv[1] if len(sys.argv) > 1 else "target/release/fimkit"
 rows = []
-for d in ["tests/fixtures/textbook/raw", "tests/fixtures/textbook/raw_numeric"]:
+for d in ["tests/fixtures/textbook/raw", "tests/fixtures/textbook/raw_numeric", "tests/fixtures/textbook/raw_refused"]:
     for f in sorted(glob.glob(d + "/*.fim")):
         best = None
         for _ in range(3):
