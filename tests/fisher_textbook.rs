@@ -330,7 +330,7 @@ fn raw_models_the_normaliser_identity_refuses() {
                 ..Default::default()
             };
             match fimkit::fisher::numeric::numeric_fim(&model, &theta, &ncfg) {
-                Err(fimkit::fisher::NumericError::NotNormalised { .. }) => {}
+                Err(fimkit::numeric::NumericError::NotNormalised { .. }) => {}
                 other => panic!("{name}: the numeric route gives {other:?}"),
             }
         }
