@@ -682,6 +682,31 @@ pub(super) struct LinearEngine<'a> {
     a: Vec<f64>,
 }
 
+/// Rows `rows` of a block one at a time ([`LinearHessian::eval_row`]):
+/// the general path of [`LinearEngine`], and a block the block evaluator
+/// gave back.
+fn one_by_one(
+    (lh, theta, ws): (&LinearHessian, &[f64], &mut LinearWorkspace),
+    tape: &Tape,
+    x: &[f64],
+    rows: std::ops::Range<usize>,
+    w: usize,
+    (v, g, h): (&mut [f64], &mut [f64], &mut [f64]),
+) -> Result<(), (usize, EvalError)> {
+    let d = theta.len();
+    for i in rows {
+        let (gi, hi) = (
+            &mut g[i * d..(i + 1) * d],
+            &mut h[i * d * d..(i + 1) * d * d],
+        );
+        let xi = &x[i * w..(i + 1) * w];
+        v[i] = lh
+            .eval_row(tape, theta, xi, ws, gi, hi)
+            .map_err(|e| (i, e))?;
+    }
+    Ok(())
+}
+
 impl RowEngineDyn for LinearEngine<'_> {
     fn row(
         &mut self,
@@ -705,38 +730,26 @@ impl RowEngineDyn for LinearEngine<'_> {
         g: &mut [f64],
         h: &mut [f64],
     ) -> Result<bool, (usize, EvalError)> {
-        let d = self.theta.len();
-        let Some(blk) = &mut self.blk else {
-            for i in 0..n {
-                let (gi, hi) = (
-                    &mut g[i * d..(i + 1) * d],
-                    &mut h[i * d * d..(i + 1) * d * d],
-                );
-                v[i] = self
-                    .lh
-                    .eval_row(
-                        tape,
-                        &self.theta,
-                        &x[i * w..(i + 1) * w],
-                        &mut self.ws,
-                        gi,
-                        hi,
-                    )
-                    .map_err(|e| (i, e))?;
-            }
+        let LinearEngine {
+            lh,
+            ws,
+            theta,
+            blk,
+            a: rows_a,
+        } = self;
+        let d = theta.len();
+        let Some(blk) = blk else {
+            one_by_one((lh, theta, ws), tape, x, 0..n, w, (v, g, h))?;
             return Ok(false);
         };
         let mut s = 0;
         while s < n {
             let len = FORMS_BLOCK.min(n - s);
             let xs = &x[s * w..(s + len) * w];
-            if self
-                .lh
-                .forms_block(tape, &self.theta, xs, len, w, blk, &mut self.a)
-            {
+            if lh.forms_block(tape, theta, xs, len, w, blk, rows_a) {
                 for j in 0..len {
                     let i = s + j;
-                    let a = &self.a[j * d..(j + 1) * d];
+                    let a = &rows_a[j * d..(j + 1) * d];
                     v[i] = blk.value[j];
                     let (g0, h0) = (blk.grad[j], blk.hess[j]);
                     for (gk, ak) in g[i * d..(i + 1) * d].iter_mut().zip(a) {
@@ -751,23 +764,7 @@ impl RowEngineDyn for LinearEngine<'_> {
                     }
                 }
             } else {
-                for i in s..s + len {
-                    let (gi, hi) = (
-                        &mut g[i * d..(i + 1) * d],
-                        &mut h[i * d * d..(i + 1) * d * d],
-                    );
-                    v[i] = self
-                        .lh
-                        .eval_row(
-                            tape,
-                            &self.theta,
-                            &x[i * w..(i + 1) * w],
-                            &mut self.ws,
-                            gi,
-                            hi,
-                        )
-                        .map_err(|e| (i, e))?;
-                }
+                one_by_one((lh, theta, ws), tape, x, s..s + len, w, (v, g, h))?;
             }
             s += len;
         }
