@@ -100,16 +100,17 @@ const RAW_REFUSED: &str = "tests/fixtures/textbook/raw_refused";
 /// list only shrinks.
 const RAW_ABOVE_BAR: &[&str] = &["icc_pair", "logistic_4pt", "rasch_raw", "von_mises"];
 
-fn corpus_in(dir: &str) -> Vec<Case> {
+/// Every `.fim` file of `dir`, in name order: its stem, text and model.
+fn fixtures_in(dir: &str) -> Vec<(String, String, fimkit::ir::Model)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("corpus")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "fim"))
         .collect();
     files.sort();
     files
         .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "fim"))
         .map(|path| {
             let name = path
                 .file_stem()
@@ -118,6 +119,16 @@ fn corpus_in(dir: &str) -> Vec<Case> {
                 .into_owned();
             let source = std::fs::read_to_string(&path).expect("read");
             let model = fimkit::load(&source, &name).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+            (name, source, model)
+        })
+        .collect()
+}
+
+/// The fixtures of `dir` with their `# fim:` lines read as matrices.
+fn corpus_in(dir: &str) -> Vec<Case> {
+    fixtures_in(dir)
+        .into_iter()
+        .map(|(name, source, model)| {
             let line = source
                 .lines()
                 .find_map(|l| l.strip_prefix("# fim:"))
@@ -289,23 +300,10 @@ fn raw_models_without_closed_form_give_the_textbook_value_numerically() {
 #[test]
 fn raw_models_the_normaliser_identity_refuses() {
     let config = DeriveConfig::default();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(RAW_REFUSED);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("raw_refused")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "fim"))
-        .collect();
-    files.sort();
-    assert!(files.len() >= 4, "{} refused models", files.len());
+    let fixtures = fixtures_in(RAW_REFUSED);
+    assert!(fixtures.len() >= 4, "{} refused models", fixtures.len());
     let mut reasons = String::new();
-    for path in files {
-        let name = path
-            .file_stem()
-            .expect("stem")
-            .to_string_lossy()
-            .into_owned();
-        let source = std::fs::read_to_string(&path).expect("read");
-        let model = fimkit::load(&source, &name).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+    for (name, _, model) in fixtures {
         let d = derive(&model, &config);
         let Err(blocker) = &d.fisher else {
             panic!("{name}: a closed form from a density the identity must refuse")

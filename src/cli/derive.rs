@@ -295,15 +295,7 @@ fn point_values(
             .find(|(n, _)| *n == *p.name)
             .map(|(_, v)| *v)
             .unwrap_or(f64::NAN);
-        let bound = |e: &Option<fimkit::Expr>| {
-            e.as_ref().and_then(|e| {
-                fimkit::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
-            })
-        };
-        let inside = bound(&p.domain.lo).is_none_or(|lo| v > lo)
-            && bound(&p.domain.hi).is_none_or(|hi| v < hi)
-            && v.is_finite();
-        if !inside {
+        if !fimkit::numeric::domain::Interval::of(model, &p.domain).contains(v) {
             return Err(format!(
                 "{} = {v} is outside its domain {}",
                 p.name, p.domain.label

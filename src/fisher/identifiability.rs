@@ -10,6 +10,7 @@ use super::matrix::Matrix;
 use super::wide::{Wide, eval_entry};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Domain, Model};
+use crate::numeric::domain::Interval;
 use crate::numeric::eval::eval_f64;
 use nalgebra::DMatrix;
 
@@ -35,14 +36,9 @@ const RANK_TOLERANCE: f64 = 1e-10;
 /// A point inside a domain, away from special values (0, 1, symmetric
 /// points) so that accidental cancellations are unlikely.
 pub fn typical_value(domain: &Domain, model: &Model, salt: usize) -> f64 {
-    let bound = |e: &Option<Expr>| {
-        e.as_ref().and_then(|e| {
-            let e = model.substitute_consts(e);
-            eval_f64(&e, &|_| None).ok()
-        })
-    };
     let jitter = 0.0137 * salt as f64;
-    match (bound(&domain.lo), bound(&domain.hi)) {
+    let interval = Interval::of(model, domain);
+    match (interval.lower(), interval.upper()) {
         (None, None) => 0.37 + 0.21 * salt as f64,
         (Some(lo), None) => lo + 1.3 + 0.17 * salt as f64,
         (None, Some(hi)) => hi - 1.3 - 0.17 * salt as f64,

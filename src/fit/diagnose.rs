@@ -26,6 +26,7 @@ use super::error::FitError;
 use super::objective::Objective;
 use super::optimize::{FitConfig, Method, Optimum, StopReason, optimize_plain};
 use crate::ir::expr::Name;
+use crate::numeric::domain::Interval;
 use nalgebra::{DMatrix, DVector};
 
 /// A binary response through one linear predictor: the design, row-major
@@ -80,17 +81,18 @@ impl Coord {
 
     /// Is `t` strictly inside?
     fn inside(self, t: f64) -> bool {
-        t.is_finite() && t > self.lo && t < self.hi
+        Interval {
+            lo: self.lo,
+            hi: self.hi,
+        }
+        .contains(t)
     }
 }
 
 fn coords(obj: &dyn Objective) -> Vec<Coord> {
     obj.bounds()
         .into_iter()
-        .map(|(lo, hi)| Coord {
-            lo: if lo.is_nan() { f64::NEG_INFINITY } else { lo },
-            hi: if hi.is_nan() { f64::INFINITY } else { hi },
-        })
+        .map(|Interval { lo, hi }| Coord { lo, hi })
         .collect()
 }
 
@@ -866,8 +868,14 @@ mod tests {
             fn default_start(&self) -> DVector<f64> {
                 DVector::from_vec(vec![1.0, 0.0])
             }
-            fn bounds(&self) -> Vec<(f64, f64)> {
-                vec![(0.0, f64::INFINITY), (f64::NEG_INFINITY, f64::INFINITY)]
+            fn bounds(&self) -> Vec<Interval> {
+                vec![
+                    Interval {
+                        lo: 0.0,
+                        hi: f64::INFINITY,
+                    },
+                    Interval::REAL,
+                ]
             }
         }
         // Only the bounded parameter is searched: b stays where it was.

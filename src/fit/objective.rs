@@ -22,6 +22,7 @@ use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
 use crate::numeric::compiled::Tape;
+use crate::numeric::domain::{Interval, param_intervals};
 use crate::numeric::eval::EvalError;
 use crate::numeric::gram::{Designs, weighted_gram};
 use crate::numeric::{Dataset, ModelFunctions, NumericError};
@@ -58,9 +59,9 @@ pub trait Objective: Sync {
         let _ = far;
         None
     }
-    /// Each parameter's domain `(lo, hi)`, open, ±∞ where unbounded.
-    fn bounds(&self) -> Vec<(f64, f64)> {
-        vec![(f64::NEG_INFINITY, f64::INFINITY); self.dim()]
+    /// Each parameter's domain, open, ±∞ where unbounded.
+    fn bounds(&self) -> Vec<Interval> {
+        vec![Interval::REAL; self.dim()]
     }
     /// A binary response through one linear predictor: its design and
     /// signs, for the separation diagnosis.
@@ -166,7 +167,7 @@ pub struct Problem {
     /// middle of a bounded interval, one inside a half-bounded one.
     start: DVector<f64>,
     /// Each parameter's domain, when its ends are constants.
-    bounds: Vec<(f64, f64)>,
+    bounds: Vec<Interval>,
     /// The 0/1 response's column in the dataset, when the model has
     /// exactly one data variable and it is binary.
     response: Option<usize>,
@@ -267,7 +268,7 @@ impl Problem {
         ) || (!model.data.is_empty()
             && model.data.iter().all(|d| d.support.is_binary()));
         let start = default_start(model);
-        let bounds = param_bounds(model);
+        let bounds = param_intervals(model);
         let response = (binary_response && model.data.len() == 1)
             .then(|| data.names().iter().position(|n| *n == model.data[0].name))
             .flatten();
@@ -654,42 +655,13 @@ fn glm_family(model: &Model, data: &Dataset) -> Option<GlmFamily> {
     Some(GlmFamily { kind, response })
 }
 
-/// Each parameter's domain as numbers, ±∞ for a missing end or one that
-/// is not a constant.
-fn param_bounds(model: &Model) -> Vec<(f64, f64)> {
-    let value = |e: &Option<Expr>, inf: f64| {
-        e.as_ref()
-            .and_then(|e| {
-                crate::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
-            })
-            .filter(|v| !v.is_nan())
-            .unwrap_or(inf)
-    };
-    model
-        .params
-        .iter()
-        .map(|p| {
-            (
-                value(&p.domain.lo, f64::NEG_INFINITY),
-                value(&p.domain.hi, f64::INFINITY),
-            )
-        })
-        .collect()
-}
-
 /// A point inside every parameter's domain. Parameters in (0, 1) start
 /// at 1/(u + 1), u the number of them, so probabilities that must sum
 /// below 1 (`categorical([p1, p2, 1 - p1 - p2])`) start inside.
 fn default_start(model: &Model) -> DVector<f64> {
-    let value = |e: &Option<Expr>| {
-        e.as_ref().and_then(|e| {
-            crate::numeric::eval::eval_f64(&model.substitute_consts(e), &|_| None).ok()
-        })
-    };
-    let bounds: Vec<(Option<f64>, Option<f64>)> = model
-        .params
-        .iter()
-        .map(|p| (value(&p.domain.lo), value(&p.domain.hi)))
+    let bounds: Vec<(Option<f64>, Option<f64>)> = param_intervals(model)
+        .into_iter()
+        .map(|iv| (iv.lower(), iv.upper()))
         .collect();
     let is_unit = |b: &(Option<f64>, Option<f64>)| *b == (Some(0.0), Some(1.0));
     let units = bounds.iter().filter(|b| is_unit(b)).count();
@@ -1285,7 +1257,7 @@ impl Objective for Problem {
         self.weights().map(|_| self.n_obs())
     }
 
-    fn bounds(&self) -> Vec<(f64, f64)> {
+    fn bounds(&self) -> Vec<Interval> {
         self.bounds.clone()
     }
 

@@ -16,6 +16,7 @@ use super::objective::Problem;
 use super::result::FitResult;
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Arg, Model, TermSource};
+use crate::numeric::domain::Interval;
 use crate::numeric::eval::eval_f64;
 use nalgebra::{DMatrix, DVector};
 
@@ -191,21 +192,13 @@ impl Quantity {
             .map(|c| c.name.clone())
             .filter(|c| used.contains(c))
             .collect();
-        let bound = |e: &Option<Expr>, inf: f64| {
-            e.as_ref()
-                .and_then(|e| eval_f64(&model.substitute_consts(e), &|_| None).ok())
-                .unwrap_or(inf)
-        };
         let domains = inputs
             .iter()
             .map(|n| {
                 let c = model.covariates.iter().find(|c| c.name == *n);
                 c.map_or((f64::NEG_INFINITY, f64::INFINITY, "real".into()), |c| {
-                    (
-                        bound(&c.domain.lo, f64::NEG_INFINITY),
-                        bound(&c.domain.hi, f64::INFINITY),
-                        c.domain.label.clone(),
-                    )
+                    let Interval { lo, hi } = Interval::of(model, &c.domain);
+                    (lo, hi, c.domain.label.clone())
                 })
             })
             .collect();

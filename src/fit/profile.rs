@@ -11,6 +11,7 @@ use super::objective::{InformationKind, Objective};
 use super::optimize::{FitConfig, Method, optimize};
 use super::result::{FitResult, ProfileInterval};
 use crate::ir::expr::Name;
+use crate::numeric::domain::Interval;
 use nalgebra::{DMatrix, DVector};
 
 /// `obj` with parameter `j` held at `value`: an objective in the others.
@@ -76,7 +77,7 @@ impl Objective for Fixed<'_> {
     fn default_start(&self) -> DVector<f64> {
         self.drop_vec(&self.inner.default_start())
     }
-    fn bounds(&self) -> Vec<(f64, f64)> {
+    fn bounds(&self) -> Vec<Interval> {
         let mut b = self.inner.bounds();
         b.remove(self.j);
         b
@@ -169,7 +170,7 @@ fn one_end(
     dir: f64,
     wald: f64,
     target: f64,
-    (lo, hi): (f64, f64),
+    Interval { lo, hi }: Interval,
     tol: f64,
 ) -> Result<f64, String> {
     let est = r.estimates[j];

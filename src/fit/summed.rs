@@ -19,6 +19,7 @@ use super::objective::{InformationKind, Objective, Problem, separation_words};
 use super::optimize::{FitConfig, Method};
 use super::result::FitResult;
 use crate::ir::expr::Name;
+use crate::numeric::domain::Interval;
 use nalgebra::{DMatrix, DVector};
 use std::sync::Mutex;
 
@@ -278,7 +279,7 @@ impl Objective for Summed<'_> {
         Some(separation_words(self.loglik(far).ok()?))
     }
 
-    fn bounds(&self) -> Vec<(f64, f64)> {
+    fn bounds(&self) -> Vec<Interval> {
         self.template.bounds()
     }
 

@@ -78,17 +78,20 @@ where
     Ok(grams.remove(0))
 }
 
-/// [`weighted_gram`] for designs that are not in memory: `fill(state,
-/// rows, w, a)` writes, for a range of at most [`CHUNK_ROWS`] rows, the
-/// weights (as [`weighted_gram`]) and the `m` designs' rows (`a[k]`,
+/// [`weighted_gram`] for designs that are not in memory, under `sets`
+/// weightings at once (the designs are filled and read once).
+/// `fill(state, rows, w, a)` writes, for a range of at most
+/// [`CHUNK_ROWS`] rows, `sets · m(m+1)/2` weight vectors, set by set, each
+/// laid out as [`weighted_gram`]'s, and the `m` designs' rows (`a[k]`,
 /// `len × d` row-major), and may add anything else it computes per row
 /// into `state`. Each parallel block of [`BLOCK_ROWS`] rows starts from
-/// `init()`; the states come back in row order, beside the Gram matrix.
+/// `init()`; the states come back in row order, beside one Gram matrix a
+/// set.
 ///
 /// ```
-/// use fimkit::numeric::gram::weighted_gram_filled;
+/// use fimkit::numeric::gram::weighted_grams_filled;
 /// // rows (1, r) for r = 0..4, weight r: Σ r·(1, r)(1, r)ᵀ; state Σ r
-/// let (f, sums) = weighted_gram_filled((4, 2, 1), || 0.0, |s, rows, w, a| {
+/// let (f, sums) = weighted_grams_filled((4, 2, 1, 1), || 0.0, |s, rows, w, a| {
 ///     for (i, r) in rows.enumerate() {
 ///         w[0][i] = r as f64;
 ///         a[0][2 * i..2 * i + 2].copy_from_slice(&[1.0, r as f64]);
@@ -96,27 +99,9 @@ where
 ///     }
 ///     Ok::<(), ()>(())
 /// }).unwrap();
-/// assert_eq!((f[(0, 0)], f[(0, 1)], f[(1, 1)]), (6.0, 14.0, 36.0));
+/// assert_eq!((f[0][(0, 0)], f[0][(0, 1)], f[0][(1, 1)]), (6.0, 14.0, 36.0));
 /// assert_eq!(sums, vec![6.0]);
 /// ```
-pub fn weighted_gram_filled<S, E, I, F>(
-    (n, d, m): (usize, usize, usize),
-    init: I,
-    fill: F,
-) -> Result<(DMatrix<f64>, Vec<S>), E>
-where
-    S: Send,
-    E: Send,
-    I: Fn() -> S + Sync,
-    F: Fn(&mut S, Range<usize>, &mut [Vec<f64>], &mut [Vec<f64>]) -> Result<(), E> + Sync,
-{
-    let (mut grams, states) = gram_core((n, d, m, 1), None, init, fill)?;
-    Ok((grams.remove(0), states))
-}
-
-/// [`weighted_gram_filled`] for `sets` weightings of the same designs at
-/// once (the designs are filled and read once): `fill` writes
-/// `sets · m(m+1)/2` weight vectors, set by set; one Gram matrix a set.
 pub fn weighted_grams_filled<S, E, I, F>(
     (n, d, m, sets): (usize, usize, usize, usize),
     init: I,
@@ -132,7 +117,7 @@ where
 }
 
 /// The blocked update behind [`weighted_gram`] (designs `given`) and
-/// [`weighted_gram_filled`] (designs written by `fill` a chunk at a time).
+/// [`weighted_grams_filled`] (designs written by `fill` a chunk at a time).
 fn gram_core<S, E, I, F>(
     (n, d, m, sets): (usize, usize, usize, usize),
     given: Option<&[&[f64]]>,
@@ -588,8 +573,10 @@ mod tests {
             Ok::<(), ()>(())
         })
         .unwrap();
-        let (filled, states) =
-            weighted_gram_filled((n, d, m), Vec::new, |seen: &mut Vec<usize>, rows, ws, a| {
+        let (mut filled, states) = weighted_grams_filled(
+            (n, d, m, 1),
+            Vec::new,
+            |seen: &mut Vec<usize>, rows, ws, a| {
                 fill_w(rows.clone(), ws);
                 for (k, ak) in a.iter_mut().enumerate() {
                     let src = &forms[k][rows.start * d..rows.end * d];
@@ -597,9 +584,10 @@ mod tests {
                 }
                 seen.extend(rows);
                 Ok::<(), ()>(())
-            })
-            .unwrap();
-        assert_eq!(given, filled, "n={n} d={d} m={m}");
+            },
+        )
+        .unwrap();
+        assert_eq!(given, filled.remove(0), "n={n} d={d} m={m}");
         let order: Vec<usize> = states.into_iter().flatten().collect();
         assert_eq!(order, (0..n).collect::<Vec<_>>());
     }

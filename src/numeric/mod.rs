@@ -21,6 +21,7 @@ pub mod buffer;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod compiled;
 pub mod data;
+pub mod domain;
 pub mod eval;
 pub mod formats;
 #[doc(hidden)] // an internal stage: public for the tests and benches

@@ -15,10 +15,11 @@
 //! before any number is computed. Tolerances are the larger of the
 //! configured one and ten times the quadrature's own error estimate.
 
-use super::{Moments, NumericConfig, NumericError, SplitMix, in_domain, moments, plan};
+use super::{Moments, NumericConfig, NumericError, SplitMix, moments, plan};
 use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Name, rational_to_f64};
 use crate::ir::model::{Domain, Model};
+use crate::numeric::domain::Interval;
 use crate::numeric::eval::eval_f64;
 use nalgebra::DMatrix;
 
@@ -233,15 +234,11 @@ impl CheckReport {
     }
 }
 
-fn end(model: &Model, e: &Option<crate::ir::Expr>) -> Option<f64> {
-    e.as_ref()
-        .and_then(|e| eval_f64(&model.substitute_consts(e), &|_| None).ok())
-}
-
 /// A random value inside a domain, away from its ends.
 fn draw(model: &Model, d: &Domain, rng: &mut SplitMix) -> f64 {
     let u = rng.next_f64();
-    match (end(model, &d.lo), end(model, &d.hi)) {
+    let interval = Interval::of(model, d);
+    match (interval.lower(), interval.upper()) {
         (Some(a), Some(b)) => a + (b - a) * (0.1 + 0.8 * u),
         (Some(a), None) => a + (0.5f64.ln() + u * (2.5f64.ln() - 0.5f64.ln())).exp(),
         (None, Some(b)) => b - (0.5f64.ln() + u * (2.5f64.ln() - 0.5f64.ln())).exp(),
@@ -392,7 +389,7 @@ fn given_point(model: &Model, at: &[(String, f64)]) -> Result<(Vec<f64>, Covaria
     let mut theta = Vec::new();
     for p in &model.params {
         let v = get(&p.name).ok_or_else(|| format!("--at needs a value for `{}`", p.name))?;
-        if !in_domain(model, &p.domain, v) {
+        if !Interval::of(model, &p.domain).contains(v) {
             return Err(format!(
                 "`{}` = {v} is outside its domain {}",
                 p.name, p.domain.label

@@ -54,10 +54,11 @@ pub use location_scale::{LocationScale, Verified, location_scale};
 pub use plan::irregular;
 
 use crate::ir::expr::Name;
-use crate::ir::model::{Domain, Model};
+use crate::ir::model::Model;
 use crate::numeric::NumericError;
 use crate::numeric::Wording;
-use crate::numeric::eval::{eval_f64, gradient_hessian};
+use crate::numeric::domain::Interval;
+use crate::numeric::eval::gradient_hessian;
 use crate::numeric::quadrature::QuadConfig;
 use nalgebra::{DMatrix, DVector};
 use point::Layout;
@@ -245,21 +246,6 @@ pub struct NumericFim {
     pub location_scale: Option<LocationScale>,
 }
 
-/// Evaluate a domain end numerically (constants substituted).
-fn domain_end(model: &Model, e: &Option<crate::ir::Expr>) -> Option<f64> {
-    e.as_ref().and_then(|e| {
-        let e = model.substitute_consts(e);
-        eval_f64(&e, &|_| None).ok()
-    })
-}
-
-/// Is `v` inside the open domain?
-pub fn in_domain(model: &Model, domain: &Domain, v: f64) -> bool {
-    v.is_finite()
-        && domain_end(model, &domain.lo).is_none_or(|lo| v > lo)
-        && domain_end(model, &domain.hi).is_none_or(|hi| v < hi)
-}
-
 fn validate(
     model: &Model,
     theta: &[f64],
@@ -274,7 +260,7 @@ fn validate(
         });
     }
     for (p, &v) in model.params.iter().zip(theta) {
-        if !in_domain(model, &p.domain, v) {
+        if !Interval::of(model, &p.domain).contains(v) {
             return Err(NumericError::OutsideDomain {
                 param: p.name.clone(),
                 value: v,

@@ -58,6 +58,7 @@ use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
 use crate::numeric::compiled::{CompileError, LinearHessian, LinearWorkspace, Tape, Workspace};
 use crate::numeric::data::{DataError, DataSchema, Dataset, domain_label, show};
+use crate::numeric::domain::Interval;
 use crate::numeric::eval::{EvalError, describe, eval_f64, gradient_hessian};
 use crate::numeric::separable::{Separable, SeparableAt};
 use nalgebra::{DMatrix, DVector, Dyn, U1};
@@ -128,8 +129,7 @@ pub struct RowSums {
 #[derive(Clone, Debug)]
 struct ParamInfo {
     name: Name,
-    lo: f64,
-    hi: f64,
+    interval: Interval,
     label: String,
 }
 
@@ -180,17 +180,12 @@ impl ModelFunctions {
         let inputs = schema.names();
         let tape = Tape::compile(std::slice::from_ref(&logp), &names, &inputs)
             .map_err(NumericError::Compile)?;
-        let bound = |e: &Option<Expr>, inf: f64| match e {
-            None => inf,
-            Some(e) => eval_f64(&model.substitute_consts(e), &|_| None).unwrap_or(f64::NAN),
-        };
         let params = model
             .params
             .iter()
             .map(|p| ParamInfo {
                 name: p.name.clone(),
-                lo: bound(&p.domain.lo, f64::NEG_INFINITY),
-                hi: bound(&p.domain.hi, f64::INFINITY),
+                interval: Interval::of(model, &p.domain),
                 label: domain_label(&p.domain),
             })
             .collect();
@@ -300,7 +295,7 @@ impl ModelFunctions {
             });
         }
         for (p, &v) in self.params.iter().zip(theta.iter()) {
-            if !(v.is_finite() && v > p.lo && v < p.hi) {
+            if !p.interval.contains(v) {
                 return Err(NumericError::OutsideDomain {
                     param: p.name.clone(),
                     value: v,
