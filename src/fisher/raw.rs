@@ -22,7 +22,7 @@ use crate::ir::expr::{Expr, Func, Name};
 use crate::ir::model::{Model, Support, TermSource};
 use crate::symbolic::simplify::Assumptions;
 use crate::symbolic::{cancel, diff};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a natural family sees of the data it is matched against.
 struct Candidate<'a> {
@@ -395,23 +395,7 @@ pub fn raw_groups(
     if let Some(v) = raw_data.iter().find(|v| covered.contains(*v)) {
         return Err(Blocker::Mixed { var: v.clone() });
     }
-    // Group the components of one indexed declaration, and variables whose
-    // supports refer to each other (a multinomial written by hand).
-    let mut groups: Vec<Vec<Name>> = Vec::new();
-    for v in raw_data {
-        let base = v.split('[').next().unwrap_or(&v).to_string();
-        let bound_on: Vec<Name> = model
-            .data_var(&v)
-            .map(|d| d.support.bound_vars())
-            .unwrap_or_default();
-        let joins = groups.iter().position(|g| {
-            g[0].split('[').next() == Some(base.as_str()) || g.iter().any(|m| bound_on.contains(m))
-        });
-        match joins {
-            Some(i) => groups[i].push(v),
-            None => groups.push(vec![v]),
-        }
-    }
+    let groups = independent_groups(model, &raw_logp, raw_data);
     // The chain rule in one order, the order of declaration: the last
     // group's density given all earlier data is matched first and taken
     // out of the joint; what is left is the log-density of the earlier
@@ -469,6 +453,71 @@ pub fn raw_groups(
     }
     out.reverse();
     Ok(out.into_iter().flatten().collect())
+}
+
+/// The raw data in groups, matched one at a time (issue 12 item 7).
+/// Distinct declarations are distinct groups (the chain rule relates
+/// them: x2 given x1, then x1), unless one's support refers to the other
+/// (a multinomial written by hand). The components of one indexed
+/// declaration stay together only where a term of the log-density's
+/// top-level sum holds two of them: K items that share no term (a Rasch
+/// test, repeated measurements) are K groups, each matched on its own.
+/// Groups keep the order of their first variable's declaration.
+fn independent_groups(model: &Model, raw_logp: &Expr, raw_data: Vec<Name>) -> Vec<Vec<Name>> {
+    let index: BTreeMap<&Name, usize> = raw_data.iter().enumerate().map(|(i, v)| (v, i)).collect();
+    let mut parent: Vec<usize> = (0..raw_data.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let join = |parent: &mut Vec<usize>, vars: &[usize]| {
+        for w in vars.windows(2) {
+            let (a, b) = (root(parent, w[0]), root(parent, w[1]));
+            parent[a.max(b)] = a.min(b);
+        }
+    };
+    let terms = match raw_logp {
+        Expr::Add(ts) => ts.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    let base = |v: &Name| v.split('[').next().unwrap_or(v).to_string();
+    for t in terms {
+        let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for v in t.free_vars() {
+            if let Some(&i) = index.get(&v) {
+                held.entry(base(&v)).or_default().push(i);
+            }
+        }
+        for same in held.values() {
+            join(&mut parent, same);
+        }
+    }
+    for (i, v) in raw_data.iter().enumerate() {
+        let mut linked = vec![i];
+        if let Some(d) = model.data_var(v) {
+            linked.extend(
+                d.support
+                    .bound_vars()
+                    .iter()
+                    .filter_map(|b| index.get(b).copied()),
+            );
+        }
+        join(&mut parent, &linked);
+    }
+    let mut groups: Vec<Vec<Name>> = Vec::new();
+    let mut slot: BTreeMap<usize, usize> = BTreeMap::new();
+    for (i, v) in raw_data.iter().enumerate() {
+        let r = root(&mut parent, i);
+        let g = *slot.entry(r).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(v.clone());
+    }
+    groups
 }
 
 /// What [`match_group`] found for one group of data.

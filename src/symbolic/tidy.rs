@@ -59,11 +59,83 @@ fn tidy_uncached(e: &Expr, bound: usize) -> Expr {
         }
     };
     consider(e.expand());
+    // Cluster by cluster: a sum of independent contributions (K items of
+    // a test, K design points) keeps each one's own cancellation instead
+    // of one common denominator over all of them.
+    if let Expr::Add(terms) = e
+        && terms.iter().any(has_fraction)
+    {
+        let clusters = clusters_by_calls(terms);
+        if clusters.len() > 1 {
+            consider(Expr::add(
+                clusters
+                    .into_iter()
+                    .map(|c| tidy_bounded(&Expr::add(c), bound))
+                    .collect(),
+            ));
+        }
+    }
     if has_fraction(e) {
         consider(super::cancel_bounded(e, bound));
         consider(super::cancel_grouped(e));
     }
     best
+}
+
+/// The terms of a sum in clusters: two terms are in one cluster when they
+/// share a function call (`exp(θ − 1)`, `log(1 + p)`), directly or through
+/// other terms; clusters keep the order of their first term. Terms
+/// without calls form one cluster.
+fn clusters_by_calls(terms: &[Expr]) -> Vec<Vec<Expr>> {
+    fn calls<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::Call(..) => out.push(e),
+            Expr::Pow(b, x) => {
+                calls(b, out);
+                calls(x, out);
+                return;
+            }
+            _ => {}
+        }
+        for c in e.children() {
+            calls(c, out);
+        }
+    }
+    let mut owner: std::collections::HashMap<&Expr, usize> = std::collections::HashMap::new();
+    let mut parent: Vec<usize> = (0..terms.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut no_calls: Option<usize> = None;
+    for (i, t) in terms.iter().enumerate() {
+        let mut cs = Vec::new();
+        calls(t, &mut cs);
+        if cs.is_empty() {
+            let first = *no_calls.get_or_insert(i);
+            let (a, b) = (root(&mut parent, first), root(&mut parent, i));
+            parent[a.max(b)] = a.min(b);
+        }
+        for c in cs {
+            let j = *owner.entry(c).or_insert(i);
+            let (a, b) = (root(&mut parent, j), root(&mut parent, i));
+            parent[a.max(b)] = a.min(b);
+        }
+    }
+    let mut out: Vec<Vec<Expr>> = Vec::new();
+    let mut slot: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (i, t) in terms.iter().enumerate() {
+        let r = root(&mut parent, i);
+        let k = *slot.entry(r).or_insert_with(|| {
+            out.push(Vec::new());
+            out.len() - 1
+        });
+        out[k].push(t.clone());
+    }
+    out
 }
 
 /// Does the expression contain a negative integer power (a fraction)?
