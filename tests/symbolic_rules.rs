@@ -71,6 +71,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("sigmoid-reflect",  "(sigmoid (* -1 x))",                   "(+ 1 (* -1 (sigmoid x)))"),
     ("sigmoid-log",      "(log (sigmoid x))",                    "(* -1 (log1p (exp (* -1 x))))"),
     ("sigmoid-prime",    "(* (sigmoid x) (sigmoid (* -1 x)))",   "(* (exp x) (^ (+ 1 (exp x)) -2))"),
+    ("sigmoid-unprime",  "(* (exp x) (^ (+ 1 (exp x)) -2))",     "(* (sigmoid x) (sigmoid (* -1 x)))"),
     ("digamma-step",     "(polygamma 0 (+ 1 s))",                "(+ (polygamma 0 s) (^ s -1))"),
     ("digamma-unstep",   "(+ (polygamma 0 s) (^ s -1))",         "(polygamma 0 (+ 1 s))"),
     ("trigamma-step",    "(polygamma 1 (+ 1 s))",                "(+ (polygamma 1 s) (* -1 (^ s -2)))"),

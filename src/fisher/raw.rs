@@ -504,6 +504,16 @@ fn independent_groups(model: &Model, raw_logp: &Expr, raw_data: Vec<Name>) -> Ve
                     .iter()
                     .filter_map(|b| index.get(b).copied()),
             );
+            // A simplex's components are one variable.
+            if matches!(d.support, Support::Simplex { .. }) {
+                linked.extend(
+                    raw_data
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, w)| base(w) == base(v))
+                        .map(|(j, _)| j),
+                );
+            }
         }
         join(&mut parent, &linked);
     }

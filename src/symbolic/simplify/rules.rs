@@ -145,6 +145,8 @@ pub fn rules() -> Vec<Rewrite> { vec![
     rw!("sigmoid-log";     "(log (sigmoid ?a))"        => "(* -1 (log1p (exp (* -1 ?a))))"),
     rw!("sigmoid-prime";   "(* (sigmoid ?a) (sigmoid (* -1 ?a)))"
                                                        => "(* (exp ?a) (^ (+ 1 (exp ?a)) -2))"),
+    rw!("sigmoid-unprime"; "(* (exp ?a) (^ (+ 1 (exp ?a)) -2))"
+                                                       => "(* (sigmoid ?a) (sigmoid (* -1 ?a)))"),
     // ----- special functions --------------------------------------------
     rw!("digamma-step";    "(polygamma 0 (+ 1 ?x))"    => "(+ (polygamma 0 ?x) (^ ?x -1))"
         if cond(positive(&["?x"]))),
