@@ -21,6 +21,7 @@ use crate::fit::{FitConfig, FitResult, Problem};
 use crate::ir;
 use crate::numeric::buffer::zeroed;
 use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
+use crate::structure::Structure;
 use crate::{Diagnostic, Severity};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;
@@ -38,6 +39,8 @@ pub struct Model {
     file: String,
     warnings: Vec<Diagnostic>,
     schema: DataSchema,
+    /// What the stages need of the model's expressions, read once.
+    structure: OnceLock<Structure>,
     functions: OnceLock<Result<ModelFunctions, crate::numeric::NumericError>>,
     derivation: OnceLock<Derivation>,
     coords: OnceLock<Vec<CoordsDerivation>>,
@@ -158,6 +161,7 @@ impl Model {
                 ir,
                 file: name.to_string(),
                 warnings,
+                structure: OnceLock::new(),
                 functions: OnceLock::new(),
                 derivation: OnceLock::new(),
                 coords: OnceLock::new(),
@@ -224,10 +228,16 @@ impl Model {
         self.schema.names().iter().map(|n| n.to_string()).collect()
     }
 
+    /// The model's structure (separable split, linear forms), read on
+    /// first use and shared by the numeric functions and every fit.
+    fn structure(&self) -> &Structure {
+        self.structure.get_or_init(|| Structure::of(&self.ir))
+    }
+
     /// The compiled functions (exact derivatives), built on first use.
     fn functions(&self) -> Result<&ModelFunctions, Error> {
         self.functions
-            .get_or_init(|| ModelFunctions::new(&self.ir))
+            .get_or_init(|| ModelFunctions::with_structure(&self.ir, self.structure()))
             .as_ref()
             .map_err(|e| Error::Evaluation(e.clone()))
     }
@@ -612,7 +622,7 @@ impl Model {
 
     /// Maximum likelihood with a chosen method, start and tolerances.
     pub fn fit_with(&self, data: Dataset, config: &FitConfig) -> Result<FitResult, Error> {
-        let problem = Problem::new(&self.ir, data)?;
+        let problem = Problem::with_structure(&self.ir, data, self.structure())?;
         Ok(crate::fit::fit(&problem, config)?)
     }
 

@@ -17,7 +17,7 @@
 
 use super::diagnose::BinaryDesign;
 use super::error::FitError;
-use super::linear::{LinearStructure, detect};
+use super::linear::{LinearStructure, from_forms};
 use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
@@ -25,6 +25,7 @@ use crate::numeric::compiled::Tape;
 use crate::numeric::eval::EvalError;
 use crate::numeric::gram::{Designs, weighted_gram};
 use crate::numeric::{Dataset, ModelFunctions, NumericError};
+use crate::structure::Structure;
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
@@ -256,7 +257,18 @@ impl Problem {
     /// Prepare a fit of `model` to `data` (read with the model's schema,
     /// e.g. [`crate::numeric::DataSchema::read_csv`]).
     pub fn new(model: &Model, data: Dataset) -> Result<Problem, FitError> {
-        let functions = ModelFunctions::new(model)?;
+        Problem::with_structure(model, data, &Structure::of(model))
+    }
+
+    /// [`Problem::new`] with `model`'s structure already read (`structure`
+    /// must be [`Structure::of`] `model`): its separable split for the
+    /// numeric functions, its linear forms for the GLM fast path.
+    pub(crate) fn with_structure(
+        model: &Model,
+        data: Dataset,
+        structure: &Structure,
+    ) -> Result<Problem, FitError> {
+        let functions = ModelFunctions::with_structure(model, structure)?;
         if data.names() != functions.input_names().as_slice() {
             return Err(FitError::Config(
                 "the dataset's columns are not the model's inputs".into(),
@@ -274,7 +286,9 @@ impl Problem {
         let linear = if functions.schema().has_moving_support() {
             None
         } else {
-            detect(model)
+            structure
+                .linear_forms()
+                .and_then(|forms| from_forms(model, forms))
         };
         let engine = match linear.and_then(|s| LinearEngine::new(s, &functions, &data).ok()) {
             Some(e) => Engine::Linear(Box::new(e)),
