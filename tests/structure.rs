@@ -27,7 +27,7 @@ fn models(dir: &Path, out: &mut Vec<PathBuf>) {
 /// (symbolic forms, tape forms, the engine's forms) of a model.
 fn counts(m: &fimkit::ir::Model) -> Option<(Option<usize>, Option<usize>, Engine)> {
     let f = ModelFunctions::new(m).ok()?;
-    let sym = Structure::of(m).linear_forms().map(|f| f.m());
+    let sym = Structure::new().linear_forms(m).map(|f| f.m());
     let tape = f.tape().linear_hessian().map(|l| l.forms());
     Some((sym, tape, f.engine()))
 }
@@ -57,7 +57,7 @@ fn the_engine_is_separable_exactly_when_the_structure_has_a_split() {
         let Ok(f) = ModelFunctions::new(&m) else {
             continue;
         };
-        let split = Structure::of(&m).separable().map(|s| s.coeffs.len());
+        let split = Structure::new().separable(&m).map(|s| s.coeffs.len());
         let want = match split {
             Some(coefficients) => Engine::Separable { coefficients },
             None => f

@@ -56,8 +56,7 @@ pub fn detect(model: &Model) -> Option<LinearStructure> {
 }
 
 /// The fast path's derivatives and weights for `model` written through its
-/// forms (`forms` is [`crate::structure::Structure::linear_forms`] of
-/// `model`).
+/// forms (`forms` is `model`'s [`crate::structure::Structure::linear_forms`]).
 pub fn from_forms(model: &Model, forms: &LinearForms) -> Option<LinearStructure> {
     let params = model.param_names();
     let data: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();

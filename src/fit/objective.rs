@@ -257,12 +257,12 @@ impl Problem {
     /// Prepare a fit of `model` to `data` (read with the model's schema,
     /// e.g. [`crate::numeric::DataSchema::read_csv`]).
     pub fn new(model: &Model, data: Dataset) -> Result<Problem, FitError> {
-        Problem::with_structure(model, data, &Structure::of(model))
+        Problem::with_structure(model, data, &Structure::new())
     }
 
-    /// [`Problem::new`] with `model`'s structure already read (`structure`
-    /// must be [`Structure::of`] `model`): its separable split for the
-    /// numeric functions, its linear forms for the GLM fast path.
+    /// [`Problem::new`] with `model`'s [`Structure`] (`model`'s own): its
+    /// separable split for the numeric functions, its linear forms for the
+    /// GLM fast path.
     pub(crate) fn with_structure(
         model: &Model,
         data: Dataset,
@@ -287,7 +287,7 @@ impl Problem {
             None
         } else {
             structure
-                .linear_forms()
+                .linear_forms(model)
                 .and_then(|forms| from_forms(model, forms))
         };
         let engine = match linear.and_then(|s| LinearEngine::new(s, &functions, &data).ok()) {

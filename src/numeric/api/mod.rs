@@ -65,6 +65,7 @@ use crate::numeric::data::{DataError, DataSchema, Dataset, domain_label, show};
 use crate::numeric::eval::{EvalError, describe, eval_f64, gradient_hessian};
 use crate::numeric::separable::{Separable, SeparableAt};
 use crate::structure::Structure;
+use crate::structure::separable::Split;
 use nalgebra::{DMatrix, DVector, Dyn, U1};
 use num_dual::{Derivative, Dual2SVec64, Dual2Vec, DualDVec64, DualNum, DualSVec64};
 use rayon::prelude::*;
@@ -155,15 +156,13 @@ impl Strategy {
     /// instructions has at most 4 forms (fewer than the parameters), else
     /// dense duals.
     fn choose(
-        structure: &Structure,
+        split: Option<&Split>,
         logp: &Expr,
         params: &[Name],
         inputs: &[Name],
         tape: &Tape,
     ) -> Strategy {
-        if let Some(s) = structure
-            .separable()
-            .and_then(|split| Separable::from_split(split, params, inputs, logp))
+        if let Some(s) = split.and_then(|split| Separable::from_split(split, params, inputs, logp))
         {
             return Strategy::Separable(Box::new(s));
         }
@@ -236,12 +235,11 @@ fn term_label(source: &TermSource, logp: &Expr) -> String {
 impl ModelFunctions {
     /// Compile `model`'s log-density (constants substituted).
     pub fn new(model: &Model) -> Result<ModelFunctions, NumericError> {
-        ModelFunctions::with_structure(model, &Structure::of(model))
+        ModelFunctions::with_structure(model, &Structure::new())
     }
 
-    /// [`ModelFunctions::new`] with `model`'s structure already read
-    /// (`structure` must be [`Structure::of`] `model`: the front door and
-    /// the fit read it once and share it).
+    /// [`ModelFunctions::new`] with `model`'s [`Structure`] (`model`'s
+    /// own: the front door and the fit keep one and share it).
     pub(crate) fn with_structure(
         model: &Model,
         structure: &Structure,
@@ -276,7 +274,8 @@ impl ModelFunctions {
                 )
             })
             .collect();
-        let strategy = Strategy::choose(structure, &logp, &names, &inputs, &tape);
+        let split = structure.separable(model);
+        let strategy = Strategy::choose(split, &logp, &names, &inputs, &tape);
         Ok(ModelFunctions {
             name: model.name.clone(),
             params,
