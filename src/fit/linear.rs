@@ -13,6 +13,9 @@
 //! `A_kᵀ diag(W_kl) A_l` — for a GLM (one form) the familiar `Xᵀ W X` —
 //! and no per-row d×d matrix is ever formed. `W` is the closed-form
 //! expectation from [`crate::fisher::expectation`], taken in the forms.
+//! The forms themselves, and the model written in them, are the model's
+//! [`crate::structure::forms`]: this module differentiates them in η and
+//! takes their expectations.
 
 use crate::fisher::expectation::{data_groups, expectation};
 use crate::ir::expr::{Expr, Name};
