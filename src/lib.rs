@@ -44,6 +44,7 @@ pub mod number;
 pub mod numeric;
 pub mod render;
 #[doc(hidden)] // an internal stage: public for the tests and benches
+pub mod structure;
 pub mod symbolic;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod syntax;

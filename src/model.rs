@@ -21,6 +21,7 @@ use crate::fit::{FitConfig, FitResult, Problem};
 use crate::ir;
 use crate::numeric::buffer::zeroed;
 use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
+use crate::structure::Structure;
 use crate::{Diagnostic, Severity};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;
@@ -38,6 +39,9 @@ pub struct Model {
     file: String,
     warnings: Vec<Diagnostic>,
     schema: DataSchema,
+    /// What the stages need of the model's expressions, each piece read
+    /// once, on first use.
+    structure: Structure,
     functions: OnceLock<Result<ModelFunctions, crate::numeric::NumericError>>,
     derivation: OnceLock<Derivation>,
     coords: OnceLock<Vec<CoordsDerivation>>,
@@ -158,6 +162,7 @@ impl Model {
                 ir,
                 file: name.to_string(),
                 warnings,
+                structure: Structure::new(),
                 functions: OnceLock::new(),
                 derivation: OnceLock::new(),
                 coords: OnceLock::new(),
@@ -227,7 +232,7 @@ impl Model {
     /// The compiled functions (exact derivatives), built on first use.
     fn functions(&self) -> Result<&ModelFunctions, Error> {
         self.functions
-            .get_or_init(|| ModelFunctions::new(&self.ir))
+            .get_or_init(|| ModelFunctions::with_structure(&self.ir, &self.structure))
             .as_ref()
             .map_err(|e| Error::Evaluation(e.clone()))
     }
@@ -612,7 +617,7 @@ impl Model {
 
     /// Maximum likelihood with a chosen method, start and tolerances.
     pub fn fit_with(&self, data: Dataset, config: &FitConfig) -> Result<FitResult, Error> {
-        let problem = Problem::new(&self.ir, data)?;
+        let problem = Problem::with_structure(&self.ir, data, &self.structure)?;
         Ok(crate::fit::fit(&problem, config)?)
     }
 
@@ -782,4 +787,27 @@ pub fn information_at(
         rows: None,
         numeric: Some(fim),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The front door reads its structure once and shares it: the numeric
+    /// functions read only the separable split; a fit reads the linear
+    /// forms from the same structure.
+    #[test]
+    fn the_structure_is_shared_and_read_as_needed() {
+        let src = "param b0 : real\nparam b1 : real\ncovariate z : real\ndata y : {0, 1}\n\
+                   y ~ bernoulli(sigmoid(b0 + b1*z))\n";
+        let m = Model::from_source(src, "m").expect("model");
+        assert_eq!(m.structure.pieces_read(), (false, false));
+        m.log_density(&[0.1, 0.2], &[1.0, 0.5]).expect("value");
+        assert_eq!(m.structure.pieces_read(), (true, false));
+        let y: Vec<f64> = (0..20).map(|i| f64::from(i % 3 == 0)).collect();
+        let z: Vec<f64> = (0..20).map(|i| f64::from(i) / 10.0 - 1.0).collect();
+        let data = m.dataset(&[("y", &y), ("z", &z)]).expect("data");
+        m.fit(data).expect("fit");
+        assert_eq!(m.structure.pieces_read(), (true, true));
+    }
 }

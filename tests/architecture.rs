@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["ir::resolve", "load", "load_with_diagnostics", "Loaded"],
     ),
     ("symbolic", &["symbolic"]),
+    ("structure", &["structure"]),
     ("numeric", &["numeric"]),
     ("fisher", &["fisher"]),
     ("fit", &["fit"]),

@@ -7,10 +7,10 @@
 //! data and replaces every monomial by its moment; groups whose arguments
 //! involve other data (conditional models) are integrated first.
 
-use super::linearize::{NotSeparable, linearize};
 use crate::families::{self, DataKind};
 use crate::ir::expr::{Expr, Func, Name};
 use crate::ir::model::{Model, Support, TermSource};
+use crate::structure::linearize::{NotSeparable, linearize};
 use std::collections::BTreeSet;
 
 /// Why no closed-form expectation exists (or was found).

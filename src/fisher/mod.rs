@@ -7,8 +7,6 @@ pub mod derive;
 pub mod expectation;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod identifiability;
-#[doc(hidden)] // an internal stage: public for the tests and benches
-pub mod linearize;
 pub mod matrix;
 mod normaliser;
 #[doc(hidden)] // an internal stage: public for the tests and benches

@@ -30,10 +30,10 @@
 //! with its reason, and the model falls back to the numeric route.
 
 use super::expectation::DataGroup;
-use super::linearize::Linear;
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Domain, Model, Support, Term, TermSource};
 use crate::numeric::eval::eval_f64;
+use crate::structure::linearize::Linear;
 use crate::symbolic::{cancel, diff};
 use std::collections::BTreeSet;
 

@@ -15,11 +15,11 @@
 //! with its normaliser A(η); the rest is the earlier data's log-density.
 
 use super::expectation::{Blocker, DataGroup};
-use super::linearize::{Linear, linearize};
 use super::normaliser;
 use super::positive::split_positive;
 use crate::ir::expr::{Expr, Func, Name};
 use crate::ir::model::{Model, Support, TermSource};
+use crate::structure::linearize::{Linear, linearize};
 use crate::symbolic::simplify::Assumptions;
 use crate::symbolic::{cancel, diff};
 use std::collections::{BTreeMap, BTreeSet};

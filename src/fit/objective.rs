@@ -17,7 +17,7 @@
 
 use super::diagnose::BinaryDesign;
 use super::error::FitError;
-use super::linear::{LinearStructure, detect};
+use super::linear::{LinearStructure, from_forms};
 use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
@@ -26,6 +26,7 @@ use crate::numeric::domain::{Interval, param_intervals};
 use crate::numeric::eval::EvalError;
 use crate::numeric::gram::{Designs, weighted_gram};
 use crate::numeric::{Dataset, ModelFunctions, NumericError};
+use crate::structure::Structure;
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
 
@@ -257,7 +258,18 @@ impl Problem {
     /// Prepare a fit of `model` to `data` (read with the model's schema,
     /// e.g. [`crate::numeric::DataSchema::read_csv`]).
     pub fn new(model: &Model, data: Dataset) -> Result<Problem, FitError> {
-        let functions = ModelFunctions::new(model)?;
+        Problem::with_structure(model, data, &Structure::new())
+    }
+
+    /// [`Problem::new`] with `model`'s [`Structure`] (`model`'s own): its
+    /// separable split for the numeric functions, its linear forms for the
+    /// GLM fast path.
+    pub(crate) fn with_structure(
+        model: &Model,
+        data: Dataset,
+        structure: &Structure,
+    ) -> Result<Problem, FitError> {
+        let functions = ModelFunctions::with_structure(model, structure)?;
         if data.names() != functions.input_names().as_slice() {
             return Err(FitError::Config(
                 "the dataset's columns are not the model's inputs".into(),
@@ -275,7 +287,9 @@ impl Problem {
         let linear = if functions.schema().has_moving_support() {
             None
         } else {
-            detect(model)
+            structure
+                .linear_forms(model)
+                .and_then(|forms| from_forms(model, forms))
         };
         let engine = match linear.and_then(|s| LinearEngine::new(s, &functions, &data).ok()) {
             Some(e) => Engine::Linear(Box::new(e)),

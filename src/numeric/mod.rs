@@ -32,6 +32,7 @@ pub mod quadrature;
 pub mod separable;
 
 pub use api::{
-    DataSummary, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums, Wording,
+    DataSummary, Engine, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums,
+    Wording,
 };
 pub use data::{DataError, DataSchema, Dataset};

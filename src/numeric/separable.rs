@@ -1,13 +1,8 @@
-//! Data-separable log-densities: `log p(x; θ) = Σ_k c_k(θ) · g_k(x)`.
-//!
-//! Every exponential family written in its natural form has this shape
-//! (`η(θ)·T(x) − A(θ) + log h(x)`); so does the Gamma,
-//! `α log β − lgamma α + (α − 1) log x − β x`. The split is read off the
-//! expression as written: each term of the top-level sum must be a
-//! product of parameter-only and data-only factors (nothing is expanded,
-//! so no cancellation is introduced that the expression did not have).
-//! Terms with the same data factor share one coefficient, and the terms
-//! without data go to `g_0 = 1`.
+//! The separable engine: exact derivatives of a data-separable
+//! log-density `log p(x; θ) = Σ_k c_k(θ) · g_k(x)`, the split that
+//! [`crate::structure::separable`] reads off the expression as written
+//! (each term a product of parameter-only and data-only factors; terms
+//! without data go to `g_0 = 1`).
 //!
 //! The derivatives are then exact and cheap:
 //!
@@ -28,7 +23,7 @@
 //! // a·log x − b·x + lgamma(a)
 //! let logp = a.clone() * Expr::log(x.clone()) - b * x.clone() + Expr::lgamma(a);
 //! let s = Separable::detect(&logp, &["a", "b"], &["x"]).unwrap();
-//! assert_eq!(s.factors(), 3); // 1, log x, x
+//! assert_eq!(s.factors(), 3); // 1, x, log x
 //! let mut at = s.at(&[2.0, 1.5]).unwrap();
 //! let (mut g, mut h) = ([0.0; 2], [0.0; 4]);
 //! let v = at.row(&s, &[1.0], &mut g, &mut h).unwrap();
@@ -42,7 +37,7 @@
 use super::compiled::{BlockWorkspace, Tape, Workspace};
 use super::eval::{EvalError, describe, gradient_hessian};
 use crate::ir::expr::{Expr, Name};
-use std::collections::BTreeMap;
+use crate::structure::separable::{Split, split};
 
 /// A log-density split into parameter-only coefficients and data-only
 /// factors.
@@ -57,69 +52,34 @@ pub struct Separable {
     logp: Expr,
 }
 
-/// Which side of the split an expression is on.
-fn side(e: &Expr, params: &[Name], data: &[Name]) -> Option<(bool, bool)> {
-    let vars = e.free_vars();
-    let p = vars.iter().any(|v| params.contains(v));
-    let d = vars.iter().any(|v| data.contains(v));
-    // A variable that is neither is not compiled anywhere: refuse.
-    let other = vars
-        .iter()
-        .any(|v| !params.contains(v) && !data.contains(v));
-    (!other).then_some((p, d))
-}
-
 impl Separable {
-    /// Split `logp` into `Σ c_k(θ) g_k(x)` term by term, if every term is
-    /// a product of parameter-only and data-only factors and at least one
-    /// term has data.
+    /// Split `logp` into `Σ c_k(θ) g_k(x)` term by term
+    /// ([`crate::structure::separable::split`]) and compile its data
+    /// factors, if every term is a product of parameter-only and data-only
+    /// factors and at least one term has data.
     pub fn detect(
         logp: &Expr,
         params: &[impl AsRef<str>],
         data: &[impl AsRef<str>],
     ) -> Option<Separable> {
+        let split = split(logp, params, data)?;
+        Separable::from_split(&split, params, data, logp)
+    }
+
+    /// The engine for a split of `logp` (in `params` and the inputs
+    /// `data`, the order of a row): its data factors compiled to a tape;
+    /// `None` if they do not compile.
+    pub fn from_split(
+        split: &Split,
+        params: &[impl AsRef<str>],
+        data: &[impl AsRef<str>],
+        logp: &Expr,
+    ) -> Option<Separable> {
         let params: Vec<Name> = params.iter().map(|p| Name::from(p.as_ref())).collect();
-        let data: Vec<Name> = data.iter().map(|p| Name::from(p.as_ref())).collect();
-        let terms: &[Expr] = match logp {
-            Expr::Add(ts) => ts,
-            e => std::slice::from_ref(e),
-        };
-        let mut groups: BTreeMap<Expr, Vec<Expr>> = BTreeMap::new();
-        for t in terms {
-            let factors: &[Expr] = match t {
-                Expr::Mul(fs) => fs,
-                e => std::slice::from_ref(e),
-            };
-            let (mut cs, mut gs) = (Vec::new(), Vec::new());
-            for f in factors {
-                match side(f, &params, &data)? {
-                    (true, true) => return None,
-                    (_, true) => gs.push(f.clone()),
-                    _ => cs.push(f.clone()),
-                }
-            }
-            groups.entry(Expr::mul(gs)).or_default().push(Expr::mul(cs));
-        }
-        let mut coeffs = vec![
-            groups
-                .remove(&Expr::one())
-                .map_or_else(Expr::zero, Expr::add),
-        ];
-        let mut gs = Vec::new();
-        for (g, cs) in groups {
-            let c = Expr::add(cs);
-            if !c.is_zero() {
-                gs.push(g);
-                coeffs.push(c);
-            }
-        }
-        if gs.is_empty() {
-            return None;
-        }
-        let factors = Tape::compile(&gs, &[] as &[&str], &data).ok()?;
+        let factors = Tape::compile(&split.factors, &[] as &[&str], data).ok()?;
         Some(Separable {
             params,
-            coeffs,
+            coeffs: split.coeffs.clone(),
             factors,
             logp: logp.clone(),
         })

@@ -45,7 +45,11 @@
 //! assert!((s.empirical_fisher[(0, 0)] - 0.5).abs() < 1e-14);           // Σ(k/λ − 1)²
 //! ```
 //!
-//! How the derivatives are computed, chosen once per model:
+//! How the derivatives are computed, chosen once per model in one place
+//! ([`ModelFunctions::engine`]):
+//! * a log-density `Σ c_k(θ) g_k(x)` as written (the model's
+//!   [`Structure`]'s separable split): the coefficients' derivatives once
+//!   per θ, the data factors per row ([`Separable`]);
 //! * θ entering only through at most 4 linear forms (a GLM's `η = zᵀβ`):
 //!   second-order duals in those few directions and `H = Aᵀ g'' A`
 //!   ([`Tape::linear_hessian`]);
@@ -61,6 +65,8 @@ use crate::numeric::data::{DataError, DataSchema, Dataset, domain_label, show};
 use crate::numeric::domain::Interval;
 use crate::numeric::eval::{EvalError, describe, eval_f64, gradient_hessian};
 use crate::numeric::separable::{Separable, SeparableAt};
+use crate::structure::Structure;
+use crate::structure::separable::Split;
 use nalgebra::{DMatrix, DVector, Dyn, U1};
 use num_dual::{Derivative, Dual2SVec64, Dual2Vec, DualDVec64, DualNum, DualSVec64};
 use rayon::prelude::*;
@@ -138,7 +144,62 @@ struct ParamInfo {
 enum Strategy {
     /// `Σ c_k(θ) g_k(x)`: coefficients' derivatives once per θ.
     Separable(Box<Separable>),
+    /// θ through a few linear forms, found on the tape.
     Linear(LinearHessian),
+    Dense,
+}
+
+impl Strategy {
+    /// The one place the row engine is chosen: the separable engine when
+    /// the structure has a separable split (and its data factors compile),
+    /// else the linear engine when the tape's frontier of linear
+    /// instructions has at most 4 forms (fewer than the parameters), else
+    /// dense duals.
+    fn choose(
+        split: Option<&Split>,
+        logp: &Expr,
+        params: &[Name],
+        inputs: &[Name],
+        tape: &Tape,
+    ) -> Strategy {
+        if let Some(s) = split.and_then(|split| Separable::from_split(split, params, inputs, logp))
+        {
+            return Strategy::Separable(Box::new(s));
+        }
+        match tape.linear_hessian() {
+            Some(lh) => Strategy::Linear(lh),
+            None => Strategy::Dense,
+        }
+    }
+
+    fn engine(&self) -> Engine {
+        match self {
+            Strategy::Separable(s) => Engine::Separable {
+                coefficients: s.factors(),
+            },
+            Strategy::Linear(lh) => Engine::Linear { forms: lh.forms() },
+            Strategy::Dense => Engine::Dense,
+        }
+    }
+}
+
+/// Which row engine computes a model's scores and Hessians, chosen once
+/// per model ([`ModelFunctions::engine`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// `log p = Σ c_k(θ) g_k(x)` as written ([`crate::structure::separable`]):
+    /// the coefficients' derivatives once per θ, the data factors per row.
+    Separable {
+        /// The number of coefficients `c_k`, the constant factor's included.
+        coefficients: usize,
+    },
+    /// θ through a few linear forms ([`Tape::linear_hessian`]): per row the
+    /// derivatives in the forms only.
+    Linear {
+        /// The number of forms.
+        forms: usize,
+    },
+    /// Second-order dual numbers in every direction.
     Dense,
 }
 
@@ -174,6 +235,15 @@ fn term_label(source: &TermSource, logp: &Expr) -> String {
 impl ModelFunctions {
     /// Compile `model`'s log-density (constants substituted).
     pub fn new(model: &Model) -> Result<ModelFunctions, NumericError> {
+        ModelFunctions::with_structure(model, &Structure::new())
+    }
+
+    /// [`ModelFunctions::new`] with `model`'s [`Structure`] (`model`'s
+    /// own: the front door and the fit keep one and share it).
+    pub(crate) fn with_structure(
+        model: &Model,
+        structure: &Structure,
+    ) -> Result<ModelFunctions, NumericError> {
         let schema = DataSchema::from_model(model);
         let logp = model.logp_numeric();
         let names: Vec<Name> = model.param_names();
@@ -199,14 +269,8 @@ impl ModelFunctions {
                 )
             })
             .collect();
-        let strategy = if let Some(s) = Separable::detect(&logp, &names, &inputs) {
-            Strategy::Separable(Box::new(s))
-        } else {
-            match tape.linear_hessian() {
-                Some(lh) => Strategy::Linear(lh),
-                None => Strategy::Dense,
-            }
-        };
+        let split = structure.separable(model);
+        let strategy = Strategy::choose(split, &logp, &names, &inputs, &tape);
         Ok(ModelFunctions {
             name: model.name.clone(),
             params,
@@ -248,11 +312,16 @@ impl ModelFunctions {
         &self.tape
     }
 
+    /// Which row engine computes scores and Hessians.
+    pub fn engine(&self) -> Engine {
+        self.strategy.engine()
+    }
+
     /// Does the model use the linear-form Hessian (θ entering through a few
     /// linear forms)? The number of forms, if so.
     pub fn linear_forms(&self) -> Option<usize> {
-        match &self.strategy {
-            Strategy::Linear(lh) => Some(lh.forms()),
+        match self.engine() {
+            Engine::Linear { forms } => Some(forms),
             _ => None,
         }
     }
@@ -260,8 +329,8 @@ impl ModelFunctions {
     /// Is the log-density data-separable, `Σ_k c_k(θ) g_k(x)` term by term
     /// (see [`Separable`])? The number of coefficients `c_k`, if so.
     pub fn separable_factors(&self) -> Option<usize> {
-        match &self.strategy {
-            Strategy::Separable(s) => Some(s.factors()),
+        match self.engine() {
+            Engine::Separable { coefficients } => Some(coefficients),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use fimkit::ir::Expr;
-//! use fimkit::fisher::linearize::linearize;
+//! use fimkit::structure::linearize::linearize;
 //! let (x, mu) = (Expr::var("x"), Expr::var("mu"));
 //! let f = Expr::powi(x.clone() - mu.clone(), 2);
 //! let parts = linearize(&f, &|v| v == "x", &|v| v == "mu").unwrap();
