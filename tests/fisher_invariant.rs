@@ -292,6 +292,28 @@ fn bivariate_normal_correlation_is_right() {
     }
 }
 
+/// A data-free Hessian is no licence for F = −H when the density is not
+/// normalised: the numeric route finds the missing normaliser and the
+/// closed form is refused with that reason, in the whole derivation and
+/// in F alone.
+#[test]
+fn data_free_hessian_of_an_unnormalised_density_is_refused() {
+    let path = "tests/fixtures/invariant/three_point_unnormalised.fim";
+    let model = fimkit::load(&std::fs::read_to_string(path).unwrap(), "m").unwrap();
+    let d = derive(&model, &DeriveConfig::default());
+    let Err(blocker) = &d.fisher else {
+        panic!("an unnormalised density got a closed form")
+    };
+    assert!(
+        matches!(blocker, fimkit::fisher::Blocker::NotNormalised { .. }),
+        "{blocker:?}"
+    );
+    let text = blocker.to_string();
+    assert!(text.contains("does not integrate to 1"), "{text}");
+    let alone = fisher_information(&model, &DeriveConfig::default()).unwrap_err();
+    assert_eq!(&alone, blocker);
+}
+
 /// A data-free Hessian gives F = −H exactly, said so, and right, when the
 /// data match neither a library family nor the normaliser identity.
 #[test]

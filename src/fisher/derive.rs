@@ -808,6 +808,7 @@ fn closed_fim(
             let fim = matrix::symmetric(p, |i, j| -> Result<Expr, Blocker> {
                 Ok(tidy(&Expr::neg(hess[i][j].clone())))
             })?;
+            check_normalised(model, domains)?;
             return finish_closed_fim(
                 model,
                 domains,
@@ -844,6 +845,43 @@ fn closed_fim(
         super::identifiability::compare_numerically(model, &fim, &fim_outer, domains)
     };
     finish_closed_fim(model, domains, fim, Some(fim_outer), groups, agreement)
+}
+
+/// F = −H for a data-free Hessian is right only if the density is
+/// normalised: the numeric route checks E[score] = 0 at two typical points
+/// (it integrates or sums the density itself). A density it finds not
+/// normalised is refused; where it cannot decide (a support it does not
+/// integrate, a budget), F = −H stands, said so in every output as before
+/// ("`fimkit check` tests that p is normalised"). Coordinate systems are
+/// checked through the model's own parameters, once.
+fn check_normalised(model: &Model, domains: &[(Name, Domain)]) -> Result<(), Blocker> {
+    let own = model.param_names();
+    if domains.len() != own.len() || domains.iter().zip(&own).any(|((n, _), o)| n != o) {
+        return Ok(());
+    }
+    let _stage = crate::budget::stage("checking that the density is normalised");
+    for salt in 0..2 {
+        let at = super::identifiability::typical_point_with_covariates(model, domains, salt);
+        let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
+        let theta: Vec<f64> = own.iter().map(|p| lookup(p).unwrap_or(f64::NAN)).collect();
+        let config = super::numeric::NumericConfig {
+            covariates: model
+                .covariates
+                .iter()
+                .filter_map(|c| lookup(&c.name).map(|x| (c.name.clone(), x)))
+                .collect(),
+            location_scale: false,
+            ..Default::default()
+        };
+        if let Err(e @ crate::numeric::NumericError::NotNormalised { .. }) =
+            super::numeric::numeric_fim(model, &theta, &config)
+        {
+            return Err(Blocker::NotNormalised {
+                detail: e.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Does no entry of the Hessian involve a data variable?

@@ -85,6 +85,12 @@ pub enum Blocker {
         /// The parameter in its support.
         param: Name,
     },
+    /// The Hessian is free of data, so F = −H would hold for a normalised
+    /// density; the numeric route found this one not normalised.
+    NotNormalised {
+        /// What the numeric route found, and where.
+        detail: String,
+    },
 }
 
 impl std::fmt::Display for Blocker {
@@ -150,6 +156,11 @@ impl std::fmt::Display for Blocker {
                 f,
                 "-E[Hessian] and sum J^T Cov[T] J could not be evaluated at any typical point, \
                  so their agreement is unchecked and no closed form is reported"
+            ),
+            Blocker::NotNormalised { detail } => write!(
+                f,
+                "the Hessian is free of data, so F = -H would hold for a normalised density, \
+                 but this one is not: {detail}"
             ),
             Blocker::IrregularSupport { var, param } => write!(
                 f,
