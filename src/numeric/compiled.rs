@@ -1680,3 +1680,161 @@ impl Tape {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tape's instructions and registers in a form that does not
+    /// depend on how the op enum spells an operation: what the pins below
+    /// were computed from.
+    fn listing(t: &Tape) -> String {
+        let reg = |o: Operand| match o {
+            Operand::Plain(r) => format!("p{r}"),
+            Operand::Dual(r) => format!("d{r}"),
+        };
+        let op = |op: Op| match op {
+            Op::Add => "add".to_string(),
+            Op::Mul => "mul".to_string(),
+            Op::Powi(n) => format!("powi{n}"),
+            Op::Powf(p) => format!("powf{:x}", p.to_bits()),
+            Op::Sqrt => "sqrt".to_string(),
+            Op::PowGeneral => "pow".to_string(),
+            Op::Unary(f) | Op::Binary(f) => f.name().to_string(),
+        };
+        let mut s = String::new();
+        for (name, list) in [
+            ("plain", &t.plain_row),
+            ("param", &t.dual_param),
+            ("row", &t.dual_row),
+        ] {
+            s.push_str(name);
+            s.push('\n');
+            for i in list {
+                s.push_str(&format!(
+                    "{} = {} {} {}\n",
+                    reg(i.dst),
+                    op(i.op),
+                    reg(i.a),
+                    reg(i.b)
+                ));
+            }
+        }
+        let init: Vec<String> = t
+            .plain_init
+            .iter()
+            .map(|v| format!("{:x}", v.to_bits()))
+            .collect();
+        let outs: Vec<String> = t.outputs.iter().map(|o| reg(*o)).collect();
+        s.push_str(&format!(
+            "init {}\nduals {}\nout {}\n",
+            init.join(" "),
+            t.n_dual,
+            outs.join(" ")
+        ));
+        s
+    }
+
+    /// FNV-1a, 64 bits: a fingerprint of a listing.
+    fn fnv(s: &str) -> u64 {
+        s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+
+    /// The log-density, its gradient and its Hessian's lower triangle of
+    /// a model file, compiled to one tape each.
+    fn tapes(path: &str) -> Vec<(String, Tape)> {
+        let src = std::fs::read_to_string(path).expect("model file");
+        let m = crate::load(&src, "m").expect("model loads");
+        let params: Vec<String> = m.params.iter().map(|p| p.name.to_string()).collect();
+        let logp = m.logp_numeric();
+        let data: Vec<String> = {
+            let mut v: Vec<String> = logp
+                .free_vars()
+                .into_iter()
+                .map(|v| v.to_string())
+                .collect();
+            v.retain(|v| !params.contains(v));
+            v.sort();
+            v
+        };
+        let grad = crate::symbolic::gradient(&logp, &params);
+        let hess: Vec<Expr> = crate::symbolic::hessian(&logp, &params)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, row)| row.into_iter().take(i + 1))
+            .collect();
+        [("logp", vec![logp]), ("grad", grad), ("hess", hess)]
+            .into_iter()
+            .filter_map(|(what, es)| {
+                Tape::compile(&es, &params, &data)
+                    .ok()
+                    .map(|t| (what.to_string(), t))
+            })
+            .collect()
+    }
+
+    /// The instruction lists of the tapes before they were built from the
+    /// shared lowering ([`crate::numeric::lower`]): counts (data-only,
+    /// parameter-only, per-row), dual registers, and a fingerprint of the
+    /// whole listing (every instruction, register and constant), computed
+    /// on the tape's own lowering and asserted since. A pin moves when the
+    /// compiled expressions change (a new differentiation rule): compare
+    /// the listings then.
+    #[test]
+    fn instruction_lists_are_pinned() {
+        let pins = [
+            (
+                "examples/logistic_regression.fim",
+                "logp",
+                (2, 0, 10),
+                13,
+                0xa788_d27d_5725_f3e8,
+            ),
+            (
+                "examples/gamma.fim",
+                "logp",
+                (3, 7, 4),
+                13,
+                0x378e_0f72_b474_bfa5,
+            ),
+            (
+                "examples/gamma.fim",
+                "hess",
+                (0, 6, 0),
+                8,
+                0x9641_3b9b_0208_dac2,
+            ),
+            (
+                "examples/probit_regression.fim",
+                "logp",
+                (2, 0, 10),
+                13,
+                0x66b1_923d_a54e_5e2c,
+            ),
+            (
+                "examples/normal.fim",
+                "grad",
+                (1, 4, 6),
+                12,
+                0x1895_aa20_cbb1_a69f,
+            ),
+            (
+                "tests/fixtures/textbook/negative_binomial.fim",
+                "logp",
+                (7, 5, 3),
+                9,
+                0x3b72_8446_805c_1209,
+            ),
+        ];
+        let root = env!("CARGO_MANIFEST_DIR");
+        for (file, what, counts, duals, print) in pins {
+            let all = tapes(&format!("{root}/{file}"));
+            let (_, t) = all.iter().find(|(w, _)| w == what).expect("compiles");
+            assert_eq!(t.instruction_counts(), counts, "{file} {what}");
+            assert_eq!(t.n_dual, duals, "{file} {what}");
+            assert_eq!(fnv(&listing(t)), print, "{file} {what}:\n{}", listing(t));
+        }
+    }
+}
