@@ -1889,49 +1889,14 @@ mod tests {
     /// the listings then.
     #[test]
     fn instruction_lists_are_pinned() {
+        #[rustfmt::skip]
         let pins = [
-            (
-                "examples/logistic_regression.fim",
-                "logp",
-                (2, 0, 10),
-                13,
-                0xa788_d27d_5725_f3e8,
-            ),
-            (
-                "examples/gamma.fim",
-                "logp",
-                (3, 7, 4),
-                13,
-                0x378e_0f72_b474_bfa5,
-            ),
-            (
-                "examples/gamma.fim",
-                "hess",
-                (0, 6, 0),
-                8,
-                0x9641_3b9b_0208_dac2,
-            ),
-            (
-                "examples/probit_regression.fim",
-                "logp",
-                (2, 0, 10),
-                13,
-                0x66b1_923d_a54e_5e2c,
-            ),
-            (
-                "examples/normal.fim",
-                "grad",
-                (1, 4, 6),
-                12,
-                0x1895_aa20_cbb1_a69f,
-            ),
-            (
-                "tests/fixtures/textbook/negative_binomial.fim",
-                "logp",
-                (7, 5, 3),
-                9,
-                0x3b72_8446_805c_1209,
-            ),
+            ("examples/logistic_regression.fim", "logp", (2, 0, 10), 13, 0xa788_d27d_5725_f3e8),
+            ("examples/gamma.fim", "logp", (3, 7, 4), 13, 0x378e_0f72_b474_bfa5),
+            ("examples/gamma.fim", "hess", (0, 6, 0), 8, 0x9641_3b9b_0208_dac2),
+            ("examples/probit_regression.fim", "logp", (2, 0, 10), 13, 0x66b1_923d_a54e_5e2c),
+            ("examples/normal.fim", "grad", (1, 4, 6), 12, 0x1895_aa20_cbb1_a69f),
+            ("tests/fixtures/textbook/negative_binomial.fim", "logp", (7, 5, 3), 9, 0x3b72_8446_805c_1209),
         ];
         let root = env!("CARGO_MANIFEST_DIR");
         for (file, what, counts, duals, print) in pins {
