@@ -1,118 +1,30 @@
-//! The language-neutral layer: expressions lowered to a hash-consed DAG of
-//! floating-point operations (subtraction and division where a person
-//! writes them, integer powers, the special functions), with every
-//! subexpression used more than once emitted once as a temporary.
+//! Printing the language-neutral DAG ([`crate::numeric::lower`], the one
+//! lowering the compiled tape runs too): every subexpression used more
+//! than once emitted once as a temporary.
 //!
-//! Each expression is first put in its stable form
+//! The lowering puts each expression in its stable form first
 //! ([`crate::symbolic::stable`], the same pass the tree walk and the tape
 //! run), so the generated code computes what fimkit computes: `1 - Phi(u)`
 //! as `Phi(-u)`, `log Phi`, `log sigmoid` and `log besseli` by their
-//! tail-safe functions, the probit's φ/Φ by the Mills ratio. Lowering then
-//! only maps: integer powers by `powi`, `x^(1/2)` by `sqrt`.
+//! tail-safe functions, the probit's φ/Φ by the Mills ratio; its nodes
+//! keep the forms a person writes (subtraction and division where
+//! written, integer powers by `powi`, `x^(1/2)` by `sqrt`). Printing adds
+//! one thing of its own: products that share two factors compute them
+//! once ([`Block::share_products`]).
 
 use super::CodegenError;
 use super::ident::Namer;
-use crate::ir::expr::{Constant, Expr, Func, Name, Rational, rational_to_f64};
-use num_traits::{One, Signed, ToPrimitive};
+use crate::ir::expr::{Constant, Expr, Name, Rational};
+pub(crate) use crate::numeric::lower::Fun;
+use crate::numeric::lower::{Dag, Factor, Id, Node, Op};
 use std::collections::{BTreeSet, HashMap};
-
-/// Index of a node in a [`Dag`].
-pub(crate) type Id = usize;
-
-/// A function the generated code calls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Fun {
-    Exp,
-    Log,
-    Log1p,
-    Expm1,
-    Sin,
-    Cos,
-    Abs,
-    Sigmoid,
-    /// `log(sigmoid(u))`, stable for every u.
-    LogSigmoid,
-    Lgamma,
-    Digamma,
-    /// `polygamma(n, x)` with a constant order n ≥ 1 (argument: x).
-    Polygamma(u32),
-    /// `polygamma(order, x)` with an order computed at run time.
-    PolygammaDyn,
-    Lbeta,
-    Erf,
-    Erfc,
-    NormalCdf,
-    /// `log(Phi(u))`, stable for every u (`Phi(u)` underflows below -38).
-    LogNormalCdf,
-    /// The inverse Mills ratio `phi(u)/Phi(u)`.
-    Mills,
-    /// `u + phi(u)/Phi(u)`, without cancellation in the lower tail.
-    MillsShift,
-    /// `besseli(ν, x)` (arguments ν, x).
-    BesselI,
-    /// `log(besseli(ν, x))` without overflow.
-    LogBesselI,
-    /// `indicator(x, k)`: 1 when x = k, else 0.
-    Indicator,
-}
-
-/// One floating-point operation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Node {
-    /// A non-negative literal (its bits).
-    Lit(u64),
-    /// π, e or γ.
-    Const(Constant),
-    /// A model variable or constant, by model name.
-    Var(Name),
-    /// `pos[0] + pos[1] + ... - neg[0] - neg[1] - ...`.
-    Sum { pos: Vec<Id>, neg: Vec<Id> },
-    /// `num[0]*num[1]*... / (den[0]*den[1]*...)`; an empty numerator is 1.
-    Prod { num: Vec<Id>, den: Vec<Id> },
-    /// `-x`.
-    Neg(Id),
-    /// `x^n`, n ≥ 2.
-    Powi(Id, i32),
-    /// `x^y`.
-    Powf(Id, Id),
-    /// `√x`.
-    Sqrt(Id),
-    /// A function call.
-    Call(Fun, Vec<Id>),
-}
-
-impl Node {
-    fn children(&self) -> Vec<Id> {
-        match self {
-            Node::Lit(_) | Node::Const(_) | Node::Var(_) => Vec::new(),
-            Node::Sum { pos: a, neg: b } | Node::Prod { num: a, den: b } => {
-                a.iter().chain(b).copied().collect()
-            }
-            Node::Neg(x) | Node::Powi(x, _) | Node::Sqrt(x) => vec![*x],
-            Node::Powf(x, y) => vec![*x, *y],
-            Node::Call(_, xs) => xs.clone(),
-        }
-    }
-
-    fn is_leaf(&self) -> bool {
-        matches!(self, Node::Lit(_) | Node::Const(_) | Node::Var(_))
-    }
-}
 
 /// Expressions lowered into one shared DAG, with their roots.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Block {
-    nodes: Vec<Node>,
-    index: HashMap<Node, Id>,
-    /// The root of each lowered expression, in order.
-    pub(crate) outputs: Vec<Id>,
+    dag: Dag,
     /// Outputs printed twice (off-diagonal matrix entries): computed once.
     pinned: Vec<Id>,
-    /// The model's constants, substituted in the orders of `polygamma` and
-    /// `besseli` so they are known numbers (`besseli(n, x)`, `const n = 2`).
-    consts: HashMap<Name, Rational>,
-    /// Named intermediates, already lowered.
-    definitions: HashMap<Name, Id>,
 }
 
 impl Block {
@@ -136,46 +48,22 @@ impl Block {
         definitions: &[(Name, Expr)],
     ) -> Block {
         let mut b = Block {
-            consts,
-            ..Block::default()
+            dag: Dag::with_definitions(exprs, consts, definitions),
+            pinned: Vec::new(),
         };
-        for (name, e) in definitions {
-            let id = b.lower(&crate::symbolic::stable_cow(e));
-            b.definitions.insert(name.clone(), id);
-        }
-        for e in exprs {
-            let id = b.lower(&crate::symbolic::stable_cow(e));
-            b.outputs.push(id);
-        }
         b.share_products();
         b
     }
 
+    /// The root of each lowered expression, in order.
+    fn outputs(&self) -> &[Id] {
+        self.dag.outputs()
+    }
+
     /// Nodes reachable from the outputs, children before parents.
     fn order(&self) -> Vec<Id> {
-        let mut seen = vec![false; self.nodes.len()];
-        let mut out = Vec::new();
-        for &root in self.outputs.iter().chain(&self.pinned) {
-            // Iterative post-order: (node, children pushed?).
-            let mut stack = vec![(root, false)];
-            while let Some((id, expanded)) = stack.pop() {
-                if expanded {
-                    out.push(id);
-                    continue;
-                }
-                if seen[id] {
-                    continue;
-                }
-                seen[id] = true;
-                stack.push((id, true));
-                for c in self.nodes[id].children().into_iter().rev() {
-                    if !seen[c] {
-                        stack.push((c, false));
-                    }
-                }
-            }
-        }
-        out
+        let roots: Vec<Id> = self.outputs().iter().chain(&self.pinned).copied().collect();
+        self.dag.order(roots)
     }
 
     /// Products that share two factors compute them once: `t1*t0` in every
@@ -185,13 +73,15 @@ impl Block {
         for _ in 0..64 {
             let mut pairs: HashMap<(Id, Id), usize> = HashMap::new();
             for id in self.order() {
-                let Node::Prod { num, .. } = &self.nodes[id] else {
+                let node = self.dag.node(id);
+                if !matches!(node, Node::Prod(_)) {
                     continue;
-                };
+                }
+                let num = node.numerator();
                 let factors: Vec<Id> = num
                     .iter()
                     .copied()
-                    .filter(|f| !matches!(self.nodes[*f], Node::Lit(_)))
+                    .filter(|f| !matches!(self.dag.node(*f), Node::Lit(_)))
                     .collect();
                 if factors.len() < 2 || (factors.len() == 2 && num.len() == 2 && self.is_pair(id)) {
                     continue;
@@ -211,50 +101,65 @@ impl Block {
             else {
                 return;
             };
-            let pair = self.intern(Node::Prod {
-                num: vec![a, b],
-                den: Vec::new(),
+            // A product printed as `a*b` already there is the pair, whatever
+            // the tape reads in it (a sign kept in a sum): the last one, as
+            // the index rebuilt after the previous round has it.
+            let printed_as_pair = (0..self.dag.len()).rev().find(|&id| {
+                let n = self.dag.node(id);
+                matches!(n, Node::Prod(_)) && n.numerator() == [a, b] && n.denominator().is_empty()
             });
+            let pair = match printed_as_pair {
+                Some(id) => id,
+                None => self
+                    .dag
+                    .intern(Node::Prod(vec![Factor::Times(a), Factor::Times(b)])),
+            };
             for id in self.order() {
                 if id == pair {
                     continue;
                 }
-                if let Node::Prod { num, .. } = &mut self.nodes[id]
-                    && num.contains(&a)
-                    && num.contains(&b)
+                let num = self.dag.node(id).numerator();
+                if !matches!(self.dag.node(id), Node::Prod(_))
+                    || !num.contains(&a)
+                    || !num.contains(&b)
                 {
-                    let at = num.iter().position(|f| *f == a || *f == b).unwrap_or(0);
-                    num.retain(|f| *f != a && *f != b);
-                    num.insert(at.min(num.len()), pair);
+                    continue;
                 }
+                // In the numerator, the pair takes the place of the first
+                // of its factors; the coefficient and the divisors stay.
+                self.dag.rewrite(id, |n| {
+                    let Node::Prod(fs) = n else { return };
+                    let in_pair = |f: &Factor| {
+                        matches!(*f, Factor::Times(x) | Factor::Flipped(x) if x == a || x == b)
+                    };
+                    let at = fs.iter().position(in_pair).unwrap_or(0);
+                    fs.retain(|f| !in_pair(f));
+                    fs.insert(at.min(fs.len()), Factor::Times(pair));
+                });
             }
             // Contents changed: rebuild the hash-consing index.
-            self.index = self
-                .nodes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.clone(), i))
-                .collect();
+            self.dag.reindex();
         }
     }
 
     /// Is node `id` a product of exactly two factors and nothing else?
     fn is_pair(&self, id: Id) -> bool {
-        matches!(&self.nodes[id], Node::Prod { num, den } if num.len() == 2 && den.is_empty())
+        let n = self.dag.node(id);
+        matches!(n, Node::Prod(_)) && n.numerator().len() == 2 && n.denominator().is_empty()
     }
 
     /// Output `k` is printed twice (an off-diagonal entry of a symmetric
     /// matrix): compute it once, as a temporary.
     pub(crate) fn pin_output(&mut self, k: usize) {
-        self.pinned.push(self.outputs[k]);
+        self.pinned.push(self.outputs()[k]);
     }
 
     /// Every function the block calls.
     pub(crate) fn funs(&self) -> BTreeSet<Fun> {
         self.order()
             .into_iter()
-            .filter_map(|id| match &self.nodes[id] {
-                Node::Call(f, _) => Some(*f),
+            .filter_map(|id| match self.dag.node(id) {
+                Node::Apply(Op::Call(f), _) => Some(*f),
                 _ => None,
             })
             .collect()
@@ -264,7 +169,7 @@ impl Block {
     pub(crate) fn vars(&self) -> BTreeSet<Name> {
         self.order()
             .into_iter()
-            .filter_map(|id| match &self.nodes[id] {
+            .filter_map(|id| match self.dag.node(id) {
                 Node::Var(v) => Some(v.clone()),
                 _ => None,
             })
@@ -275,246 +180,34 @@ impl Block {
     pub(crate) fn len(&self) -> usize {
         self.order()
             .into_iter()
-            .filter(|id| !self.nodes[*id].is_leaf())
+            .filter(|id| !self.dag.node(*id).is_leaf())
             .count()
     }
 
     /// Number of operations without sharing: every output written out as
     /// a tree.
     pub(crate) fn tree_len(&self) -> usize {
-        let mut size = vec![0usize; self.nodes.len()];
+        let mut size = vec![0usize; self.dag.len()];
         for id in self.order() {
-            let n = &self.nodes[id];
+            let n = self.dag.node(id);
             size[id] =
                 usize::from(!n.is_leaf()) + n.children().iter().map(|c| size[*c]).sum::<usize>();
         }
-        self.outputs.iter().map(|o| size[*o]).sum()
-    }
-
-    fn intern(&mut self, n: Node) -> Id {
-        if let Some(&id) = self.index.get(&n) {
-            return id;
-        }
-        let id = self.nodes.len();
-        self.nodes.push(n.clone());
-        self.index.insert(n, id);
-        id
-    }
-
-    fn lit(&mut self, v: f64) -> Id {
-        if v < 0.0 {
-            let a = self.intern(Node::Lit((-v).to_bits()));
-            self.intern(Node::Neg(a))
-        } else {
-            // +0.0 for either zero.
-            self.intern(Node::Lit((v + 0.0).to_bits()))
-        }
-    }
-
-    fn lower(&mut self, e: &Expr) -> Id {
-        match e {
-            Expr::Num(r) => self.lit(rational_to_f64(r)),
-            Expr::Const(c) => self.intern(Node::Const(*c)),
-            Expr::Var(v) => match self.definitions.get(v) {
-                Some(&id) => id,
-                None => self.intern(Node::Var(v.clone())),
-            },
-            Expr::Add(ts) => {
-                let mut pos = Vec::new();
-                let mut neg = Vec::new();
-                for t in ts {
-                    let flips = matches!(t, Expr::Mul(fs) if flippable_sum(fs).is_some());
-                    if t.split_coeff().0.is_negative() && !flips {
-                        neg.push(self.lower(&Expr::neg(t.clone())));
-                    } else {
-                        pos.push(self.lower(t));
-                    }
-                }
-                if pos.is_empty() && neg.len() == 1 {
-                    self.intern(Node::Neg(neg[0]))
-                } else {
-                    self.intern(Node::Sum { pos, neg })
-                }
-            }
-            Expr::Mul(fs) => {
-                let mut num = Vec::new();
-                let mut den = Vec::new();
-                let mut negative = false;
-                // A negative product with a sum among its factors shows the
-                // sum negated instead: `(alpha - 1)*log(x)`, not
-                // `-(1 - alpha)*log(x)` (negation is exact).
-                let flip = flippable_sum(fs);
-                for (k, f) in fs.iter().enumerate() {
-                    if Some(k) == flip {
-                        num.push(self.lower(&negate_sum(f)));
-                        continue;
-                    }
-                    match f {
-                        Expr::Num(c) => {
-                            negative = c.is_negative() && flip.is_none();
-                            let c = c.abs();
-                            if !c.numer().is_one() {
-                                let v = c.numer().to_f64().unwrap_or(f64::INFINITY);
-                                num.push(self.lit(v));
-                            }
-                            if !c.denom().is_one() {
-                                let v = c.denom().to_f64().unwrap_or(f64::INFINITY);
-                                den.push(self.lit(v));
-                            }
-                        }
-                        Expr::Pow(b, x) if x.as_num().is_some_and(|r| r.is_negative()) => {
-                            let flipped = Expr::pow((**b).clone(), Expr::neg((**x).clone()));
-                            den.push(self.lower(&flipped));
-                        }
-                        other => num.push(self.lower(other)),
-                    }
-                }
-                let body = if num.len() == 1 && den.is_empty() {
-                    num[0]
-                } else {
-                    self.intern(Node::Prod { num, den })
-                };
-                if negative {
-                    self.intern(Node::Neg(body))
-                } else {
-                    body
-                }
-            }
-            Expr::Pow(b, x) => self.lower_pow(b, x),
-            Expr::Call(f, args) => self.lower_call(*f, args),
-        }
-    }
-
-    fn lower_pow(&mut self, b: &Expr, x: &Expr) -> Id {
-        if matches!(b, Expr::Const(Constant::E)) {
-            let a = self.lower(x);
-            return self.intern(Node::Call(Fun::Exp, vec![a]));
-        }
-        let Some(r) = x.as_num() else {
-            let (base, exp) = (self.lower(b), self.lower(x));
-            return self.intern(Node::Powf(base, exp));
-        };
-        if r.is_negative() {
-            let flipped = Expr::pow(b.clone(), Expr::Num(-r.clone()));
-            let d = self.lower(&flipped);
-            return self.intern(Node::Prod {
-                num: Vec::new(),
-                den: vec![d],
-            });
-        }
-        let base = self.lower(b);
-        if r.is_integer()
-            && let Some(n) = r.to_integer().to_i32()
-        {
-            return match n {
-                0 => self.lit(1.0),
-                1 => base,
-                n => self.intern(Node::Powi(base, n)),
-            };
-        }
-        let v = rational_to_f64(r);
-        if v == 0.5 {
-            return self.intern(Node::Sqrt(base));
-        }
-        let exp = self.lit(v);
-        self.intern(Node::Powf(base, exp))
-    }
-
-    /// An order argument with the model's constants replaced by their values.
-    fn with_const_values(&self, e: &Expr) -> Expr {
-        e.substitute(&|v| self.consts.get(v).map(|r| Expr::Num(r.clone())))
-    }
-
-    fn lower_call(&mut self, f: Func, args: &[Expr]) -> Id {
-        if args.len() != f.arity() {
-            // Only a hand-built call can get here: lower its arguments and
-            // keep the function (arity mismatches are caught by the printer).
-            let ids: Vec<Id> = args.iter().map(|a| self.lower(a)).collect();
-            return self.intern(Node::Call(fun_of(f), ids));
-        }
-        let args: Vec<Expr> = match f {
-            Func::Polygamma | Func::BesselI | Func::LogBesselI => {
-                vec![self.with_const_values(&args[0]), args[1].clone()]
-            }
-            _ => args.to_vec(),
-        };
-        let args = &args[..];
-        if f == Func::Polygamma {
-            match args[0].as_int() {
-                Some(0) => {
-                    let x = self.lower(&args[1]);
-                    return self.intern(Node::Call(Fun::Digamma, vec![x]));
-                }
-                Some(n) if (1..=170).contains(&n) => {
-                    let x = self.lower(&args[1]);
-                    return self.intern(Node::Call(Fun::Polygamma(n as u32), vec![x]));
-                }
-                _ => {}
-            }
-        }
-        let ids: Vec<Id> = args.iter().map(|a| self.lower(a)).collect();
-        self.intern(Node::Call(fun_of(f), ids))
+        self.outputs().iter().map(|o| size[*o]).sum()
     }
 
     /// How often each node is referenced (by parents and as an output).
     fn uses(&self) -> Vec<usize> {
-        let mut uses = vec![0usize; self.nodes.len()];
+        let mut uses = vec![0usize; self.dag.len()];
         for id in self.order() {
-            for c in self.nodes[id].children() {
+            for c in self.dag.node(id).children() {
                 uses[c] += 1;
             }
         }
-        for &o in self.outputs.iter().chain(&self.pinned) {
+        for &o in self.outputs().iter().chain(&self.pinned) {
             uses[o] += 1;
         }
         uses
-    }
-}
-
-/// The factor to negate in a product with a negative coefficient: its
-/// first sum (to the power one).
-fn flippable_sum(fs: &[Expr]) -> Option<usize> {
-    let negative = fs
-        .first()
-        .and_then(Expr::as_num)
-        .is_some_and(|c| c.is_negative());
-    if !negative {
-        return None;
-    }
-    fs.iter().position(|f| matches!(f, Expr::Add(_)))
-}
-
-/// `-(a + b)` as the sum `-a - b`.
-fn negate_sum(e: &Expr) -> Expr {
-    match e {
-        Expr::Add(ts) => Expr::add(ts.iter().map(|t| Expr::neg(t.clone())).collect()),
-        other => Expr::neg(other.clone()),
-    }
-}
-
-fn fun_of(f: Func) -> Fun {
-    match f {
-        Func::Log => Fun::Log,
-        Func::Exp => Fun::Exp,
-        Func::Log1p => Fun::Log1p,
-        Func::Expm1 => Fun::Expm1,
-        Func::Sigmoid => Fun::Sigmoid,
-        Func::Lgamma => Fun::Lgamma,
-        Func::Polygamma => Fun::PolygammaDyn,
-        Func::Lbeta => Fun::Lbeta,
-        Func::Erf => Fun::Erf,
-        Func::Erfc => Fun::Erfc,
-        Func::Sin => Fun::Sin,
-        Func::Cos => Fun::Cos,
-        Func::BesselI => Fun::BesselI,
-        Func::Abs => Fun::Abs,
-        Func::NormalCdf => Fun::NormalCdf,
-        Func::Indicator => Fun::Indicator,
-        Func::LogNormalCdf => Fun::LogNormalCdf,
-        Func::LogSigmoid => Fun::LogSigmoid,
-        Func::LogBesselI => Fun::LogBesselI,
-        Func::Mills => Fun::Mills,
-        Func::MillsShift => Fun::MillsShift,
     }
 }
 
@@ -612,16 +305,16 @@ pub(crate) fn emit(
     namer: &mut Namer,
 ) -> Result<Emitted, CodegenError> {
     let uses = block.uses();
-    let mut printed: Vec<Printed> = vec![Printed::atom(String::new()); block.nodes.len()];
+    let mut printed: Vec<Printed> = vec![Printed::atom(String::new()); block.dag.len()];
     let mut temps = Vec::new();
     let mut counter = 0usize;
     // Leaves and temporaries: a name or a literal.
-    let mut named = vec![false; block.nodes.len()];
+    let mut named = vec![false; block.dag.len()];
     for id in block.order() {
-        let node = &block.nodes[id];
+        let node = block.dag.node(id);
         let p = print_node(node, &printed, d, idents)?;
         // `-t0` or `-x` is as cheap to repeat as to name.
-        let cheap = node.is_leaf() || matches!(node, Node::Neg(c) if named[*c]);
+        let cheap = node.is_leaf() || matches!(node, Node::Apply(Op::Neg, c) if named[c[0]]);
         if uses[id] >= 2 && !cheap {
             let name = namer.fresh("t", &mut counter);
             temps.push((name.clone(), p.s));
@@ -633,7 +326,7 @@ pub(crate) fn emit(
         }
     }
     let outputs = block
-        .outputs
+        .outputs()
         .iter()
         .map(|&o| printed[o].s.clone())
         .collect();
@@ -648,12 +341,7 @@ fn print_node(
 ) -> Result<Printed, CodegenError> {
     let p = |id: &Id| printed[*id].clone();
     Ok(match node {
-        Node::Lit(bits) => Printed {
-            s: d.lit(f64::from_bits(*bits)),
-            prec: P_ATOM,
-            lit: true,
-            typed: false,
-        },
+        Node::Lit(bits) => literal(d, f64::from_bits(*bits)),
         Node::Const(c) => Printed::atom(d.constant(*c)),
         Node::Var(v) => Printed::atom(
             idents
@@ -661,7 +349,8 @@ fn print_node(
                 .cloned()
                 .ok_or_else(|| CodegenError::Internal(format!("no identifier for `{v}`")))?,
         ),
-        Node::Sum { pos, neg } => {
+        Node::Sum(_) => {
+            let (pos, neg) = (node.added(), node.subtracted());
             let mut s = String::new();
             for (i, t) in pos.iter().enumerate() {
                 if i > 0 {
@@ -678,10 +367,11 @@ fn print_node(
                     s.push_str(&p(t).at(P_PROD));
                 }
             }
-            let untyped = pos.iter().chain(neg).all(|c| !printed[*c].typed);
+            let untyped = pos.iter().chain(&neg).all(|c| !printed[*c].typed);
             Printed::new(s, P_SUM).untyped_if(untyped)
         }
-        Node::Prod { num, den } => {
+        Node::Prod(_) => {
+            let (num, den) = (node.numerator(), node.denominator());
             let mut s = if num.is_empty() {
                 d.lit(1.0)
             } else {
@@ -707,38 +397,48 @@ fn print_node(
                     s.push(')');
                 }
             }
-            let untyped = num.iter().chain(den).all(|c| !printed[*c].typed);
+            let untyped = num.iter().chain(&den).all(|c| !printed[*c].typed);
             Printed::new(s, P_PROD).untyped_if(untyped)
         }
-        Node::Neg(x) => {
-            Printed::new(format!("-{}", p(x).at(P_PROD)), P_NEG).untyped_if(!printed[*x].typed)
-        }
-        Node::Powi(x, n) => d.powi(p(x), *n),
-        Node::Powf(x, y) => d.powf(p(x), p(y)),
-        Node::Sqrt(x) => d.sqrt(p(x)),
-        Node::Call(f, xs) => {
-            let want = match f {
-                Fun::PolygammaDyn
-                | Fun::Lbeta
-                | Fun::BesselI
-                | Fun::LogBesselI
-                | Fun::Indicator => 2,
-                _ => 1,
-            };
-            if xs.len() != want {
+        Node::Apply(op, xs) => match (*op, &xs[..]) {
+            (Op::Neg, [x]) => {
+                Printed::new(format!("-{}", p(x).at(P_PROD)), P_NEG).untyped_if(!printed[*x].typed)
+            }
+            (Op::Powi(n), [x]) => d.powi(p(x), n),
+            // A number as the exponent: printed as a literal is.
+            (Op::Powf(v), [x]) => d.powf(p(x), literal(d, v)),
+            (Op::Pow, [x, y]) => d.powf(p(x), p(y)),
+            (Op::Sqrt, [x]) => d.sqrt(p(x)),
+            (Op::Call(f), _) if xs.len() == f.arity() => d.call(f, xs.iter().map(p).collect())?,
+            // Sums and products are `Node::Sum` and `Node::Prod`.
+            (op, _) => {
+                let what = match op {
+                    Op::Call(f) => format!("{f:?}"),
+                    op => format!("{op:?}"),
+                };
                 return Err(CodegenError::Internal(format!(
-                    "{f:?} called with {} arguments",
+                    "{what} called with {} arguments",
                     xs.len()
                 )));
             }
-            d.call(*f, xs.iter().map(p).collect())?
-        }
+        },
     })
+}
+
+/// A non-negative literal as printed code.
+fn literal(d: &dyn Dialect, v: f64) -> Printed {
+    Printed {
+        s: d.lit(v),
+        prec: P_ATOM,
+        lit: true,
+        typed: false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::expr::Func;
 
     #[test]
     fn shared_subexpressions_are_counted_once() {
@@ -748,10 +448,8 @@ mod tests {
         let b = Expr::div(Expr::exp(d), Expr::powi(s, 3));
         let block = Block::new(&[a, b]);
         let uses = block.uses();
-        let diff = block
-            .nodes
-            .iter()
-            .position(|n| matches!(n, Node::Sum { .. }))
+        let diff = (0..block.dag.len())
+            .find(|&id| matches!(block.dag.node(id), Node::Sum(_)))
             .expect("x - mu");
         assert_eq!(uses[diff], 2);
     }
@@ -761,8 +459,8 @@ mod tests {
         block
             .order()
             .into_iter()
-            .filter_map(|id| match &block.nodes[id] {
-                Node::Call(f, _) => Some(*f),
+            .filter_map(|id| match block.dag.node(id) {
+                Node::Apply(Op::Call(f), _) => Some(*f),
                 _ => None,
             })
             .collect()
@@ -796,5 +494,37 @@ mod tests {
             assert!(!fs.contains(&Fun::Log), "{e}: {fs:?}");
             assert!(!fs.contains(&Fun::Exp), "{e}: {fs:?}");
         }
+    }
+
+    /// A product printed as a pair of shared factors is that pair's
+    /// temporary, not a copy of it: the probit's Hessian entry
+    /// `z1*(y - 1 ...)` (its sign kept in the sum) is the `z1*t1` that the
+    /// entries `z1*z2*t1` share.
+    #[test]
+    fn a_shared_pair_is_not_copied_into_a_second_temporary() {
+        let src = include_str!("../../tests/fixtures/structure/probit3.fim");
+        let model = crate::load(src, "probit3").expect("loads");
+        let code = super::super::derive_and_generate(
+            &model,
+            super::super::Lang::Python,
+            &super::super::CodegenConfig::default(),
+        )
+        .expect("generates")
+        .code;
+        let copies: Vec<&str> = code
+            .lines()
+            .map(str::trim)
+            .filter(|l| {
+                l.split_once(" = ").is_some_and(|(a, b)| {
+                    let temp = |s: &str| {
+                        s.strip_prefix('t')
+                            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+                    };
+                    temp(a) && temp(b)
+                })
+            })
+            .collect();
+        assert!(copies.is_empty(), "{copies:?}\n{code}");
+        assert!(code.contains("t2 = z1*t1"), "{code}");
     }
 }

@@ -2,10 +2,13 @@
 //! many times, generic over the dual number type.
 //!
 //! Compilation:
-//! * **Hash-consing.** Every node is numbered bottom-up by its operation and
-//!   its children's registers, so a subexpression shared anywhere in the
-//!   expressions (the linear predictor inside a log-likelihood, a
-//!   `lgamma(alpha)` in the value and its score) is computed once.
+//! * **Shared subexpressions.** The expressions are lowered by the one
+//!   lowering every evaluator and printer uses ([`crate::numeric::lower`]),
+//!   so a subexpression shared anywhere in them (the linear predictor
+//!   inside a log-likelihood, a `lgamma(alpha)` in the value and its
+//!   score) is one node, computed once. Instructions are numbered by
+//!   their operation and operand registers, so what folding makes equal
+//!   is computed once too.
 //! * **Structural zeros.** Each register is classified by what it depends
 //!   on: constants (folded at compile time), data only, parameters only, or
 //!   both. Only parameter-dependent registers use dual arithmetic; data
@@ -35,9 +38,9 @@
 
 use super::SpecialFunctions;
 use super::eval::{EvalError, eval, polygamma_order};
-use crate::ir::expr::{Expr, Func, Name, rational_to_f64};
+use super::lower::{Dag, Factor, Fun, Id, Node, Op, Term};
+use crate::ir::expr::{Expr, Name};
 use num_dual::DualNum;
-use num_traits::Signed;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
@@ -74,42 +77,8 @@ impl Class {
     }
 }
 
-/// An operation of the tape.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Op {
-    Add,
-    Mul,
-    Powi(i32),
-    Powf(f64),
-    Sqrt,
-    /// `a^b` with a symbolic exponent: `exp(b ln a)`.
-    PowGeneral,
-    /// One-argument functions, the internal tail-safe ones of
-    /// `symbolic::stable` included (`log Φ`, `log σ`, the Mills ratio).
-    Unary(Func),
-    /// Two-argument functions: polygamma(n, x), besseli(nu, x), log
-    /// besseli, lbeta, indicator.
-    Binary(Func),
-}
-
-/// Hash-consing key: an operation and its operands.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Key {
-    Op(u8, u64, Operand, Operand),
-}
-
-fn op_key(op: Op) -> (u8, u64) {
-    match op {
-        Op::Add => (0, 0),
-        Op::Mul => (1, 0),
-        Op::Powi(n) => (2, n as u64),
-        Op::Powf(p) => (3, p.to_bits()),
-        Op::Sqrt => (4, 0),
-        Op::PowGeneral => (5, 0),
-        Op::Unary(f) => (6, f as u64),
-        Op::Binary(f) => (9, f as u64),
-    }
-}
+/// Hash-consing key of an instruction: its operation and operands.
+type Key = (Op, Operand, Operand);
 
 #[derive(Clone, Copy, Debug)]
 struct Instr {
@@ -126,6 +95,13 @@ pub enum CompileError {
     UnknownVariable(Name),
     /// A constant subexpression is not finite or an order is unusable.
     Eval(EvalError),
+    /// An operation with the wrong number of operands (a hand-built call).
+    Arity {
+        /// The operation.
+        op: String,
+        /// Its number of operands.
+        args: usize,
+    },
 }
 
 impl std::fmt::Display for CompileError {
@@ -136,6 +112,9 @@ impl std::fmt::Display for CompileError {
                 "`{v}` is neither a parameter nor a data variable of the tape"
             ),
             CompileError::Eval(e) => e.fmt(f),
+            CompileError::Arity { op, args } => {
+                write!(f, "`{op}` cannot be applied to {args} operands")
+            }
         }
     }
 }
@@ -168,6 +147,7 @@ pub struct Workspace<D> {
 }
 
 struct Builder<'a> {
+    dag: &'a Dag,
     params: &'a [Name],
     data: &'a [Name],
     plain_vals: Vec<f64>,
@@ -179,8 +159,10 @@ struct Builder<'a> {
     dual_row: Vec<Instr>,
     memo: HashMap<Key, Operand>,
     consts: HashMap<u64, Operand>,
-    /// Named intermediates, already compiled.
-    definitions: HashMap<Name, Operand>,
+    /// The register of each node, once compiled.
+    done: Vec<Option<Operand>>,
+    /// The register of each node's negation, once compiled.
+    done_neg: Vec<Option<Operand>>,
 }
 
 impl Builder<'_> {
@@ -213,13 +195,12 @@ impl Builder<'_> {
 
     /// Emit (or reuse) `op(a, b)`.
     fn emit(&mut self, op: Op, a: Operand, b: Operand) -> Result<Operand, CompileError> {
-        let (tag, bits) = op_key(op);
         let (a, b) = if matches!(op, Op::Add | Op::Mul) && a > b {
             (b, a) // commutative: one key for both orders
         } else {
             (a, b)
         };
-        let key = Key::Op(tag, bits, a, b);
+        let key = (op, a, b);
         if let Some(o) = self.memo.get(&key) {
             return Ok(*o);
         }
@@ -281,70 +262,171 @@ impl Builder<'_> {
         self.emit(op, a, a)
     }
 
-    fn expr(&mut self, e: &Expr) -> Result<Operand, CompileError> {
-        match e {
-            Expr::Num(r) => Ok(self.constant(rational_to_f64(r))),
-            Expr::Const(c) => Ok(self.constant(c.value())),
-            Expr::Var(v) => {
-                if let Some(o) = self.definitions.get(v) {
-                    Ok(*o)
-                } else if let Some(i) = self.params.iter().position(|p| p == v) {
-                    Ok(Operand::Dual(i as u32))
+    /// The register of node `id`.
+    fn node(&mut self, id: Id) -> Result<Operand, CompileError> {
+        if let Some(o) = self.done[id] {
+            return Ok(o);
+        }
+        let dag = self.dag;
+        let o = match dag.node(id) {
+            Node::Lit(bits) => self.constant(f64::from_bits(*bits)),
+            Node::Const(c) => self.constant(c.value()),
+            Node::Var(v) => {
+                if let Some(i) = self.params.iter().position(|p| p == v) {
+                    Operand::Dual(i as u32)
                 } else if let Some(i) = self.data.iter().position(|p| p == v) {
-                    Ok(Operand::Plain(i as u32))
+                    Operand::Plain(i as u32)
                 } else {
-                    Err(CompileError::UnknownVariable(v.clone()))
+                    return Err(CompileError::UnknownVariable(v.clone()));
                 }
             }
-            Expr::Add(ts) => {
-                // A sum of negative terms is `-1` times its negation, so
-                // `Phi(-eta)` (the stable form of `1 - Phi(eta)`) shares
-                // eta's register: one linear form, not two.
-                if ts.iter().all(|t| t.split_coeff().0.is_negative()) {
-                    let p = self.expr(&Expr::neg(e.clone()))?;
-                    let m1 = self.constant(-1.0);
-                    return self.emit(Op::Mul, m1, p);
-                }
-                let items = ts.iter().map(|t| self.expr(t)).collect::<Result<_, _>>()?;
-                self.fold(Op::Add, items)
+            Node::Sum(terms) => self.sum(terms, false)?,
+            Node::Prod(factors) => self.product(factors, false)?,
+            Node::Apply(Op::Neg, xs) if xs.len() == 1 => self.negated(xs[0])?,
+            Node::Apply(op @ (Op::Powi(_) | Op::Powf(_) | Op::Sqrt), xs) if xs.len() == 1 => {
+                let a = self.node(xs[0])?;
+                self.emit1(*op, a)?
             }
-            Expr::Mul(fs) => {
-                let items = fs.iter().map(|t| self.expr(t)).collect::<Result<_, _>>()?;
-                self.fold(Op::Mul, items)
+            Node::Apply(Op::Pow, xs) if xs.len() == 2 => {
+                let base = self.node(xs[0])?;
+                let ex = self.node(xs[1])?;
+                self.emit(Op::Pow, base, ex)?
             }
-            Expr::Pow(b, x) => {
-                let base = self.expr(b)?;
-                match x.as_num() {
-                    Some(r) if r.is_integer() => {
-                        match x.as_int().and_then(|n| i32::try_from(n).ok()) {
-                            Some(n) => self.emit1(Op::Powi(n), base),
-                            None => self.emit1(Op::Powf(rational_to_f64(r)), base),
-                        }
+            Node::Apply(Op::Call(f), xs) if xs.len() == f.arity() => self.call(*f, xs)?,
+            Node::Apply(op, xs) => {
+                return Err(CompileError::Arity {
+                    op: format!("{op:?}"),
+                    args: xs.len(),
+                });
+            }
+        };
+        self.done[id] = Some(o);
+        Ok(o)
+    }
+
+    /// The register of minus node `id`: a negative coefficient where the
+    /// node has one (`-2x` is `(-2)·x`, as written), else `(-1)·x`.
+    fn negated(&mut self, id: Id) -> Result<Operand, CompileError> {
+        if let Some(o) = self.done_neg[id] {
+            return Ok(o);
+        }
+        let dag = self.dag;
+        let o = match dag.node(id) {
+            Node::Lit(bits) => self.constant(-f64::from_bits(*bits)),
+            Node::Apply(Op::Neg, xs) if xs.len() == 1 => self.node(xs[0])?,
+            Node::Sum(terms) => self.sum(terms, true)?,
+            Node::Prod(factors) => self.product(factors, true)?,
+            _ => {
+                let m1 = self.constant(-1.0);
+                let x = self.node(id)?;
+                self.fold(Op::Mul, vec![m1, x])?
+            }
+        };
+        self.done_neg[id] = Some(o);
+        Ok(o)
+    }
+
+    /// A sum, or its negation: its terms added in written order (plain
+    /// ones first, see [`Builder::fold`]). A sum of negative terms is `-1`
+    /// times its negation, so `Phi(-eta)` (the stable form of
+    /// `1 - Phi(eta)`) shares eta's register: one linear form, not two.
+    fn sum(&mut self, terms: &[Term], negate: bool) -> Result<Operand, CompileError> {
+        let dag = self.dag;
+        let negative = |t: &Term| match *t {
+            Term::Minus(_) => true,
+            Term::Plus(x) => dag.node(x).is_flipped(),
+        };
+        // Every term of the sum compiled (its negation when `negate`)
+        // has a negative coefficient.
+        let all_negative = terms.iter().all(|t| negative(t) != negate);
+        // Compile each term's negation?
+        let flip = negate != all_negative;
+        let mut items = Vec::with_capacity(terms.len());
+        for t in terms {
+            items.push(match (*t, flip) {
+                (Term::Plus(x), false) | (Term::Minus(x), true) => self.node(x)?,
+                (Term::Plus(x), true) | (Term::Minus(x), false) => self.negated(x)?,
+            });
+        }
+        let p = self.fold(Op::Add, items)?;
+        if all_negative {
+            let m1 = self.constant(-1.0);
+            self.emit(Op::Mul, m1, p)
+        } else {
+            Ok(p)
+        }
+    }
+
+    /// A product, or its negation: its factors multiplied in written
+    /// order (plain ones first), the coefficient as one number, a divisor
+    /// `b^k` as the power `b^-k`.
+    fn product(&mut self, factors: &[Factor], negate: bool) -> Result<Operand, CompileError> {
+        let mut items = Vec::with_capacity(factors.len() + 1);
+        let has_coef = matches!(factors.first(), Some(Factor::Coef { .. }));
+        if negate && !has_coef {
+            items.push(self.constant(-1.0));
+        }
+        for f in factors {
+            items.push(match *f {
+                Factor::Coef { value, num, den } => {
+                    let c = f64::from_bits(value);
+                    if !negate {
+                        self.constant(c)
+                    } else if num.is_none() && den.is_none() && c < 0.0 {
+                        // -(-1·x·A) is x·A: no coefficient left.
+                        continue;
+                    } else {
+                        self.constant(-c)
                     }
-                    Some(r) => {
-                        let p = rational_to_f64(r);
-                        if p == 0.5 {
-                            self.emit1(Op::Sqrt, base)
-                        } else {
-                            self.emit1(Op::Powf(p), base)
-                        }
-                    }
-                    None => {
-                        let ex = self.expr(x)?;
-                        self.emit(Op::PowGeneral, base, ex)
-                    }
                 }
+                Factor::Times(x) => self.node(x)?,
+                Factor::Flipped(x) => self.negated(x)?,
+                Factor::Over(x) => self.reciprocal_power(x)?,
+            });
+        }
+        self.fold(Op::Mul, items)
+    }
+
+    /// `b^-k` for a divisor node `b^k`.
+    fn reciprocal_power(&mut self, id: Id) -> Result<Operand, CompileError> {
+        let dag = self.dag;
+        let (op, base) = match dag.node(id) {
+            Node::Apply(Op::Powi(n), xs) if xs.len() == 1 => (Op::Powi(-n), xs[0]),
+            Node::Apply(Op::Sqrt, xs) if xs.len() == 1 => (Op::Powf(-0.5), xs[0]),
+            Node::Apply(Op::Powf(p), xs) if xs.len() == 1 => (Op::Powf(-p), xs[0]),
+            _ => (Op::Powi(-1), id),
+        };
+        let b = self.node(base)?;
+        self.emit1(op, b)
+    }
+
+    /// A call. Polygamma of an order known when lowering takes it from a
+    /// constant register, as one of a computed order does.
+    fn call(&mut self, f: Fun, xs: &[Id]) -> Result<Operand, CompileError> {
+        let order = match f {
+            Fun::Digamma => Some(0),
+            Fun::Polygamma(n) => Some(n),
+            _ => None,
+        };
+        if let Some(n) = order {
+            let a = self.constant(f64::from(n));
+            let b = self.node(xs[0])?;
+            return self.emit(Op::Call(Fun::PolygammaDyn), a, b);
+        }
+        match xs {
+            [x] => {
+                let a = self.node(*x)?;
+                self.emit1(Op::Call(f), a)
             }
-            Expr::Call(f, args) => {
-                if f.arity() == 2 {
-                    let a = self.expr(&args[0])?;
-                    let b = self.expr(&args[1])?;
-                    self.emit(Op::Binary(*f), a, b)
-                } else {
-                    let a = self.expr(&args[0])?;
-                    self.emit1(Op::Unary(*f), a)
-                }
+            [x, y] => {
+                let a = self.node(*x)?;
+                let b = self.node(*y)?;
+                self.emit(Op::Call(f), a, b)
             }
+            _ => Err(CompileError::Arity {
+                op: format!("{f:?}"),
+                args: xs.len(),
+            }),
         }
     }
 }
@@ -403,44 +485,51 @@ fn exec<D: DualNum<Primitive = f64>>(op: Op, a: Arg<D>, b: Arg<D>) -> Result<D, 
             Arg::D(d) => d.powf(p),
         },
         Op::Sqrt => a.into_dual().sqrt(),
-        Op::PowGeneral => match (a, b) {
+        Op::Pow => match (a, b) {
             (Arg::P(x), Arg::P(y)) => D::from(x.powf(y)),
             (Arg::P(x), e) => (e.into_dual() * x.ln()).exp(),
             (base, e) => (e.into_dual() * base.into_dual().ln()).exp(),
         },
-        Op::Unary(f) => {
-            let x = a.into_dual();
-            match f {
-                Func::Log => x.ln(),
-                Func::Exp => x.exp(),
-                Func::Log1p => x.ln_1p(),
-                Func::Expm1 => x.exp_m1(),
-                Func::Sigmoid => x.sigmoid(),
-                Func::Lgamma => x.lgamma(),
-                Func::Erf => SpecialFunctions::erf(&x),
-                Func::Erfc => SpecialFunctions::erfc(&x),
-                Func::Sin => x.sin(),
-                Func::Cos => x.cos(),
-                Func::Abs => num_traits::Signed::abs(&x),
-                Func::NormalCdf => x.normal_cdf(),
-                Func::LogNormalCdf => x.log_normal_cdf(),
-                Func::LogSigmoid => x.log_sigmoid(),
-                Func::Mills => x.mills(),
-                Func::MillsShift => x.mills_shift(),
-                Func::Polygamma
-                | Func::Lbeta
-                | Func::BesselI
-                | Func::Indicator
-                | Func::LogBesselI => D::from(f64::NAN),
+        Op::Neg => -a.into_dual(),
+        Op::Call(f) => match f {
+            // Two arguments: polygamma(n, x), besseli(nu, x), log
+            // besseli, lbeta, indicator.
+            Fun::PolygammaDyn => b.into_dual().polygamma(polygamma_order(a.re())?),
+            Fun::BesselI => b.into_dual().besseli(a.re()),
+            Fun::LogBesselI => b.into_dual().log_besseli(a.re()),
+            Fun::Lbeta => a.into_dual().lbeta(&b.into_dual()),
+            Fun::Indicator => D::from(if a.re() == b.re() { 1.0 } else { 0.0 }),
+            // One argument, the internal tail-safe ones of
+            // `symbolic::stable` included (`log Φ`, `log σ`, the Mills
+            // ratio).
+            f => {
+                let x = a.into_dual();
+                match f {
+                    Fun::Log => x.ln(),
+                    Fun::Exp => x.exp(),
+                    Fun::Log1p => x.ln_1p(),
+                    Fun::Expm1 => x.exp_m1(),
+                    Fun::Sigmoid => x.sigmoid(),
+                    Fun::Lgamma => x.lgamma(),
+                    Fun::Digamma => x.polygamma(0),
+                    Fun::Polygamma(n) => x.polygamma(n),
+                    Fun::Erf => SpecialFunctions::erf(&x),
+                    Fun::Erfc => SpecialFunctions::erfc(&x),
+                    Fun::Sin => x.sin(),
+                    Fun::Cos => x.cos(),
+                    Fun::Abs => num_traits::Signed::abs(&x),
+                    Fun::NormalCdf => x.normal_cdf(),
+                    Fun::LogNormalCdf => x.log_normal_cdf(),
+                    Fun::LogSigmoid => x.log_sigmoid(),
+                    Fun::Mills => x.mills(),
+                    Fun::MillsShift => x.mills_shift(),
+                    Fun::PolygammaDyn
+                    | Fun::BesselI
+                    | Fun::LogBesselI
+                    | Fun::Lbeta
+                    | Fun::Indicator => D::from(f64::NAN),
+                }
             }
-        }
-        Op::Binary(f) => match f {
-            Func::Polygamma => b.into_dual().polygamma(polygamma_order(a.re())?),
-            Func::BesselI => b.into_dual().besseli(a.re()),
-            Func::LogBesselI => b.into_dual().log_besseli(a.re()),
-            Func::Lbeta => a.into_dual().lbeta(&b.into_dual()),
-            Func::Indicator => D::from(if a.re() == b.re() { 1.0 } else { 0.0 }),
-            _ => D::from(f64::NAN),
         },
     })
 }
@@ -479,7 +568,10 @@ impl Tape {
     ) -> Result<Tape, CompileError> {
         let params: Vec<Name> = params.iter().map(|p| Name::from(p.as_ref())).collect();
         let data: Vec<Name> = data.iter().map(|p| Name::from(p.as_ref())).collect();
+        // Every evaluator computes the stable form: the lowering runs it.
+        let dag = Dag::with_definitions(exprs, HashMap::new(), definitions);
         let mut b = Builder {
+            dag: &dag,
             params: &params,
             data: &data,
             plain_vals: vec![0.0; data.len()],
@@ -491,16 +583,18 @@ impl Tape {
             dual_row: Vec::new(),
             memo: HashMap::new(),
             consts: HashMap::new(),
-            definitions: HashMap::new(),
+            done: vec![None; dag.len()],
+            done_neg: vec![None; dag.len()],
         };
-        for (name, e) in definitions {
-            let o = b.expr(&crate::symbolic::stable_cow(e))?;
-            b.definitions.insert(name.clone(), o);
+        // Named intermediates first, then the outputs: each node compiled
+        // where the expressions first need it.
+        for &(_, id) in dag.definitions() {
+            b.node(id)?;
         }
-        // Every evaluator computes the stable form (`symbolic::stable`).
-        let outputs = exprs
+        let outputs = dag
+            .outputs()
             .iter()
-            .map(|e| b.expr(&crate::symbolic::stable_cow(e)))
+            .map(|&id| b.node(id))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Tape {
             plain_init: b.plain_vals,
@@ -832,15 +926,15 @@ enum LinIns {
 
 /// A function of one second-order dual that [`exec`] computes by calling
 /// it, for [`LinearHessian::forms_block`] to call without the dispatch.
-fn direct(f: Func) -> Option<fn(&num_dual::Dual2_64) -> num_dual::Dual2_64> {
+fn direct(f: Fun) -> Option<fn(&num_dual::Dual2_64) -> num_dual::Dual2_64> {
     type D = num_dual::Dual2_64;
     Some(match f {
-        Func::Log => |x: &D| x.ln(),
-        Func::Exp => |x: &D| x.exp(),
-        Func::Log1p => |x: &D| x.ln_1p(),
-        Func::Sigmoid => |x: &D| x.sigmoid(),
-        Func::LogSigmoid => |x: &D| x.log_sigmoid(),
-        Func::Lgamma => |x: &D| x.lgamma(),
+        Fun::Log => |x: &D| x.ln(),
+        Fun::Exp => |x: &D| x.exp(),
+        Fun::Log1p => |x: &D| x.ln_1p(),
+        Fun::Sigmoid => |x: &D| x.sigmoid(),
+        Fun::LogSigmoid => |x: &D| x.log_sigmoid(),
+        Fun::Lgamma => |x: &D| x.lgamma(),
         _ => return None,
     })
 }
@@ -1253,7 +1347,7 @@ impl LinearHessian {
                 }
                 // The usual link and family functions: called directly, the
                 // same functions `exec` calls.
-                (Op::Unary(f), Dl(_), Dl(_)) if ra == rb && direct(f).is_some() => {
+                (Op::Call(f), Dl(_), Dl(_)) if ra == rb && direct(f).is_some() => {
                     let Some(fun) = direct(f) else { return false };
                     for i in 0..n {
                         duals[dst + i] = fun(&duals[ra + i]);
@@ -1652,11 +1746,11 @@ impl Tape {
                     .iter_mut()
                     .zip(x.iter().zip(y))
                     .for_each(|(o, (x, y))| *o = x * y),
-                Op::Unary(Func::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
-                Op::Unary(Func::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
+                Op::Call(Fun::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
+                Op::Call(Fun::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
                 // The value `SpecialFunctions::sigmoid` gives, bit for bit,
                 // without the log σ it also prepares.
-                Op::Unary(Func::Sigmoid) => out.iter_mut().zip(x).for_each(|(o, &x)| {
+                Op::Call(Fun::Sigmoid) => out.iter_mut().zip(x).for_each(|(o, &x)| {
                     let e = (-x.abs()).exp();
                     let big = 1.0 / (1.0 + e);
                     *o = if x >= 0.0 { big } else { e * big };
@@ -1677,6 +1771,152 @@ impl Tape {
         match self.outputs[i] {
             Operand::Plain(r) => &ws.cols[r as usize * ws.cap..(r as usize + 1) * ws.cap],
             Operand::Dual(_) => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tape's instructions and registers in a form that does not
+    /// depend on how the op enum spells an operation: what the pins below
+    /// were computed from.
+    fn listing(t: &Tape) -> String {
+        let reg = |o: Operand| match o {
+            Operand::Plain(r) => format!("p{r}"),
+            Operand::Dual(r) => format!("d{r}"),
+        };
+        let op = |op: Op| match op {
+            Op::Add => "add".to_string(),
+            Op::Mul => "mul".to_string(),
+            Op::Powi(n) => format!("powi{n}"),
+            Op::Powf(p) => format!("powf{:x}", p.to_bits()),
+            Op::Sqrt => "sqrt".to_string(),
+            Op::Pow => "pow".to_string(),
+            Op::Neg => "neg".to_string(),
+            Op::Call(Fun::PolygammaDyn) => "polygamma".to_string(),
+            // The names of the language's functions (`Func::name`), which
+            // the pins were computed with.
+            Op::Call(f) => match f {
+                Fun::NormalCdf => "Phi".to_string(),
+                Fun::LogNormalCdf => "log_Phi".to_string(),
+                Fun::LogSigmoid => "log_sigmoid".to_string(),
+                Fun::LogBesselI => "log_besseli".to_string(),
+                Fun::MillsShift => "mills_shift".to_string(),
+                f => format!("{f:?}").to_lowercase(),
+            },
+        };
+        let mut s = String::new();
+        for (name, list) in [
+            ("plain", &t.plain_row),
+            ("param", &t.dual_param),
+            ("row", &t.dual_row),
+        ] {
+            s.push_str(name);
+            s.push('\n');
+            for i in list {
+                s.push_str(&format!(
+                    "{} = {} {} {}\n",
+                    reg(i.dst),
+                    op(i.op),
+                    reg(i.a),
+                    reg(i.b)
+                ));
+            }
+        }
+        let init: Vec<String> = t
+            .plain_init
+            .iter()
+            .map(|v| format!("{:x}", v.to_bits()))
+            .collect();
+        let outs: Vec<String> = t.outputs.iter().map(|o| reg(*o)).collect();
+        s.push_str(&format!(
+            "init {}\nduals {}\nout {}\n",
+            init.join(" "),
+            t.n_dual,
+            outs.join(" ")
+        ));
+        s
+    }
+
+    /// FNV-1a, 64 bits: a fingerprint of a listing.
+    fn fnv(s: &str) -> u64 {
+        s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+
+    /// The log-density, its gradient and its Hessian's lower triangle of
+    /// a model file, compiled to one tape each.
+    fn tapes(path: &str) -> Vec<(String, Tape)> {
+        let src = std::fs::read_to_string(path).expect("model file");
+        let m = crate::load(&src, "m").expect("model loads");
+        let params: Vec<String> = m.params.iter().map(|p| p.name.to_string()).collect();
+        let logp = m.logp_numeric();
+        let data: Vec<String> = {
+            let mut v: Vec<String> = logp
+                .free_vars()
+                .into_iter()
+                .map(|v| v.to_string())
+                .collect();
+            v.retain(|v| !params.contains(v));
+            v.sort();
+            v
+        };
+        let grad = crate::symbolic::gradient(&logp, &params);
+        let hess: Vec<Expr> = crate::symbolic::hessian(&logp, &params)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, row)| row.into_iter().take(i + 1))
+            .collect();
+        [("logp", vec![logp]), ("grad", grad), ("hess", hess)]
+            .into_iter()
+            .filter_map(|(what, es)| {
+                Tape::compile(&es, &params, &data)
+                    .ok()
+                    .map(|t| (what.to_string(), t))
+            })
+            .collect()
+    }
+
+    /// The instruction lists of the tapes before they were built from the
+    /// shared lowering ([`crate::numeric::lower`]): counts (data-only,
+    /// parameter-only, per-row), dual registers, and a fingerprint of the
+    /// whole listing (every instruction, register and constant), computed
+    /// on the tape's own lowering and asserted since. A pin moves when the
+    /// compiled expressions change (a new differentiation rule): compare
+    /// the listings then.
+    #[test]
+    fn instruction_lists_are_pinned() {
+        #[rustfmt::skip]
+        let pins = [
+            ("examples/logistic_regression.fim", "logp", (2, 0, 10), 13, 0xa788_d27d_5725_f3e8),
+            ("examples/gamma.fim", "logp", (3, 7, 4), 13, 0x378e_0f72_b474_bfa5),
+            ("examples/gamma.fim", "hess", (0, 6, 0), 8, 0x9641_3b9b_0208_dac2),
+            ("examples/probit_regression.fim", "logp", (2, 0, 10), 13, 0x66b1_923d_a54e_5e2c),
+            ("examples/normal.fim", "grad", (1, 4, 6), 12, 0x1895_aa20_cbb1_a69f),
+            ("tests/fixtures/textbook/negative_binomial.fim", "logp", (7, 5, 3), 9, 0x3b72_8446_805c_1209),
+        ];
+        let root = env!("CARGO_MANIFEST_DIR");
+        for (file, what, counts, duals, print) in pins {
+            let all = tapes(&format!("{root}/{file}"));
+            let (_, t) = all.iter().find(|(w, _)| w == what).expect("compiles");
+            assert_eq!(t.instruction_counts(), counts, "{file} {what}");
+            assert_eq!(t.n_dual, duals, "{file} {what}");
+            assert_eq!(fnv(&listing(t)), print, "{file} {what}:\n{}", listing(t));
+        }
+    }
+
+    /// A hand-built call with the wrong number of arguments is refused,
+    /// not a panic.
+    #[test]
+    fn a_call_with_the_wrong_arity_is_an_error() {
+        use crate::ir::expr::Func;
+        for args in [vec![], vec![Expr::var("x"), Expr::var("x"), Expr::var("x")]] {
+            let e = Expr::Call(Func::Log, args);
+            let err = Tape::compile(&[e], &["x"], &[] as &[&str]).expect_err("refused");
+            assert!(matches!(err, CompileError::Arity { .. }), "{err}");
         }
     }
 }

@@ -7,6 +7,8 @@
 //!   `D: DualNum<Primitive = f64>` (value and all derivatives `D` carries).
 //! * [`eval`] — evaluate an [`crate::ir::Expr`] over any such `D`; exact
 //!   gradient and Hessian with [`eval::gradient_hessian`].
+//! * [`lower`] — expressions lowered once to a hash-consed DAG of
+//!   floating-point operations: what the tape runs and codegen prints.
 //! * [`compiled`] — compile expressions once into a flat tape with shared
 //!   subexpressions, plain-`f64` data work and hoisted parameter work, and
 //!   evaluate it per data row without allocation.
@@ -26,6 +28,8 @@ pub mod eval;
 pub mod formats;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod gram;
+#[doc(hidden)] // an internal stage: public for the tests and benches
+pub mod lower;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod quadrature;
 #[doc(hidden)] // an internal stage: public for the tests and benches
