@@ -42,6 +42,8 @@ pub mod fit;
 pub mod ir;
 pub mod number;
 pub mod numeric;
+#[doc(hidden)] // an internal helper: public for the doc example
+pub mod partition;
 pub mod render;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod structure;

@@ -17,6 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "budget",
             "exact",
             "number",
+            "partition",
             "Diagnostic",
             "Severity",
             "Span",

@@ -862,17 +862,7 @@ fn check_normalised(model: &Model, domains: &[(Name, Domain)]) -> Result<(), Blo
     let _stage = crate::budget::stage("checking that the density is normalised");
     for salt in 0..2 {
         let at = super::identifiability::typical_point_with_covariates(model, domains, salt);
-        let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
-        let theta: Vec<f64> = own.iter().map(|p| lookup(p).unwrap_or(f64::NAN)).collect();
-        let config = super::numeric::NumericConfig {
-            covariates: model
-                .covariates
-                .iter()
-                .filter_map(|c| lookup(&c.name).map(|x| (c.name.clone(), x)))
-                .collect(),
-            location_scale: false,
-            ..Default::default()
-        };
+        let (theta, config) = super::numeric::NumericConfig::at_point(model, &at);
         if let Err(e @ crate::numeric::NumericError::NotNormalised { .. }) =
             super::numeric::numeric_fim(model, &theta, &config)
         {

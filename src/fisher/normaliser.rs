@@ -301,20 +301,7 @@ fn check_numerically(
     own.lets.clear();
     for at in points {
         let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
-        let theta: Vec<f64> = model
-            .params
-            .iter()
-            .map(|p| lookup(&p.name).unwrap_or(f64::NAN))
-            .collect();
-        let config = super::numeric::NumericConfig {
-            covariates: model
-                .covariates
-                .iter()
-                .filter_map(|c| lookup(&c.name).map(|x| (c.name.clone(), x)))
-                .collect(),
-            location_scale: false,
-            ..Default::default()
-        };
+        let (theta, config) = super::numeric::NumericConfig::at_point(model, at);
         let num = super::numeric::numeric_fim(&own, &theta, &config)
             .map_err(|e| format!("its density, checked numerically, fails: {e}"))?;
         let at_text = || {

@@ -464,70 +464,46 @@ pub fn raw_groups(
 /// test, repeated measurements) are K groups, each matched on its own.
 /// Groups keep the order of their first variable's declaration.
 fn independent_groups(model: &Model, raw_logp: &Expr, raw_data: Vec<Name>) -> Vec<Vec<Name>> {
-    let index: BTreeMap<&Name, usize> = raw_data.iter().enumerate().map(|(i, v)| (v, i)).collect();
-    let mut parent: Vec<usize> = (0..raw_data.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
+    /// What joins two variables: a term holding both (components of one
+    /// declaration only), a support that names the other, one simplex.
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Key {
+        Term(usize, String),
+        Support(usize),
+        Simplex(String),
     }
-    let join = |parent: &mut Vec<usize>, vars: &[usize]| {
-        for w in vars.windows(2) {
-            let (a, b) = (root(parent, w[0]), root(parent, w[1]));
-            parent[a.max(b)] = a.min(b);
-        }
-    };
+    let index: BTreeMap<&Name, usize> = raw_data.iter().enumerate().map(|(i, v)| (v, i)).collect();
+    let base = |v: &Name| v.split('[').next().unwrap_or(v).to_string();
+    let mut keys: Vec<Vec<Key>> = raw_data.iter().map(|_| Vec::new()).collect();
     let terms = match raw_logp {
         Expr::Add(ts) => ts.as_slice(),
         other => std::slice::from_ref(other),
     };
-    let base = |v: &Name| v.split('[').next().unwrap_or(v).to_string();
-    for t in terms {
-        let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for v in t.free_vars() {
+    for (t, term) in terms.iter().enumerate() {
+        for v in term.free_vars() {
             if let Some(&i) = index.get(&v) {
-                held.entry(base(&v)).or_default().push(i);
+                keys[i].push(Key::Term(t, base(&v)));
             }
-        }
-        for same in held.values() {
-            join(&mut parent, same);
         }
     }
     for (i, v) in raw_data.iter().enumerate() {
-        let mut linked = vec![i];
-        if let Some(d) = model.data_var(v) {
-            linked.extend(
-                d.support
-                    .bound_vars()
-                    .iter()
-                    .filter_map(|b| index.get(b).copied()),
-            );
-            // A simplex's components are one variable.
-            if matches!(d.support, Support::Simplex { .. }) {
-                linked.extend(
-                    raw_data
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, w)| base(w) == base(v))
-                        .map(|(j, _)| j),
-                );
+        let Some(d) = model.data_var(v) else {
+            continue;
+        };
+        for b in d.support.bound_vars() {
+            if let Some(&j) = index.get(&b) {
+                keys[i].push(Key::Support(i));
+                keys[j].push(Key::Support(i));
             }
         }
-        join(&mut parent, &linked);
+        if matches!(d.support, Support::Simplex { .. }) {
+            keys[i].push(Key::Simplex(base(v)));
+        }
     }
-    let mut groups: Vec<Vec<Name>> = Vec::new();
-    let mut slot: BTreeMap<usize, usize> = BTreeMap::new();
-    for (i, v) in raw_data.iter().enumerate() {
-        let r = root(&mut parent, i);
-        let g = *slot.entry(r).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(v.clone());
-    }
-    groups
+    crate::partition::components(&keys)
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| raw_data[i].clone()).collect())
+        .collect()
 }
 
 /// What [`match_group`] found for one group of data.

@@ -87,9 +87,9 @@ fn tidy_uncached(e: &Expr, bound: usize) -> Expr {
 /// other terms; clusters keep the order of their first term. Terms
 /// without calls form one cluster.
 fn clusters_by_calls(terms: &[Expr]) -> Vec<Vec<Expr>> {
-    fn calls<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    fn calls<'a>(e: &'a Expr, out: &mut Vec<Option<&'a Expr>>) {
         match e {
-            Expr::Call(..) => out.push(e),
+            Expr::Call(..) => out.push(Some(e)),
             Expr::Pow(b, x) => {
                 calls(b, out);
                 calls(x, out);
@@ -101,41 +101,21 @@ fn clusters_by_calls(terms: &[Expr]) -> Vec<Vec<Expr>> {
             calls(c, out);
         }
     }
-    let mut owner: std::collections::HashMap<&Expr, usize> = std::collections::HashMap::new();
-    let mut parent: Vec<usize> = (0..terms.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let mut no_calls: Option<usize> = None;
-    for (i, t) in terms.iter().enumerate() {
-        let mut cs = Vec::new();
-        calls(t, &mut cs);
-        if cs.is_empty() {
-            let first = *no_calls.get_or_insert(i);
-            let (a, b) = (root(&mut parent, first), root(&mut parent, i));
-            parent[a.max(b)] = a.min(b);
-        }
-        for c in cs {
-            let j = *owner.entry(c).or_insert(i);
-            let (a, b) = (root(&mut parent, j), root(&mut parent, i));
-            parent[a.max(b)] = a.min(b);
-        }
-    }
-    let mut out: Vec<Vec<Expr>> = Vec::new();
-    let mut slot: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    for (i, t) in terms.iter().enumerate() {
-        let r = root(&mut parent, i);
-        let k = *slot.entry(r).or_insert_with(|| {
-            out.push(Vec::new());
-            out.len() - 1
-        });
-        out[k].push(t.clone());
-    }
-    out
+    let keys: Vec<Vec<Option<&Expr>>> = terms
+        .iter()
+        .map(|t| {
+            let mut cs = Vec::new();
+            calls(t, &mut cs);
+            if cs.is_empty() {
+                cs.push(None); // the terms without calls: one cluster
+            }
+            cs
+        })
+        .collect();
+    crate::partition::components(&keys)
+        .into_iter()
+        .map(|c| c.into_iter().map(|i| terms[i].clone()).collect())
+        .collect()
 }
 
 /// Does the expression contain a negative integer power (a fraction)?

@@ -106,6 +106,32 @@ impl Default for NumericConfig {
     }
 }
 
+impl NumericConfig {
+    /// θ and the settings for checking a closed form at a typical point
+    /// `at` (every parameter and covariate by name): the covariates' values
+    /// from `at`, and no tier 2, so the numeric route integrates the density
+    /// itself (and finds it unnormalised if it is). A parameter missing
+    /// from `at` is NaN, which the route refuses.
+    pub fn at_point(model: &Model, at: &[(Name, f64)]) -> (Vec<f64>, NumericConfig) {
+        let lookup = |v: &str| at.iter().find(|(n, _)| &**n == v).map(|(_, x)| *x);
+        let theta = model
+            .params
+            .iter()
+            .map(|p| lookup(&p.name).unwrap_or(f64::NAN))
+            .collect();
+        let config = NumericConfig {
+            covariates: model
+                .covariates
+                .iter()
+                .filter_map(|c| lookup(&c.name).map(|x| (c.name.clone(), x)))
+                .collect(),
+            location_scale: false,
+            ..Default::default()
+        };
+        (theta, config)
+    }
+}
+
 /// Which route produced a Fisher information.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tier {
