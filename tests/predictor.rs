@@ -6,10 +6,11 @@
 //! that small, checkable models take the named path.
 
 use fimkit::fisher::at_point::{evaluate, evaluate_dataset};
-use fimkit::fisher::predictor::{bind, inline};
+use fimkit::fisher::predictor::bind;
 use fimkit::fisher::{Derivation, DeriveConfig, derive, derive_fim_only};
 use fimkit::ir::Expr;
 use fimkit::numeric::eval::eval_f64;
+use fimkit::structure::predictors::inline;
 
 fn config(from: usize) -> DeriveConfig {
     DeriveConfig {

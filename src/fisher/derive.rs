@@ -4,9 +4,9 @@
 
 use super::expectation::{Blocker, DataGroup, data_groups, expectation};
 use super::matrix::{self, Matrix};
-use super::predictor;
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Domain, Model};
+use crate::structure::predictors;
 use crate::symbolic::simplify::{
     Assumptions, SimplifyConfig, derive_simplified, simplify_many, simplify_symmetric,
 };
@@ -25,7 +25,7 @@ pub struct Derivation {
     /// The closed form, or why there is none.
     pub fisher: Result<ClosedForm, Blocker>,
     /// Named intermediates the formulas use, in order: a regression's
-    /// linear predictor `eta := b0 + b1*z1 + …` (see [`super::predictor`]).
+    /// linear predictor `eta := b0 + b1*z1 + …` (see [`crate::structure::predictors`]).
     /// Empty for most models; a consumer that evaluates or prints the
     /// formulas binds them ([`super::predictor::bind`]) or shows them once.
     pub definitions: Vec<(Name, Expr)>,
@@ -82,7 +82,7 @@ pub struct DeriveConfig {
     pub simplify: Option<SimplifyConfig>,
     /// A linear form in at least this many parameters (a regression's
     /// linear predictor) is kept as one named symbol `eta` through the
-    /// derivation ([`super::predictor`]); `usize::MAX` never names one.
+    /// derivation ([`crate::structure::predictors`]); `usize::MAX` never names one.
     /// The default, 13, is where matrices start to print by structure.
     pub name_predictors_from: usize,
 }
@@ -209,9 +209,9 @@ fn fim_only_with(
 
 /// The model in its named linear predictors, if it has any (as a stage of
 /// the budget).
-fn find_predictors(model: &Model, config: &DeriveConfig) -> Option<predictor::Reduced> {
+fn find_predictors(model: &Model, config: &DeriveConfig) -> Option<predictors::Reduced> {
     let _stage = crate::budget::stage("finding the linear predictors");
-    predictor::find(model, config.name_predictors_from)
+    predictors::find(model, config.name_predictors_from)
 }
 
 /// A derivation in a model's linear predictors (`inner`, in the reduced
@@ -221,7 +221,7 @@ fn find_predictors(model: &Model, config: &DeriveConfig) -> Option<predictor::Re
 fn pull_back(
     model: &Model,
     inner: Derivation,
-    reduced: predictor::Reduced,
+    reduced: predictors::Reduced,
     config: &DeriveConfig,
 ) -> Derivation {
     let _stage = crate::budget::stage("writing the formulas in the model's parameters (J^T F J)");
@@ -295,7 +295,7 @@ fn pull_back(
                 .iter()
                 .map(|row| {
                     row.iter()
-                        .map(|e| predictor::inline(e, &reduced.definitions))
+                        .map(|e| predictors::inline(e, &reduced.definitions))
                         .collect()
                 })
                 .collect();
@@ -370,7 +370,7 @@ impl Derivation {
         if self.definitions.is_empty() {
             return self.clone();
         }
-        let one = |e: &Expr| super::predictor::inline(e, &self.definitions);
+        let one = |e: &Expr| crate::structure::predictors::inline(e, &self.definitions);
         let vector = |v: &[Expr]| -> Vec<Expr> { v.iter().map(one).collect() };
         let matrix = |m: &Matrix| -> Matrix { m.iter().map(|r| vector(r)).collect() };
         let fisher = self.fisher.clone().map(|cf| ClosedForm {

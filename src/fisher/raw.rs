@@ -22,7 +22,7 @@ use crate::ir::model::{Model, Support, TermSource};
 use crate::structure::linearize::{Linear, linearize};
 use crate::symbolic::simplify::Assumptions;
 use crate::symbolic::{cancel, diff};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// What a natural family sees of the data it is matched against.
 struct Candidate<'a> {
@@ -395,7 +395,7 @@ pub fn raw_groups(
     if let Some(v) = raw_data.iter().find(|v| covered.contains(*v)) {
         return Err(Blocker::Mixed { var: v.clone() });
     }
-    let groups = independent_groups(model, &raw_logp, raw_data);
+    let groups = crate::structure::groups::independent_groups(model, &raw_logp, raw_data);
     // The chain rule in one order, the order of declaration: the last
     // group's density given all earlier data is matched first and taken
     // out of the joint; what is left is the log-density of the earlier
@@ -453,57 +453,6 @@ pub fn raw_groups(
     }
     out.reverse();
     Ok(out.into_iter().flatten().collect())
-}
-
-/// The raw data in groups, matched one at a time (issue 12 item 7).
-/// Distinct declarations are distinct groups (the chain rule relates
-/// them: x2 given x1, then x1), unless one's support refers to the other
-/// (a multinomial written by hand). The components of one indexed
-/// declaration stay together only where a term of the log-density's
-/// top-level sum holds two of them: K items that share no term (a Rasch
-/// test, repeated measurements) are K groups, each matched on its own.
-/// Groups keep the order of their first variable's declaration.
-fn independent_groups(model: &Model, raw_logp: &Expr, raw_data: Vec<Name>) -> Vec<Vec<Name>> {
-    /// What joins two variables: a term holding both (components of one
-    /// declaration only), a support that names the other, one simplex.
-    #[derive(PartialEq, Eq, PartialOrd, Ord)]
-    enum Key {
-        Term(usize, String),
-        Support(usize),
-        Simplex(String),
-    }
-    let index: BTreeMap<&Name, usize> = raw_data.iter().enumerate().map(|(i, v)| (v, i)).collect();
-    let base = |v: &Name| v.split('[').next().unwrap_or(v).to_string();
-    let mut keys: Vec<Vec<Key>> = raw_data.iter().map(|_| Vec::new()).collect();
-    let terms = match raw_logp {
-        Expr::Add(ts) => ts.as_slice(),
-        other => std::slice::from_ref(other),
-    };
-    for (t, term) in terms.iter().enumerate() {
-        for v in term.free_vars() {
-            if let Some(&i) = index.get(&v) {
-                keys[i].push(Key::Term(t, base(&v)));
-            }
-        }
-    }
-    for (i, v) in raw_data.iter().enumerate() {
-        let Some(d) = model.data_var(v) else {
-            continue;
-        };
-        for b in d.support.bound_vars() {
-            if let Some(&j) = index.get(&b) {
-                keys[i].push(Key::Support(i));
-                keys[j].push(Key::Support(i));
-            }
-        }
-        if matches!(d.support, Support::Simplex { .. }) {
-            keys[i].push(Key::Simplex(base(v)));
-        }
-    }
-    crate::partition::components(&keys)
-        .into_iter()
-        .map(|c| c.into_iter().map(|i| raw_data[i].clone()).collect())
-        .collect()
 }
 
 /// What [`match_group`] found for one group of data.

@@ -375,6 +375,24 @@ impl Expr {
         }
     }
 
+    /// Does a variable for which `pred` holds occur in the expression?
+    /// (Stops at the first; no list is built.)
+    ///
+    /// ```
+    /// use fimkit::ir::Expr;
+    /// let e = Expr::var("b1") * Expr::var("z");
+    /// assert!(e.any_var(&|v| v.starts_with('b')));
+    /// assert!(!e.any_var(&|v| &**v == "y"));
+    /// ```
+    pub fn any_var(&self, pred: &dyn Fn(&Name) -> bool) -> bool {
+        match self {
+            Expr::Var(v) => pred(v),
+            Expr::Pow(b, e) => b.any_var(pred) || e.any_var(pred),
+            Expr::Num(_) | Expr::Const(_) => false,
+            _ => self.children().iter().any(|c| c.any_var(pred)),
+        }
+    }
+
     /// Every variable name in the expression, sorted and unique.
     pub fn free_vars(&self) -> Vec<Name> {
         fn walk(e: &Expr, out: &mut Vec<Name>) {

@@ -26,7 +26,7 @@
 
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Arg, Domain, Model, Param, TermSource};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Most linear forms a model may have to be read through its forms.
 pub const MAX_FORMS: usize = 4;
@@ -60,85 +60,138 @@ impl LinearForms {
     }
 }
 
-/// Affine decomposition of an expression in θ.
-struct Affine {
-    coeffs: Vec<Expr>,
-    offset: Expr,
+/// Which names are parameters and which are the response (data): the
+/// two roles a linear form's coefficients must be free of.
+#[derive(Clone, Copy, Debug)]
+pub struct Roles<'a> {
+    /// The parameters θ.
+    pub params: &'a BTreeSet<Name>,
+    /// The data variables (the response): never inside a form.
+    pub response: &'a BTreeSet<Name>,
+}
+
+impl Roles<'_> {
+    /// Does `e` hold a parameter?
+    pub fn has_param(&self, e: &Expr) -> bool {
+        e.any_var(&|v| self.params.contains(v))
+    }
+
+    /// Does `e` hold the response?
+    pub fn has_response(&self, e: &Expr) -> bool {
+        e.any_var(&|v| self.response.contains(v))
+    }
+}
+
+/// An expression read as `Σ_p a_p·p + c`, `a` and `c` free of θ and of
+/// the response. Only the parameters that occur have a coefficient (a
+/// 300-parameter model's forms are read without 300-long rows per node).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Affine {
+    /// Each occurring parameter's coefficient.
+    pub coeffs: BTreeMap<Name, Expr>,
+    /// The part free of θ.
+    pub offset: Expr,
+}
+
+/// The one symbolic affine decomposition: `e` as `aᵀθ + c` when it is one
+/// as written (sums, products by θ-free factors, parameters), `None`
+/// otherwise. The fit's linear forms ([`linear_forms`]) and the
+/// derivation's named predictors ([`super::predictors`]) both read forms
+/// with it.
+///
+/// ```
+/// use fimkit::ir::{Expr, Name};
+/// use fimkit::structure::forms::{Roles, affine};
+/// use std::collections::BTreeSet;
+/// let params: BTreeSet<Name> = ["b0".into(), "b1".into()].into();
+/// let response: BTreeSet<Name> = ["y".into()].into();
+/// let roles = Roles { params: &params, response: &response };
+/// let e = Expr::int(2) * (Expr::var("b0") + Expr::var("b1") * Expr::var("z")) + Expr::one();
+/// let a = affine(&e, &roles).unwrap();
+/// assert_eq!(a.coeffs.len(), 2);
+/// assert_eq!(a.offset, Expr::one());
+/// assert!(affine(&(Expr::var("b0") * Expr::var("y")), &roles).is_none()); // the response
+/// assert!(affine(&Expr::exp(Expr::var("b0")), &roles).is_none()); // not affine
+/// ```
+pub fn affine(e: &Expr, roles: &Roles) -> Option<Affine> {
+    if !roles.has_param(e) {
+        if roles.has_response(e) {
+            return None;
+        }
+        return Some(Affine {
+            coeffs: BTreeMap::new(),
+            offset: e.clone(),
+        });
+    }
+    match e {
+        Expr::Var(v) => Some(Affine {
+            coeffs: BTreeMap::from([(v.clone(), Expr::one())]),
+            offset: Expr::zero(),
+        }),
+        Expr::Add(ts) => {
+            let mut coeffs: BTreeMap<Name, Vec<Expr>> = BTreeMap::new();
+            let mut offsets = Vec::with_capacity(ts.len());
+            for t in ts {
+                let part = affine(t, roles)?;
+                for (p, c) in part.coeffs {
+                    coeffs.entry(p).or_default().push(c);
+                }
+                offsets.push(part.offset);
+            }
+            Some(Affine {
+                coeffs: coeffs
+                    .into_iter()
+                    .map(|(p, cs)| (p, Expr::add(cs)))
+                    .collect(),
+                offset: Expr::add(offsets),
+            })
+        }
+        Expr::Mul(fs) => {
+            let (with, without): (Vec<&Expr>, Vec<&Expr>) =
+                fs.iter().partition(|f| roles.has_param(f));
+            if with.len() != 1 || without.iter().any(|f| roles.has_response(f)) {
+                return None;
+            }
+            let inner = affine(with[0], roles)?;
+            let scale = Expr::mul(without.into_iter().cloned().collect());
+            Some(Affine {
+                coeffs: inner
+                    .coeffs
+                    .into_iter()
+                    .map(|(p, c)| (p, Expr::mul2(scale.clone(), c)))
+                    .collect(),
+                offset: Expr::mul2(scale, inner.offset),
+            })
+        }
+        _ => None,
+    }
 }
 
 struct Finder<'a> {
+    /// The parameters in model order (the forms' coefficient rows).
     params: &'a [Name],
-    /// Data variables (the response): never inside a form.
-    data: &'a BTreeSet<Name>,
+    roles: Roles<'a>,
     forms: Vec<LinearForm>,
     eta: Vec<Name>,
 }
 
 impl Finder<'_> {
     fn has_param(&self, e: &Expr) -> bool {
-        self.params.iter().any(|p| e.contains_var(p))
+        self.roles.has_param(e)
     }
 
-    fn has_data(&self, e: &Expr) -> bool {
-        e.free_vars().iter().any(|v| self.data.contains(v))
-    }
-
-    /// `e` as `aᵀθ + c` with a and c free of θ and of the response.
     fn affine(&self, e: &Expr) -> Option<Affine> {
-        let d = self.params.len();
-        if !self.has_param(e) {
-            if self.has_data(e) {
-                return None;
-            }
-            return Some(Affine {
-                coeffs: vec![Expr::zero(); d],
-                offset: e.clone(),
-            });
-        }
-        match e {
-            Expr::Var(v) => {
-                let i = self.params.iter().position(|p| p == v)?;
-                let mut coeffs = vec![Expr::zero(); d];
-                coeffs[i] = Expr::one();
-                Some(Affine {
-                    coeffs,
-                    offset: Expr::zero(),
-                })
-            }
-            Expr::Add(ts) => {
-                let parts: Vec<Affine> =
-                    ts.iter().map(|t| self.affine(t)).collect::<Option<_>>()?;
-                let coeffs = (0..d)
-                    .map(|i| Expr::add(parts.iter().map(|p| p.coeffs[i].clone()).collect()))
-                    .collect();
-                let offset = Expr::add(parts.iter().map(|p| p.offset.clone()).collect());
-                Some(Affine { coeffs, offset })
-            }
-            Expr::Mul(fs) => {
-                let (with, without): (Vec<&Expr>, Vec<&Expr>) =
-                    fs.iter().partition(|f| self.has_param(f));
-                if with.len() != 1 || without.iter().any(|f| self.has_data(f)) {
-                    return None;
-                }
-                let inner = self.affine(with[0])?;
-                let scale = Expr::mul(without.into_iter().cloned().collect());
-                Some(Affine {
-                    coeffs: inner
-                        .coeffs
-                        .into_iter()
-                        .map(|c| Expr::mul2(scale.clone(), c))
-                        .collect(),
-                    offset: Expr::mul2(scale, inner.offset),
-                })
-            }
-            _ => None,
-        }
+        affine(e, &self.roles)
     }
 
     /// The η variable for a form, registering it when new.
     fn eta_for(&mut self, a: Affine) -> Expr {
         let form = LinearForm {
-            coeffs: a.coeffs.iter().map(Expr::expand).collect(),
+            coeffs: self
+                .params
+                .iter()
+                .map(|p| a.coeffs.get(p).map_or_else(Expr::zero, Expr::expand))
+                .collect(),
             offset: a.offset.expand(),
         };
         if let Some(k) = self.forms.iter().position(|f| *f == form) {
@@ -208,10 +261,14 @@ pub fn linear_forms(model: &Model) -> Option<LinearForms> {
         return None;
     }
     let params = model.param_names();
+    let param_set: BTreeSet<Name> = params.iter().cloned().collect();
     let data: BTreeSet<Name> = model.data.iter().map(|d| d.name.clone()).collect();
     let mut finder = Finder {
         params: &params,
-        data: &data,
+        roles: Roles {
+            params: &param_set,
+            response: &data,
+        },
         forms: Vec::new(),
         eta: Vec::new(),
     };
@@ -233,7 +290,7 @@ pub fn linear_forms(model: &Model) -> Option<LinearForms> {
     if m == 0 || m > MAX_FORMS {
         return None;
     }
-    if params.iter().any(|p| logp.contains_var(p)) {
+    if logp.any_var(&|v| param_set.contains(v)) {
         return None;
     }
     let Finder { forms, eta, .. } = finder;

@@ -5,8 +5,13 @@
 //! * [`separable`] — `log p = Σ c_k(θ) g_k(x)` term by term, as written
 //!   (the numeric separable engine);
 //! * [`forms`] — θ entering only through a few linear forms
-//!   `η = a(z)ᵀθ + c(z)`, by a symbolic affine decomposition (the fit's GLM
-//!   path);
+//!   `η = a(z)ᵀθ + c(z)`, by the one symbolic affine decomposition
+//!   ([`forms::affine`]; the fit's GLM path);
+//! * [`predictors`] — the derivation's named linear predictors: forms of
+//!   many parameters (a regression) or of a fixed design, read with the
+//!   same [`forms::affine`], with the constant Jacobian back to θ;
+//! * [`groups`] — the data variables in independent groups (which
+//!   variables one expectation must integrate together);
 //! * [`linearize`] — any expression as `Σ c_m(θ) · m(x)`, expanded in the
 //!   data (fisher's exact expectations and raw-density matching, on each
 //!   Hessian entry and group: a function, not a per-model piece).
@@ -16,14 +21,14 @@
 //! to read than its log-density takes to compile, and only the fit needs
 //! them); the front door (`fimkit::Model`) keeps one and hands it to the
 //! numeric functions and to every fit; a stage called on its own makes
-//! its own.
+//! its own. The predictors and the groups have one consumer each, the
+//! closed-form derivation, which reads them once per derivation (and the
+//! front door derives once): they are functions here, not cached pieces.
 //!
-//! The data groups (which data variables one exact expectation integrates
-//! at once) stay in fisher (`fisher::expectation::data_groups`): a group
-//! is what the family table or fisher's raw-density matching (statistics,
-//! base measure, the normaliser identity with its numeric checks) makes of
-//! it, and the fit asks for the groups of the model written in its forms
-//! ([`forms::LinearForms::reduced`]), not of the model itself.
+//! What a data group *is* — a library family, or a density read by the
+//! normaliser identity, with its moments — stays in fisher
+//! (`fisher::expectation::data_groups`, `fisher::raw`): that is the
+//! expectation stage's work on the partition [`groups`] gives.
 //!
 //! ```
 //! use fimkit::structure::Structure;
@@ -41,7 +46,9 @@
 //! ```
 
 pub mod forms;
+pub mod groups;
 pub mod linearize;
+pub mod predictors;
 pub mod separable;
 
 use crate::ir::expr::Name;
