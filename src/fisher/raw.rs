@@ -486,9 +486,20 @@ fn match_group(
 ) -> Result<Matched, Blocker> {
     let in_group = |v: &str| vars.iter().any(|n| &**n == v);
     let has_param = |e: &Expr| e.free_vars().iter().any(|v| is_param(v));
+    // Only the terms that hold the group's data are linearized; the others
+    // (other groups' terms, parameter-only terms) join the constant part
+    // as they are, so one group's match costs its own terms and K items
+    // cost K matches of one item, not K passes over the whole density.
+    let terms = match raw_logp {
+        Expr::Add(ts) => ts.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    let (own, others): (Vec<&Expr>, Vec<&Expr>) =
+        terms.iter().partition(|t| t.any_var(&|v| in_group(v)));
+    let own = Expr::add(own.into_iter().cloned().collect());
     // A coefficient whose parameters cancel (the x1² of a marginal left by
     // the chain rule, −1/(2(1 − ρ²)) + ρ²/(2(1 − ρ²)) = −1/2) is a constant.
-    let parts: Linear = linearize(raw_logp, &in_group, is_param)?
+    let mut parts: Linear = linearize(&own, &in_group, is_param)?
         .into_iter()
         .map(|(m, c)| {
             if has_param(&c) {
@@ -500,6 +511,12 @@ fn match_group(
             (m, c)
         })
         .collect();
+    if !others.is_empty() {
+        let constant = parts.entry(Expr::one()).or_insert_with(Expr::zero);
+        let mut sum = vec![constant.clone()];
+        sum.extend(others.into_iter().cloned());
+        *constant = Expr::add(sum);
+    }
     let supports: Vec<Support> = vars
         .iter()
         .map(|v| {
