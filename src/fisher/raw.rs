@@ -22,7 +22,7 @@ use crate::ir::model::{Model, Support, TermSource};
 use crate::structure::linearize::{Linear, linearize};
 use crate::symbolic::simplify::Assumptions;
 use crate::symbolic::{cancel, diff};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a natural family sees of the data it is matched against.
 struct Candidate<'a> {
@@ -410,9 +410,23 @@ pub fn raw_groups(
     let mut rest = raw_logp;
     let mut out: Vec<Option<DataGroup>> = Vec::with_capacity(groups.len());
     let mut pending: Option<(normaliser::Reading, Blocker, usize)> = None;
+    let mut seen = Seen::default();
     for g in groups.iter().rev() {
-        match match_group(model, &rest, g, is_param)? {
+        // Only the terms that hold the group's data are matched; the others
+        // (other groups' terms, parameter-only terms) stay as they are, so
+        // one group's match costs its own terms and K items cost K matches
+        // of one item, not K passes over the whole density. A group with
+        // the structure of one already matched (K items of one test) is not
+        // matched again: the earlier result is renamed ([`Seen`]).
+        let (own, others) = own_terms(&rest, g);
+        let with_others = |marginal: Expr| {
+            let mut sum = vec![marginal];
+            sum.extend(others.iter().cloned());
+            Expr::add(sum)
+        };
+        match seen.matched(model, &own, g, is_param)? {
             Matched::Family(mut group, marginal) => {
+                let marginal = with_others(marginal);
                 group.depends_on = group
                     .natural
                     .iter()
@@ -423,6 +437,7 @@ pub fn raw_groups(
                 out.push(Some(group));
             }
             Matched::Pending(reading, marginal, blocker) => {
+                let marginal = with_others(marginal);
                 if let Some((_, first, _)) = pending {
                     return Err(not_normaliser(
                         first,
@@ -453,6 +468,146 @@ pub fn raw_groups(
     }
     out.reverse();
     Ok(out.into_iter().flatten().collect())
+}
+
+/// The top-level terms of `logp` that hold one of `vars` (as one sum),
+/// and the other terms.
+fn own_terms(logp: &Expr, vars: &[Name]) -> (Expr, Vec<Expr>) {
+    let terms = match logp {
+        Expr::Add(ts) => ts.as_slice(),
+        other => std::slice::from_ref(other),
+    };
+    let (own, others): (Vec<&Expr>, Vec<&Expr>) =
+        terms.iter().partition(|t| t.any_var(&|v| vars.contains(v)));
+    (
+        Expr::add(own.into_iter().cloned().collect()),
+        others.into_iter().cloned().collect(),
+    )
+}
+
+/// The groups matched so far, by structure: a group's terms with its data
+/// and every other name replaced by a placeholder (`__x0`, … for its data
+/// in order, `__p0`, … for parameters, `__v0`, … for anything else, in
+/// order of first appearance), with its supports. Two groups with equal
+/// keys are the same density up to names, so the second's match is the
+/// first's renamed. Only library-family matches are kept (a group the
+/// family table does not match goes to the normaliser identity, once per
+/// density); groups whose supports name other variables are always
+/// matched afresh.
+#[derive(Default)]
+struct Seen {
+    /// Key → (the names of the first such group, its canonical names in
+    /// the same order; its group; its marginal).
+    matched: BTreeMap<String, (Vec<(Name, Name)>, DataGroup, Expr)>,
+}
+
+impl Seen {
+    fn matched(
+        &mut self,
+        model: &Model,
+        own: &Expr,
+        vars: &[Name],
+        is_param: &dyn Fn(&str) -> bool,
+    ) -> Result<Matched, Blocker> {
+        let Some((key, names)) = structure_key(model, own, vars, is_param) else {
+            return match_group(model, own, vars, is_param);
+        };
+        if let Some((first, group, marginal)) = self.matched.get(&key) {
+            // first: real name of the first group → placeholder; names:
+            // this group's real name → placeholder.
+            let back: BTreeMap<&str, &Name> = names.iter().map(|(n, c)| (&**c, n)).collect();
+            let to_this: BTreeMap<&str, Name> = first
+                .iter()
+                .filter_map(|(n, c)| back.get(&**c).map(|m| (&**n, (*m).clone())))
+                .collect();
+            let rename = |e: &Expr| e.substitute(&|v| to_this.get(v).map(|n| Expr::Var(n.clone())));
+            let group = DataGroup {
+                family: group.family,
+                vars: group
+                    .vars
+                    .iter()
+                    .map(|v| to_this.get(&**v).cloned().unwrap_or_else(|| v.clone()))
+                    .collect(),
+                stats: group.stats.iter().map(rename).collect(),
+                natural: group.natural.iter().map(rename).collect(),
+                log_partition: rename(&group.log_partition),
+                log_base: rename(&group.log_base),
+                mean: group.mean.iter().map(rename).collect(),
+                cov: group
+                    .cov
+                    .iter()
+                    .map(|row| row.iter().map(rename).collect())
+                    .collect(),
+                binary: group.binary,
+                depends_on: BTreeSet::new(),
+            };
+            return Ok(Matched::Family(group, rename(marginal)));
+        }
+        let matched = match_group(model, own, vars, is_param)?;
+        if let Matched::Family(group, marginal) = &matched {
+            self.matched
+                .insert(key, (names, group.clone(), marginal.clone()));
+        }
+        Ok(matched)
+    }
+}
+
+/// A group's structure key and its names → placeholders (see [`Seen`]);
+/// `None` when a support names a variable.
+fn structure_key(
+    model: &Model,
+    own: &Expr,
+    vars: &[Name],
+    is_param: &dyn Fn(&str) -> bool,
+) -> Option<(String, Vec<(Name, Name)>)> {
+    let mut supports = Vec::with_capacity(vars.len());
+    for v in vars {
+        let support = &model.data_var(v)?.support;
+        if !support.bound_vars().is_empty() {
+            return None;
+        }
+        supports.push(format!("{support:?}"));
+    }
+    let mut names: Vec<(Name, Name)> = vars
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.clone(), Name::from(format!("__x{i}").as_str())))
+        .collect();
+    let (mut params, mut others) = (0usize, 0usize);
+    let mut order = Vec::new();
+    first_appearance(own, &mut order);
+    for v in order {
+        if names.iter().any(|(n, _)| *n == v) {
+            continue;
+        }
+        let placeholder = if is_param(&v) {
+            params += 1;
+            format!("__p{}", params - 1)
+        } else {
+            others += 1;
+            format!("__v{}", others - 1)
+        };
+        names.push((v, Name::from(placeholder.as_str())));
+    }
+    let map: BTreeMap<&str, &Name> = names.iter().map(|(n, c)| (&**n, c)).collect();
+    let canonical = own.substitute(&|v| map.get(v).map(|c| Expr::Var((*c).clone())));
+    Some((format!("{canonical:?}|{}", supports.join(";")), names))
+}
+
+/// Every variable of `e` once, in the order a walk first meets it.
+fn first_appearance(e: &Expr, out: &mut Vec<Name>) {
+    match e {
+        Expr::Var(v) => {
+            if !out.contains(v) {
+                out.push(v.clone());
+            }
+        }
+        Expr::Pow(b, x) => {
+            first_appearance(b, out);
+            first_appearance(x, out);
+        }
+        _ => e.children().iter().for_each(|c| first_appearance(c, out)),
+    }
 }
 
 /// What [`match_group`] found for one group of data.
@@ -486,20 +641,9 @@ fn match_group(
 ) -> Result<Matched, Blocker> {
     let in_group = |v: &str| vars.iter().any(|n| &**n == v);
     let has_param = |e: &Expr| e.free_vars().iter().any(|v| is_param(v));
-    // Only the terms that hold the group's data are linearized; the others
-    // (other groups' terms, parameter-only terms) join the constant part
-    // as they are, so one group's match costs its own terms and K items
-    // cost K matches of one item, not K passes over the whole density.
-    let terms = match raw_logp {
-        Expr::Add(ts) => ts.as_slice(),
-        other => std::slice::from_ref(other),
-    };
-    let (own, others): (Vec<&Expr>, Vec<&Expr>) =
-        terms.iter().partition(|t| t.any_var(&|v| in_group(v)));
-    let own = Expr::add(own.into_iter().cloned().collect());
     // A coefficient whose parameters cancel (the x1² of a marginal left by
     // the chain rule, −1/(2(1 − ρ²)) + ρ²/(2(1 − ρ²)) = −1/2) is a constant.
-    let mut parts: Linear = linearize(&own, &in_group, is_param)?
+    let parts: Linear = linearize(raw_logp, &in_group, is_param)?
         .into_iter()
         .map(|(m, c)| {
             if has_param(&c) {
@@ -511,12 +655,6 @@ fn match_group(
             (m, c)
         })
         .collect();
-    if !others.is_empty() {
-        let constant = parts.entry(Expr::one()).or_insert_with(Expr::zero);
-        let mut sum = vec![constant.clone()];
-        sum.extend(others.into_iter().cloned());
-        *constant = Expr::add(sum);
-    }
     let supports: Vec<Support> = vars
         .iter()
         .map(|v| {
@@ -716,4 +854,57 @@ fn split_logs(e: &Expr) -> Expr {
 
 fn tidy(e: &Expr) -> Expr {
     crate::symbolic::tidy(&cancel(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every group of `src`'s raw density, matched afresh and through one
+    /// `Seen`: the same groups and marginals, and how many were matched.
+    fn both_ways(src: &str) -> (Vec<String>, Vec<String>, usize) {
+        let model = crate::load(src, "m").expect("model");
+        let params: BTreeSet<Name> = model.param_names().into_iter().collect();
+        let is_param = |v: &str| params.contains(v);
+        let data: Vec<Name> = model.data.iter().map(|d| d.name.clone()).collect();
+        let groups = crate::structure::groups::independent_groups(&model, &model.logp, data);
+        let mut seen = Seen::default();
+        let (mut fresh, mut memo) = (Vec::new(), Vec::new());
+        for g in &groups {
+            let (own, _) = own_terms(&model.logp, g);
+            let show = |m: Matched| match m {
+                Matched::Family(group, marginal) => format!("{group:?} {marginal:?}"),
+                Matched::Pending(..) => "pending".to_string(),
+            };
+            fresh.push(show(
+                match_group(&model, &own, g, &is_param).expect("match"),
+            ));
+            memo.push(show(
+                seen.matched(&model, &own, g, &is_param).expect("match"),
+            ));
+        }
+        (fresh, memo, seen.matched.len())
+    }
+
+    #[test]
+    fn items_of_one_structure_are_matched_once_and_renamed() {
+        let (fresh, memo, distinct) = both_ways(
+            "param a : real\nparam b[1..6] : real\ndata y[1..6] : {0, 1}\n\
+             for k in 1..6 { logp += y[k]*(a - b[k]) - log(1 + exp(a - b[k])) }\n",
+        );
+        assert_eq!(distinct, 1);
+        assert_eq!(fresh.len(), 6);
+        assert_eq!(fresh, memo);
+    }
+
+    #[test]
+    fn different_structures_are_matched_apart() {
+        // A Bernoulli item and a Poisson count: two structures, two matches.
+        let (fresh, memo, distinct) = both_ways(
+            "param a : real\nparam b : real\ndata y : {0, 1}\ndata k : count\n\
+             logp += y*a - log(1 + exp(a))\nlogp += k*b - exp(b) - lgamma(k + 1)\n",
+        );
+        assert_eq!(distinct, 2);
+        assert_eq!(fresh, memo);
+    }
 }
