@@ -496,10 +496,13 @@ fn own_terms(logp: &Expr, vars: &[Name]) -> (Expr, Vec<Expr>) {
 /// matched afresh.
 #[derive(Default)]
 struct Seen {
-    /// Key → (the names of the first such group, its canonical names in
-    /// the same order; its group; its marginal).
-    matched: BTreeMap<String, (Vec<(Name, Name)>, DataGroup, Expr)>,
+    /// Key → the first group of that structure.
+    matched: BTreeMap<String, FirstMatch>,
 }
+
+/// The first group of a structure: its names with their placeholders, its
+/// library-family group and its marginal.
+type FirstMatch = (Vec<(Name, Name)>, DataGroup, Expr);
 
 impl Seen {
     fn matched(
