@@ -2,7 +2,12 @@
 //! formula fails here:
 //! - the log-density equals η·T − A + log h (two independent formulas);
 //! - the declared E[T] and Cov[T] equal quadrature or summation of
-//!   p(x)·T(x) and p(x)·T(x)T(x)ᵀ over the support.
+//!   p(x)·T(x) and p(x)·T(x)T(x)ᵀ over the support;
+//! - the log-partition in natural parameters, A(η; κ), gives A(args) at
+//!   η(args), and its gradient and Hessian there are the declared E[T]
+//!   and Cov[T] (so the moments follow from A, for every family; raw
+//!   densities take theirs from A(η) alone);
+//! - raw recognition tries the families in one stated order.
 
 use fimkit::families::{self, DataKind, Family};
 use fimkit::ir::expr::{Expr, Name};
@@ -11,6 +16,7 @@ use fimkit::numeric::eval::eval_f64;
 use fimkit::numeric::quadrature::{
     Panel, QuadConfig, QuadResult, Tolerance, integrate, sum_finite, sum_infinite,
 };
+use fimkit::symbolic::diff;
 
 /// Numeric argument values for a family (one set per case).
 fn cases(f: &Family) -> Vec<Vec<Arg>> {
@@ -80,7 +86,7 @@ fn prepare(f: &Family, args: &[Arg]) -> Prepared {
     let ef = f.ef.as_ref().expect("exponential family");
     Prepared {
         logp: (f.log_density)(&x, args),
-        stats: (ef.stats)(&x, args),
+        stats: ef.stats_for(&x, args),
         names,
     }
 }
@@ -247,7 +253,7 @@ fn log_density_is_the_exponential_family_form() {
             let names = data_names(f, &args);
             let x: Vec<Expr> = names.iter().map(|n| Expr::Var(n.clone())).collect();
             let direct = (f.log_density)(&x, &args);
-            let stats = (ef.stats)(&x, &args);
+            let stats = ef.stats_for(&x, &args);
             let eta = (ef.natural)(&args);
             assert_eq!(stats.len(), eta.len(), "{}: |T| != |eta|", f.name);
             let mut terms: Vec<Expr> = stats
@@ -256,7 +262,7 @@ fn log_density_is_the_exponential_family_form() {
                 .map(|(t, e)| Expr::mul2(t.clone(), e.clone()))
                 .collect();
             terms.push(Expr::neg((ef.log_partition)(&args)));
-            terms.push((ef.log_base)(&x, &args));
+            terms.push(ef.log_base_for(&x, &args));
             let ef_form = Expr::add(terms);
             // Data points inside the support.
             let points: Vec<Vec<f64>> = match f.data {
@@ -335,4 +341,113 @@ fn declared_moments_match_quadrature() {
             }
         }
     }
+}
+
+/// A(η; κ) of a case with η as the variables `eta0`, `eta1`, ..., and the
+/// numbers η(args) to evaluate it at.
+fn natural_partition(f: &Family, args: &[Arg]) -> (Expr, Vec<Name>, Vec<f64>) {
+    let ef = f.ef.as_ref().expect("exponential family");
+    let eta: Vec<f64> = (ef.natural)(args)
+        .iter()
+        .map(|e| eval_f64(e, &|_| None).expect("number"))
+        .collect();
+    let names: Vec<Name> = (0..eta.len())
+        .map(|k| Name::from(format!("eta{k}").as_str()))
+        .collect();
+    let vars: Vec<Expr> = names.iter().map(|n| Expr::Var(n.clone())).collect();
+    let a = (ef.natural_log_partition)(&vars, &(ef.known)(args));
+    (a, names, eta)
+}
+
+#[test]
+fn natural_log_partition_is_the_log_partition_at_eta() {
+    for f in families::FAMILIES {
+        let Some(ef) = &f.ef else { continue };
+        for args in cases(f) {
+            let (a, names, eta) = natural_partition(f, &args);
+            let by_eta = at(&a, &names, &eta);
+            let by_args = eval_f64(&(ef.log_partition)(&args), &|_| None).expect("number");
+            assert!(
+                close(by_eta, by_args, 1e-12),
+                "{}: A(eta(args)) = {by_eta}, A(args) = {by_args}",
+                f.name
+            );
+        }
+    }
+}
+
+#[test]
+fn moments_are_the_derivatives_of_the_natural_log_partition() {
+    for f in families::FAMILIES {
+        let Some(ef) = &f.ef else { continue };
+        for args in cases(f) {
+            let (a, names, eta) = natural_partition(f, &args);
+            let mean = (ef.mean)(&args);
+            let cov = (ef.cov)(&args);
+            assert_eq!(mean.len(), eta.len(), "{}: |E[T]| != |eta|", f.name);
+            for (i, ni) in names.iter().enumerate() {
+                let grad = diff(&a, ni);
+                let got = at(&grad, &names, &eta);
+                let want = eval_f64(&mean[i], &|_| None).expect("number");
+                assert!(
+                    close(got, want, 1e-10),
+                    "{}: dA/d eta{i} = {got}, table's E[T{i}] = {want}",
+                    f.name
+                );
+                for (j, nj) in names.iter().enumerate() {
+                    let got = at(&diff(&grad, nj), &names, &eta);
+                    let want = eval_f64(&cov[i][j], &|_| None).expect("number");
+                    assert!(
+                        close(got, want, 1e-10),
+                        "{}: d2A/d eta{i} d eta{j} = {got}, table's Cov[T{i}, T{j}] = {want}",
+                        f.name
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn raw_recognition_has_one_order() {
+    let order: Vec<&str> = families::recognisable()
+        .iter()
+        .map(|(f, _, _)| f.name)
+        .collect();
+    let mut priorities: Vec<u8> = families::recognisable()
+        .iter()
+        .map(|(_, _, r)| r.priority)
+        .collect();
+    priorities.dedup();
+    assert_eq!(
+        priorities.len(),
+        order.len(),
+        "two families share a priority"
+    );
+    // The order the refusal messages list ("tried ..."), pinned: a change
+    // here changes which family a raw density is reported as.
+    assert_eq!(
+        order,
+        [
+            "normal",
+            "lognormal",
+            "exponential",
+            "rayleigh",
+            "gamma",
+            "inverse_gamma",
+            "inverse_gaussian",
+            "chi_squared",
+            "beta",
+            "pareto",
+            "weibull",
+            "laplace",
+            "bernoulli",
+            "binomial",
+            "poisson",
+            "geometric",
+            "negative_binomial",
+            "dirichlet",
+            "multinomial",
+        ]
+    );
 }
