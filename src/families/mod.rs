@@ -1,4 +1,5 @@
-//! The library of distributions used by `x ~ family(args)`.
+//! The library of distributions: the one family table, used by
+//! `x ~ family(args)` and by raw-density recognition alike.
 //!
 //! Each family states its arguments (with the domain each must lie in), the
 //! kind of data it generates, and its log-density as an [`Expr`] in the
@@ -6,12 +7,19 @@
 //! writes flows through differentiation unchanged.
 //!
 //! Exponential families also carry their [`ExpFamily`] form — sufficient
-//! statistics T(x), natural parameters η, log-partition A, base measure h,
-//! and the moments E\[T\] and Cov\[T\] as functions of the family's own
+//! statistics T(x; κ), natural parameters η, log-partition A (in the
+//! arguments, and as A(η; κ) in natural parameters), base measure h, and
+//! the moments E\[T\] and Cov\[T\] as functions of the family's own
 //! arguments — which the expectation stage uses to find closed-form Fisher
-//! information. Every table entry is checked numerically in
-//! `tests/families.rs` (log-density = η·T − A + log h, moments by
-//! quadrature or summation).
+//! information. κ are the family's known quantities (a binomial's n, a
+//! Weibull's shape): the `~` expansion takes them from the arguments, and
+//! raw `logp +=` densities (`fisher::raw`) find them through the family's
+//! [`Recognise`] (its support, a monomial of the density), then use the
+//! same T, h and A(η; κ); [`recognisable`] lists those families in the
+//! order raw matching tries them. Every table entry is checked numerically
+//! in `tests/families.rs` (log-density = η·T − A + log h, moments by
+//! quadrature or summation, A(η(args); κ) = A(args), ∇A = E\[T\] and
+//! ∇²A = Cov\[T\]).
 //!
 //! ```
 //! use fimkit::families;

@@ -1,18 +1,26 @@
-//! Raw log-densities (`logp += ...`) matched to a library family.
+//! Raw log-densities (`logp += ...`) matched to a family of the one
+//! family table, [`crate::families::FAMILIES`].
 //!
 //! The raw terms are linearized in the data: monomials whose coefficients
 //! involve parameters are sufficient statistics T with natural parameters
-//! η(θ) (their coefficients); parameter-free monomials form log h(x). A
-//! family matches when its statistics cover T on the same support with the
-//! same base measure (up to a constant). Families with a known argument
-//! (a binomial's n, a Weibull's shape, a Laplace's location, a Pareto's
-//! scale, a negative binomial's r) find it in the support or in the
-//! monomials themselves. Moments then follow from the family's
-//! log-partition in natural parameters: E[T] = ∇A(η), Cov[T] = ∇²A(η),
-//! evaluated at η(θ). Several data variables are factored by the chain
-//! rule in declaration order: the last group's family given the earlier
-//! data (its η may hold that data) is matched and taken out of the joint
-//! with its normaliser A(η); the rest is the earlier data's log-density.
+//! η(θ) (their coefficients); parameter-free monomials form log h(x). The
+//! families with a [`crate::families::Recognise`] are tried in its stated
+//! priority ([`crate::families::recognisable`]); one matches when the
+//! data have its support, its known quantities κ are found (a binomial's
+//! n and a Pareto's scale in the support, a Weibull's shape, a Laplace's
+//! location and a negative binomial's r in the monomials, a hand-written
+//! multinomial's total in its chained supports), and its own statistics
+//! T(x; κ) cover the density's on the same base measure h(x; κ) (up to a
+//! constant). This module holds no family of its own: only the matching.
+//! Moments then follow from the family's log-partition in natural
+//! parameters, A(η; κ): E[T] = ∇A(η), Cov[T] = ∇²A(η), evaluated at η(θ).
+//! A match names the family in the report, but F does not need one: a
+//! group no family matches is read by the normaliser identity
+//! (`super::normaliser`). Several data variables are factored by the
+//! chain rule in declaration order: the last group's family given the
+//! earlier data (its η may hold that data) is matched and taken out of
+//! the joint with its normaliser A(η); the rest is the earlier data's
+//! log-density.
 
 use super::expectation::{Blocker, DataGroup};
 use super::normaliser;
