@@ -225,17 +225,20 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 ///
 /// The order is an explicit rank per family ([`Recognise::priority`]), not
 /// the table's order or a rule such as "fewest statistics first": it is
-/// the order raw matching has always used, and the refusal messages list
-/// the families tried in it. It matters only where supports overlap. On
-/// (0, ∞) exponential and Rayleigh come before gamma and Weibull, so a
-/// density with the one statistic x (or x²) is reported as the family
-/// with that one statistic, not as a gamma with a zero natural parameter
-/// (or a Weibull of shape 2); Bernoulli comes before binomial on {0, 1};
-/// Poisson before geometric and negative binomial on the counts (these
-/// differ in their base measures, so only the list of families tried
-/// depends on it). "Fewest statistics first" would move Laplace before
-/// the normal and exponential before the log-normal: no result would
-/// change, but every refusal message listing them would.
+/// the order raw matching has always used, so every output stays as it
+/// was, and the refusal messages list the families tried in it. It
+/// matters only where supports overlap. On (0, ∞) exponential and
+/// Rayleigh come before gamma and Weibull, so a density with the one
+/// statistic x (or x²) is reported as the family with that one statistic,
+/// not as a gamma with a zero natural parameter (or a Weibull of shape 2);
+/// gamma comes before chi-squared, so a raw chi-squared density is
+/// reported as a gamma with rate 1/2 (`tests/families.rs` pins it);
+/// Bernoulli comes before binomial on {0, 1}; Poisson before geometric
+/// and negative binomial on the counts (these differ in their base
+/// measures, so only the list of families tried depends on it). "Fewest
+/// statistics first" would report that chi-squared density as a
+/// chi-squared and reorder the lists in the refusal messages (Laplace
+/// before the normal, exponential before the log-normal).
 pub fn recognisable() -> Vec<(&'static Family, &'static ExpFamily, &'static Recognise)> {
     let mut out: Vec<_> = FAMILIES
         .iter()
