@@ -2,7 +2,7 @@
 //! it and, independently, its exponential-family form and moments; the
 //! tests check that the two agree and that the moments are right.
 
-use super::{ArgKind, DataKind, ExpFamily, Family};
+use super::{ArgKind, DataKind, ExpFamily, Family, KnownMonomial, RawSupport, Recognise};
 use crate::ir::expr::{Expr, Func};
 use crate::ir::model::Arg;
 
@@ -66,8 +66,26 @@ fn half_log_2pi() -> Expr {
     q(1, 2) * log(n(2) * Expr::pi())
 }
 
-fn no_base(_: &[Expr], _: &[Arg]) -> Expr {
+fn no_base(_: &[Expr], _: &[Expr]) -> Expr {
     Expr::zero()
+}
+
+/// No known quantities.
+fn no_known(_: &[Arg]) -> Vec<Expr> {
+    Vec::new()
+}
+
+/// A known count (a categorical's number of categories) as a length.
+fn count(k: &Expr) -> usize {
+    k.as_int()
+        .and_then(|k| usize::try_from(k).ok())
+        .unwrap_or(0)
+}
+
+/// log Σ exp(ηₖ): the log-partition of probabilities over categories in
+/// their overcomplete natural parameters ηₖ = log pₖ.
+fn log_sum_exp(eta: &[Expr]) -> Expr {
+    log(sum(eta.iter().cloned().map(Expr::exp).collect()))
 }
 
 fn diag(entries: Vec<Expr>) -> Vec<Vec<Expr>> {
@@ -102,7 +120,19 @@ fn normal_partition(mu: &Expr, sigma: &Expr) -> Expr {
     sq(mu.clone()) / (n(2) * sq(sigma.clone())) + log(sigma.clone())
 }
 
-/// The family library.
+/// The normal's A(η) in η = (μ/σ², −1/(2σ²)).
+fn normal_natural_partition(e1: Expr, e2: Expr) -> Expr {
+    -(sq(e1) / (n(4) * e2.clone())) - q(1, 2) * log(n(-2) * e2)
+}
+
+/// The gamma's A(η) in η = (α − 1, −β).
+fn gamma_natural_partition(e: &[Expr]) -> Expr {
+    let a = e[0].clone() + n(1);
+    lgamma(a.clone()) - a * log(-e[1].clone())
+}
+
+/// The family library. Raw matching tries the entries with a
+/// [`Recognise`] in the order of their priorities (`super::recognisable`).
 pub static FAMILIES: &[Family] = &[
     Family {
         name: "normal",
@@ -116,12 +146,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![x[0].clone(), sq(x[0].clone())],
             natural: |a| normal_natural(&s(a, 0), &s(a, 1)),
             log_partition: |a| normal_partition(&s(a, 0), &s(a, 1)),
+            natural_log_partition: |e, _| normal_natural_partition(e[0].clone(), e[1].clone()),
             log_base: |_, _| -half_log_2pi(),
             mean: |a| normal_mean(&s(a, 0), &s(a, 1)),
             cov: |a| normal_cov(&s(a, 0), &s(a, 1)),
+            raw: Some(Recognise {
+                priority: 0,
+                support: RawSupport::Interval { lo: None, hi: None },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -138,12 +175,22 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![log(x[0].clone()), sq(log(x[0].clone()))],
             natural: |a| normal_natural(&s(a, 0), &s(a, 1)),
             log_partition: |a| normal_partition(&s(a, 0), &s(a, 1)),
+            natural_log_partition: |e, _| normal_natural_partition(e[0].clone(), e[1].clone()),
             log_base: |x, _| -log(x[0].clone()) - half_log_2pi(),
             mean: |a| normal_mean(&s(a, 0), &s(a, 1)),
             cov: |a| normal_cov(&s(a, 0), &s(a, 1)),
+            raw: Some(Recognise {
+                priority: 1,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -158,12 +205,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![x[0].clone()],
             natural: |a| vec![log(s(a, 0)) - log(one_minus(s(a, 0)))],
             log_partition: |a| -log(one_minus(s(a, 0))),
+            natural_log_partition: |e, _| Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())]),
             log_base: no_base,
             mean: |a| vec![s(a, 0)],
             cov: |a| vec![vec![s(a, 0) * one_minus(s(a, 0))]],
+            raw: Some(Recognise {
+                priority: 12,
+                support: RawSupport::Binary,
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -183,12 +237,21 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[0],
+            known: |a| vec![s(a, 0)],
             stats: |x, _| vec![x[0].clone()],
             natural: |a| vec![log(s(a, 1)) - log(one_minus(s(a, 1)))],
             log_partition: |a| -(s(a, 0) * log(one_minus(s(a, 1)))),
-            log_base: |x, a| binomial_base(&x[0], &s(a, 0)),
+            natural_log_partition: |e, k| {
+                k[0].clone() * Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())])
+            },
+            log_base: |x, k| binomial_base(&x[0], &k[0]),
             mean: |a| vec![s(a, 0) * s(a, 1)],
             cov: |a| vec![vec![prod(vec![s(a, 0), s(a, 1), one_minus(s(a, 1))])]],
+            raw: Some(Recognise {
+                priority: 13,
+                support: RawSupport::UpToKnown,
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -203,12 +266,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![x[0].clone()],
             natural: |a| vec![log(one_minus(s(a, 0)))],
             log_partition: |a| -log(s(a, 0)),
+            natural_log_partition: |e, _| -log(one_minus(Expr::exp(e[0].clone()))),
             log_base: no_base,
             mean: |a| vec![one_minus(s(a, 0)) / s(a, 0)],
             cov: |a| vec![vec![one_minus(s(a, 0)) / sq(s(a, 0))]],
+            raw: Some(Recognise {
+                priority: 15,
+                support: RawSupport::Counts,
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -227,12 +297,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[0],
+            known: |a| vec![s(a, 0)],
             stats: |x, _| vec![x[0].clone()],
             natural: |a| vec![log(one_minus(s(a, 1)))],
             log_partition: |a| -(s(a, 0) * log(s(a, 1))),
-            log_base: |x, a| negbin_base(&x[0], &s(a, 0)),
+            natural_log_partition: |e, k| -(k[0].clone() * log(one_minus(Expr::exp(e[0].clone())))),
+            log_base: |x, k| negbin_base(&x[0], &k[0]),
             mean: |a| vec![s(a, 0) * one_minus(s(a, 1)) / s(a, 1)],
             cov: |a| vec![vec![s(a, 0) * one_minus(s(a, 1)) / sq(s(a, 1))]],
+            raw: Some(Recognise {
+                priority: 16,
+                support: RawSupport::Counts,
+                monomial: Some(KnownMonomial::LgammaShift),
+            }),
         }),
         not_ef_reason: Some(
             "a negative binomial with unknown r is not an exponential family (r enters through lgamma(x + r))",
@@ -253,12 +330,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![x[0].clone()],
             natural: |a| vec![log(s(a, 0))],
             log_partition: |a| s(a, 0),
+            natural_log_partition: |e, _| Expr::exp(e[0].clone()),
             log_base: |x, _| -lgamma(x[0].clone() + n(1)),
             mean: |a| vec![s(a, 0)],
             cov: |a| vec![vec![s(a, 0)]],
+            raw: Some(Recognise {
+                priority: 14,
+                support: RawSupport::Counts,
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -273,12 +357,22 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![x[0].clone()],
             natural: |a| vec![-s(a, 0)],
             log_partition: |a| -log(s(a, 0)),
+            natural_log_partition: |e, _| -log(-e[0].clone()),
             log_base: no_base,
             mean: |a| vec![Expr::recip(s(a, 0))],
             cov: |a| vec![vec![Expr::powi(s(a, 0), -2)]],
+            raw: Some(Recognise {
+                priority: 2,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -298,9 +392,11 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![log(x[0].clone()), x[0].clone()],
             natural: |a| vec![s(a, 0) - n(1), -s(a, 1)],
             log_partition: |a| lgamma(s(a, 0)) - s(a, 0) * log(s(a, 1)),
+            natural_log_partition: |e, _| gamma_natural_partition(e),
             log_base: no_base,
             mean: |a| vec![digamma(s(a, 0)) - log(s(a, 1)), s(a, 0) / s(a, 1)],
             cov: |a| {
@@ -308,6 +404,14 @@ pub static FAMILIES: &[Family] = &[
                 let c = Expr::recip(be.clone());
                 vec![vec![trigamma(al.clone()), c.clone()], vec![c, al / sq(be)]]
             },
+            raw: Some(Recognise {
+                priority: 4,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -327,9 +431,11 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![log(x[0].clone()), x[0].clone()],
             natural: |a| vec![s(a, 0) - n(1), -Expr::recip(s(a, 1))],
             log_partition: |a| lgamma(s(a, 0)) + s(a, 0) * log(s(a, 1)),
+            natural_log_partition: |e, _| gamma_natural_partition(e),
             log_base: no_base,
             mean: |a| vec![digamma(s(a, 0)) + log(s(a, 1)), s(a, 0) * s(a, 1)],
             cov: |a| {
@@ -339,6 +445,7 @@ pub static FAMILIES: &[Family] = &[
                     vec![th.clone(), k * sq(th)],
                 ]
             },
+            raw: None,
         }),
         not_ef_reason: None,
     },
@@ -358,9 +465,14 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![log(x[0].clone()), Expr::recip(x[0].clone())],
             natural: |a| vec![-(s(a, 0) + n(1)), -s(a, 1)],
             log_partition: |a| lgamma(s(a, 0)) - s(a, 0) * log(s(a, 1)),
+            natural_log_partition: |e, _| {
+                let a = -e[0].clone() - n(1);
+                lgamma(a.clone()) - a * log(-e[1].clone())
+            },
             log_base: no_base,
             mean: |a| vec![log(s(a, 1)) - digamma(s(a, 0)), s(a, 0) / s(a, 1)],
             cov: |a| {
@@ -368,6 +480,14 @@ pub static FAMILIES: &[Family] = &[
                 let c = -Expr::recip(be.clone());
                 vec![vec![trigamma(al.clone()), c.clone()], vec![c, al / sq(be)]]
             },
+            raw: Some(Recognise {
+                priority: 5,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -386,9 +506,13 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![log(x[0].clone()), log(one_minus(x[0].clone()))],
             natural: |a| vec![s(a, 0) - n(1), s(a, 1) - n(1)],
             log_partition: |a| Expr::call(Func::Lbeta, vec![s(a, 0), s(a, 1)]),
+            natural_log_partition: |e, _| {
+                Expr::call(Func::Lbeta, vec![e[0].clone() + n(1), e[1].clone() + n(1)])
+            },
             log_base: no_base,
             mean: |a| {
                 let (p, q) = (s(a, 0), s(a, 1));
@@ -403,6 +527,14 @@ pub static FAMILIES: &[Family] = &[
                     vec![-both.clone(), trigamma(q) - both],
                 ]
             },
+            raw: Some(Recognise {
+                priority: 8,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: Some(1.0),
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -423,12 +555,25 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![log(x[0].clone())],
             natural: |a| vec![q(1, 2) * s(a, 0) - n(1)],
             log_partition: |a| lgamma(q(1, 2) * s(a, 0)) + q(1, 2) * s(a, 0) * log(n(2)),
+            natural_log_partition: |e, _| {
+                let h = e[0].clone() + n(1);
+                lgamma(h.clone()) + h * log(n(2))
+            },
             log_base: |x, _| -(q(1, 2) * x[0].clone()),
             mean: |a| vec![digamma(q(1, 2) * s(a, 0)) + log(n(2))],
             cov: |a| vec![vec![trigamma(q(1, 2) * s(a, 0))]],
+            raw: Some(Recognise {
+                priority: 7,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -449,12 +594,17 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![x[0].clone(), Expr::recip(x[0].clone())],
             natural: |a| {
                 let (mu, l) = (s(a, 0), s(a, 1));
                 vec![-(l.clone() / (n(2) * sq(mu))), -(q(1, 2) * l)]
             },
             log_partition: |a| -(s(a, 1) / s(a, 0)) - q(1, 2) * log(s(a, 1)),
+            natural_log_partition: |e, _| {
+                n(-2) * Expr::sqrt(e[0].clone() * e[1].clone())
+                    - q(1, 2) * log(n(-2) * e[1].clone())
+            },
             log_base: |x, _| -half_log_2pi() - q(3, 2) * log(x[0].clone()),
             mean: |a| {
                 let (mu, l) = (s(a, 0), s(a, 1));
@@ -468,6 +618,14 @@ pub static FAMILIES: &[Family] = &[
                     vec![c, Expr::recip(mu * l.clone()) + n(2) / sq(l)],
                 ]
             },
+            raw: Some(Recognise {
+                priority: 6,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -486,12 +644,22 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![sq(x[0].clone())],
             natural: |a| vec![-Expr::recip(n(2) * sq(s(a, 0)))],
             log_partition: |a| n(2) * log(s(a, 0)),
+            natural_log_partition: |e, _| -log(n(-2) * e[0].clone()),
             log_base: |x, _| log(x[0].clone()),
             mean: |a| vec![n(2) * sq(s(a, 0))],
             cov: |a| vec![vec![n(4) * Expr::powi(s(a, 0), 4)]],
+            raw: Some(Recognise {
+                priority: 3,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -510,12 +678,22 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[0],
+            known: |a| vec![s(a, 0)],
             stats: |x, _| vec![log(x[0].clone())],
             natural: |a| vec![-(s(a, 1) + n(1))],
             log_partition: |a| -log(s(a, 1)) - s(a, 1) * log(s(a, 0)),
+            natural_log_partition: |e, k| {
+                let alpha = -e[0].clone() - n(1);
+                -log(alpha.clone()) - alpha * log(k[0].clone())
+            },
             log_base: no_base,
             mean: |a| vec![log(s(a, 0)) + Expr::recip(s(a, 1))],
             cov: |a| vec![vec![Expr::powi(s(a, 1), -2)]],
+            raw: Some(Recognise {
+                priority: 9,
+                support: RawSupport::AboveKnown,
+                monomial: None,
+            }),
         }),
         not_ef_reason: Some(
             "a Pareto distribution with unknown scale has a support that moves with the parameter",
@@ -537,12 +715,22 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[0],
-            stats: |x, a| vec![Expr::pow(x[0].clone(), s(a, 0))],
+            known: |a| vec![s(a, 0)],
+            stats: |x, k| vec![Expr::pow(x[0].clone(), k[0].clone())],
             natural: |a| vec![-Expr::pow(s(a, 1), -s(a, 0))],
             log_partition: |a| s(a, 0) * log(s(a, 1)),
-            log_base: |x, a| log(s(a, 0)) + (s(a, 0) - n(1)) * log(x[0].clone()),
+            natural_log_partition: |e, _| -log(-e[0].clone()),
+            log_base: |x, k| log(k[0].clone()) + (k[0].clone() - n(1)) * log(x[0].clone()),
             mean: |a| vec![Expr::pow(s(a, 1), s(a, 0))],
             cov: |a| vec![vec![Expr::pow(s(a, 1), n(2) * s(a, 0))]],
+            raw: Some(Recognise {
+                priority: 10,
+                support: RawSupport::Interval {
+                    lo: Some(0.0),
+                    hi: None,
+                },
+                monomial: Some(KnownMonomial::Power),
+            }),
         }),
         not_ef_reason: Some(
             "a Weibull distribution with unknown shape is not an exponential family (x^k has an unknown exponent)",
@@ -560,12 +748,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[0],
-            stats: |x, a| vec![Expr::call(Func::Abs, vec![x[0].clone() - s(a, 0)])],
+            known: |a| vec![s(a, 0)],
+            stats: |x, k| vec![Expr::call(Func::Abs, vec![x[0].clone() - k[0].clone()])],
             natural: |a| vec![-Expr::recip(s(a, 1))],
             log_partition: |a| log(n(2) * s(a, 1)),
+            natural_log_partition: |e, _| log(n(-2) / e[0].clone()),
             log_base: no_base,
             mean: |a| vec![s(a, 1)],
             cov: |a| vec![vec![sq(s(a, 1))]],
+            raw: Some(Recognise {
+                priority: 11,
+                support: RawSupport::Interval { lo: None, hi: None },
+                monomial: Some(KnownMonomial::AbsCentre),
+            }),
         }),
         not_ef_reason: Some(
             "a Laplace distribution with unknown location is not an exponential family (|x - mu| has a kink at the parameter)",
@@ -586,12 +781,16 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| vec![cos(x[0].clone()), sin(x[0].clone())],
             natural: |a| {
                 let (mu, kappa) = (s(a, 0), s(a, 1));
                 vec![kappa.clone() * cos(mu.clone()), kappa * sin(mu)]
             },
             log_partition: |a| log(besseli(0, s(a, 1))),
+            natural_log_partition: |e, _| {
+                log(besseli(0, Expr::sqrt(sq(e[0].clone()) + sq(e[1].clone()))))
+            },
             log_base: |_, _| -log(n(2) * Expr::pi()),
             mean: |a| {
                 let (mu, kappa) = (s(a, 0), s(a, 1));
@@ -610,6 +809,7 @@ pub static FAMILIES: &[Family] = &[
                 let vcs = q(1, 2) * a2 * sin(n(2) * mu) - prod(vec![a1sq, sn, c]);
                 vec![vec![vcc, vcs.clone()], vec![vcs, vss]]
             },
+            raw: None,
         }),
         not_ef_reason: None,
     },
@@ -627,12 +827,15 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
-            stats: |x, a| (0..v(a, 0).len()).map(|k| indicator(&x[0], k)).collect(),
+            known: |a| vec![n(v(a, 0).len() as i64)],
+            stats: |x, k| (0..count(&k[0])).map(|j| indicator(&x[0], j)).collect(),
             natural: |a| v(a, 0).into_iter().map(log).collect(),
             log_partition: |_| Expr::zero(),
+            natural_log_partition: |e, _| log_sum_exp(e),
             log_base: no_base,
             mean: |a| v(a, 0),
             cov: |a| multinomial_cov(&Expr::one(), &v(a, 0)),
+            raw: None,
         }),
         not_ef_reason: None,
     },
@@ -649,12 +852,19 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[0],
+            known: |a| vec![s(a, 0)],
             stats: |x, _| x.to_vec(),
             natural: |a| v(a, 1).into_iter().map(log).collect(),
             log_partition: |_| Expr::zero(),
-            log_base: |x, a| multinomial_base(x, &s(a, 0)),
+            natural_log_partition: |e, k| k[0].clone() * log_sum_exp(e),
+            log_base: |x, k| multinomial_base(x, &k[0]),
             mean: |a| v(a, 1).into_iter().map(|p| s(a, 0) * p).collect(),
             cov: |a| multinomial_cov(&s(a, 0), &v(a, 1)),
+            raw: Some(Recognise {
+                priority: 18,
+                support: RawSupport::ChainedCounts,
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -674,10 +884,17 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| x.iter().map(|xk| log(xk.clone())).collect(),
             natural: |a| v(a, 0).into_iter().map(|ak| ak - n(1)).collect(),
             log_partition: |a| {
                 let alpha = v(a, 0);
+                let mut terms: Vec<Expr> = alpha.iter().cloned().map(lgamma).collect();
+                terms.push(-lgamma(sum(alpha)));
+                sum(terms)
+            },
+            natural_log_partition: |e, _| {
+                let alpha: Vec<Expr> = e.iter().map(|ek| ek.clone() + n(1)).collect();
                 let mut terms: Vec<Expr> = alpha.iter().cloned().map(lgamma).collect();
                 terms.push(-lgamma(sum(alpha)));
                 sum(terms)
@@ -701,6 +918,11 @@ pub static FAMILIES: &[Family] = &[
                 }
                 m
             },
+            raw: Some(Recognise {
+                priority: 17,
+                support: RawSupport::Simplex,
+                monomial: None,
+            }),
         }),
         not_ef_reason: None,
     },
@@ -725,6 +947,7 @@ pub static FAMILIES: &[Family] = &[
         },
         ef: Some(ExpFamily {
             fixed: &[],
+            known: no_known,
             stats: |x, _| {
                 x.iter()
                     .flat_map(|xk| [xk.clone(), sq(xk.clone())])
@@ -743,6 +966,12 @@ pub static FAMILIES: &[Family] = &[
                     .iter()
                     .zip(&sigma)
                     .map(|(m, s)| normal_partition(m, s))
+                    .collect())
+            },
+            natural_log_partition: |e, _| {
+                sum(e
+                    .chunks(2)
+                    .map(|p| normal_natural_partition(p[0].clone(), p[1].clone()))
                     .collect())
             },
             log_base: |x, _| -(Expr::int(x.len() as i64) * half_log_2pi()),
@@ -767,6 +996,7 @@ pub static FAMILIES: &[Family] = &[
                 }
                 m
             },
+            raw: None,
         }),
         not_ef_reason: None,
     },

@@ -275,10 +275,10 @@ pub fn data_groups(
         groups.push(DataGroup {
             family: fam.name,
             vars: data.clone(),
-            stats: (ef.stats)(&x, args),
+            stats: ef.stats_for(&x, args),
             natural: (ef.natural)(args),
             log_partition: (ef.log_partition)(args),
-            log_base: (ef.log_base)(&x, args),
+            log_base: ef.log_base_for(&x, args),
             mean: (ef.mean)(args),
             cov: (ef.cov)(args),
             binary,

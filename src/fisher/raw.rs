@@ -1,372 +1,37 @@
-//! Raw log-densities (`logp += ...`) matched to a library family.
+//! Raw log-densities (`logp += ...`) matched to a family of the one
+//! family table, [`crate::families::FAMILIES`].
 //!
 //! The raw terms are linearized in the data: monomials whose coefficients
 //! involve parameters are sufficient statistics T with natural parameters
-//! η(θ) (their coefficients); parameter-free monomials form log h(x). A
-//! family matches when its statistics cover T on the same support with the
-//! same base measure (up to a constant). Families with a known argument
-//! (a binomial's n, a Weibull's shape, a Laplace's location, a Pareto's
-//! scale, a negative binomial's r) find it in the support or in the
-//! monomials themselves. Moments then follow from the family's
-//! log-partition in natural parameters: E[T] = ∇A(η), Cov[T] = ∇²A(η),
-//! evaluated at η(θ). Several data variables are factored by the chain
-//! rule in declaration order: the last group's family given the earlier
-//! data (its η may hold that data) is matched and taken out of the joint
-//! with its normaliser A(η); the rest is the earlier data's log-density.
+//! η(θ) (their coefficients); parameter-free monomials form log h(x). The
+//! families with a [`crate::families::Recognise`] are tried in its stated
+//! priority ([`crate::families::recognisable`]); one matches when the
+//! data have its support, its known quantities κ are found (a binomial's
+//! n and a Pareto's scale in the support, a Weibull's shape, a Laplace's
+//! location and a negative binomial's r in the monomials, a hand-written
+//! multinomial's total in its chained supports), and its own statistics
+//! T(x; κ) cover the density's on the same base measure h(x; κ) (up to a
+//! constant). This module holds no family of its own: only the matching.
+//! Moments then follow from the family's log-partition in natural
+//! parameters, A(η; κ): E[T] = ∇A(η), Cov[T] = ∇²A(η), evaluated at η(θ).
+//! A match names the family in the report, but F does not need one: a
+//! group no family matches is read by the normaliser identity
+//! (`super::normaliser`). Several data variables are factored by the
+//! chain rule in declaration order: the last group's family given the
+//! earlier data (its η may hold that data) is matched and taken out of
+//! the joint with its normaliser A(η); the rest is the earlier data's
+//! log-density.
 
 use super::expectation::{Blocker, DataGroup};
 use super::normaliser;
 use super::positive::split_positive;
+use crate::families::{self, ExpFamily, RawView, Recognise};
 use crate::ir::expr::{Expr, Func, Name};
 use crate::ir::model::{Model, Support, TermSource};
 use crate::structure::linearize::{Linear, linearize};
 use crate::symbolic::simplify::Assumptions;
 use crate::symbolic::{cancel, diff};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What a natural family sees of the data it is matched against.
-struct Candidate<'a> {
-    x: &'a [Expr],
-    supports: &'a [Support],
-    monomials: Vec<&'a Expr>,
-}
-
-/// A family as seen from its natural parameters. `fixed` holds the known
-/// arguments found by `discover`.
-struct NaturalFamily {
-    name: &'static str,
-    /// Possible values of the known arguments (one empty list when none).
-    discover: fn(&Candidate) -> Vec<Vec<Expr>>,
-    /// Statistics.
-    stats: fn(x: &[Expr], fixed: &[Expr]) -> Vec<Expr>,
-    /// log h(x).
-    log_base: fn(x: &[Expr], fixed: &[Expr]) -> Expr,
-    /// A(η).
-    log_partition: fn(eta: &[Expr], fixed: &[Expr]) -> Expr,
-}
-
-fn x0(x: &[Expr]) -> Expr {
-    x[0].clone()
-}
-
-fn log(e: Expr) -> Expr {
-    Expr::log(e)
-}
-
-fn half_log_2pi() -> Expr {
-    Expr::rational(1, 2) * Expr::log(Expr::int(2) * Expr::pi())
-}
-
-fn num(e: &Option<Expr>) -> Option<f64> {
-    e.as_ref().and_then(crate::ir::resolve::numeric_value)
-}
-
-/// A single continuous variable on (lo, hi) (`None` = infinite).
-fn continuous(c: &Candidate, lo: Option<f64>, hi: Option<f64>) -> Vec<Vec<Expr>> {
-    let ok = c.x.len() == 1
-        && matches!(&c.supports[0], Support::Continuous { lo: l, hi: h }
-            if (match lo { None => l.is_none(), Some(v) => num(l) == Some(v) })
-            && (match hi { None => h.is_none(), Some(v) => num(h) == Some(v) }));
-    if ok { vec![vec![]] } else { vec![] }
-}
-
-fn counts(c: &Candidate) -> bool {
-    c.x.len() == 1 && matches!(&c.supports[0], Support::Integers { lo, hi: None } if lo.is_zero())
-}
-
-fn normal_partition(e: &[Expr]) -> Expr {
-    -(Expr::powi(e[0].clone(), 2) / (Expr::int(4) * e[1].clone()))
-        - Expr::rational(1, 2) * log(Expr::int(-2) * e[1].clone())
-}
-
-fn lchoose(n: Expr, k: Expr) -> Expr {
-    Expr::add(vec![
-        Expr::lgamma(n.clone() + Expr::one()),
-        -Expr::lgamma(k.clone() + Expr::one()),
-        -Expr::lgamma(n - k + Expr::one()),
-    ])
-}
-
-static NATURAL_FAMILIES: &[NaturalFamily] = &[
-    NaturalFamily {
-        name: "normal",
-        discover: |c| continuous(c, None, None),
-        stats: |x, _| vec![x0(x), Expr::powi(x0(x), 2)],
-        log_base: |_, _| -half_log_2pi(),
-        log_partition: |e, _| normal_partition(e),
-    },
-    NaturalFamily {
-        name: "lognormal",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![log(x0(x)), Expr::powi(log(x0(x)), 2)],
-        log_base: |x, _| -log(x0(x)) - half_log_2pi(),
-        log_partition: |e, _| normal_partition(e),
-    },
-    NaturalFamily {
-        name: "exponential",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![x0(x)],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| -log(-e[0].clone()),
-    },
-    NaturalFamily {
-        name: "rayleigh",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![Expr::powi(x0(x), 2)],
-        log_base: |x, _| log(x0(x)),
-        log_partition: |e, _| -log(Expr::int(-2) * e[0].clone()),
-    },
-    NaturalFamily {
-        name: "gamma",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![log(x0(x)), x0(x)],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| {
-            let a = e[0].clone() + Expr::one();
-            Expr::lgamma(a.clone()) - a * log(-e[1].clone())
-        },
-    },
-    NaturalFamily {
-        name: "inverse_gamma",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![log(x0(x)), Expr::recip(x0(x))],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| {
-            let a = -e[0].clone() - Expr::one();
-            Expr::lgamma(a.clone()) - a * log(-e[1].clone())
-        },
-    },
-    NaturalFamily {
-        name: "inverse_gaussian",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![x0(x), Expr::recip(x0(x))],
-        log_base: |x, _| -half_log_2pi() - Expr::rational(3, 2) * log(x0(x)),
-        log_partition: |e, _| {
-            Expr::int(-2) * Expr::sqrt(e[0].clone() * e[1].clone())
-                - Expr::rational(1, 2) * log(Expr::int(-2) * e[1].clone())
-        },
-    },
-    NaturalFamily {
-        name: "chi_squared",
-        discover: |c| continuous(c, Some(0.0), None),
-        stats: |x, _| vec![log(x0(x))],
-        log_base: |x, _| -(Expr::rational(1, 2) * x0(x)),
-        log_partition: |e, _| {
-            let h = e[0].clone() + Expr::one();
-            Expr::lgamma(h.clone()) + h * log(Expr::int(2))
-        },
-    },
-    NaturalFamily {
-        name: "beta",
-        discover: |c| continuous(c, Some(0.0), Some(1.0)),
-        stats: |x, _| vec![log(x0(x)), log(Expr::one() - x0(x))],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| {
-            Expr::call(
-                Func::Lbeta,
-                vec![e[0].clone() + Expr::one(), e[1].clone() + Expr::one()],
-            )
-        },
-    },
-    NaturalFamily {
-        // Known scale xm: the support's lower end.
-        name: "pareto",
-        discover: |c| match &c.supports[0] {
-            Support::Continuous {
-                lo: Some(xm),
-                hi: None,
-            } if c.x.len() == 1 && !xm.is_zero() => vec![vec![xm.clone()]],
-            _ => vec![],
-        },
-        stats: |x, _| vec![log(x0(x))],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, f| {
-            let alpha = -e[0].clone() - Expr::one();
-            -log(alpha.clone()) - alpha * log(f[0].clone())
-        },
-    },
-    NaturalFamily {
-        // Known shape k: a monomial x^k.
-        name: "weibull",
-        discover: |c| {
-            if c.x.len() != 1 || continuous(c, Some(0.0), None).is_empty() {
-                return vec![];
-            }
-            c.monomials
-                .iter()
-                .filter_map(|m| match m {
-                    Expr::Pow(b, k)
-                        if **b == c.x[0]
-                            && k.free_vars()
-                                .iter()
-                                .all(|v| !c.x.iter().any(|x| x.contains_var(v))) =>
-                    {
-                        Some(vec![(**k).clone()])
-                    }
-                    _ => None,
-                })
-                .collect()
-        },
-        stats: |x, f| vec![Expr::pow(x0(x), f[0].clone())],
-        log_base: |x, f| log(f[0].clone()) + (f[0].clone() - Expr::one()) * log(x0(x)),
-        log_partition: |e, _| -log(-e[0].clone()),
-    },
-    NaturalFamily {
-        // Known location m: a monomial |x - m|.
-        name: "laplace",
-        discover: |c| {
-            if c.x.len() != 1 || continuous(c, None, None).is_empty() {
-                return vec![];
-            }
-            c.monomials
-                .iter()
-                .filter_map(|m| match m {
-                    Expr::Call(Func::Abs, a) if a[0].contains_var(&c.x[0].to_string()) => {
-                        let m = Expr::sub(c.x[0].clone(), a[0].clone());
-                        (!m.contains_var(&c.x[0].to_string())).then(|| vec![m])
-                    }
-                    _ => None,
-                })
-                .collect()
-        },
-        stats: |x, f| vec![Expr::call(Func::Abs, vec![x0(x) - f[0].clone()])],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| log(Expr::int(-2) / e[0].clone()),
-    },
-    NaturalFamily {
-        name: "bernoulli",
-        discover: |c| {
-            if c.x.len() == 1 && c.supports[0].is_binary() {
-                vec![vec![]]
-            } else {
-                vec![]
-            }
-        },
-        stats: |x, _| vec![x0(x)],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())]),
-    },
-    NaturalFamily {
-        // Known n: the support 0..n.
-        name: "binomial",
-        discover: |c| match &c.supports[0] {
-            Support::Integers { lo, hi: Some(n) } if c.x.len() == 1 && lo.is_zero() => {
-                vec![vec![n.clone()]]
-            }
-            _ => vec![],
-        },
-        stats: |x, _| vec![x0(x)],
-        log_base: |x, f| lchoose(f[0].clone(), x0(x)),
-        log_partition: |e, f| f[0].clone() * Expr::call(Func::Log1p, vec![Expr::exp(e[0].clone())]),
-    },
-    NaturalFamily {
-        name: "poisson",
-        discover: |c| if counts(c) { vec![vec![]] } else { vec![] },
-        stats: |x, _| vec![x0(x)],
-        log_base: |x, _| -Expr::lgamma(x0(x) + Expr::one()),
-        log_partition: |e, _| Expr::exp(e[0].clone()),
-    },
-    NaturalFamily {
-        name: "geometric",
-        discover: |c| if counts(c) { vec![vec![]] } else { vec![] },
-        stats: |x, _| vec![x0(x)],
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| -log(Expr::one() - Expr::exp(e[0].clone())),
-    },
-    NaturalFamily {
-        // Known r: a monomial lgamma(x + r).
-        name: "negative_binomial",
-        discover: |c| {
-            if !counts(c) {
-                return vec![];
-            }
-            c.monomials
-                .iter()
-                .filter_map(|m| match m {
-                    Expr::Call(Func::Lgamma, a) => {
-                        let r = Expr::sub(a[0].clone(), c.x[0].clone());
-                        (!r.contains_var(&c.x[0].to_string()) && !r.is_one()).then(|| vec![r])
-                    }
-                    _ => None,
-                })
-                .collect()
-        },
-        stats: |x, _| vec![x0(x)],
-        log_base: |x, f| {
-            Expr::lgamma(x0(x) + f[0].clone())
-                - Expr::lgamma(f[0].clone())
-                - Expr::lgamma(x0(x) + Expr::one())
-        },
-        log_partition: |e, f| -(f[0].clone() * log(Expr::one() - Expr::exp(e[0].clone()))),
-    },
-    NaturalFamily {
-        name: "dirichlet",
-        discover: |c| {
-            if matches!(&c.supports[0], Support::Simplex { dim, .. } if *dim == c.x.len()) {
-                vec![vec![]]
-            } else {
-                vec![]
-            }
-        },
-        stats: |x, _| x.iter().map(|xk| log(xk.clone())).collect(),
-        log_base: |_, _| Expr::zero(),
-        log_partition: |e, _| {
-            let a: Vec<Expr> = e.iter().map(|ek| ek.clone() + Expr::one()).collect();
-            let mut terms: Vec<Expr> = a.iter().cloned().map(Expr::lgamma).collect();
-            terms.push(-Expr::lgamma(Expr::add(a)));
-            Expr::add(terms)
-        },
-    },
-    NaturalFamily {
-        // Written by hand: x1 : 0..n, x2 : 0..(n - x1), ...; the last count
-        // is n minus the others.
-        name: "multinomial",
-        discover: |c| {
-            chained_total(c.x, c.supports)
-                .map(|n| vec![vec![n]])
-                .unwrap_or_default()
-        },
-        stats: |x, _| x.to_vec(),
-        log_base: |x, f| {
-            let mut terms = vec![Expr::lgamma(f[0].clone() + Expr::one())];
-            terms.extend(x.iter().map(|xk| -Expr::lgamma(xk.clone() + Expr::one())));
-            let rest = Expr::sub(f[0].clone(), Expr::add(x.to_vec()));
-            terms.push(-Expr::lgamma(rest + Expr::one()));
-            Expr::add(terms)
-        },
-        log_partition: |e, f| {
-            let mut terms = vec![Expr::one()];
-            terms.extend(e.iter().map(|ek| Expr::exp(ek.clone())));
-            f[0].clone() * log(Expr::add(terms))
-        },
-    },
-];
-
-/// For counts x1 : 0..n, x2 : 0..(n − x1), ..., the total n.
-fn chained_total(x: &[Expr], supports: &[Support]) -> Option<Expr> {
-    if x.len() < 2 {
-        return None;
-    }
-    let mut total = None;
-    for (k, s) in supports.iter().enumerate() {
-        let Support::Integers { lo, hi: Some(hi) } = s else {
-            return None;
-        };
-        if !lo.is_zero() {
-            return None;
-        }
-        let n = Expr::add2(hi.clone(), Expr::add(x[..k].to_vec()));
-        match &total {
-            None => total = Some(n),
-            Some(t) if *t == n => {}
-            Some(_) => return None,
-        }
-    }
-    total.filter(|n| {
-        x.iter()
-            .all(|xk| !n.free_vars().iter().any(|v| xk.contains_var(v)))
-    })
-}
 
 /// Data groups for the data that only raw `logp +=` terms describe.
 pub fn raw_groups(
@@ -668,7 +333,7 @@ fn match_group(
         })
         .collect::<Result<_, _>>()?;
     let x: Vec<Expr> = vars.iter().map(|v| Expr::Var(v.clone())).collect();
-    let candidate = Candidate {
+    let view = RawView {
         x: &x,
         supports: &supports,
         monomials: parts.keys().collect(),
@@ -679,12 +344,12 @@ fn match_group(
         .map(|(m, _)| m)
         .collect();
     let mut tried = Vec::new();
-    for fam in NATURAL_FAMILIES {
-        for fixed in (fam.discover)(&candidate) {
+    for (fam, ef, recognise) in families::recognisable() {
+        for known in recognise.discover(&view) {
             tried.push(fam.name);
             if let Some(g) = try_family(
-                fam,
-                &fixed,
+                (fam.name, ef, recognise),
+                &known,
                 &x,
                 vars,
                 &parts,
@@ -732,8 +397,8 @@ fn match_group(
     reason = "one match attempt over the pieces of a linearization"
 )]
 fn try_family(
-    fam: &NaturalFamily,
-    fixed: &[Expr],
+    (name, ef, recognise): (&'static str, &ExpFamily, &Recognise),
+    known: &[Expr],
     x: &[Expr],
     vars: &[Name],
     parts: &Linear,
@@ -742,13 +407,19 @@ fn try_family(
     has_param: &dyn Fn(&Expr) -> bool,
     supports: &[Support],
 ) -> Option<(DataGroup, Expr)> {
-    let stats = (fam.stats)(x, fixed);
+    // The family's statistics and base measure are written in its full
+    // data: a multinomial written by hand implies its last count, whose
+    // statistic is dropped and whose natural parameter is 0 in A(η).
+    let full = recognise.complete(x, known);
+    let implied = full.len() - x.len();
+    let mut stats = (ef.stats)(&full, known);
+    stats.truncate(stats.len().saturating_sub(implied));
     if !stats_in_model.iter().all(|m| stats.contains(m)) {
         return None;
     }
     // The family's own base measure may contain a statistic (log x for the
     // log-normal): linearize it too and compare part by part.
-    let base_f = (fam.log_base)(x, fixed);
+    let base_f = (ef.log_base)(&full, known);
     let base_parts = linearize(&base_f, in_group, &|_| false).ok()?;
     let base_coeff = |m: &Expr| base_parts.get(m).cloned().unwrap_or_else(Expr::zero);
     let eta: Vec<Expr> = stats
@@ -785,7 +456,9 @@ fn try_family(
     let placeholders: Vec<Expr> = (0..stats.len())
         .map(|k| Expr::var(&format!("__eta{k}")))
         .collect();
-    let a_nat = (fam.log_partition)(&placeholders, fixed);
+    let mut eta_full = placeholders.clone();
+    eta_full.extend(std::iter::repeat_n(Expr::zero(), implied));
+    let a_nat = (ef.natural_log_partition)(&eta_full, known);
     let at_theta = |e: &Expr| {
         e.substitute(&|v| {
             v.strip_prefix("__eta")
@@ -821,7 +494,7 @@ fn try_family(
         a_theta,
     ]);
     let group = DataGroup {
-        family: fam.name,
+        family: name,
         vars: vars.to_vec(),
         stats,
         natural: eta.clone(),

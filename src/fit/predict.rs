@@ -118,7 +118,8 @@ fn mean_and_variance(model: &Model) -> Result<(Name, Expr, Expr), String> {
         || format!("the mean of a {family} response is not known to fimkit in closed form");
     let ef = f.ef.as_ref().ok_or_else(unknown)?;
     let yv = Expr::var(y.as_ref());
-    let k = (ef.stats)(std::slice::from_ref(&yv), args)
+    let k = ef
+        .stats_for(std::slice::from_ref(&yv), args)
         .iter()
         .position(|t| *t == yv)
         .ok_or_else(unknown)?;

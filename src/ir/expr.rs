@@ -311,6 +311,21 @@ impl Expr {
         }
     }
 
+    /// The value of a closed constant expression (numbers, π, e, and sums,
+    /// products, powers, logs and exponentials of them), if it has one.
+    pub fn numeric_value(&self) -> Option<f64> {
+        match self {
+            Expr::Num(r) => r.to_f64(),
+            Expr::Const(c) => Some(c.value()),
+            Expr::Add(xs) => xs.iter().map(Expr::numeric_value).sum(),
+            Expr::Mul(xs) => xs.iter().map(Expr::numeric_value).product(),
+            Expr::Pow(b, x) => Some(b.numeric_value()?.powf(x.numeric_value()?)),
+            Expr::Call(Func::Log, a) => Some(a[0].numeric_value()?.ln()),
+            Expr::Call(Func::Exp, a) => Some(a[0].numeric_value()?.exp()),
+            _ => None,
+        }
+    }
+
     /// The value when the expression is an integer constant fitting `i64`.
     pub fn as_int(&self) -> Option<i64> {
         match self {

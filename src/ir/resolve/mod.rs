@@ -431,18 +431,11 @@ impl Resolver {
     }
 }
 
-/// Value of a closed constant expression (numbers and π, e), if it has one.
+/// Value of a closed constant expression (numbers and π, e), if it has one
+/// ([`Expr::numeric_value`], in the IR so that the family library, below
+/// the resolver, reads support ends the same way).
 pub fn numeric_value(e: &Expr) -> Option<f64> {
-    match e {
-        Expr::Num(r) => r.to_f64(),
-        Expr::Const(c) => Some(c.value()),
-        Expr::Add(xs) => xs.iter().map(numeric_value).sum(),
-        Expr::Mul(xs) => xs.iter().map(numeric_value).product(),
-        Expr::Pow(b, x) => Some(numeric_value(b)?.powf(numeric_value(x)?)),
-        Expr::Call(Func::Log, a) => Some(numeric_value(&a[0])?.ln()),
-        Expr::Call(Func::Exp, a) => Some(numeric_value(&a[0])?.exp()),
-        _ => None,
-    }
+    e.numeric_value()
 }
 
 fn numeric_opt(e: &Option<Expr>) -> Option<f64> {
