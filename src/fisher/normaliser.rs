@@ -64,6 +64,27 @@ pub(super) struct Reading {
     log_base: Expr,
 }
 
+impl Reading {
+    /// The data read.
+    pub(super) fn vars(&self) -> &[Name] {
+        &self.vars
+    }
+
+    /// Two independent groups' readings as one: the joint density is an
+    /// exponential family with the statistics of both, and the one
+    /// remainder of parameter-only terms is its joint normaliser, so the
+    /// identity solves for both groups' E\[T\] at once. `self` is the
+    /// earlier declared group.
+    pub(super) fn join(mut self, later: Reading) -> Reading {
+        self.vars.extend(later.vars);
+        self.supports.extend(later.supports);
+        self.stats.extend(later.stats);
+        self.natural.extend(later.natural);
+        self.log_base = Expr::add2(self.log_base, later.log_base);
+        self
+    }
+}
+
 /// Read T, η and log h of `vars` from the linearization `parts`; also the
 /// rest of the log-density (the coefficient of the monomial 1), which
 /// holds −A(θ) and the other data's terms. `is_other_data` names data

@@ -70,11 +70,12 @@ pub fn raw_groups(
     //
     // A group that matches no family is read by the normaliser identity
     // (`super::normaliser`): its η·T and log h are taken out now, and its
-    // −A(θ) is what is left once every other group is taken out. One such
-    // group at most: two would share one remainder.
+    // −A(θ) is what is left once every other group is taken out. Several
+    // such groups would share that one remainder, so they are read
+    // together, as one joint exponential family.
     let mut rest = raw_logp;
     let mut out: Vec<Option<DataGroup>> = Vec::with_capacity(groups.len());
-    let mut pending: Option<(normaliser::Reading, Blocker, usize)> = None;
+    let mut pending: Option<(normaliser::Reading, Blocker, usize, Vec<Name>)> = None;
     let mut seen = Seen::default();
     for g in groups.iter().rev() {
         // Only the terms that hold the group's data are matched; the others
@@ -103,20 +104,37 @@ pub fn raw_groups(
             }
             Matched::Pending(reading, marginal, blocker) => {
                 let marginal = with_others(marginal);
-                if let Some((_, first, _)) = pending {
-                    return Err(not_normaliser(
-                        first,
-                        "another group of data matches no library family either, and the \
-                         parameter-only terms cannot be shared out between their normalisers",
-                    ));
-                }
-                pending = Some((reading, blocker, out.len()));
+                // Several such groups share the one remainder: they are
+                // read as one joint density (independent groups: T and η
+                // of both, one normaliser), placed where the earliest is.
+                pending = Some(match pending {
+                    None => (reading, blocker, out.len(), Vec::new()),
+                    Some((later, _, _, mut with)) => {
+                        with.splice(0..0, later.vars().iter().cloned());
+                        (reading.join(later), blocker, out.len(), with)
+                    }
+                });
                 rest = marginal;
                 out.push(None);
             }
         }
     }
-    if let Some((reading, blocker, at)) = pending {
+    if let Some((reading, blocker, at, with)) = pending {
+        // A joint reading's refusal names the other data read with it.
+        let blocker = match blocker {
+            Blocker::RawData { var, reason } if !with.is_empty() => {
+                let names: Vec<String> = with.iter().map(|v| format!("`{v}`")).collect();
+                Blocker::RawData {
+                    var,
+                    reason: format!(
+                        "{reason}; it is read together with {}, which no family matches \
+                         either (one remainder holds both normalisers)",
+                        names.join(", ")
+                    ),
+                }
+            }
+            other => other,
+        };
         if let Some(v) = rest
             .free_vars()
             .into_iter()
