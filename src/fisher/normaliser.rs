@@ -1,7 +1,9 @@
 //! The normaliser identity: the moments of a raw density that matches no
 //! library family, read from the density itself.
 //!
-//! A raw log-density linearized in one group's data is
+//! A raw log-density linearized in one group's data (or in several
+//! groups' together, `Reading::join`, when more than one matches no
+//! family: they share one remainder) is
 //!
 //! ```text
 //! log p = Σₖ ηₖ(θ) Tₖ(x) − A(θ) + log h(x)
