@@ -222,6 +222,71 @@ impl SeparableAt {
         &self.hess[..self.d * self.d]
     }
 
+    /// The sums over `n` rows of width `w` (row-major in `rows`) of the
+    /// value, score and Hessian (d×d, row-major), from the data factors'
+    /// column sums `S_k = Σ_i g_k(x_i)`: `Σ_i v_i = n·c_0 + Σ_k c_k S_k`, and
+    /// the same with the coefficients' derivatives — K additions a row
+    /// instead of a value, score and Hessian a row. `None` when anything
+    /// is not finite (a factor on some row, or a sum): the caller then goes
+    /// row by row ([`SeparableAt::each_row`]), which names the row.
+    ///
+    /// ```
+    /// use fimkit::ir::Expr;
+    /// use fimkit::numeric::separable::Separable;
+    /// let (a, x) = (Expr::var("a"), Expr::var("x"));
+    /// // a·log x − a²·x
+    /// let logp = a.clone() * Expr::log(x.clone()) - a.clone() * a * x;
+    /// let s = Separable::detect(&logp, &["a"], &["x"]).unwrap();
+    /// let mut at = s.at(&[2.0]).unwrap();
+    /// let (v, g, h) = at.block_sums(&s, &[1.0, 2.0], 2, 1).unwrap();
+    /// let l2 = 2f64.ln();
+    /// assert!((v - (2.0 * l2 - 12.0)).abs() < 1e-14);
+    /// assert!((g[0] - (l2 - 12.0)).abs() < 1e-14);
+    /// assert_eq!(h[0], -6.0);
+    /// assert!(at.block_sums(&s, &[1.0, 0.0], 2, 1).is_none()); // log 0
+    /// ```
+    pub fn block_sums(
+        &mut self,
+        s: &Separable,
+        rows: &[f64],
+        n: usize,
+        w: usize,
+    ) -> Option<(f64, Vec<f64>, Vec<f64>)> {
+        debug_assert_eq!(rows.len(), n * w);
+        let mut block = match self.block.take() {
+            Some(b) if b.capacity() >= n => b,
+            _ => s.factors.block_workspace(n.max(64)),
+        };
+        let (k_all, d, dd) = (self.c.len(), self.d, self.d * self.d);
+        // S_0 = n (the data-free coefficient), then each factor's column.
+        let mut sums = vec![n as f64; k_all];
+        let evaluated = s.factors.eval_block_unchecked(rows, n, &mut block).is_ok();
+        if evaluated {
+            for (k, total) in sums.iter_mut().enumerate().skip(1) {
+                *total = s.factors.block_output(&block, k - 1)[..n].iter().sum();
+            }
+        }
+        self.block = Some(block);
+        // A sum is finite only if every term is (∞ and NaN propagate; an
+        // overflow of finite terms also goes row by row).
+        if !evaluated || !sums.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        let mut v = 0.0;
+        let mut g = vec![0.0; d];
+        let mut h = vec![0.0; dd];
+        for (k, &total) in sums.iter().enumerate() {
+            v += self.c[k] * total;
+            for (o, c) in g.iter_mut().zip(&self.grad[k * d..(k + 1) * d]) {
+                *o += total * c;
+            }
+            for (o, c) in h.iter_mut().zip(&self.hess[k * dd..(k + 1) * dd]) {
+                *o += total * c;
+            }
+        }
+        (v.is_finite() && g.iter().chain(&h).all(|x| x.is_finite())).then_some((v, g, h))
+    }
+
     /// Hand every one of `n` rows of width `w` (row-major in `rows`) to
     /// `f(i, value, score, hessian)` in order, `i` the row's index in the
     /// block — the numbers of [`SeparableAt::row`], bit for bit, without

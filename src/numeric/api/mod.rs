@@ -742,8 +742,16 @@ impl ModelFunctions {
                 at,
                 zero,
                 |acc: &mut (f64, Vec<f64>, Vec<f64>), at, _, x, n, w| {
-                    let shared = at.hessian_is_shared();
                     let (v, g, h) = acc;
+                    // Σ_k c_k(θ)·Σ_i g_k(x_i): the factors' column sums,
+                    // then the coefficients' derivatives once a block.
+                    if let Some((bv, bg, bh)) = at.block_sums(sep, x, n, w) {
+                        *v += bv;
+                        g.iter_mut().zip(&bg).for_each(|(a, x)| *a += x);
+                        h.iter_mut().zip(&bh).for_each(|(a, x)| *a += x);
+                        return Ok(());
+                    }
+                    let shared = at.hessian_is_shared();
                     at.each_row(sep, x, n, w, |_, rv, rg, rh| {
                         *v += rv;
                         for (a, x) in g.iter_mut().zip(rg) {
