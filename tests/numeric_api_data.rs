@@ -231,11 +231,7 @@ fn sum_rows_through_linear_forms_equals_the_row_fold() {
         let j = f.schema().names().iter().position(|c| &**c != "y").unwrap();
         values[bad * w + j] = 1e300;
         let data = f.schema().dataset_from_rows(values).unwrap();
-        let e_fast = f.sum_rows(&theta, &data).unwrap_err().to_string();
-        let e_fold = f
-            .fold_rows(&theta, &data, || (), |_, _| (), |_, _| ())
-            .unwrap_err()
-            .to_string();
+        let (e_fast, e_fold) = sum_and_fold_errors(&f, &theta, &data);
         assert_eq!(e_fast, e_fold, "{src}");
         let e_summary = f.summary(&theta, &data).unwrap_err().to_string();
         assert_eq!(e_summary, e_fold, "{src}");
@@ -408,11 +404,22 @@ fn separable_sums_name_the_failing_row() {
     ));
     values[31_415] = 0.0;
     let data = f.schema().dataset_from_rows(values).unwrap();
-    let e_fast = f.sum_rows(&theta, &data).unwrap_err().to_string();
-    let e_fold = f
-        .fold_rows(&theta, &data, || (), |_, _| (), |_, _| ())
-        .unwrap_err()
-        .to_string();
+    let (e_fast, e_fold) = sum_and_fold_errors(&f, &theta, &data);
     assert_eq!(e_fast, e_fold);
     assert!(e_fast.contains("31416"), "{e_fast}");
+}
+
+/// The errors of `sum_rows` (the structure-aware sums) and of the plain
+/// row fold on a dataset where both must fail.
+fn sum_and_fold_errors(
+    f: &ModelFunctions,
+    theta: &nalgebra::DVector<f64>,
+    data: &fimkit::numeric::Dataset,
+) -> (String, String) {
+    let e_fast = f.sum_rows(theta, data).unwrap_err().to_string();
+    let e_fold = f
+        .fold_rows(theta, data, || (), |_, _| (), |_, _| ())
+        .unwrap_err()
+        .to_string();
+    (e_fast, e_fold)
 }
