@@ -300,7 +300,8 @@ fn sum_rows_equals_the_row_by_row_summary() {
 /// work — an exposure's log, `1 − y` — included).
 #[test]
 fn forms_block_gives_the_row_by_row_numbers_bit_for_bit() {
-    use fimkit::numeric::compiled::{FORMS_BLOCK, Tape};
+    use fimkit::numeric::compiled::Tape;
+    use fimkit::numeric::linear::{FORMS_BLOCK, LinearHessian};
     let sources = [
         "param b0 : real\nparam b1 : real\ncovariate x : real\ncovariate t : positive\n\
          data y : count\ny ~ poisson(t * exp(b0 + b1*x))\n",
@@ -312,9 +313,11 @@ fn forms_block_gives_the_row_by_row_numbers_bit_for_bit() {
         let f = ModelFunctions::new(&m).unwrap();
         let names = f.schema().names();
         let tape = Tape::compile(&[m.logp_numeric()], &m.param_names(), &names).unwrap();
-        let lh = tape.linear_hessian().expect("one linear form");
-        let mut blk = lh.block_workspace(&tape).expect("a gathered form");
-        let mut ws = lh.workspace(&tape);
+        let lh = LinearHessian::new(&m.logp_numeric(), &m.param_names(), &names)
+            .unwrap()
+            .expect("one linear form");
+        let mut blk = lh.block_workspace().expect("one form");
+        let mut ws = lh.workspace();
         let (w, d, n) = (names.len(), m.param_names().len(), FORMS_BLOCK - 3);
         let x: Vec<f64> = (0..n * w)
             .map(|i| {
@@ -328,10 +331,7 @@ fn forms_block_gives_the_row_by_row_numbers_bit_for_bit() {
             .collect();
         let theta: Vec<f64> = (0..d).map(|k| 0.4 - 0.3 * k as f64).collect();
         let mut a = vec![0.0; n * d];
-        assert!(
-            lh.forms_block(&tape, &theta, &x, n, w, &mut blk, &mut a),
-            "{src}"
-        );
+        assert!(lh.forms_block(&theta, &x, n, w, &mut blk, &mut a), "{src}");
         for i in 0..n {
             let (v, g, h) = lh
                 .forms_row(&tape, &theta, &x[i * w..(i + 1) * w], &mut ws)

@@ -6,6 +6,7 @@ mod numeric_common;
 use fimkit::ir::Expr;
 use fimkit::numeric::compiled::Tape;
 use fimkit::numeric::eval::{EvalError, eval, eval_f64, gradient_hessian};
+use fimkit::numeric::linear::LinearHessian;
 use nalgebra::{Dyn, U1};
 use num_dual::{Derivative, Dual2Vec, Dual64};
 use numeric_common::{Rng, agree, example_models, random_point, rounding_bound};
@@ -302,7 +303,7 @@ mod random_exprs {
 
 /// The linear-structure Hessian equals the direct dual Hessian for a
 /// logistic regression with 6 coefficients (one linear form: η; −η in
-/// log(1 − σ(η)) = log σ(−η) is derived from it with dual arithmetic).
+/// log(1 − σ(η)) is σ's argument −η, computed from η with dual arithmetic).
 #[test]
 fn linear_hessian_matches_direct() {
     let d = 6;
@@ -327,11 +328,12 @@ fn linear_hessian_matches_direct() {
     let mut data_names = vec!["y".to_string()];
     data_names.extend(covs.iter().cloned());
     let tape = Tape::compile(std::slice::from_ref(&logp), &names, &data_names).unwrap();
-    let lin = tape
-        .linear_hessian()
+    let (params, inputs) = (names_of(&names), names_of(&data_names));
+    let lin = LinearHessian::new(&logp, &params, &inputs)
+        .unwrap()
         .expect("logistic regression is linear in beta");
     assert_eq!(lin.forms(), 1);
-    let mut lws = lin.workspace(&tape);
+    let mut lws = lin.workspace();
     let mut ws = tape.workspace::<H>();
     let mut rng = Rng(42);
     for _ in 0..50 {
@@ -355,6 +357,14 @@ fn linear_hessian_matches_direct() {
     }
     // Gamma: θ enters through 4 forms with d = 2, so no reduction.
     let m = fimkit::load(include_str!("../examples/gamma.fim"), "gamma").unwrap();
-    let t = Tape::compile(&[m.logp_numeric()], &["alpha", "beta"], &["x"]).unwrap();
-    assert!(t.linear_hessian().is_none());
+    let params = names_of(&["alpha", "beta"]);
+    assert!(
+        LinearHessian::new(&m.logp_numeric(), &params, &names_of(&["x"]))
+            .unwrap()
+            .is_none()
+    );
+}
+
+fn names_of<S: AsRef<str>>(names: &[S]) -> Vec<fimkit::ir::Name> {
+    names.iter().map(|n| n.as_ref().into()).collect()
 }

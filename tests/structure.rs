@@ -1,13 +1,11 @@
 //! The structure analysis as the stages read it. The numeric engine is
 //! chosen from it in one place: separable exactly when the structure has a
-//! separable split. And the two readings of "θ through a few linear forms"
-//! cannot drift apart silently: the structure's symbolic affine decomposition
-//! (`structure::forms`, the fit's GLM path) and the compiled tape's
-//! frontier of linear instructions (`Tape::linear_hessian`, the numeric
-//! linear engine's execution plan) count the same forms wherever the tape
-//! takes the model (fewer forms than parameters), on every fixture and
-//! example model with covariates; the GLM models below pin both counts,
-//! the one known difference included, with its reason.
+//! separable split, else linear exactly when the structure's row forms
+//! are fewer than the parameters (at most 4). The fit's forms (the
+//! response kept out of a form's coefficients, read in the `~` arguments
+//! too) and the row forms are the one affine reading: on every fixture and
+//! example model with covariates they count the same forms where the fit
+//! has them; the GLM models below pin both counts.
 
 use fimkit::numeric::{Engine, ModelFunctions};
 use fimkit::structure::Structure;
@@ -24,12 +22,13 @@ fn models(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// (symbolic forms, tape forms, the engine's forms) of a model.
+/// (the fit's forms, the row forms, the engine) of a model.
 fn counts(m: &fimkit::ir::Model) -> Option<(Option<usize>, Option<usize>, Engine)> {
     let f = ModelFunctions::new(m).ok()?;
-    let sym = Structure::new().linear_forms(m).map(|f| f.m());
-    let tape = f.tape().linear_hessian().map(|l| l.forms());
-    Some((sym, tape, f.engine()))
+    let s = Structure::new();
+    let fit = s.linear_forms(m).map(|f| f.m());
+    let rows = s.row_forms(m).map(|f| f.forms.len());
+    Some((fit, rows, f.engine()))
 }
 
 /// Every fixture and example model that loads (the malformed-input
@@ -60,10 +59,7 @@ fn the_engine_is_separable_exactly_when_the_structure_has_a_split() {
         let split = Structure::new().separable(&m).map(|s| s.coeffs.len());
         let want = match split {
             Some(coefficients) => Engine::Separable { coefficients },
-            None => f
-                .tape()
-                .linear_hessian()
-                .map_or(Engine::Dense, |l| Engine::Linear { forms: l.forms() }),
+            None => row_engine(&m),
         };
         assert_eq!(f.engine(), want, "{}", file.display());
         separable += usize::from(split.is_some());
@@ -71,35 +67,47 @@ fn the_engine_is_separable_exactly_when_the_structure_has_a_split() {
     assert!(separable >= 20, "only {separable} separable models");
 }
 
+/// The engine the row forms give a model that is not separable.
+fn row_engine(m: &fimkit::ir::Model) -> Engine {
+    let d = m.params.len();
+    match Structure::new().row_forms(m).map(|f| f.forms.len()) {
+        Some(forms) if forms < d => Engine::Linear { forms },
+        _ => Engine::Dense,
+    }
+}
+
 #[test]
-fn symbolic_forms_and_the_tape_frontier_agree_on_the_corpus() {
-    let mut with_forms = 0;
+fn the_fit_forms_and_the_row_forms_agree_on_the_corpus() {
+    let (mut with_forms, mut linear) = (0, 0);
     for (file, m) in corpus() {
-        if m.covariates.is_empty() {
-            continue; // the symbolic forms are read only with covariates
-        }
-        let Some((sym, tape, _)) = counts(&m) else {
+        let Some((fit, rows, engine)) = counts(&m) else {
             continue;
         };
-        // The tape takes fewer forms than parameters; where the symbolic
-        // decomposition finds as many or more (a nonlinear model: each
-        // parameter its own form), the tape has none.
+        linear += usize::from(matches!(engine, Engine::Linear { .. }));
+        if m.covariates.is_empty() {
+            continue; // the fit's forms are read only with covariates
+        }
+        // Where either reading takes fewer forms than parameters (a
+        // regression through the origin, y ~ normal(b*z, 1), reads b*z as
+        // z times the form b in the `~` argument and −b·z as a form in the
+        // log-density: two fit forms, one row form, neither used).
         let d = m.params.len();
-        assert_eq!(
-            tape,
-            sym.filter(|&k| k < d),
-            "{}: symbolic forms {sym:?}, the tape's frontier {tape:?}, d = {d}",
-            file.display()
-        );
-        with_forms += usize::from(tape.is_some());
+        let (fit, rows) = (fit.filter(|&k| k < d), rows.filter(|&k| k < d));
+        if fit.is_some() || rows.is_some() {
+            assert_eq!(fit, rows, "{}", file.display());
+            with_forms += 1;
+        }
     }
     // logistic, Poisson, probit regressions, the linear designs, ...
     assert!(with_forms >= 8, "only {with_forms} models with forms");
+    // ... and, without covariates, a sum of 1,000 parameters, a raw
+    // regression on a random regressor.
+    assert!(linear >= 15, "only {linear} models on the linear engine");
 }
 
 #[test]
 fn glm_models_pin_both_counts() {
-    // (source, symbolic forms, tape forms)
+    // (source, the fit's forms, the row forms)
     let cases: &[(&str, Option<usize>, Option<usize>)] = &[
         (
             "param b[1..3] : real\ncovariate z[1..3] : real\ndata y : count\n\
@@ -132,35 +140,40 @@ fn glm_models_pin_both_counts() {
             Some(2),
             Some(2),
         ),
-        // k, the predictor and k·exp(...)'s k: as many forms as parameters,
-        // which the tape does not take.
+        // k and the predictor (k − 1 is a shift of k, −k·η not affine):
+        // two forms, fewer than the three parameters.
         (
             "param b0 : real\nparam b1 : real\nparam k : positive\ncovariate z : real\n\
              data y : positive\ny ~ weibull(k, exp(b0 + b1*z))\n",
-            Some(3),
-            None,
+            Some(2),
+            Some(2),
         ),
-        // The known difference. The log-density holds −c − s·x (from
-        // −log σ) and exp(−2c − 2s·x), the statement's scale exp(c + s·x):
-        // the symbolic decomposition reads c, s, a + b·x, −2c − 2s·x and
-        // c + s·x, five forms (a sum that is not affine as a whole is taken
-        // term by term, and a multiple of a form is another form), more
-        // than 4, so the fit takes its general path; the tape adds the
-        // linear terms of one sum in one register and derives a scaled
-        // register from its source: three forms for the numeric engine.
+        // The mean a + b·x and the log-scale: −c − s·x (from −log σ) and
+        // −2c − 2s·x (in exp(−2c − 2s·x) = 1/σ²) are multiples of one
+        // form, and so is the statement's c + s·x.
         (
             "param a : real\nparam b : real\nparam c : real\nparam s : real\ncovariate x : real\n\
              data y : real\ny ~ normal(a + b*x, exp(c + s*x))\n",
+            Some(2),
+            Some(2),
+        ),
+        // A regressor that is data, not a covariate: no fit forms (the
+        // response would be in a coefficient), but row by row a + b·x is
+        // a form like any other: m, t, s and a + b·x.
+        (
+            "param a : real\nparam b : real\nparam s : positive\nparam m : real\n\
+             param t : positive\ndata x : real\ndata y : real\n\
+             logp += -log(t) - (x - m)^2/(2*t^2)\nlogp += -log(s) - (y - a - b*x)^2/(2*s^2)\n",
             None,
-            Some(3),
+            Some(4),
         ),
     ];
-    for (src, sym, tape) in cases {
+    for (src, fit, rows) in cases {
         let m = fimkit::load(src, "m").expect("model");
-        let (got_sym, got_tape, engine) = counts(&m).expect("compiles");
-        assert_eq!((got_sym, got_tape), (*sym, *tape), "{src}");
-        // The numeric engine is the tape's (none of these is separable).
-        let want = tape.map_or(Engine::Dense, |forms| Engine::Linear { forms });
-        assert_eq!(engine, want, "{src}");
+        let (got_fit, got_rows, engine) = counts(&m).expect("compiles");
+        assert_eq!((got_fit, got_rows), (*fit, *rows), "{src}");
+        // The numeric engine is the row forms' (none of these is separable).
+        assert_eq!(engine, row_engine(&m), "{src}");
+        assert!(matches!(engine, Engine::Linear { .. }), "{src}");
     }
 }

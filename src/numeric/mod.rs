@@ -29,6 +29,8 @@ pub mod formats;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod gram;
 #[doc(hidden)] // an internal stage: public for the tests and benches
+pub mod linear;
+#[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod lower;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod quadrature;

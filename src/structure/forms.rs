@@ -167,6 +167,52 @@ pub fn affine(e: &Expr, roles: &Roles) -> Option<Affine> {
     }
 }
 
+/// `k`, free of θ, with `new = k·old` in every coefficient (the offsets
+/// aside): a number, or a data factor (`y·(b0 + b1·z)` read as one form
+/// of its own, beside `b0 + b1·z`). Read off the first coefficient `old`
+/// has, then checked on all.
+fn multiple(new: &LinearForm, old: &LinearForm) -> Option<Expr> {
+    let (n0, o0) = new
+        .coeffs
+        .iter()
+        .zip(&old.coeffs)
+        .find(|(_, o)| !o.is_zero())?;
+    let k = ratio(n0, o0)?;
+    let same = new
+        .coeffs
+        .iter()
+        .zip(&old.coeffs)
+        .all(|(n, o)| Expr::mul2(k.clone(), o.clone()).expand() == *n);
+    same.then_some(k)
+}
+
+/// `n / o` when it is plain to read: `o` a number, `n` and `o` equal, or
+/// `o`'s factors among `n`'s.
+fn ratio(n: &Expr, o: &Expr) -> Option<Expr> {
+    if n.is_zero() {
+        return None;
+    }
+    if let Some(r) = o.as_num() {
+        return Some(Expr::mul2(n.clone(), Expr::Num(r.recip())).expand());
+    }
+    if n == o {
+        return Some(Expr::one());
+    }
+    let mut rest: Vec<Expr> = match n {
+        Expr::Mul(fs) => fs.clone(),
+        _ => return None,
+    };
+    let of: &[Expr] = match o {
+        Expr::Mul(fs) => fs,
+        single => std::slice::from_ref(single),
+    };
+    for f in of {
+        let k = rest.iter().position(|g| g == f)?;
+        rest.remove(k);
+    }
+    Some(Expr::mul(rest))
+}
+
 struct Finder<'a> {
     /// The parameters in model order (the forms' coefficient rows).
     params: &'a [Name],
@@ -196,6 +242,20 @@ impl Finder<'_> {
         };
         if let Some(k) = self.forms.iter().position(|f| *f == form) {
             return Expr::Var(self.eta[k].clone());
+        }
+        // A multiple of a form plus a θ-free shift (`−2c − 2s·x` beside
+        // `c + s·x`, `y·b0 + y·b1·z` beside `b0 + b1·z`) is that form's
+        // variable scaled and shifted: no new direction.
+        for (j, old) in self.forms.iter().enumerate() {
+            if let Some(k) = multiple(&form, old) {
+                let shift = Expr::sub(
+                    form.offset.clone(),
+                    Expr::mul2(k.clone(), old.offset.clone()),
+                )
+                .expand();
+                let scaled = Expr::mul2(k, Expr::Var(self.eta[j].clone()));
+                return Expr::add2(scaled, shift);
+            }
         }
         // Named by what it stands for, so a message about a row reads
         // `1/Phi((b0 + b1*z1))^2`, not `__eta1` (identifiers of the
@@ -231,18 +291,21 @@ impl Finder<'_> {
                 Expr::mul(kids)
             }
             Expr::Add(ts) => {
-                // Terms with θ that are affine with covariate coefficients
-                // form one linear form; θ-free terms (the response) stay.
-                let (with, without): (Vec<&Expr>, Vec<&Expr>) =
-                    ts.iter().partition(|t| self.has_param(t));
-                let joined = Expr::add(with.iter().map(|t| (*t).clone()).collect());
-                if let Some(a) = self.affine(&joined) {
-                    let mut out: Vec<Expr> = without.into_iter().cloned().collect();
+                // The terms with θ that are affine (with covariate
+                // coefficients) form one linear form, the others are
+                // searched on their own; θ-free terms (the response) stay.
+                let (lin, rest): (Vec<&Expr>, Vec<&Expr>) = ts
+                    .iter()
+                    .partition(|t| self.has_param(t) && self.affine(t).is_some());
+                let mut out: Vec<Expr> = rest.into_iter().map(|t| self.replace(t)).collect();
+                if !lin.is_empty() {
+                    let joined = Expr::add(lin.into_iter().cloned().collect());
+                    let a = self
+                        .affine(&joined)
+                        .expect("a sum of affine terms is affine");
                     out.push(self.eta_for(a));
-                    return Expr::add(out);
                 }
-                let kids = ts.iter().map(|t| self.replace(t)).collect();
-                Expr::add(kids)
+                Expr::add(out)
             }
             Expr::Pow(b, x) => Expr::pow(self.replace(b), self.replace(x)),
             Expr::Call(f, args) => {
@@ -252,6 +315,57 @@ impl Finder<'_> {
             Expr::Num(_) | Expr::Const(_) => e.clone(),
         }
     }
+}
+
+/// A log-density written through its forms, for row-by-row derivatives:
+/// a form's coefficients and offset may hold any data (they are numbers
+/// in each row), only θ must not occur in them.
+#[derive(Clone, Debug)]
+pub struct RowForms {
+    /// The forms, one per η variable.
+    pub forms: Vec<LinearForm>,
+    /// Names of the η variables standing for the forms.
+    pub eta: Vec<Name>,
+    /// The log-density in η: no parameter left in it.
+    pub logp: Expr,
+}
+
+/// The forms of `logp` in `params` row by row (the numeric linear
+/// engine's, [`crate::numeric::linear`]), when θ enters only through
+/// between 1 and [`MAX_FORMS`] of them. The same reading as
+/// [`linear_forms`], with every other variable a row's number.
+///
+/// ```
+/// use fimkit::ir::{Expr, Name};
+/// use fimkit::structure::forms::row_forms;
+/// // −log t − (x − m)²/(2t²): the forms t and −m
+/// let (x, m, t) = (Expr::var("x"), Expr::var("m"), Expr::var("t"));
+/// let logp = -Expr::log(t.clone()) - Expr::powi(x - m, 2) / (Expr::int(2) * Expr::powi(t, 2));
+/// let params: Vec<Name> = vec!["m".into(), "t".into()];
+/// assert_eq!(row_forms(&logp, &params).map(|f| f.forms.len()), Some(2));
+/// ```
+pub fn row_forms(logp: &Expr, params: &[Name]) -> Option<RowForms> {
+    let param_set: BTreeSet<Name> = params.iter().cloned().collect();
+    let none = BTreeSet::new();
+    let mut finder = Finder {
+        params,
+        roles: Roles {
+            params: &param_set,
+            response: &none,
+        },
+        forms: Vec::new(),
+        eta: Vec::new(),
+    };
+    let logp = finder.replace(logp);
+    let m = finder.forms.len();
+    if m == 0 || m > MAX_FORMS || logp.any_var(&|v| param_set.contains(v)) {
+        return None;
+    }
+    Some(RowForms {
+        forms: finder.forms,
+        eta: finder.eta,
+        logp,
+    })
 }
 
 /// The linear forms of `model`, when it has covariates and θ enters its

@@ -53,7 +53,7 @@ pub mod separable;
 
 use crate::ir::expr::Name;
 use crate::ir::model::Model;
-use forms::LinearForms;
+use forms::{LinearForms, RowForms};
 use separable::Split;
 use std::sync::OnceLock;
 
@@ -69,6 +69,7 @@ pub struct Structure {
     params: OnceLock<Vec<Name>>,
     separable: OnceLock<Option<Split>>,
     forms: OnceLock<Option<LinearForms>>,
+    row_forms: OnceLock<Option<RowForms>>,
 }
 
 impl Structure {
@@ -108,6 +109,16 @@ impl Structure {
         self.same_model(model);
         self.forms
             .get_or_init(|| forms::linear_forms(model))
+            .as_ref()
+    }
+
+    /// The log-density (constants substituted) through its forms row by
+    /// row, if θ enters only through a few of them (any data may be in a
+    /// form's coefficients).
+    pub fn row_forms(&self, model: &Model) -> Option<&RowForms> {
+        self.same_model(model);
+        self.row_forms
+            .get_or_init(|| forms::row_forms(&model.logp_numeric(), &model.param_names()))
             .as_ref()
     }
 }

@@ -3,8 +3,8 @@
 //! the folds that run them over a dataset's rows in fixed chunks.
 
 use super::*;
-use crate::numeric::compiled::{FORMS_BLOCK, FormsBlock};
 use crate::numeric::gram::{pair_index, weighted_grams_filled};
+use crate::numeric::linear::{FORMS_BLOCK, FormsBlock};
 
 /// First-order duals over the rows: the gradient-only path of
 /// [`ModelFunctions::loglik_gradient`].
@@ -192,7 +192,7 @@ impl ModelFunctions {
         let pairs = m * (m + 1) / 2;
         let (t, values) = (theta.as_slice(), data.values());
         let tape = &self.tape;
-        let base = (lh.workspace(tape), lh.block_workspace(tape));
+        let base = (lh.workspace(), lh.block_workspace());
         // One row's sums and weights (row `r`, `i` in the chunk; `a` its
         // coefficient rows, m × d).
         let record = |acc: &mut RowAcc,
@@ -279,7 +279,7 @@ impl ModelFunctions {
                     let n = FORMS_BLOCK.min(rows.end - s);
                     let i0 = s - rows.start;
                     let (x, a0) = (&values[s * w..(s + n) * w], &mut a[0][i0 * d..(i0 + n) * d]);
-                    if lh.forms_block(tape, t, x, n, w, blk, a0) {
+                    if lh.forms_block(t, x, n, w, blk, a0) {
                         for j in 0..n {
                             let (mut g, mut h) = ([0.0; 4], [0.0; 16]);
                             (g[0], h[0]) = (blk.grad[j], blk.hess[j]);
@@ -488,10 +488,10 @@ impl ModelFunctions {
                 None => Self::dense_engine(&self.tape, theta, f),
             },
             Strategy::Linear(lh) => {
-                let blk = lh.block_workspace(&self.tape);
+                let blk = lh.block_workspace();
                 let mut e = LinearEngine {
                     lh,
-                    ws: lh.workspace(&self.tape),
+                    ws: lh.workspace(),
                     theta: theta.to_vec(),
                     a: vec![
                         0.0;
@@ -746,7 +746,7 @@ impl RowEngineDyn for LinearEngine<'_> {
         while s < n {
             let len = FORMS_BLOCK.min(n - s);
             let xs = &x[s * w..(s + len) * w];
-            if lh.forms_block(tape, theta, xs, len, w, blk, rows_a) {
+            if lh.forms_block(theta, xs, len, w, blk, rows_a) {
                 for j in 0..len {
                     let i = s + j;
                     let a = &rows_a[j * d..(j + 1) * d];

@@ -52,7 +52,7 @@
 //!   per θ, the data factors per row ([`Separable`]);
 //! * θ entering only through at most 4 linear forms (a GLM's `η = zᵀβ`):
 //!   second-order duals in those few directions and `H = Aᵀ g'' A`
-//!   ([`Tape::linear_hessian`]);
+//!   ([`crate::numeric::linear`]);
 //! * otherwise stack-allocated `Dual2SVec<N>` for up to 8 parameters, and
 //!   heap `Dual2Vec<Dyn>` beyond;
 //! * gradient-only calls ([`ModelFunctions::loglik_gradient`], for
@@ -60,13 +60,13 @@
 
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
-use crate::numeric::compiled::{CompileError, LinearHessian, LinearWorkspace, Tape, Workspace};
+use crate::numeric::compiled::{CompileError, Tape, Workspace};
 use crate::numeric::data::{DataError, DataSchema, Dataset, domain_label, show};
 use crate::numeric::domain::Interval;
 use crate::numeric::eval::{EvalError, describe, eval_f64, gradient_hessian};
+use crate::numeric::linear::{LinearHessian, LinearWorkspace};
 use crate::numeric::separable::{Separable, SeparableAt};
 use crate::structure::Structure;
-use crate::structure::separable::Split;
 use nalgebra::{DMatrix, DVector, Dyn, U1};
 use num_dual::{Derivative, Dual2SVec64, Dual2Vec, DualDVec64, DualNum, DualSVec64};
 use rayon::prelude::*;
@@ -144,32 +144,33 @@ struct ParamInfo {
 enum Strategy {
     /// `Σ c_k(θ) g_k(x)`: coefficients' derivatives once per θ.
     Separable(Box<Separable>),
-    /// θ through a few linear forms, found on the tape.
-    Linear(LinearHessian),
+    /// θ through a few linear forms, the structure's row forms.
+    Linear(Box<LinearHessian>),
     Dense,
 }
 
 impl Strategy {
     /// The one place the row engine is chosen: the separable engine when
     /// the structure has a separable split (and its data factors compile),
-    /// else the linear engine when the tape's frontier of linear
-    /// instructions has at most 4 forms (fewer than the parameters), else
-    /// dense duals.
+    /// else the linear engine when the structure's row forms are at most
+    /// 4 (fewer than the parameters), else dense duals.
     fn choose(
-        split: Option<&Split>,
+        model: &Model,
+        structure: &Structure,
         logp: &Expr,
         params: &[Name],
         inputs: &[Name],
-        tape: &Tape,
-    ) -> Strategy {
+    ) -> Result<Strategy, CompileError> {
+        let split = structure.separable(model);
         if let Some(s) = split.and_then(|split| Separable::from_split(split, params, inputs, logp))
         {
-            return Strategy::Separable(Box::new(s));
+            return Ok(Strategy::Separable(Box::new(s)));
         }
-        match tape.linear_hessian() {
-            Some(lh) => Strategy::Linear(lh),
-            None => Strategy::Dense,
-        }
+        let linear = match structure.row_forms(model) {
+            Some(forms) => LinearHessian::from_forms(forms, params.len(), inputs)?,
+            None => None,
+        };
+        Ok(linear.map_or(Strategy::Dense, |lh| Strategy::Linear(Box::new(lh))))
     }
 
     fn engine(&self) -> Engine {
@@ -193,7 +194,7 @@ pub enum Engine {
         /// The number of coefficients `c_k`, the constant factor's included.
         coefficients: usize,
     },
-    /// θ through a few linear forms ([`Tape::linear_hessian`]): per row the
+    /// θ through a few linear forms ([`crate::numeric::linear`]): per row the
     /// derivatives in the forms only.
     Linear {
         /// The number of forms.
@@ -269,8 +270,8 @@ impl ModelFunctions {
                 )
             })
             .collect();
-        let split = structure.separable(model);
-        let strategy = Strategy::choose(split, &logp, &names, &inputs, &tape);
+        let strategy = Strategy::choose(model, structure, &logp, &names, &inputs)
+            .map_err(NumericError::Compile)?;
         Ok(ModelFunctions {
             name: model.name.clone(),
             params,
