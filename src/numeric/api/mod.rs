@@ -160,17 +160,20 @@ impl Strategy {
         logp: &Expr,
         params: &[Name],
         inputs: &[Name],
-    ) -> Result<Strategy, CompileError> {
+    ) -> Strategy {
         let split = structure.separable(model);
         if let Some(s) = split.and_then(|split| Separable::from_split(split, params, inputs, logp))
         {
-            return Ok(Strategy::Separable(Box::new(s)));
+            return Strategy::Separable(Box::new(s));
         }
-        let linear = match structure.row_forms(model) {
-            Some(forms) => LinearHessian::from_forms(forms, params.len(), inputs)?,
-            None => None,
-        };
-        Ok(linear.map_or(Strategy::Dense, |lh| Strategy::Linear(Box::new(lh))))
+        // The log-density compiled, so its rewriting in η does too; should
+        // a coefficient not (a constant folded differently), the dense
+        // engine computes the same numbers.
+        let linear = structure
+            .row_forms(model)
+            .and_then(|forms| LinearHessian::from_forms(forms, params.len(), inputs).ok())
+            .flatten();
+        linear.map_or(Strategy::Dense, |lh| Strategy::Linear(Box::new(lh)))
     }
 
     fn engine(&self) -> Engine {
@@ -270,8 +273,7 @@ impl ModelFunctions {
                 )
             })
             .collect();
-        let strategy = Strategy::choose(model, structure, &logp, &names, &inputs)
-            .map_err(NumericError::Compile)?;
+        let strategy = Strategy::choose(model, structure, &logp, &names, &inputs);
         Ok(ModelFunctions {
             name: model.name.clone(),
             params,
