@@ -219,6 +219,10 @@ struct Finder<'a> {
     roles: Roles<'a>,
     forms: Vec<LinearForm>,
     eta: Vec<Name>,
+    /// More than [`MAX_FORMS`] forms met: the reading stops (a model of a
+    /// thousand means would otherwise compare a thousand forms of a
+    /// thousand coefficients each).
+    too_many: bool,
 }
 
 impl Finder<'_> {
@@ -257,6 +261,10 @@ impl Finder<'_> {
                 return Expr::add2(scaled, shift);
             }
         }
+        if self.forms.len() == MAX_FORMS {
+            self.too_many = true;
+            return Expr::zero();
+        }
         // Named by what it stands for, so a message about a row reads
         // `1/Phi((b0 + b1*z1))^2`, not `__eta1` (identifiers of the
         // language have no parentheses: no clash with a model's names).
@@ -278,7 +286,7 @@ impl Finder<'_> {
 
     /// Replace maximal linear forms by η variables.
     fn replace(&mut self, e: &Expr) -> Expr {
-        if !self.has_param(e) {
+        if self.too_many || !self.has_param(e) {
             return e.clone();
         }
         match e {
@@ -355,10 +363,11 @@ pub fn row_forms(logp: &Expr, params: &[Name]) -> Option<RowForms> {
         },
         forms: Vec::new(),
         eta: Vec::new(),
+        too_many: false,
     };
     let logp = finder.replace(logp);
     let m = finder.forms.len();
-    if m == 0 || m > MAX_FORMS || logp.any_var(&|v| param_set.contains(v)) {
+    if m == 0 || finder.too_many || logp.any_var(&|v| param_set.contains(v)) {
         return None;
     }
     Some(RowForms {
@@ -385,6 +394,7 @@ pub fn linear_forms(model: &Model) -> Option<LinearForms> {
         },
         forms: Vec::new(),
         eta: Vec::new(),
+        too_many: false,
     };
     let logp = finder.replace(&model.logp);
     // Family arguments and raw terms, for the expectation.
@@ -401,7 +411,7 @@ pub fn linear_forms(model: &Model) -> Option<LinearForms> {
         t.logp = finder.replace(&t.logp);
     }
     let m = finder.forms.len();
-    if m == 0 || m > MAX_FORMS {
+    if m == 0 || finder.too_many {
         return None;
     }
     if logp.any_var(&|v| param_set.contains(v)) {
@@ -466,6 +476,33 @@ mod tests {
         );
         assert!(f.reduced.logp.contains_var("y"));
         assert_eq!(f.forms[0].offset, Expr::zero());
+    }
+
+    #[test]
+    fn the_reading_stops_at_the_fifth_form() {
+        // A thousand means, each its own form: the reading gives up at the
+        // fifth, not after comparing a thousand forms with each other.
+        let m = load(
+            "const K = 1000\nparam mu[1..K] : real\ndata x[1..K] : real\n\
+             for k in 1..K { x[k] ~ normal(mu[k], 1) }\n",
+        );
+        let params = m.param_names();
+        let set: BTreeSet<Name> = params.iter().cloned().collect();
+        let none = BTreeSet::new();
+        let mut finder = Finder {
+            params: &params,
+            roles: Roles {
+                params: &set,
+                response: &none,
+            },
+            forms: Vec::new(),
+            eta: Vec::new(),
+            too_many: false,
+        };
+        finder.replace(&m.logp_numeric());
+        assert!(finder.too_many);
+        assert_eq!(finder.forms.len(), MAX_FORMS);
+        assert!(row_forms(&m.logp_numeric(), &params).is_none());
     }
 
     #[test]
