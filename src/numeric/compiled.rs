@@ -697,18 +697,7 @@ impl Tape {
         data: &[f64],
         ws: &mut Workspace<D>,
     ) -> Result<(), EvalError> {
-        ws.plain[..data.len()].copy_from_slice(data);
-        // Plain instructions run in f64.
-        for ins in &self.plain_row {
-            let get = |o: Operand| match o {
-                Operand::Plain(r) => Arg::<f64>::P(ws.plain[r as usize]),
-                Operand::Dual(_) => Arg::P(f64::NAN),
-            };
-            let v: f64 = exec(ins.op, get(ins.a), get(ins.b))?;
-            if let Operand::Plain(r) = ins.dst {
-                ws.plain[r as usize] = v;
-            }
-        }
+        self.eval_plain_row(data, &mut ws.plain)?;
         Self::run(&self.dual_row, ws)?;
         for (i, o) in self.outputs.iter().enumerate() {
             let re = match *o {
@@ -745,6 +734,23 @@ impl Tape {
                 value: re,
             },
         }
+    }
+
+    /// The data-only instructions of one row, in `f64`: `data` into the
+    /// first plain registers, then each data-only value.
+    pub(crate) fn eval_plain_row(&self, data: &[f64], plain: &mut [f64]) -> Result<(), EvalError> {
+        plain[..data.len()].copy_from_slice(data);
+        for ins in &self.plain_row {
+            let get = |o: Operand| match o {
+                Operand::Plain(r) => Arg::<f64>::P(plain[r as usize]),
+                Operand::Dual(_) => Arg::P(f64::NAN),
+            };
+            let v: f64 = exec(ins.op, get(ins.a), get(ins.b))?;
+            if let Operand::Plain(r) = ins.dst {
+                plain[r as usize] = v;
+            }
+        }
+        Ok(())
     }
 
     /// [`Tape::set_params`] then [`Tape::eval_row`].

@@ -247,17 +247,7 @@ impl LinearHessian {
         data: &[f64],
         ws: &mut LinearWorkspace,
     ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
-        ws.plain[..data.len()].copy_from_slice(data);
-        for ins in &self.tape.plain_row {
-            let get = |o: Operand| match o {
-                Operand::Plain(r) => Arg::<f64>::P(ws.plain[r as usize]),
-                Operand::Dual(_) => Arg::P(f64::NAN),
-            };
-            let v: f64 = exec(ins.op, get(ins.a), get(ins.b))?;
-            if let Operand::Plain(r) = ins.dst {
-                ws.plain[r as usize] = v;
-            }
-        }
+        self.tape.eval_plain_row(data, &mut ws.plain)?;
         // Coefficient rows gathered, forms by one dot product each.
         let d = self.n_params;
         let plain = &ws.plain;
