@@ -650,32 +650,7 @@ impl Tape {
         list: &[Instr],
         ws: &mut Workspace<D>,
     ) -> Result<(), EvalError> {
-        for ins in list {
-            use Operand::{Dual as Dl, Plain as Pl};
-            let v = match (ins.op, ins.a, ins.b) {
-                // The common arithmetic directly, without the generic dispatch.
-                (Op::Add, Dl(a), Dl(b)) => ws.dual[a as usize].clone() + &ws.dual[b as usize],
-                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
-                    ws.dual[a as usize].clone() + ws.plain[b as usize]
-                }
-                (Op::Mul, Dl(a), Dl(b)) => ws.dual[a as usize].clone() * &ws.dual[b as usize],
-                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
-                    ws.dual[a as usize].clone() * ws.plain[b as usize]
-                }
-                _ => {
-                    let get = |o: Operand| match o {
-                        Operand::Plain(r) => Arg::P(ws.plain[r as usize]),
-                        Operand::Dual(r) => Arg::D(&ws.dual[r as usize]),
-                    };
-                    exec(ins.op, get(ins.a), get(ins.b))?
-                }
-            };
-            match ins.dst {
-                Operand::Dual(r) => ws.dual[r as usize] = v,
-                Operand::Plain(r) => ws.plain[r as usize] = v.re(),
-            }
-        }
-        Ok(())
+        run_registers(list, &mut ws.plain, &mut ws.dual, |_, _, _, _, _| None)
     }
 
     /// Set the parameters and evaluate everything that depends on them only.
@@ -802,6 +777,46 @@ impl Tape {
             .collect::<Result<Vec<Vec<T>>, EvalError>>()
             .map(|v| v.into_iter().flatten().collect())
     }
+}
+
+/// Run `list` on the registers `plain` and `dual`: the common arithmetic
+/// directly, every other operation by `call` when it gives a value (the
+/// linear engine's chain rule for a function of one register), else by
+/// [`exec`]. The tape's evaluator and the linear engine's both.
+pub(crate) fn run_registers<D: DualNum<Primitive = f64>>(
+    list: &[Instr],
+    plain: &mut [f64],
+    dual: &mut [D],
+    call: impl Fn(Op, Operand, Operand, &[f64], &[D]) -> Option<Result<D, EvalError>>,
+) -> Result<(), EvalError> {
+    for ins in list {
+        use Operand::{Dual as Dl, Plain as Pl};
+        let v = match (ins.op, ins.a, ins.b) {
+            (Op::Add, Dl(a), Dl(b)) => dual[a as usize].clone() + &dual[b as usize],
+            (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
+                dual[a as usize].clone() + plain[b as usize]
+            }
+            (Op::Mul, Dl(a), Dl(b)) => dual[a as usize].clone() * &dual[b as usize],
+            (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
+                dual[a as usize].clone() * plain[b as usize]
+            }
+            (op, a, b) => match call(op, a, b, plain, dual) {
+                Some(v) => v?,
+                None => {
+                    let get = |o: Operand| match o {
+                        Operand::Plain(r) => Arg::P(plain[r as usize]),
+                        Operand::Dual(r) => Arg::D(&dual[r as usize]),
+                    };
+                    exec(op, get(a), get(b))?
+                }
+            },
+        };
+        match ins.dst {
+            Operand::Dual(r) => dual[r as usize] = v,
+            Operand::Plain(r) => plain[r as usize] = v.re(),
+        }
+    }
+    Ok(())
 }
 
 impl Tape {

@@ -31,7 +31,7 @@
 //! ```
 
 use super::SpecialFunctions;
-use super::compiled::{Arg, CompileError, Instr, Operand, Tape, exec, single_dual};
+use super::compiled::{Arg, CompileError, Instr, Operand, Tape, exec, run_registers, single_dual};
 use super::eval::EvalError;
 use super::lower::{Fun, Op};
 use crate::ir::expr::{Expr, Name};
@@ -466,10 +466,10 @@ impl LinearHessian {
         ws: &mut LinearWorkspace,
     ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
         let (value, g, h) = match &mut ws.duals {
-            Duals::M1(v) => self.nonlinear1(v, &ws.plain, &ws.eta)?,
-            Duals::M2(v) => self.nonlinear::<2>(v, &ws.plain, &ws.eta)?,
-            Duals::M3(v) => self.nonlinear::<3>(v, &ws.plain, &ws.eta)?,
-            Duals::M4(v) => self.nonlinear::<4>(v, &ws.plain, &ws.eta)?,
+            Duals::M1(v) => self.nonlinear1(v, &mut ws.plain, &ws.eta)?,
+            Duals::M2(v) => self.nonlinear::<2>(v, &mut ws.plain, &ws.eta)?,
+            Duals::M3(v) => self.nonlinear::<3>(v, &mut ws.plain, &ws.eta)?,
+            Duals::M4(v) => self.nonlinear::<4>(v, &mut ws.plain, &ws.eta)?,
         };
         if !value.is_finite() {
             return Err(tape.explain_at(0, params, data, value));
@@ -527,34 +527,11 @@ impl LinearHessian {
     fn nonlinear1(
         &self,
         regs: &mut [num_dual::Dual2_64],
-        plain: &[f64],
+        plain: &mut [f64],
         eta: &[f64; 4],
     ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
         regs[0] = num_dual::Dual2_64::from_re(eta[0]).derivative();
-        for ins in &self.nonlin {
-            let Operand::Dual(dst) = ins.dst else {
-                continue;
-            };
-            use Operand::{Dual as Dl, Plain as Pl};
-            let v = match (ins.op, ins.a, ins.b) {
-                (Op::Add, Dl(a), Dl(b)) => regs[a as usize] + regs[b as usize],
-                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
-                    regs[a as usize] + plain[b as usize]
-                }
-                (Op::Mul, Dl(a), Dl(b)) => regs[a as usize] * regs[b as usize],
-                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
-                    regs[a as usize] * plain[b as usize]
-                }
-                _ => {
-                    let get = |o: Operand| match o {
-                        Operand::Plain(r) => Arg::P(plain[r as usize]),
-                        Operand::Dual(r) => Arg::D(&regs[r as usize]),
-                    };
-                    exec(ins.op, get(ins.a), get(ins.b))?
-                }
-            };
-            regs[dst as usize] = v;
-        }
+        run_registers(&self.nonlin, plain, regs, |_, _, _, _, _| None)?;
         let out = match self.output {
             Operand::Dual(r) => regs[r as usize],
             Operand::Plain(r) => num_dual::Dual2_64::from(plain[r as usize]),
@@ -571,7 +548,7 @@ impl LinearHessian {
     fn nonlinear<const M: usize>(
         &self,
         regs: &mut [num_dual::Dual2SVec64<M>],
-        plain: &[f64],
+        plain: &mut [f64],
         eta: &[f64; 4],
     ) -> Result<(f64, [f64; 4], [f64; 16]), EvalError> {
         use nalgebra::{Const, U1};
@@ -579,44 +556,22 @@ impl LinearHessian {
         for (i, r) in regs.iter_mut().enumerate().take(M) {
             *r = D::<M>::from_re(eta[i]).derivative(i);
         }
-        for ins in &self.nonlin {
-            let Operand::Dual(dst) = ins.dst else {
-                continue;
+        // A function of one dual register: its value and first two
+        // derivatives with a scalar second-order dual, then the chain rule
+        // in M directions.
+        let chain = |op, a, b, plain: &[f64], regs: &[D<M>]| {
+            let r = single_dual(a, b)?;
+            let x = regs[r as usize];
+            let seed = num_dual::Dual2_64::from_re(x.re).derivative();
+            let get = |o: Operand| match o {
+                Operand::Plain(p) => Arg::P(plain[p as usize]),
+                Operand::Dual(_) => Arg::D(&seed),
             };
-            use Operand::{Dual as Dl, Plain as Pl};
-            let v = match (ins.op, ins.a, ins.b) {
-                (Op::Add, Dl(a), Dl(b)) => regs[a as usize] + regs[b as usize],
-                (Op::Add, Dl(a), Pl(b)) | (Op::Add, Pl(b), Dl(a)) => {
-                    regs[a as usize] + plain[b as usize]
-                }
-                (Op::Mul, Dl(a), Dl(b)) => regs[a as usize] * regs[b as usize],
-                (Op::Mul, Dl(a), Pl(b)) | (Op::Mul, Pl(b), Dl(a)) => {
-                    regs[a as usize] * plain[b as usize]
-                }
-                // A function of one dual register: its value and first two
-                // derivatives with a scalar second-order dual, then the
-                // chain rule in M directions.
-                (op, a, b) if single_dual(a, b).is_some() => {
-                    let r = single_dual(a, b).unwrap_or(0) as usize;
-                    let x = regs[r];
-                    let seed = num_dual::Dual2_64::from_re(x.re).derivative();
-                    let get = |o: Operand| match o {
-                        Operand::Plain(p) => Arg::P(plain[p as usize]),
-                        Operand::Dual(_) => Arg::D(&seed),
-                    };
-                    let f: num_dual::Dual2_64 = exec(op, get(a), get(b))?;
-                    D::<M>::new(f.re, x.v1 * f.v1, x.v2 * f.v1 + x.v1.tr_mul(&x.v1) * f.v2)
-                }
-                _ => {
-                    let get = |o: Operand| match o {
-                        Operand::Plain(r) => Arg::P(plain[r as usize]),
-                        Operand::Dual(r) => Arg::D(&regs[r as usize]),
-                    };
-                    exec(ins.op, get(ins.a), get(ins.b))?
-                }
-            };
-            regs[dst as usize] = v;
-        }
+            Some(exec(op, get(a), get(b)).map(|f: num_dual::Dual2_64| {
+                D::<M>::new(f.re, x.v1 * f.v1, x.v2 * f.v1 + x.v1.tr_mul(&x.v1) * f.v2)
+            }))
+        };
+        run_registers(&self.nonlin, plain, regs, chain)?;
         let out = match self.output {
             Operand::Dual(r) => regs[r as usize],
             Operand::Plain(r) => D::<M>::from(plain[r as usize]),

@@ -268,7 +268,15 @@ pub fn simplify_forms(
     let (best, report) = if searched.is_empty() {
         (smallest.clone(), RunReport::not_run())
     } else {
-        saturate(&searched, &candidates, &smallest, assumptions, config)
+        // egg times its phases with `quanta`, whose first clock in a
+        // process calibrates the CPU's counter by spinning on the system
+        // clock for 0.5 ms to 200 ms (a third of a small `fimkit derive`'s
+        // CPU time). The runs read no timing but the time limit, so egg
+        // gets a clock that stands still ([`saturate`] keeps the limit).
+        let (still, _) = quanta::Clock::mock();
+        quanta::with_clock(&still, || {
+            saturate(&searched, &candidates, &smallest, assumptions, config)
+        })
     };
     let exprs = forms
         .iter()
@@ -321,33 +329,16 @@ fn node_limit(start: usize, config: &SimplifyConfig) -> usize {
         .min(start.saturating_mul(config.growth).max(start + 1))
 }
 
+/// What the time-limit hook of [`saturate`] says when it stops a run.
+const TIME_LIMIT: &str = "time limit";
+
 /// One bounded saturation of the groups `searched` (indices into
 /// `candidates`), each group's candidates in one e-class; returns, for
 /// every group, the smallest of its candidates and its extracted form.
 ///
-/// egg times its phases with `quanta`, whose first clock in a process
-/// calibrates the CPU's counter by spinning on the system clock for 0.5 ms
-/// to 200 ms (a third of a small `fimkit derive`'s CPU time). The runs here
-/// read no timing but the time limit, so egg gets a clock that stands
-/// still, and the limit is kept by a hook on std's clock, checked before
-/// every iteration as egg checks its own.
+/// The time limit is a hook on std's clock, checked before every iteration
+/// as egg checks its own: egg's clock stands still during the run.
 fn saturate(
-    searched: &[usize],
-    candidates: &[Vec<Expr>],
-    smallest: &[Expr],
-    assumptions: &Assumptions,
-    config: &SimplifyConfig,
-) -> (Vec<Expr>, RunReport) {
-    let (still, _) = quanta::Clock::mock();
-    quanta::with_clock(&still, || {
-        saturate_timed(searched, candidates, smallest, assumptions, config)
-    })
-}
-
-/// What the time-limit hook of [`saturate`] says when it stops a run.
-const TIME_LIMIT: &str = "time limit";
-
-fn saturate_timed(
     searched: &[usize],
     candidates: &[Vec<Expr>],
     smallest: &[Expr],
