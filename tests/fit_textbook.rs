@@ -313,3 +313,55 @@ fn every_textbook_fixture_is_simulated() {
     }
     assert!(missing.is_empty(), "no simulation for {missing:?}");
 }
+
+/// A normal with a log-linear scale, `y ~ normal(a + b·x, exp(c + s·x))`,
+/// is fitted through its two linear forms (the mean and the log-scale):
+/// the estimate lands near the truth and the expected information equals
+/// the textbook one written out by hand, `Σ (1, x)(1, x)ᵀ/σᵢ²` for (a, b),
+/// `2 Σ (1, x)(1, x)ᵀ` for (c, s), zero between the blocks.
+#[test]
+fn a_log_linear_scale_is_fitted_through_two_forms_with_the_textbook_information() {
+    let src = "param a : real\nparam b : real\nparam c : real\nparam s : real\n\
+               covariate x : real\ndata y : real\ny ~ normal(a + b*x, exp(c + s*x))\n";
+    let model = fimkit::load(src, "het").expect("model");
+    let truth = [1.0, 2.0, -0.5, 0.7];
+    let mut rng = StdRng::seed_from_u64(77);
+    let mut values = Vec::new();
+    let mut xs = Vec::new();
+    for _ in 0..N {
+        let x: f64 = rng.random_range(-1.0..1.0);
+        let sd = (truth[2] + truth[3] * x).exp();
+        let y = Normal::new(truth[0] + truth[1] * x, sd)
+            .unwrap()
+            .sample(&mut rng);
+        values.extend([y, x]); // data, then covariates
+        xs.push(x);
+    }
+    let schema = fimkit::numeric::DataSchema::from_model(&model);
+    let data = schema.dataset_from_rows(values).expect("data");
+    let problem = Problem::new(&model, data).expect("problem");
+    let r = fit(&problem, &FitConfig::default()).expect("fit");
+    assert!(r.converged(), "{:?}", r.stop);
+    assert_eq!(r.information, InformationKind::LinearForms { forms: 2 });
+    let diff = &r.estimates - DVector::from_vec(truth.to_vec());
+    let w = diff.dot(&(&r.expected_information * &diff));
+    assert!(
+        w < chi2_999(4),
+        "Wald {w}, θ̂ = {:?}",
+        r.estimates.as_slice()
+    );
+    let (c, s) = (r.estimates[2], r.estimates[3]);
+    let mut want = nalgebra::DMatrix::<f64>::zeros(4, 4);
+    for &x in &xs {
+        let v = (-2.0 * (c + s * x)).exp(); // 1/σ²
+        let z = [1.0, x];
+        for i in 0..2 {
+            for j in 0..2 {
+                want[(i, j)] += v * z[i] * z[j];
+                want[(2 + i, 2 + j)] += 2.0 * z[i] * z[j];
+            }
+        }
+    }
+    let err = (&r.expected_information - &want).amax() / want.amax();
+    assert!(err < 1e-10, "expected information off by {err:e}");
+}
