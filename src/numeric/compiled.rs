@@ -842,15 +842,22 @@ impl Tape {
 }
 
 // ----------------------------------------------------------------------
-// Data-only tapes over a block of rows.
+// A block of rows at a time, in plain f64.
 // ----------------------------------------------------------------------
 
-/// Column registers for [`Tape::eval_block`]: register `r` of the block's
-/// row `i` is at `r · capacity + i`.
+/// Column registers for [`Tape::eval_block`]: plain register `r` of the
+/// block's row `i` is at `r · capacity + i`, dual register `r` (evaluated
+/// in plain `f64` here: the parameters' values, no derivatives) at
+/// `(base + r) · capacity + i`.
 #[derive(Clone, Debug)]
 pub struct BlockWorkspace {
     cols: Vec<f64>,
     cap: usize,
+    /// Number of plain registers: where the dual registers' columns start.
+    base: usize,
+    /// Are the parameter registers set (always, for a tape without
+    /// parameters)?
+    ready: bool,
 }
 
 impl BlockWorkspace {
@@ -858,25 +865,79 @@ impl BlockWorkspace {
     pub fn capacity(&self) -> usize {
         self.cap
     }
+
+    fn col(&self, o: Operand) -> usize {
+        match o {
+            Operand::Plain(r) => r as usize * self.cap,
+            Operand::Dual(r) => (self.base + r as usize) * self.cap,
+        }
+    }
 }
 
 impl Tape {
-    /// Registers for blocks of up to `capacity` rows of a tape without
-    /// parameters.
+    /// Registers for blocks of up to `capacity` rows. A tape with
+    /// parameters needs their values first ([`Tape::set_block_params`]).
     pub fn block_workspace(&self, capacity: usize) -> BlockWorkspace {
         let cap = capacity.max(1);
-        let mut cols = vec![0.0; self.plain_init.len() * cap];
+        let base = self.plain_init.len();
+        let mut cols = vec![0.0; (base + self.n_dual) * cap];
         for (r, v) in self.plain_init.iter().enumerate().skip(self.data.len()) {
             cols[r * cap..(r + 1) * cap].fill(*v);
         }
-        BlockWorkspace { cols, cap }
+        BlockWorkspace {
+            cols,
+            cap,
+            base,
+            ready: self.params.is_empty(),
+        }
     }
 
-    /// Evaluate a tape without parameters on `n` rows (row-major in
-    /// `rows`, `n ≤ capacity`), one instruction at a time over the whole
-    /// block; read the results with [`Tape::block_output`]. Fails on the
-    /// first instruction error or non-finite output in the block (the
-    /// row is not identified: rerun the rows with [`Tape::eval_row`]).
+    /// Set the parameters of a block workspace to plain values: what
+    /// depends on them only is computed here, once, and copied down its
+    /// column. Fails as [`Tape::set_params`] does.
+    ///
+    /// ```
+    /// use fimkit::ir::Expr;
+    /// use fimkit::numeric::compiled::Tape;
+    /// let (x, mu) = (Expr::var("x"), Expr::var("mu"));
+    /// let tape = Tape::compile(&[Expr::exp(mu) * x], &["mu"], &["x"]).unwrap();
+    /// let mut ws = tape.block_workspace(4);
+    /// tape.set_block_params(&[0.0], &mut ws).unwrap();
+    /// tape.eval_block(&[1.0, 2.0, 3.0], 3, &mut ws).unwrap();
+    /// assert_eq!(&tape.block_output(&ws, 0)[..3], &[1.0, 2.0, 3.0]);
+    /// ```
+    pub fn set_block_params(
+        &self,
+        theta: &[f64],
+        ws: &mut BlockWorkspace,
+    ) -> Result<(), EvalError> {
+        ws.ready = false;
+        if theta.len() != self.params.len() {
+            return Err(EvalError::NonFinite {
+                expr: "a block's parameters".into(),
+                value: f64::NAN,
+            });
+        }
+        let mut plain = self.plain_init.clone();
+        let mut dual = vec![0.0; self.n_dual];
+        dual[..theta.len()].copy_from_slice(theta);
+        run_registers(&self.dual_param, &mut plain, &mut dual, |_, _, _, _, _| {
+            None
+        })?;
+        let cap = ws.cap;
+        for (r, v) in dual.iter().enumerate() {
+            let c = (ws.base + r) * cap;
+            ws.cols[c..c + cap].fill(*v);
+        }
+        ws.ready = true;
+        Ok(())
+    }
+
+    /// Evaluate the tape in plain `f64` on `n` rows (row-major in `rows`,
+    /// `n ≤ capacity`), one instruction at a time over the whole block;
+    /// read the results with [`Tape::block_output`]. Fails on the first
+    /// instruction error or non-finite output in the block (the row is not
+    /// identified: rerun the rows with [`Tape::eval_row`]).
     pub fn eval_block(
         &self,
         rows: &[f64],
@@ -884,16 +945,13 @@ impl Tape {
         ws: &mut BlockWorkspace,
     ) -> Result<(), EvalError> {
         self.eval_block_unchecked(rows, n, ws)?;
-        let cols = &ws.cols;
         for o in &self.outputs {
-            if let Operand::Plain(r) = *o {
-                let r = r as usize * ws.cap;
-                if let Some(bad) = cols[r..r + n].iter().find(|v| !v.is_finite()) {
-                    return Err(EvalError::NonFinite {
-                        expr: "a block of rows".into(),
-                        value: *bad,
-                    });
-                }
+            let c = ws.col(*o);
+            if let Some(bad) = ws.cols[c..c + n].iter().find(|v| !v.is_finite()) {
+                return Err(EvalError::NonFinite {
+                    expr: "a block of rows".into(),
+                    value: *bad,
+                });
             }
         }
         Ok(())
@@ -909,59 +967,28 @@ impl Tape {
         ws: &mut BlockWorkspace,
     ) -> Result<(), EvalError> {
         let (w, cap) = (self.data.len(), ws.cap);
-        if n > cap || !self.dual_param.is_empty() || !self.dual_row.is_empty() {
+        if n > cap || !ws.ready || ws.base != self.plain_init.len() {
             return Err(EvalError::NonFinite {
                 expr: "a block of rows".into(),
                 value: f64::NAN,
             });
         }
-        let cols = &mut ws.cols;
         if w == 1 {
-            cols[..n].copy_from_slice(&rows[..n]);
+            ws.cols[..n].copy_from_slice(&rows[..n]);
         } else {
             for j in 0..w {
-                let col = &mut cols[j * cap..j * cap + n];
+                let col = &mut ws.cols[j * cap..j * cap + n];
                 for (i, c) in col.iter_mut().enumerate() {
                     *c = rows[i * w + j];
                 }
             }
         }
-        for ins in &self.plain_row {
-            let (Operand::Plain(a), Operand::Plain(b), Operand::Plain(dst)) =
-                (ins.a, ins.b, ins.dst)
-            else {
-                continue;
-            };
-            let (a, b, dst) = (a as usize * cap, b as usize * cap, dst as usize * cap);
-            // SSA: the destination is neither operand.
-            let (lo, hi) = cols.split_at_mut(dst);
-            let out = &mut hi[..n];
-            let x = &lo[a..a + n];
-            let y = &lo[b..b + n];
-            match ins.op {
-                Op::Add => out
-                    .iter_mut()
-                    .zip(x.iter().zip(y))
-                    .for_each(|(o, (x, y))| *o = x + y),
-                Op::Mul => out
-                    .iter_mut()
-                    .zip(x.iter().zip(y))
-                    .for_each(|(o, (x, y))| *o = x * y),
-                Op::Call(Fun::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
-                Op::Call(Fun::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
-                // The value `SpecialFunctions::sigmoid` gives, bit for bit,
-                // without the log σ it also prepares.
-                Op::Call(Fun::Sigmoid) => out.iter_mut().zip(x).for_each(|(o, &x)| {
-                    let e = (-x.abs()).exp();
-                    let big = 1.0 / (1.0 + e);
-                    *o = if x >= 0.0 { big } else { e * big };
-                }),
-                op => {
-                    for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
-                        *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;
-                    }
-                }
-            }
+        for ins in self.plain_row.iter().chain(&self.dual_row) {
+            let (a, b, dst) = (ws.col(ins.a), ws.col(ins.b), ws.col(ins.dst));
+            // SSA: registers are numbered as they are made, plain before
+            // dual, so the destination's column is after its operands'.
+            let (lo, hi) = ws.cols.split_at_mut(dst);
+            block_op(ins.op, &lo[a..a + n], &lo[b..b + n], &mut hi[..n])?;
         }
         Ok(())
     }
@@ -969,11 +996,45 @@ impl Tape {
     /// Output `i` of the last [`Tape::eval_block`], one value per row
     /// (at least as many as the block had rows).
     pub fn block_output<'a>(&self, ws: &'a BlockWorkspace, i: usize) -> &'a [f64] {
-        match self.outputs[i] {
-            Operand::Plain(r) => &ws.cols[r as usize * ws.cap..(r as usize + 1) * ws.cap],
-            Operand::Dual(_) => &[],
+        let c = ws.col(self.outputs[i]);
+        &ws.cols[c..c + ws.cap]
+    }
+}
+
+/// One operation over a block's columns: the common ones in loops the
+/// compiler vectorizes, the rest through [`exec`] element by element.
+fn block_op(op: Op, x: &[f64], y: &[f64], out: &mut [f64]) -> Result<(), EvalError> {
+    match op {
+        Op::Add => out
+            .iter_mut()
+            .zip(x.iter().zip(y))
+            .for_each(|(o, (x, y))| *o = x + y),
+        Op::Mul => out
+            .iter_mut()
+            .zip(x.iter().zip(y))
+            .for_each(|(o, (x, y))| *o = x * y),
+        // `exec`'s plain arithmetic, without its dispatch per element.
+        Op::Powi(-1) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.powi(-1)),
+        Op::Powi(2) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.powi(2)),
+        Op::Powi(-2) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.powi(-2)),
+        Op::Powi(k) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.powi(k)),
+        Op::Sqrt => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.sqrt()),
+        Op::Call(Fun::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
+        Op::Call(Fun::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
+        // The value `SpecialFunctions::sigmoid` gives, bit for bit,
+        // without the log σ it also prepares.
+        Op::Call(Fun::Sigmoid) => out.iter_mut().zip(x).for_each(|(o, &x)| {
+            let e = (-x.abs()).exp();
+            let big = 1.0 / (1.0 + e);
+            *o = if x >= 0.0 { big } else { e * big };
+        }),
+        op => {
+            for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
+                *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;
+            }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

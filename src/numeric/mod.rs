@@ -12,6 +12,8 @@
 //! * [`compiled`] — compile expressions once into a flat tape with shared
 //!   subexpressions, plain-`f64` data work and hoisted parameter work, and
 //!   evaluate it per data row without allocation.
+//! * [`derivatives`] — a log-density's symbolic score and Hessian compiled
+//!   into one tape and evaluated a block of rows at a time in `f64`.
 
 mod dual;
 #[doc(hidden)] // an internal stage: public for the tests and benches
@@ -23,6 +25,8 @@ pub mod buffer;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod compiled;
 pub mod data;
+#[doc(hidden)] // an internal stage: public for the tests and benches
+pub mod derivatives;
 pub mod domain;
 pub mod eval;
 pub mod formats;

@@ -1,8 +1,10 @@
 //! The row engines: how one row's value, score and Hessian are computed
-//! (data-separable, linear forms, stack or heap second-order duals), and
+//! (data-separable, linear forms, compiled symbolic derivatives, stack or
+//! heap second-order duals), and
 //! the folds that run them over a dataset's rows in fixed chunks.
 
 use super::*;
+use crate::numeric::derivatives::{BLOCK_ROWS, DerivativeTape, DerivativeWorkspace};
 use crate::numeric::gram::{pair_index, weighted_grams_filled};
 use crate::numeric::linear::{FORMS_BLOCK, FormsBlock};
 
@@ -505,7 +507,18 @@ impl ModelFunctions {
                 };
                 Ok(f(&mut e))
             }
-            Strategy::Dense => Self::dense_engine(&self.tape, theta, f),
+            Strategy::Dense(_) => match self.derivative_tape() {
+                Some(dt) => match dt.workspace(theta) {
+                    Ok(ws) => Ok(f(&mut DerivativeEngine {
+                        dt,
+                        ws,
+                        fallback: dense_boxed(&self.tape, theta)?,
+                    })),
+                    // The dense engine's set-up names the failure.
+                    Err(_) => Self::dense_engine(&self.tape, theta, f),
+                },
+                None => Self::dense_engine(&self.tape, theta, f),
+            },
         }
     }
 
@@ -515,17 +528,89 @@ impl ModelFunctions {
         theta: &[f64],
         f: impl FnOnce(&mut dyn RowEngineDyn) -> T,
     ) -> Result<T, EvalError> {
-        match theta.len() {
-            1 => Ok(f(&mut StaticEngine::<1>::new(tape, theta)?)),
-            2 => Ok(f(&mut StaticEngine::<2>::new(tape, theta)?)),
-            3 => Ok(f(&mut StaticEngine::<3>::new(tape, theta)?)),
-            4 => Ok(f(&mut StaticEngine::<4>::new(tape, theta)?)),
-            5 => Ok(f(&mut StaticEngine::<5>::new(tape, theta)?)),
-            6 => Ok(f(&mut StaticEngine::<6>::new(tape, theta)?)),
-            7 => Ok(f(&mut StaticEngine::<7>::new(tape, theta)?)),
-            8 => Ok(f(&mut StaticEngine::<8>::new(tape, theta)?)),
-            _ => Ok(f(&mut DynEngine::new(tape, theta)?)),
+        Ok(f(&mut *dense_boxed(tape, theta)?))
+    }
+}
+
+/// Second-order duals in every direction: on the stack for up to 8
+/// parameters, else on the heap.
+fn dense_boxed(tape: &Tape, theta: &[f64]) -> Result<Box<dyn RowEngineDyn>, EvalError> {
+    Ok(match theta.len() {
+        1 => Box::new(StaticEngine::<1>::new(tape, theta)?),
+        2 => Box::new(StaticEngine::<2>::new(tape, theta)?),
+        3 => Box::new(StaticEngine::<3>::new(tape, theta)?),
+        4 => Box::new(StaticEngine::<4>::new(tape, theta)?),
+        5 => Box::new(StaticEngine::<5>::new(tape, theta)?),
+        6 => Box::new(StaticEngine::<6>::new(tape, theta)?),
+        7 => Box::new(StaticEngine::<7>::new(tape, theta)?),
+        8 => Box::new(StaticEngine::<8>::new(tape, theta)?),
+        _ => Box::new(DynEngine::new(tape, theta)?),
+    })
+}
+
+/// Compiled symbolic derivatives a block of rows at a time
+/// ([`crate::numeric::derivatives`]); a block they cannot evaluate (an
+/// instruction error, a value that is not finite) is rerun row by row by
+/// the dense engine, which names the failing row.
+pub(super) struct DerivativeEngine<'a> {
+    dt: &'a DerivativeTape,
+    ws: DerivativeWorkspace,
+    fallback: Box<dyn RowEngineDyn + 'a>,
+}
+
+impl RowEngineDyn for DerivativeEngine<'_> {
+    fn row(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<f64, EvalError> {
+        let mut v = [0.0];
+        match self.dt.eval_block(x, 1, &mut self.ws, &mut v, g, h) {
+            Ok(()) => Ok(v[0]),
+            Err(_) => self.fallback.row(tape, x, g, h),
         }
+    }
+    fn block(
+        &mut self,
+        tape: &Tape,
+        x: &[f64],
+        n: usize,
+        w: usize,
+        v: &mut [f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<bool, (usize, EvalError)> {
+        let d = if n == 0 { 0 } else { g.len() / v.len() };
+        let mut s = 0;
+        while s < n {
+            let len = BLOCK_ROWS.min(n - s);
+            let (vs, gs, hs) = (
+                &mut v[s..s + len],
+                &mut g[s * d..(s + len) * d],
+                &mut h[s * d * d..(s + len) * d * d],
+            );
+            let xs = &x[s * w..(s + len) * w];
+            if self
+                .dt
+                .eval_block(xs, len, &mut self.ws, vs, gs, hs)
+                .is_err()
+            {
+                self.fallback
+                    .block(tape, xs, len, w, vs, gs, hs)
+                    .map_err(|(i, e)| (s + i, e))?;
+            }
+            s += len;
+        }
+        Ok(false)
+    }
+    fn boxed(&self) -> Box<dyn RowEngineDyn + '_> {
+        Box::new(DerivativeEngine {
+            dt: self.dt,
+            ws: self.ws.clone(),
+            fallback: self.fallback.boxed(),
+        })
     }
 }
 

@@ -62,6 +62,7 @@ use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
 use crate::numeric::compiled::{CompileError, Tape, Workspace};
 use crate::numeric::data::{DataError, DataSchema, Dataset, domain_label, show};
+use crate::numeric::derivatives::DerivativeTape;
 use crate::numeric::domain::Interval;
 use crate::numeric::eval::{EvalError, describe, eval_f64, gradient_hessian};
 use crate::numeric::linear::{LinearHessian, LinearWorkspace};
@@ -71,6 +72,7 @@ use nalgebra::{DMatrix, DVector, Dyn, U1};
 use num_dual::{Derivative, Dual2SVec64, Dual2Vec, DualDVec64, DualNum, DualSVec64};
 use rayon::prelude::*;
 use std::fmt;
+use std::sync::OnceLock;
 
 mod engines;
 pub(crate) use engines::CHUNK;
@@ -146,14 +148,18 @@ enum Strategy {
     Separable(Box<Separable>),
     /// θ through a few linear forms, the structure's row forms.
     Linear(Box<LinearHessian>),
-    Dense,
+    /// No structure: compiled symbolic derivatives when they are cheaper
+    /// than duals (built on first use: deriving a model does not need
+    /// them), else second-order duals.
+    Dense(OnceLock<Option<Box<DerivativeTape>>>),
 }
 
 impl Strategy {
     /// The one place the row engine is chosen: the separable engine when
     /// the structure has a separable split (and its data factors compile),
     /// else the linear engine when the structure's row forms are at most
-    /// 4 (fewer than the parameters), else dense duals.
+    /// 4 (fewer than the parameters), else compiled derivatives or dense
+    /// duals ([`ModelFunctions::derivative_tape`]).
     fn choose(
         model: &Model,
         structure: &Structure,
@@ -173,17 +179,9 @@ impl Strategy {
             .row_forms(model)
             .and_then(|forms| LinearHessian::from_forms(forms, params.len(), inputs).ok())
             .flatten();
-        linear.map_or(Strategy::Dense, |lh| Strategy::Linear(Box::new(lh)))
-    }
-
-    fn engine(&self) -> Engine {
-        match self {
-            Strategy::Separable(s) => Engine::Separable {
-                coefficients: s.factors(),
-            },
-            Strategy::Linear(lh) => Engine::Linear { forms: lh.forms() },
-            Strategy::Dense => Engine::Dense,
-        }
+        linear.map_or(Strategy::Dense(OnceLock::new()), |lh| {
+            Strategy::Linear(Box::new(lh))
+        })
     }
 }
 
@@ -202,6 +200,12 @@ pub enum Engine {
     Linear {
         /// The number of forms.
         forms: usize,
+    },
+    /// The symbolic score and Hessian compiled into one tape
+    /// ([`crate::numeric::derivatives`]), a block of rows at a time.
+    Derivatives {
+        /// Instructions per row.
+        instructions: usize,
     },
     /// Second-order dual numbers in every direction.
     Dense,
@@ -317,7 +321,36 @@ impl ModelFunctions {
 
     /// Which row engine computes scores and Hessians.
     pub fn engine(&self) -> Engine {
-        self.strategy.engine()
+        match &self.strategy {
+            Strategy::Separable(s) => Engine::Separable {
+                coefficients: s.factors(),
+            },
+            Strategy::Linear(lh) => Engine::Linear { forms: lh.forms() },
+            Strategy::Dense(_) => match self.derivative_tape() {
+                Some(dt) => Engine::Derivatives {
+                    instructions: dt.instructions(),
+                },
+                None => Engine::Dense,
+            },
+        }
+    }
+
+    /// A model without structure: its symbolic score and Hessian compiled
+    /// once, on first use, if that is cheaper per row than the dense
+    /// engine's duals (at most `1 + d + d²` times the dual tape's
+    /// instructions: a dual instruction carries that many numbers).
+    pub(super) fn derivative_tape(&self) -> Option<&DerivativeTape> {
+        let Strategy::Dense(cell) = &self.strategy else {
+            return None;
+        };
+        cell.get_or_init(|| {
+            let d = self.params.len();
+            let (plain, _, per_row) = self.tape.instruction_counts();
+            let budget = (plain + per_row).saturating_mul(1 + d + d * d);
+            let names = self.param_names();
+            DerivativeTape::new(&self.logp, &names, &self.schema.names(), budget).map(Box::new)
+        })
+        .as_deref()
     }
 
     /// Does the model use the linear-form Hessian (θ entering through a few
