@@ -12,8 +12,15 @@
 //!   coefficients and d covariates, θ = 0.1·(1, −1, 1, …); also
 //!   `sum_rows`, which sums Σ w(η) z zᵀ with the weighted Gram kernel;
 //! * `pk` — a one-compartment PK model with additive error (4 parameters,
-//!   nonlinear, data-dependent Hessian: the generic engines), no
-//!   hand-written contender.
+//!   nonlinear, data-dependent Hessian: the derivative engine, compiled
+//!   symbolic derivatives), no hand-written contender.
+//!
+//! Per-row arrays (`fimkit_rows`, `Model::rows`) are timed over the whole
+//! dataset in one call (fresh output buffers of 168 MB for the PK model,
+//! whose pages the kernel zeroes on first touch) and, as
+//! `fimkit_rows_batched`, in the consecutive batches JAX's bench uses (10⁵
+//! rows for d ≤ 15), whose freed buffers the allocator reuses as XLA's
+//! does.
 //!
 //! Rows: 10⁶ (override with `FIMKIT_BENCH_ROWS`). Run with
 //! `cargo bench --bench hessians`; criterion reports throughput in
@@ -51,6 +58,19 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// The dataset in consecutive batches of the rows JAX's bench hands to
+/// its jitted function at once (`bench/jax_hessians.py`: 10⁵ rows for
+/// d ≤ 15, fewer above): per-row arrays a batch at a time, as JAX makes
+/// them, so that both reuse their freed output buffers.
+fn batches(f: &ModelFunctions, data: &Dataset, d: usize) -> Vec<Dataset> {
+    let batch = (25_000_000 / (d * d)).clamp(1_000, 100_000);
+    let w = f.input_names().len();
+    data.values()
+        .chunks(batch * w)
+        .map(|c| f.schema().dataset_from_rows(c.to_vec()).expect("batch"))
+        .collect()
 }
 
 fn load(src: &str) -> ModelFunctions {
@@ -293,6 +313,14 @@ fn bench_logistic(c: &mut Criterion, d: usize) {
     g.bench_function("fimkit_rows", |bch| {
         bch.iter(|| black_box(m.rows(&b, &data, true, true).expect("rows")))
     });
+    let parts = batches(&f, &data, d);
+    g.bench_function("fimkit_rows_batched", |bch| {
+        bch.iter(|| {
+            for part in &parts {
+                black_box(m.rows(&b, part, true, true).expect("rows"));
+            }
+        })
+    });
     g.bench_function("fimkit_columns_rows", |bch| {
         bch.iter(|| black_box(m.rows_of_columns(&b, &named, true, true).expect("rows")))
     });
@@ -349,6 +377,14 @@ fn bench_pk(c: &mut Criterion) {
     });
     g.bench_function("fimkit_rows", |bch| {
         bch.iter(|| black_box(m.rows(theta.as_slice(), &data, true, true).expect("rows")))
+    });
+    let parts = batches(&f, &data, 4);
+    g.bench_function("fimkit_rows_batched", |bch| {
+        bch.iter(|| {
+            for part in &parts {
+                black_box(m.rows(theta.as_slice(), part, true, true).expect("rows"));
+            }
+        })
     });
     g.finish();
 }
@@ -407,6 +443,7 @@ fn selected(name: &str) -> bool {
         "fimkit_sum_rows",
         "hand",
         "fimkit_rows",
+        "fimkit_rows_batched",
         "fimkit_columns_rows",
         "fimkit_columns_hessian",
     ]

@@ -472,7 +472,16 @@ impl Model {
             score: zeroed(n * gw),
             hessian: zeroed(n * hw),
         };
-        let rows = crate::numeric::api::CHUNK;
+        // Chunks of the fixed size; for the direct path (`fill_rows`),
+        // which sets an engine up per chunk, a few per thread.
+        let fixed = crate::numeric::api::CHUNK;
+        let rows = if score && hessian {
+            n.div_ceil(4 * rayon::current_num_threads())
+                .next_multiple_of(fixed)
+                .max(fixed)
+        } else {
+            fixed
+        };
         let chunks = n.div_ceil(rows);
         fn split(v: &mut [f64], width: usize, rows: usize, chunks: usize) -> Vec<&mut [f64]> {
             if width == 0 {
@@ -497,6 +506,10 @@ impl Model {
                 let Some(sub) = chunk(c * rows, len) else {
                     return false;
                 };
+                if score && hessian {
+                    // Straight into the output, no buffers in between.
+                    return f.fill_rows(&t, &sub, v, g, h).is_ok();
+                }
                 let slot = std::sync::Mutex::new(Some((v, g, h)));
                 let filled = f.fold_rows(
                     &t,

@@ -4,7 +4,7 @@
 //! the folds that run them over a dataset's rows in fixed chunks.
 
 use super::*;
-use crate::numeric::derivatives::{BLOCK_ROWS, DerivativeTape, DerivativeWorkspace};
+use crate::numeric::derivatives::{DerivativeTape, DerivativeWorkspace};
 use crate::numeric::gram::{pair_index, weighted_grams_filled};
 use crate::numeric::linear::{FORMS_BLOCK, FormsBlock};
 
@@ -459,6 +459,67 @@ impl ModelFunctions {
         Ok(it.fold(first, reduce))
     }
 
+    /// Every row's value, score and Hessian straight into `v` (n), `g`
+    /// (n·d) and `h` (n·d², row-major), a block at a time on this thread:
+    /// no buffers in between. The numbers of [`ModelFunctions::fold_rows`]
+    /// (the same engines, the same blocks); a data-separable model goes
+    /// through it.
+    pub(crate) fn fill_rows(
+        &self,
+        theta: &DVector<f64>,
+        data: &Dataset,
+        v: &mut [f64],
+        g: &mut [f64],
+        h: &mut [f64],
+    ) -> Result<(), NumericError> {
+        let (n, d, w) = (data.n_rows(), self.params.len(), data.names().len());
+        let dd = d * d;
+        assert!(v.len() == n && g.len() == n * d && h.len() == n * dd);
+        if self.separable_at(theta, data)?.is_some() {
+            let slot = std::sync::Mutex::new(Some((v, g, h)));
+            return self
+                .fold_rows(
+                    theta,
+                    data,
+                    || slot.lock().ok().and_then(|mut s| s.take()),
+                    |acc, r| {
+                        if let Some((v, g, h)) = acc {
+                            v[r.row] = r.log_density;
+                            g[r.row * d..(r.row + 1) * d].copy_from_slice(r.score);
+                            h[r.row * dd..(r.row + 1) * dd].copy_from_slice(r.hessian);
+                        }
+                    },
+                    |a, b| a.or(b),
+                )
+                .map(|_| ());
+        }
+        let block = (4096 / (1 + d + dd)).clamp(1, 256);
+        self.with_engine(theta.as_slice(), |e| {
+            let mut r0 = 0;
+            while r0 < n {
+                let len = block.min(n - r0);
+                let x = &data.values()[r0 * w..(r0 + len) * w];
+                let (vs, gs, hs) = (
+                    &mut v[r0..r0 + len],
+                    &mut g[r0 * d..(r0 + len) * d],
+                    &mut h[r0 * dd..(r0 + len) * dd],
+                );
+                let shared = e
+                    .block(&self.tape, x, len, w, vs, gs, hs)
+                    .map_err(|(i, err)| (Some(r0 + i), err))?;
+                if shared {
+                    let (first, rest) = hs.split_at_mut(dd);
+                    rest.chunks_exact_mut(dd.max(1))
+                        .for_each(|hi| hi.copy_from_slice(first));
+                }
+                r0 += len;
+            }
+            Ok(())
+        })
+        .map_err(|e| self.row_error(None, theta, data, e))?
+        .map_err(|(r, e)| self.row_error(r, theta, data, e))
+    }
+
     /// Run `work` over fixed chunks of row indices in parallel; results in
     /// chunk order.
     pub(super) fn par_chunks<T, W>(
@@ -583,9 +644,12 @@ impl RowEngineDyn for DerivativeEngine<'_> {
         h: &mut [f64],
     ) -> Result<bool, (usize, EvalError)> {
         let d = if n == 0 { 0 } else { g.len() / v.len() };
+        // Blocks of equal length: 195 rows as 98 + 97, not 128 + 67.
+        let parts = n.div_ceil(self.ws.capacity()).max(1);
+        let even = n.div_ceil(parts);
         let mut s = 0;
         while s < n {
-            let len = BLOCK_ROWS.min(n - s);
+            let len = even.min(n - s);
             let (vs, gs, hs) = (
                 &mut v[s..s + len],
                 &mut g[s * d..(s + len) * d],
