@@ -3,7 +3,10 @@
 //! for a textbook model), snapshotted with its message; files in
 //! tests/fixtures/csv/ok/ are read and checked.
 
+mod numeric_common;
+
 use fimkit::numeric::{DataSchema, ModelFunctions};
+use numeric_common::PK;
 use std::path::Path;
 
 fn settings() -> insta::Settings {
@@ -423,13 +426,6 @@ fn sum_and_fold_errors(
         .to_string();
     (e_fast, e_fold)
 }
-
-/// A one-compartment pharmacokinetic curve: θ enters nonlinearly, so the
-/// rows run on the derivative engine (compiled symbolic derivatives).
-const PK: &str = "const D = 100\nparam ka : positive\nparam ke : positive\n\
-                  param V : positive\nparam sigma : positive\ncovariate t : positive\n\
-                  data y : real\n\
-                  y ~ normal(D*ka/(V*(ka - ke))*(exp(-ke*t) - exp(-ka*t)), sigma)\n";
 
 /// The derivative engine over many blocks and chunks: the sums and the
 /// per-row arrays equal the tree walk's row by row; where the curve is

@@ -13,7 +13,7 @@ use fimkit::numeric::derivatives::MAX_PARAMS;
 use fimkit::numeric::{Engine, ModelFunctions, NumericError};
 use fimkit::structure::Structure;
 use nalgebra::DVector;
-use numeric_common::{Rng, random_point};
+use numeric_common::{PK, Rng, random_point};
 use std::path::{Path, PathBuf};
 
 fn models(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -205,13 +205,6 @@ fn the_linear_engine_equals_the_tree_walk_on_every_model_it_takes() {
     );
     assert!(checked >= 50, "only {checked} points checked");
 }
-
-/// A one-compartment pharmacokinetic model: θ enters nonlinearly, so no
-/// structure applies.
-const PK: &str = "const D = 100\nparam ka : positive\nparam ke : positive\n\
-                  param V : positive\nparam sigma : positive\ncovariate t : positive\n\
-                  data y : real\n\
-                  y ~ normal(D*ka/(V*(ka - ke))*(exp(-ke*t) - exp(-ka*t)), sigma)\n";
 
 /// The same for the derivative engine: the symbolic score and Hessian,
 /// compiled, are a second program for the same function.

@@ -1,6 +1,14 @@
 //! Shared helpers for the numeric tests: the mpmath reference tables.
 #![allow(dead_code, reason = "each test file uses a subset")]
 
+/// A one-compartment pharmacokinetic model (oral dose D = 100, additive
+/// error): θ enters nonlinearly, so no structure applies and the rows run
+/// on the derivative engine (compiled symbolic derivatives).
+pub const PK: &str = "const D = 100\nparam ka : positive\nparam ke : positive\n\
+                      param V : positive\nparam sigma : positive\ncovariate t : positive\n\
+                      data y : real\n\
+                      y ~ normal(D*ka/(V*(ka - ke))*(exp(-ke*t) - exp(-ka*t)), sigma)\n";
+
 /// One row of a reference table: `func,p,x,value,d1,d2,d3`.
 #[derive(Clone, Debug)]
 pub struct Row {
