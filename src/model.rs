@@ -507,8 +507,13 @@ impl Model {
                     return false;
                 };
                 if score && hessian {
-                    // Straight into the output, no buffers in between.
-                    return f.fill_rows(&t, &sub, v, g, h).is_ok();
+                    // Straight into the output, no buffers in between
+                    // (the separable engine's rows: the fold below).
+                    match f.fill_rows(&t, &sub, v, g, h) {
+                        Ok(true) => return true,
+                        Ok(false) => {}
+                        Err(_) => return false,
+                    }
                 }
                 let slot = std::sync::Mutex::new(Some((v, g, h)));
                 let filled = f.fold_rows(

@@ -382,8 +382,8 @@ impl ModelFunctions {
                     Ok(acc)
                 },
             )
-            .collect::<Result<Vec<T>, RowFailure>>()
-            .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+            .collect::<Vec<_>>();
+        let parts = first_failure(parts).map_err(|(r, e)| self.row_error(r, theta, data, e))?;
         let mut it = parts.into_iter();
         let first = it.next().unwrap_or_else(&init);
         Ok(it.fold(first, reduce))
@@ -410,8 +410,7 @@ impl ModelFunctions {
     {
         let d = self.params.len();
         let w = data.names().len();
-        // The buffers of a block stay within 32 kB (one L1 cache).
-        let block = (4096 / (1 + d + d * d)).clamp(1, 256);
+        let block = block_rows(d);
         let parts = self
             .with_engine(theta.as_slice(), |engine| {
                 let engine: &dyn RowEngineDyn = &*engine;
@@ -450,8 +449,9 @@ impl ModelFunctions {
                         }
                         Ok(acc)
                     })
-                    .collect::<Result<Vec<T>, (Option<usize>, EvalError)>>()
+                    .collect::<Vec<_>>()
             })
+            .map(first_failure)
             .map_err(|e| self.row_error(None, theta, data, e))?
             .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
         let mut it = parts.into_iter();
@@ -462,8 +462,9 @@ impl ModelFunctions {
     /// Every row's value, score and Hessian straight into `v` (n), `g`
     /// (n·d) and `h` (n·d², row-major), a block at a time on this thread:
     /// no buffers in between. The numbers of [`ModelFunctions::fold_rows`]
-    /// (the same engines, the same blocks); a data-separable model goes
-    /// through it.
+    /// (the same engines, the same blocks). `false`, nothing written, for a
+    /// model on the data-separable engine at θ, whose rows come from
+    /// [`ModelFunctions::fold_rows`] without blocks.
     pub(crate) fn fill_rows(
         &self,
         theta: &DVector<f64>,
@@ -471,29 +472,14 @@ impl ModelFunctions {
         v: &mut [f64],
         g: &mut [f64],
         h: &mut [f64],
-    ) -> Result<(), NumericError> {
+    ) -> Result<bool, NumericError> {
         let (n, d, w) = (data.n_rows(), self.params.len(), data.names().len());
         let dd = d * d;
         assert!(v.len() == n && g.len() == n * d && h.len() == n * dd);
         if self.separable_at(theta, data)?.is_some() {
-            let slot = std::sync::Mutex::new(Some((v, g, h)));
-            return self
-                .fold_rows(
-                    theta,
-                    data,
-                    || slot.lock().ok().and_then(|mut s| s.take()),
-                    |acc, r| {
-                        if let Some((v, g, h)) = acc {
-                            v[r.row] = r.log_density;
-                            g[r.row * d..(r.row + 1) * d].copy_from_slice(r.score);
-                            h[r.row * dd..(r.row + 1) * dd].copy_from_slice(r.hessian);
-                        }
-                    },
-                    |a, b| a.or(b),
-                )
-                .map(|_| ());
+            return Ok(false);
         }
-        let block = (4096 / (1 + d + dd)).clamp(1, 256);
+        let block = block_rows(d);
         self.with_engine(theta.as_slice(), |e| {
             let mut r0 = 0;
             while r0 < n {
@@ -517,7 +503,8 @@ impl ModelFunctions {
             Ok(())
         })
         .map_err(|e| self.row_error(None, theta, data, e))?
-        .map_err(|(r, e)| self.row_error(r, theta, data, e))
+        .map_err(|(r, e)| self.row_error(r, theta, data, e))?;
+        Ok(true)
     }
 
     /// Run `work` over fixed chunks of row indices in parallel; results in
@@ -533,10 +520,11 @@ impl ModelFunctions {
     {
         let n = data.n_rows();
         let chunks = n.div_ceil(CHUNK);
-        (0..chunks)
+        let parts = (0..chunks)
             .into_par_iter()
             .map(|c| work(c * CHUNK..((c + 1) * CHUNK).min(n)))
-            .collect()
+            .collect::<Vec<_>>();
+        first_failure(parts)
     }
 
     /// Build the row engine for θ and hand it to `f`.
@@ -591,6 +579,19 @@ impl ModelFunctions {
     ) -> Result<T, EvalError> {
         Ok(f(&mut *dense_boxed(tape, theta)?))
     }
+}
+
+/// The chunks' results in chunk order, or the first chunk's failure (the
+/// lowest failing row): rayon's own collecting into a `Result` keeps
+/// whichever failure a thread met first in time.
+fn first_failure<T, E>(parts: Vec<Result<T, E>>) -> Result<Vec<T>, E> {
+    parts.into_iter().collect()
+}
+
+/// Rows per block of the row engines for d parameters: the buffers of a
+/// block stay within 32 kB (one L1 cache).
+fn block_rows(d: usize) -> usize {
+    (4096 / (1 + d + d * d)).clamp(1, 256)
 }
 
 /// Second-order duals in every direction: on the stack for up to 8
