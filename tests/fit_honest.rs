@@ -446,3 +446,48 @@ fn a_converged_fit_is_unchanged_by_the_flag() {
     assert_eq!(plain.stdout, flagged.stdout);
     assert!(plain.stderr.is_empty());
 }
+
+/// The GLM path evaluates its log-likelihood a block of rows at a time: a
+/// row it cannot compute, deep in the data (row 300 of 1000, in the third
+/// block), is still the row the error names, and at a point where every
+/// row is finite the sum is the numeric library's to rounding.
+#[test]
+fn the_glm_path_names_the_failing_row_of_a_block() {
+    use fimkit::numeric::{DataSchema, ModelFunctions};
+    use nalgebra::DVector;
+    let src = "param b0 : real\nparam b1 : real\ncovariate z : real\ndata k : count\n\
+               k ~ poisson(exp(b0 + b1*z))\n";
+    let model = fimkit::load(src, "m").unwrap();
+    let schema = DataSchema::from_model(&model);
+    let mut csv = String::from("z,k\n");
+    for i in 1..=1000 {
+        let z = if i == 300 { 1000.0 } else { 0.001 * i as f64 };
+        csv.push_str(&format!("{z},{}\n", i % 4));
+    }
+    let data = schema.read_csv(csv.as_bytes()).unwrap();
+    let problem = Problem::new(&model, data.clone()).unwrap();
+    assert!(format!("{:?}", problem.information_kind()).starts_with("LinearForms"));
+    // At b1 = 1, row 300's exp(1000) overflows.
+    let err = problem
+        .loglik(&DVector::from_vec(vec![0.0, 1.0]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 300"), "{err}");
+    let err = (problem.loglik_gradient(&DVector::from_vec(vec![0.0, 1.0])))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("row 300"), "{err}");
+    // At b1 = 0.1 every row is finite.
+    let theta = DVector::from_vec(vec![0.2, 0.1]);
+    let (v, g) = problem.loglik_gradient(&theta).unwrap();
+    let f = ModelFunctions::new(&model).unwrap();
+    let s = f.sum_rows(&theta, &data).unwrap();
+    assert!(
+        (v - s.loglik).abs() <= 1e-12 * s.loglik.abs(),
+        "{v} vs {}",
+        s.loglik
+    );
+    for j in 0..2 {
+        assert!((g[j] - s.score[j]).abs() <= 1e-10 * (1.0 + s.score[j].abs()));
+    }
+}

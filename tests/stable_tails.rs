@@ -148,6 +148,43 @@ fn compiled_tape_formulas_match_mpmath() {
     });
 }
 
+/// The numeric linear engine on a regression whose linear predictor is
+/// the reference's eta (`b0 + b1·z` at `b1 = 0`, `z = 1`): its compiled
+/// `g(η)`, `g′(η)` and `g″(η)` row by row (`derivatives`) and over a block
+/// (`sum_rows` of one row) give the row's value, score and Hessian.
+#[test]
+fn the_linear_engine_matches_mpmath() {
+    use fimkit::numeric::{Engine, ModelFunctions};
+    use nalgebra::DVector;
+    for path in ["row", "block"] {
+        check(&format!("linear engine ({path})"), |m, f, row| {
+            let link = if m.name == "probit" { "Phi" } else { "sigmoid" };
+            let src = format!(
+                "param b0 : real\nparam b1 : real\ncovariate z : real\ndata y : {{0, 1}}\n\
+                 y ~ bernoulli({link}(b0 + b1*z))\n"
+            );
+            let reg = fimkit::load(&src, "regression").expect("the model loads");
+            let funcs = ModelFunctions::new(&reg).expect("compiles");
+            assert_eq!(funcs.engine(), Engine::Linear { forms: 1 });
+            let theta = DVector::from_vec(vec![row.eta, 0.0]);
+            let x: Vec<f64> = (funcs.input_names().iter())
+                .map(|n| if &**n == "y" { row.y } else { 1.0 })
+                .collect();
+            let fim = eval_f64(&f[3], &at(row)).expect("finite");
+            if path == "row" {
+                let d = funcs
+                    .derivatives(&theta, &DVector::from_vec(x))
+                    .expect("finite");
+                [d.log_density, d.score[0], d.hessian[(0, 0)], fim]
+            } else {
+                let data = funcs.schema().dataset_from_rows(x).expect("one row");
+                let s = funcs.sum_rows(&theta, &data).expect("finite");
+                [s.loglik, s.score[0], s.hessian[(0, 0)], fim]
+            }
+        });
+    }
+}
+
 /// The formulas fimkit shows are untouched by the pass: the probit score
 /// still reads with `Phi`, never with an internal function's name.
 #[test]

@@ -762,9 +762,23 @@ impl LinearEngine {
             .par_chunks_mut(width * 1024)
             .enumerate()
             .try_for_each(|(c, chunk)| {
+                // The chunk as one block; row by row when it fails, for the
+                // first failing row.
+                let (first, len) = (c * 1024, chunk.len() / width);
+                let rows = &data.values()[first * w..(first + len) * w];
+                let mut block = coef_tape.block_workspace(len);
+                if coef_tape.eval_block(rows, len, &mut block).is_ok() {
+                    for k in 0..width {
+                        let col = &coef_tape.block_output(&block, k)[..len];
+                        for (out, &v) in chunk.chunks_mut(width).zip(col) {
+                            out[k] = v;
+                        }
+                    }
+                    return Ok(());
+                }
                 let mut ws = coef_tape.workspace::<f64>();
                 for (i, out) in chunk.chunks_mut(width).enumerate() {
-                    let r = c * 1024 + i;
+                    let r = first + i;
                     let x = data.row(r).unwrap_or(&[]);
                     coef_tape.eval_row(x, &mut ws).map_err(|e| (r, e))?;
                     for (k, o) in out.iter_mut().enumerate() {
@@ -820,7 +834,6 @@ impl LinearEngine {
             }
             None => None,
         };
-        let _ = w;
         Ok(LinearEngine {
             structure,
             designs,
@@ -854,29 +867,30 @@ impl LinearEngine {
     ) -> Result<(f64, usize), String> {
         let n = data.n_rows();
         let offsets = self.offsets[0].as_deref();
-        let w = data.names().len();
         // Chunks of rows in parallel, their sums added in chunk order (the
         // same total whatever the threads; one chunk below 4096 rows).
         const CH: usize = 4096;
         let chunk = |rows: std::ops::Range<usize>, c: f64, second: bool| {
-            let mut vws = self.value_grad.workspace::<f64>();
-            let mut hws = self.observed.workspace::<f64>();
-            let mut buf = vec![0.0; 1 + w];
             let (mut v, mut g, mut h) = (0.0, 0.0, 0.0);
-            for r in rows {
-                let wr = weights.map_or(1.0, |w| w[r]);
-                if wr == 0.0 {
-                    continue;
-                }
-                buf[0] = c + offsets.map_or(0.0, |o| o[r]);
-                buf[1..].copy_from_slice(data.row(r)?);
-                self.value_grad.eval_row(&buf, &mut vws).ok()?;
-                v += wr * self.value_grad.output(&vws, 0);
-                g += wr * self.value_grad.output(&vws, 1);
-                if second {
-                    self.observed.eval_row(&buf, &mut hws).ok()?;
-                    h += wr * self.observed.output(&hws, 0);
-                }
+            let eta = |_: usize, r: usize| c + offsets.map_or(0.0, |o| o[r]);
+            let wr = |r: usize| weights.map_or(1.0, |w| w[r]);
+            rows_in_blocks(
+                &self.value_grad,
+                (data, weights),
+                rows.clone(),
+                1,
+                eta,
+                |r, out| {
+                    v += wr(r) * out(0);
+                    g += wr(r) * out(1);
+                },
+            )
+            .ok()?;
+            if second {
+                rows_in_blocks(&self.observed, (data, weights), rows, 1, eta, |r, out| {
+                    h += wr(r) * out(0);
+                })
+                .ok()?;
             }
             Some((v, g, h))
         };
@@ -929,18 +943,14 @@ impl LinearEngine {
         Err(fail())
     }
 
-    /// η_k for row r into `buf[k]`, then the row's inputs after them.
-    fn fill_row(&self, theta: &[f64], data: &Dataset, r: usize, buf: &mut [f64]) {
+    /// η_k of row r at θ.
+    fn eta(&self, k: usize, theta: &[f64], r: usize) -> f64 {
         let d = theta.len();
-        let m = self.structure.m();
-        for (k, slot) in buf[..m].iter_mut().enumerate() {
-            let mut eta = dot(&self.designs[k][r * d..(r + 1) * d], theta);
-            if let Some(o) = &self.offsets[k] {
-                eta += o[r];
-            }
-            *slot = eta;
+        let mut eta = dot(&self.designs[k][r * d..(r + 1) * d], theta);
+        if let Some(o) = &self.offsets[k] {
+            eta += o[r];
         }
-        buf[m..].copy_from_slice(data.row(r).unwrap_or(&[]));
+        eta
     }
 
     /// Log-likelihood and gradient, in fixed chunks added in order.
@@ -955,34 +965,27 @@ impl LinearEngine {
         let m = self.structure.m();
         let n = data.n_rows();
         const CH: usize = 4096;
+        let tape = &self.value_grad;
         let parts: Vec<(f64, Vec<f64>)> = (0..n.div_ceil(CH))
             .into_par_iter()
             .map(|c| {
-                let mut ws = self.value_grad.workspace::<f64>();
-                let mut buf = vec![0.0; m + data.names().len()];
                 let mut v = 0.0;
                 let mut g = vec![0.0; if with_grad { d } else { 0 }];
-                for r in c * CH..((c + 1) * CH).min(n) {
+                let rows = c * CH..((c + 1) * CH).min(n);
+                let eta = |k: usize, r: usize| self.eta(k, theta, r);
+                rows_in_blocks(tape, (data, weights), rows, m, eta, |r, out| {
                     let wr = weights.map_or(1.0, |w| w[r]);
-                    if wr == 0.0 {
-                        // A row of weight 0 is not in the data.
-                        continue;
-                    }
-                    self.fill_row(theta, data, r, &mut buf);
-                    self.value_grad
-                        .eval_row(&buf, &mut ws)
-                        .map_err(|e| (r, e))?;
-                    v += wr * self.value_grad.output(&ws, 0);
+                    v += wr * out(0);
                     if with_grad {
                         for k in 0..m {
-                            let gk = wr * self.value_grad.output(&ws, 1 + k);
+                            let gk = wr * out(1 + k);
                             let a = &self.designs[k][r * d..(r + 1) * d];
                             for (gi, ai) in g.iter_mut().zip(a) {
                                 *gi += gk * ai;
                             }
                         }
                     }
-                }
+                })?;
                 Ok((v, g))
             })
             .collect::<Result<_, RowErr>>()?;
@@ -1078,6 +1081,61 @@ impl LinearEngine {
             },
         )
     }
+}
+
+/// Rows `rows` of `data` through `tape` (its data: `m` linear
+/// predictors, `eta(k, r)` for form k of row r, then the dataset's
+/// columns), a block of rows at a time (the tape's instructions over every
+/// row of a block, the same numbers as row by row): `each(r, out)` for
+/// every row in order, `out(k)` its output k, except rows of weight 0,
+/// which are not in the data. A block that fails is rerun row by row for
+/// its first failing row and the message.
+fn rows_in_blocks(
+    tape: &Tape,
+    (data, weights): (&Dataset, Option<&[f64]>),
+    rows: std::ops::Range<usize>,
+    m: usize,
+    eta: impl Fn(usize, usize) -> f64,
+    mut each: impl FnMut(usize, &dyn Fn(usize) -> f64),
+) -> Result<(), RowErr> {
+    const BLOCK: usize = 128;
+    let w = data.names().len();
+    let dropped = |r: usize| weights.is_some_and(|w| w[r] == 0.0);
+    let mut block = tape.block_workspace(BLOCK.min(rows.len()));
+    let mut ws = tape.workspace::<f64>();
+    let mut buf = vec![0.0; m + w];
+    let read = tape.data_read();
+    for s in rows.clone().step_by(BLOCK) {
+        let rows = s..(s + BLOCK).min(rows.end);
+        let len = rows.len();
+        for &j in &read {
+            let col = tape.block_data_mut(&mut block, j);
+            for (slot, r) in col[..len].iter_mut().zip(rows.clone()) {
+                *slot = if j < m {
+                    eta(j, r)
+                } else {
+                    data.values()[r * w + j - m]
+                };
+            }
+        }
+        if tape.eval_filled_block(len, &mut block).is_ok() {
+            for (i, r) in rows.enumerate() {
+                if !dropped(r) {
+                    each(r, &|k| tape.block_output(&block, k)[i]);
+                }
+            }
+            continue;
+        }
+        for r in rows.filter(|&r| !dropped(r)) {
+            for (k, slot) in buf[..m].iter_mut().enumerate() {
+                *slot = eta(k, r);
+            }
+            buf[m..].copy_from_slice(data.row(r).unwrap_or(&[]));
+            tape.eval_row(&buf, &mut ws).map_err(|e| (r, e))?;
+            each(r, &|k| tape.output(&ws, k));
+        }
+    }
+    Ok(())
 }
 
 /// `Σ a_i b_i` with eight independent partial sums (vectorises).

@@ -715,6 +715,11 @@ impl Tape {
     /// first plain registers, then each data-only value.
     pub(crate) fn eval_plain_row(&self, data: &[f64], plain: &mut [f64]) -> Result<(), EvalError> {
         plain[..data.len()].copy_from_slice(data);
+        self.run_plain_row(plain)
+    }
+
+    /// The data-only instructions on registers whose data slots are set.
+    pub(crate) fn run_plain_row(&self, plain: &mut [f64]) -> Result<(), EvalError> {
         for ins in &self.plain_row {
             let get = |o: Operand| match o {
                 Operand::Plain(r) => Arg::<f64>::P(plain[r as usize]),
@@ -858,6 +863,10 @@ pub struct BlockWorkspace {
     /// Are the parameter registers set (always, for a tape without
     /// parameters)?
     ready: bool,
+    /// Per row of the block, the last `|u|` a sigmoid met with its
+    /// `exp(-|u|)` and `log1p` of that (NaN until needed): `σ(η)`,
+    /// `σ(−η)`, `log σ(η)` and `log σ(−η)` of one row share them.
+    tails: Tails,
 }
 
 impl BlockWorkspace {
@@ -889,6 +898,11 @@ impl Tape {
             cap,
             base,
             ready: self.params.is_empty(),
+            tails: Tails {
+                abs: vec![f64::NAN; cap],
+                exp: vec![f64::NAN; cap],
+                log1p: vec![f64::NAN; cap],
+            },
         }
     }
 
@@ -945,6 +959,22 @@ impl Tape {
         ws: &mut BlockWorkspace,
     ) -> Result<(), EvalError> {
         self.eval_block_unchecked(rows, n, ws)?;
+        self.check_block_outputs(n, ws)
+    }
+
+    /// [`Tape::eval_block`] on a block whose data columns the caller
+    /// filled ([`Tape::block_data_mut`]).
+    pub(crate) fn eval_filled_block(
+        &self,
+        n: usize,
+        ws: &mut BlockWorkspace,
+    ) -> Result<(), EvalError> {
+        self.run_block(n, ws)?;
+        self.check_block_outputs(n, ws)
+    }
+
+    /// Are the outputs of the block's first `n` rows finite?
+    fn check_block_outputs(&self, n: usize, ws: &BlockWorkspace) -> Result<(), EvalError> {
         for o in &self.outputs {
             let c = ws.col(*o);
             if let Some(bad) = ws.cols[c..c + n].iter().find(|v| !v.is_finite()) {
@@ -983,12 +1013,54 @@ impl Tape {
                 }
             }
         }
+        self.run_block(n, ws)
+    }
+
+    /// Data column `j` of a block workspace, for a caller that fills the
+    /// block's data itself before [`Tape::run_block`].
+    pub(crate) fn block_data_mut<'a>(&self, ws: &'a mut BlockWorkspace, j: usize) -> &'a mut [f64] {
+        &mut ws.cols[j * ws.cap..(j + 1) * ws.cap]
+    }
+
+    /// The data columns some instruction or output reads, in order.
+    pub(crate) fn data_read(&self) -> Vec<usize> {
+        let w = self.data.len();
+        let all = [&self.plain_row, &self.dual_param, &self.dual_row];
+        let mut cols: Vec<usize> = (all.iter().flat_map(|l| l.iter()))
+            .flat_map(|ins| [ins.a, ins.b])
+            .chain(self.outputs.iter().copied())
+            .filter_map(|o| match o {
+                Operand::Plain(r) if (r as usize) < w => Some(r as usize),
+                _ => None,
+            })
+            .collect();
+        cols.sort_unstable();
+        cols.dedup();
+        cols
+    }
+
+    /// The per-row instructions over the first `n` rows of a block whose
+    /// data columns are filled ([`Tape::eval_block_unchecked`] without
+    /// reading the rows).
+    pub(crate) fn run_block(&self, n: usize, ws: &mut BlockWorkspace) -> Result<(), EvalError> {
+        if n > ws.cap || !ws.ready || ws.base != self.plain_init.len() {
+            return Err(EvalError::NonFinite {
+                expr: "a block of rows".into(),
+                value: f64::NAN,
+            });
+        }
         for ins in self.plain_row.iter().chain(&self.dual_row) {
             let (a, b, dst) = (ws.col(ins.a), ws.col(ins.b), ws.col(ins.dst));
             // SSA: registers are numbered as they are made, plain before
             // dual, so the destination's column is after its operands'.
             let (lo, hi) = ws.cols.split_at_mut(dst);
-            block_op(ins.op, &lo[a..a + n], &lo[b..b + n], &mut hi[..n])?;
+            match ins.op {
+                Op::Call(f @ (Fun::Sigmoid | Fun::LogSigmoid)) => {
+                    ws.tails
+                        .sigmoid(f == Fun::LogSigmoid, &lo[a..a + n], &mut hi[..n]);
+                }
+                op => block_op(op, &lo[a..a + n], &lo[b..b + n], &mut hi[..n])?,
+            }
         }
         Ok(())
     }
@@ -998,6 +1070,40 @@ impl Tape {
     pub fn block_output<'a>(&self, ws: &'a BlockWorkspace, i: usize) -> &'a [f64] {
         let c = ws.col(self.outputs[i]);
         &ws.cols[c..c + ws.cap]
+    }
+}
+
+/// [`BlockWorkspace::tails`].
+#[derive(Clone, Debug)]
+struct Tails {
+    abs: Vec<f64>,
+    exp: Vec<f64>,
+    log1p: Vec<f64>,
+}
+
+impl Tails {
+    /// `σ(x)` or (`log`) `log σ(x)` over a block: the numbers
+    /// [`SpecialFunctions`](super::SpecialFunctions) gives, bit for bit,
+    /// with `exp(−|x|)` and its `log1p` computed once per row and value.
+    fn sigmoid(&mut self, log: bool, x: &[f64], out: &mut [f64]) {
+        let n = out.len();
+        let (abs, exp, log1p) = (&mut self.abs[..n], &mut self.exp[..n], &mut self.log1p[..n]);
+        for i in 0..n {
+            let (u, a) = (x[i], x[i].abs());
+            if abs[i] != a {
+                (abs[i], exp[i], log1p[i]) = (a, (-a).exp(), f64::NAN);
+            }
+            let e = exp[i];
+            out[i] = if log {
+                if log1p[i].is_nan() {
+                    log1p[i] = e.ln_1p();
+                }
+                u.min(0.0) - log1p[i]
+            } else {
+                let big = 1.0 / (1.0 + e);
+                if u >= 0.0 { big } else { e * big }
+            };
+        }
     }
 }
 
@@ -1045,13 +1151,6 @@ fn block_op_lanes(op: Op, x: &[f64], y: &[f64], out: &mut [f64]) -> Result<(), E
         Op::Sqrt => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.sqrt()),
         Op::Call(Fun::Log) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.ln()),
         Op::Call(Fun::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
-        // The value `SpecialFunctions::sigmoid` gives, bit for bit,
-        // without the log σ it also prepares.
-        Op::Call(Fun::Sigmoid) => out.iter_mut().zip(x).for_each(|(o, &x)| {
-            let e = (-x.abs()).exp();
-            let big = 1.0 / (1.0 + e);
-            *o = if x >= 0.0 { big } else { e * big };
-        }),
         op => {
             for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
                 *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;

@@ -72,6 +72,35 @@ fn depth(e: &Expr) -> usize {
     }
 }
 
+/// `logp`, its derivatives in `vars` and the upper triangle of its second
+/// derivatives, row by row, symbolically; `None` when `logp` or its
+/// derivatives are too large to be worth compiling (the bounds above).
+pub(crate) fn derivatives(logp: &Expr, vars: &[Name]) -> Option<Vec<Expr>> {
+    let (d, size) = (vars.len(), logp.size());
+    if size > MAX_SIZE || depth(logp) > MAX_DEPTH {
+        return None;
+    }
+    let score: Vec<Expr> = vars.iter().map(|p| diff(logp, p)).collect();
+    let mut total: usize = score.iter().map(Expr::size).sum();
+    if total > SCORE_GROWTH * size + 2000 {
+        return None;
+    }
+    let mut exprs = Vec::with_capacity(1 + d + d * (d + 1) / 2);
+    exprs.push(logp.clone());
+    exprs.extend(score.iter().cloned());
+    for (i, gi) in score.iter().enumerate() {
+        for p in &vars[i..] {
+            let h = diff(gi, p);
+            total += h.size();
+            if total > HESSIAN_GROWTH * size + 8000 {
+                return None;
+            }
+            exprs.push(h);
+        }
+    }
+    Some(exprs)
+}
+
 /// The log-density, its score and its Hessian compiled into one tape.
 #[derive(Clone, Debug)]
 pub struct DerivativeTape {
@@ -107,28 +136,10 @@ impl DerivativeTape {
         budget: usize,
     ) -> Option<DerivativeTape> {
         let d = params.len();
-        let size = logp.size();
-        if d == 0 || d > MAX_PARAMS || size > MAX_SIZE || depth(logp) > MAX_DEPTH {
+        if d == 0 || d > MAX_PARAMS {
             return None;
         }
-        let score: Vec<Expr> = params.iter().map(|p| diff(logp, p)).collect();
-        let mut total: usize = score.iter().map(Expr::size).sum();
-        if total > SCORE_GROWTH * size + 2000 {
-            return None;
-        }
-        let mut exprs = Vec::with_capacity(1 + d + d * (d + 1) / 2);
-        exprs.push(logp.clone());
-        exprs.extend(score.iter().cloned());
-        for (i, gi) in score.iter().enumerate() {
-            for p in &params[i..] {
-                let h = diff(gi, p);
-                total += h.size();
-                if total > HESSIAN_GROWTH * size + 8000 {
-                    return None;
-                }
-                exprs.push(h);
-            }
-        }
+        let exprs = derivatives(logp, params)?;
         let tape = Tape::compile(&exprs, params, inputs).ok()?;
         let (plain, _, per_row) = tape.instruction_counts();
         (plain + per_row <= budget).then_some(DerivativeTape { tape, d })

@@ -282,17 +282,31 @@ impl ModelFunctions {
                     let i0 = s - rows.start;
                     let (x, a0) = (&values[s * w..(s + n) * w], &mut a[0][i0 * d..(i0 + n) * d]);
                     if lh.forms_block(t, x, n, w, blk, a0) {
-                        for j in 0..n {
-                            let (mut g, mut h) = ([0.0; 4], [0.0; 16]);
-                            (g[0], h[0]) = (blk.grad[j], blk.hess[j]);
-                            let a = &a0[j * d..(j + 1) * d];
-                            let row = FormsOfRow {
-                                value: blk.value[j],
-                                g: &g,
-                                h: &h,
-                                a,
-                            };
-                            record(acc, s + j, i0 + j, row, weights);
+                        // `record` for one form, a block at a time.
+                        let (value, gf) = (&blk.value[..n], &blk.grad[..n]);
+                        for &v in value {
+                            acc.v += v;
+                        }
+                        for (&g, a) in gf.iter().zip(a0.chunks_exact(d)) {
+                            for (gj, aj) in acc.g.iter_mut().zip(a) {
+                                *gj += g * aj;
+                            }
+                        }
+                        weights[0][i0..i0 + n].copy_from_slice(&blk.hess[..n]);
+                        if outer {
+                            for (o, &g) in weights[1][i0..i0 + n].iter_mut().zip(gf) {
+                                *o = g * g;
+                            }
+                            for (j, (&g, a)) in gf.iter().zip(a0.chunks_exact(d)).enumerate() {
+                                if acc.outer.is_some() {
+                                    break;
+                                }
+                                // The row's score, for the first whose s sᵀ overflows.
+                                let big = a.iter().fold(0.0f64, |m, ak| m.max((g * ak).abs()));
+                                if !(big * big).is_finite() {
+                                    acc.outer = Some((s + j + 1, big));
+                                }
+                            }
                         }
                     } else {
                         by_row(ws, acc, s..s + n, rows.start, weights, a)?;
