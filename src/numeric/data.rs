@@ -419,6 +419,10 @@ impl DataSchema {
             if !v.is_finite() {
                 return Err((i, "not a finite number".into()));
             }
+            // A real number (most covariates): nothing more to check.
+            if let Kind::Interval(Bound::None, Bound::None) = c.kind {
+                continue;
+            }
             self.check_value(i, c, v, row, params)
                 .map_err(|why| (i, why))?;
         }
