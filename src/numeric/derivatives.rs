@@ -177,28 +177,32 @@ impl DerivativeTape {
         let dd = d * d;
         tape.eval_block_unchecked(x, n, &mut ws.block)?;
         let ws = &ws.block;
-        let cols: Vec<&[f64]> = (0..1 + d + d * (d + 1) / 2)
-            .map(|k| &tape.block_output(ws, k)[..n])
-            .collect();
-        let (value, score, hessian) = (cols[0], &cols[1..=d], &cols[1 + d..]);
-        v[..n].copy_from_slice(value);
-        // Row by row, each row's numbers written in order.
-        for i in 0..n {
-            for (gk, col) in g[i * d..(i + 1) * d].iter_mut().zip(score) {
-                *gk = col[i];
-            }
-            let hi = &mut h[i * dd..(i + 1) * dd];
-            let mut upper = hessian.iter();
-            for k in 0..d {
-                for l in k..d {
-                    let c = upper.next().map_or(0.0, |col| col[i]);
-                    hi[k * d + l] = c;
-                    hi[l * d + k] = c;
+        // Output by output, down the rows (a block's outputs are columns):
+        // the value, the score's entries, the Hessian's upper triangle and
+        // its mirror; every output checked finite once, in its column.
+        let mut finite = true;
+        let mut column = |k: usize, out: &mut [f64], stride: usize, at: &[usize]| {
+            let col = &tape.block_output(ws, k)[..n];
+            finite &= col.iter().fold(true, |ok, x| ok & x.is_finite());
+            for &j in at {
+                for (o, &c) in out[j..].iter_mut().step_by(stride).zip(col) {
+                    *o = c;
                 }
             }
+        };
+        column(0, v, 1, &[0]);
+        for k in 0..d {
+            column(1 + k, g, d, &[k]);
         }
-        let finite = |s: &[f64]| s.iter().fold(true, |ok, x| ok & x.is_finite());
-        if !(finite(&v[..n]) && finite(&g[..n * d]) && finite(&h[..n * dd])) {
+        let mut out = 1 + d;
+        for k in 0..d {
+            for l in k..d {
+                let mirror = [k * d + l, l * d + k];
+                column(out, h, dd, if k == l { &mirror[..1] } else { &mirror });
+                out += 1;
+            }
+        }
+        if !finite {
             return Err(EvalError::NonFinite {
                 expr: "a block of rows".into(),
                 value: f64::NAN,
