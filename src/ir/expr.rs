@@ -245,7 +245,7 @@ impl Func {
 
 /// A symbolic expression in canonical form. Build it only through the smart
 /// constructors so the canonical-form invariants hold.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Expr {
     /// Exact rational constant.
     Num(Rational),
@@ -261,6 +261,29 @@ pub enum Expr {
     Pow(Box<Expr>, Box<Expr>),
     /// Function application.
     Call(Func, Vec<Expr>),
+}
+
+/// The derived hash but for numbers, which hash as their numerator and
+/// denominator ([`crate::exact::hash_rational`]): `Ratio`'s own hash divides
+/// bignums, and every memo and e-graph of a derivation hashes expressions.
+impl std::hash::Hash for Expr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Expr::Num(r) => crate::exact::hash_rational(r, state),
+            Expr::Const(c) => c.hash(state),
+            Expr::Var(v) => v.hash(state),
+            Expr::Add(ts) | Expr::Mul(ts) => ts.hash(state),
+            Expr::Pow(b, e) => {
+                b.hash(state);
+                e.hash(state);
+            }
+            Expr::Call(f, args) => {
+                f.hash(state);
+                args.hash(state);
+            }
+        }
+    }
 }
 
 impl Expr {
@@ -729,7 +752,7 @@ impl Expr {
             .iter()
             .map(|t| {
                 let (c, rest) = t.split_coeff();
-                Expr::scale(c * &inv, rest)
+                Expr::scale(crate::exact::mul(&c, &inv), rest)
             })
             .collect();
         (content, Expr::Add(scaled))
@@ -741,7 +764,7 @@ impl Expr {
             return rest;
         }
         match rest {
-            Expr::Num(r) => Expr::Num(c * r),
+            Expr::Num(r) => Expr::Num(crate::exact::mul(&c, &r)),
             Expr::Mul(mut fs) => {
                 fs.insert(0, Expr::Num(c));
                 Expr::Mul(fs)
@@ -1200,7 +1223,7 @@ fn add_assign(acc: &mut Rational, r: Rational) {
     if acc.is_zero() {
         *acc = r;
     } else if !r.is_zero() {
-        *acc += r;
+        *acc = crate::exact::add(acc, &r);
     }
 }
 
@@ -1209,7 +1232,7 @@ fn mul_assign(acc: &mut Rational, r: Rational) {
     if acc.is_one() {
         *acc = r;
     } else if !r.is_one() {
-        *acc *= r;
+        *acc = crate::exact::mul(acc, &r);
     }
 }
 
