@@ -727,25 +727,12 @@ impl Expr {
     /// common factor: `-2x + 4y` → `(-2, x - 2y)`. Other expressions give
     /// `(1, self)`.
     pub fn sum_content(&self) -> (Rational, Expr) {
+        let content = self.numeric_content();
         let Expr::Add(terms) = self else {
-            return (Rational::one(), self.clone());
+            return (content, self.clone());
         };
-        if self.has_unit_content() {
-            return (Rational::one(), self.clone());
-        }
-        let coeffs: Vec<Rational> = terms.iter().map(|t| t.split_coeff().0).collect();
-        let mut num_gcd = BigInt::zero();
-        let mut den_lcm = BigInt::one();
-        for c in &coeffs {
-            num_gcd = num_integer::Integer::gcd(&num_gcd, c.numer());
-            den_lcm = num_integer::Integer::lcm(&den_lcm, c.denom());
-        }
-        let mut content = Rational::new(num_gcd, den_lcm);
-        if coeffs[0].is_negative() {
-            content = -content;
-        }
-        if content.is_one() || content.is_zero() {
-            return (Rational::one(), self.clone());
+        if content.is_one() {
+            return (content, self.clone());
         }
         let inv = content.recip();
         let scaled = terms
@@ -756,6 +743,40 @@ impl Expr {
             })
             .collect();
         (content, Expr::Add(scaled))
+    }
+
+    /// The numeric content of [`Expr::sum_content`] alone, without building
+    /// the primitive sum (what [`Expr::pow`] asks of every power of a sum).
+    fn numeric_content(&self) -> Rational {
+        let Expr::Add(terms) = self else {
+            return Rational::one();
+        };
+        if self.has_unit_content() {
+            return Rational::one();
+        }
+        fn coeff(t: &Expr) -> Option<&Rational> {
+            match t {
+                Expr::Num(r) => Some(r),
+                Expr::Mul(fs) => fs[0].as_num(),
+                _ => None,
+            }
+        }
+        let one = Rational::one();
+        let mut num_gcd = BigInt::zero();
+        let mut den_lcm = BigInt::one();
+        for t in terms {
+            let c = coeff(t).unwrap_or(&one);
+            num_gcd = num_integer::Integer::gcd(&num_gcd, c.numer());
+            den_lcm = num_integer::Integer::lcm(&den_lcm, c.denom());
+        }
+        let mut content = Rational::new(num_gcd, den_lcm);
+        if coeff(&terms[0]).is_some_and(|c| c.is_negative()) {
+            content = -content;
+        }
+        if content.is_one() || content.is_zero() {
+            return Rational::one();
+        }
+        content
     }
 
     /// `c · rest` where `rest` carries no numeric coefficient.
@@ -912,7 +933,7 @@ impl Expr {
         }
         let int_exp = exp.as_num().filter(|r| r.is_integer()).is_some();
         if int_exp && matches!(base, Expr::Add(_)) {
-            let (c, _) = base.sum_content();
+            let c = base.numeric_content();
             // Only when c^n folds: otherwise mul hands the power straight
             // back here, without end ((x - mu)^5000 overflowed the stack).
             if !c.is_one() && exp.as_num().and_then(|n| rational_pow(&c, n)).is_some() {
