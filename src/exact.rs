@@ -116,6 +116,17 @@ pub fn mul(a: &Rational, b: &Rational) -> Rational {
     }
 }
 
+/// Is `r` one half (a square root's exponent)? Without building a `1/2`
+/// to compare with.
+pub fn is_half(r: &Rational) -> bool {
+    small(r) == Some((1, 2))
+}
+
+/// Is `r` −1 (a reciprocal's exponent)? Without negating a copy.
+pub fn is_minus_one(r: &Rational) -> bool {
+    small(r) == Some((-1, 1))
+}
+
 /// Feed `r` to a hasher: its numerator and denominator, small ones as two
 /// `i64`s. A `Rational` is always in lowest terms with a positive
 /// denominator, so equal numbers hash equally; `Ratio`'s own `Hash` hashes

@@ -500,8 +500,7 @@ impl Expr {
                     match f {
                         Expr::Pow(b, e) if e.as_num().is_some_and(|r| r.is_negative()) => {
                             den += 1;
-                            let pos = Expr::pow((**b).clone(), Expr::neg((**e).clone()));
-                            inner += pos.ops(false);
+                            inner += Expr::inverse_power_ops(b, e.as_num().expect("a number"));
                         }
                         other => {
                             has_sum |= matches!(other, Expr::Add(_));
@@ -527,13 +526,39 @@ impl Expr {
                 num_ops + den_ops + inner
             }
             Expr::Pow(b, e) => match e.as_num() {
-                Some(r) if *r == Rational::new(BigInt::one(), BigInt::from(2)) => 1 + b.ops(false),
-                Some(r) if r.is_negative() => {
-                    1 + Expr::pow((**b).clone(), Expr::Num(-r.clone())).ops(false)
-                }
+                Some(r) if crate::exact::is_half(r) => 1 + b.ops(false),
+                Some(r) if r.is_negative() => 1 + Expr::inverse_power_ops(b, r),
                 _ => 1 + b.ops(false) + e.ops(false),
             },
             Expr::Call(_, xs) => 1 + xs.iter().map(|x| x.ops(false)).sum::<usize>(),
+        }
+    }
+
+    /// `Expr::pow(b, -e).ops(false)` for a negative number `e` (a
+    /// denominator's operations), without building the power when `b` is a
+    /// base `pow` leaves as it is: a name, a constant other than e, a call
+    /// other than exp, a sum without numeric content. Counting operations
+    /// is what every size comparison of the symbolic stages does.
+    fn inverse_power_ops(b: &Expr, e: &Rational) -> usize {
+        let plain = match b {
+            Expr::Var(_) => true,
+            Expr::Const(c) => *c != Constant::E,
+            Expr::Call(f, _) => *f != Func::Exp,
+            Expr::Add(_) => b.numeric_content().is_one(),
+            _ => false,
+        };
+        if !plain {
+            return Expr::pow(b.clone(), Expr::Num(-e.clone())).ops(false);
+        }
+        // `pow(b, k)` is `b` for k = 1, else `b^k`, whose operations the
+        // `Pow` arm of `ops` counts.
+        let k = -e.clone();
+        if k.is_one() {
+            b.ops(false)
+        } else if crate::exact::is_half(&k) {
+            1 + b.ops(false)
+        } else {
+            1 + b.ops(false) + usize::from(!k.is_integer())
         }
     }
 
