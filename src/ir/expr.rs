@@ -245,7 +245,7 @@ impl Func {
 
 /// A symbolic expression in canonical form. Build it only through the smart
 /// constructors so the canonical-form invariants hold.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub enum Expr {
     /// Exact rational constant.
     Num(Rational),
@@ -261,6 +261,29 @@ pub enum Expr {
     Pow(Box<Expr>, Box<Expr>),
     /// Function application.
     Call(Func, Vec<Expr>),
+}
+
+/// The derived hash but for numbers, which hash as their numerator and
+/// denominator ([`crate::exact::hash_rational`]): `Ratio`'s own hash divides
+/// bignums, and every memo and e-graph of a derivation hashes expressions.
+impl std::hash::Hash for Expr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Expr::Num(r) => crate::exact::hash_rational(r, state),
+            Expr::Const(c) => c.hash(state),
+            Expr::Var(v) => v.hash(state),
+            Expr::Add(ts) | Expr::Mul(ts) => ts.hash(state),
+            Expr::Pow(b, e) => {
+                b.hash(state);
+                e.hash(state);
+            }
+            Expr::Call(f, args) => {
+                f.hash(state);
+                args.hash(state);
+            }
+        }
+    }
 }
 
 impl Expr {
@@ -477,8 +500,7 @@ impl Expr {
                     match f {
                         Expr::Pow(b, e) if e.as_num().is_some_and(|r| r.is_negative()) => {
                             den += 1;
-                            let pos = Expr::pow((**b).clone(), Expr::neg((**e).clone()));
-                            inner += pos.ops(false);
+                            inner += Expr::inverse_power_ops(b, e.as_num().expect("a number"));
                         }
                         other => {
                             has_sum |= matches!(other, Expr::Add(_));
@@ -504,13 +526,39 @@ impl Expr {
                 num_ops + den_ops + inner
             }
             Expr::Pow(b, e) => match e.as_num() {
-                Some(r) if *r == Rational::new(BigInt::one(), BigInt::from(2)) => 1 + b.ops(false),
-                Some(r) if r.is_negative() => {
-                    1 + Expr::pow((**b).clone(), Expr::Num(-r.clone())).ops(false)
-                }
+                Some(r) if crate::exact::is_half(r) => 1 + b.ops(false),
+                Some(r) if r.is_negative() => 1 + Expr::inverse_power_ops(b, r),
                 _ => 1 + b.ops(false) + e.ops(false),
             },
             Expr::Call(_, xs) => 1 + xs.iter().map(|x| x.ops(false)).sum::<usize>(),
+        }
+    }
+
+    /// `Expr::pow(b, -e).ops(false)` for a negative number `e` (a
+    /// denominator's operations), without building the power when `b` is a
+    /// base `pow` leaves as it is: a name, a constant other than e, a call
+    /// other than exp, a sum without numeric content. Counting operations
+    /// is what every size comparison of the symbolic stages does.
+    fn inverse_power_ops(b: &Expr, e: &Rational) -> usize {
+        let plain = match b {
+            Expr::Var(_) => true,
+            Expr::Const(c) => *c != Constant::E,
+            Expr::Call(f, _) => *f != Func::Exp,
+            Expr::Add(_) => b.numeric_content().is_one(),
+            _ => false,
+        };
+        if !plain {
+            return Expr::pow(b.clone(), Expr::Num(-e.clone())).ops(false);
+        }
+        // `pow(b, k)` is `b` for k = 1, else `b^k`, whose operations the
+        // `Pow` arm of `ops` counts.
+        let k = -e.clone();
+        if k.is_one() {
+            b.ops(false)
+        } else if crate::exact::is_half(&k) {
+            1 + b.ops(false)
+        } else {
+            1 + b.ops(false) + usize::from(!k.is_integer())
         }
     }
 
@@ -704,35 +752,56 @@ impl Expr {
     /// common factor: `-2x + 4y` → `(-2, x - 2y)`. Other expressions give
     /// `(1, self)`.
     pub fn sum_content(&self) -> (Rational, Expr) {
+        let content = self.numeric_content();
         let Expr::Add(terms) = self else {
-            return (Rational::one(), self.clone());
+            return (content, self.clone());
         };
-        if self.has_unit_content() {
-            return (Rational::one(), self.clone());
-        }
-        let coeffs: Vec<Rational> = terms.iter().map(|t| t.split_coeff().0).collect();
-        let mut num_gcd = BigInt::zero();
-        let mut den_lcm = BigInt::one();
-        for c in &coeffs {
-            num_gcd = num_integer::Integer::gcd(&num_gcd, c.numer());
-            den_lcm = num_integer::Integer::lcm(&den_lcm, c.denom());
-        }
-        let mut content = Rational::new(num_gcd, den_lcm);
-        if coeffs[0].is_negative() {
-            content = -content;
-        }
-        if content.is_one() || content.is_zero() {
-            return (Rational::one(), self.clone());
+        if content.is_one() {
+            return (content, self.clone());
         }
         let inv = content.recip();
         let scaled = terms
             .iter()
             .map(|t| {
                 let (c, rest) = t.split_coeff();
-                Expr::scale(c * &inv, rest)
+                Expr::scale(crate::exact::mul(&c, &inv), rest)
             })
             .collect();
         (content, Expr::Add(scaled))
+    }
+
+    /// The numeric content of [`Expr::sum_content`] alone, without building
+    /// the primitive sum (what [`Expr::pow`] asks of every power of a sum).
+    fn numeric_content(&self) -> Rational {
+        let Expr::Add(terms) = self else {
+            return Rational::one();
+        };
+        if self.has_unit_content() {
+            return Rational::one();
+        }
+        fn coeff(t: &Expr) -> Option<&Rational> {
+            match t {
+                Expr::Num(r) => Some(r),
+                Expr::Mul(fs) => fs[0].as_num(),
+                _ => None,
+            }
+        }
+        let one = Rational::one();
+        let mut num_gcd = BigInt::zero();
+        let mut den_lcm = BigInt::one();
+        for t in terms {
+            let c = coeff(t).unwrap_or(&one);
+            num_gcd = num_integer::Integer::gcd(&num_gcd, c.numer());
+            den_lcm = num_integer::Integer::lcm(&den_lcm, c.denom());
+        }
+        let mut content = Rational::new(num_gcd, den_lcm);
+        if coeff(&terms[0]).is_some_and(|c| c.is_negative()) {
+            content = -content;
+        }
+        if content.is_one() || content.is_zero() {
+            return Rational::one();
+        }
+        content
     }
 
     /// `c · rest` where `rest` carries no numeric coefficient.
@@ -741,7 +810,7 @@ impl Expr {
             return rest;
         }
         match rest {
-            Expr::Num(r) => Expr::Num(c * r),
+            Expr::Num(r) => Expr::Num(crate::exact::mul(&c, &r)),
             Expr::Mul(mut fs) => {
                 fs.insert(0, Expr::Num(c));
                 Expr::Mul(fs)
@@ -889,7 +958,7 @@ impl Expr {
         }
         let int_exp = exp.as_num().filter(|r| r.is_integer()).is_some();
         if int_exp && matches!(base, Expr::Add(_)) {
-            let (c, _) = base.sum_content();
+            let c = base.numeric_content();
             // Only when c^n folds: otherwise mul hands the power straight
             // back here, without end ((x - mu)^5000 overflowed the stack).
             if !c.is_one() && exp.as_num().and_then(|n| rational_pow(&c, n)).is_some() {
@@ -1200,7 +1269,7 @@ fn add_assign(acc: &mut Rational, r: Rational) {
     if acc.is_zero() {
         *acc = r;
     } else if !r.is_zero() {
-        *acc += r;
+        *acc = crate::exact::add(acc, &r);
     }
 }
 
@@ -1209,7 +1278,7 @@ fn mul_assign(acc: &mut Rational, r: Rational) {
     if acc.is_one() {
         *acc = r;
     } else if !r.is_one() {
-        *acc *= r;
+        *acc = crate::exact::mul(acc, &r);
     }
 }
 

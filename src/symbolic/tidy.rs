@@ -19,7 +19,11 @@ thread_local! {
     /// [`memo_scope`]: FIM, Hessian and inverse entries repeat (every
     /// off-diagonal entry of a Dirichlet FIM is the same), so each distinct
     /// expression is tidied once.
-    static TIDY_MEMO: ScopedMemo<(usize, Expr), Expr> = const { ScopedMemo::new(100_000) };
+    static TIDY_MEMO: ScopedMemo<Expr, Expr> = const { ScopedMemo::new(100_000) };
+    /// The same for [`tidy_deep`]. One memo per sum bound, keyed by the
+    /// expression alone, so a look-up does not copy the expression into a
+    /// `(bound, expression)` key.
+    static TIDY_DEEP_MEMO: ScopedMemo<Expr, Expr> = const { ScopedMemo::new(100_000) };
 }
 
 /// Run `f` with fresh memos of [`tidy`] and [`Expr::expand`] on this
@@ -27,7 +31,9 @@ thread_local! {
 /// one scope, so a derivation costs the same the first time and every
 /// time after, and nothing it returns depends on the memos.
 pub fn memo_scope<T>(f: impl FnOnce() -> T) -> T {
-    ScopedMemo::scope(&TIDY_MEMO, || crate::ir::expr::with_expand_memo(f))
+    ScopedMemo::scope(&TIDY_MEMO, || {
+        ScopedMemo::scope(&TIDY_DEEP_MEMO, || crate::ir::expr::with_expand_memo(f))
+    })
 }
 
 /// Longest sum put under a common denominator by [`tidy`].
@@ -48,7 +54,14 @@ pub fn tidy_deep(e: &Expr) -> Expr {
 }
 
 fn tidy_bounded(e: &Expr, bound: usize) -> Expr {
-    ScopedMemo::get_or_compute(&TIDY_MEMO, &(bound, e.clone()), || tidy_uncached(e, bound))
+    // The two bounds in use ([`tidy`]'s and [`tidy_deep`]'s; the clusters
+    // of a sum keep their caller's).
+    let memo = match bound {
+        TIDY_SUM_BOUND => &TIDY_MEMO,
+        usize::MAX => &TIDY_DEEP_MEMO,
+        _ => return tidy_uncached(e, bound),
+    };
+    ScopedMemo::get_or_compute(memo, e, || tidy_uncached(e, bound))
 }
 
 fn tidy_uncached(e: &Expr, bound: usize) -> Expr {

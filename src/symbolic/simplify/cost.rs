@@ -24,7 +24,7 @@
 use super::analysis::MathGraph;
 use super::language::Math;
 use egg::{CostFunction, Id, Language};
-use num_traits::{One, Signed};
+use num_traits::Signed;
 
 /// Operations as printed; see the module documentation.
 pub struct TextbookCost<'a> {
@@ -88,11 +88,9 @@ impl TextbookCost<'_> {
                     && self.is_call(*b);
                 usize::from(squared_call) * 2
                     + match self.value(*x) {
-                        Some(r) if r.is_negative() && (-r).is_one() => 1 + costs(*b),
+                        Some(r) if crate::exact::is_minus_one(r) => 1 + costs(*b),
                         Some(r) if r.is_negative() && r.is_integer() => 2 + costs(*b),
-                        Some(r) if *r == crate::ir::expr::Rational::new(1.into(), 2.into()) => {
-                            1 + costs(*b)
-                        }
+                        Some(r) if crate::exact::is_half(r) => 1 + costs(*b),
                         _ => 1 + costs(*b) + costs(*x),
                     }
             }

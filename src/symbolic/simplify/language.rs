@@ -13,8 +13,16 @@ use std::str::FromStr;
 
 /// An exact rational constant of the e-graph (hashable and ordered, unlike
 /// floating point).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Num(pub Rational);
+
+/// Numerator and denominator ([`crate::exact::hash_rational`]), without
+/// `Ratio`'s bignum divisions: the e-graph hashes every node it adds.
+impl std::hash::Hash for Num {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        crate::exact::hash_rational(&self.0, state)
+    }
+}
 
 impl fmt::Display for Num {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -257,11 +257,13 @@ fn map_changed(e: &Expr, f: &mut impl FnMut(&Expr) -> Option<Expr>) -> Expr {
 /// Numeric powers of the non-numeric factors of a term: `3x²/y` → {x: 2,
 /// y: -1}; a factor with a symbolic power counts as its own base, `x^k` → {x^k: 1}.
 fn powers(t: &Expr) -> BTreeMap<Expr, Rational> {
-    let (_, rest) = t.split_coeff();
-    let factors = match rest {
+    // The factors after the coefficient, borrowed (`split_coeff` would
+    // copy them).
+    let factors: &[Expr] = match t {
+        Expr::Num(_) => &[],
+        Expr::Mul(fs) if fs[0].as_num().is_some() => &fs[1..],
         Expr::Mul(fs) => fs,
-        Expr::Num(_) => Vec::new(),
-        other => vec![other],
+        other => std::slice::from_ref(other),
     };
     let mut out = BTreeMap::new();
     for f in factors {
@@ -269,7 +271,7 @@ fn powers(t: &Expr) -> BTreeMap<Expr, Rational> {
         match x.as_num() {
             Some(r) => out.insert(b, r.clone()),
             // A symbolic power is a factor of its own: x^k in x^k·y.
-            None => out.insert(f, Rational::one()),
+            None => out.insert(f.clone(), Rational::one()),
         };
     }
     out
