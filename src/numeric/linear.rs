@@ -136,9 +136,7 @@ impl EtaTape {
         let (v, g, h) = (get(0), get(1), get(2));
         (v.is_finite() && g.is_finite() && h.is_finite()).then_some((v, g, h))
     }
-}
 
-impl EtaTape {
     /// [`EtaTape::row`] for the rows of `x` (row-major, `w` values a row)
     /// whose forms are `etas`, over a block: the values and derivatives
     /// into `out`; `false` when an instruction fails or a result is not
