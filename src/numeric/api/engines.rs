@@ -222,13 +222,7 @@ impl ModelFunctions {
                 }
             }
             if outer && acc.outer.is_none() {
-                // The row's score, for the first whose s sᵀ overflows.
-                let big = (0..d)
-                    .map(|j| (0..m).map(|k| gf[k] * a[k * d + j]).sum::<f64>().abs())
-                    .fold(0.0f64, f64::max);
-                if !(big * big).is_finite() {
-                    acc.outer = Some((r + 1, big));
-                }
+                acc.outer = score_overflow(&gf[..m], a, d).map(|big| (r + 1, big));
             }
         };
         // Rows one at a time: the general path, and the way to the first
@@ -297,15 +291,12 @@ impl ModelFunctions {
                             for (o, &g) in weights[1][i0..i0 + n].iter_mut().zip(gf) {
                                 *o = g * g;
                             }
-                            for (j, (&g, a)) in gf.iter().zip(a0.chunks_exact(d)).enumerate() {
+                            for (j, (g, a)) in gf.iter().zip(a0.chunks_exact(d)).enumerate() {
                                 if acc.outer.is_some() {
                                     break;
                                 }
-                                // The row's score, for the first whose s sᵀ overflows.
-                                let big = a.iter().fold(0.0f64, |m, ak| m.max((g * ak).abs()));
-                                if !(big * big).is_finite() {
-                                    acc.outer = Some((s + j + 1, big));
-                                }
+                                let big = score_overflow(std::slice::from_ref(g), a, d);
+                                acc.outer = big.map(|big| (s + j + 1, big));
                             }
                         }
                     } else {
@@ -600,6 +591,21 @@ impl ModelFunctions {
 /// whichever failure a thread met first in time.
 fn first_failure<T, E>(parts: Vec<Result<T, E>>) -> Result<Vec<T>, E> {
     parts.into_iter().collect()
+}
+
+/// A row's largest score entry `|Σ_k g_k a_kj|` (forms' derivatives `g`,
+/// coefficient rows `a`, m × d) when its square overflows: the row whose
+/// `s sᵀ` the outer-product sums report.
+fn score_overflow(g: &[f64], a: &[f64], d: usize) -> Option<f64> {
+    let big = (0..d)
+        .map(|j| {
+            (g.iter().enumerate())
+                .map(|(k, gk)| gk * a[k * d + j])
+                .sum::<f64>()
+                .abs()
+        })
+        .fold(0.0f64, f64::max);
+    (!(big * big).is_finite()).then_some(big)
 }
 
 /// Rows per block of the row engines for d parameters: the buffers of a
