@@ -21,7 +21,7 @@ use super::linear::{LinearStructure, from_forms};
 use crate::fisher::{DeriveConfig, derive};
 use crate::ir::expr::{Expr, Name};
 use crate::ir::model::{Model, TermSource};
-use crate::numeric::compiled::Tape;
+use crate::numeric::compiled::{Tape, load_column};
 use crate::numeric::domain::{Interval, param_intervals};
 use crate::numeric::eval::EvalError;
 use crate::numeric::gram::{Designs, weighted_gram};
@@ -1109,13 +1109,13 @@ fn rows_in_blocks(
         let rows = s..(s + BLOCK).min(rows.end);
         let len = rows.len();
         for &j in &read {
-            let col = tape.block_data_mut(&mut block, j);
-            for (slot, r) in col[..len].iter_mut().zip(rows.clone()) {
-                *slot = if j < m {
-                    eta(j, r)
-                } else {
-                    data.values()[r * w + j - m]
-                };
+            let col = &mut tape.block_data_mut(&mut block, j)[..len];
+            if j < m {
+                for (slot, r) in col.iter_mut().zip(rows.clone()) {
+                    *slot = eta(j, r);
+                }
+            } else {
+                load_column(col, &data.values()[rows.start * w..], w, j - m);
             }
         }
         if tape.eval_filled_block(len, &mut block).is_ok() {

@@ -1003,15 +1003,8 @@ impl Tape {
                 value: f64::NAN,
             });
         }
-        if w == 1 {
-            ws.cols[..n].copy_from_slice(&rows[..n]);
-        } else {
-            for j in 0..w {
-                let col = &mut ws.cols[j * cap..j * cap + n];
-                for (i, c) in col.iter_mut().enumerate() {
-                    *c = rows[i * w + j];
-                }
-            }
+        for j in 0..w {
+            load_column(&mut ws.cols[j * cap..j * cap + n], rows, w, j);
         }
         self.run_block(n, ws)
     }
@@ -1111,6 +1104,18 @@ impl Tails {
 /// compiler vectorizes (four lanes where the CPU has AVX2, chosen at run
 /// time: the build targets baseline x86-64), the rest through [`exec`]
 /// element by element. The lanes do not change a result: each lane
+/// Column `j` of the row-major `rows` (`w` numbers a row) into `dst`, one
+/// row per slot (`dst.len()` rows): how a block's data columns are filled.
+pub(crate) fn load_column(dst: &mut [f64], rows: &[f64], w: usize, j: usize) {
+    if w == 1 {
+        dst.copy_from_slice(&rows[..dst.len()]);
+        return;
+    }
+    for (d, &v) in dst.iter_mut().zip(rows[j..].iter().step_by(w)) {
+        *d = v;
+    }
+}
+
 /// rounds as the scalar operation does, and no multiply-add is fused.
 fn block_op(op: Op, x: &[f64], y: &[f64], out: &mut [f64]) -> Result<(), EvalError> {
     #[cfg(target_arch = "x86_64")]
@@ -1163,6 +1168,17 @@ fn block_op_lanes(op: Op, x: &[f64], y: &[f64], out: &mut [f64]) -> Result<(), E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn load_column_reads_one_column_of_rows() {
+        let rows = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut col = [0.0; 2];
+        load_column(&mut col, &rows, 3, 2);
+        assert_eq!(col, [3.0, 6.0]);
+        let mut head = [0.0; 4];
+        load_column(&mut head, &rows, 1, 0);
+        assert_eq!(head, [1.0, 2.0, 3.0, 4.0]);
+    }
 
     /// The tape's instructions and registers in a form that does not
     /// depend on how the op enum spells an operation: what the pins below

@@ -42,7 +42,8 @@
 
 use super::SpecialFunctions;
 use super::compiled::{
-    Arg, BlockWorkspace, CompileError, Instr, Operand, Tape, exec, run_registers, single_dual,
+    Arg, BlockWorkspace, CompileError, Instr, Operand, Tape, exec, load_column, run_registers,
+    single_dual,
 };
 use super::eval::EvalError;
 use super::lower::{Fun, Op};
@@ -151,10 +152,7 @@ impl EtaTape {
     ) -> bool {
         let (tape, n) = (&self.tape, etas.len());
         for &c in &self.cols {
-            let col = tape.block_data_mut(ws, c);
-            for (p, &v) in col[..n].iter_mut().zip(x[c..].iter().step_by(w)) {
-                *p = v;
-            }
+            load_column(&mut tape.block_data_mut(ws, c)[..n], x, w, c);
         }
         tape.block_data_mut(ws, w)[..n].copy_from_slice(etas);
         if tape.run_block(n, ws).is_err() {
@@ -531,12 +529,7 @@ impl LinearHessian {
         debug_assert!(n <= B && self.m == 1);
         let plain = &mut blk.plain;
         for &c in &blk.cols {
-            for (p, &v) in plain[c * B..c * B + n]
-                .iter_mut()
-                .zip(x[c..].iter().step_by(w))
-            {
-                *p = v;
-            }
+            load_column(&mut plain[c * B..c * B + n], x, w, c);
         }
         let list = self
             .eta
