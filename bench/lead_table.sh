@@ -7,7 +7,7 @@
 # Needs the project's .venv (run scripts/test once: numpy, scipy, jax,
 # sympy and the Python package) and the pinned peers of
 # bench/requirements.txt (.venv/bin/pip install -r bench/requirements.txt),
-# and perf (bench/derive_cpu.sh). Takes about 5 minutes after the build.
+# and perf (bench/derive_cpu.sh). Takes about 6 minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
@@ -38,6 +38,8 @@ stamp "derivation CPU time (fimkit)"
 bench/derive_cpu.sh -n 100 "$derive" > "$out/derive_cpu.log" 2>&1
 stamp "the SymPy recipe"
 $py bench/sympy_fim.py --repeats 3 > "$out/sympy.log" 2>&1
+stamp "the SymPy recipe, whole derivation"
+$py bench/sympy_fim.py --whole --repeats 1 --cap 30 > "$out/sympy_whole.log" 2>&1
 stamp "XᵀWX (fimkit)"
 "$fit" --bench --noplot --measurement-time 3 > "$out/fit.log" 2>&1
 stamp "XᵀWX (NumPy)"

@@ -3,7 +3,7 @@
 item 11): symbolic Hessian of the log-density, the data's moments
 substituted by hand, `simplify` on every entry.
 
-    python3 bench/sympy_fim.py [--repeats 3] [--models gamma,beta]
+    python3 bench/sympy_fim.py [--repeats 3] [--models gamma,beta] [--whole [--cap 60]]
 
 Prints, per model, the CPU time of one derivation (the median of the
 repeats, SymPy's cache cleared before each, so every run is cold) and the
@@ -11,14 +11,24 @@ operation count (`count_ops`) of the simplified entries. SymPy is given the
 expectations; fimkit finds them itself. Run it right after the fimkit
 figures (`bench/derive_cpu.sh` or `FIMKIT_DERIVE_COUNT`, see BENCHMARKS.md)
 so both see the same load.
+
+With --whole, the recipe does the whole derivation `fimkit derive` prints
+(`fisher::derive`): the simplified score and Hessian, F as above, then det F,
+F⁻¹ (entry by entry), the Jeffreys prior √det F and the natural gradient
+F⁻¹·score, each simplified. A model that does not finish within --cap
+seconds (of wall time; one run) is reported as not finished.
 """
 
 import argparse
+import signal
 import statistics
 import time
 
 import sympy as sp
 from sympy.core.cache import clear_cache
+
+
+WHOLE = False
 
 
 def fim_of(logp, params, expect):
@@ -29,7 +39,25 @@ def fim_of(logp, params, expect):
         for j in range(i, n):
             h = sp.diff(logp, params[i], params[j])
             out[i][j] = out[j][i] = sp.simplify(-expect(h))
+    if WHOLE:
+        return whole(logp, params, out)
     return out
+
+
+def whole(logp, params, fim):
+    """The rest of the whole derivation, simplified as fimkit's is: score,
+    Hessian, det F, F⁻¹, Jeffreys, natural gradient. Returns every entry
+    (for the operation count)."""
+    n = len(params)
+    score = [sp.simplify(sp.diff(logp, p)) for p in params]
+    hess = [sp.simplify(sp.diff(logp, params[i], params[j])) for i in range(n) for j in range(i, n)]
+    f = sp.Matrix(fim)
+    det = sp.simplify(f.det(method="berkowitz"))
+    inv = f.inv(method="LU")
+    inv = [[sp.simplify(inv[i, j]) for j in range(n)] for i in range(n)]
+    jeffreys = sp.simplify(sp.sqrt(det))
+    natural = [sp.simplify(sum(inv[i][j] * score[j] for j in range(n))) for i in range(n)]
+    return fim + [score, hess, [det, jeffreys], natural] + inv
 
 
 def polynomial_moments(moments):
@@ -138,16 +166,33 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--whole", action="store_true", help="the whole derivation, not F alone")
+    ap.add_argument("--cap", type=float, default=60.0, help="--whole: seconds per model")
     args = ap.parse_args()
-    print(f"sympy {sp.__version__}")
+    global WHOLE
+    WHOLE = args.whole
+    if WHOLE:
+        signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError()))
+    print(f"sympy {sp.__version__}" + (" (whole derivation)" if WHOLE else ""))
     print(f"{'model':<16} {'cpu ms':>10} {'ops':>8}  runs (ms)")
     for name in args.models.split(","):
         times = []
+        fim = None
         for _ in range(args.repeats):
             clear_cache()
             t0 = time.process_time()
-            fim = MODELS[name]()
+            if WHOLE:
+                signal.setitimer(signal.ITIMER_REAL, args.cap)
+            try:
+                fim = MODELS[name]()
+            except TimeoutError:
+                print(f"{name:<16} not finished in {args.cap:.0f} s", flush=True)
+                break
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
             times.append((time.process_time() - t0) * 1e3)
+        if fim is None:
+            continue
         ops = sum(sp.count_ops(e) for row in fim for e in row)
         runs = " ".join(f"{t:.0f}" for t in times)
         print(f"{name:<16} {statistics.median(times):>10.1f} {ops:>8}  {runs}", flush=True)
