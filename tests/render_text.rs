@@ -419,9 +419,9 @@ fn deep_nesting_renders() {
 /// constructors) still renders instead of panicking.
 #[test]
 fn malformed_call_renders() {
-    let bad = Expr::Call(Func::Polygamma, vec![v("x")]);
+    let bad = Expr::Call(Func::Polygamma, vec![v("x")].into());
     assert_eq!(ascii(&bad), "polygamma(x)");
-    let bad = Expr::Call(Func::Log, vec![]);
+    let bad = Expr::Call(Func::Log, Vec::new().into());
     assert_eq!(ascii(&bad), "log()");
     let t = fimkit::render::latex::latex(&bad, &fimkit::render::latex::LatexStyle::default());
     assert_eq!(t, r"\operatorname{log}()");

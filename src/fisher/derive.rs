@@ -655,7 +655,7 @@ fn assumptions(model: &Model, subst: &dyn Fn(&str) -> Option<Expr>) -> Assumptio
 fn sqrt_of_nonnegative(e: &Expr, facts: &Assumptions) -> Expr {
     let (coeff, rest) = e.split_coeff();
     let factors: Vec<Expr> = match rest {
-        Expr::Mul(fs) => fs,
+        Expr::Mul(fs) => crate::ir::expr::into_vec(fs),
         other => vec![other],
     };
     let mut out = Vec::new();

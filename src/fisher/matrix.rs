@@ -339,7 +339,7 @@ fn diagonal_plus_outer(m: &[Vec<Expr>]) -> Option<(Vec<Expr>, Expr, Vec<Expr>)> 
     }
     let factors = |e: &Expr| -> Vec<Expr> {
         match e {
-            Expr::Mul(fs) => fs.clone(),
+            Expr::Mul(fs) => fs.to_vec(),
             other => vec![other.clone()],
         }
     };

@@ -157,7 +157,7 @@ pub fn raw_groups(
 /// and the other terms.
 fn own_terms(logp: &Expr, vars: &[Name]) -> (Expr, Vec<Expr>) {
     let terms = match logp {
-        Expr::Add(ts) => ts.as_slice(),
+        Expr::Add(ts) => &ts[..],
         other => std::slice::from_ref(other),
     };
     let (own, others): (Vec<&Expr>, Vec<&Expr>) =

@@ -316,14 +316,14 @@ pub fn eval_wide(e: &Expr, values: &dyn Fn(&str) -> Option<f64>) -> Option<Wide>
         Expr::Var(v) => Wide::try_from_f64(values(v)?)?,
         Expr::Add(ts) => {
             let mut acc = Wide::ZERO;
-            for t in ts {
+            for t in ts.iter() {
                 acc = acc + eval_wide(t, values)?;
             }
             acc
         }
         Expr::Mul(fs) => {
             let mut acc = Wide::from_f64(1.0);
-            for f in fs {
+            for f in fs.iter() {
                 acc = acc * eval_wide(f, values)?;
             }
             acc
@@ -341,7 +341,7 @@ pub fn eval_wide(e: &Expr, values: &dyn Fn(&str) -> Option<f64>) -> Option<Wide>
         }
         Expr::Call(f, args) => {
             let mut xs = Vec::with_capacity(args.len());
-            for a in args {
+            for a in args.iter() {
                 let x = eval_wide(a, values)?.to_f64();
                 if !x.is_finite() {
                     return None;

@@ -254,13 +254,49 @@ pub enum Expr {
     /// A named variable.
     Var(Name),
     /// Sum of at least two terms, sorted, at most one numeric term (first).
-    Add(Vec<Expr>),
+    Add(Arc<[Expr]>),
     /// Product of at least two factors, sorted, at most one numeric factor (first).
-    Mul(Vec<Expr>),
+    Mul(Arc<[Expr]>),
     /// `base ^ exponent`.
-    Pow(Box<Expr>, Box<Expr>),
+    Pow(Arc<Expr>, Arc<Expr>),
     /// Function application.
-    Call(Func, Vec<Expr>),
+    Call(Func, Arc<[Expr]>),
+}
+
+// Expressions cross threads (rayon, the Python bindings): the shared
+// children are `Arc`, never `Rc`.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Expr>();
+};
+
+/// The children of a node as an owned vector: moved out when this is the
+/// only reference to them (no clones), cloned (reference-count bumps for
+/// compound children) when they are shared.
+pub(crate) fn into_vec(ts: Arc<[Expr]>) -> Vec<Expr> {
+    let mut out = Vec::with_capacity(ts.len());
+    take_into(ts, &mut out);
+    out
+}
+
+/// [`into_vec`] appending to `out`.
+pub(crate) fn take_into(mut ts: Arc<[Expr]>, out: &mut Vec<Expr>) {
+    match Arc::get_mut(&mut ts) {
+        // `Const` is a placeholder that costs no allocation; the slice is
+        // dropped right after.
+        Some(slice) => out.extend(
+            slice
+                .iter_mut()
+                .map(|e| std::mem::replace(e, Expr::Const(Constant::Pi))),
+        ),
+        None => out.extend(ts.iter().cloned()),
+    }
+}
+
+/// The expression behind a shared child: moved out when this is the only
+/// reference, cloned (a reference-count bump at most) otherwise.
+pub(crate) fn unshare(e: Arc<Expr>) -> Expr {
+    Arc::unwrap_or_clone(e)
 }
 
 /// The derived hash but for numbers, which hash as their numerator and
@@ -373,11 +409,10 @@ impl Expr {
             Expr::Num(r) => (r.clone(), Expr::one()),
             Expr::Mul(fs) => match &fs[0] {
                 Expr::Num(c) => {
-                    let rest: Vec<Expr> = fs[1..].to_vec();
-                    let rest = if rest.len() == 1 {
-                        rest.into_iter().next().expect("one factor")
+                    let rest = if fs.len() == 2 {
+                        fs[1].clone()
                     } else {
-                        Expr::Mul(rest)
+                        Expr::Mul(fs[1..].into())
                     };
                     (c.clone(), rest)
                 }
@@ -663,7 +698,11 @@ impl Expr {
         while let Some(t) = stack.pop() {
             match t {
                 Expr::Num(r) => add_assign(&mut constant, r),
-                Expr::Add(inner) => stack.extend(inner.into_iter().rev()),
+                Expr::Add(inner) => {
+                    let n = stack.len();
+                    take_into(inner, &mut stack);
+                    stack[n..].reverse();
+                }
                 other => {
                     let (c, rest) = other.into_coeff();
                     match collected.entry(rest) {
@@ -693,7 +732,7 @@ impl Expr {
             // Sorted by (term without coefficient, coefficient): the
             // constant (a number, first in the order) and then the
             // collected terms, whose keys are distinct and already in order.
-            _ => Expr::Add(out),
+            _ => Expr::Add(out.into()),
         }
     }
 
@@ -701,14 +740,15 @@ impl Expr {
     fn into_coeff(self) -> (Rational, Expr) {
         match self {
             Expr::Num(r) => (r, Expr::one()),
-            Expr::Mul(mut fs) if matches!(fs[0], Expr::Num(_)) => {
+            Expr::Mul(fs) if matches!(fs[0], Expr::Num(_)) => {
+                let mut fs = into_vec(fs);
                 let Expr::Num(c) = fs.remove(0) else {
                     unreachable!("checked to be a number")
                 };
                 let rest = if fs.len() == 1 {
                     fs.pop().expect("one factor")
                 } else {
-                    Expr::Mul(fs)
+                    Expr::Mul(fs.into())
                 };
                 (c, rest)
             }
@@ -789,7 +829,7 @@ impl Expr {
         let one = Rational::one();
         let mut num_gcd = BigInt::zero();
         let mut den_lcm = BigInt::one();
-        for t in terms {
+        for t in terms.iter() {
             let c = coeff(t).unwrap_or(&one);
             num_gcd = num_integer::Integer::gcd(&num_gcd, c.numer());
             den_lcm = num_integer::Integer::lcm(&den_lcm, c.denom());
@@ -811,11 +851,12 @@ impl Expr {
         }
         match rest {
             Expr::Num(r) => Expr::Num(crate::exact::mul(&c, &r)),
-            Expr::Mul(mut fs) => {
-                fs.insert(0, Expr::Num(c));
-                Expr::Mul(fs)
-            }
-            other => Expr::Mul(vec![Expr::Num(c), other]),
+            Expr::Mul(fs) => Expr::Mul(
+                std::iter::once(Expr::Num(c))
+                    .chain(fs.iter().cloned())
+                    .collect(),
+            ),
+            other => Expr::Mul(Arc::new([Expr::Num(c), other])),
         }
     }
 
@@ -834,8 +875,12 @@ impl Expr {
                     }
                     mul_assign(&mut coeff, r);
                 }
-                Expr::Mul(inner) => stack.extend(inner.into_iter().rev()),
-                Expr::Pow(b, e) => bases.entry(*b).or_default().push(*e),
+                Expr::Mul(inner) => {
+                    let n = stack.len();
+                    take_into(inner, &mut stack);
+                    stack[n..].reverse();
+                }
+                Expr::Pow(b, e) => bases.entry(unshare(b)).or_default().push(unshare(e)),
                 other => bases.entry(other).or_default().push(Expr::one()),
             }
         }
@@ -885,7 +930,7 @@ impl Expr {
                 Expr::Num(r) => mul_assign(&mut coeff, r),
                 Expr::Mul(inner) => {
                     // pow produced a product (e.g. rational root with coefficient)
-                    for f in inner {
+                    for f in into_vec(inner) {
                         match f {
                             Expr::Num(r) => mul_assign(&mut coeff, r),
                             other => out.push(other),
@@ -914,20 +959,20 @@ impl Expr {
                 } else if let Expr::Add(terms) = f {
                     // Distribute a number over a sum: 2(x + y) = 2x + 2y.
                     Expr::add(
-                        terms
+                        into_vec(terms)
                             .into_iter()
                             .map(|t| Expr::mul(vec![Expr::Num(coeff.clone()), t]))
                             .collect(),
                     )
                 } else {
-                    Expr::Mul(vec![Expr::Num(coeff), f])
+                    Expr::Mul(Arc::new([Expr::Num(coeff), f]))
                 }
             }
             _ => {
                 if !coeff.is_one() {
                     out.insert(0, Expr::Num(coeff));
                 }
-                Expr::Mul(out)
+                Expr::Mul(out.into())
             }
         }
     }
@@ -951,7 +996,7 @@ impl Expr {
             if let Some(v) = rational_pow(b, e) {
                 return v;
             }
-            return Expr::Pow(Box::new(base), Box::new(exp));
+            return Expr::Pow(Arc::new(base), Arc::new(exp));
         }
         if let Expr::Const(Constant::E) = base {
             return Expr::call(Func::Exp, vec![exp]);
@@ -962,24 +1007,27 @@ impl Expr {
             // Only when c^n folds: otherwise mul hands the power straight
             // back here, without end ((x - mu)^5000 overflowed the stack).
             if !c.is_one() && exp.as_num().and_then(|n| rational_pow(&c, n)).is_some() {
-                return Expr::mul(vec![Expr::Pow(Box::new(base), Box::new(exp))]);
+                return Expr::mul(vec![Expr::Pow(Arc::new(base), Arc::new(exp))]);
             }
         }
         match base {
-            Expr::Pow(b, e) if int_exp => Expr::pow(*b, Expr::mul(vec![*e, exp])),
-            Expr::Mul(fs) if int_exp => {
-                Expr::mul(fs.into_iter().map(|f| Expr::pow(f, exp.clone())).collect())
-            }
+            Expr::Pow(b, e) if int_exp => Expr::pow(unshare(b), Expr::mul(vec![unshare(e), exp])),
+            Expr::Mul(fs) if int_exp => Expr::mul(
+                into_vec(fs)
+                    .into_iter()
+                    .map(|f| Expr::pow(f, exp.clone()))
+                    .collect(),
+            ),
             Expr::Call(Func::Exp, args) => {
                 // exp(a)^b = exp(a b) holds for every real a, b.
-                let a = args.into_iter().next().expect("exp has one argument");
+                let a = args[0].clone();
                 Expr::call(Func::Exp, vec![Expr::mul(vec![a, exp])])
             }
             Expr::Num(ref b) if b.is_zero() => {
                 if exp.as_num().is_some_and(|e| e.is_positive()) {
                     Expr::zero()
                 } else {
-                    Expr::Pow(Box::new(base), Box::new(exp))
+                    Expr::Pow(Arc::new(base), Arc::new(exp))
                 }
             }
             Expr::Mul(ref fs) if matches!(fs[0], Expr::Num(ref c) if c.is_positive()) => {
@@ -990,7 +1038,7 @@ impl Expr {
                         .collect(),
                 )
             }
-            base => Expr::Pow(Box::new(base), Box::new(exp)),
+            base => Expr::Pow(Arc::new(base), Arc::new(exp)),
         }
     }
 
@@ -1086,7 +1134,7 @@ impl Expr {
             | Func::Mills
             | Func::MillsShift => {}
         }
-        Expr::Call(f, args)
+        Expr::Call(f, args.into())
     }
 
     /// Rebuild this node from new children through the canonical constructors.
@@ -1157,7 +1205,7 @@ impl Expr {
         }
         fn terms_of(e: Expr) -> Vec<Expr> {
             match e {
-                Expr::Add(ts) => ts,
+                Expr::Add(ts) => into_vec(ts),
                 other => vec![other],
             }
         }
@@ -1189,14 +1237,14 @@ impl Expr {
             Expr::Mul(fs) if expanded_terms(&fs) > MAX_EXPANDED_TERMS => Expr::Mul(fs),
             Expr::Mul(fs) => {
                 let mut acc = vec![Expr::one()];
-                for f in fs {
+                for f in into_vec(fs) {
                     let ts = match f {
                         Expr::Pow(b, x)
                             if matches!(*b, Expr::Add(_))
                                 && x.as_int().is_some_and(|n| (2..=8).contains(&n)) =>
                         {
                             let n = x.as_int().unwrap_or(1);
-                            let base = terms_of(*b);
+                            let base = terms_of(unshare(b));
                             let mut p = vec![Expr::one()];
                             for _ in 0..n {
                                 p = distribute(p, &base);
@@ -1215,7 +1263,7 @@ impl Expr {
                     && expanded_terms(&[Expr::Pow(b.clone(), x.clone())]) <= MAX_EXPANDED_TERMS =>
             {
                 let n = x.as_int().unwrap_or(1);
-                let base = terms_of(*b);
+                let base = terms_of(unshare(b));
                 let mut p = vec![Expr::one()];
                 for _ in 0..n {
                     p = distribute(p, &base);

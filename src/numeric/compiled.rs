@@ -1315,7 +1315,7 @@ mod tests {
     fn a_call_with_the_wrong_arity_is_an_error() {
         use crate::ir::expr::Func;
         for args in [vec![], vec![Expr::var("x"), Expr::var("x"), Expr::var("x")]] {
-            let e = Expr::Call(Func::Log, args);
+            let e = Expr::Call(Func::Log, args.into());
             let err = Tape::compile(&[e], &["x"], &[] as &[&str]).expect_err("refused");
             assert!(matches!(err, CompileError::Arity { .. }), "{err}");
         }

@@ -462,7 +462,7 @@ impl Dag {
             },
             Expr::Add(ts) => {
                 let mut terms = Vec::with_capacity(ts.len());
-                for t in ts {
+                for t in ts.iter() {
                     let flips = matches!(t, Expr::Mul(fs) if flippable_sum(fs).is_some());
                     if t.split_coeff().0.is_negative() && !flips {
                         terms.push(Term::Minus(self.lower(&Expr::neg(t.clone()))));

@@ -131,7 +131,7 @@ pub fn affine(e: &Expr, roles: &Roles) -> Option<Affine> {
         Expr::Add(ts) => {
             let mut coeffs: BTreeMap<Name, Vec<Expr>> = BTreeMap::new();
             let mut offsets = Vec::with_capacity(ts.len());
-            for t in ts {
+            for t in ts.iter() {
                 let part = affine(t, roles)?;
                 for (p, c) in part.coeffs {
                     coeffs.entry(p).or_default().push(c);
@@ -199,7 +199,7 @@ fn ratio(n: &Expr, o: &Expr) -> Option<Expr> {
         return Some(Expr::one());
     }
     let mut rest: Vec<Expr> = match n {
-        Expr::Mul(fs) => fs.clone(),
+        Expr::Mul(fs) => fs.to_vec(),
         _ => return None,
     };
     let of: &[Expr] = match o {

@@ -44,7 +44,7 @@ pub fn independent_groups(model: &Model, logp: &Expr, data: Vec<Name>) -> Vec<Ve
     let base = |v: &Name| v.split('[').next().unwrap_or(v).to_string();
     let mut keys: Vec<Vec<Key>> = data.iter().map(|_| Vec::new()).collect();
     let terms = match logp {
-        Expr::Add(ts) => ts.as_slice(),
+        Expr::Add(ts) => &ts[..],
         other => std::slice::from_ref(other),
     };
     for (t, term) in terms.iter().enumerate() {

@@ -82,7 +82,7 @@ impl Linearizer<'_> {
             Expr::Var(_) => Ok(single(e.clone(), Expr::one())),
             Expr::Add(ts) => {
                 let mut acc = Linear::new();
-                for t in ts {
+                for t in ts.iter() {
                     for (m, c) in self.run(t)? {
                         add_into(&mut acc, m, c);
                     }
@@ -91,7 +91,7 @@ impl Linearizer<'_> {
             }
             Expr::Mul(fs) => {
                 let mut acc = single(Expr::one(), Expr::one());
-                for f in fs {
+                for f in fs.iter() {
                     acc = self.product(&acc, &self.run(f)?, e)?;
                 }
                 Ok(acc)

@@ -34,7 +34,7 @@ pub fn diff(e: &Expr, var: &str) -> Expr {
                 if !fs[i].contains_var(var) {
                     continue;
                 }
-                let mut factors = fs.clone();
+                let mut factors = fs.to_vec();
                 factors[i] = diff(&fs[i], var);
                 terms.push(Expr::mul(factors));
             }

@@ -74,7 +74,7 @@ pub fn cancel_grouped(e: &Expr) -> Expr {
         return e.clone();
     };
     let mut groups: BTreeMap<Vec<(Expr, i64)>, Vec<Expr>> = BTreeMap::new();
-    for t in terms {
+    for t in terms.iter() {
         let mut key = denominator_factors(t);
         key.sort();
         groups.entry(key).or_default().push(t.clone());
@@ -370,7 +370,7 @@ fn factor_content(e: &Expr) -> Expr {
     if c.is_one() || c.is_zero() {
         return e.clone();
     }
-    Expr::Mul(vec![Expr::Num(c), primitive])
+    Expr::Mul(std::sync::Arc::new([Expr::Num(c), primitive]))
 }
 
 #[cfg(test)]

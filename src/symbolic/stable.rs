@@ -78,9 +78,9 @@ fn rule(e: Expr) -> Expr {
             None => pair_mills(ts).unwrap_or(e),
         },
         Expr::Call(Func::Log, args) => match &args[0] {
-            Expr::Call(Func::NormalCdf, inner) => Expr::call(Func::LogNormalCdf, inner.clone()),
-            Expr::Call(Func::Sigmoid, inner) => Expr::call(Func::LogSigmoid, inner.clone()),
-            Expr::Call(Func::BesselI, inner) => Expr::call(Func::LogBesselI, inner.clone()),
+            Expr::Call(Func::NormalCdf, inner) => Expr::call(Func::LogNormalCdf, inner.to_vec()),
+            Expr::Call(Func::Sigmoid, inner) => Expr::call(Func::LogSigmoid, inner.to_vec()),
+            Expr::Call(Func::BesselI, inner) => Expr::call(Func::LogBesselI, inner.to_vec()),
             _ => e,
         },
         Expr::Mul(fs) => match tail_quotient(fs) {

@@ -54,7 +54,7 @@ pub(crate) struct Plan {
 
 fn addends(e: &Expr) -> Vec<Expr> {
     match e {
-        Expr::Add(ts) => ts.clone(),
+        Expr::Add(ts) => ts.to_vec(),
         other => vec![other.clone()],
     }
 }
@@ -236,7 +236,7 @@ pub(crate) fn plan(model: &Model) -> Result<Plan, NumericError> {
                 end = complement_rewrite(&end, terms, x, c).0;
             }
             let terms = match &end {
-                Expr::Add(ts) => ts.clone(),
+                Expr::Add(ts) => ts.to_vec(),
                 _ => vec![end.clone()],
             };
             // Named by what it stands for (messages show `log((1 - x1) - x2)`).

@@ -61,11 +61,11 @@ impl Resolver {
                 // term: only like terms have their coefficients added.
                 let (c, rest) = match t {
                     Expr::Add(xs) if !product => {
-                        stack.extend(xs);
+                        stack.extend(xs.iter());
                         continue;
                     }
                     Expr::Mul(xs) if product => {
-                        stack.extend(xs);
+                        stack.extend(xs.iter());
                         continue;
                     }
                     Expr::Num(r) => (r, None),
@@ -82,7 +82,7 @@ impl Resolver {
                     let key = match rest {
                         None => Expr::one(),
                         Some([one]) => one.clone(),
-                        Some(many) => Expr::Mul(many.to_vec()),
+                        Some(many) => Expr::Mul(many.into()),
                     };
                     let g = groups.entry(key).or_default();
                     g.count += 1;

@@ -55,7 +55,7 @@ pub fn seeds(e: &Expr, facts: &Assumptions) -> Vec<Expr> {
 /// collected the same way.
 pub fn collect_terms(e: &Expr) -> Expr {
     map_changed(e, &mut |e| match e {
-        Expr::Add(ts) => Some(collect(ts.clone())).filter(|c| c != e),
+        Expr::Add(ts) => Some(collect(ts.to_vec())).filter(|c| c != e),
         _ => None,
     })
 }
@@ -163,7 +163,7 @@ pub fn join_logs(e: &Expr, facts: &Assumptions) -> Expr {
         let Expr::Add(ts) = e else { return None };
         let mut inside = Vec::new();
         let mut rest = Vec::new();
-        for t in ts {
+        for t in ts.iter() {
             let (c, f) = t.split_coeff();
             match &f {
                 Expr::Call(Func::Log, a)
