@@ -19,7 +19,7 @@ use crate::fisher::at_point::{self, FimAtPoint};
 use crate::fisher::{CoordsDerivation, Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
 use crate::fit::{FitConfig, FitResult, Problem};
 use crate::ir;
-use crate::numeric::buffer::zeroed;
+use crate::numeric::buffer::{Parts, zeroed};
 use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
 use crate::structure::Structure;
 use crate::{Diagnostic, Severity};
@@ -465,13 +465,6 @@ impl Model {
         self.named(theta)?;
         let d = theta.len();
         let (gw, hw) = (if score { d } else { 0 }, if hessian { d * d } else { 0 });
-        let mut out = PerRow {
-            n_rows: n,
-            n_params: d,
-            log_density: zeroed(n),
-            score: zeroed(n * gw),
-            hessian: zeroed(n * hw),
-        };
         // Chunks of the fixed size; for the direct path (`fill_rows`),
         // which sets an engine up per chunk, a few per thread.
         let fixed = crate::numeric::api::CHUNK;
@@ -483,17 +476,13 @@ impl Model {
             fixed
         };
         let chunks = n.div_ceil(rows);
-        fn split(v: &mut [f64], width: usize, rows: usize, chunks: usize) -> Vec<&mut [f64]> {
-            if width == 0 {
-                (0..chunks).map(|_| <&mut [f64]>::default()).collect()
-            } else {
-                v.chunks_mut(rows * width).collect()
-            }
-        }
+        // Each chunk's part of the output is zeroed by the task that fills
+        // it, not the whole output by one thread first.
+        let (mut vb, mut gb, mut hb) = (Parts::new(n), Parts::new(n * gw), Parts::new(n * hw));
         let (vs, gs, hs) = (
-            out.log_density.chunks_mut(rows).collect::<Vec<_>>(),
-            split(&mut out.score, gw, rows, chunks),
-            split(&mut out.hessian, hw, rows, chunks),
+            vb.split(rows, chunks),
+            gb.split(rows * gw, chunks),
+            hb.split(rows * hw, chunks),
         );
         let t = DVector::from_column_slice(theta);
         let ok = vs
@@ -502,6 +491,7 @@ impl Model {
             .zip(hs)
             .enumerate()
             .all(|(c, ((v, g), h))| {
+                let (v, g, h) = (v.zeroed(), g.zeroed(), h.zeroed());
                 let len = v.len();
                 let Some(sub) = chunk(c * rows, len) else {
                     return false;
@@ -536,7 +526,13 @@ impl Model {
                 );
                 matches!(filled, Ok((_, k)) if k == len)
             });
-        Ok(ok.then_some(out))
+        Ok(ok.then(|| PerRow {
+            n_rows: n,
+            n_params: d,
+            log_density: vb.finish(),
+            score: gb.finish(),
+            hessian: hb.finish(),
+        }))
     }
 
     /// [`Model::rows`] by gathering each chunk's rows and copying them into
