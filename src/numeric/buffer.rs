@@ -70,9 +70,14 @@ impl Parts {
     }
 
     /// `count` consecutive parts of `size` numbers each (the last ones
-    /// shorter, or empty, where the buffer ends).
+    /// shorter, or empty, where the buffer ends). What parts of an earlier
+    /// split zeroed is forgotten: [`Parts::finish`] counts this split's.
     pub fn split(&mut self, size: usize, count: usize) -> Vec<Part<'_>> {
         let Parts { buf, len, zeroed } = self;
+        // Parts of one split are disjoint and each is zeroed at most once
+        // (`Part::zeroed` takes it), so the count reaches `len` only when
+        // every number of the buffer was written.
+        *zeroed.get_mut() = 0;
         let mut rest = &mut buf.spare_capacity_mut()[..*len];
         (0..count)
             .map(|_| {
@@ -134,3 +139,46 @@ fn advise_huge(start: *const f64, n: usize) {
 
 #[cfg(not(target_os = "linux"))]
 fn advise_huge(_: *const f64, _: usize) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_never_filled_is_zero() {
+        let mut buf = Parts::new(5);
+        let mut parts = buf.split(2, 3).into_iter();
+        parts.next().unwrap().zeroed().fill(7.0);
+        drop(parts);
+        // The other parts were never zeroed: the whole buffer is.
+        assert_eq!(buf.finish(), [0.0; 5]);
+    }
+
+    #[test]
+    fn a_later_split_counts_only_its_own_parts() {
+        let mut buf = Parts::new(4);
+        for part in buf.split(2, 2) {
+            part.zeroed().fill(1.0);
+        }
+        let mut again = buf.split(2, 2).into_iter();
+        again.next().unwrap().zeroed().fill(2.0);
+        drop(again);
+        assert_eq!(buf.finish(), [0.0; 4]);
+        let mut whole = Parts::new(3);
+        for part in whole.split(2, 3) {
+            part.zeroed().fill(3.0);
+        }
+        assert_eq!(whole.finish(), [3.0; 3]);
+    }
+
+    #[test]
+    fn empty_buffers_split_into_empty_parts() {
+        let mut buf = Parts::new(0);
+        let parts = buf.split(0, 2);
+        assert_eq!(parts.len(), 2);
+        for part in parts {
+            assert!(part.zeroed().is_empty());
+        }
+        assert!(buf.finish().is_empty());
+    }
+}
