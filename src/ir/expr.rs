@@ -293,12 +293,6 @@ pub(crate) fn take_into(mut ts: Arc<[Expr]>, out: &mut Vec<Expr>) {
     }
 }
 
-/// The expression behind a shared child: moved out when this is the only
-/// reference, cloned (a reference-count bump at most) otherwise.
-pub(crate) fn unshare(e: Arc<Expr>) -> Expr {
-    Arc::unwrap_or_clone(e)
-}
-
 /// The derived hash but for numbers, which hash as their numerator and
 /// denominator ([`crate::exact::hash_rational`]): `Ratio`'s own hash divides
 /// bignums, and every memo and e-graph of a derivation hashes expressions.
@@ -880,7 +874,10 @@ impl Expr {
                     take_into(inner, &mut stack);
                     stack[n..].reverse();
                 }
-                Expr::Pow(b, e) => bases.entry(unshare(b)).or_default().push(unshare(e)),
+                Expr::Pow(b, e) => bases
+                    .entry(Arc::unwrap_or_clone(b))
+                    .or_default()
+                    .push(Arc::unwrap_or_clone(e)),
                 other => bases.entry(other).or_default().push(Expr::one()),
             }
         }
@@ -1011,7 +1008,10 @@ impl Expr {
             }
         }
         match base {
-            Expr::Pow(b, e) if int_exp => Expr::pow(unshare(b), Expr::mul(vec![unshare(e), exp])),
+            Expr::Pow(b, e) if int_exp => Expr::pow(
+                Arc::unwrap_or_clone(b),
+                Expr::mul(vec![Arc::unwrap_or_clone(e), exp]),
+            ),
             Expr::Mul(fs) if int_exp => Expr::mul(
                 into_vec(fs)
                     .into_iter()
@@ -1244,7 +1244,7 @@ impl Expr {
                                 && x.as_int().is_some_and(|n| (2..=8).contains(&n)) =>
                         {
                             let n = x.as_int().unwrap_or(1);
-                            let base = terms_of(unshare(b));
+                            let base = terms_of(Arc::unwrap_or_clone(b));
                             let mut p = vec![Expr::one()];
                             for _ in 0..n {
                                 p = distribute(p, &base);
@@ -1263,7 +1263,7 @@ impl Expr {
                     && expanded_terms(&[Expr::Pow(b.clone(), x.clone())]) <= MAX_EXPANDED_TERMS =>
             {
                 let n = x.as_int().unwrap_or(1);
-                let base = terms_of(unshare(b));
+                let base = terms_of(Arc::unwrap_or_clone(b));
                 let mut p = vec![Expr::one()];
                 for _ in 0..n {
                     p = distribute(p, &base);
