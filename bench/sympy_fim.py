@@ -28,9 +28,6 @@ import sympy as sp
 from sympy.core.cache import clear_cache
 
 
-WHOLE = False
-
-
 def fim_of(logp, params, expect):
     """-E[Hessian] with `expect` applied to each entry, simplified."""
     n = len(params)
@@ -39,8 +36,6 @@ def fim_of(logp, params, expect):
         for j in range(i, n):
             h = sp.diff(logp, params[i], params[j])
             out[i][j] = out[j][i] = sp.simplify(-expect(h))
-    if WHOLE:
-        return whole(logp, params, out)
     return out
 
 
@@ -77,7 +72,7 @@ def bernoulli():
     p = sp.Symbol("p", positive=True)
     y = sp.Symbol("y")
     logp = y * sp.log(p) + (1 - y) * sp.log(1 - p)
-    return fim_of(logp, [p], lambda h: h.subs(y, p))
+    return logp, [p], lambda h: h.subs(y, p)
 
 
 def normal():
@@ -85,7 +80,7 @@ def normal():
     s = sp.Symbol("sigma", positive=True)
     x = sp.Symbol("x", real=True)
     logp = -sp.log(s) - (x - mu) ** 2 / (2 * s**2) - sp.log(2 * sp.pi) / 2
-    return fim_of(logp, [mu, s], polynomial_moments({(x, 2): mu**2 + s**2, (x, 1): mu}))
+    return logp, [mu, s], polynomial_moments({(x, 2): mu**2 + s**2, (x, 1): mu})
 
 
 def gamma():
@@ -93,7 +88,7 @@ def gamma():
     x = sp.Symbol("x", positive=True)
     logp = a * sp.log(b) - sp.loggamma(a) + (a - 1) * sp.log(x) - b * x
     expect = lambda h: h.subs(sp.log(x), sp.digamma(a) - sp.log(b)).subs(x, a / b)
-    return fim_of(logp, [a, b], expect)
+    return logp, [a, b], expect
 
 
 def beta():
@@ -110,7 +105,7 @@ def beta():
             sp.log(1 - x): sp.digamma(b) - sp.digamma(a + b),
         }
     )
-    return fim_of(logp, [a, b], expect)
+    return logp, [a, b], expect
 
 
 def dirichlet(k):
@@ -123,7 +118,7 @@ def dirichlet(k):
     )
     total = sum(a)
     expect = lambda h: h.subs({sp.log(xi): sp.digamma(ai) - sp.digamma(total) for ai, xi in zip(a, x)})
-    return fim_of(logp, list(a), expect)
+    return logp, list(a), expect
 
 
 def multinomial(k, n=20):
@@ -133,7 +128,7 @@ def multinomial(k, n=20):
     logp = sum(xi * sp.log(pi) for xi, pi in zip(x, p)) + x[-1] * sp.log(last)
     means = {xi: n * pi for xi, pi in zip(x, p)}
     means[x[-1]] = n * last
-    return fim_of(logp, list(p), lambda h: h.subs(means))
+    return logp, list(p), lambda h: h.subs(means)
 
 
 def mvn_diag(d):
@@ -147,9 +142,11 @@ def mvn_diag(d):
     for xi, mi, si in zip(x, mu, s):
         moments[(xi, 2)] = mi**2 + si**2
         moments[(xi, 1)] = mi
-    return fim_of(logp, list(mu) + list(s), polynomial_moments(moments))
+    return logp, list(mu) + list(s), polynomial_moments(moments)
 
 
+# Each model gives its log-density, its parameters and E[·] of a Hessian
+# entry (the moments SymPy is told).
 MODELS = {
     "bernoulli": bernoulli,
     "normal": normal,
@@ -174,31 +171,33 @@ def main():
     ap.add_argument("--whole", action="store_true", help="the whole derivation, not F alone")
     ap.add_argument("--cap", type=float, default=60.0, help="--whole: seconds per model")
     args = ap.parse_args()
-    global WHOLE
-    WHOLE = args.whole
-    if WHOLE:
+    if args.whole:
         signal.signal(signal.SIGALRM, out_of_time)
-    print(f"sympy {sp.__version__}" + (" (whole derivation)" if WHOLE else ""))
+    print(f"sympy {sp.__version__}" + (" (whole derivation)" if args.whole else ""))
     print(f"{'model':<16} {'cpu ms':>10} {'ops':>8}  runs (ms)")
     for name in args.models.split(","):
         times = []
-        fim = None
+        result = None
         for _ in range(args.repeats):
             clear_cache()
             t0 = time.process_time()
-            if WHOLE:
+            if args.whole:
                 signal.setitimer(signal.ITIMER_REAL, args.cap)
             try:
-                fim = MODELS[name]()
+                logp, params, expect = MODELS[name]()
+                result = fim_of(logp, params, expect)
+                if args.whole:
+                    result = whole(logp, params, result)
             except TimeoutError:
                 print(f"{name:<16} not finished in {args.cap:.0f} s", flush=True)
+                result = None
                 break
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             times.append((time.process_time() - t0) * 1e3)
-        if fim is None:
+        if result is None:
             continue
-        ops = sum(sp.count_ops(e) for row in fim for e in row)
+        ops = sum(sp.count_ops(e) for row in result for e in row)
         runs = " ".join(f"{t:.0f}" for t in times)
         print(f"{name:<16} {statistics.median(times):>10.1f} {ops:>8}  {runs}", flush=True)
 

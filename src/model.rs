@@ -19,7 +19,7 @@ use crate::fisher::at_point::{self, FimAtPoint};
 use crate::fisher::{CoordsDerivation, Derivation, DeriveConfig, NumericConfig, NumericFim, Tier};
 use crate::fit::{FitConfig, FitResult, Problem};
 use crate::ir;
-use crate::numeric::buffer::{Parts, zeroed};
+use crate::numeric::buffer::Parts;
 use crate::numeric::{DataSchema, Dataset, ModelFunctions, RowSums};
 use crate::structure::Structure;
 use crate::{Diagnostic, Severity};
@@ -477,7 +477,8 @@ impl Model {
         };
         let chunks = n.div_ceil(rows);
         // Each chunk's part of the output is zeroed by the task that fills
-        // it, not the whole output by one thread first.
+        // it (a block at a time on the direct path), not the whole output
+        // by one thread first.
         let (mut vb, mut gb, mut hb) = (Parts::new(n), Parts::new(n * gw), Parts::new(n * hw));
         let (vs, gs, hs) = (
             vb.split(rows, chunks),
@@ -485,47 +486,47 @@ impl Model {
             hb.split(rows * hw, chunks),
         );
         let t = DVector::from_column_slice(theta);
-        let ok = vs
-            .into_par_iter()
-            .zip(gs)
-            .zip(hs)
-            .enumerate()
-            .all(|(c, ((v, g), h))| {
-                let (v, g, h) = (v.zeroed(), g.zeroed(), h.zeroed());
-                let len = v.len();
-                let Some(sub) = chunk(c * rows, len) else {
-                    return false;
-                };
-                if score && hessian {
-                    // Straight into the output, no buffers in between
-                    // (the separable engine's rows: the fold below).
-                    match f.fill_rows(&t, &sub, v, g, h) {
-                        Ok(true) => return true,
-                        Ok(false) => {}
-                        Err(_) => return false,
-                    }
-                }
-                let slot = std::sync::Mutex::new(Some((v, g, h)));
-                let filled = f.fold_rows(
-                    &t,
-                    &sub,
-                    || (slot.lock().ok().and_then(|mut s| s.take()), 0usize),
-                    |(acc, count), r| {
-                        if let Some((v, g, h)) = acc {
-                            v[r.row] = r.log_density;
-                            if gw > 0 {
-                                g[r.row * gw..(r.row + 1) * gw].copy_from_slice(r.score);
-                            }
-                            if hw > 0 {
-                                h[r.row * hw..(r.row + 1) * hw].copy_from_slice(r.hessian);
-                            }
-                            *count += 1;
+        let ok =
+            vs.into_par_iter()
+                .zip(gs)
+                .zip(hs)
+                .enumerate()
+                .all(|(c, ((mut v, mut g), mut h))| {
+                    let len = v.len();
+                    let Some(sub) = chunk(c * rows, len) else {
+                        return false;
+                    };
+                    if score && hessian {
+                        // Straight into the output, no buffers in between
+                        // (the separable engine's rows: the fold below).
+                        match f.fill_rows(&t, &sub, &mut v, &mut g, &mut h) {
+                            Ok(true) => return true,
+                            Ok(false) => {}
+                            Err(_) => return false,
                         }
-                    },
-                    |a, b| (a.0.or(b.0), a.1 + b.1),
-                );
-                matches!(filled, Ok((_, k)) if k == len)
-            });
+                    }
+                    let (v, g, h) = (v.zeroed(), g.zeroed(), h.zeroed());
+                    let slot = std::sync::Mutex::new(Some((v, g, h)));
+                    let filled = f.fold_rows(
+                        &t,
+                        &sub,
+                        || (slot.lock().ok().and_then(|mut s| s.take()), 0usize),
+                        |(acc, count), r| {
+                            if let Some((v, g, h)) = acc {
+                                v[r.row] = r.log_density;
+                                if gw > 0 {
+                                    g[r.row * gw..(r.row + 1) * gw].copy_from_slice(r.score);
+                                }
+                                if hw > 0 {
+                                    h[r.row * hw..(r.row + 1) * hw].copy_from_slice(r.hessian);
+                                }
+                                *count += 1;
+                            }
+                        },
+                        |a, b| (a.0.or(b.0), a.1 + b.1),
+                    );
+                    matches!(filled, Ok((_, k)) if k == len)
+                });
         Ok(ok.then(|| PerRow {
             n_rows: n,
             n_params: d,
@@ -658,21 +659,24 @@ fn dataset_of(schema: &DataSchema, columns: &[(&str, &[f64])]) -> Result<Dataset
     // Row-major, blocks of rows in parallel.
     use rayon::prelude::*;
     let w = cols.len();
-    let mut values = zeroed(n_rows * w);
+    // Each block zeroed by the task that fills it (in cache), not the
+    // whole layout by one thread first.
+    let mut values = Parts::new(n_rows * w);
     if w > 0 {
         const BLOCK: usize = 8192;
         values
-            .par_chunks_mut(BLOCK * w)
+            .split(BLOCK * w, n_rows.div_ceil(BLOCK))
+            .into_par_iter()
             .enumerate()
-            .for_each(|(b, block)| {
-                for (i, row) in block.chunks_exact_mut(w).enumerate() {
+            .for_each(|(b, part)| {
+                for (i, row) in part.zeroed().chunks_exact_mut(w).enumerate() {
                     for (v, c) in row.iter_mut().zip(&cols) {
                         *v = c[b * BLOCK + i];
                     }
                 }
             });
     }
-    Ok(schema.dataset_from_rows(values)?)
+    Ok(schema.dataset_from_rows(values.finish())?)
 }
 
 /// The columns for the schema's inputs, in its order, all of one length.

@@ -1,35 +1,24 @@
-//! Large output buffers: zeroed `Vec<f64>`s whose pages the kernel may
-//! back with transparent huge pages.
+//! Large buffers filled in parallel ([`Parts`]): each task zeroes its own
+//! part just before filling it, and the pages may be backed by
+//! transparent huge pages.
+//!
+//! A zeroed `Vec` of memory the allocator has had before (a long-running
+//! process: a Python session, a bench) is zeroed by one thread while the
+//! others wait: for the per-row Hessians of a 4-parameter model, a third
+//! of the wall time. A task that fills its part a block at a time zeroes
+//! each block while it is in cache ([`Part::take_front`]).
 //!
 //! A fresh 800 MB buffer (every row's 10×10 Hessian for 10⁶ rows) costs
 //! more to fault in page by page (4 KiB: 200,000 page faults, each zeroing
 //! its page) than to compute; with 2 MiB pages it is 400 faults. NumPy
 //! advises the kernel the same way for its large arrays. On other systems,
-//! or when the kernel declines, the buffer is an ordinary zeroed `Vec`.
-//!
-//! A buffer filled in parallel is better made with [`Parts`]: each part is
-//! zeroed by the task that fills it. A zeroed `Vec` of memory the
-//! allocator has had before (a long-running process: a Python session, a
-//! bench) is zeroed by one thread, while the others wait: for the per-row
-//! Hessians of a 4-parameter model, a third of the wall time.
+//! or when the kernel declines, the pages are ordinary ones.
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Buffers smaller than this are left alone (NumPy's threshold).
 const HUGE_FROM_BYTES: usize = 4 << 20;
-
-/// A zeroed vector of `n` values, advised for huge pages when large.
-///
-/// ```
-/// let v = fimkit::numeric::buffer::zeroed(3_000_000);
-/// assert_eq!((v.len(), v[2_999_999]), (3_000_000, 0.0));
-/// ```
-pub fn zeroed(n: usize) -> Vec<f64> {
-    let v = vec![0.0; n];
-    advise_huge(v.as_ptr(), n);
-    v
-}
 
 /// A buffer of numbers to be filled in parallel, part by part, each part
 /// zeroed by the task that fills it ([`Part::zeroed`]), so that no thread
@@ -104,6 +93,40 @@ impl Parts {
 }
 
 impl<'a> Part<'a> {
+    /// How many numbers the part holds.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the part holds no numbers.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The first `k` numbers (at most the part's) as a part of their own;
+    /// this part keeps the rest. A task that fills its part a block at a
+    /// time zeroes each block just before filling it, while the block's
+    /// memory is in cache, instead of the whole part in a pass of its own.
+    ///
+    /// ```
+    /// use fimkit::numeric::buffer::Parts;
+    /// let mut buf = Parts::new(5);
+    /// for mut part in buf.split(5, 1) {
+    ///     part.take_front(2).zeroed().fill(1.0);
+    ///     part.zeroed().fill(2.0);
+    /// }
+    /// assert_eq!(buf.finish(), [1.0, 1.0, 2.0, 2.0, 2.0]);
+    /// ```
+    pub fn take_front(&mut self, k: usize) -> Part<'a> {
+        let k = k.min(self.slots.len());
+        let (front, rest) = std::mem::take(&mut self.slots).split_at_mut(k);
+        self.slots = rest;
+        Part {
+            slots: front,
+            zeroed: self.zeroed,
+        }
+    }
+
     /// The part, zeroed, to fill.
     pub fn zeroed(self) -> &'a mut [f64] {
         let slots = self.slots;
@@ -169,6 +192,25 @@ mod tests {
             part.zeroed().fill(3.0);
         }
         assert_eq!(whole.finish(), [3.0; 3]);
+    }
+
+    #[test]
+    fn a_part_taken_block_by_block_counts_every_block() {
+        let mut buf = Parts::new(7);
+        for mut part in buf.split(4, 2) {
+            while !part.is_empty() {
+                part.take_front(3).zeroed().fill(5.0);
+            }
+        }
+        assert_eq!(buf.finish(), [5.0; 7]);
+        // A block left unfilled: the whole buffer is zeroed instead.
+        let mut buf = Parts::new(6);
+        {
+            let mut part = buf.split(6, 1).pop().unwrap();
+            part.take_front(4).zeroed().fill(9.0);
+            assert_eq!(part.len(), 2);
+        }
+        assert_eq!(buf.finish(), [0.0; 6]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the folds that run them over a dataset's rows in fixed chunks.
 
 use super::*;
+use crate::numeric::buffer::Part;
 use crate::numeric::derivatives::{DerivativeTape, DerivativeWorkspace};
 use crate::numeric::gram::{pair_index, weighted_grams_filled};
 use crate::numeric::linear::{FORMS_BLOCK, FormsBlock};
@@ -466,17 +467,19 @@ impl ModelFunctions {
 
     /// Every row's value, score and Hessian straight into `v` (n), `g`
     /// (n·d) and `h` (n·d², row-major), a block at a time on this thread:
-    /// no buffers in between. The numbers of [`ModelFunctions::fold_rows`]
-    /// (the same engines, the same blocks). `false`, nothing written, for a
-    /// model on the data-separable engine at θ, whose rows come from
+    /// no buffers in between, and each block's part of the outputs zeroed
+    /// just before it is filled (in cache, not in a pass of its own). The
+    /// numbers of [`ModelFunctions::fold_rows`] (the same engines, the
+    /// same blocks). `false`, the parts untouched, for a model on the
+    /// data-separable engine at θ, whose rows come from
     /// [`ModelFunctions::fold_rows`] without blocks.
     pub(crate) fn fill_rows(
         &self,
         theta: &DVector<f64>,
         data: &Dataset,
-        v: &mut [f64],
-        g: &mut [f64],
-        h: &mut [f64],
+        v: &mut Part<'_>,
+        g: &mut Part<'_>,
+        h: &mut Part<'_>,
     ) -> Result<bool, NumericError> {
         let (n, d, w) = (data.n_rows(), self.params.len(), data.names().len());
         let dd = d * d;
@@ -491,9 +494,9 @@ impl ModelFunctions {
                 let len = block.min(n - r0);
                 let x = &data.values()[r0 * w..(r0 + len) * w];
                 let (vs, gs, hs) = (
-                    &mut v[r0..r0 + len],
-                    &mut g[r0 * d..(r0 + len) * d],
-                    &mut h[r0 * dd..(r0 + len) * dd],
+                    v.take_front(len).zeroed(),
+                    g.take_front(len * d).zeroed(),
+                    h.take_front(len * dd).zeroed(),
                 );
                 let shared = e
                     .block(&self.tape, x, len, w, vs, gs, hs)
