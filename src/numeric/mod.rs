@@ -40,6 +40,8 @@ pub mod lower;
 pub mod quadrature;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod separable;
+#[doc(hidden)] // an internal stage: public for the tests and benches
+pub mod vlog;
 
 pub use api::{
     DataSummary, Engine, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums,
