@@ -506,8 +506,10 @@ pub(crate) fn exec<D: DualNum<Primitive = f64>>(
             // One argument, the internal tail-safe ones of
             // `symbolic::stable` included (`log Φ`, `log σ`, the Mills
             // ratio).
-            // A plain number's log as the blocks compute it (the same bits).
-            Fun::Log if matches!(a, Arg::P(_)) => D::from(super::vlog::ln(a.re())),
+            // A plain number's log and exp as the blocks compute them (the same
+            // bits).
+            Fun::Log if matches!(a, Arg::P(_)) => D::from(super::vmath::ln(a.re())),
+            Fun::Exp if matches!(a, Arg::P(_)) => D::from(super::vmath::exp(a.re())),
             f => {
                 let x = a.into_dual();
                 match f {
@@ -1156,8 +1158,8 @@ fn block_op_lanes(op: Op, x: &[f64], y: &[f64], out: &mut [f64]) -> Result<(), E
         Op::Powi(-2) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.powi(-2)),
         Op::Powi(k) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.powi(k)),
         Op::Sqrt => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.sqrt()),
-        Op::Call(Fun::Log) => super::vlog::ln_block(x, out),
-        Op::Call(Fun::Exp) => out.iter_mut().zip(x).for_each(|(o, x)| *o = x.exp()),
+        Op::Call(Fun::Log) => super::vmath::ln_block(x, out),
+        Op::Call(Fun::Exp) => super::vmath::exp_block(x, out),
         op => {
             for (o, (x, y)) in out.iter_mut().zip(x.iter().zip(y)) {
                 *o = exec::<f64>(op, Arg::P(*x), Arg::P(*y))?;

@@ -41,7 +41,7 @@ pub mod quadrature;
 #[doc(hidden)] // an internal stage: public for the tests and benches
 pub mod separable;
 #[doc(hidden)] // an internal stage: public for the tests and benches
-pub mod vlog;
+pub mod vmath;
 
 pub use api::{
     DataSummary, Engine, ModelFunctions, NumericError, PointDerivatives, RowDerivatives, RowSums,
