@@ -27,6 +27,8 @@
 //!
 //! Arguments outside the cores' domains (for log: zero, negative,
 //! subnormal, infinite, NaN; for exp: |x| > 708, NaN) go to the C library.
+//! The dual-number evaluators (num-dual) keep the C library's functions
+//! for their values, which may differ from the tapes' by one unit.
 //!
 //! No maintained crate offers vectorised `f64` `log` and `exp` on stable
 //! Rust with scalar twins of the same bits; these are the hand-written
@@ -102,15 +104,29 @@ pub fn ln(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn ln_block(x: &[f64], out: &mut [f64]) {
+    map_block(x, out, core, in_core, f64::ln);
+}
+
+/// `out[i] = fast(x[i])` where `in_domain(x[i])`, `slow(x[i])` elsewhere:
+/// the first loop is branch-free (vectorised once inlined into a caller
+/// compiled for AVX2), the second runs only when a number is outside.
+#[inline(always)]
+fn map_block(
+    x: &[f64],
+    out: &mut [f64],
+    fast: impl Fn(f64) -> f64,
+    in_domain: impl Fn(f64) -> bool,
+    slow: impl Fn(f64) -> f64,
+) {
     let mut all_in = true;
     for (o, &x) in out.iter_mut().zip(x) {
-        *o = core(x);
-        all_in &= in_core(x);
+        *o = fast(x);
+        all_in &= in_domain(x);
     }
     if !all_in {
         for (o, &x) in out.iter_mut().zip(x) {
-            if !in_core(x) {
-                *o = x.ln();
+            if !in_domain(x) {
+                *o = slow(x);
             }
         }
     }
@@ -174,18 +190,7 @@ pub fn exp(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn exp_block(x: &[f64], out: &mut [f64]) {
-    let mut all_in = true;
-    for (o, &x) in out.iter_mut().zip(x) {
-        *o = exp_core(x);
-        all_in &= in_exp_core(x);
-    }
-    if !all_in {
-        for (o, &x) in out.iter_mut().zip(x) {
-            if !in_exp_core(x) {
-                *o = x.exp();
-            }
-        }
-    }
+    map_block(x, out, exp_core, in_exp_core, f64::exp);
 }
 
 #[cfg(test)]
