@@ -51,7 +51,7 @@ const TWO_52: f64 = 4_503_599_627_370_496.0;
 /// `log x` for x positive, finite and normal; any number otherwise (the
 /// callers replace it).
 #[inline(always)]
-fn core(x: f64) -> f64 {
+fn ln_core(x: f64) -> f64 {
     let bits = x.to_bits();
     let high = bits >> 32;
     let mantissa_high = high & 0x000f_ffff;
@@ -71,9 +71,9 @@ fn core(x: f64) -> f64 {
     k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
 }
 
-/// Whether `x` is in [`core`]'s domain.
+/// Whether `x` is in [`ln_core`]'s domain.
 #[inline(always)]
-fn in_core(x: f64) -> bool {
+fn in_ln_core(x: f64) -> bool {
     (f64::MIN_POSITIVE..f64::INFINITY).contains(&x)
 }
 
@@ -88,7 +88,7 @@ fn in_core(x: f64) -> bool {
 /// ```
 #[inline]
 pub fn ln(x: f64) -> f64 {
-    if in_core(x) { core(x) } else { x.ln() }
+    if in_ln_core(x) { ln_core(x) } else { x.ln() }
 }
 
 /// `out[i] = ln(x[i])` over the shorter of the two, vectorised.
@@ -104,7 +104,7 @@ pub fn ln(x: f64) -> f64 {
 /// ```
 #[inline(always)]
 pub fn ln_block(x: &[f64], out: &mut [f64]) {
-    map_block(x, out, core, in_core, f64::ln);
+    map_block(x, out, ln_core, in_ln_core, f64::ln);
 }
 
 /// `out[i] = fast(x[i])` where `in_domain(x[i])`, `slow(x[i])` elsewhere:
@@ -201,7 +201,7 @@ mod tests {
     /// within 0.51 of the true value) over the whole exponent range, and
     /// the same bits one at a time and in blocks.
     #[test]
-    fn agrees_with_the_c_library_and_with_itself() {
+    fn ln_agrees_with_the_c_library_and_with_itself() {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut next = || {
             state ^= state << 13;
@@ -240,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn the_edges_are_the_c_library_s() {
+    fn ln_edges_are_the_c_library_s() {
         for x in [
             0.0,
             -0.0,
