@@ -503,13 +503,13 @@ pub(crate) fn exec<D: DualNum<Primitive = f64>>(
             Fun::LogBesselI => b.into_dual().log_besseli(a.re()),
             Fun::Lbeta => a.into_dual().lbeta(&b.into_dual()),
             Fun::Indicator => D::from(if a.re() == b.re() { 1.0 } else { 0.0 }),
+            // A plain number's log and exp as the blocks compute them (the
+            // same bits).
+            Fun::Log if matches!(a, Arg::P(_)) => D::from(super::vmath::ln(a.re())),
+            Fun::Exp if matches!(a, Arg::P(_)) => D::from(super::vmath::exp(a.re())),
             // One argument, the internal tail-safe ones of
             // `symbolic::stable` included (`log Φ`, `log σ`, the Mills
             // ratio).
-            // A plain number's log and exp as the blocks compute them (the same
-            // bits).
-            Fun::Log if matches!(a, Arg::P(_)) => D::from(super::vmath::ln(a.re())),
-            Fun::Exp if matches!(a, Arg::P(_)) => D::from(super::vmath::exp(a.re())),
             f => {
                 let x = a.into_dual();
                 match f {

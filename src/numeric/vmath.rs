@@ -146,7 +146,7 @@ const EXP_CORE_MAX: f64 = 708.0;
 /// `e^x` for |x| ≤ 708; any number otherwise (the callers replace it).
 #[inline(always)]
 fn exp_core(x: f64) -> f64 {
-    // k = x / ln 2 rounded half away from zero, |k| ≤ 1022.
+    // k = x / ln 2 rounded half away from zero, |k| ≤ 1021.
     let k = (INVLN2 * x + 0.5f64.copysign(x)).trunc();
     let hi = x - k * LN2_HI;
     let lo = k * LN2_LO;
