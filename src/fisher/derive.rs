@@ -712,7 +712,6 @@ fn polish(
     cf.fim = simplify_symmetric(&cf.fim, facts, sc).matrix;
     let mut scalars: Vec<Expr> = Vec::new();
     scalars.extend(cf.det.iter().cloned());
-    scalars.extend(cf.jeffreys.iter().cloned());
     let inverse_entries: Vec<Expr> = match &cf.inverse {
         Some(matrix::Inverse::Dense(m)) => m
             .iter()
@@ -737,8 +736,9 @@ fn polish(
         cf.det = it.next();
     }
     if cf.jeffreys.is_some() {
-        let _ = it.next();
-        // Up to a constant: drop the factors free of parameters.
+        // √(det F) from the simplified det F (so the e-graph run above
+        // does not simplify the unsimplified root first), up to a
+        // constant: drop the factors free of parameters.
         cf.jeffreys = cf
             .det
             .as_ref()
