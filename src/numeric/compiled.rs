@@ -507,6 +507,16 @@ pub(crate) fn exec<D: DualNum<Primitive = f64>>(
             // same bits).
             Fun::Log if matches!(a, Arg::P(_)) => D::from(super::vmath::ln(a.re())),
             Fun::Exp if matches!(a, Arg::P(_)) => D::from(super::vmath::exp(a.re())),
+            // A plain number's σ and log σ as [`Tails`] computes them.
+            Fun::Sigmoid if matches!(a, Arg::P(_)) => {
+                let x = a.re();
+                D::from(sigmoid_from(x, super::vmath::exp(-x.abs())))
+            }
+            Fun::LogSigmoid if matches!(a, Arg::P(_)) => {
+                let x = a.re();
+                let e = super::vmath::exp(-x.abs());
+                D::from(log_sigmoid_from(x, super::vmath::ln_1p(e)))
+            }
             // One argument, the internal tail-safe ones of
             // `symbolic::stable` included (`log Φ`, `log σ`, the Mills
             // ratio).
@@ -867,9 +877,8 @@ pub struct BlockWorkspace {
     /// Are the parameter registers set (always, for a tape without
     /// parameters)?
     ready: bool,
-    /// Per row of the block, the last `|u|` a sigmoid met with its
-    /// `exp(-|u|)` and `log1p` of that (NaN until needed): `σ(η)`,
-    /// `σ(−η)`, `log σ(η)` and `log σ(−η)` of one row share them.
+    /// The sigmoids' columns: `−|u|`, `e^(−|u|)` and its `log1p`, per
+    /// row of the block, kept for the next sigmoid of the same `|u|`.
     tails: Tails,
 }
 
@@ -903,9 +912,11 @@ impl Tape {
             base,
             ready: self.params.is_empty(),
             tails: Tails {
-                abs: vec![f64::NAN; cap],
-                exp: vec![f64::NAN; cap],
-                log1p: vec![f64::NAN; cap],
+                neg_abs: vec![0.0; cap],
+                exp: vec![0.0; cap],
+                log1p: vec![0.0; cap],
+                rows: 0,
+                has_log1p: false,
             },
         }
     }
@@ -1073,35 +1084,85 @@ impl Tape {
 /// [`BlockWorkspace::tails`].
 #[derive(Clone, Debug)]
 struct Tails {
-    abs: Vec<f64>,
+    neg_abs: Vec<f64>,
     exp: Vec<f64>,
     log1p: Vec<f64>,
+    /// Rows of the block `exp` (and, with `has_log1p`, `log1p`) hold the
+    /// values of `neg_abs` for; 0 when they hold nothing.
+    rows: usize,
+    has_log1p: bool,
 }
 
 impl Tails {
-    /// `σ(x)` or (`log`) `log σ(x)` over a block: the numbers
-    /// [`SpecialFunctions`](super::SpecialFunctions) gives, bit for bit,
-    /// with `exp(−|x|)` and its `log1p` computed once per row and value.
+    /// `σ(x)` or (`log`) `log σ(x)` over a block, from `e^(−|x|)` and its
+    /// `log1p` by [`vmath`](super::vmath)'s blocks: bit for bit what
+    /// [`exec`] gives one plain number at a time.
     fn sigmoid(&mut self, log: bool, x: &[f64], out: &mut [f64]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked on the line above.
+            return unsafe { self.sigmoid_avx2(log, x, out) };
+        }
+        self.sigmoid_lanes(log, x, out)
+    }
+
+    /// [`Tails::sigmoid`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn sigmoid_avx2(&mut self, log: bool, x: &[f64], out: &mut [f64]) {
+        self.sigmoid_lanes(log, x, out)
+    }
+
+    /// The loops of [`Tails::sigmoid`], inlined into each instruction-set
+    /// version. `σ(η)`, `σ(−η)`, `log σ(η)` and `log σ(−η)` of a block
+    /// share `|η|`: when a call's `−|x|` are the last call's, bit for bit,
+    /// their exponentials (and `log1p`) are still in the columns.
+    #[inline(always)]
+    fn sigmoid_lanes(&mut self, log: bool, x: &[f64], out: &mut [f64]) {
         let n = out.len();
-        let (abs, exp, log1p) = (&mut self.abs[..n], &mut self.exp[..n], &mut self.log1p[..n]);
-        for i in 0..n {
-            let (u, a) = (x[i], x[i].abs());
-            if abs[i] != a {
-                (abs[i], exp[i], log1p[i]) = (a, (-a).exp(), f64::NAN);
+        let (neg_abs, exp) = (&mut self.neg_abs[..n], &mut self.exp[..n]);
+        let mut changed = 0u64;
+        for (a, x) in neg_abs.iter_mut().zip(x) {
+            let v = -x.abs();
+            changed |= a.to_bits() ^ v.to_bits();
+            *a = v;
+        }
+        if changed != 0 || self.rows != n {
+            super::vmath::exp_block(neg_abs, exp);
+            (self.rows, self.has_log1p) = (n, false);
+        }
+        if log {
+            let log1p = &mut self.log1p[..n];
+            if !self.has_log1p {
+                super::vmath::ln_1p_block(exp, log1p);
+                self.has_log1p = true;
             }
-            let e = exp[i];
-            out[i] = if log {
-                if log1p[i].is_nan() {
-                    log1p[i] = e.ln_1p();
-                }
-                u.min(0.0) - log1p[i]
-            } else {
-                let big = 1.0 / (1.0 + e);
-                if u >= 0.0 { big } else { e * big }
-            };
+            for (o, (&x, &l)) in out.iter_mut().zip(x.iter().zip(log1p.iter())) {
+                *o = log_sigmoid_from(x, l);
+            }
+        } else {
+            for (o, (&x, &e)) in out.iter_mut().zip(x.iter().zip(exp.iter())) {
+                *o = sigmoid_from(x, e);
+            }
         }
     }
+}
+
+/// `σ(x)` from `e = e^(−|x|)`: `1/(1 + e)` for x ≥ 0, `e/(1 + e)` (as
+/// `e · 1/(1 + e)`) below, without overflow for any x.
+#[inline(always)]
+fn sigmoid_from(x: f64, e: f64) -> f64 {
+    let big = 1.0 / (1.0 + e);
+    if x >= 0.0 { big } else { e * big }
+}
+
+/// `log σ(x) = min(x, 0) − log(1 + e^(−|x|))` from the `log1p` term.
+#[inline(always)]
+fn log_sigmoid_from(x: f64, log1p: f64) -> f64 {
+    x.min(0.0) - log1p
 }
 
 /// One operation over a block's columns: the common ones in loops the
