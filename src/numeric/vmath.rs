@@ -64,23 +64,37 @@ const TWO_52: f64 = 4_503_599_627_370_496.0;
 /// callers replace it).
 #[inline(always)]
 fn ln_core(x: f64) -> f64 {
+    let (m, k) = reduce(x);
+    let f = m - 1.0;
+    let (s, hfsq, r) = log_terms(f);
+    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+}
+
+/// x = 2^k · m with √2/2 ≤ m < √2, for x positive, finite and normal
+/// (m's bits are x's with a new exponent; k through 2⁵² + k, exact).
+#[inline(always)]
+fn reduce(x: f64) -> (f64, f64) {
     let bits = x.to_bits();
     let high = bits >> 32;
     let mantissa_high = high & 0x000f_ffff;
-    // 0x100000 when 1 + f would be ≥ √2: then x is taken as 2^(k+1) · (1+f)/2.
+    // 0x100000 when x's mantissa would be ≥ √2: then x is 2^(k+1) · m/2.
     let up = (mantissa_high + 0x95f64) & 0x10_0000;
     let m = f64::from_bits(((mantissa_high | (up ^ 0x3ff0_0000)) << 32) | (bits & 0xffff_ffff));
     let biased_k = (high >> 20) + (up >> 20);
     let k = (f64::from_bits(TWO_52.to_bits() | biased_k) - TWO_52) - 1023.0;
-    let f = m - 1.0;
+    (m, k)
+}
+
+/// For log(1 + f), √2/2 − 1 ≤ f < √2 − 1: s = f / (2 + f), f²/2 and
+/// fdlibm's R(s²), with log(1 + f) = f − (f²/2 − s (f²/2 + R)).
+#[inline(always)]
+fn log_terms(f: f64) -> (f64, f64, f64) {
     let s = f / (2.0 + f);
     let z = s * s;
     let w = z * z;
     let t1 = w * (LG2 + w * (LG4 + w * LG6));
     let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = t2 + t1;
-    let hfsq = 0.5 * f * f;
-    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+    (s, 0.5 * f * f, t2 + t1)
 }
 
 /// Whether `x` is in [`ln_core`]'s domain.
@@ -156,13 +170,7 @@ const SQRT2_M1: f64 = f64::from_bits(0x3fda_827a_0000_0000);
 #[inline(always)]
 fn ln_1p_core(x: f64) -> f64 {
     let u = 1.0 + x;
-    let bits = u.to_bits();
-    let high = bits >> 32;
-    let mantissa_high = high & 0x000f_ffff;
-    let up = (mantissa_high + 0x95f64) & 0x10_0000;
-    let m = f64::from_bits(((mantissa_high | (up ^ 0x3ff0_0000)) << 32) | (bits & 0xffff_ffff));
-    let biased_k = (high >> 20) + (up >> 20);
-    let k_big = (f64::from_bits(TWO_52.to_bits() | biased_k) - TWO_52) - 1023.0;
+    let (m, k_big) = reduce(u);
     // 1 + x = u + c exactly: u ≥ 2 only at the top of the range.
     let c_big = if u >= 2.0 {
         1.0 - (u - x)
@@ -173,13 +181,7 @@ fn ln_1p_core(x: f64) -> f64 {
     let f = if big { m - 1.0 } else { x };
     let k = if big { k_big } else { 0.0 };
     let c = if big { c_big } else { 0.0 };
-    let s = f / (2.0 + f);
-    let z = s * s;
-    let w = z * z;
-    let t1 = w * (LG2 + w * (LG4 + w * LG6));
-    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-    let r = t2 + t1;
-    let hfsq = 0.5 * f * f;
+    let (s, hfsq, r) = log_terms(f);
     k * LN2_HI - ((hfsq - (s * (hfsq + r) + (k * LN2_LO + c))) - f)
 }
 
@@ -291,18 +293,62 @@ pub fn exp_block(x: &[f64], out: &mut [f64]) {
 mod tests {
     use super::*;
 
+    /// A xorshift generator of 64-bit words (the tests' numbers are fixed).
+    fn words(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// Uniform numbers in [0, 1).
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut next = words(seed);
+        move || (next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// `block` over `xs` gives `one`'s bits one at a time, within one unit
+    /// in the last place of the C library's `c`.
+    fn agrees(
+        name: &str,
+        xs: &[f64],
+        block: fn(&[f64], &mut [f64]),
+        one: fn(f64) -> f64,
+        c: fn(f64) -> f64,
+    ) {
+        let mut out = vec![0.0; xs.len()];
+        block(xs, &mut out);
+        for (&x, &got) in xs.iter().zip(&out) {
+            assert_eq!(
+                got.to_bits(),
+                one(x).to_bits(),
+                "{name}: block and one at {x:e}"
+            );
+            let want = c(x);
+            let ulps = (got.to_bits() as i64).abs_diff(want.to_bits() as i64);
+            assert!(ulps <= 1, "{name}({x:e}) = {got:e}, the C library {want:e}");
+        }
+    }
+
+    /// `one` gives the C library's `c` bits (or NaN for NaN) at `xs`.
+    fn edges_are_the_c_library_s(xs: &[f64], one: fn(f64) -> f64, c: fn(f64) -> f64) {
+        for &x in xs {
+            let (a, b) = (one(x), c(x));
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "{x:e}"
+            );
+        }
+    }
+
     /// Within one unit in the last place of the C library's `log` (itself
     /// within 0.51 of the true value) over the whole exponent range, and
     /// the same bits one at a time and in blocks.
     #[test]
     fn ln_agrees_with_the_c_library_and_with_itself() {
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = words(0x2545_f491_4f6c_dd1d);
         let mut xs: Vec<f64> = (0..200_000)
             .map(|_| f64::from_bits(next() >> 1)) // positive, any exponent
             .filter(|x| x.is_finite())
@@ -318,26 +364,12 @@ mod tests {
         ]);
         // The worst case a review found (0.82 ulp from the true value).
         xs.push(1.400_335_442_187_299_6);
-        let mut out = vec![0.0; xs.len()];
-        ln_block(&xs, &mut out);
-        for (&x, &got) in xs.iter().zip(&out) {
-            assert_eq!(
-                got.to_bits(),
-                ln(x).to_bits(),
-                "block and one at a time at {x:e}"
-            );
-            let want = x.ln();
-            let ulps = (got.to_bits() as i64 - want.to_bits() as i64).abs();
-            assert!(
-                ulps <= 1 || (got - want).abs() <= f64::EPSILON * want.abs().max(1e-300),
-                "ln({x:e}) = {got:e}, the C library {want:e}"
-            );
-        }
+        agrees("ln", &xs, ln_block, ln, f64::ln);
     }
 
     #[test]
     fn ln_edges_are_the_c_library_s() {
-        for x in [
+        let xs = [
             0.0,
             -0.0,
             -1.0,
@@ -346,13 +378,8 @@ mod tests {
             f64::NAN,
             5e-324,
             1e-310,
-        ] {
-            let (a, b) = (ln(x), x.ln());
-            assert!(
-                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                "{x:e}"
-            );
-        }
+        ];
+        edges_are_the_c_library_s(&xs, ln, f64::ln);
     }
 
     /// log1p over its vectorised range [0, 1]: within one unit of the C
@@ -361,59 +388,31 @@ mod tests {
     /// C library's own values outside.
     #[test]
     fn ln_1p_agrees_with_the_c_library_and_with_itself() {
-        let mut state = 0xd1b5_4a32_d192_ed03_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(0xd1b5_4a32_d192_ed03);
         let mut xs: Vec<f64> = (0..200_000).map(|_| next()).collect();
         // Every binade of (0, 1), subnormals included.
         xs.extend((0..1074).flat_map(|e| {
             let b = 2f64.powi(-e);
             [b, b * (1.0 + 0.3 * next()), b * (2.0 - 1e-15)]
         }));
-        let edge =
+        let around =
             |x: f64, n: i64| (-n..=n).map(move |i| f64::from_bits((x.to_bits() as i64 + i) as u64));
-        xs.extend(edge(SQRT2_M1, 2000));
-        xs.extend(edge(1.0, 2000).filter(|&x| x <= 1.0));
-        xs.extend(edge(std::f64::consts::SQRT_2 - 1.0, 2000));
+        xs.extend(around(SQRT2_M1, 2000));
+        xs.extend(around(1.0, 2000).filter(|&x| x <= 1.0));
+        xs.extend(around(std::f64::consts::SQRT_2 - 1.0, 2000));
         xs.extend([0.0, -0.0, 1.0, 0.5, f64::MIN_POSITIVE, 5e-324]);
         // The worst case against 200-bit arithmetic (0.85 ulp).
         xs.push(0.414_213_657_379_070_23);
-        let mut out = vec![0.0; xs.len()];
-        ln_1p_block(&xs, &mut out);
-        for (&x, &got) in xs.iter().zip(&out) {
-            assert_eq!(
-                got.to_bits(),
-                ln_1p(x).to_bits(),
-                "block and one at a time at {x:e}"
-            );
-            let want = x.ln_1p();
-            let ulps = (got.to_bits() as i64 - want.to_bits() as i64).abs();
-            assert!(ulps <= 1, "ln_1p({x:e}) = {got:e}, the C library {want:e}");
-        }
-        for x in [-1.0, -0.5, 1.5, 1e300, f64::INFINITY, f64::NAN, -2.0] {
-            let (a, b) = (ln_1p(x), x.ln_1p());
-            assert!(
-                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                "{x:e}"
-            );
-        }
+        agrees("ln_1p", &xs, ln_1p_block, ln_1p, f64::ln_1p);
+        let outside = [-1.0, -0.5, 1.5, 1e300, f64::INFINITY, f64::NAN, -2.0];
+        edges_are_the_c_library_s(&outside, ln_1p, f64::ln_1p);
     }
 
     /// As for log: within one unit of the C library's `exp` over its
     /// whole finite range, the same bits one at a time and in blocks.
     #[test]
     fn exp_agrees_with_the_c_library_and_with_itself() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(0x9e37_79b9_7f4a_7c15);
         let mut xs: Vec<f64> = (0..200_000).map(|_| 1420.0 * next() - 710.0).collect();
         xs.extend((0..50_000).map(|_| 2.0 * next() - 1.0));
         xs.extend((0..10_000).map(|_| 1e-6 * (2.0 * next() - 1.0)));
@@ -429,23 +428,12 @@ mod tests {
         ]);
         // The worst case a review found (0.90 ulp from the true value).
         xs.push(597.839_443_232_952_9);
-        let mut out = vec![0.0; xs.len()];
-        exp_block(&xs, &mut out);
-        for (&x, &got) in xs.iter().zip(&out) {
-            assert_eq!(
-                got.to_bits(),
-                exp(x).to_bits(),
-                "block and one at a time at {x:e}"
-            );
-            let want = x.exp();
-            let ulps = (got.to_bits() as i64 - want.to_bits() as i64).abs();
-            assert!(ulps <= 1, "exp({x:e}) = {got:e}, the C library {want:e}");
-        }
+        agrees("exp", &xs, exp_block, exp, f64::exp);
     }
 
     #[test]
     fn exp_edges_are_the_c_library_s() {
-        for x in [
+        let xs = [
             709.0,
             710.0,
             -709.0,
@@ -454,12 +442,7 @@ mod tests {
             f64::INFINITY,
             f64::NEG_INFINITY,
             f64::NAN,
-        ] {
-            let (a, b) = (exp(x), x.exp());
-            assert!(
-                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                "{x:e}"
-            );
-        }
+        ];
+        edges_are_the_c_library_s(&xs, exp, f64::exp);
     }
 }
